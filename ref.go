@@ -1,0 +1,153 @@
+package gatehouse
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// The identifier rules of SpiceDB, checked here so that a bad reference is a
+// 400 naming its field rather than an error from deep inside SpiceDB.
+var (
+	typeRE     = regexp.MustCompile(`^([a-z][a-z0-9_]{1,61}[a-z0-9]/)?[a-z][a-z0-9_]{1,62}[a-z0-9]$`)
+	idRE       = regexp.MustCompile(`^[a-zA-Z0-9/_|\-=+]{1,1024}$`)
+	relationRE = regexp.MustCompile(`^[a-z][a-z0-9_]{1,62}[a-z0-9]$`)
+)
+
+// Object is a reference to one object, written type:id.
+type Object struct {
+	Type string
+	ID   string
+}
+
+// String returns the type:id form.
+func (o Object) String() string { return o.Type + ":" + o.ID }
+
+// Subject is a reference to a subject, written type:id or type:id#relation.
+type Subject struct {
+	Object
+	Relation string
+}
+
+// String returns the type:id or type:id#relation form.
+func (s Subject) String() string {
+	if s.Relation == "" {
+		return s.Object.String()
+	}
+	return s.Object.String() + "#" + s.Relation
+}
+
+// User returns the subject user:id.
+func User(id string) Subject { return Subject{Object: Object{Type: "user", ID: id}} }
+
+// Relationship is one relationship, written resource#relation@subject, with
+// an optional expiry (SpiceDB relationship expiration).
+type Relationship struct {
+	Resource  Object
+	Relation  string
+	Subject   Subject
+	ExpiresAt *time.Time
+}
+
+// String returns zed's notation, with [expiration:...] when it expires.
+func (r Relationship) String() string {
+	s := r.Resource.String() + "#" + r.Relation + "@" + r.Subject.String()
+	if r.ExpiresAt != nil {
+		s += "[expiration:" + r.ExpiresAt.UTC().Format(time.RFC3339) + "]"
+	}
+	return s
+}
+
+// ValidType reports whether t is a valid SpiceDB object type name.
+func ValidType(t string) bool { return typeRE.MatchString(t) }
+
+// ValidID reports whether id is a valid object id. The wildcard "*" is not:
+// a caller never supplies it, since it would grant everyone.
+func ValidID(id string) bool { return idRE.MatchString(id) }
+
+// ValidRelation reports whether r is a valid relation or permission name.
+func ValidRelation(r string) bool { return relationRE.MatchString(r) }
+
+// ParseObject parses type:id; field names the input in errors.
+func ParseObject(field, s string) (Object, error) {
+	typ, id, ok := strings.Cut(s, ":")
+	if !ok {
+		return Object{}, Invalid(field, "%q is not an object reference of the form type:id", s)
+	}
+	if !ValidType(typ) {
+		return Object{}, Invalid(field, "%q: object type %q is not a valid type name", s, typ)
+	}
+	if id == "*" {
+		return Object{}, Invalid(field, "%q: the wildcard id * is never accepted", s)
+	}
+	if !ValidID(id) {
+		return Object{}, Invalid(field, "%q: object id %q may contain only letters, digits and /_|-=+ (at most 1024)", s, id)
+	}
+	return Object{Type: typ, ID: id}, nil
+}
+
+// ParseSubject parses type:id or type:id#relation; field names the input in errors.
+func ParseSubject(field, s string) (Subject, error) {
+	obj, rel, hasRel := strings.Cut(s, "#")
+	o, err := ParseObject(field, obj)
+	if err != nil {
+		return Subject{}, err
+	}
+	if hasRel && !ValidRelation(rel) {
+		return Subject{}, Invalid(field, "%q: subject relation %q is not a valid relation name", s, rel)
+	}
+	return Subject{Object: o, Relation: rel}, nil
+}
+
+// ParseRelationship parses resource#relation@subject, with an optional
+// [expiration:RFC3339] suffix; field names the input in errors.
+func ParseRelationship(field, s string) (Relationship, error) {
+	body := s
+	var expires *time.Time
+	if i := strings.IndexByte(s, '['); i >= 0 {
+		suffix, ok := strings.CutSuffix(s[i:], "]")
+		if !ok {
+			return Relationship{}, Invalid(field, "%q: unterminated [expiration:...] suffix", s)
+		}
+		v, ok := strings.CutPrefix(suffix, "[expiration:")
+		if !ok {
+			return Relationship{}, Invalid(field, "%q: only an [expiration:RFC3339] suffix is accepted", s)
+		}
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return Relationship{}, Invalid(field, "%q: expiration %q is not an RFC 3339 time", s, v)
+		}
+		expires = &t
+		body = s[:i]
+	}
+	res, subj, ok := strings.Cut(body, "@")
+	if !ok {
+		return Relationship{}, Invalid(field, "%q is not a relationship of the form resource#relation@subject", s)
+	}
+	resObj, rel, ok := strings.Cut(res, "#")
+	if !ok {
+		return Relationship{}, Invalid(field, "%q: the resource must name a relation (resource#relation@subject)", s)
+	}
+	o, err := ParseObject(field, resObj)
+	if err != nil {
+		return Relationship{}, err
+	}
+	if !ValidRelation(rel) {
+		return Relationship{}, Invalid(field, "%q: relation %q is not a valid relation name", s, rel)
+	}
+	sub, err := ParseSubject(field, subj)
+	if err != nil {
+		return Relationship{}, err
+	}
+	return Relationship{Resource: o, Relation: rel, Subject: sub, ExpiresAt: expires}, nil
+}
+
+// MustObject parses type:id and panics on error; for literals in code and tests.
+func MustObject(s string) Object {
+	o, err := ParseObject("object", s)
+	if err != nil {
+		panic(fmt.Sprintf("gatehouse.MustObject(%q): %v", s, err))
+	}
+	return o
+}

@@ -1,0 +1,150 @@
+package spicedb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/authzed/grpcutil"
+	spicedbcmd "github.com/authzed/spicedb/pkg/cmd"
+	dscfg "github.com/authzed/spicedb/pkg/cmd/datastore"
+	"github.com/authzed/spicedb/pkg/cmd/server"
+	"github.com/authzed/spicedb/pkg/cmd/util"
+	"github.com/authzed/spicedb/pkg/datastore"
+	"github.com/authzed/spicedb/pkg/embedded"
+	"google.golang.org/grpc"
+
+	"github.com/gatehouse-authz/gatehouse"
+)
+
+// Embedded is a SpiceDB running inside this process: the full v1 API on an
+// in-memory gRPC listener (no network port of its own) and SpiceDB's
+// in-process check engine on the same datastore.
+type Embedded struct {
+	Conn    *grpc.ClientConn
+	Checker *EngineChecker
+
+	ds   datastore.Datastore
+	stop context.CancelFunc
+	done chan error
+}
+
+// EmbeddedConfig configures an embedded SpiceDB.
+type EmbeddedConfig struct {
+	// Datastore is "memory" or a postgres:// URI.
+	Datastore string
+}
+
+// StartEmbedded starts SpiceDB in-process on the configured datastore,
+// running Postgres migrations first when the datastore is Postgres.
+// Telemetry is off. Close stops it.
+func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
+	opts := []dscfg.ConfigOption{dscfg.DefaultDatastoreConfig().ToOption()}
+	if cfg.Datastore != "" && cfg.Datastore != "memory" {
+		if err := migratePostgres(ctx, cfg.Datastore); err != nil {
+			return nil, err
+		}
+		opts = append(opts, dscfg.WithEngine("postgres"), dscfg.WithURI(cfg.Datastore))
+	}
+	ds, err := dscfg.NewDatastore(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("opening the SpiceDB datastore: %w", err)
+	}
+	// The key guards nothing (the listener is in-memory) but SpiceDB requires one.
+	const key = "gatehouse-embedded"
+	srvCfg := server.NewConfigWithOptionsAndDefaults(
+		server.WithPresharedSecureKey(key),
+		server.WithDatastore(ds),
+		server.WithGRPCServer(util.GRPCServerConfig{Network: util.BufferedNetwork, Enabled: true}),
+		server.WithHTTPGateway(util.HTTPServerConfig{HTTPEnabled: false}),
+		server.WithMetricsAPI(util.HTTPServerConfig{HTTPEnabled: false}),
+		server.WithDispatchServer(util.GRPCServerConfig{Enabled: false}),
+		server.WithSilentlyDisableTelemetry(true),
+		server.WithTelemetryEndpoint(""),
+	)
+	runnable, err := srvCfg.Complete(ctx)
+	if err != nil {
+		_ = ds.Close()
+		return nil, fmt.Errorf("configuring embedded SpiceDB: %w", err)
+	}
+	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	e := &Embedded{ds: ds, stop: stop, done: make(chan error, 1)}
+	go func() { e.done <- runnable.Run(runCtx) }()
+	conn, err := runnable.NewClient(grpcutil.WithInsecureBearerToken(key))
+	if err != nil {
+		stop()
+		return nil, fmt.Errorf("connecting to embedded SpiceDB: %w", err)
+	}
+	e.Conn = conn
+	perms, err := embedded.NewPermissions(embedded.Config{Datastore: ds})
+	if err != nil {
+		stop()
+		return nil, fmt.Errorf("starting SpiceDB's in-process check engine: %w", err)
+	}
+	e.Checker = &EngineChecker{perms: perms}
+	return e, nil
+}
+
+// Close stops the embedded SpiceDB and closes its datastore.
+func (e *Embedded) Close() error {
+	err := e.Conn.Close()
+	err = errors.Join(err, e.Checker.perms.Close())
+	e.stop()
+	select {
+	case runErr := <-e.done:
+		if runErr != nil && !errors.Is(runErr, context.Canceled) {
+			err = errors.Join(err, runErr)
+		}
+	case <-time.After(10 * time.Second):
+		err = errors.Join(err, errors.New("embedded SpiceDB did not stop within 10s"))
+	}
+	return errors.Join(err, e.ds.Close())
+}
+
+// EngineChecker answers checks with SpiceDB's in-process engine
+// (pkg/embedded), at the head revision of the datastore.
+type EngineChecker struct {
+	perms *embedded.Permissions
+}
+
+// Check implements Checker.
+func (c *EngineChecker) Check(ctx context.Context, req gatehouse.CheckRequest) (gatehouse.CheckResult, error) {
+	res, err := c.perms.Check(ctx, embedded.CheckRequest{
+		ResourceType:    req.Resource.Type,
+		ResourceID:      req.Resource.ID,
+		Permission:      req.Permission,
+		SubjectType:     req.Subject.Type,
+		SubjectID:       req.Subject.ID,
+		SubjectRelation: req.Subject.Relation,
+		CaveatContext:   req.Context,
+	})
+	if err != nil {
+		return gatehouse.CheckResult{}, engineError(err)
+	}
+	return gatehouse.CheckResult{Allowed: res.HasPermission, Conditional: res.IsConditional, MissingContext: res.MissingContext}, nil
+}
+
+// engineError turns the engine's errors (not gRPC statuses) into gatehouse
+// errors: unknown types and permissions are the caller's mistake.
+func engineError(err error) error {
+	msg := err.Error()
+	switch {
+	case errors.Is(err, context.Canceled):
+		return translate(err)
+	case containsAny(msg, "not found", "does not exist", "undefined"):
+		return &gatehouse.Error{Code: gatehouse.EINVALID, Message: msg, Field: fieldOf(msg), Err: err}
+	}
+	return &gatehouse.Error{Code: gatehouse.EUNAVAILABLE, Message: "SpiceDB could not answer; retry shortly", RetryAfter: time.Second, Err: err}
+}
+
+func migratePostgres(ctx context.Context, uri string) error {
+	cmd := spicedbcmd.NewMigrateCommand("gatehouse")
+	spicedbcmd.RegisterMigrateFlags(cmd)
+	cmd.SetArgs([]string{"head", "--datastore-engine=postgres", "--datastore-conn-uri=" + uri})
+	cmd.SilenceUsage = true
+	if err := cmd.ExecuteContext(ctx); err != nil {
+		return fmt.Errorf("migrating the Postgres datastore: %w", err)
+	}
+	return nil
+}

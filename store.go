@@ -1,0 +1,175 @@
+package gatehouse
+
+import (
+	"context"
+	"time"
+)
+
+// Consistency is how fresh a read must be, in SpiceDB's terms. The zero
+// value lets the Store choose: it sees every write this process made
+// (read-your-writes) and is otherwise as fast as possible.
+type Consistency struct {
+	AtLeastAsFresh  string
+	FullyConsistent bool
+	MinimizeLatency bool
+}
+
+// CheckRequest asks whether Subject holds Permission on Resource.
+type CheckRequest struct {
+	Resource    Object
+	Permission  string
+	Subject     Subject
+	Context     map[string]any
+	Consistency Consistency
+}
+
+// CheckResult is the answer to a CheckRequest. Conditional means a caveat
+// lacked context; MissingContext names what it lacked.
+type CheckResult struct {
+	Allowed        bool
+	Conditional    bool
+	MissingContext []string
+	ZedToken       string
+}
+
+// BulkResult is one answer of a bulk check: a result, or the error of that item.
+type BulkResult struct {
+	CheckResult
+	Err error
+}
+
+// LookupResourcesRequest lists the resources of ResourceType on which Subject holds Permission.
+type LookupResourcesRequest struct {
+	ResourceType string
+	Permission   string
+	Subject      Subject
+	Context      map[string]any
+	Limit        int
+	Cursor       string
+	Consistency  Consistency
+}
+
+// LookupResourcesResult is one page of resources; Cursor continues it when non-empty.
+type LookupResourcesResult struct {
+	Resources []Object
+	Cursor    string
+	ZedToken  string
+}
+
+// LookupSubjectsRequest lists the subjects of SubjectType that hold Permission on Resource.
+type LookupSubjectsRequest struct {
+	Resource        Object
+	Permission      string
+	SubjectType     string
+	SubjectRelation string
+	Context         map[string]any
+	Consistency     Consistency
+}
+
+// Explanation tells why a check answered as it did: every chain of
+// relationships that grants the permission, resource-side first.
+type Explanation struct {
+	Allowed  bool
+	Paths    [][]Relationship
+	ZedToken string
+}
+
+// Filter selects relationships. Empty fields match anything; IDPrefix
+// selects resources whose id starts with it.
+type Filter struct {
+	ResourceType    string
+	ResourceID      string
+	IDPrefix        string
+	Relation        string
+	SubjectType     string
+	SubjectID       string
+	SubjectRelation string
+}
+
+// Operation is what an Update does to a relationship.
+type Operation int
+
+// The operations of a write, as in SpiceDB.
+const (
+	// Touch creates or updates the relationship.
+	Touch Operation = iota
+	// Create creates it and fails with ECONFLICT when it exists.
+	Create
+	// Delete removes it; removing a missing one is not an error.
+	Delete
+)
+
+// Update is one change of a write.
+type Update struct {
+	Op           Operation
+	Relationship Relationship
+}
+
+// Precondition must hold, inside the transaction of the write, for the write to apply.
+type Precondition struct {
+	// MustMatch: some relationship matches Filter; otherwise none may.
+	MustMatch bool
+	Filter    Filter
+}
+
+// Audit is the record of who made a change and why (rule X2). The Store
+// attaches it to the write itself, so the record and the change cannot part.
+type Audit struct {
+	Actor        string            `json:"actor"`
+	Action       string            `json:"action"`
+	Reason       string            `json:"reason,omitempty"`
+	Organisation string            `json:"organisation,omitempty"`
+	Details      map[string]string `json:"details,omitempty"`
+}
+
+// Write is one atomic change: every update applies, or none.
+type Write struct {
+	Updates       []Update
+	Preconditions []Precondition
+	Audit         Audit
+}
+
+// AuditEvent is one recorded change as the audit trail lists it.
+type AuditEvent struct {
+	At       time.Time `json:"at"`
+	Audit             //nolint:embeddedstructfieldcheck // flattened into the event on purpose
+	Changes  []string `json:"changes"`
+	ZedToken string   `json:"zedToken"`
+}
+
+// Store is everything Gatehouse needs of SpiceDB. The adapter in package
+// spicedb implements it, embedded in-process or against a remote cluster.
+// Every error it returns is an *Error.
+type Store interface {
+	Check(ctx context.Context, req CheckRequest) (CheckResult, error)
+	CheckBulk(ctx context.Context, reqs []CheckRequest, c Consistency) ([]BulkResult, string, error)
+	LookupResources(ctx context.Context, req LookupResourcesRequest) (LookupResourcesResult, error)
+	LookupSubjects(ctx context.Context, req LookupSubjectsRequest) ([]Subject, string, error)
+	Explain(ctx context.Context, req CheckRequest) (Explanation, error)
+
+	ReadSchema(ctx context.Context) (string, error)
+	WriteSchema(ctx context.Context, schema string) error
+
+	// ReadRelationships returns every relationship that matches f.
+	ReadRelationships(ctx context.Context, f Filter, c Consistency) ([]Relationship, string, error)
+	// Write applies w atomically; a failed precondition is ECONFLICT.
+	Write(ctx context.Context, w Write) (string, error)
+	// DeleteMatching deletes every relationship that matches any filter, in
+	// batches as large as SpiceDB allows, and returns how many went.
+	DeleteMatching(ctx context.Context, fs []Filter, a Audit) (int, string, error)
+
+	// AuditTrail lists the recorded changes of one organisation, newest first.
+	AuditTrail(ctx context.Context, q AuditQuery) ([]AuditEvent, string, error)
+
+	// Ready returns nil once SpiceDB answers.
+	Ready(ctx context.Context) error
+}
+
+// AuditQuery selects audit events. Cursor continues an earlier page.
+type AuditQuery struct {
+	Organisation string
+	Actor        string
+	Since, Until time.Time
+	Limit        int
+	Cursor       string
+}
