@@ -11,7 +11,7 @@ import (
 // 400 naming its field rather than an error from deep inside SpiceDB.
 var (
 	typeRE     = regexp.MustCompile(`^([a-z][a-z0-9_]{1,61}[a-z0-9]/)?[a-z][a-z0-9_]{1,62}[a-z0-9]$`)
-	idRE       = regexp.MustCompile(`^[a-zA-Z0-9/_|\-=+]{1,1024}$`)
+	idRE       = regexp.MustCompile(`^[a-zA-Z0-9/_|\-=+]+$`)
 	relationRE = regexp.MustCompile(`^[a-z][a-z0-9_]{1,62}[a-z0-9]$`)
 )
 
@@ -41,6 +41,10 @@ func (s Subject) String() string {
 // User returns the subject user:id.
 func User(id string) Subject { return Subject{Object: Object{Type: "user", ID: id}} }
 
+// Wildcard returns the subject type:*, everyone of that type. Only Gatehouse
+// itself writes it (the admin-only flag, K2); callers never may.
+func Wildcard(typ string) Subject { return Subject{Object: Object{Type: typ, ID: "*"}} }
+
 // Relationship is one relationship, written resource#relation@subject, with
 // an optional expiry (SpiceDB relationship expiration).
 type Relationship struct {
@@ -64,7 +68,7 @@ func ValidType(t string) bool { return typeRE.MatchString(t) }
 
 // ValidID reports whether id is a valid object id. The wildcard "*" is not:
 // a caller never supplies it, since it would grant everyone.
-func ValidID(id string) bool { return idRE.MatchString(id) }
+func ValidID(id string) bool { return len(id) <= 1024 && idRE.MatchString(id) }
 
 // ValidRelation reports whether r is a valid relation or permission name.
 func ValidRelation(r string) bool { return relationRE.MatchString(r) }

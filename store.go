@@ -132,9 +132,9 @@ type Write struct {
 // AuditEvent is one recorded change as the audit trail lists it.
 type AuditEvent struct {
 	At       time.Time `json:"at"`
-	Audit             //nolint:embeddedstructfieldcheck // flattened into the event on purpose
-	Changes  []string `json:"changes"`
-	ZedToken string   `json:"zedToken"`
+	Audit              //nolint:embeddedstructfieldcheck // flattened into the event on purpose
+	Changes  []string  `json:"changes"`
+	ZedToken string    `json:"zedToken"`
 }
 
 // Store is everything Gatehouse needs of SpiceDB. The adapter in package

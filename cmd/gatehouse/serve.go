@@ -2,11 +2,224 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/schema"
+	"github.com/gatehouse-authz/gatehouse/seed"
+	"github.com/gatehouse-authz/gatehouse/server"
+	"github.com/gatehouse-authz/gatehouse/spicedb"
 )
 
-// runServe starts the HTTP server and serves until ctx ends.
-func runServe(_ context.Context, _ []string, _ func(string) string, _, _ io.Writer) error {
-	return errors.New("not yet")
+// config is everything `gatehouse serve` reads from flags and GATEHOUSE_* variables.
+type config struct {
+	addr            string
+	keys, checkKeys []string
+	spicedb         string
+	spicedbKey      string
+	spicedbInsecure bool
+	datastore       string
+	seed            bool
+	shutdownTimeout time.Duration
+}
+
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	fs := flag.NewFlagSet("gatehouse serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c config
+	var keys, checkKeys, seedFlag, insecure string
+	fs.StringVar(&c.addr, "addr", env("GATEHOUSE_ADDR", "127.0.0.1:8080"), "listen address (GATEHOUSE_ADDR)")
+	fs.StringVar(&keys, "api-keys", getenv("GATEHOUSE_API_KEYS"), "comma-separated bearer keys; none: generate one and print it (GATEHOUSE_API_KEYS)")
+	fs.StringVar(&checkKeys, "check-keys", getenv("GATEHOUSE_CHECK_KEYS"), "comma-separated keys that may only check and read the schema (GATEHOUSE_CHECK_KEYS)")
+	fs.StringVar(&c.spicedb, "spicedb", env("GATEHOUSE_SPICEDB", "embedded"), "`embedded`, or host:port of a SpiceDB gRPC endpoint (GATEHOUSE_SPICEDB)")
+	fs.StringVar(&c.spicedbKey, "spicedb-key", getenv("GATEHOUSE_SPICEDB_KEY"), "preshared key of a remote SpiceDB (GATEHOUSE_SPICEDB_KEY)")
+	fs.StringVar(&insecure, "spicedb-insecure", getenv("GATEHOUSE_SPICEDB_INSECURE"), "plaintext gRPC to a remote SpiceDB (GATEHOUSE_SPICEDB_INSECURE)")
+	fs.StringVar(&c.datastore, "datastore", env("GATEHOUSE_DATASTORE", "memory"), "embedded only: memory, or a postgres:// URI (GATEHOUSE_DATASTORE)")
+	fs.StringVar(&seedFlag, "seed", getenv("GATEHOUSE_SEED"), "load the demo data at start; default on with memory (GATEHOUSE_SEED)")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may finish after SIGTERM")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	c.keys, c.checkKeys = splitList(keys), splitList(checkKeys)
+	var err error
+	if c.spicedbInsecure, err = parseBool("GATEHOUSE_SPICEDB_INSECURE", insecure, false); err != nil {
+		return c, err
+	}
+	remote := c.spicedb != "embedded"
+	if remote {
+		if _, _, err := net.SplitHostPort(c.spicedb); err != nil {
+			return c, fmt.Errorf("GATEHOUSE_SPICEDB must be `embedded` or host:port, got %q", c.spicedb)
+		}
+		if c.spicedbKey == "" {
+			return c, errors.New("GATEHOUSE_SPICEDB_KEY is required with a remote SpiceDB (its --grpc-preshared-key)")
+		}
+		if c.datastore != "memory" && getenv("GATEHOUSE_DATASTORE") != "" {
+			return c, errors.New("GATEHOUSE_DATASTORE applies to embedded SpiceDB only; a remote SpiceDB has its own datastore")
+		}
+	}
+	if c.datastore != "memory" && !strings.HasPrefix(c.datastore, "postgres://") && !strings.HasPrefix(c.datastore, "postgresql://") {
+		return c, fmt.Errorf("GATEHOUSE_DATASTORE must be memory or a postgres:// URI, got %q", c.datastore)
+	}
+	if c.seed, err = parseBool("GATEHOUSE_SEED", seedFlag, !remote && c.datastore == "memory"); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func parseBool(name, v string, def bool) (bool, error) {
+	if v == "" {
+		return def, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s must be true or false, got %q", name, v)
+	}
+	return b, nil
+}
+
+// runServe starts SpiceDB (embedded) or connects to it, writes the schema,
+// serves HTTP until ctx ends, then shuts down gracefully.
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if len(cfg.keys) == 0 {
+		k := make([]byte, 24)
+		_, _ = rand.Read(k)
+		key := "gh_" + hex.EncodeToString(k)
+		cfg.keys = []string{key}
+		// Printed once to stdout, never logged: the log may be shipped elsewhere.
+		fmt.Fprintf(stdout, "GATEHOUSE_API_KEY=%s\n", key)
+	}
+
+	metrics := server.NewMetrics()
+	storeOpts := []spicedb.Option{spicedb.WithObserver(metrics.ObserveSpiceDB)}
+	var store *spicedb.SpiceDB
+	mode := "remote " + cfg.spicedb
+	if cfg.spicedb == "embedded" {
+		emb, err := spicedb.StartEmbedded(ctx, spicedb.EmbeddedConfig{Datastore: cfg.datastore})
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := emb.Close(); err != nil {
+				log.Warn("stopping embedded SpiceDB", "err", err)
+			}
+		}()
+		store = spicedb.New(emb.Conn, append(storeOpts, spicedb.WithChecker(emb.Checker))...)
+		mode = "embedded " + datastoreName(cfg.datastore)
+	} else {
+		conn, err := spicedb.Dial(cfg.spicedb, cfg.spicedbKey, cfg.spicedbInsecure)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		store = spicedb.New(conn, storeOpts...)
+	}
+	idx, err := schema.NewIndex(schema.Text)
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s (GATEHOUSE_ADDR): %w", cfg.addr, err)
+	}
+	var ready atomic.Bool
+	srv := &http.Server{
+		Handler: server.New(server.Deps{
+			Store: store, Orgs: gatehouse.NewService(store), Schema: idx,
+			Keys: cfg.keys, CheckKeys: cfg.checkKeys, Log: log, Metrics: metrics, Ready: &ready,
+		}),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	// The schema is written, and the demo data loaded, while /healthz
+	// already answers and /readyz says not yet; a remote SpiceDB that is
+	// still starting is retried until ctx ends.
+	if err := prepare(ctx, store, cfg, log); err != nil {
+		_ = srv.Close()
+		return err
+	}
+	ready.Store(true)
+	log.Info("gatehouse ready", "addr", ln.Addr().String(), "mode", mode, "seed", cfg.seed)
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serving HTTP: %w", err)
+	case <-ctx.Done():
+	}
+	ready.Store(false)
+	log.Info("shutting down", "deadline", cfg.shutdownTimeout.String())
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		return fmt.Errorf("in-flight requests did not finish within %s: %w", cfg.shutdownTimeout, err)
+	}
+	return nil
+}
+
+func prepare(ctx context.Context, store *spicedb.SpiceDB, cfg config, log *slog.Logger) error {
+	for attempt := 1; ; attempt++ {
+		err := store.WriteSchema(ctx, schema.Text)
+		if err == nil {
+			break
+		}
+		if gatehouse.ErrorCode(err) != gatehouse.EUNAVAILABLE || ctx.Err() != nil {
+			return fmt.Errorf("writing the schema: %w", err)
+		}
+		log.Warn("SpiceDB not answering yet; retrying", "attempt", attempt, "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	if cfg.seed {
+		if err := seed.Load(ctx, store); err != nil {
+			return fmt.Errorf("loading the demo data: %w", err)
+		}
+	}
+	return nil
+}
+
+func datastoreName(ds string) string {
+	if ds == "memory" {
+		return "memory"
+	}
+	return "postgres"
 }

@@ -1,0 +1,357 @@
+// Package client is the Go client of Gatehouse's HTTP API (api.md): checks
+// and lookups for application backends, relationships and the audit trail
+// for platform operators, and the organisation, member and change-request
+// endpoints for admin tools.
+//
+// Every call takes a context. A 503 (SpiceDB unreachable) is retried with
+// exponential backoff, waiting at least as long as the server's Retry-After
+// says, a bounded number of times; so is a refused connection. Any other
+// answer outside 2xx comes back as an *Error that errors.As matches:
+//
+//	c := client.New("http://127.0.0.1:8080", key, client.WithActor("alice"))
+//	res, err := c.Check(ctx, client.CheckRequest{
+//		Resource: "contractor:c1", Permission: "view", Subject: "user:alice",
+//	})
+//	var e *client.Error
+//	if errors.As(err, &e) && e.Code == client.EFORBIDDEN { ... }
+//
+// Reads see the writes made through the same Gatehouse process. To see a
+// write made through another one, pass its ZedToken:
+// req.Consistency = client.AtLeastAsFresh(tok), or for every read of a
+// derived client, c.WithConsistency(client.AtLeastAsFresh(tok)).
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// ActorHeader is the header that names the person an admin request acts for.
+const ActorHeader = "Gatehouse-Actor"
+
+// Defaults of the retry policy; see WithRetries and WithBackoff.
+const (
+	DefaultMaxRetries = 5
+	DefaultMinBackoff = 100 * time.Millisecond
+	DefaultMaxBackoff = 5 * time.Second
+)
+
+// Client calls one Gatehouse server. It is safe for concurrent use. The
+// methods As and WithConsistency return derived clients that share its
+// connections.
+type Client struct {
+	base       *url.URL
+	apiKey     string
+	hc         *http.Client
+	userAgent  string
+	actor      string
+	cons       *Consistency
+	maxRetries int
+	minBackoff time.Duration
+	maxBackoff time.Duration
+}
+
+// Option configures a Client made by New.
+type Option func(*Client)
+
+// WithHTTPClient makes the client send its requests through hc (for
+// timeouts, TLS settings or instrumentation). The default is a client of
+// its own with a 30-second timeout.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) { c.hc = hc }
+}
+
+// WithActor sends Gatehouse-Actor: user:<id> with every request; the
+// organisation endpoints act for that person. id may be bare ("alice") or
+// typed ("user:alice").
+func WithActor(id string) Option {
+	return func(c *Client) { c.actor = actorRef(id) }
+}
+
+// WithRetries sets how many times a failed call is retried (0 disables
+// retries). The default is DefaultMaxRetries.
+func WithRetries(n int) Option {
+	return func(c *Client) { c.maxRetries = max(n, 0) }
+}
+
+// WithBackoff sets the first and the longest wait between retries; the
+// wait doubles from minWait up to maxWait, with jitter. A Retry-After
+// longer than maxWait is not waited for: the 503 is returned instead.
+func WithBackoff(minWait, maxWait time.Duration) Option {
+	return func(c *Client) {
+		c.minBackoff = max(minWait, time.Millisecond)
+		c.maxBackoff = max(maxWait, c.minBackoff)
+	}
+}
+
+// WithUserAgent sets the User-Agent header.
+func WithUserAgent(ua string) Option {
+	return func(c *Client) { c.userAgent = ua }
+}
+
+// New returns a client of the Gatehouse server at baseURL (such as
+// "http://127.0.0.1:8080") that authenticates with apiKey. A baseURL that
+// does not parse makes every call fail with that error.
+func New(baseURL, apiKey string, opts ...Option) *Client {
+	c := &Client{
+		apiKey:     apiKey,
+		hc:         &http.Client{Timeout: 30 * time.Second},
+		userAgent:  "gatehouse-go-client",
+		maxRetries: DefaultMaxRetries,
+		minBackoff: DefaultMinBackoff,
+		maxBackoff: DefaultMaxBackoff,
+	}
+	if u, err := url.Parse(strings.TrimRight(baseURL, "/")); err == nil {
+		c.base = u
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// As returns a client that acts for the user id (bare or "user:<id>"),
+// sharing c's connections and settings.
+func (c *Client) As(id string) *Client {
+	d := *c
+	d.actor = actorRef(id)
+	return &d
+}
+
+// WithConsistency returns a client whose reads use cons unless a request
+// names its own, sharing c's connections and settings. Pass
+// AtLeastAsFresh(token) to see the write that returned token.
+func (c *Client) WithConsistency(cons *Consistency) *Client {
+	d := *c
+	d.cons = cons
+	return &d
+}
+
+// BaseURL returns the address of the server the client calls.
+func (c *Client) BaseURL() string {
+	if c.base == nil {
+		return ""
+	}
+	return c.base.String()
+}
+
+// consistency returns cons, or the client's default when cons is nil.
+func (c *Client) consistency(cons *Consistency) *Consistency {
+	if cons != nil {
+		return cons
+	}
+	return c.cons
+}
+
+func actorRef(id string) string {
+	if id == "" || strings.Contains(id, ":") {
+		return id
+	}
+	return "user:" + id
+}
+
+// call describes one request: idempotent calls are also retried after a
+// transport error that may have happened after the request was sent.
+type call struct {
+	method     string
+	path       string
+	query      url.Values
+	body       any
+	out        any
+	idempotent bool
+	// noAuth leaves out the Authorization header (health endpoints).
+	noAuth bool
+}
+
+// do sends the call, retrying as the policy allows, and decodes a 2xx body
+// into call.out.
+func (c *Client) do(ctx context.Context, cl call) error {
+	if c.base == nil {
+		return fmt.Errorf("gatehouse client: invalid base URL")
+	}
+	var payload []byte
+	if cl.body != nil {
+		b, err := json.Marshal(cl.body)
+		if err != nil {
+			return fmt.Errorf("encode %s %s: %w", cl.method, cl.path, err)
+		}
+		payload = b
+	}
+	// Path segments arrive escaped (seg), so they are joined as text
+	// rather than through url.URL.Path, which would escape them again.
+	target := c.base.String() + cl.path
+	if len(cl.query) > 0 {
+		target += "?" + cl.query.Encode()
+	}
+
+	for attempt := 0; ; attempt++ {
+		err := c.once(ctx, cl, target, payload)
+		if err == nil {
+			return nil
+		}
+		wait, retry := c.retryable(cl, err, attempt)
+		if !retry {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return errors.Join(ctx.Err(), err)
+		case <-t.C:
+		}
+	}
+}
+
+// once sends one attempt of the call.
+func (c *Client) once(ctx context.Context, cl call, target string, payload []byte) error {
+	var body io.Reader
+	if payload != nil {
+		body = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, cl.method, target, body)
+	if err != nil {
+		return fmt.Errorf("gatehouse %s %s: %w", cl.method, cl.path, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if !cl.noAuth && c.apiKey != "" {
+		req.Header.Set("Authorization", "Bearer "+c.apiKey)
+	}
+	if c.actor != "" {
+		req.Header.Set(ActorHeader, c.actor)
+	}
+	if c.userAgent != "" {
+		req.Header.Set("User-Agent", c.userAgent)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return &transportError{method: cl.method, path: cl.path, err: err}
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return parseError(resp)
+	}
+	if cl.out == nil || resp.StatusCode == http.StatusNoContent {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(cl.out); err != nil {
+		return fmt.Errorf("gatehouse %s %s: decode answer: %w", cl.method, cl.path, err)
+	}
+	return nil
+}
+
+// retryable says whether err after attempt (0-based) is worth another try
+// and how long to wait first.
+func (c *Client) retryable(cl call, err error, attempt int) (time.Duration, bool) {
+	if attempt >= c.maxRetries {
+		return 0, false
+	}
+	backoff := c.backoff(attempt)
+	var e *Error
+	if errors.As(err, &e) {
+		if e.Status != http.StatusServiceUnavailable {
+			return 0, false
+		}
+		if e.RetryAfter > c.maxBackoff {
+			return 0, false
+		}
+		return max(backoff, e.RetryAfter), true
+	}
+	var te *transportError
+	if !errors.As(err, &te) {
+		return 0, false
+	}
+	// A refused connection never carried the request, so any call may go
+	// again; other transport failures may have reached the server.
+	if errors.Is(err, syscall.ECONNREFUSED) || (cl.idempotent && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)) {
+		return backoff, true
+	}
+	return 0, false
+}
+
+// backoff returns the wait before retry attempt+1: exponential, capped,
+// with jitter in its upper half so that many clients do not retry in step.
+func (c *Client) backoff(attempt int) time.Duration {
+	d := c.minBackoff
+	for range attempt {
+		d *= 2
+		if d >= c.maxBackoff {
+			d = c.maxBackoff
+			break
+		}
+	}
+	half := d / 2
+	return half + rand.N(half+1) //nolint:gosec // jitter needs no cryptographic randomness
+}
+
+// transportError is a failure to get an answer from the server at all.
+type transportError struct {
+	method, path string
+	err          error
+}
+
+func (e *transportError) Error() string {
+	return fmt.Sprintf("gatehouse %s %s: %v", e.method, e.path, e.err)
+}
+
+func (e *transportError) Unwrap() error { return e.err }
+
+// get, post, put, patch and del are the shapes of call the endpoints use.
+func (c *Client) get(ctx context.Context, path string, q url.Values, out any) error {
+	return c.do(ctx, call{method: http.MethodGet, path: path, query: q, out: out, idempotent: true})
+}
+
+func (c *Client) post(ctx context.Context, path string, body, out any, idempotent bool) error {
+	return c.do(ctx, call{method: http.MethodPost, path: path, body: body, out: out, idempotent: idempotent})
+}
+
+func (c *Client) put(ctx context.Context, path string, q url.Values) error {
+	return c.do(ctx, call{method: http.MethodPut, path: path, query: q, idempotent: true})
+}
+
+func (c *Client) patch(ctx context.Context, path string, body, out any) error {
+	return c.do(ctx, call{method: http.MethodPatch, path: path, body: body, out: out, idempotent: true})
+}
+
+func (c *Client) del(ctx context.Context, path string) error {
+	return c.do(ctx, call{method: http.MethodDelete, path: path, idempotent: true})
+}
+
+// seg escapes one path segment.
+func seg(s string) string { return url.PathEscape(s) }
+
+// bareUser turns "user:bob" into "bob"; paths name users by bare id.
+func bareUser(s string) string {
+	if id, ok := strings.CutPrefix(s, "user:"); ok {
+		return id
+	}
+	return s
+}
+
+// Healthy returns nil when the server process answers GET /healthz.
+func (c *Client) Healthy(ctx context.Context) error {
+	return c.do(ctx, call{method: http.MethodGet, path: "/healthz", idempotent: true, noAuth: true})
+}
+
+// Ready returns nil when the server answers GET /readyz with 200: SpiceDB
+// answers and the schema is written. It is not retried on 503, so that a
+// caller polling for readiness learns at once.
+func (c *Client) Ready(ctx context.Context) error {
+	d := *c
+	d.maxRetries = 0
+	return d.do(ctx, call{method: http.MethodGet, path: "/readyz", idempotent: true, noAuth: true})
+}

@@ -1,0 +1,205 @@
+package client
+
+import (
+	"context"
+	"net/url"
+)
+
+// The calls of this file act for the client's actor (WithActor, As): the
+// server checks that person's permission before it writes, and answers 403
+// naming the missing permission otherwise.
+
+// Organisation is a client organisation of the provider. Owner is
+// "user:<id>".
+type Organisation struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Owner    string `json:"owner,omitempty"`
+	ZedToken string `json:"zedToken,omitempty"`
+}
+
+// CreateOrganisation creates the organisation id; the actor becomes its
+// owner (O1). An existing id is a 409 conflict.
+func (c *Client) CreateOrganisation(ctx context.Context, id, name string) (*Organisation, error) {
+	body := struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	}{id, name}
+	var out Organisation
+	if err := c.post(ctx, "/v1/organisations", body, &out, false); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// GetOrganisation reads the organisation id; only its members may (403
+// for others, 404 when there is none).
+func (c *Client) GetOrganisation(ctx context.Context, id string) (*Organisation, error) {
+	var out Organisation
+	if err := c.get(ctx, "/v1/organisations/"+seg(id), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// DeleteOrganisation deletes the organisation id and every relationship of
+// it and of its contractors, invoices and change requests (O3, owner only).
+func (c *Client) DeleteOrganisation(ctx context.Context, id string) error {
+	return c.del(ctx, "/v1/organisations/"+seg(id))
+}
+
+// Ownership is the owner after a transfer.
+type Ownership struct {
+	Owner    string `json:"owner"`
+	ZedToken string `json:"zedToken,omitempty"`
+}
+
+// TransferOwnership makes the team member to ("bob" or "user:bob") the
+// owner of org, in one atomic change (O4, owner only).
+func (c *Client) TransferOwnership(ctx context.Context, org, to string) (*Ownership, error) {
+	body := struct {
+		To string `json:"to"`
+	}{actorRef(to)}
+	var out Ownership
+	if err := c.post(ctx, "/v1/organisations/"+seg(org)+"/transfer-ownership", body, &out, true); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Member is one person on an organisation's team, with the roles and
+// designations they hold there.
+type Member struct {
+	User         string   `json:"user"`
+	Roles        []string `json:"roles"`
+	Designations []string `json:"designations"`
+}
+
+// Members lists the team of org.
+func (c *Client) Members(ctx context.Context, org string) ([]Member, error) {
+	var out struct {
+		Members []Member `json:"members"`
+	}
+	if err := c.get(ctx, "/v1/organisations/"+seg(org)+"/members", nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Members, nil
+}
+
+// GrantOption tunes GrantRole.
+type GrantOption func(url.Values)
+
+// PreviousBecomesAlternate makes the outgoing security admin the alternate
+// security admin in the same atomic change, when granting security_admin
+// (S3).
+func PreviousBecomesAlternate() GrantOption {
+	return func(q url.Values) { q.Set("previousBecomesAlternate", "true") }
+}
+
+// memberPath is /v1/organisations/{org}/members/{user}; user may be bare
+// or "user:<id>".
+func memberPath(org, user string) string {
+	return "/v1/organisations/" + seg(org) + "/members/" + seg(bareUser(user))
+}
+
+// GrantRole gives user the role in org. For security_admin and
+// alternate_security_admin the new holder replaces the current one
+// atomically (S1); owner is refused (use TransferOwnership).
+func (c *Client) GrantRole(ctx context.Context, org, user, role string, opts ...GrantOption) error {
+	q := url.Values{}
+	for _, o := range opts {
+		o(q)
+	}
+	return c.put(ctx, memberPath(org, user)+"/roles/"+seg(role), q)
+}
+
+// RevokeRole takes the role in org away from user.
+func (c *Client) RevokeRole(ctx context.Context, org, user, role string) error {
+	return c.del(ctx, memberPath(org, user)+"/roles/"+seg(role))
+}
+
+// RemoveMember removes user from org with all their roles, designations
+// and exceptions at once (T1).
+func (c *Client) RemoveMember(ctx context.Context, org, user string) error {
+	return c.del(ctx, memberPath(org, user))
+}
+
+// AddDesignation gives user the designation in org (main_contact, say);
+// verified_director and unavailable_contact only provider staff may give.
+func (c *Client) AddDesignation(ctx context.Context, org, user, designation string) error {
+	return c.put(ctx, memberPath(org, user)+"/designations/"+seg(designation), nil)
+}
+
+// RemoveDesignation takes the designation in org away from user.
+func (c *Client) RemoveDesignation(ctx context.Context, org, user, designation string) error {
+	return c.del(ctx, memberPath(org, user)+"/designations/"+seg(designation))
+}
+
+// Contractor is a contractor of one organisation (K1). An admin-only one is
+// visible only to the owner, SA, ASA and administrators (K2).
+type Contractor struct {
+	ID           string `json:"id"`
+	Name         string `json:"name,omitempty"`
+	AdminOnly    bool   `json:"adminOnly"`
+	Organisation string `json:"organisation,omitempty"`
+	ZedToken     string `json:"zedToken,omitempty"`
+}
+
+// CreateContractor creates the contractor ct.ID in org.
+func (c *Client) CreateContractor(ctx context.Context, org string, ct Contractor) (*Contractor, error) {
+	body := struct {
+		ID        string `json:"id"`
+		Name      string `json:"name,omitempty"`
+		AdminOnly bool   `json:"adminOnly"`
+	}{ct.ID, ct.Name, ct.AdminOnly}
+	var out Contractor
+	if err := c.post(ctx, "/v1/organisations/"+seg(org)+"/contractors", body, &out, false); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ContractorUpdate changes the fields that are set.
+type ContractorUpdate struct {
+	Name      *string `json:"name,omitempty"`
+	AdminOnly *bool   `json:"adminOnly,omitempty"`
+}
+
+// UpdateContractor renames the contractor id or changes its admin-only flag
+// (K2: lifting it makes the contractor visible again at once).
+func (c *Client) UpdateContractor(ctx context.Context, id string, u ContractorUpdate) (*Contractor, error) {
+	var out Contractor
+	if err := c.patch(ctx, "/v1/contractors/"+seg(id), u, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// DeleteContractor deletes the contractor id.
+func (c *Client) DeleteContractor(ctx context.Context, id string) error {
+	return c.del(ctx, "/v1/contractors/"+seg(id))
+}
+
+// Invoice is an invoice of one organisation; Amount is a decimal string
+// ("120.00") so that no float rounds it.
+type Invoice struct {
+	ID           string `json:"id"`
+	Amount       string `json:"amount"`
+	Currency     string `json:"currency"`
+	Organisation string `json:"organisation,omitempty"`
+	ZedToken     string `json:"zedToken,omitempty"`
+}
+
+// CreateInvoice creates the invoice inv.ID in org.
+func (c *Client) CreateInvoice(ctx context.Context, org string, inv Invoice) (*Invoice, error) {
+	body := struct {
+		ID       string `json:"id"`
+		Amount   string `json:"amount"`
+		Currency string `json:"currency"`
+	}{inv.ID, inv.Amount, inv.Currency}
+	var out Invoice
+	if err := c.post(ctx, "/v1/organisations/"+seg(org)+"/invoices", body, &out, false); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

@@ -1,0 +1,145 @@
+package client
+
+import (
+	"context"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// Schema returns the SpiceDB schema text Gatehouse runs on (GET /v1/schema).
+func (c *Client) Schema(ctx context.Context) (string, error) {
+	var out struct {
+		Schema string `json:"schema"`
+	}
+	if err := c.get(ctx, "/v1/schema", nil, &out); err != nil {
+		return "", err
+	}
+	return out.Schema, nil
+}
+
+// RelationshipFilter selects relationships: Resource ("organisation:acme")
+// or ResourceType ("organisation") is required; Relation and Subject
+// ("user:bob") narrow the selection.
+type RelationshipFilter struct {
+	Resource     string
+	ResourceType string
+	Relation     string
+	Subject      string
+}
+
+// Relationships lists relationships in zed's notation
+// ("organisation:acme#owner@user:alice").
+type Relationships struct {
+	Relationships []string `json:"relationships"`
+	ZedToken      string   `json:"zedToken,omitempty"`
+}
+
+// ReadRelationships lists the relationships that match f (GET
+// /v1/relationships).
+func (c *Client) ReadRelationships(ctx context.Context, f RelationshipFilter) (*Relationships, error) {
+	q := url.Values{}
+	for k, v := range map[string]string{"resource": f.Resource, "resourceType": f.ResourceType, "relation": f.Relation, "subject": f.Subject} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	var out Relationships
+	if err := c.get(ctx, "/v1/relationships", q, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// WriteRelationshipsRequest is one atomic change: every relationship of
+// Touch is created or updated and every one of Delete removed, or none is.
+// Reason goes to the audit trail. owner, security_admin and
+// alternate_security_admin are refused (422): the organisation endpoints
+// change those.
+type WriteRelationshipsRequest struct {
+	Touch  []string `json:"touch,omitempty"`
+	Delete []string `json:"delete,omitempty"`
+	Reason string   `json:"reason,omitempty"`
+}
+
+// WriteResult carries the ZedToken of a write; pass it to AtLeastAsFresh to
+// read the write through another Gatehouse process.
+type WriteResult struct {
+	ZedToken string `json:"zedToken"`
+}
+
+// WriteRelationships applies req atomically (POST /v1/relationships).
+// Touch and delete are idempotent, so the call is retried like a read.
+func (c *Client) WriteRelationships(ctx context.Context, req WriteRelationshipsRequest) (*WriteResult, error) {
+	var out WriteResult
+	if err := c.post(ctx, "/v1/relationships", req, &out, true); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Touch creates or updates the relationships rels ("resource#relation@subject").
+func (c *Client) Touch(ctx context.Context, reason string, rels ...string) (*WriteResult, error) {
+	return c.WriteRelationships(ctx, WriteRelationshipsRequest{Touch: rels, Reason: reason})
+}
+
+// Delete removes the relationships rels; removing a missing one is not an error.
+func (c *Client) Delete(ctx context.Context, reason string, rels ...string) (*WriteResult, error) {
+	return c.WriteRelationships(ctx, WriteRelationshipsRequest{Delete: rels, Reason: reason})
+}
+
+// AuditQuery selects audit events of one organisation (required); the
+// other fields narrow the selection, and Cursor continues an earlier page.
+type AuditQuery struct {
+	Organisation string
+	Actor        string
+	Since, Until time.Time
+	Limit        int
+	Cursor       string
+}
+
+// AuditEvent is one recorded change (rule X2): who made it (Actor), when,
+// what (Action and Changes, each a relationship change), and why.
+type AuditEvent struct {
+	At           time.Time         `json:"at"`
+	Actor        string            `json:"actor"`
+	Action       string            `json:"action"`
+	Reason       string            `json:"reason,omitempty"`
+	Organisation string            `json:"organisation,omitempty"`
+	Details      map[string]string `json:"details,omitempty"`
+	Changes      []string          `json:"changes"`
+	ZedToken     string            `json:"zedToken"`
+}
+
+// AuditLog is one page of the audit trail, newest first; a non-empty
+// Cursor continues it.
+type AuditLog struct {
+	Events []AuditEvent `json:"events"`
+	Cursor string       `json:"cursor,omitempty"`
+}
+
+// Audit lists one page of the audit trail of q.Organisation (GET /v1/audit).
+func (c *Client) Audit(ctx context.Context, q AuditQuery) (*AuditLog, error) {
+	v := url.Values{}
+	v.Set("organisation", q.Organisation)
+	if q.Actor != "" {
+		v.Set("actor", q.Actor)
+	}
+	if !q.Since.IsZero() {
+		v.Set("since", q.Since.UTC().Format(time.RFC3339))
+	}
+	if !q.Until.IsZero() {
+		v.Set("until", q.Until.UTC().Format(time.RFC3339))
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	if q.Cursor != "" {
+		v.Set("cursor", q.Cursor)
+	}
+	var out AuditLog
+	if err := c.get(ctx, "/v1/audit", v, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

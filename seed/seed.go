@@ -1,0 +1,110 @@
+// Package seed holds Gatehouse's demo data: three organisations, one for
+// each policy document in ../shared/seeds, and the loader that writes them.
+package seed
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gatehouse-authz/gatehouse"
+)
+
+// Provider staff and the three organisations. Loading touches every
+// relationship, so loading twice changes nothing.
+var relationships = []string{
+	// The provider; stella is staff (verifies directors, files legal changes).
+	"platform:provider#staff@user:stella",
+
+	// brightcis (seed 004): a team with an owner, an administrator, a CIS
+	// processor, a billing manager, contractors (one admin-only) and invoices.
+	"organisation:brightcis#platform@platform:provider",
+	"organisation:brightcis#owner@user:olivia",
+	"organisation:brightcis#administrator@user:adam",
+	"organisation:brightcis#cis_processor@user:carla",
+	"organisation:brightcis#billing_manager@user:bill",
+	"contractor:c1#organisation@organisation:brightcis",
+	"contractor:c2#organisation@organisation:brightcis",
+	"contractor:c3#organisation@organisation:brightcis",
+	"invoice:inv1#organisation@organisation:brightcis",
+	"invoice:inv2#organisation@organisation:brightcis",
+
+	// acme (seed 000): a client account with an owner, SA, ASA, IT manager,
+	// IT admin and finance admin.
+	"organisation:acme#platform@platform:provider",
+	"organisation:acme#owner@user:oscar",
+	"organisation:acme#security_admin@user:sam",
+	"organisation:acme#alternate_security_admin@user:alex",
+	"organisation:acme#it_manager@user:ian",
+	"organisation:acme#it_admin@user:ivy",
+	"organisation:acme#finance_admin@user:fran",
+	"invoice:inv3#organisation@organisation:acme",
+
+	// globex (seed 003): main, technical, finance and alternate contacts, a
+	// verified and an unverified director, and a team member (pat) who files requests.
+	"organisation:globex#platform@platform:provider",
+	"organisation:globex#owner@user:grace",
+	"organisation:globex#it_manager@user:mia",
+	"organisation:globex#main_contact@user:mia",
+	"organisation:globex#it_admin@user:tom",
+	"organisation:globex#technical_contact@user:tom",
+	"organisation:globex#finance_admin@user:fiona",
+	"organisation:globex#finance_contact@user:fiona",
+	"organisation:globex#administrator@user:alan",
+	"organisation:globex#alternate_contact@user:alan",
+	"organisation:globex#director@user:dora",
+	"organisation:globex#verified_director@user:dora",
+	"organisation:globex#director@user:dan",
+	"organisation:globex#cis_processor@user:pat",
+}
+
+// labels give the demo objects their display names.
+var labels = map[string]map[string]string{
+	"organisation:brightcis": {"name": "BrightCIS Builders"},
+	"organisation:acme":      {"name": "Acme Ltd"},
+	"organisation:globex":    {"name": "Globex Corporation"},
+	"contractor:c1":          {"name": "Northwind Joinery"},
+	"contractor:c2":          {"name": "Harbour Plumbing"},
+	"contractor:c3":          {"name": "Sentinel Security (admin-only)"},
+	"invoice:inv1":           {"amount": "120.00", "currency": "GBP"},
+	"invoice:inv2":           {"amount": "89.50", "currency": "GBP"},
+	"invoice:inv3":           {"amount": "2400.00", "currency": "EUR"},
+}
+
+// Relationships returns the demo relationships, labels included, in zed's notation.
+func Relationships() ([]gatehouse.Relationship, error) {
+	var out []gatehouse.Relationship
+	for i, s := range relationships {
+		r, err := gatehouse.ParseRelationship(fmt.Sprintf("seed[%d]", i), s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	// K2: c3 is admin-only. The wildcard is written here, never accepted from a caller.
+	out = append(out, gatehouse.Relationship{Resource: gatehouse.MustObject("contractor:c3"), Relation: "admin_only", Subject: gatehouse.Wildcard("user")})
+	for obj, data := range labels {
+		l, err := gatehouse.EncodeLabel(data)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, gatehouse.Relationship{
+			Resource: gatehouse.MustObject(obj), Relation: gatehouse.LabelRelation,
+			Subject: gatehouse.Subject{Object: l},
+		})
+	}
+	return out, nil
+}
+
+// Load touches the demo data in one atomic write.
+func Load(ctx context.Context, store gatehouse.Store) error {
+	rels, err := Relationships()
+	if err != nil {
+		return err
+	}
+	w := gatehouse.Write{Audit: gatehouse.Audit{Actor: "gatehouse", Action: "seed", Reason: "demo data"}}
+	for _, r := range rels {
+		w.Updates = append(w.Updates, gatehouse.Update{Op: gatehouse.Touch, Relationship: r})
+	}
+	_, err = store.Write(ctx, w)
+	return err
+}

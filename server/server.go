@@ -1,0 +1,39 @@
+// Package server is Gatehouse's HTTP facade: a Gin handler that speaks the
+// JSON contract of api.md and reaches SpiceDB through a gatehouse.Store.
+package server
+
+import (
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/schema"
+)
+
+// Deps is everything the handler needs; New takes all of it.
+type Deps struct {
+	Store gatehouse.Store
+	// Orgs holds the rules of domain.md that need more than one relationship.
+	Orgs *gatehouse.Service
+	// Schema indexes the schema, to refuse unknown types and permissions by field.
+	Schema *schema.Index
+	// Keys may call every endpoint; CheckKeys only the checking ones.
+	Keys, CheckKeys []string
+	Log             *slog.Logger
+	Metrics         *Metrics
+	// Ready is set once SpiceDB answers and the schema is written.
+	Ready *atomic.Bool
+}
+
+// New returns the HTTP handler of the whole API.
+func New(d Deps) http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	addRoutes(r, d)
+	return r
+}
