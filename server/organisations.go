@@ -11,23 +11,18 @@ func notYet(Deps) gin.HandlerFunc {
 }
 
 var (
-	handleCreateOrganisation     = notYet
-	handleGetOrganisation        = notYet
-	handleDeleteOrganisation     = notYet
-	handleTransferOwnership      = notYet
-	handleListMembers            = notYet
-	handleGrantRole              = notYet
-	handleRevokeRole             = notYet
-	handleRemoveMember           = notYet
-	handleSetDesignation         = notYet
-	handleUnsetDesignation       = notYet
-	handleCreateContractor       = notYet
-	handlePatchContractor        = notYet
-	handleDeleteContractor       = notYet
-	handleCreateInvoice          = notYet
-	handleFileChangeRequest      = notYet
-	handleGetChangeRequest       = notYet
-	handleAuthoriseChangeRequest = notYet
-	handleGrantException         = notYet
-	handleRevokeException        = notYet
+	handleCreateOrganisation = notYet
+	handleGetOrganisation    = notYet
+	handleDeleteOrganisation = notYet
+	handleTransferOwnership  = notYet
+	handleListMembers        = notYet
+	handleGrantRole          = notYet
+	handleRevokeRole         = notYet
+	handleRemoveMember       = notYet
+	handleSetDesignation     = notYet
+	handleUnsetDesignation   = notYet
+	handleCreateContractor   = notYet
+	handlePatchContractor    = notYet
+	handleDeleteContractor   = notYet
+	handleCreateInvoice      = notYet
 )
