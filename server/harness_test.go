@@ -39,7 +39,7 @@ func MustAPI(tb testing.TB) *API {
 		tb.Fatalf("starting embedded SpiceDB: %v", err)
 	}
 	tb.Cleanup(func() { _ = emb.Close() })
-	store := spicedb.New(emb.Conn, spicedb.WithChecker(emb.Checker))
+	store := spicedb.New(emb.Conn, emb.Options()...)
 	if err := store.WriteSchema(tb.Context(), schema.Text); err != nil {
 		tb.Fatalf("writing schema: %v", err)
 	}

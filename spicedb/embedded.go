@@ -25,8 +25,9 @@ type Embedded struct {
 	Conn    *grpc.ClientConn
 	Checker *EngineChecker
 
-	ds   datastore.Datastore
-	stop context.CancelFunc
+	ds     datastore.Datastore
+	memory bool
+	stop   context.CancelFunc
 	done chan error
 }
 
@@ -69,7 +70,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 		return nil, fmt.Errorf("configuring embedded SpiceDB: %w", err)
 	}
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	e := &Embedded{ds: ds, stop: stop, done: make(chan error, 1)}
+	e := &Embedded{ds: ds, memory: cfg.Datastore == "" || cfg.Datastore == "memory", stop: stop, done: make(chan error, 1)}
 	go func() { e.done <- runnable.Run(runCtx) }()
 	conn, err := runnable.NewClient(grpcutil.WithInsecureBearerToken(key))
 	if err != nil {
@@ -84,6 +85,16 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	}
 	e.Checker = &EngineChecker{perms: perms}
 	return e, nil
+}
+
+// Options are the Store options an embedded SpiceDB needs: its in-process
+// checker, and serial writes on the memory datastore (see WithSerialWrites).
+func (e *Embedded) Options() []Option {
+	opts := []Option{WithChecker(e.Checker)}
+	if e.memory {
+		opts = append(opts, WithSerialWrites())
+	}
+	return opts
 }
 
 // Close stops the embedded SpiceDB and closes its datastore.

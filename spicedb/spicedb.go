@@ -50,6 +50,10 @@ type SpiceDB struct {
 
 	fresh freshness
 	audit *auditLog
+
+	// serial makes writes one at a time; see WithSerialWrites.
+	serial  bool
+	writeMu sync.Mutex
 }
 
 // Option configures a SpiceDB store.
@@ -57,6 +61,14 @@ type Option func(*SpiceDB)
 
 // WithChecker answers checks that need no older snapshot through c.
 func WithChecker(c Checker) Option { return func(s *SpiceDB) { s.fast = c } }
+
+// WithSerialWrites makes this process send one write at a time. SpiceDB's
+// memory datastore needs it: it picks a write's revision before it waits
+// for the write lock, so two concurrent writes can commit out of revision
+// order, and a read at the head revision then misses the later-committed
+// one (seen here as a failed read-your-writes check). The memory datastore
+// runs one write transaction at a time anyway, so nothing is lost.
+func WithSerialWrites() Option { return func(s *SpiceDB) { s.serial = true } }
 
 // WithObserver calls f after every SpiceDB call with its method name, duration and error.
 func WithObserver(f func(method string, d time.Duration, err error)) Option {
@@ -93,6 +105,20 @@ type freshness struct {
 	started  uint64
 	token    string
 	unsure   bool
+}
+
+func (s *SpiceDB) beginWrite() (uint64, bool) {
+	if s.serial {
+		s.writeMu.Lock()
+	}
+	return s.fresh.begin()
+}
+
+func (s *SpiceDB) endWrite(seq uint64, alone bool, token string) {
+	s.fresh.end(seq, alone, token)
+	if s.serial {
+		s.writeMu.Unlock()
+	}
 }
 
 func (f *freshness) begin() (seq uint64, alone bool) {
@@ -478,11 +504,11 @@ func (s *SpiceDB) ReadSchema(ctx context.Context) (string, error) {
 
 // WriteSchema implements gatehouse.Store.
 func (s *SpiceDB) WriteSchema(ctx context.Context, schema string) error {
-	seq, alone := s.fresh.begin()
+	seq, alone := s.beginWrite()
 	start := time.Now()
 	resp, err := s.schema.WriteSchema(ctx, &v1.WriteSchemaRequest{Schema: schema})
 	s.timed("WriteSchema", start, err)
-	s.fresh.end(seq, alone, token(resp.GetWrittenAt()))
+	s.endWrite(seq, alone, token(resp.GetWrittenAt()))
 	return translate(err)
 }
 
@@ -574,12 +600,12 @@ func (s *SpiceDB) Write(ctx context.Context, w gatehouse.Write) (string, error) 
 		}
 		req.OptionalPreconditions = append(req.OptionalPreconditions, &v1.Precondition{Operation: op, Filter: toFilter(p.Filter)})
 	}
-	seq, alone := s.fresh.begin()
+	seq, alone := s.beginWrite()
 	start := time.Now()
 	resp, err := s.perms.WriteRelationships(ctx, req)
 	s.timed("WriteRelationships", start, err)
 	tok := token(resp.GetWrittenAt())
-	s.fresh.end(seq, alone, tok)
+	s.endWrite(seq, alone, tok)
 	if err != nil {
 		return "", translate(err)
 	}
@@ -594,7 +620,7 @@ func (s *SpiceDB) DeleteMatching(ctx context.Context, fs []gatehouse.Filter, a g
 	var tok string
 	for _, f := range fs {
 		for {
-			seq, alone := s.fresh.begin()
+			seq, alone := s.beginWrite()
 			start := time.Now()
 			resp, err := s.perms.DeleteRelationships(ctx, &v1.DeleteRelationshipsRequest{
 				RelationshipFilter:            toFilter(f),
@@ -603,7 +629,7 @@ func (s *SpiceDB) DeleteMatching(ctx context.Context, fs []gatehouse.Filter, a g
 				OptionalTransactionMetadata:   s.metadata(a),
 			})
 			s.timed("DeleteRelationships", start, err)
-			s.fresh.end(seq, alone, token(resp.GetDeletedAt()))
+			s.endWrite(seq, alone, token(resp.GetDeletedAt()))
 			if err != nil {
 				return total, tok, translate(err)
 			}

@@ -136,7 +136,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 				log.Warn("stopping embedded SpiceDB", "err", err)
 			}
 		}()
-		store = spicedb.New(emb.Conn, append(storeOpts, spicedb.WithChecker(emb.Checker))...)
+		store = spicedb.New(emb.Conn, append(storeOpts, emb.Options()...)...)
 		mode = "embedded " + datastoreName(cfg.datastore)
 	} else {
 		conn, err := spicedb.Dial(cfg.spicedb, cfg.spicedbKey, cfg.spicedbInsecure)
