@@ -3,7 +3,6 @@ package server
 import (
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -370,12 +369,4 @@ func handleExplain(d Deps) gin.HandlerFunc {
 		}
 		c.JSON(http.StatusOK, out)
 	}
-}
-
-// wildcardFree refuses the wildcard anywhere a caller names a subject.
-func wildcardFree(field, s string) error {
-	if strings.Contains(s, ":*") {
-		return gatehouse.Invalid(field, "the wildcard * is never accepted from a caller")
-	}
-	return nil
 }

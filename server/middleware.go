@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/gatehouse-authz/gatehouse"
 )
@@ -40,7 +41,7 @@ func NewMetrics() *Metrics {
 		}, []string{"method", "outcome"}),
 	}
 	reg.MustRegister(m.requests, m.latency, m.spicedb,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

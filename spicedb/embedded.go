@@ -28,7 +28,7 @@ type Embedded struct {
 	ds     datastore.Datastore
 	memory bool
 	stop   context.CancelFunc
-	done chan error
+	done   chan error
 }
 
 // EmbeddedConfig configures an embedded SpiceDB.
