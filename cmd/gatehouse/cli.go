@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-authz/gatehouse/client"
 )
@@ -33,6 +34,7 @@ type cliConfig struct {
 	name               string
 	pageSize           int
 	previousBecomesAlt bool
+	wait               time.Duration
 }
 
 // consistency returns the consistency the flags ask for, nil for the default.

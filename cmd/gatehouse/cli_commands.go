@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/gatehouse-authz/gatehouse/client"
 )
@@ -50,6 +52,10 @@ func commands() []*command {
 			minArgs: 3, maxArgs: 3, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) {
 				fs.BoolVar(&c.previousBecomesAlt, "previous-becomes-alternate", false, "with security_admin: the outgoing SA becomes the ASA")
 			}, run: runOrgGrant},
+		{name: "ready", args: "", summary: "exit 0 once the server is ready (GET /readyz); for health checks and scripts",
+			minArgs: 0, maxArgs: 0, flags: func(fs *flag.FlagSet, c *cliConfig) {
+				fs.DurationVar(&c.wait, "wait", 0, "keep asking for up to this `duration` (0: ask once)")
+			}, run: runReady},
 		{name: "org revoke", args: "<id> <user> <role>", summary: "take a role away from a member",
 			minArgs: 3, maxArgs: 3, needsActor: true, run: runOrgRevoke},
 	}
@@ -325,6 +331,27 @@ func runOrgRevoke(ctx context.Context, c *client.Client, inv invocation, _ io.Wr
 		return exitError, err
 	}
 	return exitOK, nil
+}
+
+// runReady asks GET /readyz, every half second until --wait has passed.
+func runReady(ctx context.Context, c *client.Client, inv invocation, out io.Writer) (int, error) {
+	deadline := time.Now().Add(inv.cfg.wait)
+	for {
+		err := c.Ready(ctx)
+		if err == nil {
+			return exitOK, emit(out, inv.cfg, map[string]bool{"ready": true}, func(w io.Writer) { fmt.Fprintln(w, "ready") })
+		}
+		if time.Now().After(deadline) {
+			return exitError, err
+		}
+		t := time.NewTimer(500 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return exitError, errors.Join(ctx.Err(), err)
+		case <-t.C:
+		}
+	}
 }
 
 func printLines(w io.Writer, lines []string) {
