@@ -32,6 +32,7 @@ test: ## run every test: unit, schema proofs, HTTP rules, fuzzing, Docker integr
 bench: build ## measure check throughput and latency: Gatehouse embedded, SpiceDB's gateway, Gatehouse remote
 	$(GO) build -o $(BIN)/spicedb github.com/authzed/spicedb/cmd/spicedb
 	$(GO) run ./bench -gatehouse $(BIN)/gatehouse -spicedb $(BIN)/spicedb
+	$(GO) test -run '^$$' -bench CheckPaths -benchtime 3s ./spicedb/
 	$(GO) test -run '^$$' -bench Admin -benchtime 3s ./server/
 
 lint: ## golangci-lint (errorlint, errname, bodyclose, gosec, noctx, revive, staticcheck; gofumpt)

@@ -160,7 +160,7 @@ func TestMatrixShape(t *testing.T) {
 var internalPermissions = map[string][]string{
 	"organisation": {
 		"security_administration", "it_management", "it_administration",
-		"view_admin_only_contractors", "view_open_contractors",
+		"view_admin_only_contractors", "view_unflagged_contractors",
 		"provider_staff", "manage_designations",
 		"main_contacts", "technical_contacts", "finance_contacts",
 		"alternate_contacts", "verified_directors", "unavailable_contacts",

