@@ -179,10 +179,16 @@ func TestReadYourWrites(t *testing.T) {
 					body map[string]any
 					ok   func(Response) bool
 				}{
-					{"/v1/check", map[string]any{"resource": "contractor:c1", "permission": "view", "subject": user},
-						func(r Response) bool { return r.Body["allowed"] == true }},
-					{"/v1/lookup/resources", map[string]any{"resourceType": "contractor", "permission": "view", "subject": user},
-						func(r Response) bool { return len(r.Body["resources"].([]any)) == 2 }},
+					{
+						"/v1/check",
+						map[string]any{"resource": "contractor:c1", "permission": "view", "subject": user},
+						func(r Response) bool { return r.Body["allowed"] == true },
+					},
+					{
+						"/v1/lookup/resources",
+						map[string]any{"resourceType": "contractor", "permission": "view", "subject": user},
+						func(r Response) bool { return len(r.Body["resources"].([]any)) == 2 },
+					},
 				} {
 					if r := a.Do("POST", q.path, "", q.body); r.Status != 200 || !q.ok(r) {
 						t.Errorf("%s right after granting %s: %d %s", q.path, user, r.Status, r.Raw)

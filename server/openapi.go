@@ -58,8 +58,10 @@ func openAPI() map[string]any {
 			params = append(params, map[string]any{"name": q, "in": "query", "schema": map[string]any{"type": "string"}})
 		}
 		if rt.actor {
-			params = append(params, map[string]any{"name": actorHeader, "in": "header", "required": true,
-				"description": "the person the request acts for, user:<id>", "schema": map[string]any{"type": "string"}})
+			params = append(params, map[string]any{
+				"name": actorHeader, "in": "header", "required": true,
+				"description": "the person the request acts for, user:<id>", "schema": map[string]any{"type": "string"},
+			})
 		}
 		if params != nil {
 			op["parameters"] = params
@@ -73,8 +75,10 @@ func openAPI() map[string]any {
 		if rt.resp != nil {
 			ok["content"] = map[string]any{"application/json": map[string]any{"schema": schemaOf(reflect.TypeOf(rt.resp), schemas)}}
 		}
-		responses := map[string]any{strconv.Itoa(rt.status): ok, "400": errResp("Malformed request; error.field names the input"),
-			"401": errResp("Missing or wrong bearer key"), "503": errResp("SpiceDB unavailable; see Retry-After")}
+		responses := map[string]any{
+			strconv.Itoa(rt.status): ok, "400": errResp("Malformed request; error.field names the input"),
+			"401": errResp("Missing or wrong bearer key"), "503": errResp("SpiceDB unavailable; see Retry-After"),
+		}
 		if !rt.checkKey {
 			responses["403"] = errResp("Check-only key, or the actor lacks the permission named in error.permission")
 		}
@@ -91,8 +95,10 @@ func openAPI() map[string]any {
 	}
 	return map[string]any{
 		"openapi": "3.0.3",
-		"info": map[string]any{"title": "Gatehouse", "version": "1.0.0",
-			"description": "Relationship-based access control for client organisations, on SpiceDB."},
+		"info": map[string]any{
+			"title": "Gatehouse", "version": "1.0.0",
+			"description": "Relationship-based access control for client organisations, on SpiceDB.",
+		},
 		"paths":      paths,
 		"security":   []any{map[string]any{"bearer": []any{}}},
 		"components": map[string]any{"schemas": schemas, "securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}}},
