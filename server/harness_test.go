@@ -39,7 +39,8 @@ func MustAPI(tb testing.TB) *API {
 		tb.Fatalf("starting embedded SpiceDB: %v", err)
 	}
 	tb.Cleanup(func() { _ = emb.Close() })
-	store := spicedb.New(emb.Conn, emb.Options()...)
+	metrics := server.NewMetrics()
+	store := spicedb.New(emb.Conn, append(emb.Options(), spicedb.WithObserver(metrics.ObserveSpiceDB))...)
 	if err := store.WriteSchema(tb.Context(), schema.Text); err != nil {
 		tb.Fatalf("writing schema: %v", err)
 	}
@@ -52,7 +53,7 @@ func MustAPI(tb testing.TB) *API {
 	h := server.New(server.Deps{
 		Store: store, Orgs: gatehouse.NewService(store), Schema: idx,
 		Keys: []string{testKey}, CheckKeys: []string{checkKey},
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: server.NewMetrics(), Ready: &ready,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: metrics, Ready: &ready,
 	})
 	srv := httptest.NewServer(h)
 	tb.Cleanup(srv.Close)
