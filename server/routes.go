@@ -53,10 +53,10 @@ var api = []route{
 	{method: "DELETE", path: "/v1/contractors/{id}", summary: "Delete a contractor", actor: true, handler: handleDeleteContractor, status: 204},
 	{method: "POST", path: "/v1/organisations/{org}/invoices", summary: "Create an invoice", actor: true, handler: handleCreateInvoice, status: 201},
 
-	{method: "POST", path: "/v1/organisations/{org}/change-requests", summary: "File a change request (C1-C12)", actor: true, handler: handleFileChangeRequest, status: 201},
-	{method: "GET", path: "/v1/change-requests/{id}", summary: "Read a change request's current state", actor: true, handler: handleGetChangeRequest, status: 200},
-	{method: "POST", path: "/v1/change-requests/{id}/authorise", summary: "Authorise or approve a change request (C4-C11)", actor: true, handler: handleAuthoriseChangeRequest, status: 200},
-	{method: "POST", path: "/v1/organisations/{org}/exceptions", summary: "Grant an exception (C6)", actor: true, handler: handleGrantException, status: 201},
+	{method: "POST", path: "/v1/organisations/{org}/change-requests", summary: "File a change request (C1-C12)", actor: true, handler: handleFileChangeRequest, req: FileChangeRequestBody{}, resp: ChangeRequestAnswer{}, status: 201},
+	{method: "GET", path: "/v1/change-requests/{id}", summary: "Read a change request's current state", actor: true, handler: handleGetChangeRequest, resp: ChangeRequestAnswer{}, status: 200},
+	{method: "POST", path: "/v1/change-requests/{id}/authorise", summary: "Authorise or approve a change request (C4-C11)", actor: true, handler: handleAuthoriseChangeRequest, req: AuthoriseBody{}, resp: ChangeRequestAnswer{}, status: 200},
+	{method: "POST", path: "/v1/organisations/{org}/exceptions", summary: "Grant an exception (C6)", actor: true, handler: handleGrantException, req: ExceptionBody{}, resp: ExceptionAnswer{}, status: 201},
 	{method: "DELETE", path: "/v1/organisations/{org}/exceptions/{user}/{kind}", summary: "Revoke an exception (C6)", actor: true, handler: handleRevokeException, status: 204},
 }
 

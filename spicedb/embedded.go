@@ -162,6 +162,8 @@ func engineError(err error) error {
 func migratePostgres(ctx context.Context, uri string) error {
 	cmd := spicedbcmd.NewMigrateCommand("gatehouse")
 	spicedbcmd.RegisterMigrateFlags(cmd)
+	// SpiceDB's pre-run sets up its own logging from root-command flags we do not have.
+	cmd.PreRunE = nil
 	cmd.SetArgs([]string{"head", "--datastore-engine=postgres", "--datastore-conn-uri=" + uri})
 	cmd.SilenceUsage = true
 	if err := cmd.ExecuteContext(ctx); err != nil {

@@ -136,7 +136,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 				log.Warn("stopping embedded SpiceDB", "err", err)
 			}
 		}()
-		store = spicedb.New(emb.Conn, append(storeOpts, emb.Options()...)...)
+		history, err := emb.History(ctx)
+		if err != nil {
+			// The trail of earlier runs is lost to this run, not the service.
+			log.Warn("the audit trail of earlier runs is unavailable", "err", err)
+		}
+		store = spicedb.New(emb.Conn, append(storeOpts, append(emb.Options(), spicedb.WithHistory(history))...)...)
 		mode = "embedded " + datastoreName(cfg.datastore)
 	} else {
 		conn, err := spicedb.Dial(cfg.spicedb, cfg.spicedbKey, cfg.spicedbInsecure)

@@ -1,0 +1,589 @@
+package gatehouse
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// The kinds of change request (C2): standard is routine support, every
+// other kind is non-standard and needs authorisation.
+const (
+	KindStandard             = "standard"
+	KindAccessPermissions    = "access_permissions"
+	KindUserManagement       = "user_management"
+	KindPublicFacing         = "public_facing"
+	KindService              = "service"
+	KindSensitiveInformation = "sensitive_information"
+)
+
+// Kinds returns every kind of change request (C2), standard first. Each is
+// also the name of the change_request relation that names the
+// organisation, so that the schema reads who authorises each kind.
+func Kinds() []string {
+	return []string{KindStandard, KindAccessPermissions, KindUserManagement, KindPublicFacing, KindService, KindSensitiveInformation}
+}
+
+// The statuses of a change request, derived from its relationships.
+const (
+	StatusAuthorised = "authorised"
+	StatusPending    = "pending"
+	StatusBlocked    = "blocked"
+)
+
+// The escalation tiers (C8), named after who authorises in each, and
+// TierNone when nobody needs to authorise or nobody can.
+const (
+	TierMain      = "main_contact"
+	TierAlternate = "alternate_contact"
+	TierDirector  = "verified_director"
+	TierNone      = "none"
+)
+
+// What a change request may still need before it is done.
+const (
+	NeedAuthorisation = "authorisation"
+	NeedSecurity      = "security"
+	NeedCharge        = "charge"
+)
+
+// tier is one escalation tier: its name and the change_request permission
+// that lists who may authorise in it (C4, C7, C9).
+type tier struct{ name, permission string }
+
+// tiers are the escalation tiers in the order C8 asks them. The order is
+// the one decision Zanzibar cannot express: "the first set that is not empty".
+func tiers() []tier {
+	return []tier{
+		{TierMain, "authorise_main"},
+		{TierAlternate, "authorise_alternate"},
+		{TierDirector, "authorise_director"},
+	}
+}
+
+// approval is a flagged part of a request (C10, C11): the flag relation,
+// the permission that lists who may approve it, the relation that records
+// an approval and the permission that says whose approval counts.
+type approval struct{ need, flag, approve, record, approved string }
+
+func approvals() []approval {
+	return []approval{
+		{NeedSecurity, "substantial_security", "approve_security", "security_approved_by", "security_approved"},
+		{NeedCharge, "substantial_charge", "approve_charge", "charge_approved_by", "charge_approved"},
+	}
+}
+
+// NewChangeRequest is a change request as filed in Organisation. Target is
+// an optional type:id (page:pricing). A non-empty LegalReason marks a
+// legally mandated change that provider staff file (C12).
+type NewChangeRequest struct {
+	ID                  string
+	Organisation        string
+	Kind                string
+	Target              string
+	SubstantialSecurity bool
+	SubstantialCharge   bool
+	LegalReason         string
+}
+
+// ChangeRequest is the state of a change request. Everything in it is read
+// from SpiceDB: the static fields from the request's relationships, the rest
+// from permissions looked up now, so it is never stored apart from the
+// relationships it derives from.
+type ChangeRequest struct {
+	ID                  string
+	Organisation        string
+	Kind                string
+	Target              string
+	Requester           Subject
+	SubstantialSecurity bool
+	SubstantialCharge   bool
+	LegalMandate        bool
+
+	// Status is authorised when nothing is needed, blocked when something
+	// needed has nobody who may give it (BlockedOn names what), else pending.
+	Status string
+	// Tier names who must authorise (C8): TierNone once authorised or when
+	// no tier has anyone.
+	Tier string
+	// Authorisers are the users who may give what is needed now: the
+	// current tier while authorisation is needed, else the approvers of the
+	// approvals still needed.
+	Authorisers     []Subject
+	ApprovalsNeeded []string
+	BlockedOn       []string
+
+	// AuthorisedBy, SecurityApprovedBy and ChargeApprovedBy are whose yes counts.
+	AuthorisedBy       []Subject
+	SecurityApprovedBy []Subject
+	ChargeApprovedBy   []Subject
+
+	ZedToken string
+
+	// tierPermission is the permission of the current tier, for refusals.
+	tierPermission string
+	// approvers are who may give each approval still needed.
+	approvers map[string][]Subject
+}
+
+// Needs reports whether the request still needs what (NeedAuthorisation, NeedSecurity, NeedCharge).
+func (cr ChangeRequest) Needs(what string) bool { return slices.Contains(cr.ApprovalsNeeded, what) }
+
+// object returns the change_request object of the request.
+func (cr ChangeRequest) object() Object { return changeRequest(cr.ID) }
+
+func changeRequest(id string) Object { return Object{Type: "change_request", ID: id} }
+
+func organisation(id string) Object { return Object{Type: "organisation", ID: id} }
+
+// kindObject is the per-organisation kind that an exception names (C6).
+func kindObject(org, kind string) Object {
+	return Object{Type: "change_kind", ID: org + "/" + kind}
+}
+
+// targetObject is the per-organisation target of one kind that an
+// exception names (C6); target is type:id, validated to hold no '/'.
+func targetObject(org, kind, target string) Object {
+	typ, id, _ := strings.Cut(target, ":")
+	return Object{Type: "change_target", ID: org + "/" + kind + "/" + typ + "/" + id}
+}
+
+// latest is the consistency of every change-request read: each decision
+// and each answer is made on the latest state, so a contact marked
+// unavailable a moment ago is never asked (C7).
+func latest() Consistency { return Consistency{FullyConsistent: true} }
+
+// validOrg checks an organisation id that becomes part of change_kind and
+// change_target ids, where '/' separates the parts.
+func validOrg(field, org string) error {
+	if org == "" {
+		return Invalid(field, "%s is required", field)
+	}
+	if !ValidID(org) || strings.Contains(org, "/") {
+		return Invalid(field, "%q is not a valid organisation id (letters, digits and _|-=+, no '/')", org)
+	}
+	return nil
+}
+
+// validKind checks kind against C2; standard is refused where only
+// non-standard kinds make sense (exceptions, C6).
+func validKind(field, kind string, standardOK bool) error {
+	if kind == "" {
+		return Invalid(field, "%s is required (one of %s)", field, strings.Join(Kinds(), ", "))
+	}
+	if !slices.Contains(Kinds(), kind) {
+		return Invalid(field, "%q is not a kind of change request (one of %s)", kind, strings.Join(Kinds(), ", "))
+	}
+	if kind == KindStandard && !standardOK {
+		e := RuleViolation("C6", "an exception names a non-standard kind: standard requests are authorised when filed anyway (C3)")
+		e.Field = field
+		return e
+	}
+	return nil
+}
+
+// validTarget checks an optional target type:id; neither part may hold '/',
+// which separates the parts of a change_target id.
+func validTarget(field, target string) error {
+	if target == "" {
+		return nil
+	}
+	o, err := ParseObject(field, target)
+	if err != nil {
+		return err
+	}
+	if strings.Contains(o.Type, "/") || strings.Contains(o.ID, "/") {
+		return Invalid(field, "%q: a target is type:id with no '/' in either part", target)
+	}
+	if len(o.ID)+len(o.Type) > 900 {
+		return Invalid(field, "%q is too long", target)
+	}
+	return nil
+}
+
+func (r NewChangeRequest) validate() error {
+	if err := validOrg("org", r.Organisation); err != nil {
+		return err
+	}
+	if r.ID == "" {
+		return Invalid("id", "id is required")
+	}
+	if !ValidID(r.ID) {
+		return Invalid("id", "%q may contain only letters, digits and /_|-=+ (at most 1024)", r.ID)
+	}
+	if err := validKind("kind", r.Kind, true); err != nil {
+		return err
+	}
+	return validTarget("target", r.Target)
+}
+
+// FileChangeRequest files r for actor, who becomes its requester. Any
+// member may file any kind (C1, C2); provider staff may file a legally
+// mandated change with a legal reason (C12). The request's relationships
+// are created in one write that fails with ECONFLICT when the id is taken.
+// A request the requester may authorise themselves (C3, C5, C6, or they are
+// in the current tier) is authorised as filed, and that is recorded, so an
+// exception that expires later does not undo it.
+func (s *Service) FileChangeRequest(ctx context.Context, actor Subject, r NewChangeRequest) (ChangeRequest, error) {
+	r.LegalReason = strings.TrimSpace(r.LegalReason)
+	if err := r.validate(); err != nil {
+		return ChangeRequest{}, err
+	}
+	org := organisation(r.Organisation)
+	legal := r.LegalReason != ""
+	var platform Object
+	if legal {
+		if err := s.Require(ctx, actor, "provider_staff", org); err != nil {
+			return ChangeRequest{}, err
+		}
+		p, err := s.platformOf(ctx, actor, org)
+		if err != nil {
+			return ChangeRequest{}, err
+		}
+		platform = p
+	} else if err := s.Require(ctx, actor, "member", org); err != nil {
+		return ChangeRequest{}, err
+	}
+
+	cr := changeRequest(r.ID)
+	var ups []Update
+	add := func(relation string, subject Subject) {
+		ups = append(ups, Update{Op: Create, Relationship: Relationship{Resource: cr, Relation: relation, Subject: subject}})
+	}
+	add("organisation", Subject{Object: org})
+	add("requester", actor)
+	add("kind", Subject{Object: kindObject(r.Organisation, r.Kind)})
+	add(r.Kind, Subject{Object: org})
+	if r.Target != "" {
+		add("target", Subject{Object: targetObject(r.Organisation, r.Kind, r.Target)})
+	}
+	if r.SubstantialSecurity {
+		add("substantial_security", Wildcard("user"))
+	}
+	if r.SubstantialCharge {
+		add("substantial_charge", Wildcard("user"))
+	}
+	details := map[string]string{"changeRequest": r.ID, "kind": r.Kind}
+	if r.Target != "" {
+		details["target"] = r.Target
+	}
+	if legal {
+		add("legal_mandate", Subject{Object: platform})
+		details["legalMandate"] = "true"
+	}
+	_, err := s.store.Write(ctx, Write{
+		Updates: ups,
+		// Ids are global: no relationship of change_request:<id> may exist yet.
+		Preconditions: []Precondition{{Filter: Filter{ResourceType: cr.Type, ResourceID: cr.ID}}},
+		Audit:         Audit{Actor: actor.String(), Action: "file_change_request", Reason: r.LegalReason, Organisation: r.Organisation, Details: details},
+	})
+	if err != nil {
+		if ErrorCode(err) == ECONFLICT {
+			return ChangeRequest{}, &Error{Code: ECONFLICT, Field: "id", Message: fmt.Sprintf("change request %q exists already", r.ID), Err: err}
+		}
+		return ChangeRequest{}, err
+	}
+
+	st, err := s.state(ctx, cr)
+	if err != nil {
+		return ChangeRequest{}, err
+	}
+	if !st.Needs(NeedAuthorisation) {
+		return st, nil
+	}
+	ok, err := s.mayAuthorise(ctx, st, actor)
+	if err != nil || !ok {
+		return st, err
+	}
+	tok, err := s.store.Write(ctx, Write{
+		Updates: []Update{{Op: Touch, Relationship: Relationship{Resource: cr, Relation: "authorised_by", Subject: actor}}},
+		Audit: Audit{
+			Actor: actor.String(), Action: "authorise_change_request", Organisation: r.Organisation,
+			Reason: "authorised when filed: the requester may authorise it (C3, C5, C6, C8)", Details: map[string]string{"changeRequest": r.ID, "gave": NeedAuthorisation},
+		},
+	})
+	if err != nil {
+		return ChangeRequest{}, err
+	}
+	st, err = s.state(ctx, cr)
+	st.ZedToken = tok
+	return st, err
+}
+
+// mayAuthorise reports whether actor may give a request its authorisation:
+// they are in the current tier (C4, C7, C8, C9), or they are the requester
+// with standing (C3, C5, C6), which also lets a requester record an
+// authorisation that filing could not.
+func (s *Service) mayAuthorise(ctx context.Context, st ChangeRequest, actor Subject) (bool, error) {
+	if slices.Contains(st.Authorisers, actor) {
+		return true, nil
+	}
+	if actor != st.Requester {
+		return false, nil
+	}
+	return s.allowed(ctx, st.object(), "standing", actor)
+}
+
+func (s *Service) allowed(ctx context.Context, res Object, permission string, sub Subject) (bool, error) {
+	r, err := s.store.Check(ctx, CheckRequest{Resource: res, Permission: permission, Subject: sub, Consistency: latest()})
+	return r.Allowed, err
+}
+
+// platformOf returns the provider an organisation is linked to.
+func (s *Service) platformOf(ctx context.Context, actor Subject, org Object) (Object, error) {
+	rels, _, err := s.store.ReadRelationships(ctx, Filter{ResourceType: org.Type, ResourceID: org.ID, Relation: "platform"}, latest())
+	if err != nil {
+		return Object{}, err
+	}
+	if len(rels) == 0 {
+		// provider_staff reaches staff only through this link, so Require
+		// has already refused; this guards a concurrent unlinking.
+		return Object{}, Forbidden(actor, "provider_staff", org)
+	}
+	return rels[0].Subject.Object, nil
+}
+
+// ChangeRequest returns the current state of the change request id (item 7:
+// re-evaluated now, so it escalates and returns as contacts become
+// unavailable and available again). Its requester, holders of view_reports
+// (change_request#view), provider staff, and whoever may give or has given
+// what it needs may read it; anyone else gets EFORBIDDEN naming view.
+func (s *Service) ChangeRequest(ctx context.Context, actor Subject, id string) (ChangeRequest, error) {
+	if !ValidID(id) {
+		return ChangeRequest{}, Invalid("id", "%q is not a valid change request id", id)
+	}
+	cr, err := s.load(ctx, changeRequest(id))
+	if err != nil {
+		return ChangeRequest{}, err
+	}
+	for _, p := range []struct {
+		res  Object
+		perm string
+	}{{cr.object(), "view"}, {organisation(cr.Organisation), "provider_staff"}} {
+		ok, err := s.allowed(ctx, p.res, p.perm, actor)
+		if err != nil {
+			return ChangeRequest{}, err
+		}
+		if ok {
+			return s.evaluate(ctx, cr)
+		}
+	}
+	st, err := s.evaluate(ctx, cr)
+	if err != nil {
+		return ChangeRequest{}, err
+	}
+	// Contacts, directors and approvers need not hold view_reports (a
+	// finance contact, a director with no role), yet must see what they
+	// are asked to authorise.
+	involved := slices.Concat(st.Authorisers, st.AuthorisedBy, st.SecurityApprovedBy, st.ChargeApprovedBy)
+	for _, subs := range st.approvers {
+		involved = append(involved, subs...)
+	}
+	if !slices.Contains(involved, actor) {
+		return ChangeRequest{}, Forbidden(actor, "view", cr.object())
+	}
+	return st, nil
+}
+
+// AuthoriseChangeRequest gives, for actor, everything the request still
+// needs that actor may give, in one write: the authorisation when actor is
+// in the current tier (C4, C7, C8, C9) or is a requester with standing (C5,
+// C6), the security approval when actor holds approve_security (C10), the
+// charge approval when actor holds approve_charge (C11); the requester never
+// holds either approval. The write touches, so concurrent authorisations
+// converge. Nothing needed is ERULE (C4); nothing actor may give is
+// EFORBIDDEN naming the first permission actor lacks.
+func (s *Service) AuthoriseChangeRequest(ctx context.Context, actor Subject, id, note string) (ChangeRequest, error) {
+	if !ValidID(id) {
+		return ChangeRequest{}, Invalid("id", "%q is not a valid change request id", id)
+	}
+	cr := changeRequest(id)
+	st, err := s.state(ctx, cr)
+	if err != nil {
+		return ChangeRequest{}, err
+	}
+	if len(st.ApprovalsNeeded) == 0 {
+		return ChangeRequest{}, RuleViolation("C4", "nothing left to authorise: change request %s is authorised", id)
+	}
+	var ups []Update
+	var gave, lacking []string
+	give := func(relation, what string) {
+		ups = append(ups, Update{Op: Touch, Relationship: Relationship{Resource: cr, Relation: relation, Subject: actor}})
+		gave = append(gave, what)
+	}
+	if st.Needs(NeedAuthorisation) {
+		ok, err := s.mayAuthorise(ctx, st, actor)
+		if err != nil {
+			return ChangeRequest{}, err
+		}
+		if ok {
+			give("authorised_by", NeedAuthorisation)
+		} else {
+			lacking = append(lacking, st.tierPermission)
+		}
+	}
+	for _, a := range approvals() {
+		if !st.Needs(a.need) {
+			continue
+		}
+		ok, err := s.allowed(ctx, cr, a.approve, actor)
+		if err != nil {
+			return ChangeRequest{}, err
+		}
+		if ok {
+			give(a.record, a.need)
+		} else {
+			lacking = append(lacking, a.approve)
+		}
+	}
+	if len(ups) == 0 {
+		return ChangeRequest{}, &Error{
+			Code: EFORBIDDEN, Permission: lacking[0],
+			Message: fmt.Sprintf("%s may give nothing that %s still needs (%s): it lacks %s",
+				actor, cr, strings.Join(st.ApprovalsNeeded, ", "), strings.Join(lacking, ", ")),
+		}
+	}
+	tok, err := s.store.Write(ctx, Write{
+		Updates: ups,
+		Audit: Audit{
+			Actor: actor.String(), Action: "authorise_change_request", Reason: note, Organisation: st.Organisation,
+			Details: map[string]string{"changeRequest": id, "gave": strings.Join(gave, ",")},
+		},
+	})
+	if err != nil {
+		return ChangeRequest{}, err
+	}
+	st, err = s.state(ctx, cr)
+	st.ZedToken = tok
+	return st, err
+}
+
+// state loads and evaluates the change request cr.
+func (s *Service) state(ctx context.Context, cr Object) (ChangeRequest, error) {
+	st, err := s.load(ctx, cr)
+	if err != nil {
+		return ChangeRequest{}, err
+	}
+	return s.evaluate(ctx, st)
+}
+
+// load reads the static part of a change request from its relationships;
+// a request without an organisation does not exist (ENOTFOUND).
+func (s *Service) load(ctx context.Context, cr Object) (ChangeRequest, error) {
+	rels, tok, err := s.store.ReadRelationships(ctx, Filter{ResourceType: cr.Type, ResourceID: cr.ID}, latest())
+	if err != nil {
+		return ChangeRequest{}, err
+	}
+	st := ChangeRequest{ID: cr.ID, ZedToken: tok}
+	for _, r := range rels {
+		switch r.Relation {
+		case "organisation":
+			st.Organisation = r.Subject.ID
+		case "requester":
+			st.Requester = r.Subject
+		case "kind":
+			_, st.Kind, _ = strings.Cut(r.Subject.ID, "/")
+		case "target":
+			// <org>/<kind>/<type>/<id>
+			if parts := strings.SplitN(r.Subject.ID, "/", 4); len(parts) == 4 {
+				st.Target = parts[2] + ":" + parts[3]
+			}
+		case "substantial_security":
+			st.SubstantialSecurity = true
+		case "substantial_charge":
+			st.SubstantialCharge = true
+		case "legal_mandate":
+			st.LegalMandate = true
+		}
+	}
+	if st.Organisation == "" {
+		return ChangeRequest{}, &Error{Code: ENOTFOUND, Field: "id", Message: fmt.Sprintf("no change request %q", cr.ID)}
+	}
+	return st, nil
+}
+
+// evaluate derives the state of st from SpiceDB: whose yes counts, what is
+// still needed, and who may give it. Go decides only the tier order (C8).
+func (s *Service) evaluate(ctx context.Context, st ChangeRequest) (ChangeRequest, error) {
+	cr := st.object()
+	lookup := func(permission string) ([]Subject, error) {
+		subs, tok, err := s.store.LookupSubjects(ctx, LookupSubjectsRequest{Resource: cr, Permission: permission, SubjectType: "user", Consistency: latest()})
+		if tok != "" {
+			st.ZedToken = tok
+		}
+		return subs, err
+	}
+	var err error
+	if st.AuthorisedBy, err = lookup("authorised"); err != nil {
+		return ChangeRequest{}, err
+	}
+	st.ApprovalsNeeded, st.BlockedOn, st.Authorisers = nil, nil, nil
+	st.approvers = map[string][]Subject{}
+	if len(st.AuthorisedBy) == 0 {
+		st.ApprovalsNeeded = append(st.ApprovalsNeeded, NeedAuthorisation)
+	}
+	for _, a := range approvals() {
+		flagged := (a.need == NeedSecurity && st.SubstantialSecurity) || (a.need == NeedCharge && st.SubstantialCharge)
+		if !flagged {
+			continue
+		}
+		by, err := lookup(a.approved)
+		if err != nil {
+			return ChangeRequest{}, err
+		}
+		if a.need == NeedSecurity {
+			st.SecurityApprovedBy = by
+		} else {
+			st.ChargeApprovedBy = by
+		}
+		if len(by) > 0 {
+			continue
+		}
+		st.ApprovalsNeeded = append(st.ApprovalsNeeded, a.need)
+		if st.approvers[a.need], err = lookup(a.approve); err != nil {
+			return ChangeRequest{}, err
+		}
+		if len(st.approvers[a.need]) == 0 {
+			st.BlockedOn = append(st.BlockedOn, a.need)
+		}
+	}
+
+	st.Tier = TierNone
+	if st.Needs(NeedAuthorisation) {
+		for _, t := range tiers() {
+			subs, err := lookup(t.permission)
+			if err != nil {
+				return ChangeRequest{}, err
+			}
+			if len(subs) > 0 {
+				st.Tier, st.tierPermission, st.Authorisers = t.name, t.permission, subs
+				break
+			}
+		}
+		if st.Tier == TierNone {
+			// C9: nobody in any tier may be asked.
+			st.tierPermission = "authorise"
+			st.BlockedOn = append([]string{NeedAuthorisation}, st.BlockedOn...)
+		}
+	} else {
+		for _, a := range approvals() {
+			for _, u := range st.approvers[a.need] {
+				if !slices.Contains(st.Authorisers, u) {
+					st.Authorisers = append(st.Authorisers, u)
+				}
+			}
+		}
+		slices.SortFunc(st.Authorisers, func(a, b Subject) int { return strings.Compare(a.String(), b.String()) })
+	}
+
+	switch {
+	case len(st.ApprovalsNeeded) == 0:
+		st.Status = StatusAuthorised
+	case len(st.BlockedOn) > 0:
+		st.Status = StatusBlocked
+	default:
+		st.Status = StatusPending
+	}
+	return st, nil
+}
