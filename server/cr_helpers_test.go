@@ -106,7 +106,7 @@ func str(v any) string { s, _ := v.(string); return s }
 
 // refusal is the error answer a refused request must get.
 type refusal struct {
-	status                       int
+	status                        int
 	code, permission, rule, field string
 }
 
