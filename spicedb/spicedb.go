@@ -550,9 +550,10 @@ func (s *SpiceDB) ReadRelationships(ctx context.Context, f gatehouse.Filter, c g
 			out = append(out, fromRel(r.GetRelationship()))
 			cursor = r.GetAfterResultCursor()
 			tok = token(r.GetReadAt())
-			// Later pages read at the snapshot of the first, so the whole
-			// answer is one consistent view.
-			cons = &v1.Consistency{Requirement: &v1.Consistency_AtExactSnapshot{AtExactSnapshot: r.GetReadAt()}}
+			// Later pages keep the first page's consistency: SpiceDB reads
+			// them at the revision the cursor carries, so the whole answer
+			// is one consistent view, and it refuses a cursor whose call
+			// differs in anything else, consistency included.
 			n++
 		}
 		s.timed("ReadRelationships", start, nil)
