@@ -150,7 +150,7 @@ func (s *Service) CreateOrganisation(ctx context.Context, actor Subject, id, nam
 	}
 	tok, err := s.store.Write(ctx, w)
 	if ErrorCode(err) == ECONFLICT {
-		return Organisation{}, &Error{Code: ECONFLICT, Rule: "O1", Message: "organisation " + id + " exists already", Err: err}
+		return Organisation{}, &Error{Code: ECONFLICT, Rule: "O1", Message: "O1: organisation " + id + " exists already", Err: err}
 	}
 	if err != nil {
 		return Organisation{}, err

@@ -98,7 +98,11 @@ func (s *Service) mustBeUnused(ctx context.Context, obj Object, rule string) err
 		return err
 	}
 	if len(rels) > 0 {
-		return final(&Error{Code: ECONFLICT, Rule: rule, Field: "id", Message: obj.String() + " exists already"})
+		msg := obj.String() + " exists already"
+		if rule != "" {
+			msg = rule + ": " + msg + "; a contractor belongs to exactly one organisation"
+		}
+		return final(&Error{Code: ECONFLICT, Rule: rule, Field: "id", Message: msg})
 	}
 	return nil
 }
