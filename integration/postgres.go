@@ -1,0 +1,73 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// CreateDatabase creates a fresh, empty database in the Postgres at uri
+// (whose user may CREATE DATABASE) and returns its URI and a function that
+// drops it.
+func CreateDatabase(ctx context.Context, uri string) (string, func(context.Context) error, error) {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return "", nil, fmt.Errorf("postgres URI: %w", err)
+	}
+	conn, err := pgx.Connect(ctx, uri)
+	if err != nil {
+		return "", nil, fmt.Errorf("connect to postgres at %s: %w", u.Redacted(), err)
+	}
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
+	name := "gatehouse_test_" + randomHex(6)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return "", nil, fmt.Errorf("create database %s: %w", name, err)
+	}
+	drop := func(ctx context.Context) error {
+		c, err := pgx.Connect(ctx, uri)
+		if err != nil {
+			return fmt.Errorf("connect to postgres to drop %s: %w", name, err)
+		}
+		defer func() { _ = c.Close(context.WithoutCancel(ctx)) }()
+		// FORCE ends the sessions a stopped SpiceDB may have left behind.
+		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+			return fmt.Errorf("drop database %s: %w", name, err)
+		}
+		return nil
+	}
+	fresh := *u
+	fresh.Path = "/" + name
+	return fresh.String(), drop, nil
+}
+
+// MustPostgresDatabase creates a fresh database in the Postgres named by
+// GATEHOUSE_TEST_POSTGRES_URI and drops it when the test ends; pass its
+// URI to WithPostgres. Without that variable, or when that Postgres does
+// not answer, it skips the test, saying so (fails it under CI=true).
+func MustPostgresDatabase(tb testing.TB) string {
+	tb.Helper()
+	base := os.Getenv(EnvPostgresURI)
+	if base == "" {
+		skipOrFail(tb, "this test needs Postgres: set %s to a Postgres whose user may create databases "+
+			"(e.g. postgres://gatehouse:gatehouse@127.0.0.1:5432/gatehouse?sslmode=disable)", EnvPostgresURI)
+	}
+	ctx, cancel := context.WithTimeout(tb.Context(), 30*time.Second)
+	defer cancel()
+	uri, drop, err := CreateDatabase(ctx, base)
+	if err != nil {
+		skipOrFail(tb, "Postgres at %s is not usable: %v", EnvPostgresURI, err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := drop(ctx); err != nil {
+			tb.Errorf("integration: %v", err)
+		}
+	})
+	return uri
+}
