@@ -50,6 +50,7 @@ type options struct {
 	duration           time.Duration
 	bigOrg             int
 	lookups            int
+	pprof              string
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -63,6 +64,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "load time per target")
 	fs.IntVar(&o.bigOrg, "big-org", 10000, "contractors in the lookup organisation (half admin-only)")
 	fs.IntVar(&o.lookups, "lookups", 200, "lookups per target")
+	fs.StringVar(&o.pprof, "pprof", "", "serve the embedded Gatehouse's pprof here, to profile it under load")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -88,7 +90,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	// (a) Gatehouse embedded; (c) Gatehouse remote in front of (b).
 	embAddr, remAddr := freeAddr(), freeAddr()
 	const key = "bench"
-	emb, err := start(ctx, o.gatehouse, []string{"GATEHOUSE_ADDR=" + embAddr, "GATEHOUSE_API_KEYS=" + key, "GATEHOUSE_SEED=false"}, "serve")
+	emb, err := start(ctx, o.gatehouse, []string{"GATEHOUSE_ADDR=" + embAddr, "GATEHOUSE_API_KEYS=" + key, "GATEHOUSE_SEED=false", "GATEHOUSE_PPROF_ADDR=" + o.pprof}, "serve")
 	if err != nil {
 		return err
 	}
@@ -111,18 +113,18 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 
 	targets := []struct {
-		name string
-		call func(context.Context, *http.Client, check) (bool, error)
+		name         string
+		call, verify func(context.Context, *http.Client, check) (bool, error)
 	}{
-		{"gatehouse-embedded", ghEmb.check},
-		{"spicedb-gateway", gw.check},
-		{"gatehouse-remote", ghRem.check},
+		{"gatehouse-embedded", ghEmb.check, ghEmb.check},
+		{"spicedb-gateway", gw.check, gw.verify},
+		{"gatehouse-remote", ghRem.check, ghRem.check},
 	}
 	// Every target must give the same answers before its speed counts.
 	hc := client(o.conns)
 	for _, t := range targets {
 		for i, c := range data.checks[:200] {
-			got, err := t.call(ctx, hc, c)
+			got, err := t.verify(ctx, hc, c)
 			if err != nil {
 				return fmt.Errorf("%s: %w", t.name, err)
 			}
@@ -382,11 +384,20 @@ func (g *gateway) writeSchema(ctx context.Context, s string) error {
 }
 
 func (g *gateway) check(ctx context.Context, hc *http.Client, c check) (bool, error) {
+	return g.checkWith(ctx, hc, c, map[string]any{"minimizeLatency": true})
+}
+
+// verify checks fully consistent: the data was just written through another process.
+func (g *gateway) verify(ctx context.Context, hc *http.Client, c check) (bool, error) {
+	return g.checkWith(ctx, hc, c, map[string]any{"fullyConsistent": true})
+}
+
+func (g *gateway) checkWith(ctx context.Context, hc *http.Client, c check, consistency map[string]any) (bool, error) {
 	var out struct {
 		Permissionship string `json:"permissionship"`
 	}
 	err := post(ctx, hc, g.base+"/v1/permissions/check", g.key, map[string]any{
-		"consistency": map[string]any{"minimizeLatency": true},
+		"consistency": consistency,
 		"resource":    ref(c.resource), "permission": "view",
 		"subject": map[string]any{"object": ref(c.subject)},
 	}, &out)

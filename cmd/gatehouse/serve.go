@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -33,6 +34,7 @@ type config struct {
 	datastore       string
 	seed            bool
 	shutdownTimeout time.Duration
+	pprofAddr       string
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -54,6 +56,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&insecure, "spicedb-insecure", getenv("GATEHOUSE_SPICEDB_INSECURE"), "plaintext gRPC to a remote SpiceDB (GATEHOUSE_SPICEDB_INSECURE)")
 	fs.StringVar(&c.datastore, "datastore", env("GATEHOUSE_DATASTORE", "memory"), "embedded only: memory, or a postgres:// URI (GATEHOUSE_DATASTORE)")
 	fs.StringVar(&seedFlag, "seed", getenv("GATEHOUSE_SEED"), "load the demo data at start; default on with memory (GATEHOUSE_SEED)")
+	fs.StringVar(&c.pprofAddr, "pprof-addr", getenv("GATEHOUSE_PPROF_ADDR"), "serve Go's pprof profiles on this address, apart from the API (GATEHOUSE_PPROF_ADDR)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may finish after SIGTERM")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -170,6 +173,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
+	if cfg.pprofAddr != "" {
+		if err := servePprof(ctx, cfg.pprofAddr, log); err != nil {
+			_ = ln.Close()
+			return err
+		}
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
@@ -227,4 +236,29 @@ func datastoreName(ds string) string {
 		return "memory"
 	}
 	return "postgres"
+}
+
+// servePprof serves net/http/pprof on its own listener, so profiles are
+// never reachable through the API's address.
+func servePprof(ctx context.Context, addr string, log *slog.Logger) error {
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s (GATEHOUSE_PPROF_ADDR): %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Warn("pprof server stopped", "err", err)
+		}
+	}()
+	log.Info("pprof listening", "addr", ln.Addr().String())
+	return nil
 }
