@@ -1,0 +1,55 @@
+package seed_test
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/schema"
+	"github.com/gatehouse-authz/gatehouse/seed"
+	"github.com/gatehouse-authz/gatehouse/spicedb"
+)
+
+// TestLoadTwiceChangesNothing loads the demo data twice and finds the same
+// relationships, each organisation with exactly one owner (O2).
+func TestLoadTwiceChangesNothing(t *testing.T) {
+	emb, err := spicedb.StartEmbedded(t.Context(), spicedb.EmbeddedConfig{Datastore: "memory"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emb.Close()
+	store := spicedb.New(emb.Conn, emb.Options()...)
+	if err := store.WriteSchema(t.Context(), schema.Text); err != nil {
+		t.Fatal(err)
+	}
+	read := func() []string {
+		var all []string
+		for _, typ := range []string{"organisation", "contractor", "invoice", "platform"} {
+			rels, _, err := store.ReadRelationships(t.Context(), gatehouse.Filter{ResourceType: typ}, gatehouse.Consistency{FullyConsistent: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range rels {
+				all = append(all, r.String())
+			}
+		}
+		slices.Sort(all)
+		return all
+	}
+	if err := seed.Load(t.Context(), store); err != nil {
+		t.Fatal(err)
+	}
+	first := read()
+	if err := seed.Load(t.Context(), store); err != nil {
+		t.Fatal(err)
+	}
+	if second := read(); !slices.Equal(first, second) {
+		t.Fatalf("a second load changed the data:\n%v\n%v", first, second)
+	}
+	for _, org := range []string{"brightcis", "acme", "globex"} {
+		rels, _, err := store.ReadRelationships(t.Context(), gatehouse.Filter{ResourceType: "organisation", ResourceID: org, Relation: "owner"}, gatehouse.Consistency{FullyConsistent: true})
+		if err != nil || len(rels) != 1 {
+			t.Errorf("O2: %s has %d owners (%v)", org, len(rels), err)
+		}
+	}
+}
