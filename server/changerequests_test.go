@@ -485,21 +485,19 @@ func testC7UnavailableRequester(t *testing.T, a *API) {
 
 func testC8Escalation(t *testing.T, a *API) {
 	a.mustFile(pat, cr("esc", "access_permissions"))
-	main := func(who ...string) state { return state{"pending", "main_contact", who, []string{"authorisation"}} }
+	pending := func(tier string, who ...string) state { return state{"pending", tier, who, []string{"authorisation"}} }
+	away := func(u string) []string { return []string{"organisation:globex#unavailable_contact@" + u} }
 	for _, step := range []struct {
 		name         string
 		touch, untie []string
 		want         state
 	}{
-		{"everyone available", nil, nil, main(mia, tom)},
-		{"main contact unavailable", []string{"organisation:globex#unavailable_contact@user:mia"}, nil, main(tom)},
-		{"technical contact unavailable too", []string{"organisation:globex#unavailable_contact@user:tom"}, nil,
-			state{"pending", "alternate_contact", []string{alan}, []string{"authorisation"}}},
-		{"alternate unavailable too", []string{"organisation:globex#unavailable_contact@user:alan"}, nil,
-			state{"pending", "verified_director", []string{dora}, []string{"authorisation"}}},
-		{"alternate available again", nil, []string{"organisation:globex#unavailable_contact@user:alan"},
-			state{"pending", "alternate_contact", []string{alan}, []string{"authorisation"}}},
-		{"main contact available again", nil, []string{"organisation:globex#unavailable_contact@user:mia"}, main(mia)},
+		{"everyone available", nil, nil, pending("main_contact", mia, tom)},
+		{"main contact unavailable", away(mia), nil, pending("main_contact", tom)},
+		{"technical contact unavailable too", away(tom), nil, pending("alternate_contact", alan)},
+		{"alternate unavailable too", away(alan), nil, pending("verified_director", dora)},
+		{"alternate available again", nil, away(alan), pending("alternate_contact", alan)},
+		{"main contact available again", nil, away(mia), pending("main_contact", mia)},
 	} {
 		t.Run(step.name, func(t *testing.T) {
 			if len(step.touch) > 0 {
