@@ -48,6 +48,9 @@ func jsonError(err error) error {
 	case errors.As(err, &syntax):
 		return gatehouse.Invalid("body", "malformed JSON at byte %d", syntax.Offset)
 	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return gatehouse.Invalid("body", "the body must be a JSON object, not %s", typ.Value)
+		}
 		return gatehouse.Invalid(typ.Field, "%s must be %s, not %s", typ.Field, typ.Type, typ.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
