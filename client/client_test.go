@@ -44,18 +44,30 @@ func TestErrorDecoding(t *testing.T) {
 		body   string
 		want   client.Error
 	}{
-		{"invalid_argument_names_field", 400, `{"error":{"code":"invalid_argument","message":"bad ref","field":"resource"}}`,
-			client.Error{Status: 400, Code: client.EINVALID, Message: "bad ref", Field: "resource"}},
-		{"permission_denied_names_permission", 403, `{"error":{"code":"permission_denied","message":"no","permission":"manage_members"}}`,
-			client.Error{Status: 403, Code: client.EFORBIDDEN, Message: "no", Permission: "manage_members"}},
-		{"rule_violation_names_rule", 422, `{"error":{"code":"rule_violation","message":"O6: no","rule":"O6"}}`,
-			client.Error{Status: 422, Code: client.ERULE, Message: "O6: no", Rule: "O6"}},
-		{"not_json_from_a_proxy", 502, `<html>bad gateway</html>`,
-			client.Error{Status: 502, Code: client.EUNAVAILABLE, Message: "<html>bad gateway</html>"}},
-		{"empty_body", 404, ``,
-			client.Error{Status: 404, Code: client.ENOTFOUND, Message: "Not Found"}},
-		{"unknown_status_without_body", 418, ``,
-			client.Error{Status: 418, Code: client.EINTERNAL, Message: "I'm a teapot"}},
+		{
+			"invalid_argument_names_field", 400, `{"error":{"code":"invalid_argument","message":"bad ref","field":"resource"}}`,
+			client.Error{Status: 400, Code: client.EINVALID, Message: "bad ref", Field: "resource"},
+		},
+		{
+			"permission_denied_names_permission", 403, `{"error":{"code":"permission_denied","message":"no","permission":"manage_members"}}`,
+			client.Error{Status: 403, Code: client.EFORBIDDEN, Message: "no", Permission: "manage_members"},
+		},
+		{
+			"rule_violation_names_rule", 422, `{"error":{"code":"rule_violation","message":"O6: no","rule":"O6"}}`,
+			client.Error{Status: 422, Code: client.ERULE, Message: "O6: no", Rule: "O6"},
+		},
+		{
+			"not_json_from_a_proxy", 502, `<html>bad gateway</html>`,
+			client.Error{Status: 502, Code: client.EUNAVAILABLE, Message: "<html>bad gateway</html>"},
+		},
+		{
+			"empty_body", 404, ``,
+			client.Error{Status: 404, Code: client.ENOTFOUND, Message: "Not Found"},
+		},
+		{
+			"unknown_status_without_body", 418, ``,
+			client.Error{Status: 418, Code: client.EINTERNAL, Message: "I'm a teapot"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -40,10 +40,9 @@ func suffix(tb testing.TB) string {
 }
 
 // MustErrorCode fails the test unless err is a *client.Error with status
-// and code.
-func MustErrorCode(tb testing.TB, err error, status int, code string) *client.Error {
+// and code, and returns it.
+func MustErrorCode(tb testing.TB, err error, status int, code string) (e *client.Error) {
 	tb.Helper()
-	var e *client.Error
 	if !errors.As(err, &e) {
 		tb.Fatalf("err = %v, want a %d %s", err, status, code)
 	}
@@ -85,7 +84,7 @@ func runSuite(t *testing.T, gh *integration.Gatehouse) {
 
 	t.Run("authentication", func(t *testing.T) {
 		_, err := client.New(gh.URL, "wrong-key").Schema(t.Context())
-		MustErrorCode(t, err, http.StatusUnauthorized, client.EUNAUTHENTICATED)
+		_ = MustErrorCode(t, err, http.StatusUnauthorized, client.EUNAUTHENTICATED)
 	})
 
 	org := "rel_" + id
@@ -164,9 +163,9 @@ func runSuite(t *testing.T, gh *integration.Gatehouse) {
 	t.Run("guarded_and_bad_input", func(t *testing.T) {
 		ctx := t.Context()
 		_, err := ops.Touch(ctx, "", orgRef+"#owner@user:bob")
-		MustErrorCode(t, err, http.StatusUnprocessableEntity, client.ERULE)
+		_ = MustErrorCode(t, err, http.StatusUnprocessableEntity, client.ERULE)
 		_, err = ops.Touch(ctx, "", contractor+"#admin_only@user:*")
-		MustErrorCode(t, err, http.StatusBadRequest, client.EINVALID)
+		_ = MustErrorCode(t, err, http.StatusBadRequest, client.EINVALID)
 		_, err = ops.Check(ctx, client.CheckRequest{Resource: "contractor:c.1", Permission: "view", Subject: "user:bob"})
 		if e := MustErrorCode(t, err, http.StatusBadRequest, client.EINVALID); e.Field != "resource" {
 			t.Errorf("field = %q, want resource", e.Field)
@@ -202,14 +201,14 @@ func runOrganisationSuite(t *testing.T, gh *integration.Gatehouse, id string) {
 		t.Errorf("created %+v, want owner user:alice (O1)", o)
 	}
 	_, err = alice.CreateOrganisation(ctx, org, "Again")
-	MustErrorCode(t, err, http.StatusConflict, client.ECONFLICT)
+	_ = MustErrorCode(t, err, http.StatusConflict, client.ECONFLICT)
 
 	got, err := alice.GetOrganisation(ctx, org)
 	if err != nil || got.Name != "Acme Ltd" || got.Owner != "user:alice" {
 		t.Errorf("get = %+v, %v", got, err)
 	}
 	_, err = mallory.GetOrganisation(ctx, org)
-	MustErrorCode(t, err, http.StatusForbidden, client.EFORBIDDEN)
+	_ = MustErrorCode(t, err, http.StatusForbidden, client.EFORBIDDEN)
 	MustCheck(t, ops, orgRef, "delete", "user:alice", true)
 
 	t.Run("roles", func(t *testing.T) {
@@ -229,7 +228,7 @@ func runOrganisationSuite(t *testing.T, gh *integration.Gatehouse, id string) {
 		MustCheck(t, ops, orgRef, "edit_details", "user:bob", true)
 		// T2, T3: an administrator may not name a security admin.
 		err = bob.GrantRole(ctx, org, "dave", "security_admin")
-		MustErrorCode(t, err, http.StatusForbidden, client.EFORBIDDEN)
+		_ = MustErrorCode(t, err, http.StatusForbidden, client.EFORBIDDEN)
 		MustCheck(t, ops, orgRef, "delegate_alternate_security_admin", "user:dave", false)
 	})
 
@@ -264,7 +263,7 @@ func runOrganisationSuite(t *testing.T, gh *integration.Gatehouse, id string) {
 			t.Errorf("filed %+v, want pending on main_contact user:mc (C4)", cr)
 		}
 		_, err = mallory.AuthoriseChangeRequest(ctx, cr.ID, "no")
-		MustErrorCode(t, err, http.StatusForbidden, client.EFORBIDDEN)
+		_ = MustErrorCode(t, err, http.StatusForbidden, client.EFORBIDDEN)
 		cr, err = mc.AuthoriseChangeRequest(ctx, cr.ID, "fine")
 		if err != nil {
 			t.Fatal(err)
@@ -286,7 +285,7 @@ func runOrganisationSuite(t *testing.T, gh *integration.Gatehouse, id string) {
 		MustCheck(t, ops, orgRef, "delete", "user:alice", false) // O4
 		MustCheck(t, ops, orgRef, "delete", "user:bob", true)
 		err = alice.DeleteOrganisation(ctx, org)
-		MustErrorCode(t, err, http.StatusForbidden, client.EFORBIDDEN)
+		_ = MustErrorCode(t, err, http.StatusForbidden, client.EFORBIDDEN)
 		if err := bob.DeleteOrganisation(ctx, org); err != nil {
 			t.Fatal(err)
 		}

@@ -171,7 +171,7 @@ func mustCleanup(tb testing.TB, g *Gatehouse) {
 // returns its path. It works from any module that requires Gatehouse.
 func Build(ctx context.Context, dir string) (string, error) {
 	out := filepath.Join(dir, "gatehouse")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "github.com/gatehouse-authz/gatehouse/cmd/gatehouse")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "github.com/gatehouse-authz/gatehouse/cmd/gatehouse") //nolint:gosec // only the output path varies
 	// Static, as `make build` and `make images` build it, which shares
 	// their build cache.
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -188,7 +188,7 @@ func Build(ctx context.Context, dir string) (string, error) {
 // MustGatehouseProcess.
 func StartProcess(ctx context.Context, binary string, sdb *SpiceDB, opts ...GatehouseOption) (*Gatehouse, error) {
 	cfg := newGatehouseConfig(opts)
-	addr, err := freeAddr()
+	addr, err := freeAddr(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +211,8 @@ func StartProcess(ctx context.Context, binary string, sdb *SpiceDB, opts ...Gate
 	for k, v := range cfg.env {
 		env[k] = v
 	}
-	p, err := startProcess(binary, env)
+	// The server outlives this call: Terminate stops it, gracefully.
+	p, err := startProcess(context.WithoutCancel(ctx), binary, env)
 	if err != nil {
 		return nil, err
 	}
@@ -260,8 +261,9 @@ func waitReady(ctx context.Context, g *Gatehouse, timeout time.Duration) error {
 }
 
 // freeAddr returns a local address no one listens on now.
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+func freeAddr(ctx context.Context) (string, error) {
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", fmt.Errorf("find a free port: %w", err)
 	}
@@ -280,8 +282,8 @@ type process struct {
 	err  error
 }
 
-func startProcess(binary string, env map[string]string) (*process, error) {
-	cmd := exec.Command(binary, "serve") //nolint:gosec // the binary is the one the caller built
+func startProcess(ctx context.Context, binary string, env map[string]string) (*process, error) {
+	cmd := exec.CommandContext(ctx, binary, "serve") //nolint:gosec // the binary is the one the caller built
 	// The test's own GATEHOUSE_* settings must not leak into the server.
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "GATEHOUSE_") {

@@ -47,7 +47,7 @@ func (c cliConfig) consistency() (*client.Consistency, error) {
 	}
 	switch {
 	case n > 1:
-		return nil, usageError("choose one of --consistency-at-least, --consistency-full and --consistency-min-latency")
+		return nil, usagef("choose one of --consistency-at-least, --consistency-full and --consistency-min-latency")
 	case c.atLeast != "":
 		return client.AtLeastAsFresh(c.atLeast), nil
 	case c.fullyConsistent:
@@ -65,7 +65,7 @@ func (c cliConfig) caveatContext() (map[string]any, error) {
 	}
 	var m map[string]any
 	if err := json.Unmarshal([]byte(c.context), &m); err != nil {
-		return nil, usageError("--context must be a JSON object: %v", err)
+		return nil, usagef("--context must be a JSON object: %v", err)
 	}
 	return m, nil
 }
@@ -96,20 +96,21 @@ type invocation struct {
 // errHelp asks for the usage text, on stdout, with exit 0.
 var errHelp = errors.New("help requested")
 
-// usageErr is a command line that does not parse; the usage follows it.
-type usageErr struct{ msg string }
+// usageError is a command line that does not parse; the usage follows it.
+type usageError struct{ msg string }
 
-func (e *usageErr) Error() string { return e.msg }
+func (e *usageError) Error() string { return e.msg }
 
-func usageError(format string, args ...any) error {
-	return &usageErr{msg: fmt.Sprintf(format, args...)}
+// usagef returns a *usageError with the formatted message.
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
 }
 
 // runCLI runs the command-line client; it returns the exit code.
 func runCLI(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	cmds := commands()
 	inv, err := parseCLI(cmds, args, getenv)
-	var ue *usageErr
+	var ue *usageError
 	switch {
 	case errors.Is(err, errHelp):
 		printUsage(stdout, cmds, inv.cmd)
@@ -159,7 +160,7 @@ func parseCLI(cmds []*command, args []string, getenv func(string) string) (invoc
 	}
 	rest := global.Args()
 	if len(rest) == 0 {
-		return invocation{}, usageError("no command given")
+		return invocation{}, usagef("no command given")
 	}
 	if rest[0] == "help" {
 		inv := invocation{}
@@ -170,7 +171,7 @@ func parseCLI(cmds []*command, args []string, getenv func(string) string) (invoc
 	}
 	cmd, n := findCommand(cmds, rest)
 	if cmd == nil {
-		return invocation{}, usageError("unknown command %q", strings.Join(rest[:min(len(rest), 2)], " "))
+		return invocation{}, usagef("unknown command %q", strings.Join(rest[:min(len(rest), 2)], " "))
 	}
 	inv := invocation{cmd: cmd}
 	fs := newFlagSet("gatehouse " + cmd.name)
@@ -183,10 +184,10 @@ func parseCLI(cmds []*command, args []string, getenv func(string) string) (invoc
 		return inv, flagError(err)
 	}
 	if len(pos) < cmd.minArgs || (cmd.maxArgs >= 0 && len(pos) > cmd.maxArgs) {
-		return inv, usageError("%s takes %s", cmd.name, argsText(cmd))
+		return inv, usagef("%s takes %s", cmd.name, argsText(cmd))
 	}
 	if cmd.needsActor && cfg.actor == "" {
-		return inv, usageError("%s acts for a person: pass --actor <user> or set GATEHOUSE_ACTOR", cmd.name)
+		return inv, usagef("%s acts for a person: pass --actor <user> or set GATEHOUSE_ACTOR", cmd.name)
 	}
 	if _, err := cfg.consistency(); err != nil {
 		return inv, err
@@ -203,7 +204,7 @@ func flagError(err error) error {
 	if errors.Is(err, flag.ErrHelp) {
 		return errHelp
 	}
-	return usageError("%v", err)
+	return usagef("%v", err)
 }
 
 // findCommand matches the longest command name at the start of words and
@@ -218,7 +219,7 @@ func findCommand(cmds []*command, words []string) (*command, int) {
 		}
 		match := true
 		for i, w := range name {
-			if words[i] != w && !(i == 0 && alias(words[i]) == w) {
+			if words[i] != w && (i != 0 || alias(words[i]) != w) {
 				match = false
 				break
 			}

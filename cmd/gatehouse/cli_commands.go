@@ -18,46 +18,82 @@ import (
 // shows them.
 func commands() []*command {
 	return []*command{
-		{name: "check", args: "<resource> <permission> <subject>", summary: "check a permission: prints true, false or caveated",
-			minArgs: 3, maxArgs: 3, flags: checkFlags, run: runCheck},
-		{name: "explain", args: "<resource> <permission> <subject>", summary: "check a permission and print the relationship chains that grant it",
-			minArgs: 3, maxArgs: 3, flags: checkFlags, run: runExplain},
-		{name: "lookup resources", args: "<resource-type> <permission> <subject>", summary: "list the resources a subject holds a permission on",
-			minArgs: 3, maxArgs: 3, flags: lookupFlags, run: runLookupResources},
-		{name: "lookup subjects", args: "<resource> <permission> <subject-type>[#relation]", summary: "list the subjects that hold a permission on a resource",
-			minArgs: 3, maxArgs: 3, flags: lookupFlags, run: runLookupSubjects},
-		{name: "schema", args: "", summary: "print the SpiceDB schema",
-			minArgs: 0, maxArgs: 0, run: runSchema},
-		{name: "schema read", args: "", summary: "print the SpiceDB schema (zed's name)",
-			minArgs: 0, maxArgs: 0, hidden: true, run: runSchema},
-		{name: "rel read", args: "<resource|resource-type> [relation] [subject]", summary: "list relationships",
-			minArgs: 1, maxArgs: 3, run: runRelRead},
-		{name: "rel touch", args: "<resource> <relation> <subject> | <relationship>...", summary: "create or update relationships, atomically",
-			minArgs: 1, maxArgs: -1, flags: reasonFlag, run: runRelWrite(false)},
-		{name: "rel delete", args: "<resource> <relation> <subject> | <relationship>...", summary: "delete relationships, atomically",
-			minArgs: 1, maxArgs: -1, flags: reasonFlag, run: runRelWrite(true)},
-		{name: "audit", args: "<organisation>", summary: "list the audit trail of an organisation, newest first",
-			minArgs: 1, maxArgs: 1, flags: func(fs *flag.FlagSet, c *cliConfig) { fs.IntVar(&c.pageSize, "limit", 0, "at most `n` events") }, run: runAudit},
-		{name: "org create", args: "<id> [name]", summary: "create an organisation owned by the actor",
-			minArgs: 1, maxArgs: 2, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) { fs.StringVar(&c.name, "name", "", "display `name`") }, run: runOrgCreate},
-		{name: "org get", args: "<id>", summary: "show an organisation",
-			minArgs: 1, maxArgs: 1, needsActor: true, run: runOrgGet},
-		{name: "org delete", args: "<id>", summary: "delete an organisation and everything in it (owner only)",
-			minArgs: 1, maxArgs: 1, needsActor: true, run: runOrgDelete},
-		{name: "org members", args: "<id>", summary: "list the members with their roles and designations",
-			minArgs: 1, maxArgs: 1, needsActor: true, run: runOrgMembers},
-		{name: "org transfer", args: "<id> <user>", summary: "transfer ownership to a team member (owner only)",
-			minArgs: 2, maxArgs: 2, needsActor: true, run: runOrgTransfer},
-		{name: "org grant", args: "<id> <user> <role>", summary: "give a member a role",
+		{
+			name: "check", args: "<resource> <permission> <subject>", summary: "check a permission: prints true, false or caveated",
+			minArgs: 3, maxArgs: 3, flags: checkFlags, run: runCheck,
+		},
+		{
+			name: "explain", args: "<resource> <permission> <subject>", summary: "check a permission and print the relationship chains that grant it",
+			minArgs: 3, maxArgs: 3, flags: checkFlags, run: runExplain,
+		},
+		{
+			name: "lookup resources", args: "<resource-type> <permission> <subject>", summary: "list the resources a subject holds a permission on",
+			minArgs: 3, maxArgs: 3, flags: lookupFlags, run: runLookupResources,
+		},
+		{
+			name: "lookup subjects", args: "<resource> <permission> <subject-type>[#relation]", summary: "list the subjects that hold a permission on a resource",
+			minArgs: 3, maxArgs: 3, flags: lookupFlags, run: runLookupSubjects,
+		},
+		{
+			name: "schema", args: "", summary: "print the SpiceDB schema",
+			minArgs: 0, maxArgs: 0, run: runSchema,
+		},
+		{
+			name: "schema read", args: "", summary: "print the SpiceDB schema (zed's name)",
+			minArgs: 0, maxArgs: 0, hidden: true, run: runSchema,
+		},
+		{
+			name: "rel read", args: "<resource|resource-type> [relation] [subject]", summary: "list relationships",
+			minArgs: 1, maxArgs: 3, run: runRelRead,
+		},
+		{
+			name: "rel touch", args: "<resource> <relation> <subject> | <relationship>...", summary: "create or update relationships, atomically",
+			minArgs: 1, maxArgs: -1, flags: reasonFlag, run: runRelWrite(false),
+		},
+		{
+			name: "rel delete", args: "<resource> <relation> <subject> | <relationship>...", summary: "delete relationships, atomically",
+			minArgs: 1, maxArgs: -1, flags: reasonFlag, run: runRelWrite(true),
+		},
+		{
+			name: "audit", args: "<organisation>", summary: "list the audit trail of an organisation, newest first",
+			minArgs: 1, maxArgs: 1, flags: func(fs *flag.FlagSet, c *cliConfig) { fs.IntVar(&c.pageSize, "limit", 0, "at most `n` events") }, run: runAudit,
+		},
+		{
+			name: "org create", args: "<id> [name]", summary: "create an organisation owned by the actor",
+			minArgs: 1, maxArgs: 2, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) { fs.StringVar(&c.name, "name", "", "display `name`") }, run: runOrgCreate,
+		},
+		{
+			name: "org get", args: "<id>", summary: "show an organisation",
+			minArgs: 1, maxArgs: 1, needsActor: true, run: runOrgGet,
+		},
+		{
+			name: "org delete", args: "<id>", summary: "delete an organisation and everything in it (owner only)",
+			minArgs: 1, maxArgs: 1, needsActor: true, run: runOrgDelete,
+		},
+		{
+			name: "org members", args: "<id>", summary: "list the members with their roles and designations",
+			minArgs: 1, maxArgs: 1, needsActor: true, run: runOrgMembers,
+		},
+		{
+			name: "org transfer", args: "<id> <user>", summary: "transfer ownership to a team member (owner only)",
+			minArgs: 2, maxArgs: 2, needsActor: true, run: runOrgTransfer,
+		},
+		{
+			name: "org grant", args: "<id> <user> <role>", summary: "give a member a role",
 			minArgs: 3, maxArgs: 3, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) {
 				fs.BoolVar(&c.previousBecomesAlt, "previous-becomes-alternate", false, "with security_admin: the outgoing SA becomes the ASA")
-			}, run: runOrgGrant},
-		{name: "ready", args: "", summary: "exit 0 once the server is ready (GET /readyz); for health checks and scripts",
+			}, run: runOrgGrant,
+		},
+		{
+			name: "ready", args: "", summary: "exit 0 once the server is ready (GET /readyz); for health checks and scripts",
 			minArgs: 0, maxArgs: 0, flags: func(fs *flag.FlagSet, c *cliConfig) {
 				fs.DurationVar(&c.wait, "wait", 0, "keep asking for up to this `duration` (0: ask once)")
-			}, run: runReady},
-		{name: "org revoke", args: "<id> <user> <role>", summary: "take a role away from a member",
-			minArgs: 3, maxArgs: 3, needsActor: true, run: runOrgRevoke},
+			}, run: runReady,
+		},
+		{
+			name: "org revoke", args: "<id> <user> <role>", summary: "take a role away from a member",
+			minArgs: 3, maxArgs: 3, needsActor: true, run: runOrgRevoke,
+		},
 	}
 }
 
@@ -215,7 +251,7 @@ func relationships(args []string) ([]string, error) {
 	}
 	for _, a := range args {
 		if !strings.Contains(a, "#") || !strings.Contains(a, "@") {
-			return nil, usageError("%q is not a relationship resource#relation@subject (or give <resource> <relation> <subject>)", a)
+			return nil, usagef("%q is not a relationship resource#relation@subject (or give <resource> <relation> <subject>)", a)
 		}
 	}
 	return args, nil

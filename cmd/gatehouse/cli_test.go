@@ -28,69 +28,91 @@ func TestParseCLI(t *testing.T) {
 		check    func(t *testing.T, cfg cliConfig)
 		wantErr  string
 	}{
-		{name: "check_with_defaults", args: []string{"check", "contractor:c1", "view", "user:alice"},
+		{
+			name: "check_with_defaults", args: []string{"check", "contractor:c1", "view", "user:alice"},
 			wantCmd: "check", wantArgs: []string{"contractor:c1", "view", "user:alice"},
 			check: func(t *testing.T, cfg cliConfig) {
 				if cfg.url != "http://127.0.0.1:8080" || cfg.json || cfg.failDenied {
 					t.Errorf("cfg = %+v", cfg)
 				}
-			}},
-		{name: "check_flags_after_args", args: []string{"check", "contractor:c1", "view", "user:alice", "--fail-denied", "--json"},
+			},
+		},
+		{
+			name: "check_flags_after_args", args: []string{"check", "contractor:c1", "view", "user:alice", "--fail-denied", "--json"},
 			wantCmd: "check", wantArgs: []string{"contractor:c1", "view", "user:alice"},
 			check: func(t *testing.T, cfg cliConfig) {
 				if !cfg.failDenied || !cfg.json {
 					t.Errorf("cfg = %+v, want fail-denied and json", cfg)
 				}
-			}},
-		{name: "flags_between_args", args: []string{"check", "contractor:c1", "--consistency-at-least", "tok", "view", "user:alice"},
+			},
+		},
+		{
+			name: "flags_between_args", args: []string{"check", "contractor:c1", "--consistency-at-least", "tok", "view", "user:alice"},
 			wantCmd: "check", wantArgs: []string{"contractor:c1", "view", "user:alice"},
 			check: func(t *testing.T, cfg cliConfig) {
 				if cons, _ := cfg.consistency(); cons == nil || cons.AtLeastAsFresh != "tok" {
 					t.Errorf("consistency = %+v", cons)
 				}
-			}},
-		{name: "global_flags_before_command_and_env", args: []string{"--url", "http://gh:9000", "schema"},
+			},
+		},
+		{
+			name: "global_flags_before_command_and_env", args: []string{"--url", "http://gh:9000", "schema"},
 			env:     map[string]string{"GATEHOUSE_URL": "http://env:1", "GATEHOUSE_API_KEY": "k", "GATEHOUSE_ACTOR": "user:ann"},
 			wantCmd: "schema", wantArgs: nil,
 			check: func(t *testing.T, cfg cliConfig) {
 				if cfg.url != "http://gh:9000" || cfg.apiKey != "k" || cfg.actor != "user:ann" {
 					t.Errorf("cfg = %+v", cfg)
 				}
-			}},
-		{name: "env_url", args: []string{"schema", "read"}, env: map[string]string{"GATEHOUSE_URL": "http://env:1"},
+			},
+		},
+		{
+			name: "env_url", args: []string{"schema", "read"}, env: map[string]string{"GATEHOUSE_URL": "http://env:1"},
 			wantCmd: "schema read",
 			check: func(t *testing.T, cfg cliConfig) {
 				if cfg.url != "http://env:1" {
 					t.Errorf("url = %q", cfg.url)
 				}
-			}},
-		{name: "actor_flag_overrides_env", args: []string{"org", "get", "acme", "--actor", "user:bob"}, env: map[string]string{"GATEHOUSE_ACTOR": "user:ann"},
+			},
+		},
+		{
+			name: "actor_flag_overrides_env", args: []string{"org", "get", "acme", "--actor", "user:bob"}, env: map[string]string{"GATEHOUSE_ACTOR": "user:ann"},
 			wantCmd: "org get", wantArgs: []string{"acme"},
 			check: func(t *testing.T, cfg cliConfig) {
 				if cfg.actor != "user:bob" {
 					t.Errorf("actor = %q", cfg.actor)
 				}
-			}},
-		{name: "lookup_resources", args: []string{"lookup", "resources", "contractor", "view", "user:alice"},
-			wantCmd: "lookup resources", wantArgs: []string{"contractor", "view", "user:alice"}},
-		{name: "lookup_subjects", args: []string{"lookup", "subjects", "organisation:acme", "manage_members", "user"},
-			wantCmd: "lookup subjects", wantArgs: []string{"organisation:acme", "manage_members", "user"}},
-		{name: "zed_long_group_name", args: []string{"relationship", "touch", "organisation:acme#administrator@user:bob", "--reason", "hired"},
+			},
+		},
+		{
+			name: "lookup_resources", args: []string{"lookup", "resources", "contractor", "view", "user:alice"},
+			wantCmd: "lookup resources", wantArgs: []string{"contractor", "view", "user:alice"},
+		},
+		{
+			name: "lookup_subjects", args: []string{"lookup", "subjects", "organisation:acme", "manage_members", "user"},
+			wantCmd: "lookup subjects", wantArgs: []string{"organisation:acme", "manage_members", "user"},
+		},
+		{
+			name: "zed_long_group_name", args: []string{"relationship", "touch", "organisation:acme#administrator@user:bob", "--reason", "hired"},
 			wantCmd: "rel touch", wantArgs: []string{"organisation:acme#administrator@user:bob"},
 			check: func(t *testing.T, cfg cliConfig) {
 				if cfg.reason != "hired" {
 					t.Errorf("reason = %q", cfg.reason)
 				}
-			}},
-		{name: "double_dash_ends_flags", args: []string{"rel", "delete", "--", "-x#y@z"},
-			wantCmd: "rel delete", wantArgs: []string{"-x#y@z"}},
-		{name: "org_grant_sa", args: []string{"org", "grant", "acme", "bob", "security_admin", "--previous-becomes-alternate", "--actor=alice"},
+			},
+		},
+		{
+			name: "double_dash_ends_flags", args: []string{"rel", "delete", "--", "-x#y@z"},
+			wantCmd: "rel delete", wantArgs: []string{"-x#y@z"},
+		},
+		{
+			name: "org_grant_sa", args: []string{"org", "grant", "acme", "bob", "security_admin", "--previous-becomes-alternate", "--actor=alice"},
 			wantCmd: "org grant", wantArgs: []string{"acme", "bob", "security_admin"},
 			check: func(t *testing.T, cfg cliConfig) {
 				if !cfg.previousBecomesAlt || cfg.actor != "alice" {
 					t.Errorf("cfg = %+v", cfg)
 				}
-			}},
+			},
+		},
 		{name: "no_command", args: nil, wantErr: "no command given"},
 		{name: "unknown_command", args: []string{"frobnicate"}, wantErr: `unknown command "frobnicate"`},
 		{name: "unknown_subcommand", args: []string{"org", "frobnicate"}, wantErr: `unknown command "org frobnicate"`},
@@ -132,8 +154,11 @@ func TestRelationshipsArgs(t *testing.T) {
 		wantErr bool
 	}{
 		{[]string{"organisation:acme", "administrator", "user:bob"}, []string{"organisation:acme#administrator@user:bob"}, false},
-		{[]string{"organisation:acme#administrator@user:bob", "contractor:c1#organisation@organisation:acme"},
-			[]string{"organisation:acme#administrator@user:bob", "contractor:c1#organisation@organisation:acme"}, false},
+		{
+			[]string{"organisation:acme#administrator@user:bob", "contractor:c1#organisation@organisation:acme"},
+			[]string{"organisation:acme#administrator@user:bob", "contractor:c1#organisation@organisation:acme"},
+			false,
+		},
 		{[]string{"organisation:acme", "administrator"}, nil, true},
 	}
 	for _, tt := range tests {
@@ -149,7 +174,8 @@ func TestRelationshipsArgs(t *testing.T) {
 func MustFakeServer(tb testing.TB, answers map[string]struct {
 	status int
 	body   string
-}, seen *[]*http.Request, bodies *[]string) string {
+}, seen *[]*http.Request, bodies *[]string,
+) string {
 	tb.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
@@ -181,26 +207,62 @@ func TestRunCLIExitCodes(t *testing.T) {
 		wantOut    string
 		wantErrOut string
 	}{
-		{"allowed", []string{"check", "contractor:c1", "view", "user:alice", "--fail-denied"},
-			map[string]answer{"POST /v1/check": {200, `{"allowed":true,"zedToken":"z"}`}}, exitOK, "true\n", ""},
-		{"denied_without_fail_denied", []string{"check", "contractor:c1", "view", "user:mallory"},
-			map[string]answer{"POST /v1/check": {200, `{"allowed":false}`}}, exitOK, "false\n", ""},
-		{"denied_with_fail_denied", []string{"check", "contractor:c1", "view", "user:mallory", "--fail-denied"},
-			map[string]answer{"POST /v1/check": {200, `{"allowed":false}`}}, exitDenied, "false\n", ""},
-		{"caveated", []string{"check", "contractor:c1", "view", "user:alice", "--fail-denied"},
-			map[string]answer{"POST /v1/check": {200, `{"allowed":false,"conditional":true,"missingContext":["now"]}`}}, exitDenied, "caveated, missing context: now\n", ""},
-		{"json", []string{"check", "contractor:c1", "view", "user:alice", "--json"},
-			map[string]answer{"POST /v1/check": {200, `{"allowed":true,"zedToken":"z"}`}}, exitOK, "{\n  \"allowed\": true,\n  \"zedToken\": \"z\"\n}\n", ""},
-		{"server_error_names_field", []string{"check", "contractor:c1", "view", "user:alice"},
-			map[string]answer{"POST /v1/check": {400, `{"error":{"code":"invalid_argument","message":"bad","field":"subject"}}`}}, exitError, "",
-			"gatehouse: invalid_argument (HTTP 400): bad [field subject]\n"},
-		{"forbidden_names_permission", []string{"org", "delete", "acme", "--actor", "bob"},
-			map[string]answer{"DELETE /v1/organisations/acme": {403, `{"error":{"code":"permission_denied","message":"user:bob lacks delete","permission":"delete"}}`}}, exitError, "",
-			"gatehouse: permission_denied (HTTP 403): user:bob lacks delete [missing permission delete]\n"},
-		{"lookup_resources_lines", []string{"lookup", "resources", "contractor", "view", "user:alice"},
-			map[string]answer{"POST /v1/lookup/resources": {200, `{"resources":["contractor:c1","contractor:c2"]}`}}, exitOK, "contractor:c1\ncontractor:c2\n", ""},
-		{"rel_touch_prints_token", []string{"rel", "touch", "organisation:acme", "administrator", "user:bob"},
-			map[string]answer{"POST /v1/relationships": {200, `{"zedToken":"ztok"}`}}, exitOK, "ztok\n", ""},
+		{
+			"allowed",
+			[]string{"check", "contractor:c1", "view", "user:alice", "--fail-denied"},
+			map[string]answer{"POST /v1/check": {200, `{"allowed":true,"zedToken":"z"}`}},
+			exitOK, "true\n", "",
+		},
+		{
+			"denied_without_fail_denied",
+			[]string{"check", "contractor:c1", "view", "user:mallory"},
+			map[string]answer{"POST /v1/check": {200, `{"allowed":false}`}},
+			exitOK, "false\n", "",
+		},
+		{
+			"denied_with_fail_denied",
+			[]string{"check", "contractor:c1", "view", "user:mallory", "--fail-denied"},
+			map[string]answer{"POST /v1/check": {200, `{"allowed":false}`}},
+			exitDenied, "false\n", "",
+		},
+		{
+			"caveated",
+			[]string{"check", "contractor:c1", "view", "user:alice", "--fail-denied"},
+			map[string]answer{"POST /v1/check": {200, `{"allowed":false,"conditional":true,"missingContext":["now"]}`}},
+			exitDenied, "caveated, missing context: now\n", "",
+		},
+		{
+			"json",
+			[]string{"check", "contractor:c1", "view", "user:alice", "--json"},
+			map[string]answer{"POST /v1/check": {200, `{"allowed":true,"zedToken":"z"}`}},
+			exitOK, "{\n  \"allowed\": true,\n  \"zedToken\": \"z\"\n}\n", "",
+		},
+		{
+			"server_error_names_field",
+			[]string{"check", "contractor:c1", "view", "user:alice"},
+			map[string]answer{"POST /v1/check": {400, `{"error":{"code":"invalid_argument","message":"bad","field":"subject"}}`}},
+			exitError, "",
+			"gatehouse: invalid_argument (HTTP 400): bad [field subject]\n",
+		},
+		{
+			"forbidden_names_permission",
+			[]string{"org", "delete", "acme", "--actor", "bob"},
+			map[string]answer{"DELETE /v1/organisations/acme": {403, `{"error":{"code":"permission_denied","message":"user:bob lacks delete","permission":"delete"}}`}},
+			exitError, "",
+			"gatehouse: permission_denied (HTTP 403): user:bob lacks delete [missing permission delete]\n",
+		},
+		{
+			"lookup_resources_lines",
+			[]string{"lookup", "resources", "contractor", "view", "user:alice"},
+			map[string]answer{"POST /v1/lookup/resources": {200, `{"resources":["contractor:c1","contractor:c2"]}`}},
+			exitOK, "contractor:c1\ncontractor:c2\n", "",
+		},
+		{
+			"rel_touch_prints_token",
+			[]string{"rel", "touch", "organisation:acme", "administrator", "user:bob"},
+			map[string]answer{"POST /v1/relationships": {200, `{"zedToken":"ztok"}`}},
+			exitOK, "ztok\n", "",
+		},
 		{"usage_error", []string{"check"}, nil, exitError, "", "gatehouse: check takes arguments"},
 	}
 	for _, tt := range tests {
