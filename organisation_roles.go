@@ -140,13 +140,14 @@ func (s *Service) authorise(ctx context.Context, actor Subject, org string, perm
 			continue
 		}
 		i := slices.IndexFunc(held, func(r Relationship) bool { return slices.Contains(grantors(p), r.Relation) })
-		if i >= 0 {
-			pins = append(pins, pinPresent(held[i]))
-			continue
+		if i < 0 {
+			// The actor lost the standing between the check and the read: a
+			// concurrent change, so decide again (the check will refuse).
+			// Writing without the pin could apply on a state the check
+			// never saw, such as a second owner.
+			return nil, Errorf(ECONFLICT, "%s's standing in %s changed while this request was decided", actor, org)
 		}
-		// The check passed by a path the table does not know: at least pin
-		// that org still exists.
-		pins = append(pins, Precondition{MustMatch: true, Filter: Filter{ResourceType: typeOrganisation, ResourceID: org, Relation: roleOwner}})
+		pins = append(pins, pinPresent(held[i]))
 	}
 	return pins, nil
 }
