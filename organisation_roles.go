@@ -70,8 +70,8 @@ func designationPermission(designation string) string {
 // grantors are, for each organisation permission the admin endpoints
 // require, the relations of the organisation that confer it directly: the
 // schema's definitions unfolded (schema/schema.zed). They say which of the
-// actor's relationships a write pins; TestStanding in the server tests
-// proves the table against SpiceDB.
+// actor's relationships a write pins; TestGrantorsMatchTheSchema
+// proves the table against the schema.
 func grantors(permission string) []string {
 	sec := []string{roleOwner, roleSA, roleASA}
 	switch permission {
