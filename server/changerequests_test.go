@@ -150,6 +150,34 @@ func testC2IDsAreUnique(t *testing.T, a *API) {
 	a.mustRefuse(t, a.fileCR("globex", pat, cr("dup", "service")), refusal{status: 409, code: "conflict", field: "id"}, before)
 	// Ids are global: another organisation cannot reuse one either.
 	a.mustRefuse(t, a.fileCR("acme", "user:ivy", cr("dup", "standard")), refusal{status: 409, code: "conflict", field: "id"}, before)
+
+	// Filed five times at once, in two organisations: exactly one wins.
+	statuses := make(chan int)
+	for i := range 5 {
+		go func() {
+			if i%2 == 0 {
+				statuses <- a.fileCR("globex", pat, cr("race", "service")).Status
+			} else {
+				statuses <- a.fileCR("acme", "user:ivy", cr("race", "standard")).Status
+			}
+		}()
+	}
+	created := 0
+	for range 5 {
+		switch s := <-statuses; s {
+		case http.StatusCreated:
+			created++
+		case http.StatusConflict:
+		default:
+			t.Errorf("concurrent filing got %d", s)
+		}
+	}
+	if created != 1 {
+		t.Errorf("%d concurrent filings of one id succeeded, want 1", created)
+	}
+	if orgs := a.Do("GET", "/v1/relationships?resource=change_request:race&relation=organisation", "", nil); len(strs(orgs.Body["relationships"])) != 1 {
+		t.Errorf("change_request:race belongs to %v", orgs.Body["relationships"])
+	}
 }
 
 func testC3Standard(t *testing.T, a *API) {
