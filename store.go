@@ -99,6 +99,17 @@ const (
 	Delete
 )
 
+// String names the operation as the audit trail writes it.
+func (o Operation) String() string {
+	switch o {
+	case Create:
+		return "create"
+	case Delete:
+		return "delete"
+	}
+	return "touch"
+}
+
 // Update is one change of a write.
 type Update struct {
 	Op           Operation

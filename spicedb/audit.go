@@ -32,14 +32,7 @@ func (l *auditLog) append(e gatehouse.AuditEvent) {
 func (l *auditLog) record(a gatehouse.Audit, ups []gatehouse.Update, tok string) {
 	changes := make([]string, len(ups))
 	for i, u := range ups {
-		op := "touch "
-		switch u.Op {
-		case gatehouse.Create:
-			op = "create "
-		case gatehouse.Delete:
-			op = "delete "
-		}
-		changes[i] = op + u.Relationship.String()
+		changes[i] = u.Op.String() + " " + u.Relationship.String()
 	}
 	l.append(gatehouse.AuditEvent{At: time.Now().UTC(), Audit: a, Changes: changes, ZedToken: tok})
 }

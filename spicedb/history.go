@@ -90,14 +90,10 @@ func eventOf(md *structpb.Struct, ups []tuple.RelationshipUpdate) (gatehouse.Aud
 		}
 	}
 	for _, u := range ups {
-		op := "touch "
-		switch u.Operation {
-		case tuple.UpdateOperationCreate:
-			op = "create "
-		case tuple.UpdateOperationDelete:
-			op = "delete "
-		}
-		ev.Changes = append(ev.Changes, op+tuple.MustString(u.Relationship))
+		op := map[tuple.UpdateOperation]gatehouse.Operation{
+			tuple.UpdateOperationCreate: gatehouse.Create, tuple.UpdateOperationDelete: gatehouse.Delete,
+		}[u.Operation]
+		ev.Changes = append(ev.Changes, op.String()+" "+tuple.MustString(u.Relationship))
 	}
 	return ev, true
 }
