@@ -79,25 +79,25 @@ func validUserRef(field string, u Subject) error {
 	return validID(field, u.ID)
 }
 
-// finalErr carries an answer that retrying cannot change (the object
+// finalError carries an answer that retrying cannot change (the object
 // exists already, the target is not a member) through retryConflicts,
 // which would otherwise retry every ECONFLICT.
-type finalErr struct{ err error }
+type finalError struct{ err error }
 
-func (p *finalErr) Error() string { return p.err.Error() }
+func (p *finalError) Error() string { return p.err.Error() }
 
 // retryWrite runs attempt under retryConflicts; an attempt returns
-// &finalErr{err} to stop with err at once.
+// &finalError{err} to stop with err at once.
 func retryWrite(ctx context.Context, attempt func() error) error {
 	err := retryConflicts(ctx, func() error {
 		err := attempt()
-		var p *finalErr
+		var p *finalError
 		if errors.As(err, &p) {
 			return p
 		}
 		return err
 	})
-	var p *finalErr
+	var p *finalError
 	if errors.As(err, &p) {
 		return p.err
 	}
@@ -110,7 +110,7 @@ func retryWrite(ctx context.Context, attempt func() error) error {
 }
 
 // final wraps err so that retryWrite returns it without retrying.
-func final(err error) error { return &finalErr{err: err} }
+func final(err error) error { return &finalError{err: err} }
 
 // orgExists reports whether organisation id exists: it has an owner (O2).
 func (s *Service) orgExists(ctx context.Context, id string) (bool, error) {

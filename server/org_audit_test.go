@@ -122,12 +122,19 @@ func TestEverywhereRules(t *testing.T) {
 
 	t.Run("X3_every_organisation_endpoint_needs_an_actor", func(t *testing.T) {
 		for _, c := range []struct{ method, path string }{
-			{"POST", "/v1/organisations"}, {"GET", "/v1/organisations/ex"}, {"DELETE", "/v1/organisations/ex"},
-			{"POST", "/v1/organisations/ex/transfer-ownership"}, {"GET", "/v1/organisations/ex/members"},
-			{"PUT", "/v1/organisations/ex/members/bob/roles/it_admin"}, {"DELETE", "/v1/organisations/ex/members/bob/roles/it_admin"},
+			{"POST", "/v1/organisations"},
+			{"GET", "/v1/organisations/ex"},
+			{"DELETE", "/v1/organisations/ex"},
+			{"POST", "/v1/organisations/ex/transfer-ownership"},
+			{"GET", "/v1/organisations/ex/members"},
+			{"PUT", "/v1/organisations/ex/members/bob/roles/it_admin"},
+			{"DELETE", "/v1/organisations/ex/members/bob/roles/it_admin"},
 			{"DELETE", "/v1/organisations/ex/members/ex-it_admin"},
-			{"PUT", "/v1/organisations/ex/members/bob/designations/director"}, {"DELETE", "/v1/organisations/ex/members/bob/designations/director"},
-			{"POST", "/v1/organisations/ex/contractors"}, {"PATCH", "/v1/contractors/ex-open"}, {"DELETE", "/v1/contractors/ex-open"},
+			{"PUT", "/v1/organisations/ex/members/bob/designations/director"},
+			{"DELETE", "/v1/organisations/ex/members/bob/designations/director"},
+			{"POST", "/v1/organisations/ex/contractors"},
+			{"PATCH", "/v1/contractors/ex-open"},
+			{"DELETE", "/v1/contractors/ex-open"},
 			{"POST", "/v1/organisations/ex/invoices"},
 		} {
 			t.Run(c.method+"_"+c.path, func(t *testing.T) {

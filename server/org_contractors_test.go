@@ -127,9 +127,15 @@ func TestContractorRules(t *testing.T) {
 			role                  string
 			contractors, invoices []string
 		}{
-			{"owner", every, inv}, {"security_admin", every, inv}, {"alternate_security_admin", every, inv},
-			{"administrator", every, inv}, {"it_manager", open, inv}, {"it_admin", nil, nil},
-			{"finance_admin", nil, inv}, {"billing_manager", nil, inv}, {"cis_processor", open, nil},
+			{"owner", every, inv},
+			{"security_admin", every, inv},
+			{"alternate_security_admin", every, inv},
+			{"administrator", every, inv},
+			{"it_manager", open, inv},
+			{"it_admin", nil, nil},
+			{"finance_admin", nil, inv},
+			{"billing_manager", nil, inv},
+			{"cis_processor", open, nil},
 		} {
 			t.Run(c.role, func(t *testing.T) {
 				for _, q := range []struct {
@@ -185,9 +191,19 @@ func TestContractorRules(t *testing.T) {
 		for _, c := range []struct {
 			amount, currency, field string
 		}{
-			{"", "GBP", "amount"}, {"-1.00", "GBP", "amount"}, {"1e3", "GBP", "amount"}, {"12.345678", "GBP", "amount"},
-			{"abc", "GBP", "amount"}, {"01.00", "GBP", "amount"}, {"1,000.00", "GBP", "amount"}, {"1.", "GBP", "amount"},
-			{"1.00", "", "currency"}, {"1.00", "gbp", "currency"}, {"1.00", "GB", "currency"}, {"1.00", "XYZ", "currency"}, {"1.00", "POUND", "currency"},
+			{"", "GBP", "amount"},
+			{"-1.00", "GBP", "amount"},
+			{"1e3", "GBP", "amount"},
+			{"12.345678", "GBP", "amount"},
+			{"abc", "GBP", "amount"},
+			{"01.00", "GBP", "amount"},
+			{"1,000.00", "GBP", "amount"},
+			{"1.", "GBP", "amount"},
+			{"1.00", "", "currency"},
+			{"1.00", "gbp", "currency"},
+			{"1.00", "GB", "currency"},
+			{"1.00", "XYZ", "currency"},
+			{"1.00", "POUND", "currency"},
 		} {
 			t.Run(c.field+"_"+c.amount+"_"+c.currency, func(t *testing.T) {
 				before := orgSnapshot(a)

@@ -49,9 +49,14 @@ func TestOrganisationDeleteRules(t *testing.T) {
 		for _, role := range append(orgRoles(), "dora") {
 			u := tm.user(role)
 			for _, c := range []struct{ res, perm string }{
-				{"organisation:doomed", "member"}, {"organisation:doomed", "delete"}, {"organisation:doomed", "main_contacts"},
-				{"contractor:doomed-open", "view"}, {"contractor:doomed-secret", "view"}, {"contractor:doomed-open", "edit"},
-				{"invoice:doomed-inv", "view"}, {"change_request:doomed-cr", "view"},
+				{"organisation:doomed", "member"},
+				{"organisation:doomed", "delete"},
+				{"organisation:doomed", "main_contacts"},
+				{"contractor:doomed-open", "view"},
+				{"contractor:doomed-secret", "view"},
+				{"contractor:doomed-open", "edit"},
+				{"invoice:doomed-inv", "view"},
+				{"change_request:doomed-cr", "view"},
 				{"change_kind:doomed/public_facing", "excepted"},
 			} {
 				if a.Allowed(c.res, c.perm, u) {

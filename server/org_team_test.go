@@ -194,8 +194,12 @@ func TestRoleRules(t *testing.T) {
 		{"invoice:roles-inv#approve", "it_manager"},
 	}
 	for _, c := range []struct{ rule, role string }{
-		{"R1", "it_manager"}, {"R2", "it_admin"}, {"R3", "finance_admin"},
-		{"R4", "administrator"}, {"R5", "cis_processor"}, {"R6", "billing_manager"},
+		{"R1", "it_manager"},
+		{"R2", "it_admin"},
+		{"R3", "finance_admin"},
+		{"R4", "administrator"},
+		{"R5", "cis_processor"},
+		{"R6", "billing_manager"},
 	} {
 		t.Run(c.rule+"_"+c.role, func(t *testing.T) {
 			for _, chk := range checks {
