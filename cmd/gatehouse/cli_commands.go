@@ -282,7 +282,11 @@ func runAudit(ctx context.Context, c *client.Client, inv invocation, out io.Writ
 	}
 	return exitOK, emit(out, inv.cfg, res, func(w io.Writer) {
 		for _, e := range res.Events {
-			fmt.Fprintf(w, "%s  %s  %s", e.At.Format("2006-01-02T15:04:05Z07:00"), e.Actor, e.Action)
+			actor := e.Actor
+			if actor == "" {
+				actor = "-"
+			}
+			fmt.Fprintf(w, "%s  %s  %s", e.At.Format("2006-01-02T15:04:05Z07:00"), actor, e.Action)
 			if e.Reason != "" {
 				fmt.Fprintf(w, "  (%s)", e.Reason)
 			}
