@@ -126,7 +126,10 @@ func notFound(id string) error {
 // CreateOrganisation creates organisation id named name, owned by actor
 // (O1), linked to the provider. One write whose precondition is that
 // nothing of organisation:id exists, so that of two concurrent creations
-// one gets 409.
+// one gets 409; and that nothing names it (no contractor, invoice or
+// change request left by an interrupted delete, which it would inherit).
+// Anyone may create an organisation: there is nothing yet to hold a
+// permission on.
 func (s *Service) CreateOrganisation(ctx context.Context, actor Subject, id, name string) (Organisation, error) {
 	if err := validID("id", id); err != nil {
 		return Organisation{}, err
@@ -148,9 +151,19 @@ func (s *Service) CreateOrganisation(ctx context.Context, actor Subject, id, nam
 		Preconditions: []Precondition{pinAbsent(Filter{ResourceType: typeOrganisation, ResourceID: id})},
 		Audit:         Audit{Actor: actor.String(), Action: "create_organisation", Organisation: id},
 	}
+	// Dependants left by an interrupted delete would belong to the new
+	// organisation: refuse until they are gone (see DeleteOrganisation).
+	for _, f := range dependantFilters(id) {
+		w.Preconditions = append(w.Preconditions, pinAbsent(f))
+	}
 	tok, err := s.store.Write(ctx, w)
 	if ErrorCode(err) == ECONFLICT {
-		return Organisation{}, &Error{Code: ECONFLICT, Rule: "O1", Message: "O1: organisation " + id + " exists already", Err: err}
+		e := &Error{Code: ECONFLICT, Rule: "O1", Message: "O1: organisation " + id + " exists already", Err: err}
+		if left, lerr := s.hasDependants(ctx, id); lerr == nil && left {
+			e.Rule = "O3"
+			e.Message = "O3: a delete of organisation " + id + " was cut short and left data behind; provider staff finish it with DELETE /v1/organisations/" + id
+		}
+		return Organisation{}, e
 	}
 	if err != nil {
 		return Organisation{}, err
@@ -293,48 +306,117 @@ func (s *Service) TransferOwnership(ctx context.Context, actor Subject, org stri
 // contractors, invoices and change requests, and the exceptions of its
 // change kinds and targets (O3). Only the owner may.
 //
-// It goes in batches, since an organisation may hold more than one write
-// can: first the dependants, so that a delete cut short leaves an
-// organisation its owner can still delete; then, in one write pinned on
-// the actor still owning org, the owner relationship, after which org no
-// longer exists; then the rest of org; then the dependants again, to catch
-// any created while the first sweep ran (creating one pins the creator's
-// role in org, so none can follow the second sweep).
+// The delete is decided by one write pinned on the actor still owning org:
+// it removes the owner and the rest of org's own relationships (up to what
+// one write holds), so that from then on nothing reaches anything of org,
+// every permission on its dependants being an arrow through it (X1). A
+// concurrent transfer either precedes it (the pin fails; deciding again,
+// the actor is no longer the owner: 403, nothing changed) or fails itself.
+// The rest is clean-up, in batches: what is left of org, then the
+// dependants (found by their relationships that name org), then the
+// exceptions by id prefix. Creating a dependant pins its creator's role in
+// org, so none can appear after org's relationships are gone.
+//
+// If the clean-up is cut short, what remains is unreachable but would
+// come back with a new organisation of the same id; so creating one
+// refuses while any remains (409), and provider staff finish the
+// interrupted delete with this same call.
 func (s *Service) DeleteOrganisation(ctx context.Context, actor Subject, org string) (string, error) {
 	if err := validID("org", org); err != nil {
 		return "", err
 	}
+	o := OrganisationRef(org)
 	audit := Audit{Actor: actor.String(), Action: "delete_organisation", Organisation: org}
-	var tok string
 	err := retryWrite(ctx, func() error {
 		pins, err := s.authorise(ctx, actor, org, "delete")
+		if ErrorCode(err) == ENOTFOUND {
+			return final(s.interruptedDelete(ctx, actor, org, err))
+		}
 		if err != nil {
 			return err
 		}
-		if err := s.deleteDependants(ctx, org, audit); err != nil {
+		rels, _, err := s.store.ReadRelationships(ctx, Filter{ResourceType: typeOrganisation, ResourceID: org}, headRead)
+		if err != nil {
 			return err
 		}
-		if _, err := s.store.Write(ctx, Write{
-			Updates:       []Update{{Op: Delete, Relationship: makeRel(OrganisationRef(org), roleOwner, actor)}},
-			Preconditions: pins,
-			Audit:         audit,
-		}); err != nil {
-			return err
+		var c writeSet
+		c.pin(pins...)
+		c.update(Delete, makeRel(o, roleOwner, actor))
+		for _, r := range rels {
+			if len(c.updates) < maxUpdates {
+				c.update(Delete, r)
+			}
 		}
-		if _, _, err := s.store.DeleteMatching(ctx, []Filter{{ResourceType: typeOrganisation, ResourceID: org}}, audit); err != nil {
-			return err
-		}
-		if err := s.deleteDependants(ctx, org, audit); err != nil {
-			return err
-		}
-		prefix := org + "/"
-		_, tok, err = s.store.DeleteMatching(ctx, []Filter{
-			{ResourceType: typeChangeKind, IDPrefix: prefix},
-			{ResourceType: typeChangeTarget, IDPrefix: prefix},
-		}, audit)
+		_, err = s.store.Write(ctx, Write{Updates: c.updates, Preconditions: c.pins, Audit: audit})
 		return err
 	})
+	if err != nil {
+		return "", err
+	}
+	return s.cleanUp(ctx, org, audit)
+}
+
+// interruptedDelete answers a delete of an organisation that does not
+// exist: notFound, unless a delete of it was cut short and left
+// dependants, which provider staff may then remove.
+func (s *Service) interruptedDelete(ctx context.Context, actor Subject, org string, notFound error) error {
+	left, err := s.hasDependants(ctx, org)
+	if err != nil {
+		return err
+	}
+	if !left {
+		return notFound
+	}
+	if err := s.Require(ctx, actor, "staff_member", providerRef); err != nil {
+		var e *Error
+		if errors.As(err, &e) && e.Code == EFORBIDDEN {
+			e.Message += "; organisation " + org + " no longer exists, and only provider staff finish its interrupted delete"
+		}
+		return err
+	}
+	_, err = s.cleanUp(ctx, org, Audit{Actor: actor.String(), Action: "delete_organisation", Reason: "finish an interrupted delete", Organisation: org})
+	return err
+}
+
+// cleanUp deletes what is left of org and of its dependants, in batches.
+func (s *Service) cleanUp(ctx context.Context, org string, audit Audit) (string, error) {
+	_, tok, err := s.store.DeleteMatching(ctx, []Filter{{ResourceType: typeOrganisation, ResourceID: org}}, audit)
+	if err != nil {
+		return "", err
+	}
+	if err := s.deleteDependants(ctx, org, audit); err != nil {
+		return "", err
+	}
+	prefix := org + "/"
+	n, t, err := s.store.DeleteMatching(ctx, []Filter{
+		{ResourceType: typeChangeKind, IDPrefix: prefix},
+		{ResourceType: typeChangeTarget, IDPrefix: prefix},
+	}, audit)
+	if n > 0 {
+		tok = t
+	}
 	return tok, err
+}
+
+// dependantFilters select the relationships that make an object a
+// dependant of org: they name it as subject.
+func dependantFilters(org string) []Filter {
+	fs := make([]Filter, len(dependantTypes))
+	for i, typ := range dependantTypes {
+		fs[i] = Filter{ResourceType: typ, SubjectType: typeOrganisation, SubjectID: org}
+	}
+	return fs
+}
+
+// hasDependants reports whether anything still names org.
+func (s *Service) hasDependants(ctx context.Context, org string) (bool, error) {
+	for _, f := range dependantFilters(org) {
+		rels, _, err := s.store.ReadRelationships(ctx, f, headRead)
+		if err != nil || len(rels) > 0 {
+			return len(rels) > 0, err
+		}
+	}
+	return false, nil
 }
 
 // dependantTypes are the object types whose relationships name an
@@ -344,8 +426,9 @@ var dependantTypes = []string{typeContractor, typeInvoice, typeChangeReq}
 // deleteDependants deletes every relationship of every contractor, invoice
 // and change request that names org.
 func (s *Service) deleteDependants(ctx context.Context, org string, audit Audit) error {
-	for _, typ := range dependantTypes {
-		rels, _, err := s.store.ReadRelationships(ctx, Filter{ResourceType: typ, SubjectType: typeOrganisation, SubjectID: org}, headRead)
+	for _, f := range dependantFilters(org) {
+		typ := f.ResourceType
+		rels, _, err := s.store.ReadRelationships(ctx, f, headRead)
 		if err != nil {
 			return err
 		}

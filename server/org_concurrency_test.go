@@ -3,6 +3,7 @@ package server_test
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -164,5 +165,65 @@ func TestAdminConcurrency(t *testing.T) {
 	}
 	if len(asas) != 1 || asas[0] != asa {
 		t.Errorf("the audit trail ends with ASA %s, SpiceDB says %v", asa, asas)
+	}
+}
+
+// TestDeleteTransferConcurrency races the owner's delete of an
+// organisation against the same owner's transfer of it, round after round.
+// Exactly one applies (O2, O3, O4): either the organisation is gone with
+// everything of it, or it has the new owner and every contractor, and the
+// refused delete changed nothing (X3).
+func TestDeleteTransferConcurrency(t *testing.T) {
+	a := MustAPI(t)
+	deleted, transferred := 0, 0
+	defer func() { t.Logf("%d rounds deleted, %d transferred", deleted, transferred) }()
+	for round := range 8 {
+		tm := newOrgTeam(t, a, fmt.Sprint("dt", round))
+		tm.contractor(t, tm.id+"-c1", false)
+		tm.contractor(t, tm.id+"-c2", true)
+		before := relationshipsOf(t, a, tm.id)
+		var del, xfer Response
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() { <-start; del = a.Do("DELETE", tm.path(""), tm.user("owner"), nil) })
+		wg.Go(func() {
+			<-start
+			xfer = a.Do("POST", tm.path("/transfer-ownership"), tm.user("owner"), map[string]any{"to": tm.user("it_admin")})
+		})
+		close(start)
+		wg.Wait()
+		after := relationshipsOf(t, a, tm.id)
+		switch {
+		case del.Status == http.StatusNoContent && xfer.Status != http.StatusOK:
+			deleted++
+			if len(after) != 0 {
+				t.Errorf("round %d: deleted, yet left %v", round, after)
+			}
+		case xfer.Status == http.StatusOK && del.Status != http.StatusNoContent:
+			transferred++
+			if del.Status != http.StatusForbidden && del.Status != http.StatusConflict {
+				t.Errorf("round %d: delete answered %d %s", round, del.Status, del.Raw)
+			}
+			var contractors []string
+			for _, s := range after {
+				if strings.HasPrefix(s, "contractor:") {
+					contractors = append(contractors, s)
+				}
+			}
+			var was []string
+			for _, s := range before {
+				if strings.HasPrefix(s, "contractor:") {
+					was = append(was, s)
+				}
+			}
+			if !slices.Equal(contractors, was) {
+				t.Errorf("round %d: the refused delete changed contractors:\nbefore %v\nafter  %v", round, was, contractors)
+			}
+			if got := tm.holders("owner"); !slices.Equal(got, []string{tm.user("it_admin")}) {
+				t.Errorf("round %d: owners %v", round, got)
+			}
+		default:
+			t.Errorf("round %d: delete %d %s, transfer %d %s", round, del.Status, del.Raw, xfer.Status, xfer.Raw)
+		}
 	}
 }

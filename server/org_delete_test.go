@@ -76,6 +76,31 @@ func TestOrganisationDeleteRules(t *testing.T) {
 		}
 	})
 
+	t.Run("O3_an_interrupted_delete_blocks_the_id_until_provider_staff_finish_it", func(t *testing.T) {
+		a := MustAPI(t)
+		a.Touch("platform:provider#staff@" + orgStaff)
+		// What a delete cut short after its deciding write leaves: dependants
+		// of an organisation that no longer exists.
+		a.Touch(
+			"contractor:ghost-c#organisation@organisation:ghost",
+			"invoice:ghost-inv#organisation@organisation:ghost",
+			"change_kind:ghost/service#exception@user:pat",
+		)
+		before := orgSnapshot(a)
+		r := a.Do("POST", "/v1/organisations", "user:heir", map[string]any{"id": "ghost", "name": "Heir"})
+		orgRefused(t, a, r, orgRefusal{status: http.StatusConflict, rule: "O3"}, before)
+		r = a.Do("DELETE", "/v1/organisations/ghost", "user:heir", nil)
+		orgRefused(t, a, r, orgRefusal{status: http.StatusForbidden, permission: "staff_member"}, before)
+		orgWant(t, a.Do("DELETE", "/v1/organisations/ghost", orgStaff, nil), http.StatusNoContent)
+		if got := relationshipsOf(t, a, "ghost"); len(got) != 0 {
+			t.Errorf("left behind: %v", got)
+		}
+		orgWant(t, a.Do("POST", "/v1/organisations", "user:heir", map[string]any{"id": "ghost", "name": "Heir"}), http.StatusCreated)
+		if a.Allowed("contractor:ghost-c", "view", "user:heir") {
+			t.Error("the new owner inherited a contractor")
+		}
+	})
+
 	t.Run("O3_delete_with_5000_contractors_leaves_none_visible", func(t *testing.T) {
 		a := MustAPI(t)
 		tm := newOrgTeam(t, a, "big")
