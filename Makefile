@@ -11,6 +11,14 @@ export SPICEDB_IMAGE   ?= gatehouse-spicedb:v1.56.0
 export GATEHOUSE_IMAGE ?= gatehouse:dev
 # testcontainers' reaper image cannot be pulled without a registry; tests clean up after themselves.
 export TESTCONTAINERS_RYUK_DISABLED ?= true
+# A /.dockerenv makes testcontainers believe it runs inside a container and
+# look for published ports on a gateway address; with the local Docker
+# socket they are on loopback.
+ifneq ($(wildcard /.dockerenv),)
+ifeq ($(DOCKER_HOST),)
+export TESTCONTAINERS_HOST_OVERRIDE ?= 127.0.0.1
+endif
+endif
 
 .DEFAULT_GOAL := help
 
