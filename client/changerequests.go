@@ -27,6 +27,10 @@ type NewChangeRequest struct {
 // alternate_contact, verified_director or none); Authorisers lists the
 // users of that tier who may authorise now; ApprovalsNeeded lists what is
 // still missing (authorisation, security, charge).
+//
+// BlockedOn says why a blocked request is blocked; AuthorisedBy,
+// SecurityApprovedBy and ChargeApprovedBy list who has said yes;
+// LegalMandate marks a legally mandated change (C12).
 type ChangeRequest struct {
 	ID                  string   `json:"id"`
 	Organisation        string   `json:"organisation,omitempty"`
@@ -35,11 +39,15 @@ type ChangeRequest struct {
 	Requester           string   `json:"requester,omitempty"`
 	SubstantialSecurity bool     `json:"substantialSecurity,omitempty"`
 	SubstantialCharge   bool     `json:"substantialCharge,omitempty"`
-	LegalReason         string   `json:"legalReason,omitempty"`
+	LegalMandate        bool     `json:"legalMandate,omitempty"`
 	Status              string   `json:"status"`
 	Tier                string   `json:"tier"`
 	Authorisers         []string `json:"authorisers"`
 	ApprovalsNeeded     []string `json:"approvalsNeeded"`
+	BlockedOn           []string `json:"blockedOn,omitempty"`
+	AuthorisedBy        []string `json:"authorisedBy,omitempty"`
+	SecurityApprovedBy  []string `json:"securityApprovedBy,omitempty"`
+	ChargeApprovedBy    []string `json:"chargeApprovedBy,omitempty"`
 	ZedToken            string   `json:"zedToken,omitempty"`
 }
 
@@ -76,21 +84,27 @@ func (c *Client) AuthoriseChangeRequest(ctx context.Context, id, note string) (*
 }
 
 // Exception lets User file requests of one Kind (optionally only on Target)
-// that are authorised when filed (C6).
+// that are authorised when filed (C6), until ExpiresAt (RFC 3339) if set.
+// Reason goes to the audit trail when granting.
 type Exception struct {
-	User     string `json:"user"`
-	Kind     string `json:"kind"`
-	Target   string `json:"target,omitempty"`
-	ZedToken string `json:"zedToken,omitempty"`
+	Organisation string `json:"organisation,omitempty"`
+	User         string `json:"user"`
+	Kind         string `json:"kind"`
+	Target       string `json:"target,omitempty"`
+	ExpiresAt    string `json:"expiresAt,omitempty"`
+	Reason       string `json:"reason,omitempty"`
+	ZedToken     string `json:"zedToken,omitempty"`
 }
 
 // GrantException grants ex in org; only a main contact may.
 func (c *Client) GrantException(ctx context.Context, org string, ex Exception) (*Exception, error) {
 	body := struct {
-		User   string `json:"user"`
-		Kind   string `json:"kind"`
-		Target string `json:"target,omitempty"`
-	}{actorRef(ex.User), ex.Kind, ex.Target}
+		User      string `json:"user"`
+		Kind      string `json:"kind"`
+		Target    string `json:"target,omitempty"`
+		ExpiresAt string `json:"expiresAt,omitempty"`
+		Reason    string `json:"reason,omitempty"`
+	}{actorRef(ex.User), ex.Kind, ex.Target, ex.ExpiresAt, ex.Reason}
 	var out Exception
 	if err := c.post(ctx, "/v1/organisations/"+seg(org)+"/exceptions", body, &out, true); err != nil {
 		return nil, err
@@ -99,6 +113,6 @@ func (c *Client) GrantException(ctx context.Context, org string, ex Exception) (
 }
 
 // RevokeException revokes user's exception for kind in org.
-func (c *Client) RevokeException(ctx context.Context, org, user, kind string) error {
+func (c *Client) RevokeException(ctx context.Context, org, user, kind string) (*WriteResult, error) {
 	return c.del(ctx, "/v1/organisations/"+seg(org)+"/exceptions/"+seg(bareUser(user))+"/"+seg(kind))
 }

@@ -39,6 +39,9 @@ import (
 // ActorHeader is the header that names the person an admin request acts for.
 const ActorHeader = "Gatehouse-Actor"
 
+// ZedTokenHeader carries the ZedToken of a write answered 204 No Content.
+const ZedTokenHeader = "Gatehouse-Zed-Token"
+
 // Defaults of the retry policy; see WithRetries and WithBackoff.
 const (
 	DefaultMaxRetries = 5
@@ -171,6 +174,8 @@ type call struct {
 	idempotent bool
 	// noAuth leaves out the Authorization header (health endpoints).
 	noAuth bool
+	// token receives the Gatehouse-Zed-Token header of the answer.
+	token *string
 }
 
 // do sends the call, retrying as the policy allows, and decodes a 2xx body
@@ -243,6 +248,9 @@ func (c *Client) once(ctx context.Context, cl call, target string, payload []byt
 	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return parseError(resp)
+	}
+	if cl.token != nil {
+		*cl.token = resp.Header.Get(ZedTokenHeader)
 	}
 	if cl.out == nil || resp.StatusCode == http.StatusNoContent {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
@@ -319,16 +327,25 @@ func (c *Client) post(ctx context.Context, path string, body, out any, idempoten
 	return c.do(ctx, call{method: http.MethodPost, path: path, body: body, out: out, idempotent: idempotent})
 }
 
-func (c *Client) put(ctx context.Context, path string, q url.Values) error {
-	return c.do(ctx, call{method: http.MethodPut, path: path, query: q, idempotent: true})
+// put and del answer 204 with the write's ZedToken in a header.
+func (c *Client) put(ctx context.Context, path string, q url.Values, body any) (*WriteResult, error) {
+	var w WriteResult
+	if err := c.do(ctx, call{method: http.MethodPut, path: path, query: q, body: body, idempotent: true, token: &w.ZedToken}); err != nil {
+		return nil, err
+	}
+	return &w, nil
 }
 
 func (c *Client) patch(ctx context.Context, path string, body, out any) error {
 	return c.do(ctx, call{method: http.MethodPatch, path: path, body: body, out: out, idempotent: true})
 }
 
-func (c *Client) del(ctx context.Context, path string) error {
-	return c.do(ctx, call{method: http.MethodDelete, path: path, idempotent: true})
+func (c *Client) del(ctx context.Context, path string) (*WriteResult, error) {
+	var w WriteResult
+	if err := c.do(ctx, call{method: http.MethodDelete, path: path, idempotent: true, token: &w.ZedToken}); err != nil {
+		return nil, err
+	}
+	return &w, nil
 }
 
 // seg escapes one path segment.

@@ -144,13 +144,13 @@ func TestPathsEscapeAndStripUserType(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	})
 	ctx := t.Context()
-	if err := c.GrantRole(ctx, "acme", "user:bob", "security_admin", client.PreviousBecomesAlternate()); err != nil {
+	if _, err := c.GrantRole(ctx, "acme", "user:bob", "security_admin", client.PreviousBecomesAlternate()); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.RemoveMember(ctx, "acme", "a|b"); err != nil {
+	if _, err := c.RemoveMember(ctx, "acme", "a|b"); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.RevokeException(ctx, "acme", "pat", "public_facing"); err != nil {
+	if _, err := c.RevokeException(ctx, "acme", "pat", "public_facing"); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
@@ -160,6 +160,25 @@ func TestPathsEscapeAndStripUserType(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("requests:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestNoContentWritesCarryTheirZedToken(t *testing.T) {
+	var body map[string]string
+	c := MustServer(t, func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		w.Header().Set(client.ZedTokenHeader, "ztok")
+		w.WriteHeader(http.StatusNoContent)
+	}, client.WithActor("staff"))
+	res, err := c.GrantRole(t.Context(), "acme", "sam", "security_admin", client.WithReason("SA and ASA away"), client.RequestedBy("dora"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ZedToken != "ztok" {
+		t.Errorf("zedToken = %q, want the header's", res.ZedToken)
+	}
+	if body["reason"] != "SA and ASA away" || body["requestedBy"] != "user:dora" {
+		t.Errorf("body = %v", body)
 	}
 }
 

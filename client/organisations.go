@@ -7,7 +7,8 @@ import (
 
 // The calls of this file act for the client's actor (WithActor, As): the
 // server checks that person's permission before it writes, and answers 403
-// naming the missing permission otherwise.
+// naming the missing permission otherwise. Every write returns the
+// ZedToken to read it with elsewhere.
 
 // Organisation is a client organisation of the provider. Owner is
 // "user:<id>".
@@ -44,7 +45,7 @@ func (c *Client) GetOrganisation(ctx context.Context, id string) (*Organisation,
 
 // DeleteOrganisation deletes the organisation id and every relationship of
 // it and of its contractors, invoices and change requests (O3, owner only).
-func (c *Client) DeleteOrganisation(ctx context.Context, id string) error {
+func (c *Client) DeleteOrganisation(ctx context.Context, id string) (*WriteResult, error) {
 	return c.del(ctx, "/v1/organisations/"+seg(id))
 }
 
@@ -55,11 +56,13 @@ type Ownership struct {
 }
 
 // TransferOwnership makes the team member to ("bob" or "user:bob") the
-// owner of org, in one atomic change (O4, owner only).
-func (c *Client) TransferOwnership(ctx context.Context, org, to string) (*Ownership, error) {
+// owner of org, in one atomic change (O4, owner only); reason, if any, goes
+// to the audit trail.
+func (c *Client) TransferOwnership(ctx context.Context, org, to, reason string) (*Ownership, error) {
 	body := struct {
-		To string `json:"to"`
-	}{actorRef(to)}
+		To     string `json:"to"`
+		Reason string `json:"reason,omitempty"`
+	}{actorRef(to), reason}
 	var out Ownership
 	if err := c.post(ctx, "/v1/organisations/"+seg(org)+"/transfer-ownership", body, &out, true); err != nil {
 		return nil, err
@@ -86,14 +89,34 @@ func (c *Client) Members(ctx context.Context, org string) ([]Member, error) {
 	return out.Members, nil
 }
 
+// grant is what the GrantOptions say.
+type grant struct {
+	query url.Values
+	body  struct {
+		Reason      string `json:"reason,omitempty"`
+		RequestedBy string `json:"requestedBy,omitempty"`
+	}
+}
+
 // GrantOption tunes GrantRole.
-type GrantOption func(url.Values)
+type GrantOption func(*grant)
 
 // PreviousBecomesAlternate makes the outgoing security admin the alternate
 // security admin in the same atomic change, when granting security_admin
 // (S3).
 func PreviousBecomesAlternate() GrantOption {
-	return func(q url.Values) { q.Set("previousBecomesAlternate", "true") }
+	return func(g *grant) { g.query.Set("previousBecomesAlternate", "true") }
+}
+
+// WithReason records why, in the audit trail.
+func WithReason(reason string) GrantOption {
+	return func(g *grant) { g.body.Reason = reason }
+}
+
+// RequestedBy names the verified director at whose request provider staff
+// delegate a security admin when SA and ASA are both unavailable (S7).
+func RequestedBy(user string) GrantOption {
+	return func(g *grant) { g.body.RequestedBy = actorRef(user) }
 }
 
 // memberPath is /v1/organisations/{org}/members/{user}; user may be bare
@@ -105,33 +128,37 @@ func memberPath(org, user string) string {
 // GrantRole gives user the role in org. For security_admin and
 // alternate_security_admin the new holder replaces the current one
 // atomically (S1); owner is refused (use TransferOwnership).
-func (c *Client) GrantRole(ctx context.Context, org, user, role string, opts ...GrantOption) error {
-	q := url.Values{}
+func (c *Client) GrantRole(ctx context.Context, org, user, role string, opts ...GrantOption) (*WriteResult, error) {
+	g := grant{query: url.Values{}}
 	for _, o := range opts {
-		o(q)
+		o(&g)
 	}
-	return c.put(ctx, memberPath(org, user)+"/roles/"+seg(role), q)
+	var body any
+	if g.body.Reason != "" || g.body.RequestedBy != "" {
+		body = g.body
+	}
+	return c.put(ctx, memberPath(org, user)+"/roles/"+seg(role), g.query, body)
 }
 
 // RevokeRole takes the role in org away from user.
-func (c *Client) RevokeRole(ctx context.Context, org, user, role string) error {
+func (c *Client) RevokeRole(ctx context.Context, org, user, role string) (*WriteResult, error) {
 	return c.del(ctx, memberPath(org, user)+"/roles/"+seg(role))
 }
 
 // RemoveMember removes user from org with all their roles, designations
 // and exceptions at once (T1).
-func (c *Client) RemoveMember(ctx context.Context, org, user string) error {
+func (c *Client) RemoveMember(ctx context.Context, org, user string) (*WriteResult, error) {
 	return c.del(ctx, memberPath(org, user))
 }
 
 // AddDesignation gives user the designation in org (main_contact, say);
 // verified_director and unavailable_contact only provider staff may give.
-func (c *Client) AddDesignation(ctx context.Context, org, user, designation string) error {
-	return c.put(ctx, memberPath(org, user)+"/designations/"+seg(designation), nil)
+func (c *Client) AddDesignation(ctx context.Context, org, user, designation string) (*WriteResult, error) {
+	return c.put(ctx, memberPath(org, user)+"/designations/"+seg(designation), nil, nil)
 }
 
 // RemoveDesignation takes the designation in org away from user.
-func (c *Client) RemoveDesignation(ctx context.Context, org, user, designation string) error {
+func (c *Client) RemoveDesignation(ctx context.Context, org, user, designation string) (*WriteResult, error) {
 	return c.del(ctx, memberPath(org, user)+"/designations/"+seg(designation))
 }
 
@@ -176,7 +203,7 @@ func (c *Client) UpdateContractor(ctx context.Context, id string, u ContractorUp
 }
 
 // DeleteContractor deletes the contractor id.
-func (c *Client) DeleteContractor(ctx context.Context, id string) error {
+func (c *Client) DeleteContractor(ctx context.Context, id string) (*WriteResult, error) {
 	return c.del(ctx, "/v1/contractors/"+seg(id))
 }
 

@@ -213,7 +213,7 @@ func runOrganisationSuite(t *testing.T, gh *integration.Gatehouse, id string) {
 
 	t.Run("roles", func(t *testing.T) {
 		for user, role := range map[string]string{"bob": "administrator", "dave": "cis_processor", "mc": "it_admin"} {
-			if err := alice.GrantRole(ctx, org, user, role); err != nil {
+			if _, err := alice.GrantRole(ctx, org, user, role); err != nil {
 				t.Fatalf("grant %s %s: %v", user, role, err)
 			}
 		}
@@ -227,7 +227,7 @@ func runOrganisationSuite(t *testing.T, gh *integration.Gatehouse, id string) {
 		}
 		MustCheck(t, ops, orgRef, "edit_details", "user:bob", true)
 		// T2, T3: an administrator may not name a security admin.
-		err = bob.GrantRole(ctx, org, "dave", "security_admin")
+		_, err = bob.GrantRole(ctx, org, "dave", "security_admin")
 		_ = MustErrorCode(t, err, http.StatusForbidden, client.EFORBIDDEN)
 		MustCheck(t, ops, orgRef, "delegate_alternate_security_admin", "user:dave", false)
 	})
@@ -252,7 +252,7 @@ func runOrganisationSuite(t *testing.T, gh *integration.Gatehouse, id string) {
 	})
 
 	t.Run("change_request", func(t *testing.T) {
-		if err := alice.AddDesignation(ctx, org, "mc", "main_contact"); err != nil {
+		if _, err := alice.AddDesignation(ctx, org, "mc", "main_contact"); err != nil {
 			t.Fatal(err)
 		}
 		cr, err := bob.FileChangeRequest(ctx, org, client.NewChangeRequest{ID: "cr_" + id, Kind: "public_facing", Target: "page:pricing"})
@@ -278,18 +278,27 @@ func runOrganisationSuite(t *testing.T, gh *integration.Gatehouse, id string) {
 	})
 
 	t.Run("ownership_and_delete", func(t *testing.T) {
-		own, err := alice.TransferOwnership(ctx, org, "bob")
+		own, err := alice.TransferOwnership(ctx, org, "bob", "e2e")
 		if err != nil || own.Owner != "user:bob" {
 			t.Fatalf("transfer = %+v, %v", own, err)
 		}
 		MustCheck(t, ops, orgRef, "delete", "user:alice", false) // O4
 		MustCheck(t, ops, orgRef, "delete", "user:bob", true)
-		err = alice.DeleteOrganisation(ctx, org)
+		_, err = alice.DeleteOrganisation(ctx, org)
 		_ = MustErrorCode(t, err, http.StatusForbidden, client.EFORBIDDEN)
-		if err := bob.DeleteOrganisation(ctx, org); err != nil {
+		w, err := bob.DeleteOrganisation(ctx, org)
+		if err != nil {
 			t.Fatal(err)
 		}
 		MustCheck(t, ops, orgRef, "member", "user:bob", false) // O3
+		// The delete's token, from its 204, reads the deletion anywhere.
+		if w.ZedToken == "" {
+			t.Error("delete answered no Gatehouse-Zed-Token")
+		}
+		res, err := ops.Check(ctx, client.CheckRequest{Resource: orgRef, Permission: "member", Subject: "user:alice", Consistency: client.AtLeastAsFresh(w.ZedToken)})
+		if err != nil || res.Allowed {
+			t.Errorf("alice member after delete at its token = %+v, %v", res, err)
+		}
 		_, err = bob.GetOrganisation(ctx, org)
 		if client.ErrorCode(err) != client.ENOTFOUND && client.ErrorCode(err) != client.EFORBIDDEN {
 			t.Errorf("get after delete: %v, want 404 or 403", err)

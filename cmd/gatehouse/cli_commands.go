@@ -271,7 +271,7 @@ func runRelWrite(del bool) func(context.Context, *client.Client, invocation, io.
 		if err != nil {
 			return exitError, err
 		}
-		return exitOK, emit(out, inv.cfg, res, func(w io.Writer) { fmt.Fprintln(w, res.ZedToken) })
+		return exitOK, printToken(out, inv.cfg, res)
 	}
 }
 
@@ -325,11 +325,17 @@ func runOrgGet(ctx context.Context, c *client.Client, inv invocation, out io.Wri
 	return exitOK, emit(out, inv.cfg, o, func(w io.Writer) { printOrganisation(w, o) })
 }
 
-func runOrgDelete(ctx context.Context, c *client.Client, inv invocation, _ io.Writer) (int, error) {
-	if err := c.DeleteOrganisation(ctx, inv.args[0]); err != nil {
+// printToken prints the ZedToken of a write, as zed does.
+func printToken(out io.Writer, cfg cliConfig, w *client.WriteResult) error {
+	return emit(out, cfg, w, func(o io.Writer) { fmt.Fprintln(o, w.ZedToken) })
+}
+
+func runOrgDelete(ctx context.Context, c *client.Client, inv invocation, out io.Writer) (int, error) {
+	w, err := c.DeleteOrganisation(ctx, inv.args[0])
+	if err != nil {
 		return exitError, err
 	}
-	return exitOK, nil
+	return exitOK, printToken(out, inv.cfg, w)
 }
 
 func runOrgMembers(ctx context.Context, c *client.Client, inv invocation, out io.Writer) (int, error) {
@@ -348,29 +354,34 @@ func runOrgMembers(ctx context.Context, c *client.Client, inv invocation, out io
 }
 
 func runOrgTransfer(ctx context.Context, c *client.Client, inv invocation, out io.Writer) (int, error) {
-	res, err := c.TransferOwnership(ctx, inv.args[0], inv.args[1])
+	res, err := c.TransferOwnership(ctx, inv.args[0], inv.args[1], inv.cfg.reason)
 	if err != nil {
 		return exitError, err
 	}
 	return exitOK, emit(out, inv.cfg, res, func(w io.Writer) { fmt.Fprintf(w, "owner: %s\n", res.Owner) })
 }
 
-func runOrgGrant(ctx context.Context, c *client.Client, inv invocation, _ io.Writer) (int, error) {
+func runOrgGrant(ctx context.Context, c *client.Client, inv invocation, out io.Writer) (int, error) {
 	var opts []client.GrantOption
 	if inv.cfg.previousBecomesAlt {
 		opts = append(opts, client.PreviousBecomesAlternate())
 	}
-	if err := c.GrantRole(ctx, inv.args[0], inv.args[1], inv.args[2], opts...); err != nil {
+	if inv.cfg.reason != "" {
+		opts = append(opts, client.WithReason(inv.cfg.reason))
+	}
+	w, err := c.GrantRole(ctx, inv.args[0], inv.args[1], inv.args[2], opts...)
+	if err != nil {
 		return exitError, err
 	}
-	return exitOK, nil
+	return exitOK, printToken(out, inv.cfg, w)
 }
 
-func runOrgRevoke(ctx context.Context, c *client.Client, inv invocation, _ io.Writer) (int, error) {
-	if err := c.RevokeRole(ctx, inv.args[0], inv.args[1], inv.args[2]); err != nil {
+func runOrgRevoke(ctx context.Context, c *client.Client, inv invocation, out io.Writer) (int, error) {
+	w, err := c.RevokeRole(ctx, inv.args[0], inv.args[1], inv.args[2])
+	if err != nil {
 		return exitError, err
 	}
-	return exitOK, nil
+	return exitOK, printToken(out, inv.cfg, w)
 }
 
 // runReady asks GET /readyz, every half second until --wait has passed.
