@@ -150,10 +150,13 @@ func MustGatehouse(tb testing.TB, sdb *SpiceDB, opts ...GatehouseOption) *Gateho
 	if err != nil {
 		tb.Fatalf("integration: %v", err)
 	}
-	mustCleanup(tb, g)
+	testcontainers.CleanupContainer(tb, g.Container)
+	logOnFailure(tb, "gatehouse", g.Container)
 	return g
 }
 
+// mustCleanup stops a gatehouse process when the test ends, after printing
+// its last lines if the test failed.
 func mustCleanup(tb testing.TB, g *Gatehouse) {
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

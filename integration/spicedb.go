@@ -286,13 +286,11 @@ func MustSpiceDB(tb testing.TB, opts ...Option) *SpiceDB {
 	if err != nil {
 		tb.Fatalf("integration: %v", err)
 	}
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := s.Terminate(ctx); err != nil {
-			tb.Errorf("integration: remove spicedb: %v", err)
-		}
-	})
+	// Cleanups run last first: the logs, the container, then the network.
+	if s.ownNetwork {
+		testcontainers.CleanupNetwork(tb, s.Network)
+	}
+	testcontainers.CleanupContainer(tb, s.Container)
 	logOnFailure(tb, "spicedb", s.Container)
 	return s
 }
