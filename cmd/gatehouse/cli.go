@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"time"
 
@@ -151,7 +152,7 @@ func parseCLI(cmds []*command, args []string, getenv func(string) string) (invoc
 		actor:  getenv("GATEHOUSE_ACTOR"),
 	}
 	if cfg.url == "" {
-		cfg.url = "http://127.0.0.1:8080"
+		cfg.url = defaultURL(getenv("GATEHOUSE_ADDR"))
 	}
 	global := newFlagSet("gatehouse")
 	globalFlags(global, &cfg)
@@ -205,6 +206,20 @@ func flagError(err error) error {
 		return errHelp
 	}
 	return usagef("%v", err)
+}
+
+// defaultURL is where a server started with the same environment listens:
+// GATEHOUSE_ADDR's port on loopback (so that `gatehouse ready` in the
+// image checks the server beside it), else http://127.0.0.1:8080.
+func defaultURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		return "http://127.0.0.1:8080"
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // findCommand matches the longest command name at the start of words and
@@ -321,7 +336,8 @@ func printUsage(w io.Writer, cmds []*command, cmd *command) {
 	fmt.Fprint(w, `Usage: gatehouse <command> [arguments] [flags]
 
 The command-line client of a Gatehouse server, configured by GATEHOUSE_URL
-(default http://127.0.0.1:8080), GATEHOUSE_API_KEY and, for the commands that
+(default http://127.0.0.1:8080, or the port of GATEHOUSE_ADDR when that is
+set), GATEHOUSE_API_KEY and, for the commands that
 change an organisation, GATEHOUSE_ACTOR (or --actor). Every command takes
 --url, --actor and --json. Exit status: 0 done (or allowed), 1 denied
 (check and explain with --fail-denied), 2 error.

@@ -75,6 +75,15 @@ func TestParseCLI(t *testing.T) {
 			},
 		},
 		{
+			name: "url_from_gatehouse_addr", args: []string{"ready"}, env: map[string]string{"GATEHOUSE_ADDR": "0.0.0.0:9090"},
+			wantCmd: "ready",
+			check: func(t *testing.T, cfg cliConfig) {
+				if cfg.url != "http://127.0.0.1:9090" {
+					t.Errorf("url = %q", cfg.url)
+				}
+			},
+		},
+		{
 			name: "actor_flag_overrides_env", args: []string{"org", "get", "acme", "--actor", "user:bob"}, env: map[string]string{"GATEHOUSE_ACTOR": "user:ann"},
 			wantCmd: "org get", wantArgs: []string{"acme"},
 			check: func(t *testing.T, cfg cliConfig) {
