@@ -31,6 +31,7 @@ type config struct {
 	spicedb         string
 	spicedbKey      string
 	spicedbInsecure bool
+	spicedbTimeout  time.Duration
 	datastore       string
 	seed            bool
 	shutdownTimeout time.Duration
@@ -54,6 +55,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.spicedb, "spicedb", env("GATEHOUSE_SPICEDB", "embedded"), "`embedded`, or host:port of a SpiceDB gRPC endpoint (GATEHOUSE_SPICEDB)")
 	fs.StringVar(&c.spicedbKey, "spicedb-key", getenv("GATEHOUSE_SPICEDB_KEY"), "preshared key of a remote SpiceDB (GATEHOUSE_SPICEDB_KEY)")
 	fs.StringVar(&insecure, "spicedb-insecure", getenv("GATEHOUSE_SPICEDB_INSECURE"), "plaintext gRPC to a remote SpiceDB (GATEHOUSE_SPICEDB_INSECURE)")
+	timeout := env("GATEHOUSE_SPICEDB_TIMEOUT", "5s")
+	fs.StringVar(&timeout, "spicedb-timeout", timeout, "remote only: how long one SpiceDB call may take before it answers 503 (GATEHOUSE_SPICEDB_TIMEOUT)")
 	fs.StringVar(&c.datastore, "datastore", env("GATEHOUSE_DATASTORE", "memory"), "embedded only: memory, or a postgres:// URI (GATEHOUSE_DATASTORE)")
 	fs.StringVar(&seedFlag, "seed", getenv("GATEHOUSE_SEED"), "load the demo data at start; default on with memory (GATEHOUSE_SEED)")
 	fs.StringVar(&c.pprofAddr, "pprof-addr", getenv("GATEHOUSE_PPROF_ADDR"), "serve Go's pprof profiles on this address, apart from the API (GATEHOUSE_PPROF_ADDR)")
@@ -65,6 +68,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	var err error
 	if c.spicedbInsecure, err = parseBool("GATEHOUSE_SPICEDB_INSECURE", insecure, false); err != nil {
 		return c, err
+	}
+	if c.spicedbTimeout, err = time.ParseDuration(timeout); err != nil || c.spicedbTimeout <= 0 {
+		return c, fmt.Errorf("GATEHOUSE_SPICEDB_TIMEOUT must be a positive duration such as 5s, got %q", timeout)
 	}
 	remote := c.spicedb != "embedded"
 	if remote {
@@ -147,7 +153,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		store = spicedb.New(emb.Conn, append(storeOpts, append(emb.Options(), spicedb.WithHistory(history))...)...)
 		mode = "embedded " + datastoreName(cfg.datastore)
 	} else {
-		conn, err := spicedb.Dial(cfg.spicedb, cfg.spicedbKey, cfg.spicedbInsecure)
+		conn, err := spicedb.Dial(cfg.spicedb, cfg.spicedbKey, cfg.spicedbInsecure, cfg.spicedbTimeout)
 		if err != nil {
 			return err
 		}
