@@ -68,12 +68,6 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 		// compiled schema; in the legacy mode it re-reads and unmarshals
 		// every namespace on every dispatch (measured: 1.5 ms per check
 		// against 0.23 ms through gRPC). Writing both keeps legacy readers working.
-		// Check tracing (explain) reads the dispatch cache as it goes, and a
-		// cached step comes back without the relationships beneath it. Checks
-		// go to the in-process engine, which has no cache either, so only
-		// lookups pay for this; explain stays a full chain.
-		server.WithDispatchCacheConfig(server.CacheConfig{Enabled: false}),
-		server.WithClusterDispatchCacheConfig(server.CacheConfig{Enabled: false}),
 		server.WithExperimentalSchemaMode(datalayer.SchemaModeReadNewWriteBoth.String()),
 	)
 	runnable, err := srvCfg.Complete(ctx)

@@ -401,10 +401,13 @@ func (s *SpiceDB) LookupSubjects(ctx context.Context, req gatehouse.LookupSubjec
 	return out, tok, nil
 }
 
-// Explain implements gatehouse.Store from SpiceDB's check tracing: it turns
-// the trace tree into the chains of relationships that grant the
-// permission. A hop from one object to another through an arrow is looked
-// up, since the trace names the objects but not the relationship between.
+// Explain implements gatehouse.Store. The check says whether; SpiceDB's
+// ExpandPermissionTree, at the same revision, says why: the tree is walked
+// for every leaf that holds the subject, and each hop from one object to
+// another (an arrow) is named by the relationship between them. Check
+// tracing would be shorter, but a remote SpiceDB answers traced steps from
+// its dispatch cache without the relationships beneath them; expansion is
+// never cached.
 func (s *SpiceDB) Explain(ctx context.Context, req gatehouse.CheckRequest) (gatehouse.Explanation, error) {
 	c, err := toStruct("context", req.Context)
 	if err != nil {
@@ -417,7 +420,6 @@ func (s *SpiceDB) Explain(ctx context.Context, req gatehouse.CheckRequest) (gate
 		Permission:  req.Permission,
 		Subject:     subjRef(req.Subject),
 		Context:     c,
-		WithTracing: true,
 	})
 	s.timed("CheckPermission", start, err)
 	if err != nil {
@@ -425,13 +427,21 @@ func (s *SpiceDB) Explain(ctx context.Context, req gatehouse.CheckRequest) (gate
 	}
 	out := gatehouse.Explanation{
 		Allowed:  resp.GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION,
+		Paths:    [][]gatehouse.Relationship{},
 		ZedToken: token(resp.GetCheckedAt()),
 	}
 	if !out.Allowed {
 		return out, nil
 	}
-	cons := gatehouse.Consistency{AtLeastAsFresh: out.ZedToken}
-	paths, err := s.paths(ctx, resp.GetDebugTrace().GetCheck(), req.Subject, cons)
+	at := &v1.Consistency{Requirement: &v1.Consistency_AtExactSnapshot{AtExactSnapshot: resp.GetCheckedAt()}}
+	start = time.Now()
+	tree, err := s.perms.ExpandPermissionTree(ctx, &v1.ExpandPermissionTreeRequest{Consistency: at, Resource: objRef(req.Resource), Permission: req.Permission})
+	s.timed("ExpandPermissionTree", start, err)
+	if err != nil {
+		return gatehouse.Explanation{}, translate(err)
+	}
+	w := &walker{s: s, subject: req.Subject, at: gatehouse.Consistency{AtLeastAsFresh: out.ZedToken}, links: map[[2]gatehouse.Object]*gatehouse.Relationship{}}
+	paths, err := w.walk(ctx, tree.GetTreeRoot())
 	if err != nil {
 		return gatehouse.Explanation{}, err
 	}
@@ -439,49 +449,77 @@ func (s *SpiceDB) Explain(ctx context.Context, req gatehouse.CheckRequest) (gate
 	return out, nil
 }
 
-func (s *SpiceDB) paths(ctx context.Context, t *v1.CheckDebugTrace, subject gatehouse.Subject, c gatehouse.Consistency) ([][]gatehouse.Relationship, error) {
-	if t.GetResult() != v1.CheckDebugTrace_PERMISSIONSHIP_HAS_PERMISSION {
-		return nil, nil
-	}
-	here := fromObj(t.GetResource())
-	subs := t.GetSubProblems().GetTraces()
-	if len(subs) == 0 {
-		if t.GetPermissionType() == v1.CheckDebugTrace_PERMISSION_TYPE_RELATION {
-			return [][]gatehouse.Relationship{{{Resource: here, Relation: t.GetPermission(), Subject: subject}}}, nil
+// walker finds, in an expanded permission tree, the chains that reach subject.
+type walker struct {
+	s       *SpiceDB
+	subject gatehouse.Subject
+	at      gatehouse.Consistency
+	links   map[[2]gatehouse.Object]*gatehouse.Relationship
+}
+
+// walk returns the chains under node, each read subject-side first.
+func (w *walker) walk(ctx context.Context, node *v1.PermissionRelationshipTree) ([][]gatehouse.Relationship, error) {
+	here := fromObj(node.GetExpandedObject())
+	if leaf := node.GetLeaf(); leaf != nil {
+		var out [][]gatehouse.Relationship
+		for _, sub := range leaf.GetSubjects() {
+			got := fromSubj(sub)
+			if got == w.subject || (got.ID == "*" && got.Type == w.subject.Type && got.Relation == "") {
+				out = append(out, []gatehouse.Relationship{{Resource: here, Relation: node.GetExpandedRelation(), Subject: got}})
+			}
 		}
-		// A cached result carries no sub-problems: name the permission itself.
-		return [][]gatehouse.Relationship{{{Resource: here, Relation: t.GetPermission(), Subject: subject}}}, nil
+		return out, nil
+	}
+	set := node.GetIntermediate()
+	children := set.GetChildren()
+	if set.GetOperation() == v1.AlgebraicSubjectSet_OPERATION_EXCLUSION && len(children) > 0 {
+		// The check allowed it, so the subject is in the base and in none of
+		// the exclusions: only the base grants.
+		children = children[:1]
 	}
 	var out [][]gatehouse.Relationship
-	for _, sub := range subs {
-		tails, err := s.paths(ctx, sub, subject, c)
+	for _, child := range children {
+		tails, err := w.walk(ctx, child)
 		if err != nil {
 			return nil, err
 		}
-		if len(tails) == 0 {
-			continue
+		if set.GetOperation() == v1.AlgebraicSubjectSet_OPERATION_INTERSECTION && len(tails) == 0 {
+			return nil, nil
 		}
-		there := fromObj(sub.GetResource())
-		var links []gatehouse.Relationship
-		switch {
-		case there == here:
-		case t.GetPermissionType() == v1.CheckDebugTrace_PERMISSION_TYPE_RELATION:
-			links = []gatehouse.Relationship{{Resource: here, Relation: t.GetPermission(), Subject: gatehouse.Subject{Object: there, Relation: sub.GetPermission()}}}
-		default:
-			rels, _, err := s.ReadRelationships(ctx, gatehouse.Filter{ResourceType: here.Type, ResourceID: here.ID, SubjectType: there.Type, SubjectID: there.ID}, c)
+		there := fromObj(child.GetExpandedObject())
+		var link []gatehouse.Relationship
+		if len(tails) > 0 && there != here && here.Type != "" {
+			l, err := w.link(ctx, here, there)
 			if err != nil {
 				return nil, err
 			}
-			links = rels[:min(len(rels), 1)]
+			if l != nil {
+				link = []gatehouse.Relationship{*l}
+			}
 		}
-		for _, tail := range tails {
-			// Chains read subject-side first, as a person follows them: the
-			// grant, then each hop up to the resource asked about.
-			p := append(append([]gatehouse.Relationship{}, tail...), links...)
-			out = append(out, p)
+		for _, t := range tails {
+			out = append(out, append(append([]gatehouse.Relationship{}, t...), link...))
 		}
 	}
 	return out, nil
+}
+
+// link names the relationship by which an arrow steps from one object to another.
+func (w *walker) link(ctx context.Context, from, to gatehouse.Object) (*gatehouse.Relationship, error) {
+	key := [2]gatehouse.Object{from, to}
+	if l, ok := w.links[key]; ok {
+		return l, nil
+	}
+	rels, _, err := w.s.ReadRelationships(ctx, gatehouse.Filter{ResourceType: from.Type, ResourceID: from.ID, SubjectType: to.Type, SubjectID: to.ID}, w.at)
+	if err != nil {
+		return nil, err
+	}
+	var l *gatehouse.Relationship
+	if len(rels) > 0 {
+		l = &rels[0]
+	}
+	w.links[key] = l
+	return l, nil
 }
 
 func dedupePaths(in [][]gatehouse.Relationship) [][]gatehouse.Relationship {
