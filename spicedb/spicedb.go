@@ -253,9 +253,19 @@ func (s *SpiceDB) Check(ctx context.Context, req gatehouse.CheckRequest) (gateho
 		res.ZedToken = s.fresh.latest()
 		return res, nil
 	}
-	c, err := toStruct("context", req.Context)
+	resp, err := s.checkPermission(ctx, req)
 	if err != nil {
 		return gatehouse.CheckResult{}, err
+	}
+	return checkResult(resp.GetPermissionship(), resp.GetPartialCaveatInfo(), token(resp.GetCheckedAt())), nil
+}
+
+// checkPermission is one CheckPermission call through gRPC, with the
+// process's read-your-writes consistency unless the request names its own.
+func (s *SpiceDB) checkPermission(ctx context.Context, req gatehouse.CheckRequest) (*v1.CheckPermissionResponse, error) {
+	c, err := toStruct("context", req.Context)
+	if err != nil {
+		return nil, err
 	}
 	start := time.Now()
 	resp, err := s.perms.CheckPermission(ctx, &v1.CheckPermissionRequest{
@@ -267,9 +277,9 @@ func (s *SpiceDB) Check(ctx context.Context, req gatehouse.CheckRequest) (gateho
 	})
 	s.timed("CheckPermission", start, err)
 	if err != nil {
-		return gatehouse.CheckResult{}, translate(err)
+		return nil, translate(err)
 	}
-	return checkResult(resp.GetPermissionship(), resp.GetPartialCaveatInfo(), token(resp.GetCheckedAt())), nil
+	return resp, nil
 }
 
 func checkResult(p v1.CheckPermissionResponse_Permissionship, caveat *v1.PartialCaveatInfo, tok string) gatehouse.CheckResult {
@@ -409,21 +419,9 @@ func (s *SpiceDB) LookupSubjects(ctx context.Context, req gatehouse.LookupSubjec
 // its dispatch cache without the relationships beneath them; expansion is
 // never cached.
 func (s *SpiceDB) Explain(ctx context.Context, req gatehouse.CheckRequest) (gatehouse.Explanation, error) {
-	c, err := toStruct("context", req.Context)
+	resp, err := s.checkPermission(ctx, req)
 	if err != nil {
 		return gatehouse.Explanation{}, err
-	}
-	start := time.Now()
-	resp, err := s.perms.CheckPermission(ctx, &v1.CheckPermissionRequest{
-		Consistency: s.fresh.consistency(req.Consistency),
-		Resource:    objRef(req.Resource),
-		Permission:  req.Permission,
-		Subject:     subjRef(req.Subject),
-		Context:     c,
-	})
-	s.timed("CheckPermission", start, err)
-	if err != nil {
-		return gatehouse.Explanation{}, translate(err)
 	}
 	out := gatehouse.Explanation{
 		Allowed:  resp.GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION,
@@ -434,7 +432,7 @@ func (s *SpiceDB) Explain(ctx context.Context, req gatehouse.CheckRequest) (gate
 		return out, nil
 	}
 	at := &v1.Consistency{Requirement: &v1.Consistency_AtExactSnapshot{AtExactSnapshot: resp.GetCheckedAt()}}
-	start = time.Now()
+	start := time.Now()
 	tree, err := s.perms.ExpandPermissionTree(ctx, &v1.ExpandPermissionTreeRequest{Consistency: at, Resource: objRef(req.Resource), Permission: req.Permission})
 	s.timed("ExpandPermissionTree", start, err)
 	if err != nil {
