@@ -46,8 +46,8 @@ func TestEverywhereRules(t *testing.T) {
 					}
 				}
 			}
-			before := orgSnapshot(a)
-			orgRefused(t, a, a.Do("PATCH", "/v1/contractors/ex-open", u, map[string]any{"adminOnly": true}), orgRefusal{status: http.StatusForbidden, permission: "manage_contractors"}, before)
+			before := a.snapshot()
+			a.mustRefuse(t, a.Do("PATCH", "/v1/contractors/ex-open", u, map[string]any{"adminOnly": true}), refusal{status: http.StatusForbidden, permission: "manage_contractors"}, before)
 		}
 	})
 
@@ -105,7 +105,7 @@ func TestEverywhereRules(t *testing.T) {
 		if evs[0]["actor"] != ann {
 			t.Errorf("newest event by %v", evs[0]["actor"])
 		}
-		if ev := evs[3]; ev["reason"] != "succession" || !strings.Contains(strings.Join(orgStrings(ev["changes"]), " "), "delete organisation:aud#owner@"+at.user("owner")) {
+		if ev := evs[3]; ev["reason"] != "succession" || !strings.Contains(strings.Join(strs(ev["changes"]), " "), "delete organisation:aud#owner@"+at.user("owner")) {
 			t.Errorf("transfer event %v", ev)
 		}
 
@@ -138,8 +138,8 @@ func TestEverywhereRules(t *testing.T) {
 			{"POST", "/v1/organisations/ex/invoices"},
 		} {
 			t.Run(c.method+"_"+c.path, func(t *testing.T) {
-				before := orgSnapshot(a)
-				orgRefused(t, a, a.Do(c.method, c.path, "", map[string]any{}), orgRefusal{status: http.StatusBadRequest, code: "invalid_argument", field: "Gatehouse-Actor"}, before)
+				before := a.snapshot()
+				a.mustRefuse(t, a.Do(c.method, c.path, "", map[string]any{}), refusal{status: http.StatusBadRequest, code: "invalid_argument", field: "Gatehouse-Actor"}, before)
 			})
 		}
 	})
@@ -161,8 +161,8 @@ func TestEverywhereRules(t *testing.T) {
 			{"invoice without body", "POST", tm.path("/invoices"), nil, "body"},
 		} {
 			t.Run(c.name, func(t *testing.T) {
-				before := orgSnapshot(a)
-				orgRefused(t, a, a.Do(c.method, c.path, own, c.body), orgRefusal{status: http.StatusBadRequest, code: "invalid_argument", field: c.field}, before)
+				before := a.snapshot()
+				a.mustRefuse(t, a.Do(c.method, c.path, own, c.body), refusal{status: http.StatusBadRequest, code: "invalid_argument", field: c.field}, before)
 			})
 		}
 	})

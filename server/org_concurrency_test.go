@@ -121,7 +121,7 @@ func TestAdminConcurrency(t *testing.T) {
 			ownerStep[from] = to
 		case ev["action"] == "grant_role" && details["role"] == "security_admin" && targets[details["user"].(string)]:
 			from := ""
-			for _, c := range orgStrings(ev["changes"]) {
+			for _, c := range strs(ev["changes"]) {
 				if sub, ok := strings.CutPrefix(c, "delete organisation:race#security_admin@"); ok {
 					from = sub
 				}

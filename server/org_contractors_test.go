@@ -25,9 +25,9 @@ func TestContractorRules(t *testing.T) {
 			team orgTeam
 		}{{"in another organisation", other}, {"in the same organisation", tm}} {
 			t.Run(c.name, func(t *testing.T) {
-				before := orgSnapshot(a)
+				before := a.snapshot()
 				r := a.Do("POST", c.team.path("/contractors"), c.team.user("owner"), map[string]any{"id": "k1", "name": "Imposter"})
-				orgRefused(t, a, r, orgRefusal{status: http.StatusConflict, code: "conflict", rule: "K1", field: "id"}, before)
+				a.mustRefuse(t, r, refusal{status: http.StatusConflict, code: "conflict", rule: "K1", field: "id"}, before)
 			})
 		}
 		if got := a.Relationships("contractor:k1"); len(slices.DeleteFunc(got, func(s string) bool { return !strings.Contains(s, "#organisation@") })) != 1 {
@@ -37,9 +37,9 @@ func TestContractorRules(t *testing.T) {
 
 	t.Run("K1_creating_needs_manage_contractors", func(t *testing.T) {
 		for _, role := range []string{"it_manager", "it_admin", "finance_admin", "billing_manager", "cis_processor"} {
-			before := orgSnapshot(a)
+			before := a.snapshot()
 			r := a.Do("POST", tm.path("/contractors"), tm.user(role), map[string]any{"id": "k1-" + role})
-			orgRefused(t, a, r, orgRefusal{status: http.StatusForbidden, code: "permission_denied", permission: "manage_contractors"}, before)
+			a.mustRefuse(t, r, refusal{status: http.StatusForbidden, code: "permission_denied", permission: "manage_contractors"}, before)
 		}
 		for _, c := range []struct {
 			body  any
@@ -50,8 +50,8 @@ func TestContractorRules(t *testing.T) {
 			{map[string]any{"id": "k1x", "adminOnly": "yes"}, "adminOnly"},
 			{map[string]any{"id": "k1x", "organisation": "kay2"}, "organisation"},
 		} {
-			before := orgSnapshot(a)
-			orgRefused(t, a, a.Do("POST", tm.path("/contractors"), tm.user("owner"), c.body), orgRefusal{status: http.StatusBadRequest, field: c.field}, before)
+			before := a.snapshot()
+			a.mustRefuse(t, a.Do("POST", tm.path("/contractors"), tm.user("owner"), c.body), refusal{status: http.StatusBadRequest, field: c.field}, before)
 		}
 	})
 
@@ -96,18 +96,18 @@ func TestContractorRules(t *testing.T) {
 		for _, c := range []struct {
 			name, actor, path string
 			body              any
-			want              orgRefusal
+			want              refusal
 		}{
-			{"cis processor", tm.user("cis_processor"), "/v1/contractors/k2", map[string]any{"adminOnly": false}, orgRefusal{status: http.StatusForbidden, permission: "manage_contractors"}},
-			{"another organisation's owner", other.user("owner"), "/v1/contractors/k2", map[string]any{"adminOnly": false}, orgRefusal{status: http.StatusForbidden, permission: "manage_contractors"}},
-			{"unknown contractor", tm.user("owner"), "/v1/contractors/nobody", map[string]any{"adminOnly": false}, orgRefusal{status: http.StatusNotFound}},
-			{"nothing to change", tm.user("owner"), "/v1/contractors/k2", map[string]any{}, orgRefusal{status: http.StatusBadRequest, field: "body"}},
-			{"empty name", tm.user("owner"), "/v1/contractors/k2", map[string]any{"name": ""}, orgRefusal{status: http.StatusBadRequest, field: "name"}},
-			{"unknown field", tm.user("owner"), "/v1/contractors/k2", map[string]any{"organisation": "kay2"}, orgRefusal{status: http.StatusBadRequest, field: "organisation"}},
+			{"cis processor", tm.user("cis_processor"), "/v1/contractors/k2", map[string]any{"adminOnly": false}, refusal{status: http.StatusForbidden, permission: "manage_contractors"}},
+			{"another organisation's owner", other.user("owner"), "/v1/contractors/k2", map[string]any{"adminOnly": false}, refusal{status: http.StatusForbidden, permission: "manage_contractors"}},
+			{"unknown contractor", tm.user("owner"), "/v1/contractors/nobody", map[string]any{"adminOnly": false}, refusal{status: http.StatusNotFound}},
+			{"nothing to change", tm.user("owner"), "/v1/contractors/k2", map[string]any{}, refusal{status: http.StatusBadRequest, field: "body"}},
+			{"empty name", tm.user("owner"), "/v1/contractors/k2", map[string]any{"name": ""}, refusal{status: http.StatusBadRequest, field: "name"}},
+			{"unknown field", tm.user("owner"), "/v1/contractors/k2", map[string]any{"organisation": "kay2"}, refusal{status: http.StatusBadRequest, field: "organisation"}},
 		} {
 			t.Run(c.name, func(t *testing.T) {
-				before := orgSnapshot(a)
-				orgRefused(t, a, a.Do("PATCH", c.path, c.actor, c.body), c.want, before)
+				before := a.snapshot()
+				a.mustRefuse(t, a.Do("PATCH", c.path, c.actor, c.body), c.want, before)
 			})
 		}
 	})
@@ -159,8 +159,8 @@ func TestContractorRules(t *testing.T) {
 
 	t.Run("K_delete_contractor_needs_manage_contractors_and_leaves_nothing", func(t *testing.T) {
 		tm.contractor(t, "kdel", true)
-		before := orgSnapshot(a)
-		orgRefused(t, a, a.Do("DELETE", "/v1/contractors/kdel", tm.user("it_manager"), nil), orgRefusal{status: http.StatusForbidden, permission: "manage_contractors"}, before)
+		before := a.snapshot()
+		a.mustRefuse(t, a.Do("DELETE", "/v1/contractors/kdel", tm.user("it_manager"), nil), refusal{status: http.StatusForbidden, permission: "manage_contractors"}, before)
 		orgWant(t, a.Do("DELETE", "/v1/contractors/kdel", tm.user("administrator"), nil), http.StatusNoContent)
 		if got := a.Relationships("contractor:kdel"); len(got) != 0 {
 			t.Errorf("left behind %v", got)
@@ -168,8 +168,8 @@ func TestContractorRules(t *testing.T) {
 		if a.Allowed("contractor:kdel", "view", tm.user("owner")) {
 			t.Error("the owner still sees a deleted contractor")
 		}
-		before = orgSnapshot(a)
-		orgRefused(t, a, a.Do("DELETE", "/v1/contractors/kdel", tm.user("administrator"), nil), orgRefusal{status: http.StatusNotFound}, before)
+		before = a.snapshot()
+		a.mustRefuse(t, a.Do("DELETE", "/v1/contractors/kdel", tm.user("administrator"), nil), refusal{status: http.StatusNotFound}, before)
 		// The id is free again.
 		other.contractor(t, "kdel", false)
 	})
@@ -184,9 +184,9 @@ func TestContractorRules(t *testing.T) {
 			t.Error("invoice visibility is wrong")
 		}
 		for _, role := range []string{"administrator", "it_manager", "it_admin", "billing_manager", "cis_processor"} {
-			before := orgSnapshot(a)
+			before := a.snapshot()
 			r := a.Do("POST", tm.path("/invoices"), tm.user(role), map[string]any{"id": "kinv-" + role, "amount": "1", "currency": "GBP"})
-			orgRefused(t, a, r, orgRefusal{status: http.StatusForbidden, permission: "manage_billing"}, before)
+			a.mustRefuse(t, r, refusal{status: http.StatusForbidden, permission: "manage_billing"}, before)
 		}
 		for _, c := range []struct {
 			amount, currency, field string
@@ -206,13 +206,13 @@ func TestContractorRules(t *testing.T) {
 			{"1.00", "POUND", "currency"},
 		} {
 			t.Run(c.field+"_"+c.amount+"_"+c.currency, func(t *testing.T) {
-				before := orgSnapshot(a)
+				before := a.snapshot()
 				r := a.Do("POST", tm.path("/invoices"), tm.user("owner"), map[string]any{"id": "kbad", "amount": c.amount, "currency": c.currency})
-				orgRefused(t, a, r, orgRefusal{status: http.StatusBadRequest, code: "invalid_argument", field: c.field}, before)
+				a.mustRefuse(t, r, refusal{status: http.StatusBadRequest, code: "invalid_argument", field: c.field}, before)
 			})
 		}
-		before := orgSnapshot(a)
-		orgRefused(t, a, a.Do("POST", tm.path("/invoices"), tm.user("owner"), map[string]any{"id": "kbad", "amount": 12.5, "currency": "GBP"}), orgRefusal{status: http.StatusBadRequest, field: "amount"}, before)
-		orgRefused(t, a, a.Do("POST", other.path("/invoices"), other.user("owner"), map[string]any{"id": "kinv", "amount": "1.00", "currency": "JPY"}), orgRefusal{status: http.StatusConflict}, before)
+		before := a.snapshot()
+		a.mustRefuse(t, a.Do("POST", tm.path("/invoices"), tm.user("owner"), map[string]any{"id": "kbad", "amount": 12.5, "currency": "GBP"}), refusal{status: http.StatusBadRequest, field: "amount"}, before)
+		a.mustRefuse(t, a.Do("POST", other.path("/invoices"), other.user("owner"), map[string]any{"id": "kinv", "amount": "1.00", "currency": "JPY"}), refusal{status: http.StatusConflict}, before)
 	})
 }

@@ -86,11 +86,11 @@ func TestOrganisationDeleteRules(t *testing.T) {
 			"invoice:ghost-inv#organisation@organisation:ghost",
 			"change_kind:ghost/service#exception@user:pat",
 		)
-		before := orgSnapshot(a)
+		before := a.snapshot()
 		r := a.Do("POST", "/v1/organisations", "user:heir", map[string]any{"id": "ghost", "name": "Heir"})
-		orgRefused(t, a, r, orgRefusal{status: http.StatusConflict, rule: "O3"}, before)
+		a.mustRefuse(t, r, refusal{status: http.StatusConflict, rule: "O3"}, before)
 		r = a.Do("DELETE", "/v1/organisations/ghost", "user:heir", nil)
-		orgRefused(t, a, r, orgRefusal{status: http.StatusForbidden, permission: "staff_member"}, before)
+		a.mustRefuse(t, r, refusal{status: http.StatusForbidden, permission: "staff_member"}, before)
 		orgWant(t, a.Do("DELETE", "/v1/organisations/ghost", orgStaff, nil), http.StatusNoContent)
 		if got := relationshipsOf(t, a, "ghost"); len(got) != 0 {
 			t.Errorf("left behind: %v", got)
@@ -145,7 +145,7 @@ func TestOrganisationDeleteRules(t *testing.T) {
 
 		r := a.Do("GET", "/v1/relationships?resourceType=contractor", "", nil)
 		orgWant(t, r, http.StatusOK)
-		if left := orgStrings(r.Body["relationships"]); len(left) != 0 {
+		if left := strs(r.Body["relationships"]); len(left) != 0 {
 			t.Errorf("%d contractor relationships left, first %s", len(left), left[0])
 		}
 		for _, role := range orgRoles() {
@@ -168,7 +168,7 @@ func TestOrganisationDeleteRules(t *testing.T) {
 func relationshipsOf(t *testing.T, a *API, org string) []string {
 	t.Helper()
 	var out []string
-	for _, s := range orgSnapshot(a) {
+	for _, s := range a.snapshot() {
 		res, _, _ := strings.Cut(s, "#")
 		switch {
 		case res == "organisation:"+org,
@@ -193,7 +193,7 @@ func lookupAll(t *testing.T, a *API, typ, perm, subject string) []string {
 		}
 		r := a.Do("POST", "/v1/lookup/resources", "", body)
 		orgWant(t, r, http.StatusOK)
-		out = append(out, orgStrings(r.Body["resources"])...)
+		out = append(out, strs(r.Body["resources"])...)
 		cursor, _ = r.Body["cursor"].(string)
 		if cursor == "" {
 			return out

@@ -88,7 +88,7 @@ func (tm orgTeam) holders(relation string) []string {
 		tm.a.t.Fatalf("reading %s of %s: %d %s", relation, tm.id, r.Status, r.Raw)
 	}
 	var out []string
-	for _, s := range orgStrings(r.Body["relationships"]) {
+	for _, s := range strs(r.Body["relationships"]) {
 		_, sub, _ := strings.Cut(s, "@")
 		out = append(out, sub)
 	}
@@ -101,62 +101,6 @@ func orgWant(t *testing.T, r Response, status int) {
 	t.Helper()
 	if r.Status != status {
 		t.Fatalf("status %d, want %d: %s", r.Status, status, r.Raw)
-	}
-}
-
-// orgStrings turns a JSON array of strings into a []string.
-func orgStrings(v any) []string {
-	out := []string{}
-	list, _ := v.([]any)
-	for _, s := range list {
-		str, _ := s.(string)
-		out = append(out, str)
-	}
-	return out
-}
-
-// orgSnapshot lists every relationship an organisation endpoint could
-// touch, sorted, to prove that a refusal changed nothing (X3).
-func orgSnapshot(a *API) []string {
-	a.t.Helper()
-	var out []string
-	for _, typ := range []string{"organisation", "contractor", "invoice", "change_request", "change_kind", "change_target", "platform"} {
-		r := a.Do("GET", "/v1/relationships?resourceType="+typ, "", nil)
-		if r.Status != http.StatusOK {
-			a.t.Fatalf("reading %s relationships: %d %s", typ, r.Status, r.Raw)
-		}
-		out = append(out, orgStrings(r.Body["relationships"])...)
-	}
-	slices.Sort(out)
-	return out
-}
-
-// orgRefusal is the error answer a refused request must get; empty fields are not checked.
-type orgRefusal struct {
-	status                        int
-	code, permission, rule, field string
-}
-
-// orgRefused fails unless r is the refusal w and nothing changed since before (X3).
-func orgRefused(t *testing.T, a *API, r Response, w orgRefusal, before []string) {
-	t.Helper()
-	if r.Status != w.status || (w.code != "" && r.ErrorCode() != w.code) {
-		t.Fatalf("got %d %q, want %d %q: %s", r.Status, r.ErrorCode(), w.status, w.code, r.Raw)
-	}
-	for _, f := range []struct{ name, got, want string }{
-		{"permission", r.ErrorPermission(), w.permission},
-		{"rule", r.ErrorRule(), w.rule},
-		{"field", r.ErrorField(), w.field},
-	} {
-		if f.want != "" && f.got != f.want {
-			t.Errorf("error.%s = %q, want %q: %s", f.name, f.got, f.want, r.Raw)
-		}
-	}
-	if w.rule != "" && !strings.Contains(r.errField("message"), w.rule) {
-		t.Errorf("message %q does not name rule %s", r.errField("message"), w.rule)
-	}
-	if after := orgSnapshot(a); !slices.Equal(before, after) {
-		t.Errorf("a refused request changed relationships:\nbefore: %s\nafter:  %s", strings.Join(before, " "), strings.Join(after, " "))
 	}
 }
 

@@ -33,18 +33,18 @@ func TestSecurityRules(t *testing.T) {
 		orgWant(t, tm.grant(own(tm), tm.user("it_admin"), "alternate_security_admin"), http.StatusNoContent)
 		wantHolders(t, tm, tm.user("it_manager"), tm.user("it_admin"))
 		// Granting again what is already so changes nothing.
-		before := orgSnapshot(a)
+		before := a.snapshot()
 		orgWant(t, tm.grant(own(tm), tm.user("it_manager"), "security_admin"), http.StatusNoContent)
-		if !slices.Equal(before, orgSnapshot(a)) {
+		if !slices.Equal(before, a.snapshot()) {
 			t.Error("a repeated grant changed relationships")
 		}
 	})
 
 	t.Run("S1_the_SA_is_never_also_the_ASA", func(t *testing.T) {
 		tm := newOrgTeam(t, a, "s1b")
-		before := orgSnapshot(a)
+		before := a.snapshot()
 		r := tm.grant(own(tm), tm.user("security_admin"), "alternate_security_admin")
-		orgRefused(t, a, r, orgRefusal{status: http.StatusUnprocessableEntity, code: "rule_violation", rule: "S1"}, before)
+		a.mustRefuse(t, r, refusal{status: http.StatusUnprocessableEntity, code: "rule_violation", rule: "S1"}, before)
 		// Promoting the ASA to SA moves them: they stop being the ASA.
 		orgWant(t, tm.grant(own(tm), tm.user("alternate_security_admin"), "security_admin"), http.StatusNoContent)
 		wantHolders(t, tm, tm.user("alternate_security_admin"), "")
@@ -53,9 +53,9 @@ func TestSecurityRules(t *testing.T) {
 	t.Run("S1_guarded_relations_never_change_raw", func(t *testing.T) {
 		tm := newOrgTeam(t, a, "s1c")
 		for _, rel := range []string{"security_admin", "alternate_security_admin"} {
-			before := orgSnapshot(a)
+			before := a.snapshot()
 			r := a.Do("POST", "/v1/relationships", "", map[string]any{"touch": []string{"organisation:" + tm.id + "#" + rel + "@user:eve"}})
-			orgRefused(t, a, r, orgRefusal{status: http.StatusUnprocessableEntity, code: "rule_violation", rule: "S1"}, before)
+			a.mustRefuse(t, r, refusal{status: http.StatusUnprocessableEntity, code: "rule_violation", rule: "S1"}, before)
 		}
 	})
 
@@ -69,15 +69,15 @@ func TestSecurityRules(t *testing.T) {
 			orgWant(t, a.Do("DELETE", tm.memberPath(u, ""), tm.user(role), nil), http.StatusNoContent)
 		}
 		for _, role := range orgRoles()[3:] {
-			before := orgSnapshot(a)
+			before := a.snapshot()
 			r := tm.grant(tm.user(role), tm.user("newcomer"), "it_admin")
-			orgRefused(t, a, r, orgRefusal{status: http.StatusForbidden, code: "permission_denied", permission: "manage_members"}, before)
+			a.mustRefuse(t, r, refusal{status: http.StatusForbidden, code: "permission_denied", permission: "manage_members"}, before)
 			r = a.Do("DELETE", tm.memberPath(tm.user("it_admin"), ""), tm.user(role), nil)
 			if role == "administrator" {
 				// T2: an administrator passes the first bar and fails on the role.
-				orgRefused(t, a, r, orgRefusal{status: http.StatusForbidden, permission: "manage_members"}, before)
+				a.mustRefuse(t, r, refusal{status: http.StatusForbidden, permission: "manage_members"}, before)
 			} else {
-				orgRefused(t, a, r, orgRefusal{status: http.StatusForbidden, permission: "manage_team_members"}, before)
+				a.mustRefuse(t, r, refusal{status: http.StatusForbidden, permission: "manage_team_members"}, before)
 			}
 		}
 	})
@@ -98,25 +98,25 @@ func TestSecurityRules(t *testing.T) {
 		orgWant(t, a.Do("PUT", tm.memberPath(sa, "/roles/security_admin?previousBecomesAlternate=true"), tm.user("finance_admin"), nil), http.StatusNoContent)
 		wantHolders(t, tm, sa, tm.user("finance_admin"))
 		for _, q := range []string{"?previousBecomesAlternate=maybe", "?other=1"} {
-			before := orgSnapshot(a)
+			before := a.snapshot()
 			r := a.Do("PUT", tm.memberPath(tm.user("it_admin"), "/roles/security_admin"+q), own(tm), nil)
-			orgRefused(t, a, r, orgRefusal{status: http.StatusBadRequest, code: "invalid_argument"}, before)
+			a.mustRefuse(t, r, refusal{status: http.StatusBadRequest, code: "invalid_argument"}, before)
 		}
-		before := orgSnapshot(a)
+		before := a.snapshot()
 		r = a.Do("PUT", tm.memberPath(tm.user("it_admin"), "/roles/it_manager?previousBecomesAlternate=true"), own(tm), nil)
-		orgRefused(t, a, r, orgRefusal{status: http.StatusBadRequest, field: "previousBecomesAlternate"}, before)
+		a.mustRefuse(t, r, refusal{status: http.StatusBadRequest, field: "previousBecomesAlternate"}, before)
 	})
 
 	t.Run("S4_the_ASA_does_all_the_SA_does_but_delegate_an_SA", func(t *testing.T) {
 		tm := newOrgTeam(t, a, "s4")
 		asa := tm.user("alternate_security_admin")
-		before := orgSnapshot(a)
+		before := a.snapshot()
 		r := tm.grant(asa, tm.user("it_manager"), "security_admin")
-		orgRefused(t, a, r, orgRefusal{status: http.StatusForbidden, code: "permission_denied", permission: "delegate_security_admin"}, before)
+		a.mustRefuse(t, r, refusal{status: http.StatusForbidden, code: "permission_denied", permission: "delegate_security_admin"}, before)
 		r = tm.revoke(asa, tm.user("security_admin"), "security_admin")
-		orgRefused(t, a, r, orgRefusal{status: http.StatusForbidden, permission: "delegate_security_admin"}, before)
+		a.mustRefuse(t, r, refusal{status: http.StatusForbidden, permission: "delegate_security_admin"}, before)
 		r = a.Do("DELETE", tm.memberPath(tm.user("security_admin"), ""), asa, nil)
-		orgRefused(t, a, r, orgRefusal{status: http.StatusForbidden, permission: "delegate_security_admin"}, before)
+		a.mustRefuse(t, r, refusal{status: http.StatusForbidden, permission: "delegate_security_admin"}, before)
 		orgWant(t, tm.grant(asa, tm.user("newbie"), "administrator"), http.StatusNoContent)
 		orgWant(t, tm.designate(asa, tm.user("newbie"), "main_contact", false), http.StatusNoContent)
 		orgWant(t, a.Do("POST", tm.path("/contractors"), asa, map[string]any{"id": "s4-c", "adminOnly": true}), http.StatusCreated)
@@ -135,9 +135,9 @@ func TestSecurityRules(t *testing.T) {
 			wantHolders(t, tm, tm.user("security_admin"), next)
 		}
 		for _, role := range orgRoles()[3:] {
-			before := orgSnapshot(a)
+			before := a.snapshot()
 			r := tm.grant(tm.user(role), tm.user("it_admin"), "alternate_security_admin")
-			orgRefused(t, a, r, orgRefusal{status: http.StatusForbidden, code: "permission_denied", permission: "delegate_alternate_security_admin"}, before)
+			a.mustRefuse(t, r, refusal{status: http.StatusForbidden, code: "permission_denied", permission: "delegate_alternate_security_admin"}, before)
 		}
 	})
 
@@ -174,32 +174,32 @@ func TestSecurityRules(t *testing.T) {
 		orgWant(t, tm.designate(own(tm), dora, "director", false), http.StatusNoContent)
 
 		// Not yet: the director is not verified and the SA and ASA are available.
-		before := orgSnapshot(a)
-		orgRefused(t, a, put(orgStaff, body), orgRefusal{status: http.StatusUnprocessableEntity, rule: "S7"}, before)
+		before := a.snapshot()
+		a.mustRefuse(t, put(orgStaff, body), refusal{status: http.StatusUnprocessableEntity, rule: "S7"}, before)
 		orgWant(t, tm.designate(orgStaff, dora, "verified_director", false), http.StatusNoContent)
-		before = orgSnapshot(a)
-		orgRefused(t, a, put(orgStaff, body), orgRefusal{status: http.StatusUnprocessableEntity, rule: "S7"}, before)
+		before = a.snapshot()
+		a.mustRefuse(t, put(orgStaff, body), refusal{status: http.StatusUnprocessableEntity, rule: "S7"}, before)
 		orgWant(t, tm.designate(orgStaff, sa, "unavailable_contact", false), http.StatusNoContent)
-		before = orgSnapshot(a)
-		orgRefused(t, a, put(orgStaff, body), orgRefusal{status: http.StatusUnprocessableEntity, rule: "S7"}, before)
+		before = a.snapshot()
+		a.mustRefuse(t, put(orgStaff, body), refusal{status: http.StatusUnprocessableEntity, rule: "S7"}, before)
 		orgWant(t, tm.designate(orgStaff, asa, "unavailable_contact", false), http.StatusNoContent)
 
 		// Refusals that name what is missing.
 		for _, c := range []struct {
 			name, actor string
 			body        any
-			want        orgRefusal
+			want        refusal
 		}{
-			{"staff without a requesting director", orgStaff, nil, orgRefusal{status: http.StatusForbidden, permission: "delegate_security_admin"}},
-			{"staff without a reason", orgStaff, map[string]any{"requestedBy": dora}, orgRefusal{status: http.StatusBadRequest, field: "reason"}},
-			{"a member who is not staff", tm.user("it_admin"), body, orgRefusal{status: http.StatusForbidden, permission: "provider_staff"}},
-			{"requested by a claimed director only", orgStaff, map[string]any{"reason": "r", "requestedBy": tm.user("it_admin")}, orgRefusal{status: http.StatusUnprocessableEntity, rule: "S7"}},
-			{"requester not a user", orgStaff, map[string]any{"reason": "r", "requestedBy": "platform:provider"}, orgRefusal{status: http.StatusBadRequest, field: "requestedBy"}},
-			{"unknown body field", orgStaff, map[string]any{"reason": "r", "requestedBy": dora, "urgent": true}, orgRefusal{status: http.StatusBadRequest, field: "urgent"}},
+			{"staff without a requesting director", orgStaff, nil, refusal{status: http.StatusForbidden, permission: "delegate_security_admin"}},
+			{"staff without a reason", orgStaff, map[string]any{"requestedBy": dora}, refusal{status: http.StatusBadRequest, field: "reason"}},
+			{"a member who is not staff", tm.user("it_admin"), body, refusal{status: http.StatusForbidden, permission: "provider_staff"}},
+			{"requested by a claimed director only", orgStaff, map[string]any{"reason": "r", "requestedBy": tm.user("it_admin")}, refusal{status: http.StatusUnprocessableEntity, rule: "S7"}},
+			{"requester not a user", orgStaff, map[string]any{"reason": "r", "requestedBy": "platform:provider"}, refusal{status: http.StatusBadRequest, field: "requestedBy"}},
+			{"unknown body field", orgStaff, map[string]any{"reason": "r", "requestedBy": dora, "urgent": true}, refusal{status: http.StatusBadRequest, field: "urgent"}},
 		} {
 			t.Run(c.name, func(t *testing.T) {
-				before := orgSnapshot(a)
-				orgRefused(t, a, put(c.actor, c.body), c.want, before)
+				before := a.snapshot()
+				a.mustRefuse(t, put(c.actor, c.body), c.want, before)
 			})
 		}
 
@@ -213,7 +213,7 @@ func TestSecurityRules(t *testing.T) {
 		// The director may not ask while unavailable themselves.
 		orgWant(t, tm.designate(orgStaff, tm.user("it_manager"), "unavailable_contact", false), http.StatusNoContent)
 		orgWant(t, tm.designate(orgStaff, dora, "unavailable_contact", false), http.StatusNoContent)
-		before = orgSnapshot(a)
-		orgRefused(t, a, a.Do("PUT", tm.memberPath(tm.user("it_admin"), "/roles/security_admin"), orgStaff, body), orgRefusal{status: http.StatusUnprocessableEntity, rule: "S7"}, before)
+		before = a.snapshot()
+		a.mustRefuse(t, a.Do("PUT", tm.memberPath(tm.user("it_admin"), "/roles/security_admin"), orgStaff, body), refusal{status: http.StatusUnprocessableEntity, rule: "S7"}, before)
 	})
 }

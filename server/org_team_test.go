@@ -52,8 +52,8 @@ func TestTeamRules(t *testing.T) {
 		if ev["action"] != "remove_member" || len(ev["changes"].([]any)) != 7 {
 			t.Errorf("audit event %v", ev)
 		}
-		before := orgSnapshot(a)
-		orgRefused(t, a, a.Do("DELETE", tm.memberPath(pat, ""), own, nil), orgRefusal{status: http.StatusNotFound, code: "not_found"}, before)
+		before := a.snapshot()
+		a.mustRefuse(t, a.Do("DELETE", tm.memberPath(pat, ""), own, nil), refusal{status: http.StatusNotFound, code: "not_found"}, before)
 	})
 
 	t.Run("T2_administrator_invites_and_revokes_cis_processor_and_billing_manager_only", func(t *testing.T) {
@@ -74,16 +74,16 @@ func TestTeamRules(t *testing.T) {
 				if want == "" {
 					want = "manage_members"
 				}
-				before := orgSnapshot(a)
-				orgRefused(t, a, tm.grant(adm, tm.user("it_admin"), role), orgRefusal{status: http.StatusForbidden, code: "permission_denied", permission: want}, before)
-				orgRefused(t, a, tm.revoke(adm, tm.user(role), role), orgRefusal{status: http.StatusForbidden, code: "permission_denied", permission: want}, before)
+				before := a.snapshot()
+				a.mustRefuse(t, tm.grant(adm, tm.user("it_admin"), role), refusal{status: http.StatusForbidden, code: "permission_denied", permission: want}, before)
+				a.mustRefuse(t, tm.revoke(adm, tm.user(role), role), refusal{status: http.StatusForbidden, code: "permission_denied", permission: want}, before)
 			})
 		}
 		// A member holding more than cis_processor is beyond an administrator.
 		orgWant(t, tm.grant(own, tm.user("t2-both"), "cis_processor"), http.StatusNoContent)
 		orgWant(t, tm.designate(own, tm.user("t2-both"), "technical_contact", false), http.StatusNoContent)
-		before := orgSnapshot(a)
-		orgRefused(t, a, a.Do("DELETE", tm.memberPath(tm.user("t2-both"), ""), adm, nil), orgRefusal{status: http.StatusForbidden, permission: "manage_members"}, before)
+		before := a.snapshot()
+		a.mustRefuse(t, a.Do("DELETE", tm.memberPath(tm.user("t2-both"), ""), adm, nil), refusal{status: http.StatusForbidden, permission: "manage_members"}, before)
 	})
 
 	t.Run("T3_a_refused_grant_names_the_missing_permission_and_changes_nothing", func(t *testing.T) {
@@ -99,8 +99,8 @@ func TestTeamRules(t *testing.T) {
 			{"alternate_security_admin", "security_admin", "delegate_security_admin"},
 		} {
 			t.Run(c.actor+"_grants_"+c.role, func(t *testing.T) {
-				before := orgSnapshot(a)
-				orgRefused(t, a, tm.grant(tm.user(c.actor), tm.user("t3"), c.role), orgRefusal{status: http.StatusForbidden, code: "permission_denied", permission: c.permission}, before)
+				before := a.snapshot()
+				a.mustRefuse(t, tm.grant(tm.user(c.actor), tm.user("t3"), c.role), refusal{status: http.StatusForbidden, code: "permission_denied", permission: c.permission}, before)
 			})
 		}
 		for _, c := range []struct {
@@ -112,13 +112,13 @@ func TestTeamRules(t *testing.T) {
 			{"bad org id", "/v1/organisations/a.b/members/t3/roles/it_admin", "org"},
 		} {
 			t.Run(c.name, func(t *testing.T) {
-				before := orgSnapshot(a)
-				orgRefused(t, a, a.Do("PUT", c.path, own, nil), orgRefusal{status: http.StatusBadRequest, code: "invalid_argument", field: c.field}, before)
+				before := a.snapshot()
+				a.mustRefuse(t, a.Do("PUT", c.path, own, nil), refusal{status: http.StatusBadRequest, code: "invalid_argument", field: c.field}, before)
 			})
 		}
-		before := orgSnapshot(a)
-		orgRefused(t, a, tm.grant("user:outsider", tm.user("t3"), "it_admin"), orgRefusal{status: http.StatusForbidden, permission: "manage_members"}, before)
-		orgRefused(t, a, a.Do("PUT", "/v1/organisations/nowhere/members/t3/roles/it_admin", own, nil), orgRefusal{status: http.StatusNotFound}, before)
+		before := a.snapshot()
+		a.mustRefuse(t, tm.grant("user:outsider", tm.user("t3"), "it_admin"), refusal{status: http.StatusForbidden, permission: "manage_members"}, before)
+		a.mustRefuse(t, a.Do("PUT", "/v1/organisations/nowhere/members/t3/roles/it_admin", own, nil), refusal{status: http.StatusNotFound}, before)
 	})
 
 	t.Run("T3_designations_the_organisation_names_need_manage_designations", func(t *testing.T) {
@@ -131,23 +131,23 @@ func TestTeamRules(t *testing.T) {
 				orgWant(t, tm.designate(tm.user(role), tm.user("d"), d, true), http.StatusNoContent)
 			}
 			for _, role := range append(orgRoles()[3:], "outsider") {
-				before := orgSnapshot(a)
-				orgRefused(t, a, tm.designate(tm.user(role), tm.user("d"), d, false), orgRefusal{status: http.StatusForbidden, permission: "manage_designations"}, before)
+				before := a.snapshot()
+				a.mustRefuse(t, tm.designate(tm.user(role), tm.user("d"), d, false), refusal{status: http.StatusForbidden, permission: "manage_designations"}, before)
 			}
 		}
-		before := orgSnapshot(a)
-		orgRefused(t, a, tm.designate(own, tm.user("d"), "emperor", false), orgRefusal{status: http.StatusBadRequest, field: "designation"}, before)
+		before := a.snapshot()
+		a.mustRefuse(t, tm.designate(own, tm.user("d"), "emperor", false), refusal{status: http.StatusBadRequest, field: "designation"}, before)
 	})
 
 	t.Run("C7_C9_only_provider_staff_verify_directors_and_mark_contacts_unavailable", func(t *testing.T) {
 		for _, d := range []string{"verified_director", "unavailable_contact"} {
 			for _, role := range orgRoles() {
-				before := orgSnapshot(a)
-				orgRefused(t, a, tm.designate(tm.user(role), tm.user("d"), d, false), orgRefusal{status: http.StatusForbidden, code: "permission_denied", permission: "provider_staff"}, before)
+				before := a.snapshot()
+				a.mustRefuse(t, tm.designate(tm.user(role), tm.user("d"), d, false), refusal{status: http.StatusForbidden, code: "permission_denied", permission: "provider_staff"}, before)
 			}
 			orgWant(t, tm.designate(orgStaff, tm.user("d"), d, false), http.StatusNoContent)
-			before := orgSnapshot(a)
-			orgRefused(t, a, tm.designate(own, tm.user("d"), d, true), orgRefusal{status: http.StatusForbidden, permission: "provider_staff"}, before)
+			before := a.snapshot()
+			a.mustRefuse(t, tm.designate(own, tm.user("d"), d, true), refusal{status: http.StatusForbidden, permission: "provider_staff"}, before)
 			orgWant(t, tm.designate(orgStaff, tm.user("d"), d, true), http.StatusNoContent)
 			if a.Allowed("organisation:team", d, tm.user("d")) {
 				t.Errorf("%s was not taken away", d)

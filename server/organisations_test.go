@@ -34,9 +34,9 @@ func TestOrganisationRules(t *testing.T) {
 	})
 
 	t.Run("O1_existing_id_is_409", func(t *testing.T) {
-		before := orgSnapshot(a)
+		before := a.snapshot()
 		r := a.Do("POST", "/v1/organisations", "user:mallory", map[string]any{"id": "o1", "name": "Taken"})
-		orgRefused(t, a, r, orgRefusal{status: http.StatusConflict, code: "conflict", rule: "O1"}, before)
+		a.mustRefuse(t, r, refusal{status: http.StatusConflict, code: "conflict", rule: "O1"}, before)
 	})
 
 	t.Run("O1_bad_input_names_the_field", func(t *testing.T) {
@@ -55,9 +55,9 @@ func TestOrganisationRules(t *testing.T) {
 			{"not JSON", "user:olga", "{", "body"},
 		} {
 			t.Run(c.name, func(t *testing.T) {
-				before := orgSnapshot(a)
+				before := a.snapshot()
 				r := a.Do("POST", "/v1/organisations", c.actor, c.body)
-				orgRefused(t, a, r, orgRefusal{status: http.StatusBadRequest, code: "invalid_argument", field: c.field}, before)
+				a.mustRefuse(t, r, refusal{status: http.StatusBadRequest, code: "invalid_argument", field: c.field}, before)
 			})
 		}
 	})
@@ -65,33 +65,33 @@ func TestOrganisationRules(t *testing.T) {
 	tm := newOrgTeam(t, a, "o2")
 
 	t.Run("O2_owner_is_never_granted_by_PUT", func(t *testing.T) {
-		before := orgSnapshot(a)
+		before := a.snapshot()
 		r := tm.grant(tm.user("owner"), tm.user("administrator"), "owner")
-		orgRefused(t, a, r, orgRefusal{status: http.StatusUnprocessableEntity, code: "rule_violation", rule: "O2"}, before)
+		a.mustRefuse(t, r, refusal{status: http.StatusUnprocessableEntity, code: "rule_violation", rule: "O2"}, before)
 	})
 
 	t.Run("O2_owner_is_never_written_raw", func(t *testing.T) {
-		before := orgSnapshot(a)
+		before := a.snapshot()
 		r := a.Do("POST", "/v1/relationships", "", map[string]any{"touch": []string{"organisation:o2#owner@" + tm.user("it_admin")}})
-		orgRefused(t, a, r, orgRefusal{status: http.StatusUnprocessableEntity, code: "rule_violation", rule: "O2"}, before)
+		a.mustRefuse(t, r, refusal{status: http.StatusUnprocessableEntity, code: "rule_violation", rule: "O2"}, before)
 	})
 
 	t.Run("O3_only_the_owner_deletes", func(t *testing.T) {
 		for _, role := range orgRoles()[1:] {
-			before := orgSnapshot(a)
+			before := a.snapshot()
 			r := a.Do("DELETE", tm.path(""), tm.user(role), nil)
-			orgRefused(t, a, r, orgRefusal{status: http.StatusForbidden, code: "permission_denied", permission: "delete"}, before)
+			a.mustRefuse(t, r, refusal{status: http.StatusForbidden, code: "permission_denied", permission: "delete"}, before)
 		}
-		before := orgSnapshot(a)
+		before := a.snapshot()
 		r := a.Do("DELETE", "/v1/organisations/nowhere", tm.user("owner"), nil)
-		orgRefused(t, a, r, orgRefusal{status: http.StatusNotFound, code: "not_found"}, before)
+		a.mustRefuse(t, r, refusal{status: http.StatusNotFound, code: "not_found"}, before)
 	})
 
 	t.Run("O4_only_the_owner_transfers", func(t *testing.T) {
 		for _, role := range orgRoles()[1:] {
-			before := orgSnapshot(a)
+			before := a.snapshot()
 			r := a.Do("POST", tm.path("/transfer-ownership"), tm.user(role), map[string]any{"to": tm.user("it_admin")})
-			orgRefused(t, a, r, orgRefusal{status: http.StatusForbidden, code: "permission_denied", permission: "transfer_ownership"}, before)
+			a.mustRefuse(t, r, refusal{status: http.StatusForbidden, code: "permission_denied", permission: "transfer_ownership"}, before)
 		}
 	})
 
@@ -99,13 +99,13 @@ func TestOrganisationRules(t *testing.T) {
 		// A director holds a designation but no role: not on the team.
 		orgWant(t, tm.designate(tm.user("owner"), tm.user("dora"), "director", false), http.StatusNoContent)
 		for _, to := range []string{"user:outsider", tm.user("dora"), tm.user("owner")} {
-			before := orgSnapshot(a)
+			before := a.snapshot()
 			r := a.Do("POST", tm.path("/transfer-ownership"), tm.user("owner"), map[string]any{"to": to})
-			orgRefused(t, a, r, orgRefusal{status: http.StatusUnprocessableEntity, code: "rule_violation", rule: "O4"}, before)
+			a.mustRefuse(t, r, refusal{status: http.StatusUnprocessableEntity, code: "rule_violation", rule: "O4"}, before)
 		}
-		before := orgSnapshot(a)
+		before := a.snapshot()
 		r := a.Do("POST", tm.path("/transfer-ownership"), tm.user("owner"), map[string]any{"to": "organisation:o1"})
-		orgRefused(t, a, r, orgRefusal{status: http.StatusBadRequest, field: "to"}, before)
+		a.mustRefuse(t, r, refusal{status: http.StatusBadRequest, field: "to"}, before)
 	})
 
 	t.Run("O4_transfer_is_one_change_and_the_previous_owner_stays_administrator", func(t *testing.T) {
@@ -151,11 +151,11 @@ func TestOrganisationRules(t *testing.T) {
 
 	t.Run("O6_the_owner_is_never_removed_nor_loses_the_role", func(t *testing.T) {
 		for _, actor := range []string{tm.user("owner"), tm.user("security_admin"), tm.user("alternate_security_admin")} {
-			before := orgSnapshot(a)
+			before := a.snapshot()
 			r := a.Do("DELETE", tm.memberPath(tm.user("owner"), ""), actor, nil)
-			orgRefused(t, a, r, orgRefusal{status: http.StatusUnprocessableEntity, code: "rule_violation", rule: "O6"}, before)
+			a.mustRefuse(t, r, refusal{status: http.StatusUnprocessableEntity, code: "rule_violation", rule: "O6"}, before)
 			r = tm.revoke(actor, tm.user("owner"), "owner")
-			orgRefused(t, a, r, orgRefusal{status: http.StatusUnprocessableEntity, code: "rule_violation", rule: "O6"}, before)
+			a.mustRefuse(t, r, refusal{status: http.StatusUnprocessableEntity, code: "rule_violation", rule: "O6"}, before)
 		}
 		if got := tm.holders("owner"); !slices.Equal(got, []string{tm.user("owner")}) {
 			t.Errorf("owners %v", got)
@@ -185,10 +185,10 @@ func TestOrganisationRules(t *testing.T) {
 			m := m.(map[string]any)
 			users = append(users, m["user"].(string))
 			if m["user"] == tm.user("it_admin") {
-				if got := orgStrings(m["roles"]); !slices.Equal(got, []string{"cis_processor", "it_admin"}) {
+				if got := strs(m["roles"]); !slices.Equal(got, []string{"cis_processor", "it_admin"}) {
 					t.Errorf("roles %v", got)
 				}
-				if got := orgStrings(m["designations"]); !slices.Equal(got, []string{"main_contact", "technical_contact"}) {
+				if got := strs(m["designations"]); !slices.Equal(got, []string{"main_contact", "technical_contact"}) {
 					t.Errorf("designations %v", got)
 				}
 			}
