@@ -153,19 +153,6 @@ func (c *EngineChecker) Check(ctx context.Context, req gatehouse.CheckRequest) (
 	return gatehouse.CheckResult{Allowed: res.HasPermission, Conditional: res.IsConditional, MissingContext: res.MissingContext}, nil
 }
 
-// engineError turns the engine's errors (not gRPC statuses) into gatehouse
-// errors: unknown types and permissions are the caller's mistake.
-func engineError(err error) error {
-	msg := err.Error()
-	switch {
-	case errors.Is(err, context.Canceled):
-		return translate(err)
-	case containsAny(msg, "not found", "does not exist", "undefined"):
-		return &gatehouse.Error{Code: gatehouse.EINVALID, Message: msg, Field: fieldOf(msg), Err: err}
-	}
-	return &gatehouse.Error{Code: gatehouse.EUNAVAILABLE, Message: "SpiceDB could not answer; retry shortly", RetryAfter: time.Second, Err: err}
-}
-
 func migratePostgres(ctx context.Context, uri string) error {
 	cmd := spicedbcmd.NewMigrateCommand("gatehouse")
 	spicedbcmd.RegisterMigrateFlags(cmd)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/authzed/grpcutil"
@@ -64,13 +63,4 @@ func (s *cancelOnEnd) RecvMsg(m any) error {
 		s.cancel()
 	}
 	return err
-}
-
-func containsAny(s string, subs ...string) bool {
-	for _, sub := range subs {
-		if strings.Contains(s, sub) {
-			return true
-		}
-	}
-	return false
 }

@@ -1,0 +1,89 @@
+package spicedb
+
+import (
+	"sync"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+
+	"github.com/gatehouse-authz/gatehouse"
+)
+
+// freshness gives read-your-writes without the caller passing tokens: a
+// read with no consistency of its own is at least as fresh as the latest
+// write this process made. ZedTokens cannot be compared, so when writes
+// overlap the newest token is unknown and reads are fully consistent until
+// a write completes alone.
+type freshness struct {
+	mu       sync.Mutex
+	inflight int
+	started  uint64
+	token    string
+	unsure   bool
+}
+
+func (s *SpiceDB) beginWrite() (uint64, bool) {
+	if s.serial {
+		s.writeMu.Lock()
+	}
+	return s.fresh.begin()
+}
+
+func (s *SpiceDB) endWrite(seq uint64, alone bool, token string) {
+	s.fresh.end(seq, alone, token)
+	if s.serial {
+		s.writeMu.Unlock()
+	}
+}
+
+func (f *freshness) begin() (seq uint64, alone bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.started++
+	alone = f.inflight == 0
+	f.inflight++
+	return f.started, alone
+}
+
+func (f *freshness) end(seq uint64, alone bool, token string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.inflight--
+	if token == "" {
+		return
+	}
+	if alone && f.started == seq {
+		f.token, f.unsure = token, false
+		return
+	}
+	f.unsure = true
+}
+
+func (f *freshness) latest() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.token
+}
+
+func (f *freshness) consistency(c gatehouse.Consistency) *v1.Consistency {
+	switch {
+	case c.AtLeastAsFresh != "":
+		return &v1.Consistency{Requirement: &v1.Consistency_AtLeastAsFresh{AtLeastAsFresh: &v1.ZedToken{Token: c.AtLeastAsFresh}}}
+	case c.FullyConsistent:
+		return fully()
+	case c.MinimizeLatency:
+		return &v1.Consistency{Requirement: &v1.Consistency_MinimizeLatency{MinimizeLatency: true}}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.unsure || f.inflight > 0 {
+		return fully()
+	}
+	if f.token != "" {
+		return &v1.Consistency{Requirement: &v1.Consistency_AtLeastAsFresh{AtLeastAsFresh: &v1.ZedToken{Token: f.token}}}
+	}
+	return &v1.Consistency{Requirement: &v1.Consistency_MinimizeLatency{MinimizeLatency: true}}
+}
+
+func fully() *v1.Consistency {
+	return &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}
+}

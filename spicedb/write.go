@@ -1,0 +1,96 @@
+package spicedb
+
+import (
+	"context"
+	"time"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+
+	"github.com/gatehouse-authz/gatehouse"
+)
+
+// Limits SpiceDB sets on one write (see spicedb-notes.md).
+const (
+	maxUpdatesPerWrite = 1000
+	maxDeletePerCall   = 1000
+)
+
+// WriteSchema implements gatehouse.Store.
+func (s *SpiceDB) WriteSchema(ctx context.Context, schema string) error {
+	seq, alone := s.beginWrite()
+	start := time.Now()
+	resp, err := s.schema.WriteSchema(ctx, &v1.WriteSchemaRequest{Schema: schema})
+	s.timed("WriteSchema", start, err)
+	s.endWrite(seq, alone, token(resp.GetWrittenAt()))
+	return translate(err)
+}
+
+// Write implements gatehouse.Store with one WriteRelationships call.
+func (s *SpiceDB) Write(ctx context.Context, w gatehouse.Write) (string, error) {
+	if len(w.Updates) > maxUpdatesPerWrite {
+		return "", gatehouse.Invalid("touch", "at most %d changes in one write, got %d", maxUpdatesPerWrite, len(w.Updates))
+	}
+	req := &v1.WriteRelationshipsRequest{OptionalTransactionMetadata: metadata(w.Audit)}
+	for _, u := range w.Updates {
+		op := v1.RelationshipUpdate_OPERATION_TOUCH
+		switch u.Op {
+		case gatehouse.Create:
+			op = v1.RelationshipUpdate_OPERATION_CREATE
+		case gatehouse.Delete:
+			op = v1.RelationshipUpdate_OPERATION_DELETE
+		}
+		req.Updates = append(req.Updates, &v1.RelationshipUpdate{Operation: op, Relationship: toRel(u.Relationship)})
+	}
+	for _, p := range w.Preconditions {
+		op := v1.Precondition_OPERATION_MUST_NOT_MATCH
+		if p.MustMatch {
+			op = v1.Precondition_OPERATION_MUST_MATCH
+		}
+		req.OptionalPreconditions = append(req.OptionalPreconditions, &v1.Precondition{Operation: op, Filter: toFilter(p.Filter)})
+	}
+	seq, alone := s.beginWrite()
+	start := time.Now()
+	resp, err := s.perms.WriteRelationships(ctx, req)
+	s.timed("WriteRelationships", start, err)
+	tok := token(resp.GetWrittenAt())
+	s.endWrite(seq, alone, tok)
+	if err != nil {
+		return "", translate(err)
+	}
+	s.audit.record(w.Audit, w.Updates, tok)
+	return tok, nil
+}
+
+// DeleteMatching implements gatehouse.Store: each filter is deleted in
+// batches of SpiceDB's maximum until nothing matches.
+func (s *SpiceDB) DeleteMatching(ctx context.Context, fs []gatehouse.Filter, a gatehouse.Audit) (int, string, error) {
+	total := 0
+	var tok string
+	for _, f := range fs {
+		for {
+			seq, alone := s.beginWrite()
+			start := time.Now()
+			resp, err := s.perms.DeleteRelationships(ctx, &v1.DeleteRelationshipsRequest{
+				RelationshipFilter:            toFilter(f),
+				OptionalLimit:                 maxDeletePerCall,
+				OptionalAllowPartialDeletions: true,
+				OptionalTransactionMetadata:   metadata(a),
+			})
+			s.timed("DeleteRelationships", start, err)
+			s.endWrite(seq, alone, token(resp.GetDeletedAt()))
+			if err != nil {
+				return total, tok, translate(err)
+			}
+			tok = token(resp.GetDeletedAt())
+			n := int(resp.GetRelationshipsDeletedCount()) //nolint:gosec // at most maxDeletePerCall
+			total += n
+			if n > 0 {
+				s.audit.recordDelete(a, f, n, tok)
+			}
+			if resp.GetDeletionProgress() != v1.DeleteRelationshipsResponse_DELETION_PROGRESS_PARTIAL {
+				break
+			}
+		}
+	}
+	return total, tok, nil
+}
