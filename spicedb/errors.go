@@ -73,7 +73,11 @@ func fieldOf(msg string) string {
 func engineError(err error) error {
 	msg := err.Error()
 	switch {
-	case errors.Is(err, context.Canceled):
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return translate(err)
+	case status.Code(err) == codes.Canceled || status.Code(err) == codes.DeadlineExceeded:
+		// The engine dispatches as the gRPC server does, so an ended
+		// context comes back as a status, not as the context's error.
 		return translate(err)
 	case containsAny(msg, "not found", "does not exist", "undefined"):
 		return &gatehouse.Error{Code: gatehouse.EINVALID, Message: msg, Field: fieldOf(msg), Err: err}

@@ -1,0 +1,149 @@
+package storetest
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/gatehouse-authz/gatehouse"
+)
+
+func testAuditEvent(f *fixture) {
+	org := f.id("org")
+	old := f.rel("organisation:%s#it_admin@user:ian", org)
+	f.touch(old)
+	audit := gatehouse.Audit{
+		Actor: "user:olivia", Action: "grant_role", Reason: "new starter",
+		Organisation: org, Details: map[string]string{"role": "administrator"},
+	}
+	added := f.rel("organisation:%s#administrator@user:ada", org)
+	created := f.rel("organisation:%s#finance_admin@user:ada", org)
+	before := time.Now()
+	tok := f.write(gatehouse.Write{Audit: audit, Updates: []gatehouse.Update{
+		{Op: gatehouse.Touch, Relationship: added},
+		{Op: gatehouse.Create, Relationship: created},
+		{Op: gatehouse.Delete, Relationship: old},
+	}})
+	after := time.Now()
+
+	events, cursor, err := f.store.AuditTrail(f.Context(), gatehouse.AuditQuery{Organisation: org})
+	if err != nil {
+		f.Fatal(err)
+	}
+	if len(events) != 1 || cursor != "" {
+		f.Fatalf("audit trail = %+v, cursor %q; want one event, the one attributed write", events, cursor)
+	}
+	e := events[0]
+	if e.Actor != audit.Actor || e.Action != audit.Action || e.Reason != audit.Reason || e.Organisation != org || !maps.Equal(e.Details, audit.Details) {
+		f.Errorf("event %+v, want the write's audit %+v", e.Audit, audit)
+	}
+	if e.ZedToken != tok {
+		f.Errorf("event token %q, want the write's %q", e.ZedToken, tok)
+	}
+	if e.At.Before(before.Add(-time.Second)) || e.At.After(after.Add(time.Second)) {
+		f.Errorf("event at %v, want between %v and %v", e.At, before, after)
+	}
+	wantStrings(f, "changes", e.Changes, []string{"touch " + added.String(), "create " + created.String(), "delete " + old.String()})
+}
+
+func testAuditPaging(f *fixture) {
+	org := f.id("org")
+	var want []string
+	for i := range 5 {
+		action := fmt.Sprintf("step%d", i)
+		f.write(gatehouse.Write{
+			Audit:   gatehouse.Audit{Actor: "user:olivia", Action: action, Organisation: org},
+			Updates: updates(gatehouse.Touch, f.rel("organisation:%s#administrator@user:u%d", org, i)),
+		})
+		want = append(want, action)
+	}
+	slices.Reverse(want)
+
+	q := gatehouse.AuditQuery{Organisation: org, Limit: 2}
+	var got []string
+	for page := 0; ; page++ {
+		if page > 5 {
+			f.Fatal("still paging after 5 pages")
+		}
+		events, cursor, err := f.store.AuditTrail(f.Context(), q)
+		if err != nil {
+			f.Fatal(err)
+		}
+		if len(events) > q.Limit {
+			f.Fatalf("page %d has %d events, limit %d", page, len(events), q.Limit)
+		}
+		for _, e := range events {
+			got = append(got, e.Action)
+		}
+		if cursor == "" {
+			break
+		}
+		q.Cursor = cursor
+	}
+	wantStrings(f, "every page, newest first", got, want)
+
+	all, _, err := f.store.AuditTrail(f.Context(), gatehouse.AuditQuery{Organisation: org})
+	if err != nil {
+		f.Fatal(err)
+	}
+	if len(all) != 5 {
+		f.Fatalf("without a limit: %d events, want 5", len(all))
+	}
+	_, _, err = f.store.AuditTrail(f.Context(), gatehouse.AuditQuery{Organisation: org, Cursor: "not-a-cursor"})
+	wantCode(f, "audit trail with a cursor it never returned", err, gatehouse.EINVALID)
+}
+
+func testAuditFilters(f *fixture) {
+	org, other := f.id("org"), f.id("other")
+	write := func(actor, organisation string, i int) time.Time {
+		f.write(gatehouse.Write{
+			Audit:   gatehouse.Audit{Actor: actor, Action: "grant_role", Organisation: organisation},
+			Updates: updates(gatehouse.Touch, f.rel("organisation:%s#administrator@user:u%d", organisation, i)),
+		})
+		return time.Now()
+	}
+	write("user:olivia", org, 0)
+	write("user:olivia", other, 1)
+	mid := write("user:sam", org, 2)
+	time.Sleep(5 * time.Millisecond)
+	write("user:olivia", org, 3)
+
+	for _, tc := range []struct {
+		name string
+		q    gatehouse.AuditQuery
+		want []string
+	}{
+		{"organisation", gatehouse.AuditQuery{Organisation: org}, []string{"3", "2", "0"}},
+		{"other organisation", gatehouse.AuditQuery{Organisation: other}, []string{"1"}},
+		{"actor", gatehouse.AuditQuery{Organisation: org, Actor: "user:sam"}, []string{"2"}},
+		{"since", gatehouse.AuditQuery{Organisation: org, Since: mid}, []string{"3"}},
+		{"until", gatehouse.AuditQuery{Organisation: org, Until: mid}, []string{"2", "0"}},
+	} {
+		events, _, err := f.store.AuditTrail(f.Context(), tc.q)
+		if err != nil {
+			f.Fatal(err)
+		}
+		var got []string
+		for _, e := range events {
+			for _, c := range e.Changes {
+				got = append(got, c[len(c)-1:])
+			}
+		}
+		wantStrings(f, "filter by "+tc.name, got, tc.want)
+	}
+}
+
+func testAuditFailedWrite(f *fixture) {
+	org := f.id("org")
+	_, err := f.store.Write(f.Context(), gatehouse.Write{
+		Audit:         gatehouse.Audit{Actor: "user:olivia", Action: "grant_role", Organisation: org},
+		Updates:       updates(gatehouse.Touch, f.rel("organisation:%s#administrator@user:ada", org)),
+		Preconditions: []gatehouse.Precondition{{MustMatch: true, Filter: gatehouse.Filter{ResourceType: "organisation", ResourceID: org, Relation: "owner"}}},
+	})
+	wantCode(f, "write whose precondition fails", err, gatehouse.ECONFLICT)
+	events, _, err := f.store.AuditTrail(f.Context(), gatehouse.AuditQuery{Organisation: org})
+	if err != nil || len(events) != 0 {
+		f.Fatalf("audit trail after a failed write = %+v, %v; want none", events, err)
+	}
+}
