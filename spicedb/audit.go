@@ -59,7 +59,10 @@ func (l *auditLog) recordDelete(a gatehouse.Audit, f gatehouse.Filter, n int, to
 func (s *SpiceDB) AuditTrail(_ context.Context, q gatehouse.AuditQuery) ([]gatehouse.AuditEvent, string, error) {
 	s.audit.mu.RLock()
 	var match []gatehouse.AuditEvent
-	for _, e := range s.audit.events {
+	// Newest first even between events of the same instant: the log is
+	// in the order of recording, so walk it backwards before the stable sort.
+	for i := len(s.audit.events) - 1; i >= 0; i-- {
+		e := s.audit.events[i]
 		if q.Organisation != "" && e.Organisation != q.Organisation {
 			continue
 		}
