@@ -10,11 +10,11 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/schema"
 	"github.com/gatehouse-authz/gatehouse/seed"
 	"github.com/gatehouse-authz/gatehouse/server"
 	"github.com/gatehouse-authz/gatehouse/spicedb"
+	"github.com/gatehouse-authz/gatehouse/workflow"
 )
 
 // testKey and checkKey are the bearer keys of every test server.
@@ -51,7 +51,7 @@ func MustAPI(tb testing.TB) *API {
 	var ready atomic.Bool
 	ready.Store(true)
 	h := server.New(server.Deps{
-		Store: store, Orgs: gatehouse.NewService(store), Schema: idx,
+		Store: store, Workflow: workflow.New(store), Schema: idx,
 		Keys: []string{testKey}, CheckKeys: []string{checkKey},
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: metrics, Ready: &ready,
 	})
