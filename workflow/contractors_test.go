@@ -92,8 +92,11 @@ var invoiceRules = []rule{
 	{"X3_an_invoice_amount_and_currency_are_checked", func(t *testing.T, f fixture) {
 		tm := f.mustTeam("x3inv")
 		for _, c := range []struct{ amount, currency, field string }{
-			{"-1", "GBP", "amount"}, {"1e3", "GBP", "amount"}, {"01.00", "GBP", "amount"},
-			{"1.00", "gbp", "currency"}, {"1.00", "XYZ", "currency"},
+			{"-1", "GBP", "amount"},
+			{"1e3", "GBP", "amount"},
+			{"01.00", "GBP", "amount"},
+			{"1.00", "gbp", "currency"},
+			{"1.00", "XYZ", "currency"},
 		} {
 			_, err := f.svc.CreateInvoice(t.Context(), tm.owner(), tm.id, workflow.Invoice{ID: "bad", Amount: c.amount, Currency: c.currency})
 			mustRefuse(t, err, want{code: gatehouse.EINVALID, field: c.field})

@@ -53,13 +53,13 @@ func classify() map[relationKey]relationClass {
 	// the organisation endpoints (O1, O2, O4, S1); designations only by
 	// the designation endpoints, which refuse non-members (T4, C7, C9).
 	set(gatehouse.TypeOrganisation, gatehouse.RelPlatform, by("X4", orgs))
-	set(gatehouse.TypeOrganisation, gatehouse.LabelRelation, relationClass{})
+	set(gatehouse.TypeOrganisation, gatehouse.LabelRelation, relationClass{access: free})
 	set(gatehouse.TypeOrganisation, gatehouse.RoleOwner, by("O2", orgs))
 	set(gatehouse.TypeOrganisation, gatehouse.RoleSecurityAdmin, by("S1", members))
 	set(gatehouse.TypeOrganisation, gatehouse.RoleAlternateSecurityAdmin, by("S1", members))
 	for _, role := range gatehouse.Roles() {
 		if _, ok := m[relationKey{gatehouse.TypeOrganisation, role}]; !ok {
-			set(gatehouse.TypeOrganisation, role, relationClass{})
+			set(gatehouse.TypeOrganisation, role, relationClass{access: free})
 		}
 	}
 	for _, d := range gatehouse.Designations() {
@@ -69,10 +69,10 @@ func classify() map[relationKey]relationClass {
 	// contractor and invoice belong to exactly one organisation (K1); only
 	// the contractor endpoint writes the admin-only wildcard (K2).
 	set(gatehouse.TypeContractor, gatehouse.RelOrganisation, by("K1", contracts))
-	set(gatehouse.TypeContractor, gatehouse.LabelRelation, relationClass{})
+	set(gatehouse.TypeContractor, gatehouse.LabelRelation, relationClass{access: free})
 	set(gatehouse.TypeContractor, gatehouse.RelAdminOnly, by("K2", contracts))
 	set(gatehouse.TypeInvoice, gatehouse.RelOrganisation, by("K1", invoices))
-	set(gatehouse.TypeInvoice, gatehouse.LabelRelation, relationClass{})
+	set(gatehouse.TypeInvoice, gatehouse.LabelRelation, relationClass{access: free})
 
 	// Every relation of change authorisation (C1-C12).
 	set(gatehouse.TypeChangeKind, gatehouse.RelException, by("C6", except))
