@@ -1,7 +1,3 @@
-// Package gatehouse holds the domain of Gatehouse: the references it speaks
-// in, its one error type, the Store through which it reaches SpiceDB, and
-// the organisation and change-authorisation rules of domain.md that the
-// schema alone cannot hold. It knows nothing of HTTP or gRPC.
 package gatehouse
 
 import (

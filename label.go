@@ -23,7 +23,7 @@ func EncodeLabel(data map[string]string) (Object, error) {
 	if len(b) > maxLabel {
 		return Object{}, Invalid("name", "display data is too long (at most %d bytes)", maxLabel)
 	}
-	return Object{Type: "label", ID: base64.RawURLEncoding.EncodeToString(b)}, nil
+	return Object{Type: TypeLabel, ID: base64.RawURLEncoding.EncodeToString(b)}, nil
 }
 
 // DecodeLabel reads the display data back from a label object.

@@ -39,7 +39,33 @@ func (s Subject) String() string {
 }
 
 // User returns the subject user:id.
-func User(id string) Subject { return Subject{Object: Object{Type: "user", ID: id}} }
+func User(id string) Subject { return Subject{Object: Object{Type: TypeUser, ID: id}} }
+
+// OrganisationRef returns organisation:id.
+func OrganisationRef(id string) Object { return Object{Type: TypeOrganisation, ID: id} }
+
+// ContractorRef returns contractor:id.
+func ContractorRef(id string) Object { return Object{Type: TypeContractor, ID: id} }
+
+// InvoiceRef returns invoice:id.
+func InvoiceRef(id string) Object { return Object{Type: TypeInvoice, ID: id} }
+
+// ChangeRequestRef returns change_request:id.
+func ChangeRequestRef(id string) Object { return Object{Type: TypeChangeRequest, ID: id} }
+
+// ChangeKindRef returns the per-organisation kind that an exception names
+// (C6): change_kind:<org>/<kind>.
+func ChangeKindRef(org, kind string) Object {
+	return Object{Type: TypeChangeKind, ID: org + "/" + kind}
+}
+
+// ChangeTargetRef returns the per-organisation target of one kind that an
+// exception names (C6): change_target:<org>/<kind>/<type>/<id> for the
+// target type:id, which must hold no '/'.
+func ChangeTargetRef(org, kind, target string) Object {
+	typ, id, _ := strings.Cut(target, ":")
+	return Object{Type: TypeChangeTarget, ID: org + "/" + kind + "/" + typ + "/" + id}
+}
 
 // Wildcard returns the subject type:*, everyone of that type. Only Gatehouse
 // itself writes it (the admin-only flag, K2); callers never may.

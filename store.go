@@ -2,7 +2,6 @@ package gatehouse
 
 import (
 	"context"
-	"time"
 )
 
 // Consistency is how fresh a read must be, in SpiceDB's terms. The zero
@@ -123,29 +122,11 @@ type Precondition struct {
 	Filter    Filter
 }
 
-// Audit is the record of who made a change and why (rule X2). The Store
-// attaches it to the write itself, so the record and the change cannot part.
-type Audit struct {
-	Actor        string            `json:"actor"`
-	Action       string            `json:"action"`
-	Reason       string            `json:"reason,omitempty"`
-	Organisation string            `json:"organisation,omitempty"`
-	Details      map[string]string `json:"details,omitempty"`
-}
-
 // Write is one atomic change: every update applies, or none.
 type Write struct {
 	Updates       []Update
 	Preconditions []Precondition
 	Audit         Audit
-}
-
-// AuditEvent is one recorded change as the audit trail lists it.
-type AuditEvent struct {
-	At       time.Time `json:"at"`
-	Audit              //nolint:embeddedstructfieldcheck // flattened into the event on purpose
-	Changes  []string  `json:"changes"`
-	ZedToken string    `json:"zedToken"`
 }
 
 // Store is everything Gatehouse needs of SpiceDB. The adapter in package
@@ -174,13 +155,4 @@ type Store interface {
 
 	// Ready returns nil once SpiceDB answers.
 	Ready(ctx context.Context) error
-}
-
-// AuditQuery selects audit events. Cursor continues an earlier page.
-type AuditQuery struct {
-	Organisation string
-	Actor        string
-	Since, Until time.Time
-	Limit        int
-	Cursor       string
 }

@@ -69,8 +69,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	data := dataset(o)
-	fmt.Fprintf(out, "dataset: %d organisations, %d relationships, %d distinct checks (%d%% allowed by construction)\n",
-		o.orgs, len(data.rels), len(data.checks), data.allowedPct)
+	fmt.Fprintf(out, "dataset: %d organisations, %d role relationships, %d contractors, %d distinct checks (%d%% allowed by construction)\n",
+		o.orgs, len(data.rels), len(data.contractors), len(data.checks), data.allowedPct)
 
 	// (b) SpiceDB with its HTTP gateway, memory datastore, telemetry off.
 	grpcAddr, httpAddr := freeAddr(), freeAddr()
@@ -109,7 +109,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		if err := waitFor(ctx, func() error { return g.ready(ctx) }); err != nil {
 			return err
 		}
-		if err := g.write(ctx, data.rels); err != nil {
+		if err := g.load(ctx, data); err != nil {
 			return err
 		}
 	}
@@ -187,9 +187,14 @@ type check struct {
 }
 
 type data struct {
-	rels       []string
-	checks     []check
-	allowedPct int
+	orgs []string
+	// rels are the roles, written raw; contractors are {org, id}, created
+	// through the contractor endpoint, since the raw endpoint refuses
+	// contractor#organisation (K1, X4).
+	rels        []string
+	contractors [][2]string
+	checks      []check
+	allowedPct  int
 }
 
 // dataset builds orgs organisations, each with an owner, an administrator,
@@ -202,12 +207,12 @@ func dataset(o options) data {
 	roles := []string{"administrator", "cis_processor", "it_manager", "billing_manager", "finance_admin"}
 	for i := range o.orgs {
 		org := fmt.Sprintf("org%d", i)
-		d.rels = append(d.rels, "organisation:"+org+"#platform@platform:provider")
+		d.orgs = append(d.orgs, org)
 		for _, r := range roles {
 			d.rels = append(d.rels, fmt.Sprintf("organisation:%s#%s@user:%s_%s", org, r, org, r))
 		}
 		for c := range o.perOrg {
-			d.rels = append(d.rels, fmt.Sprintf("contractor:%s_c%d#organisation@organisation:%s", org, c, org))
+			d.contractors = append(d.contractors, [2]string{org, fmt.Sprintf("%s_c%d", org, c)})
 		}
 	}
 	// The admin-only flag is a wildcard, which the API never accepts from a
@@ -247,25 +252,10 @@ func (g *gatehouse) buildBigOrg(ctx context.Context, n int) error {
 	if err := g.act(ctx, http.MethodPut, "/v1/organisations/big/members/big_cis/roles/cis_processor", "user:big_owner", nil); err != nil {
 		return err
 	}
-	next := atomic.Int64{}
-	errs := make(chan error, 8)
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
-				body := map[string]any{"id": fmt.Sprintf("big_c%d", i), "name": fmt.Sprintf("Contractor %d", i), "adminOnly": i%2 == 1}
-				if err := g.act(ctx, http.MethodPost, "/v1/organisations/big/contractors", "user:big_owner", body); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	return <-errs
+	return eachOf(n, func(i int) error {
+		body := map[string]any{"id": fmt.Sprintf("big_c%d", i), "name": fmt.Sprintf("Contractor %d", i), "adminOnly": i%2 == 1}
+		return g.act(ctx, http.MethodPost, "/v1/organisations/big/contractors", "user:big_owner", body)
+	})
 }
 
 type result struct {
@@ -372,13 +362,46 @@ func (g *gatehouse) ready(ctx context.Context) error {
 	return nil
 }
 
-func (g *gatehouse) write(ctx context.Context, rels []string) error {
-	for i := 0; i < len(rels); i += 1000 {
-		if err := post(ctx, http.DefaultClient, g.base+"/v1/relationships", g.key, map[string]any{"touch": rels[i:min(i+1000, len(rels))]}, nil); err != nil {
+// load writes d through the API: each organisation created by its owner
+// "<org>_owner" (which links it to the provider), the roles raw, the
+// contractors through the contractor endpoint, 8 at once.
+func (g *gatehouse) load(ctx context.Context, d data) error {
+	for _, org := range d.orgs {
+		if err := g.act(ctx, http.MethodPost, "/v1/organisations", "user:"+org+"_owner", map[string]string{"id": org, "name": org}); err != nil {
 			return err
 		}
 	}
-	return nil
+	for i := 0; i < len(d.rels); i += 1000 {
+		if err := post(ctx, http.DefaultClient, g.base+"/v1/relationships", g.key, map[string]any{"touch": d.rels[i:min(i+1000, len(d.rels))]}, nil); err != nil {
+			return err
+		}
+	}
+	return eachOf(len(d.contractors), func(i int) error {
+		org, id := d.contractors[i][0], d.contractors[i][1]
+		return g.act(ctx, http.MethodPost, "/v1/organisations/"+org+"/contractors", "user:"+org+"_owner", map[string]string{"id": id})
+	})
+}
+
+// eachOf runs do for every i in [0, n), 8 at once, and returns the first error.
+func eachOf(n int, do func(i int) error) error {
+	next := atomic.Int64{}
+	errs := make(chan error, 8)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				if err := do(i); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
 }
 
 // act sends an admin request on behalf of actor; any answer but 2xx is an error.

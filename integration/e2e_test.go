@@ -93,13 +93,19 @@ func runSuite(t *testing.T, gh *integration.Gatehouse) {
 
 	t.Run("relationships_and_checks", func(t *testing.T) {
 		ctx := t.Context()
-		w, err := ops.Touch(ctx, "e2e setup", orgRef+"#administrator@user:bob", orgRef+"#cis_processor@user:carol", contractor+"#organisation@"+orgRef)
+		w, err := ops.Touch(ctx, "e2e setup", orgRef+"#administrator@user:bob", orgRef+"#cis_processor@user:carol")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if w.ZedToken == "" {
 			t.Fatal("write answered no zedToken")
 		}
+		// contractor#organisation changes only through the contractor endpoint (K1, X4).
+		ct, err := ops.As("user:bob").CreateContractor(ctx, org, client.Contractor{ID: strings.TrimPrefix(contractor, "contractor:")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.ZedToken = ct.ZedToken
 		// At least as fresh as the write, through a derived client.
 		res, err := ops.WithConsistency(client.AtLeastAsFresh(w.ZedToken)).Check(ctx, client.CheckRequest{Resource: contractor, Permission: "view", Subject: "user:bob"})
 		if err != nil || !res.Allowed || res.ZedToken == "" {

@@ -329,7 +329,7 @@ func TestClientRetryRidesOverSpiceDBRestart(t *testing.T) {
 		answeredAt.Sub(*servingAt.Load()).Round(10*time.Millisecond))
 
 	// A write made now is seen at once, the token carried to the next read.
-	w, err := c.Touch(ctx, "after the outage", "contractor:c3#organisation@organisation:acme")
+	w, err := c.As("user:bob").CreateContractor(ctx, "acme", client.Contractor{ID: "c3"})
 	if err != nil {
 		t.Fatal(err)
 	}

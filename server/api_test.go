@@ -173,7 +173,9 @@ func TestReadYourWrites(t *testing.T) {
 			defer wg.Done()
 			for i := range 50 {
 				user := fmt.Sprintf("user:ryw%d_%d", w, i)
-				a.Touch("organisation:brightcis#cis_processor@" + user)
+				if r := a.Do("POST", "/v1/relationships", "", map[string]any{"touch": []string{"organisation:brightcis#cis_processor@" + user}}); r.Status != 200 {
+					t.Errorf("touch: %d %s", r.Status, r.Raw)
+				}
 				for _, q := range []struct {
 					path string
 					body map[string]any

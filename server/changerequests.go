@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/workflow"
 )
 
 // FileChangeRequestBody is a change request as filed (C1, C2, C10-C12).
@@ -53,7 +54,7 @@ func subjects(in []gatehouse.Subject) []string {
 	return out
 }
 
-func changeRequestAnswer(cr gatehouse.ChangeRequest) ChangeRequestAnswer {
+func changeRequestAnswer(cr workflow.ChangeRequest) ChangeRequestAnswer {
 	needed := cr.ApprovalsNeeded
 	if needed == nil {
 		needed = []string{}
@@ -80,7 +81,7 @@ func handleFileChangeRequest(d Deps) gin.HandlerFunc {
 			_ = c.Error(err)
 			return
 		}
-		req := gatehouse.NewChangeRequest{
+		req := workflow.NewChangeRequest{
 			ID: b.ID, Organisation: c.Param("org"), Kind: b.Kind, Target: b.Target,
 			SubstantialSecurity: b.SubstantialSecurity, SubstantialCharge: b.SubstantialCharge,
 		}
@@ -91,7 +92,7 @@ func handleFileChangeRequest(d Deps) gin.HandlerFunc {
 			}
 			req.LegalReason = *b.LegalReason
 		}
-		cr, err := d.Orgs.FileChangeRequest(c, actor, req)
+		cr, err := d.Workflow.FileChangeRequest(c, actor, req)
 		if err != nil {
 			_ = c.Error(err)
 			return
@@ -108,7 +109,7 @@ func handleGetChangeRequest(d Deps) gin.HandlerFunc {
 			_ = c.Error(err)
 			return
 		}
-		cr, err := d.Orgs.ChangeRequest(c, actor, c.Param("id"))
+		cr, err := d.Workflow.ChangeRequest(c, actor, c.Param("id"))
 		if err != nil {
 			_ = c.Error(err)
 			return
@@ -138,7 +139,7 @@ func handleAuthoriseChangeRequest(d Deps) gin.HandlerFunc {
 				return
 			}
 		}
-		cr, err := d.Orgs.AuthoriseChangeRequest(c, actor, c.Param("id"), b.Note)
+		cr, err := d.Workflow.AuthoriseChangeRequest(c, actor, c.Param("id"), b.Note)
 		if err != nil {
 			_ = c.Error(err)
 			return
@@ -189,7 +190,7 @@ func handleGrantException(d Deps) gin.HandlerFunc {
 			_ = c.Error(err)
 			return
 		}
-		ex := gatehouse.Exception{Organisation: c.Param("org"), User: user, Kind: b.Kind, Target: b.Target}
+		ex := workflow.Exception{Organisation: c.Param("org"), User: user, Kind: b.Kind, Target: b.Target}
 		if b.ExpiresAt != "" {
 			t, err := time.Parse(time.RFC3339, b.ExpiresAt)
 			if err != nil {
@@ -198,7 +199,7 @@ func handleGrantException(d Deps) gin.HandlerFunc {
 			}
 			ex.ExpiresAt = &t
 		}
-		tok, err := d.Orgs.GrantException(c, actor, ex, b.Reason)
+		tok, err := d.Workflow.GrantException(c, actor, ex, b.Reason)
 		if err != nil {
 			_ = c.Error(err)
 			return
@@ -224,7 +225,7 @@ func handleRevokeException(d Deps) gin.HandlerFunc {
 			_ = c.Error(gatehouse.Invalid("user", "%q is not a valid user id", id))
 			return
 		}
-		if _, _, err := d.Orgs.RevokeExceptions(c, actor, c.Param("org"), gatehouse.User(id), c.Param("kind"), ""); err != nil {
+		if _, _, err := d.Workflow.RevokeExceptions(c, actor, c.Param("org"), gatehouse.User(id), c.Param("kind"), ""); err != nil {
 			_ = c.Error(err)
 			return
 		}

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-authz/gatehouse"
 )
 
 // The change-request helpers speak the API of api.md, section "Change
@@ -38,13 +40,10 @@ func (a *API) authorise(actor, id, note string) Response {
 	return a.Do("POST", "/v1/change-requests/"+id+"/authorise", actor, map[string]any{"note": note})
 }
 
-// Delete deletes relationships through POST /v1/relationships.
+// Delete deletes relationships straight from the Store, as test setup (see Touch).
 func (a *API) Delete(rels ...string) {
 	a.t.Helper()
-	r := a.Do("POST", "/v1/relationships", "", map[string]any{"delete": rels})
-	if r.Status != http.StatusOK {
-		a.t.Fatalf("deleting %v: %d %s", rels, r.Status, r.Raw)
-	}
+	a.setUp(gatehouse.Delete, rels)
 }
 
 // snapshot lists every relationship a change-request endpoint could touch:

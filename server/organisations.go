@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/workflow"
 )
 
 // zedTokenHeader carries the ZedToken of a write answered 204, which has no body.
@@ -70,7 +71,7 @@ type OrganisationAnswer struct {
 	ZedToken string `json:"zedToken,omitempty"`
 }
 
-func organisationAnswer(o gatehouse.Organisation) OrganisationAnswer {
+func organisationAnswer(o workflow.Organisation) OrganisationAnswer {
 	return OrganisationAnswer{ID: o.ID, Name: o.Name, Owner: o.Owner.String(), ZedToken: o.ZedToken}
 }
 
@@ -87,7 +88,7 @@ func handleCreateOrganisation(d Deps) gin.HandlerFunc {
 			_ = c.Error(err)
 			return
 		}
-		o, err := d.Orgs.CreateOrganisation(c, actor, b.ID, b.Name)
+		o, err := d.Workflow.CreateOrganisation(c, actor, b.ID, b.Name)
 		if err != nil {
 			_ = c.Error(err)
 			return
@@ -105,7 +106,7 @@ func handleGetOrganisation(d Deps) gin.HandlerFunc {
 			_ = c.Error(err)
 			return
 		}
-		o, err := d.Orgs.GetOrganisation(c, actor, c.Param("org"))
+		o, err := d.Workflow.GetOrganisation(c, actor, c.Param("org"))
 		if err != nil {
 			_ = c.Error(err)
 			return
@@ -122,7 +123,7 @@ func handleDeleteOrganisation(d Deps) gin.HandlerFunc {
 			_ = c.Error(err)
 			return
 		}
-		tok, err := d.Orgs.DeleteOrganisation(c, actor, c.Param("org"))
+		tok, err := d.Workflow.DeleteOrganisation(c, actor, c.Param("org"))
 		if err != nil {
 			_ = c.Error(err)
 			return
@@ -165,7 +166,7 @@ func handleTransferOwnership(d Deps) gin.HandlerFunc {
 			_ = c.Error(err)
 			return
 		}
-		tok, err := d.Orgs.TransferOwnership(c, actor, c.Param("org"), to, b.Reason)
+		tok, err := d.Workflow.TransferOwnership(c, actor, c.Param("org"), to, b.Reason)
 		if err != nil {
 			_ = c.Error(err)
 			return
@@ -195,7 +196,7 @@ func handleListMembers(d Deps) gin.HandlerFunc {
 			_ = c.Error(err)
 			return
 		}
-		ms, tok, err := d.Orgs.Members(c, actor, c.Param("org"))
+		ms, tok, err := d.Workflow.Members(c, actor, c.Param("org"))
 		if err != nil {
 			_ = c.Error(err)
 			return
@@ -228,7 +229,7 @@ func handleGrantRole(d Deps) gin.HandlerFunc {
 			_ = c.Error(err)
 			return
 		}
-		g := gatehouse.RoleGrant{Org: c.Param("org"), User: gatehouse.User(c.Param("user")), Role: c.Param("role")}
+		g := workflow.RoleGrant{Org: c.Param("org"), User: gatehouse.User(c.Param("user")), Role: c.Param("role")}
 		if v, ok := c.GetQuery("previousBecomesAlternate"); ok {
 			if g.PreviousBecomesAlternate, err = strconv.ParseBool(v); err != nil {
 				_ = c.Error(gatehouse.Invalid("previousBecomesAlternate", "previousBecomesAlternate must be true or false"))
@@ -253,7 +254,7 @@ func handleGrantRole(d Deps) gin.HandlerFunc {
 			}
 			g.RequestedBy = &rb
 		}
-		tok, err := d.Orgs.GrantRole(c, actor, g)
+		tok, err := d.Workflow.GrantRole(c, actor, g)
 		if err != nil {
 			_ = c.Error(err)
 			return
@@ -270,7 +271,7 @@ func handleRevokeRole(d Deps) gin.HandlerFunc {
 			_ = c.Error(err)
 			return
 		}
-		tok, err := d.Orgs.RevokeRole(c, actor, c.Param("org"), gatehouse.User(c.Param("user")), c.Param("role"))
+		tok, err := d.Workflow.RevokeRole(c, actor, c.Param("org"), gatehouse.User(c.Param("user")), c.Param("role"))
 		if err != nil {
 			_ = c.Error(err)
 			return
@@ -287,7 +288,7 @@ func handleRemoveMember(d Deps) gin.HandlerFunc {
 			_ = c.Error(err)
 			return
 		}
-		tok, err := d.Orgs.RemoveMember(c, actor, c.Param("org"), gatehouse.User(c.Param("user")))
+		tok, err := d.Workflow.RemoveMember(c, actor, c.Param("org"), gatehouse.User(c.Param("user")))
 		if err != nil {
 			_ = c.Error(err)
 			return
@@ -304,7 +305,7 @@ func handleSetDesignation(d Deps) gin.HandlerFunc {
 			_ = c.Error(err)
 			return
 		}
-		tok, err := d.Orgs.SetDesignation(c, actor, c.Param("org"), gatehouse.User(c.Param("user")), c.Param("designation"))
+		tok, err := d.Workflow.SetDesignation(c, actor, c.Param("org"), gatehouse.User(c.Param("user")), c.Param("designation"))
 		if err != nil {
 			_ = c.Error(err)
 			return
@@ -321,7 +322,7 @@ func handleUnsetDesignation(d Deps) gin.HandlerFunc {
 			_ = c.Error(err)
 			return
 		}
-		tok, err := d.Orgs.UnsetDesignation(c, actor, c.Param("org"), gatehouse.User(c.Param("user")), c.Param("designation"))
+		tok, err := d.Workflow.UnsetDesignation(c, actor, c.Param("org"), gatehouse.User(c.Param("user")), c.Param("designation"))
 		if err != nil {
 			_ = c.Error(err)
 			return
@@ -352,7 +353,7 @@ type ContractorAnswer struct {
 	ZedToken     string `json:"zedToken,omitempty"`
 }
 
-func contractorAnswer(k gatehouse.Contractor) ContractorAnswer {
+func contractorAnswer(k workflow.Contractor) ContractorAnswer {
 	return ContractorAnswer{ID: k.ID, Name: k.Name, AdminOnly: k.AdminOnly, Organisation: k.Organisation, ZedToken: k.ZedToken}
 }
 
@@ -369,7 +370,7 @@ func handleCreateContractor(d Deps) gin.HandlerFunc {
 			_ = c.Error(err)
 			return
 		}
-		k, err := d.Orgs.CreateContractor(c, actor, c.Param("org"), gatehouse.Contractor{ID: b.ID, Name: b.Name, AdminOnly: b.AdminOnly})
+		k, err := d.Workflow.CreateContractor(c, actor, c.Param("org"), workflow.Contractor{ID: b.ID, Name: b.Name, AdminOnly: b.AdminOnly})
 		if err != nil {
 			_ = c.Error(err)
 			return
@@ -392,7 +393,7 @@ func handlePatchContractor(d Deps) gin.HandlerFunc {
 			_ = c.Error(err)
 			return
 		}
-		k, err := d.Orgs.PatchContractor(c, actor, c.Param("id"), gatehouse.ContractorPatch{Name: b.Name, AdminOnly: b.AdminOnly})
+		k, err := d.Workflow.PatchContractor(c, actor, c.Param("id"), workflow.ContractorPatch{Name: b.Name, AdminOnly: b.AdminOnly})
 		if err != nil {
 			_ = c.Error(err)
 			return
@@ -409,7 +410,7 @@ func handleDeleteContractor(d Deps) gin.HandlerFunc {
 			_ = c.Error(err)
 			return
 		}
-		tok, err := d.Orgs.DeleteContractor(c, actor, c.Param("id"))
+		tok, err := d.Workflow.DeleteContractor(c, actor, c.Param("id"))
 		if err != nil {
 			_ = c.Error(err)
 			return
@@ -447,7 +448,7 @@ func handleCreateInvoice(d Deps) gin.HandlerFunc {
 			_ = c.Error(err)
 			return
 		}
-		inv, err := d.Orgs.CreateInvoice(c, actor, c.Param("org"), gatehouse.Invoice{ID: b.ID, Amount: b.Amount, Currency: b.Currency})
+		inv, err := d.Workflow.CreateInvoice(c, actor, c.Param("org"), workflow.Invoice{ID: b.ID, Amount: b.Amount, Currency: b.Currency})
 		if err != nil {
 			_ = c.Error(err)
 			return

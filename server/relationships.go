@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/workflow"
 )
 
 // SchemaAnswer carries the schema text.
@@ -103,14 +104,6 @@ type TokenAnswer struct {
 	ZedToken string `json:"zedToken"`
 }
 
-// guarded are the relations only the organisation endpoints change, under
-// the preconditions that hold O2 and S1.
-var guarded = map[string]string{
-	"owner":                    "O2",
-	"security_admin":           "S1",
-	"alternate_security_admin": "S1",
-}
-
 // handleWriteRelationships serves POST /v1/relationships.
 func handleWriteRelationships(d Deps) gin.HandlerFunc {
 	return func(c *gin.Context) {
@@ -146,10 +139,9 @@ func handleWriteRelationships(d Deps) gin.HandlerFunc {
 					_ = c.Error(err)
 					return
 				}
-				if rule, ok := guarded[r.Relation]; ok && r.Resource.Type == "organisation" {
-					e := gatehouse.RuleViolation(rule, "%s changes only through the organisation endpoints", r.Relation)
-					e.Field = field
-					_ = c.Error(e)
+				// No key is a platform key yet (GATEHOUSE_PLATFORM_KEYS), so platform#staff is refused to all.
+				if err := workflow.CheckRawUpdate(field, r, false); err != nil {
+					_ = c.Error(err)
 					return
 				}
 				key := r.Resource.String() + "#" + r.Relation + "@" + r.Subject.String()

@@ -11,13 +11,14 @@ import (
 
 	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/schema"
+	"github.com/gatehouse-authz/gatehouse/workflow"
 )
 
 // Deps is everything the handler needs; New takes all of it.
 type Deps struct {
 	Store gatehouse.Store
-	// Orgs holds the rules of domain.md that need more than one relationship.
-	Orgs *gatehouse.Service
+	// Workflow holds the rules of domain.md that need more than one relationship.
+	Workflow *workflow.Service
 	// Schema indexes the schema, to refuse unknown types and permissions by field.
 	Schema *schema.Index
 	// Keys may call every endpoint; CheckKeys only the checking ones.

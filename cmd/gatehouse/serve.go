@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse-authz/gatehouse/seed"
 	"github.com/gatehouse-authz/gatehouse/server"
 	"github.com/gatehouse-authz/gatehouse/spicedb"
+	"github.com/gatehouse-authz/gatehouse/workflow"
 )
 
 // config is everything `gatehouse serve` reads from flags and GATEHOUSE_* variables.
@@ -172,7 +173,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	var ready atomic.Bool
 	srv := &http.Server{
 		Handler: server.New(server.Deps{
-			Store: store, Orgs: gatehouse.NewService(store), Schema: idx,
+			Store: store, Workflow: workflow.New(store), Schema: idx,
 			Keys: cfg.keys, CheckKeys: cfg.checkKeys, Log: log, Metrics: metrics, Ready: &ready,
 		}),
 		ReadHeaderTimeout: 5 * time.Second,

@@ -1,8 +1,10 @@
-package gatehouse
+package workflow
 
 import (
 	"context"
 	"time"
+
+	"github.com/gatehouse-authz/gatehouse"
 )
 
 // Exception lets User file requests of one non-standard Kind in
@@ -11,7 +13,7 @@ import (
 // relationship expiration stops it counting at that moment.
 type Exception struct {
 	Organisation string
-	User         Subject
+	User         gatehouse.Subject
 	Kind         string
 	Target       string
 	ExpiresAt    *time.Time
@@ -19,27 +21,27 @@ type Exception struct {
 
 // relationship is the one relationship that holds the exception: on the
 // organisation's kind, or on its one target of that kind.
-func (e Exception) relationship() Relationship {
-	res := kindObject(e.Organisation, e.Kind)
+func (e Exception) relationship() gatehouse.Relationship {
+	res := gatehouse.ChangeKindRef(e.Organisation, e.Kind)
 	if e.Target != "" {
-		res = targetObject(e.Organisation, e.Kind, e.Target)
+		res = gatehouse.ChangeTargetRef(e.Organisation, e.Kind, e.Target)
 	}
-	return Relationship{Resource: res, Relation: "exception", Subject: e.User, ExpiresAt: e.ExpiresAt}
+	return gatehouse.Relationship{Resource: res, Relation: gatehouse.RelException, Subject: e.User, ExpiresAt: e.ExpiresAt}
 }
 
 // requireMainContact lets through a main contact who is available: only a
 // main contact grants and revokes exceptions (C6), and one marked
 // unavailable_contact may not act as one (C7).
-func (s *Service) requireMainContact(ctx context.Context, actor Subject, org Object) error {
-	if err := s.Require(ctx, actor, "main_contacts", org); err != nil {
+func (s *Service) requireMainContact(ctx context.Context, actor gatehouse.Subject, org gatehouse.Object) error {
+	if err := s.require(ctx, actor, gatehouse.PermMainContacts, org); err != nil {
 		return err
 	}
-	away, err := s.allowed(ctx, org, "unavailable_contacts", actor)
+	away, err := s.allowed(ctx, org, gatehouse.PermUnavailableContacts, actor)
 	if err != nil {
 		return err
 	}
 	if away {
-		e := Forbidden(actor, "main_contacts", org)
+		e := gatehouse.Forbidden(actor, gatehouse.PermMainContacts, org)
 		e.Rule = "C7"
 		e.Message = "C7: " + actor.String() + " is marked unavailable_contact in " + org.String() + " and may not act as its main contact"
 		return e
@@ -47,17 +49,10 @@ func (s *Service) requireMainContact(ctx context.Context, actor Subject, org Obj
 	return nil
 }
 
-func validUser(field string, u Subject) error {
-	if u.Type != "user" || u.Relation != "" {
-		return Invalid(field, "%q must be a user (user:<id>)", u.String())
-	}
-	return nil
-}
-
 // GrantException grants e for actor, who must be an available main contact
 // of the organisation (C6, C7), to a member of it, with reason recorded in
 // the audit trail. Granting again replaces the expiry.
-func (s *Service) GrantException(ctx context.Context, actor Subject, e Exception, reason string) (string, error) {
+func (s *Service) GrantException(ctx context.Context, actor gatehouse.Subject, e Exception, reason string) (string, error) {
 	if err := validOrg("org", e.Organisation); err != nil {
 		return "", err
 	}
@@ -71,18 +66,18 @@ func (s *Service) GrantException(ctx context.Context, actor Subject, e Exception
 		return "", err
 	}
 	if e.ExpiresAt != nil && !e.ExpiresAt.After(s.now()) {
-		return "", Invalid("expiresAt", "expiresAt %s is not in the future", e.ExpiresAt.UTC().Format(time.RFC3339))
+		return "", gatehouse.Invalid("expiresAt", "expiresAt %s is not in the future", e.ExpiresAt.UTC().Format(time.RFC3339))
 	}
-	org := organisation(e.Organisation)
+	org := gatehouse.OrganisationRef(e.Organisation)
 	if err := s.requireMainContact(ctx, actor, org); err != nil {
 		return "", err
 	}
-	member, err := s.allowed(ctx, org, "member", e.User)
+	member, err := s.allowed(ctx, org, gatehouse.PermMember, e.User)
 	if err != nil {
 		return "", err
 	}
 	if !member {
-		v := RuleViolation("C6", "%s is not a member of %s: exceptions are granted to members of the organisation", e.User, org)
+		v := gatehouse.RuleViolation("C6", "%s is not a member of %s: exceptions are granted to members of the organisation", e.User, org)
 		v.Field = "user"
 		return "", v
 	}
@@ -93,16 +88,16 @@ func (s *Service) GrantException(ctx context.Context, actor Subject, e Exception
 	if e.ExpiresAt != nil {
 		details["expiresAt"] = e.ExpiresAt.UTC().Format(time.RFC3339)
 	}
-	return s.store.Write(ctx, Write{
-		Updates: []Update{{Op: Touch, Relationship: e.relationship()}},
-		Audit:   Audit{Actor: actor.String(), Action: "grant_exception", Reason: reason, Organisation: e.Organisation, Details: details},
+	return s.store.Write(ctx, gatehouse.Write{
+		Updates: []gatehouse.Update{{Op: gatehouse.Touch, Relationship: e.relationship()}},
+		Audit:   gatehouse.Audit{Actor: actor.String(), Action: "grant_exception", Reason: reason, Organisation: e.Organisation, Details: details},
 	})
 }
 
 // RevokeExceptions revokes, for actor, an available main contact of org
 // (C6, C7), every exception of user for kind in org: the one for the whole
 // kind and every one for a single target of it. It returns how many went.
-func (s *Service) RevokeExceptions(ctx context.Context, actor Subject, org string, user Subject, kind, reason string) (int, string, error) {
+func (s *Service) RevokeExceptions(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, kind, reason string) (int, string, error) {
 	if err := validOrg("org", org); err != nil {
 		return 0, "", err
 	}
@@ -112,14 +107,14 @@ func (s *Service) RevokeExceptions(ctx context.Context, actor Subject, org strin
 	if err := validKind("kind", kind, false); err != nil {
 		return 0, "", err
 	}
-	if err := s.requireMainContact(ctx, actor, organisation(org)); err != nil {
+	if err := s.requireMainContact(ctx, actor, gatehouse.OrganisationRef(org)); err != nil {
 		return 0, "", err
 	}
-	k := kindObject(org, kind)
-	return s.store.DeleteMatching(ctx, []Filter{
-		{ResourceType: k.Type, ResourceID: k.ID, Relation: "exception", SubjectType: user.Type, SubjectID: user.ID},
-		{ResourceType: "change_target", IDPrefix: k.ID + "/", Relation: "exception", SubjectType: user.Type, SubjectID: user.ID},
-	}, Audit{
+	k := gatehouse.ChangeKindRef(org, kind)
+	return s.store.DeleteMatching(ctx, []gatehouse.Filter{
+		{ResourceType: k.Type, ResourceID: k.ID, Relation: gatehouse.RelException, SubjectType: user.Type, SubjectID: user.ID},
+		{ResourceType: gatehouse.TypeChangeTarget, IDPrefix: k.ID + "/", Relation: gatehouse.RelException, SubjectType: user.Type, SubjectID: user.ID},
+	}, gatehouse.Audit{
 		Actor: actor.String(), Action: "revoke_exception", Reason: reason, Organisation: org,
 		Details: map[string]string{"user": user.String(), "kind": kind},
 	})

@@ -1,29 +1,13 @@
-package gatehouse
+package workflow
 
 import (
 	"context"
 	"fmt"
 	"slices"
 	"strings"
-)
 
-// The kinds of change request (C2): standard is routine support, every
-// other kind is non-standard and needs authorisation.
-const (
-	KindStandard             = "standard"
-	KindAccessPermissions    = "access_permissions"
-	KindUserManagement       = "user_management"
-	KindPublicFacing         = "public_facing"
-	KindService              = "service"
-	KindSensitiveInformation = "sensitive_information"
+	"github.com/gatehouse-authz/gatehouse"
 )
-
-// Kinds returns every kind of change request (C2), standard first. Each is
-// also the name of the change_request relation that names the
-// organisation, so that the schema reads who authorises each kind.
-func Kinds() []string {
-	return []string{KindStandard, KindAccessPermissions, KindUserManagement, KindPublicFacing, KindService, KindSensitiveInformation}
-}
 
 // The statuses of a change request, derived from its relationships.
 const (
@@ -35,9 +19,9 @@ const (
 // The escalation tiers (C8), named after who authorises in each, and
 // TierNone when nobody needs to authorise or nobody can.
 const (
-	TierMain      = "main_contact"
-	TierAlternate = "alternate_contact"
-	TierDirector  = "verified_director"
+	TierMain      = gatehouse.DesignationMainContact
+	TierAlternate = gatehouse.DesignationAlternateContact
+	TierDirector  = gatehouse.DesignationVerifiedDirector
 	TierNone      = "none"
 )
 
@@ -56,9 +40,9 @@ type tier struct{ name, permission string }
 // the one decision Zanzibar cannot express: "the first set that is not empty".
 func tiers() []tier {
 	return []tier{
-		{TierMain, "authorise_main"},
-		{TierAlternate, "authorise_alternate"},
-		{TierDirector, "authorise_director"},
+		{TierMain, gatehouse.PermAuthoriseMain},
+		{TierAlternate, gatehouse.PermAuthoriseAlternate},
+		{TierDirector, gatehouse.PermAuthoriseDirector},
 	}
 }
 
@@ -69,8 +53,8 @@ type approval struct{ need, flag, approve, record, approved string }
 
 func approvals() []approval {
 	return []approval{
-		{NeedSecurity, "substantial_security", "approve_security", "security_approved_by", "security_approved"},
-		{NeedCharge, "substantial_charge", "approve_charge", "charge_approved_by", "charge_approved"},
+		{NeedSecurity, gatehouse.RelSubstantialSecurity, gatehouse.PermApproveSecurity, gatehouse.RelSecurityApprovedBy, gatehouse.PermSecurityApproved},
+		{NeedCharge, gatehouse.RelSubstantialCharge, gatehouse.PermApproveCharge, gatehouse.RelChargeApprovedBy, gatehouse.PermChargeApproved},
 	}
 }
 
@@ -96,7 +80,7 @@ type ChangeRequest struct {
 	Organisation        string
 	Kind                string
 	Target              string
-	Requester           Subject
+	Requester           gatehouse.Subject
 	SubstantialSecurity bool
 	SubstantialCharge   bool
 	LegalMandate        bool
@@ -110,73 +94,40 @@ type ChangeRequest struct {
 	// Authorisers are the users who may give what is needed now: the
 	// current tier while authorisation is needed, else the approvers of the
 	// approvals still needed.
-	Authorisers     []Subject
+	Authorisers     []gatehouse.Subject
 	ApprovalsNeeded []string
 	BlockedOn       []string
 
 	// AuthorisedBy, SecurityApprovedBy and ChargeApprovedBy are whose yes counts.
-	AuthorisedBy       []Subject
-	SecurityApprovedBy []Subject
-	ChargeApprovedBy   []Subject
+	AuthorisedBy       []gatehouse.Subject
+	SecurityApprovedBy []gatehouse.Subject
+	ChargeApprovedBy   []gatehouse.Subject
 
 	ZedToken string
 
 	// tierPermission is the permission of the current tier, for refusals.
 	tierPermission string
 	// approvers are who may give each approval still needed.
-	approvers map[string][]Subject
+	approvers map[string][]gatehouse.Subject
 }
 
 // Needs reports whether the request still needs what (NeedAuthorisation, NeedSecurity, NeedCharge).
 func (cr ChangeRequest) Needs(what string) bool { return slices.Contains(cr.ApprovalsNeeded, what) }
 
 // object returns the change_request object of the request.
-func (cr ChangeRequest) object() Object { return changeRequest(cr.ID) }
-
-func changeRequest(id string) Object { return Object{Type: "change_request", ID: id} }
-
-func organisation(id string) Object { return Object{Type: "organisation", ID: id} }
-
-// kindObject is the per-organisation kind that an exception names (C6).
-func kindObject(org, kind string) Object {
-	return Object{Type: "change_kind", ID: org + "/" + kind}
-}
-
-// targetObject is the per-organisation target of one kind that an
-// exception names (C6); target is type:id, validated to hold no '/'.
-func targetObject(org, kind, target string) Object {
-	typ, id, _ := strings.Cut(target, ":")
-	return Object{Type: "change_target", ID: org + "/" + kind + "/" + typ + "/" + id}
-}
-
-// latest is the consistency of every change-request read: each decision
-// and each answer is made on the latest state, so a contact marked
-// unavailable a moment ago is never asked (C7).
-func latest() Consistency { return Consistency{FullyConsistent: true} }
-
-// validOrg checks an organisation id that becomes part of change_kind and
-// change_target ids, where '/' separates the parts.
-func validOrg(field, org string) error {
-	if org == "" {
-		return Invalid(field, "%s is required", field)
-	}
-	if !ValidID(org) || strings.Contains(org, "/") {
-		return Invalid(field, "%q is not a valid organisation id (letters, digits and _|-=+, no '/')", org)
-	}
-	return nil
-}
+func (cr ChangeRequest) object() gatehouse.Object { return gatehouse.ChangeRequestRef(cr.ID) }
 
 // validKind checks kind against C2; standard is refused where only
 // non-standard kinds make sense (exceptions, C6).
 func validKind(field, kind string, standardOK bool) error {
 	if kind == "" {
-		return Invalid(field, "%s is required (one of %s)", field, strings.Join(Kinds(), ", "))
+		return gatehouse.Invalid(field, "%s is required (one of %s)", field, strings.Join(gatehouse.Kinds(), ", "))
 	}
-	if !slices.Contains(Kinds(), kind) {
-		return Invalid(field, "%q is not a kind of change request (one of %s)", kind, strings.Join(Kinds(), ", "))
+	if !gatehouse.IsKind(kind) {
+		return gatehouse.Invalid(field, "%q is not a kind of change request (one of %s)", kind, strings.Join(gatehouse.Kinds(), ", "))
 	}
-	if kind == KindStandard && !standardOK {
-		e := RuleViolation("C6", "an exception names a non-standard kind: standard requests are authorised when filed anyway (C3)")
+	if kind == gatehouse.KindStandard && !standardOK {
+		e := gatehouse.RuleViolation("C6", "an exception names a non-standard kind: standard requests are authorised when filed anyway (C3)")
 		e.Field = field
 		return e
 	}
@@ -189,15 +140,15 @@ func validTarget(field, target string) error {
 	if target == "" {
 		return nil
 	}
-	o, err := ParseObject(field, target)
+	o, err := gatehouse.ParseObject(field, target)
 	if err != nil {
 		return err
 	}
 	if strings.Contains(o.Type, "/") || strings.Contains(o.ID, "/") {
-		return Invalid(field, "%q: a target is type:id with no '/' in either part", target)
+		return gatehouse.Invalid(field, "%q: a target is type:id with no '/' in either part", target)
 	}
 	if len(o.ID)+len(o.Type) > 900 {
-		return Invalid(field, "%q is too long", target)
+		return gatehouse.Invalid(field, "%q is too long", target)
 	}
 	return nil
 }
@@ -206,11 +157,8 @@ func (r NewChangeRequest) validate() error {
 	if err := validOrg("org", r.Organisation); err != nil {
 		return err
 	}
-	if r.ID == "" {
-		return Invalid("id", "id is required")
-	}
-	if !ValidID(r.ID) {
-		return Invalid("id", "%q may contain only letters, digits and /_|-=+ (at most 1024)", r.ID)
+	if err := validID("id", r.ID); err != nil {
+		return err
 	}
 	if err := validKind("kind", r.Kind, true); err != nil {
 		return err
@@ -225,16 +173,16 @@ func (r NewChangeRequest) validate() error {
 // A request the requester may authorise themselves (C3, C5, C6, or they are
 // in the current tier) is authorised as filed, and that is recorded, so an
 // exception that expires later does not undo it.
-func (s *Service) FileChangeRequest(ctx context.Context, actor Subject, r NewChangeRequest) (ChangeRequest, error) {
+func (s *Service) FileChangeRequest(ctx context.Context, actor gatehouse.Subject, r NewChangeRequest) (ChangeRequest, error) {
 	r.LegalReason = strings.TrimSpace(r.LegalReason)
 	if err := r.validate(); err != nil {
 		return ChangeRequest{}, err
 	}
-	org := organisation(r.Organisation)
+	org := gatehouse.OrganisationRef(r.Organisation)
 	legal := r.LegalReason != ""
-	var platform Object
+	var platform gatehouse.Object
 	if legal {
-		if err := s.Require(ctx, actor, "provider_staff", org); err != nil {
+		if err := s.require(ctx, actor, gatehouse.PermProviderStaff, org); err != nil {
 			return ChangeRequest{}, err
 		}
 		p, err := s.platformOf(ctx, actor, org)
@@ -242,45 +190,45 @@ func (s *Service) FileChangeRequest(ctx context.Context, actor Subject, r NewCha
 			return ChangeRequest{}, err
 		}
 		platform = p
-	} else if err := s.Require(ctx, actor, "member", org); err != nil {
+	} else if err := s.require(ctx, actor, gatehouse.PermMember, org); err != nil {
 		return ChangeRequest{}, err
 	}
 
-	cr := changeRequest(r.ID)
-	var ups []Update
-	add := func(relation string, subject Subject) {
-		ups = append(ups, Update{Op: Create, Relationship: Relationship{Resource: cr, Relation: relation, Subject: subject}})
+	cr := gatehouse.ChangeRequestRef(r.ID)
+	var ups []gatehouse.Update
+	add := func(relation string, subject gatehouse.Subject) {
+		ups = append(ups, gatehouse.Update{Op: gatehouse.Create, Relationship: gatehouse.Relationship{Resource: cr, Relation: relation, Subject: subject}})
 	}
-	add("organisation", Subject{Object: org})
-	add("requester", actor)
-	add("kind", Subject{Object: kindObject(r.Organisation, r.Kind)})
-	add(r.Kind, Subject{Object: org})
+	add(gatehouse.RelOrganisation, gatehouse.Subject{Object: org})
+	add(gatehouse.RelRequester, actor)
+	add(gatehouse.RelKind, gatehouse.Subject{Object: gatehouse.ChangeKindRef(r.Organisation, r.Kind)})
+	add(r.Kind, gatehouse.Subject{Object: org})
 	if r.Target != "" {
-		add("target", Subject{Object: targetObject(r.Organisation, r.Kind, r.Target)})
+		add(gatehouse.RelTarget, gatehouse.Subject{Object: gatehouse.ChangeTargetRef(r.Organisation, r.Kind, r.Target)})
 	}
 	if r.SubstantialSecurity {
-		add("substantial_security", Wildcard("user"))
+		add(gatehouse.RelSubstantialSecurity, gatehouse.Wildcard(gatehouse.TypeUser))
 	}
 	if r.SubstantialCharge {
-		add("substantial_charge", Wildcard("user"))
+		add(gatehouse.RelSubstantialCharge, gatehouse.Wildcard(gatehouse.TypeUser))
 	}
 	details := map[string]string{"changeRequest": r.ID, "kind": r.Kind}
 	if r.Target != "" {
 		details["target"] = r.Target
 	}
 	if legal {
-		add("legal_mandate", Subject{Object: platform})
+		add(gatehouse.RelLegalMandate, gatehouse.Subject{Object: platform})
 		details["legalMandate"] = "true"
 	}
-	_, err := s.store.Write(ctx, Write{
+	_, err := s.store.Write(ctx, gatehouse.Write{
 		Updates: ups,
 		// Ids are global: no relationship of change_request:<id> may exist yet.
-		Preconditions: []Precondition{{Filter: Filter{ResourceType: cr.Type, ResourceID: cr.ID}}},
-		Audit:         Audit{Actor: actor.String(), Action: "file_change_request", Reason: r.LegalReason, Organisation: r.Organisation, Details: details},
+		Preconditions: []gatehouse.Precondition{{Filter: gatehouse.Filter{ResourceType: cr.Type, ResourceID: cr.ID}}},
+		Audit:         gatehouse.Audit{Actor: actor.String(), Action: "file_change_request", Reason: r.LegalReason, Organisation: r.Organisation, Details: details},
 	})
 	if err != nil {
-		if ErrorCode(err) == ECONFLICT {
-			return ChangeRequest{}, &Error{Code: ECONFLICT, Field: "id", Message: fmt.Sprintf("change request %q exists already", r.ID), Err: err}
+		if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
+			return ChangeRequest{}, &gatehouse.Error{Code: gatehouse.ECONFLICT, Field: "id", Message: fmt.Sprintf("change request %q exists already", r.ID), Err: err}
 		}
 		return ChangeRequest{}, err
 	}
@@ -296,9 +244,9 @@ func (s *Service) FileChangeRequest(ctx context.Context, actor Subject, r NewCha
 	if err != nil || !ok {
 		return st, err
 	}
-	tok, err := s.store.Write(ctx, Write{
-		Updates: []Update{{Op: Touch, Relationship: Relationship{Resource: cr, Relation: "authorised_by", Subject: actor}}},
-		Audit: Audit{
+	tok, err := s.store.Write(ctx, gatehouse.Write{
+		Updates: []gatehouse.Update{{Op: gatehouse.Touch, Relationship: gatehouse.Relationship{Resource: cr, Relation: gatehouse.RelAuthorisedBy, Subject: actor}}},
+		Audit: gatehouse.Audit{
 			Actor: actor.String(), Action: "authorise_change_request", Organisation: r.Organisation,
 			Reason: "authorised when filed: the requester may authorise it (C3, C5, C6, C8)", Details: map[string]string{"changeRequest": r.ID, "gave": NeedAuthorisation},
 		},
@@ -315,31 +263,26 @@ func (s *Service) FileChangeRequest(ctx context.Context, actor Subject, r NewCha
 // they are in the current tier (C4, C7, C8, C9), or they are the requester
 // with standing (C3, C5, C6), which also lets a requester record an
 // authorisation that filing could not.
-func (s *Service) mayAuthorise(ctx context.Context, st ChangeRequest, actor Subject) (bool, error) {
+func (s *Service) mayAuthorise(ctx context.Context, st ChangeRequest, actor gatehouse.Subject) (bool, error) {
 	if slices.Contains(st.Authorisers, actor) {
 		return true, nil
 	}
 	if actor != st.Requester {
 		return false, nil
 	}
-	return s.allowed(ctx, st.object(), "standing", actor)
-}
-
-func (s *Service) allowed(ctx context.Context, res Object, permission string, sub Subject) (bool, error) {
-	r, err := s.store.Check(ctx, CheckRequest{Resource: res, Permission: permission, Subject: sub, Consistency: latest()})
-	return r.Allowed, err
+	return s.allowed(ctx, st.object(), gatehouse.PermStanding, actor)
 }
 
 // platformOf returns the provider an organisation is linked to.
-func (s *Service) platformOf(ctx context.Context, actor Subject, org Object) (Object, error) {
-	rels, _, err := s.store.ReadRelationships(ctx, Filter{ResourceType: org.Type, ResourceID: org.ID, Relation: "platform"}, latest())
+func (s *Service) platformOf(ctx context.Context, actor gatehouse.Subject, org gatehouse.Object) (gatehouse.Object, error) {
+	rels, _, err := s.store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: org.Type, ResourceID: org.ID, Relation: gatehouse.RelPlatform}, latest)
 	if err != nil {
-		return Object{}, err
+		return gatehouse.Object{}, err
 	}
 	if len(rels) == 0 {
-		// provider_staff reaches staff only through this link, so Require
+		// provider_staff reaches staff only through this link, so require
 		// has already refused; this guards a concurrent unlinking.
-		return Object{}, Forbidden(actor, "provider_staff", org)
+		return gatehouse.Object{}, gatehouse.Forbidden(actor, gatehouse.PermProviderStaff, org)
 	}
 	return rels[0].Subject.Object, nil
 }
@@ -349,18 +292,18 @@ func (s *Service) platformOf(ctx context.Context, actor Subject, org Object) (Ob
 // unavailable and available again). Its requester, holders of view_reports
 // (change_request#view), provider staff, and whoever may give or has given
 // what it needs may read it; anyone else gets EFORBIDDEN naming view.
-func (s *Service) ChangeRequest(ctx context.Context, actor Subject, id string) (ChangeRequest, error) {
-	if !ValidID(id) {
-		return ChangeRequest{}, Invalid("id", "%q is not a valid change request id", id)
+func (s *Service) ChangeRequest(ctx context.Context, actor gatehouse.Subject, id string) (ChangeRequest, error) {
+	if !gatehouse.ValidID(id) {
+		return ChangeRequest{}, gatehouse.Invalid("id", "%q is not a valid change request id", id)
 	}
-	cr, err := s.load(ctx, changeRequest(id))
+	cr, err := s.load(ctx, gatehouse.ChangeRequestRef(id))
 	if err != nil {
 		return ChangeRequest{}, err
 	}
 	for _, p := range []struct {
-		res  Object
+		res  gatehouse.Object
 		perm string
-	}{{cr.object(), "view"}, {organisation(cr.Organisation), "provider_staff"}} {
+	}{{cr.object(), gatehouse.PermView}, {gatehouse.OrganisationRef(cr.Organisation), gatehouse.PermProviderStaff}} {
 		ok, err := s.allowed(ctx, p.res, p.perm, actor)
 		if err != nil {
 			return ChangeRequest{}, err
@@ -381,7 +324,7 @@ func (s *Service) ChangeRequest(ctx context.Context, actor Subject, id string) (
 		involved = append(involved, subs...)
 	}
 	if !slices.Contains(involved, actor) {
-		return ChangeRequest{}, Forbidden(actor, "view", cr.object())
+		return ChangeRequest{}, gatehouse.Forbidden(actor, gatehouse.PermView, cr.object())
 	}
 	return st, nil
 }
@@ -394,22 +337,22 @@ func (s *Service) ChangeRequest(ctx context.Context, actor Subject, id string) (
 // holds either approval. The write touches, so concurrent authorisations
 // converge. Nothing needed is ERULE (C4); nothing actor may give is
 // EFORBIDDEN naming the first permission actor lacks.
-func (s *Service) AuthoriseChangeRequest(ctx context.Context, actor Subject, id, note string) (ChangeRequest, error) {
-	if !ValidID(id) {
-		return ChangeRequest{}, Invalid("id", "%q is not a valid change request id", id)
+func (s *Service) AuthoriseChangeRequest(ctx context.Context, actor gatehouse.Subject, id, note string) (ChangeRequest, error) {
+	if !gatehouse.ValidID(id) {
+		return ChangeRequest{}, gatehouse.Invalid("id", "%q is not a valid change request id", id)
 	}
-	cr := changeRequest(id)
+	cr := gatehouse.ChangeRequestRef(id)
 	st, err := s.state(ctx, cr)
 	if err != nil {
 		return ChangeRequest{}, err
 	}
 	if len(st.ApprovalsNeeded) == 0 {
-		return ChangeRequest{}, RuleViolation("C4", "nothing left to authorise: change request %s is authorised", id)
+		return ChangeRequest{}, gatehouse.RuleViolation("C4", "nothing left to authorise: change request %s is authorised", id)
 	}
-	var ups []Update
+	var ups []gatehouse.Update
 	var gave, lacking []string
 	give := func(relation, what string) {
-		ups = append(ups, Update{Op: Touch, Relationship: Relationship{Resource: cr, Relation: relation, Subject: actor}})
+		ups = append(ups, gatehouse.Update{Op: gatehouse.Touch, Relationship: gatehouse.Relationship{Resource: cr, Relation: relation, Subject: actor}})
 		gave = append(gave, what)
 	}
 	if st.Needs(NeedAuthorisation) {
@@ -418,7 +361,7 @@ func (s *Service) AuthoriseChangeRequest(ctx context.Context, actor Subject, id,
 			return ChangeRequest{}, err
 		}
 		if ok {
-			give("authorised_by", NeedAuthorisation)
+			give(gatehouse.RelAuthorisedBy, NeedAuthorisation)
 		} else {
 			lacking = append(lacking, st.tierPermission)
 		}
@@ -438,15 +381,15 @@ func (s *Service) AuthoriseChangeRequest(ctx context.Context, actor Subject, id,
 		}
 	}
 	if len(ups) == 0 {
-		return ChangeRequest{}, &Error{
-			Code: EFORBIDDEN, Permission: lacking[0],
+		return ChangeRequest{}, &gatehouse.Error{
+			Code: gatehouse.EFORBIDDEN, Permission: lacking[0],
 			Message: fmt.Sprintf("%s may give nothing that %s still needs (%s): it lacks %s",
 				actor, cr, strings.Join(st.ApprovalsNeeded, ", "), strings.Join(lacking, ", ")),
 		}
 	}
-	tok, err := s.store.Write(ctx, Write{
+	tok, err := s.store.Write(ctx, gatehouse.Write{
 		Updates: ups,
-		Audit: Audit{
+		Audit: gatehouse.Audit{
 			Actor: actor.String(), Action: "authorise_change_request", Reason: note, Organisation: st.Organisation,
 			Details: map[string]string{"changeRequest": id, "gave": strings.Join(gave, ",")},
 		},
@@ -460,7 +403,7 @@ func (s *Service) AuthoriseChangeRequest(ctx context.Context, actor Subject, id,
 }
 
 // state loads and evaluates the change request cr.
-func (s *Service) state(ctx context.Context, cr Object) (ChangeRequest, error) {
+func (s *Service) state(ctx context.Context, cr gatehouse.Object) (ChangeRequest, error) {
 	st, err := s.load(ctx, cr)
 	if err != nil {
 		return ChangeRequest{}, err
@@ -470,35 +413,35 @@ func (s *Service) state(ctx context.Context, cr Object) (ChangeRequest, error) {
 
 // load reads the static part of a change request from its relationships;
 // a request without an organisation does not exist (ENOTFOUND).
-func (s *Service) load(ctx context.Context, cr Object) (ChangeRequest, error) {
-	rels, tok, err := s.store.ReadRelationships(ctx, Filter{ResourceType: cr.Type, ResourceID: cr.ID}, latest())
+func (s *Service) load(ctx context.Context, cr gatehouse.Object) (ChangeRequest, error) {
+	rels, tok, err := s.store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: cr.Type, ResourceID: cr.ID}, latest)
 	if err != nil {
 		return ChangeRequest{}, err
 	}
 	st := ChangeRequest{ID: cr.ID, ZedToken: tok}
 	for _, r := range rels {
 		switch r.Relation {
-		case "organisation":
+		case gatehouse.RelOrganisation:
 			st.Organisation = r.Subject.ID
-		case "requester":
+		case gatehouse.RelRequester:
 			st.Requester = r.Subject
-		case "kind":
+		case gatehouse.RelKind:
 			_, st.Kind, _ = strings.Cut(r.Subject.ID, "/")
-		case "target":
+		case gatehouse.RelTarget:
 			// <org>/<kind>/<type>/<id>
 			if parts := strings.SplitN(r.Subject.ID, "/", 4); len(parts) == 4 {
 				st.Target = parts[2] + ":" + parts[3]
 			}
-		case "substantial_security":
+		case gatehouse.RelSubstantialSecurity:
 			st.SubstantialSecurity = true
-		case "substantial_charge":
+		case gatehouse.RelSubstantialCharge:
 			st.SubstantialCharge = true
-		case "legal_mandate":
+		case gatehouse.RelLegalMandate:
 			st.LegalMandate = true
 		}
 	}
 	if st.Organisation == "" {
-		return ChangeRequest{}, &Error{Code: ENOTFOUND, Field: "id", Message: fmt.Sprintf("no change request %q", cr.ID)}
+		return ChangeRequest{}, &gatehouse.Error{Code: gatehouse.ENOTFOUND, Field: "id", Message: fmt.Sprintf("no change request %q", cr.ID)}
 	}
 	return st, nil
 }
@@ -507,19 +450,19 @@ func (s *Service) load(ctx context.Context, cr Object) (ChangeRequest, error) {
 // still needed, and who may give it. Go decides only the tier order (C8).
 func (s *Service) evaluate(ctx context.Context, st ChangeRequest) (ChangeRequest, error) {
 	cr := st.object()
-	lookup := func(permission string) ([]Subject, error) {
-		subs, tok, err := s.store.LookupSubjects(ctx, LookupSubjectsRequest{Resource: cr, Permission: permission, SubjectType: "user", Consistency: latest()})
+	lookup := func(permission string) ([]gatehouse.Subject, error) {
+		subs, tok, err := s.store.LookupSubjects(ctx, gatehouse.LookupSubjectsRequest{Resource: cr, Permission: permission, SubjectType: gatehouse.TypeUser, Consistency: latest})
 		if tok != "" {
 			st.ZedToken = tok
 		}
 		return subs, err
 	}
 	var err error
-	if st.AuthorisedBy, err = lookup("authorised"); err != nil {
+	if st.AuthorisedBy, err = lookup(gatehouse.PermAuthorised); err != nil {
 		return ChangeRequest{}, err
 	}
 	st.ApprovalsNeeded, st.BlockedOn, st.Authorisers = nil, nil, nil
-	st.approvers = map[string][]Subject{}
+	st.approvers = map[string][]gatehouse.Subject{}
 	if len(st.AuthorisedBy) == 0 {
 		st.ApprovalsNeeded = append(st.ApprovalsNeeded, NeedAuthorisation)
 	}
@@ -563,7 +506,7 @@ func (s *Service) evaluate(ctx context.Context, st ChangeRequest) (ChangeRequest
 		}
 		if st.Tier == TierNone {
 			// C9: nobody in any tier may be asked.
-			st.tierPermission = "authorise"
+			st.tierPermission = gatehouse.PermAuthorise
 			st.BlockedOn = append([]string{NeedAuthorisation}, st.BlockedOn...)
 		}
 	} else {
@@ -574,7 +517,7 @@ func (s *Service) evaluate(ctx context.Context, st ChangeRequest) (ChangeRequest
 				}
 			}
 		}
-		slices.SortFunc(st.Authorisers, func(a, b Subject) int { return strings.Compare(a.String(), b.String()) })
+		slices.SortFunc(st.Authorisers, func(a, b gatehouse.Subject) int { return strings.Compare(a.String(), b.String()) })
 	}
 
 	switch {

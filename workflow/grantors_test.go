@@ -1,4 +1,4 @@
-package gatehouse
+package workflow
 
 import (
 	"slices"
@@ -8,6 +8,7 @@ import (
 	"github.com/authzed/spicedb/pkg/schemadsl/compiler"
 	"github.com/authzed/spicedb/pkg/schemadsl/input"
 
+	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/schema"
 )
 
@@ -22,7 +23,7 @@ func TestGrantorsMatchTheSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	i := slices.IndexFunc(compiled.ObjectDefinitions, func(d *core.NamespaceDefinition) bool { return d.GetName() == typeOrganisation })
+	i := slices.IndexFunc(compiled.ObjectDefinitions, func(d *core.NamespaceDefinition) bool { return d.GetName() == gatehouse.TypeOrganisation })
 	if i < 0 {
 		t.Fatal("the schema defines no organisation")
 	}
@@ -71,13 +72,13 @@ func TestGrantorsMatchTheSchema(t *testing.T) {
 		})
 	}
 	// Every permission the admin endpoints require is in the table, or is provider_staff.
-	for _, role := range Roles() {
-		if p := grantPermission(role); role != roleOwner && grantors(p) == nil {
+	for _, role := range gatehouse.Roles() {
+		if p := grantPermission(role); role != gatehouse.RoleOwner && grantors(p) == nil {
 			t.Errorf("granting %s needs %s, which the table lacks", role, p)
 		}
 	}
-	for _, d := range Designations() {
-		if p := designationPermission(d); p != "provider_staff" && grantors(p) == nil {
+	for _, d := range gatehouse.Designations() {
+		if p := designationPermission(d); p != gatehouse.PermProviderStaff && grantors(p) == nil {
 			t.Errorf("giving %s needs %s, which the table lacks", d, p)
 		}
 	}

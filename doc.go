@@ -1,0 +1,13 @@
+// Package gatehouse is Gatehouse's vocabulary: the names of the schema's
+// object types, roles, designations, change kinds, relations and the
+// permissions Gatehouse checks (vocabulary.go), declared once; references
+// and their parsing (ref.go); the one error type (error.go); labels, the
+// display data kept in SpiceDB (label.go); the audit record (audit.go);
+// and the Store interface through which everything reaches SpiceDB
+// (store.go).
+//
+// It holds no workflow: the rules of domain.md that need more than one
+// relationship live in package workflow. It imports only the standard
+// library and knows nothing of HTTP or gRPC, so every package of Gatehouse
+// may import it: workflow, server, spicedb, seed, client tests, cmd.
+package gatehouse

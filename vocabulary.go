@@ -1,0 +1,154 @@
+package gatehouse
+
+import "slices"
+
+// The object types of the schema (schema/schema.zed), as domain.md names them.
+const (
+	TypeUser          = "user"
+	TypeLabel         = "label"
+	TypePlatform      = "platform"
+	TypeOrganisation  = "organisation"
+	TypeContractor    = "contractor"
+	TypeInvoice       = "invoice"
+	TypeChangeKind    = "change_kind"
+	TypeChangeTarget  = "change_target"
+	TypeChangeRequest = "change_request"
+)
+
+// The roles a user can hold in an organisation (a user may hold several).
+// Each is a relation of organisation.
+const (
+	RoleOwner                  = "owner"
+	RoleSecurityAdmin          = "security_admin"
+	RoleAlternateSecurityAdmin = "alternate_security_admin"
+	RoleAdministrator          = "administrator"
+	RoleITManager              = "it_manager"
+	RoleITAdmin                = "it_admin"
+	RoleFinanceAdmin           = "finance_admin"
+	RoleBillingManager         = "billing_manager"
+	RoleCISProcessor           = "cis_processor"
+)
+
+// The designations a user can hold in an organisation in addition to
+// roles. Each is a relation of organisation. Only provider staff give
+// verified_director and unavailable_contact (C7, C9).
+const (
+	DesignationMainContact        = "main_contact"
+	DesignationTechnicalContact   = "technical_contact"
+	DesignationFinanceContact     = "finance_contact"
+	DesignationAlternateContact   = "alternate_contact"
+	DesignationDirector           = "director"
+	DesignationVerifiedDirector   = "verified_director"
+	DesignationUnavailableContact = "unavailable_contact"
+)
+
+// The kinds of change request (C2): standard is routine support, every
+// other kind is non-standard and needs authorisation. Each is also a
+// relation of change_request that names the organisation, so that the
+// schema reads who authorises each kind.
+const (
+	KindStandard             = "standard"
+	KindAccessPermissions    = "access_permissions"
+	KindUserManagement       = "user_management"
+	KindPublicFacing         = "public_facing"
+	KindService              = "service"
+	KindSensitiveInformation = "sensitive_information"
+)
+
+// The relations of the schema that are neither a role, a designation nor a
+// kind. LabelRelation (label.go) is the label of every labelled type.
+const (
+	// RelStaff is platform#staff: the provider's staff.
+	RelStaff = "staff"
+	// RelPlatform is organisation#platform: the provider an organisation belongs to.
+	RelPlatform = "platform"
+	// RelOrganisation is the organisation a contractor, invoice or change request belongs to.
+	RelOrganisation = "organisation"
+	// RelAdminOnly is contractor#admin_only, the wildcard flag of K2.
+	RelAdminOnly = "admin_only"
+	// RelException is the exception of a change_kind or change_target (C6).
+	RelException = "exception"
+
+	// The relations of change_request (C1-C12).
+	RelRequester           = "requester"
+	RelKind                = "kind"
+	RelTarget              = "target"
+	RelSubstantialSecurity = "substantial_security"
+	RelSubstantialCharge   = "substantial_charge"
+	RelLegalMandate        = "legal_mandate"
+	RelAuthorisedBy        = "authorised_by"
+	RelSecurityApprovedBy  = "security_approved_by"
+	RelChargeApprovedBy    = "charge_approved_by"
+)
+
+// The permissions of the schema that Gatehouse itself checks or looks up.
+// Backends check every permission of domain.md by name; these are the ones
+// the workflows need.
+const (
+	// On platform.
+	PermStaffMember = "staff_member"
+
+	// On organisation.
+	PermMember                         = "member"
+	PermDelete                         = "delete"
+	PermTransferOwnership              = "transfer_ownership"
+	PermDelegateSecurityAdmin          = "delegate_security_admin"
+	PermDelegateAlternateSecurityAdmin = "delegate_alternate_security_admin"
+	PermManageMembers                  = "manage_members"
+	PermManageTeamMembers              = "manage_team_members"
+	PermManageDesignations             = "manage_designations"
+	PermManageContractors              = "manage_contractors"
+	PermManageBilling                  = "manage_billing"
+	PermProviderStaff                  = "provider_staff"
+	PermMainContacts                   = "main_contacts"
+	PermUnavailableContacts            = "unavailable_contacts"
+
+	// On change_request (and view also on contractor and invoice).
+	PermView               = "view"
+	PermStanding           = "standing"
+	PermAuthorise          = "authorise"
+	PermAuthoriseMain      = "authorise_main"
+	PermAuthoriseAlternate = "authorise_alternate"
+	PermAuthoriseDirector  = "authorise_director"
+	PermApproveSecurity    = "approve_security"
+	PermApproveCharge      = "approve_charge"
+	PermAuthorised         = "authorised"
+	PermSecurityApproved   = "security_approved"
+	PermChargeApproved     = "charge_approved"
+)
+
+// Provider is the platform every organisation is linked to, so that its
+// staff reach the organisation by an arrow (S7, C7, C9, C12).
+var Provider = Object{Type: TypePlatform, ID: "provider"}
+
+// Roles are the roles a user can hold in an organisation, in domain.md's
+// order. Holding any of them makes the user a member.
+func Roles() []string {
+	return []string{
+		RoleOwner, RoleSecurityAdmin, RoleAlternateSecurityAdmin, RoleAdministrator,
+		RoleITManager, RoleITAdmin, RoleFinanceAdmin, RoleBillingManager, RoleCISProcessor,
+	}
+}
+
+// Designations are the designations a user can hold in an organisation, in
+// domain.md's order, in addition to roles.
+func Designations() []string {
+	return []string{
+		DesignationMainContact, DesignationTechnicalContact, DesignationFinanceContact, DesignationAlternateContact,
+		DesignationDirector, DesignationVerifiedDirector, DesignationUnavailableContact,
+	}
+}
+
+// Kinds returns every kind of change request (C2), standard first.
+func Kinds() []string {
+	return []string{KindStandard, KindAccessPermissions, KindUserManagement, KindPublicFacing, KindService, KindSensitiveInformation}
+}
+
+// IsRole reports whether r names a role.
+func IsRole(r string) bool { return slices.Contains(Roles(), r) }
+
+// IsDesignation reports whether d names a designation.
+func IsDesignation(d string) bool { return slices.Contains(Designations(), d) }
+
+// IsKind reports whether k names a kind of change request.
+func IsKind(k string) bool { return slices.Contains(Kinds(), k) }

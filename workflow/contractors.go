@@ -1,0 +1,201 @@
+package workflow
+
+import (
+	"context"
+
+	"github.com/gatehouse-authz/gatehouse"
+)
+
+// Contractor is a contractor of one organisation (K1). An admin-only one
+// is visible only to the owner, SA, ASA and administrators (K2).
+type Contractor struct {
+	ID           string
+	Name         string
+	AdminOnly    bool
+	Organisation string
+	ZedToken     string
+}
+
+// ContractorPatch changes the fields that are set.
+type ContractorPatch struct {
+	Name      *string
+	AdminOnly *bool
+}
+
+// adminOnly is the flag that hides a contractor from the non-admin roles:
+// one wildcard relationship, written only here (K2).
+func adminOnly(c gatehouse.Object) gatehouse.Relationship {
+	return makeRel(c, gatehouse.RelAdminOnly, gatehouse.Wildcard(gatehouse.TypeUser))
+}
+
+// CreateContractor creates contractor c.ID in org for actor, who needs
+// manage_contractors. One write whose precondition is that nothing of
+// contractor:<id> exists anywhere, so a contractor belongs to exactly one
+// organisation (K1): an id in use is 409, whichever organisation holds it.
+func (s *Service) CreateContractor(ctx context.Context, actor gatehouse.Subject, org string, c Contractor) (Contractor, error) {
+	if err := validID("org", org); err != nil {
+		return Contractor{}, err
+	}
+	if err := validID("id", c.ID); err != nil {
+		return Contractor{}, err
+	}
+	obj := gatehouse.ContractorRef(c.ID)
+	updates := []gatehouse.Update{{Op: gatehouse.Create, Relationship: makeRel(obj, gatehouse.RelOrganisation, gatehouse.Subject{Object: gatehouse.OrganisationRef(org)})}}
+	if c.Name != "" {
+		l, err := labelOf(obj, map[string]string{"name": c.Name})
+		if err != nil {
+			return Contractor{}, err
+		}
+		updates = append(updates, gatehouse.Update{Op: gatehouse.Create, Relationship: l})
+	}
+	if c.AdminOnly {
+		updates = append(updates, gatehouse.Update{Op: gatehouse.Create, Relationship: adminOnly(obj)})
+	}
+	c.Organisation = org
+	err := retryWrite(ctx, func() error {
+		pins, err := s.requirePins(ctx, actor, org, gatehouse.PermManageContractors)
+		if err != nil {
+			return err
+		}
+		if err := s.mustBeUnused(ctx, obj, "K1"); err != nil {
+			return err
+		}
+		c.ZedToken, err = s.store.Write(ctx, gatehouse.Write{
+			Updates:       updates,
+			Preconditions: append(pins, pinAbsent(gatehouse.Filter{ResourceType: obj.Type, ResourceID: obj.ID})),
+			Audit: gatehouse.Audit{
+				Actor: actor.String(), Action: "create_contractor", Organisation: org,
+				Details: map[string]string{"contractor": obj.String()},
+			},
+		})
+		return err
+	})
+	if err != nil {
+		return Contractor{}, err
+	}
+	return c, nil
+}
+
+// contractorState is a contractor as read: its relationships by kind.
+type contractorState struct {
+	org    string
+	labels []gatehouse.Relationship
+	flag   bool
+	all    []gatehouse.Relationship
+}
+
+// readContractor reads contractor id at the head revision; 404 when it has no organisation.
+func (s *Service) readContractor(ctx context.Context, id string) (contractorState, error) {
+	rels, _, err := s.store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: gatehouse.TypeContractor, ResourceID: id}, latest)
+	if err != nil {
+		return contractorState{}, err
+	}
+	st := contractorState{all: rels}
+	for _, r := range rels {
+		switch r.Relation {
+		case gatehouse.RelOrganisation:
+			st.org = r.Subject.ID
+		case gatehouse.LabelRelation:
+			st.labels = append(st.labels, r)
+		case gatehouse.RelAdminOnly:
+			st.flag = true
+		}
+	}
+	if st.org == "" {
+		return contractorState{}, gatehouse.Errorf(gatehouse.ENOTFOUND, "contractor %q does not exist", id)
+	}
+	return st, nil
+}
+
+func (st contractorState) name() string {
+	for _, l := range st.labels {
+		if m, err := gatehouse.DecodeLabel(l.Subject.Object); err == nil {
+			return m["name"]
+		}
+	}
+	return ""
+}
+
+// PatchContractor renames contractor id or sets or lifts its admin-only
+// flag, for actor, who needs manage_contractors in its organisation.
+// Lifting the flag deletes one relationship, so the contractor is visible
+// to cis_processors and the IT manager at once (K2). The write pins the
+// contractor's organisation and its current name, so a concurrent rename
+// or move sends it back to be decided again.
+func (s *Service) PatchContractor(ctx context.Context, actor gatehouse.Subject, id string, p ContractorPatch) (Contractor, error) {
+	if err := validID("id", id); err != nil {
+		return Contractor{}, err
+	}
+	if p.Name == nil && p.AdminOnly == nil {
+		return Contractor{}, gatehouse.Invalid("body", "set name or adminOnly")
+	}
+	if p.Name != nil && *p.Name == "" {
+		return Contractor{}, gatehouse.Invalid("name", "name must not be empty")
+	}
+	obj := gatehouse.ContractorRef(id)
+	var out Contractor
+	err := retryWrite(ctx, func() error {
+		st, err := s.readContractor(ctx, id)
+		if err != nil {
+			return final(err)
+		}
+		pins, err := s.requirePins(ctx, actor, st.org, gatehouse.PermManageContractors)
+		if err != nil {
+			return err
+		}
+		var c writeSet
+		c.pin(pins...)
+		c.pin(pinPresent(makeRel(obj, gatehouse.RelOrganisation, gatehouse.Subject{Object: gatehouse.OrganisationRef(st.org)})))
+		out = Contractor{ID: id, Name: st.name(), AdminOnly: st.flag, Organisation: st.org}
+		if p.Name != nil && *p.Name != out.Name {
+			l, err := labelOf(obj, map[string]string{"name": *p.Name})
+			if err != nil {
+				return final(err)
+			}
+			c.pinHolders(obj, gatehouse.LabelRelation, subjectsOf(st.labels))
+			for _, old := range st.labels {
+				c.update(gatehouse.Delete, old)
+			}
+			c.update(gatehouse.Touch, l)
+			out.Name = *p.Name
+		}
+		if p.AdminOnly != nil && *p.AdminOnly != st.flag {
+			op := gatehouse.Delete
+			if *p.AdminOnly {
+				op = gatehouse.Touch
+			}
+			c.update(op, adminOnly(obj))
+			out.AdminOnly = *p.AdminOnly
+		}
+		if len(c.updates) == 0 {
+			return nil // already so
+		}
+		out.ZedToken, err = s.write(ctx, c, gatehouse.Audit{
+			Actor: actor.String(), Action: "update_contractor", Organisation: st.org,
+			Details: map[string]string{"contractor": obj.String()},
+		})
+		return err
+	})
+	return out, err
+}
+
+// DeleteContractor deletes every relationship of contractor id, for actor,
+// who needs manage_contractors in its organisation. It deletes by filter,
+// so whatever was written to the contractor meanwhile goes too.
+func (s *Service) DeleteContractor(ctx context.Context, actor gatehouse.Subject, id string) (string, error) {
+	if err := validID("id", id); err != nil {
+		return "", err
+	}
+	st, err := s.readContractor(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.requirePins(ctx, actor, st.org, gatehouse.PermManageContractors); err != nil {
+		return "", err
+	}
+	_, tok, err := s.store.DeleteMatching(ctx, []gatehouse.Filter{{ResourceType: gatehouse.TypeContractor, ResourceID: id}}, gatehouse.Audit{
+		Actor: actor.String(), Action: "delete_contractor", Organisation: st.org,
+		Details: map[string]string{"contractor": gatehouse.ContractorRef(id).String()},
+	})
+	return tok, err
+}

@@ -1,0 +1,64 @@
+package workflow
+
+import (
+	"context"
+	"strings"
+
+	"github.com/gatehouse-authz/gatehouse"
+)
+
+// designationPermission is the permission needed to give or take
+// designation: the organisation names its contacts and directors; only
+// provider staff verify a director or mark a contact unavailable (C7, C9).
+func designationPermission(designation string) string {
+	if designation == gatehouse.DesignationVerifiedDirector || designation == gatehouse.DesignationUnavailableContact {
+		return gatehouse.PermProviderStaff
+	}
+	return gatehouse.PermManageDesignations
+}
+
+// SetDesignation gives user the designation in org; UnsetDesignation
+// takes it away. The organisation names contacts and directors
+// (manage_designations); verified_director and unavailable_contact only
+// provider staff (C7, C9).
+func (s *Service) SetDesignation(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, designation string) (string, error) {
+	return s.writeDesignation(ctx, actor, org, user, designation, gatehouse.Touch)
+}
+
+// UnsetDesignation takes the designation in org away from user; see SetDesignation.
+func (s *Service) UnsetDesignation(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, designation string) (string, error) {
+	return s.writeDesignation(ctx, actor, org, user, designation, gatehouse.Delete)
+}
+
+func (s *Service) writeDesignation(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, designation string, op gatehouse.Operation) (string, error) {
+	if err := validID("org", org); err != nil {
+		return "", err
+	}
+	if err := validUser("user", user); err != nil {
+		return "", err
+	}
+	if !gatehouse.IsDesignation(designation) {
+		return "", gatehouse.Invalid("designation", "%q is not a designation; designations are %s", designation, strings.Join(gatehouse.Designations(), ", "))
+	}
+	action := "set_designation"
+	if op == gatehouse.Delete {
+		action = "unset_designation"
+	}
+	var tok string
+	err := retryWrite(ctx, func() error {
+		pins, err := s.requirePins(ctx, actor, org, designationPermission(designation))
+		if err != nil {
+			return err
+		}
+		tok, err = s.store.Write(ctx, gatehouse.Write{
+			Updates:       []gatehouse.Update{{Op: op, Relationship: makeRel(gatehouse.OrganisationRef(org), designation, user)}},
+			Preconditions: pins,
+			Audit: gatehouse.Audit{
+				Actor: actor.String(), Action: action, Organisation: org,
+				Details: map[string]string{"designation": designation, "user": user.String()},
+			},
+		})
+		return err
+	})
+	return tok, err
+}

@@ -1,0 +1,346 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sort"
+
+	"github.com/gatehouse-authz/gatehouse"
+)
+
+// Organisation is a client organisation as Gatehouse shows it.
+type Organisation struct {
+	ID    string
+	Name  string
+	Owner gatehouse.Subject
+	// ZedToken is the revision the answer was read or written at.
+	ZedToken string
+}
+
+// CreateOrganisation creates organisation id named name, owned by actor
+// (O1), linked to the provider. One write whose precondition is that
+// nothing of organisation:id exists, so that of two concurrent creations
+// one gets 409; and that nothing names it (no contractor, invoice or
+// change request left by an interrupted delete, which it would inherit).
+// Anyone may create an organisation: there is nothing yet to hold a
+// permission on.
+func (s *Service) CreateOrganisation(ctx context.Context, actor gatehouse.Subject, id, name string) (Organisation, error) {
+	if err := validID("id", id); err != nil {
+		return Organisation{}, err
+	}
+	if name == "" {
+		return Organisation{}, gatehouse.Invalid("name", "name is required")
+	}
+	org := gatehouse.OrganisationRef(id)
+	label, err := labelOf(org, map[string]string{"name": name})
+	if err != nil {
+		return Organisation{}, err
+	}
+	w := gatehouse.Write{
+		Updates: []gatehouse.Update{
+			{Op: gatehouse.Create, Relationship: makeRel(org, gatehouse.RoleOwner, actor)},
+			{Op: gatehouse.Create, Relationship: makeRel(org, gatehouse.RelPlatform, gatehouse.Subject{Object: gatehouse.Provider})},
+			{Op: gatehouse.Create, Relationship: label},
+		},
+		Preconditions: []gatehouse.Precondition{pinAbsent(gatehouse.Filter{ResourceType: gatehouse.TypeOrganisation, ResourceID: id})},
+		Audit:         gatehouse.Audit{Actor: actor.String(), Action: "create_organisation", Organisation: id},
+	}
+	// Dependants left by an interrupted delete would belong to the new
+	// organisation: refuse until they are gone (see DeleteOrganisation).
+	for _, f := range dependantFilters(id) {
+		w.Preconditions = append(w.Preconditions, pinAbsent(f))
+	}
+	tok, err := s.store.Write(ctx, w)
+	if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
+		e := &gatehouse.Error{Code: gatehouse.ECONFLICT, Rule: "O1", Message: "O1: organisation " + id + " exists already", Err: err}
+		if left, lerr := s.hasDependants(ctx, id); lerr == nil && left {
+			e.Rule = "O3"
+			e.Message = "O3: a delete of organisation " + id + " was cut short and left data behind; provider staff finish it with DELETE /v1/organisations/" + id
+		}
+		return Organisation{}, e
+	}
+	if err != nil {
+		return Organisation{}, err
+	}
+	return Organisation{ID: id, Name: name, Owner: actor, ZedToken: tok}, nil
+}
+
+// GetOrganisation reads organisation id for actor, who must be a member:
+// 404 when it does not exist, 403 for anyone not on its team.
+func (s *Service) GetOrganisation(ctx context.Context, actor gatehouse.Subject, id string) (Organisation, error) {
+	if err := validID("org", id); err != nil {
+		return Organisation{}, err
+	}
+	rels, tok, err := s.store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: gatehouse.TypeOrganisation, ResourceID: id}, gatehouse.Consistency{})
+	if err != nil {
+		return Organisation{}, err
+	}
+	out := Organisation{ID: id, ZedToken: tok}
+	for _, r := range rels {
+		switch r.Relation {
+		case gatehouse.RoleOwner:
+			out.Owner = r.Subject
+		case gatehouse.LabelRelation:
+			if m, err := gatehouse.DecodeLabel(r.Subject.Object); err == nil {
+				out.Name = m["name"]
+			}
+		}
+	}
+	if out.Owner.ID == "" {
+		return Organisation{}, notFound(id)
+	}
+	if err := s.require(ctx, actor, gatehouse.PermMember, gatehouse.OrganisationRef(id)); err != nil {
+		return Organisation{}, err
+	}
+	return out, nil
+}
+
+// Member is one person of an organisation: a user holding a role or a
+// designation there, with both lists sorted.
+type Member struct {
+	User         gatehouse.Subject
+	Roles        []string
+	Designations []string
+}
+
+// Members lists the users who hold a role or a designation in org, sorted
+// by user; actor must be a member.
+func (s *Service) Members(ctx context.Context, actor gatehouse.Subject, org string) ([]Member, string, error) {
+	if err := validID("org", org); err != nil {
+		return nil, "", err
+	}
+	rels, tok, err := s.store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: gatehouse.TypeOrganisation, ResourceID: org, SubjectType: gatehouse.TypeUser}, gatehouse.Consistency{})
+	if err != nil {
+		return nil, "", err
+	}
+	if !slices.ContainsFunc(rels, func(r gatehouse.Relationship) bool { return r.Relation == gatehouse.RoleOwner }) {
+		return nil, "", notFound(org)
+	}
+	if err := s.require(ctx, actor, gatehouse.PermMember, gatehouse.OrganisationRef(org)); err != nil {
+		return nil, "", err
+	}
+	byUser := map[string]*Member{}
+	for _, r := range rels {
+		m := byUser[r.Subject.ID]
+		if m == nil {
+			m = &Member{User: r.Subject, Roles: []string{}, Designations: []string{}}
+			byUser[r.Subject.ID] = m
+		}
+		switch {
+		case gatehouse.IsRole(r.Relation):
+			m.Roles = append(m.Roles, r.Relation)
+		case gatehouse.IsDesignation(r.Relation):
+			m.Designations = append(m.Designations, r.Relation)
+		}
+	}
+	out := make([]Member, 0, len(byUser))
+	for _, m := range byUser {
+		sort.Strings(m.Roles)
+		sort.Strings(m.Designations)
+		out = append(out, *m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].User.ID < out[j].User.ID })
+	return out, tok, nil
+}
+
+// TransferOwnership makes to the owner of org in one write (O4): the
+// actor loses owner and stays on as administrator (decision), to gains
+// owner. Its preconditions pin what was read: the actor is still the
+// owner, and to still holds the role through which they are a member. Two
+// concurrent transfers cannot both apply, so there is always exactly one
+// owner (O2); the loser retries, finds it no longer owns org, and gets 403.
+func (s *Service) TransferOwnership(ctx context.Context, actor gatehouse.Subject, org string, to gatehouse.Subject, reason string) (string, error) {
+	if err := validID("org", org); err != nil {
+		return "", err
+	}
+	if err := validUser("to", to); err != nil {
+		return "", err
+	}
+	o := gatehouse.OrganisationRef(org)
+	var tok string
+	err := retryWrite(ctx, func() error {
+		pins, err := s.requirePins(ctx, actor, org, gatehouse.PermTransferOwnership)
+		if err != nil {
+			return err
+		}
+		if to == actor {
+			return final(gatehouse.RuleViolation("O4", "%s owns %s already; transfer to another team member", to, org))
+		}
+		held, err := s.relationsOf(ctx, org, to)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(held, func(r gatehouse.Relationship) bool { return gatehouse.IsRole(r.Relation) })
+		if i < 0 {
+			return final(gatehouse.RuleViolation("O4", "%s is not a current team member of %s; only a team member can become owner", to, org))
+		}
+		// Membership is a permission, which no precondition can name: pin
+		// one role that makes to a member instead, so that removing to
+		// concurrently sends this write back to be decided again.
+		pins = append(pins, pinPresent(held[i]))
+		w := gatehouse.Write{
+			Updates: []gatehouse.Update{
+				{Op: gatehouse.Delete, Relationship: makeRel(o, gatehouse.RoleOwner, actor)},
+				{Op: gatehouse.Touch, Relationship: makeRel(o, gatehouse.RoleOwner, to)},
+				{Op: gatehouse.Touch, Relationship: makeRel(o, gatehouse.RoleAdministrator, actor)},
+			},
+			Preconditions: pins,
+			Audit: gatehouse.Audit{
+				Actor: actor.String(), Action: gatehouse.PermTransferOwnership, Reason: reason, Organisation: org,
+				Details: map[string]string{"from": actor.String(), "to": to.String()},
+			},
+		}
+		tok, err = s.store.Write(ctx, w)
+		return err
+	})
+	return tok, err
+}
+
+// DeleteOrganisation deletes org and every relationship of it and of its
+// contractors, invoices and change requests, and the exceptions of its
+// change kinds and targets (O3). Only the owner may.
+//
+// The delete is decided by one write pinned on the actor still owning org:
+// it removes the owner and the rest of org's own relationships (up to what
+// one write holds), so that from then on nothing reaches anything of org,
+// every permission on its dependants being an arrow through it (X1). A
+// concurrent transfer either precedes it (the pin fails; deciding again,
+// the actor is no longer the owner: 403, nothing changed) or fails itself.
+// The rest is clean-up, in batches: what is left of org, then the
+// dependants (found by their relationships that name org), then the
+// exceptions by id prefix. Creating a dependant pins its creator's role in
+// org, so none can appear after org's relationships are gone.
+//
+// If the clean-up is cut short, what remains is unreachable but would
+// come back with a new organisation of the same id; so creating one
+// refuses while any remains (409), and provider staff finish the
+// interrupted delete with this same call.
+func (s *Service) DeleteOrganisation(ctx context.Context, actor gatehouse.Subject, org string) (string, error) {
+	if err := validID("org", org); err != nil {
+		return "", err
+	}
+	o := gatehouse.OrganisationRef(org)
+	audit := gatehouse.Audit{Actor: actor.String(), Action: "delete_organisation", Organisation: org}
+	err := retryWrite(ctx, func() error {
+		pins, err := s.requirePins(ctx, actor, org, gatehouse.PermDelete)
+		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+			return final(s.interruptedDelete(ctx, actor, org, err))
+		}
+		if err != nil {
+			return err
+		}
+		rels, _, err := s.store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: gatehouse.TypeOrganisation, ResourceID: org}, latest)
+		if err != nil {
+			return err
+		}
+		var c writeSet
+		c.pin(pins...)
+		c.update(gatehouse.Delete, makeRel(o, gatehouse.RoleOwner, actor))
+		for _, r := range rels {
+			if len(c.updates) < maxUpdates {
+				c.update(gatehouse.Delete, r)
+			}
+		}
+		_, err = s.write(ctx, c, audit)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	return s.cleanUp(ctx, org, audit)
+}
+
+// interruptedDelete answers a delete of an organisation that does not
+// exist: notFound, unless a delete of it was cut short and left
+// dependants, which provider staff may then remove.
+func (s *Service) interruptedDelete(ctx context.Context, actor gatehouse.Subject, org string, notFound error) error {
+	left, err := s.hasDependants(ctx, org)
+	if err != nil {
+		return err
+	}
+	if !left {
+		return notFound
+	}
+	if err := s.require(ctx, actor, gatehouse.PermStaffMember, gatehouse.Provider); err != nil {
+		var e *gatehouse.Error
+		if errors.As(err, &e) && e.Code == gatehouse.EFORBIDDEN {
+			e.Message += "; organisation " + org + " no longer exists, and only provider staff finish its interrupted delete"
+		}
+		return err
+	}
+	_, err = s.cleanUp(ctx, org, gatehouse.Audit{Actor: actor.String(), Action: "delete_organisation", Reason: "finish an interrupted delete", Organisation: org})
+	return err
+}
+
+// cleanUp deletes what is left of org and of its dependants, in batches.
+func (s *Service) cleanUp(ctx context.Context, org string, audit gatehouse.Audit) (string, error) {
+	_, tok, err := s.store.DeleteMatching(ctx, []gatehouse.Filter{{ResourceType: gatehouse.TypeOrganisation, ResourceID: org}}, audit)
+	if err != nil {
+		return "", err
+	}
+	if err := s.deleteDependants(ctx, org, audit); err != nil {
+		return "", err
+	}
+	prefix := org + "/"
+	n, t, err := s.store.DeleteMatching(ctx, []gatehouse.Filter{
+		{ResourceType: gatehouse.TypeChangeKind, IDPrefix: prefix},
+		{ResourceType: gatehouse.TypeChangeTarget, IDPrefix: prefix},
+	}, audit)
+	if n > 0 {
+		tok = t
+	}
+	return tok, err
+}
+
+// dependantFilters select the relationships that make an object a
+// dependant of org: they name it as subject.
+func dependantFilters(org string) []gatehouse.Filter {
+	fs := make([]gatehouse.Filter, len(dependantTypes))
+	for i, typ := range dependantTypes {
+		fs[i] = gatehouse.Filter{ResourceType: typ, SubjectType: gatehouse.TypeOrganisation, SubjectID: org}
+	}
+	return fs
+}
+
+// hasDependants reports whether anything still names org.
+func (s *Service) hasDependants(ctx context.Context, org string) (bool, error) {
+	for _, f := range dependantFilters(org) {
+		rels, _, err := s.store.ReadRelationships(ctx, f, latest)
+		if err != nil || len(rels) > 0 {
+			return len(rels) > 0, err
+		}
+	}
+	return false, nil
+}
+
+// dependantTypes are the object types whose relationships name an
+// organisation as subject: they belong to it and go with it (O3).
+var dependantTypes = []string{gatehouse.TypeContractor, gatehouse.TypeInvoice, gatehouse.TypeChangeRequest}
+
+// deleteDependants deletes every relationship of every contractor, invoice
+// and change request that names org.
+func (s *Service) deleteDependants(ctx context.Context, org string, audit gatehouse.Audit) error {
+	for _, f := range dependantFilters(org) {
+		typ := f.ResourceType
+		rels, _, err := s.store.ReadRelationships(ctx, f, latest)
+		if err != nil {
+			return err
+		}
+		seen := map[string]bool{}
+		var fs []gatehouse.Filter
+		for _, r := range rels {
+			if !seen[r.Resource.ID] {
+				seen[r.Resource.ID] = true
+				fs = append(fs, gatehouse.Filter{ResourceType: typ, ResourceID: r.Resource.ID})
+			}
+		}
+		if len(fs) == 0 {
+			continue
+		}
+		if _, _, err := s.store.DeleteMatching(ctx, fs, audit); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,124 @@
+package workflow
+
+import (
+	"github.com/gatehouse-authz/gatehouse"
+)
+
+// access says who may change a relation through the raw relationship
+// endpoint (X4).
+type access int
+
+const (
+	// free relations hold no invariant beyond the schema: any full key changes them.
+	free access = iota
+	// owned relations change only through the endpoint that holds their
+	// rule; the raw endpoint refuses them (422 naming the rule).
+	owned
+	// platformOnly relations change only with a platform key (403 otherwise).
+	platformOnly
+)
+
+// relationKey names one relation of one object type of the schema.
+type relationKey struct{ resourceType, relation string }
+
+// relationClass is the X4 class of one relation: who may change it raw,
+// the rule that its owning endpoint holds, and that endpoint.
+type relationClass struct {
+	access access
+	rule   string
+	owner  string
+}
+
+// relationClasses classifies every relation of the schema for X4, and is
+// the one place that does: TestRules/X4_every_relation_of_the_schema_is_classified
+// fails when the schema gains a relation this table lacks.
+var relationClasses = classify()
+
+func classify() map[relationKey]relationClass {
+	m := map[relationKey]relationClass{}
+	set := func(typ, relation string, c relationClass) { m[relationKey{typ, relation}] = c }
+	by := func(rule, owner string) relationClass { return relationClass{access: owned, rule: rule, owner: owner} }
+	const (
+		orgs      = "the organisation endpoints"
+		members   = "the member endpoints"
+		contracts = "the contractor endpoints"
+		invoices  = "the invoice endpoints"
+		changes   = "the change-request endpoints"
+		except    = "the exception endpoints"
+	)
+
+	set(gatehouse.TypePlatform, gatehouse.RelStaff, relationClass{access: platformOnly, rule: "X4"})
+
+	// organisation: the platform link and the guarded roles are written by
+	// the organisation endpoints (O1, O2, O4, S1); designations only by
+	// the designation endpoints, which refuse non-members (T4, C7, C9).
+	set(gatehouse.TypeOrganisation, gatehouse.RelPlatform, by("X4", orgs))
+	set(gatehouse.TypeOrganisation, gatehouse.LabelRelation, relationClass{access: free})
+	set(gatehouse.TypeOrganisation, gatehouse.RoleOwner, by("O2", orgs))
+	set(gatehouse.TypeOrganisation, gatehouse.RoleSecurityAdmin, by("S1", members))
+	set(gatehouse.TypeOrganisation, gatehouse.RoleAlternateSecurityAdmin, by("S1", members))
+	for _, role := range gatehouse.Roles() {
+		if _, ok := m[relationKey{gatehouse.TypeOrganisation, role}]; !ok {
+			set(gatehouse.TypeOrganisation, role, relationClass{access: free})
+		}
+	}
+	for _, d := range gatehouse.Designations() {
+		set(gatehouse.TypeOrganisation, d, by("T4", members))
+	}
+
+	// contractor and invoice belong to exactly one organisation (K1); only
+	// the contractor endpoint writes the admin-only wildcard (K2).
+	set(gatehouse.TypeContractor, gatehouse.RelOrganisation, by("K1", contracts))
+	set(gatehouse.TypeContractor, gatehouse.LabelRelation, relationClass{access: free})
+	set(gatehouse.TypeContractor, gatehouse.RelAdminOnly, by("K2", contracts))
+	set(gatehouse.TypeInvoice, gatehouse.RelOrganisation, by("K1", invoices))
+	set(gatehouse.TypeInvoice, gatehouse.LabelRelation, relationClass{access: free})
+
+	// Every relation of change authorisation (C1-C12).
+	set(gatehouse.TypeChangeKind, gatehouse.RelException, by("C6", except))
+	set(gatehouse.TypeChangeTarget, gatehouse.RelException, by("C6", except))
+	for rel, rule := range map[string]string{
+		gatehouse.RelOrganisation:        "C1",
+		gatehouse.RelRequester:           "C1",
+		gatehouse.RelKind:                "C2",
+		gatehouse.RelTarget:              "C6",
+		gatehouse.RelSubstantialSecurity: "C10",
+		gatehouse.RelSubstantialCharge:   "C11",
+		gatehouse.RelLegalMandate:        "C12",
+		gatehouse.RelAuthorisedBy:        "C4",
+		gatehouse.RelSecurityApprovedBy:  "C10",
+		gatehouse.RelChargeApprovedBy:    "C11",
+	} {
+		set(gatehouse.TypeChangeRequest, rel, by(rule, changes))
+	}
+	for _, kind := range gatehouse.Kinds() {
+		set(gatehouse.TypeChangeRequest, kind, by("C2", changes))
+	}
+	return m
+}
+
+// CheckRawUpdate refuses what X4 forbids the raw relationship endpoint to
+// change: a relation an organisation or change-request endpoint owns is
+// 422 naming the rule that endpoint holds; platform#staff without a
+// platform key is 403. field names r in the request (touch[0]). A relation
+// the table does not know is refused too, naming X4: a new relation is
+// free only once someone has said so.
+func CheckRawUpdate(field string, r gatehouse.Relationship, platformKey bool) error {
+	c, ok := relationClasses[relationKey{r.Resource.Type, r.Relation}]
+	switch {
+	case !ok:
+		e := gatehouse.RuleViolation("X4", "%s#%s is not classified for the raw relationship endpoint", r.Resource.Type, r.Relation)
+		e.Field = field
+		return e
+	case c.access == owned:
+		e := gatehouse.RuleViolation(c.rule, "%s#%s changes only through %s", r.Resource.Type, r.Relation, c.owner)
+		e.Field = field
+		return e
+	case c.access == platformOnly && !platformKey:
+		return &gatehouse.Error{
+			Code: gatehouse.EFORBIDDEN, Rule: c.rule, Field: field,
+			Message: c.rule + ": " + r.Resource.Type + "#" + r.Relation + " changes only with a platform key",
+		}
+	}
+	return nil
+}

@@ -1,0 +1,377 @@
+package workflow
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/gatehouse-authz/gatehouse"
+)
+
+// grantPermission is the permission on the organisation needed to grant or
+// revoke role (S2, S3, S5, T2, T3). The owner role has none: it moves only
+// by transfer (O4, O6).
+func grantPermission(role string) string {
+	switch role {
+	case gatehouse.RoleSecurityAdmin:
+		return gatehouse.PermDelegateSecurityAdmin
+	case gatehouse.RoleAlternateSecurityAdmin:
+		return gatehouse.PermDelegateAlternateSecurityAdmin
+	case gatehouse.RoleCISProcessor, gatehouse.RoleBillingManager:
+		return gatehouse.PermManageTeamMembers
+	}
+	return gatehouse.PermManageMembers
+}
+
+// RoleGrant asks for User to hold Role in organisation Org.
+type RoleGrant struct {
+	Org  string
+	User gatehouse.Subject
+	Role string
+	// PreviousBecomesAlternate makes the outgoing SA the ASA in the same
+	// write, replacing any ASA (S3); only with Role security_admin.
+	PreviousBecomesAlternate bool
+	// Reason is recorded in the audit trail (X2).
+	Reason string
+	// RequestedBy is the verified director at whose request provider staff
+	// delegate a new SA when neither SA nor ASA is available (S7).
+	RequestedBy *gatehouse.Subject
+}
+
+// GrantRole gives g.User the role g.Role in g.Org, for actor. Owner is
+// refused (transfer it, O4). security_admin and alternate_security_admin
+// replace their current holder in one write whose preconditions pin the
+// holders read, so there is never more than one of each, and never the
+// same user (S1).
+func (s *Service) GrantRole(ctx context.Context, actor gatehouse.Subject, g RoleGrant) (string, error) {
+	if err := validID("org", g.Org); err != nil {
+		return "", err
+	}
+	if err := validUser("user", g.User); err != nil {
+		return "", err
+	}
+	if !gatehouse.IsRole(g.Role) {
+		return "", gatehouse.Invalid("role", "%q is not a role; roles are %s", g.Role, strings.Join(gatehouse.Roles(), ", "))
+	}
+	if g.Role == gatehouse.RoleOwner {
+		return "", gatehouse.RuleViolation("O2", "an organisation has exactly one owner: use transfer-ownership (O4)")
+	}
+	if g.PreviousBecomesAlternate && g.Role != gatehouse.RoleSecurityAdmin {
+		return "", gatehouse.Invalid("previousBecomesAlternate", "previousBecomesAlternate applies only to security_admin")
+	}
+	if g.RequestedBy != nil && g.Role != gatehouse.RoleSecurityAdmin {
+		return "", gatehouse.Invalid("requestedBy", "requestedBy applies only to security_admin (S7)")
+	}
+	var tok string
+	err := retryWrite(ctx, func() error {
+		var err error
+		switch g.Role {
+		case gatehouse.RoleSecurityAdmin:
+			tok, err = s.delegateSA(ctx, actor, g)
+		case gatehouse.RoleAlternateSecurityAdmin:
+			tok, err = s.delegateASA(ctx, actor, g)
+		default:
+			tok, err = s.writeRole(ctx, actor, g.Org, g.User, g.Role, gatehouse.Touch, g.Reason)
+		}
+		return err
+	})
+	return tok, err
+}
+
+// RevokeRole takes role away from user in org. The owner role is never
+// revoked (O6); revoking security_admin or alternate_security_admin needs
+// the permission to delegate it.
+func (s *Service) RevokeRole(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, role string) (string, error) {
+	if err := validID("org", org); err != nil {
+		return "", err
+	}
+	if err := validUser("user", user); err != nil {
+		return "", err
+	}
+	if !gatehouse.IsRole(role) {
+		return "", gatehouse.Invalid("role", "%q is not a role; roles are %s", role, strings.Join(gatehouse.Roles(), ", "))
+	}
+	if role == gatehouse.RoleOwner {
+		return "", gatehouse.RuleViolation("O6", "the owner loses the owner role only by a transfer of ownership")
+	}
+	var tok string
+	err := retryWrite(ctx, func() error {
+		var err error
+		tok, err = s.writeRole(ctx, actor, org, user, role, gatehouse.Delete, "")
+		return err
+	})
+	return tok, err
+}
+
+// writeRole touches or deletes one ordinary role: no invariant spans it,
+// so its one precondition is the actor's standing.
+func (s *Service) writeRole(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, role string, op gatehouse.Operation, reason string) (string, error) {
+	pins, err := s.requirePins(ctx, actor, org, grantPermission(role))
+	if err != nil {
+		return "", err
+	}
+	action := "grant_role"
+	if op == gatehouse.Delete {
+		action = "revoke_role"
+	}
+	return s.store.Write(ctx, gatehouse.Write{
+		Updates:       []gatehouse.Update{{Op: op, Relationship: makeRel(gatehouse.OrganisationRef(org), role, user)}},
+		Preconditions: pins,
+		Audit: gatehouse.Audit{
+			Actor: actor.String(), Action: action, Reason: reason, Organisation: org,
+			Details: map[string]string{"role": role, "user": user.String()},
+		},
+	})
+}
+
+// delegateSA makes g.User the SA of g.Org in one write (S1, S3, S7). The
+// write deletes the current SA and pins it, so that of two concurrent
+// delegations one applies and the other is decided again against the new
+// SA. If g.User is the ASA, they stop being it (S1). With
+// PreviousBecomesAlternate the outgoing SA becomes the ASA, replacing the
+// current one, pinned likewise. Otherwise the write pins that g.User is
+// not the ASA.
+func (s *Service) delegateSA(ctx context.Context, actor gatehouse.Subject, g RoleGrant) (string, error) {
+	o := gatehouse.OrganisationRef(g.Org)
+	var c writeSet
+	audit := gatehouse.Audit{
+		Actor: actor.String(), Action: "grant_role", Reason: g.Reason, Organisation: g.Org,
+		Details: map[string]string{"role": gatehouse.RoleSecurityAdmin, "user": g.User.String()},
+	}
+	pins, err := s.requirePins(ctx, actor, g.Org, gatehouse.PermDelegateSecurityAdmin)
+	staff := false
+	switch {
+	case err == nil:
+		c.pin(pins...)
+	case gatehouse.ErrorCode(err) == gatehouse.EFORBIDDEN && g.RequestedBy != nil:
+		// S7: provider staff step in when the organisation cannot.
+		if pins, err = s.requirePins(ctx, actor, g.Org, gatehouse.PermProviderStaff); err != nil {
+			return "", err
+		}
+		c.pin(pins...)
+		staff = true
+	default:
+		return "", err
+	}
+	if g.RequestedBy != nil {
+		audit.Details["requestedBy"] = g.RequestedBy.String()
+	}
+	sa, err := s.holders(ctx, g.Org, gatehouse.RoleSecurityAdmin)
+	if err != nil {
+		return "", err
+	}
+	asa, err := s.holders(ctx, g.Org, gatehouse.RoleAlternateSecurityAdmin)
+	if err != nil {
+		return "", err
+	}
+	if staff {
+		if err := s.emergency(ctx, &c, g, sa, asa); err != nil {
+			return "", err
+		}
+		audit.Details["rule"] = "S7"
+	}
+	if slices.Equal(sa, []gatehouse.Subject{g.User}) {
+		return "", nil // g.User is the SA already: nothing to change.
+	}
+	c.pinHolders(o, gatehouse.RoleSecurityAdmin, sa)
+	for _, x := range sa {
+		c.update(gatehouse.Delete, makeRel(o, gatehouse.RoleSecurityAdmin, x))
+	}
+	c.update(gatehouse.Touch, makeRel(o, gatehouse.RoleSecurityAdmin, g.User))
+	if g.PreviousBecomesAlternate && len(sa) > 0 {
+		c.pinHolders(o, gatehouse.RoleAlternateSecurityAdmin, asa)
+		for _, y := range asa {
+			if y != sa[0] {
+				c.update(gatehouse.Delete, makeRel(o, gatehouse.RoleAlternateSecurityAdmin, y))
+			}
+		}
+		c.update(gatehouse.Touch, makeRel(o, gatehouse.RoleAlternateSecurityAdmin, sa[0]))
+		audit.Details["previousBecomesAlternate"] = sa[0].String()
+	} else if slices.Contains(asa, g.User) {
+		c.pin(pinPresent(makeRel(o, gatehouse.RoleAlternateSecurityAdmin, g.User)))
+		c.update(gatehouse.Delete, makeRel(o, gatehouse.RoleAlternateSecurityAdmin, g.User))
+	} else {
+		c.pin(pinAbsent(exactFilter(makeRel(o, gatehouse.RoleAlternateSecurityAdmin, g.User))))
+	}
+	return s.write(ctx, c, audit)
+}
+
+// emergency holds the conditions of S7 and pins them: a reason is given,
+// the request comes from a verified director who is not unavailable, and
+// the SA and the ASA are each either absent or unavailable.
+func (s *Service) emergency(ctx context.Context, c *writeSet, g RoleGrant, sa, asa []gatehouse.Subject) error {
+	o := gatehouse.OrganisationRef(g.Org)
+	if strings.TrimSpace(g.Reason) == "" {
+		return final(gatehouse.Invalid("reason", "provider staff delegating a security admin must give the reason (S7)"))
+	}
+	unavailable, err := s.holders(ctx, g.Org, gatehouse.DesignationUnavailableContact)
+	if err != nil {
+		return err
+	}
+	dirs, err := s.holders(ctx, g.Org, gatehouse.DesignationVerifiedDirector)
+	if err != nil {
+		return err
+	}
+	rb := *g.RequestedBy
+	if !slices.Contains(dirs, rb) || slices.Contains(unavailable, rb) {
+		return final(gatehouse.RuleViolation("S7", "%s is not an available verified director of %s", rb, g.Org))
+	}
+	c.pin(pinPresent(makeRel(o, gatehouse.DesignationVerifiedDirector, rb)), pinAbsent(exactFilter(makeRel(o, gatehouse.DesignationUnavailableContact, rb))))
+	for _, slot := range []struct {
+		role    string
+		holders []gatehouse.Subject
+	}{{gatehouse.RoleSecurityAdmin, sa}, {gatehouse.RoleAlternateSecurityAdmin, asa}} {
+		c.pinHolders(o, slot.role, slot.holders)
+		for _, h := range slot.holders {
+			if !slices.Contains(unavailable, h) {
+				return final(gatehouse.RuleViolation("S7", "the %s %s is available: provider staff delegate only when SA and ASA are both unavailable", slot.role, h))
+			}
+			c.pin(pinPresent(makeRel(o, gatehouse.DesignationUnavailableContact, h)))
+		}
+	}
+	return nil
+}
+
+// delegateASA makes g.User the ASA of g.Org in one write (S1, S5): the
+// current ASA goes, pinned as read, and the write pins that g.User is not
+// the SA (the SA cannot also be the ASA: 422 naming S1).
+func (s *Service) delegateASA(ctx context.Context, actor gatehouse.Subject, g RoleGrant) (string, error) {
+	o := gatehouse.OrganisationRef(g.Org)
+	pins, err := s.requirePins(ctx, actor, g.Org, gatehouse.PermDelegateAlternateSecurityAdmin)
+	if err != nil {
+		return "", err
+	}
+	var c writeSet
+	c.pin(pins...)
+	sa, err := s.holders(ctx, g.Org, gatehouse.RoleSecurityAdmin)
+	if err != nil {
+		return "", err
+	}
+	if slices.Contains(sa, g.User) {
+		return "", final(gatehouse.RuleViolation("S1", "%s is the security admin and cannot also be the alternate", g.User))
+	}
+	asa, err := s.holders(ctx, g.Org, gatehouse.RoleAlternateSecurityAdmin)
+	if err != nil {
+		return "", err
+	}
+	if slices.Equal(asa, []gatehouse.Subject{g.User}) {
+		return "", nil
+	}
+	c.pin(pinAbsent(exactFilter(makeRel(o, gatehouse.RoleSecurityAdmin, g.User))))
+	c.pinHolders(o, gatehouse.RoleAlternateSecurityAdmin, asa)
+	for _, y := range asa {
+		c.update(gatehouse.Delete, makeRel(o, gatehouse.RoleAlternateSecurityAdmin, y))
+	}
+	c.update(gatehouse.Touch, makeRel(o, gatehouse.RoleAlternateSecurityAdmin, g.User))
+	return s.write(ctx, c, gatehouse.Audit{
+		Actor: actor.String(), Action: "grant_role", Reason: g.Reason, Organisation: g.Org,
+		Details: map[string]string{"role": gatehouse.RoleAlternateSecurityAdmin, "user": g.User.String()},
+	})
+}
+
+// RemoveMember removes user from org with all their roles, designations
+// and exceptions in one write (T1). It needs manage_members (S2), or only
+// manage_team_members when user holds nothing but cis_processor and
+// billing_manager (T2); removing the SA or ASA needs the permission to
+// delegate that role. The owner is never removed (O6).
+//
+// The write deletes what was read and pins everything else: for each role
+// and designation user did not hold, that they still do not. So a
+// concurrent grant (or a transfer making user the owner) sends the write
+// back to be decided again, and nothing of user's survives it. Exceptions
+// are pinned by deleting them in the same write and sweeping once more
+// after it.
+func (s *Service) RemoveMember(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject) (string, error) {
+	if err := validID("org", org); err != nil {
+		return "", err
+	}
+	if err := validUser("user", user); err != nil {
+		return "", err
+	}
+	o := gatehouse.OrganisationRef(org)
+	audit := gatehouse.Audit{Actor: actor.String(), Action: "remove_member", Organisation: org, Details: map[string]string{"user": user.String()}}
+	exceptionFilters := []gatehouse.Filter{
+		{ResourceType: gatehouse.TypeChangeKind, IDPrefix: org + "/", SubjectType: gatehouse.TypeUser, SubjectID: user.ID},
+		{ResourceType: gatehouse.TypeChangeTarget, IDPrefix: org + "/", SubjectType: gatehouse.TypeUser, SubjectID: user.ID},
+	}
+	var tok string
+	err := retryWrite(ctx, func() error {
+		// The least any removal needs, asked first so that an outsider
+		// learns nothing about who is on the team.
+		if _, err := s.requirePins(ctx, actor, org, gatehouse.PermManageTeamMembers); err != nil {
+			return err
+		}
+		held, err := s.relationsOf(ctx, org, user)
+		if err != nil {
+			return err
+		}
+		var exceptions []gatehouse.Relationship
+		for _, f := range exceptionFilters {
+			rels, _, err := s.store.ReadRelationships(ctx, f, latest)
+			if err != nil {
+				return err
+			}
+			exceptions = append(exceptions, rels...)
+		}
+		if len(held) == 0 && len(exceptions) == 0 {
+			return final(gatehouse.Errorf(gatehouse.ENOTFOUND, "%s holds no role, designation or exception in %s", user, org))
+		}
+		perms := []string{}
+		need := func(p string) {
+			if !slices.Contains(perms, p) {
+				perms = append(perms, p)
+			}
+		}
+		for _, r := range held {
+			switch {
+			case r.Relation == gatehouse.RoleOwner:
+				return final(gatehouse.RuleViolation("O6", "%s owns %s: the owner is removed only after transferring ownership", user, org))
+			case gatehouse.IsRole(r.Relation):
+				need(grantPermission(r.Relation))
+			default:
+				need(gatehouse.PermManageMembers)
+			}
+		}
+		if len(exceptions) > 0 {
+			need(gatehouse.PermManageMembers)
+		}
+		slices.SortFunc(perms, func(a, b string) int { return permOrder(a) - permOrder(b) })
+		pins, err := s.requirePins(ctx, actor, org, perms...)
+		if err != nil {
+			return err
+		}
+		var c writeSet
+		c.pin(pins...)
+		for _, rel := range append(gatehouse.Roles(), gatehouse.Designations()...) {
+			r := makeRel(o, rel, user)
+			if !slices.ContainsFunc(held, func(h gatehouse.Relationship) bool { return h.Relation == rel }) {
+				c.pin(pinAbsent(exactFilter(r)))
+			}
+		}
+		for _, r := range held {
+			c.update(gatehouse.Delete, r)
+		}
+		for _, r := range exceptions {
+			if len(c.updates) < maxUpdates {
+				c.update(gatehouse.Delete, r)
+			}
+		}
+		if tok, err = s.write(ctx, c, audit); err != nil {
+			return err
+		}
+		// Exceptions granted while this ran, or beyond one write's reach.
+		if n, t, err := s.store.DeleteMatching(ctx, exceptionFilters, audit); err != nil {
+			return err
+		} else if n > 0 {
+			tok = t
+		}
+		return nil
+	})
+	return tok, err
+}
+
+// permOrder orders the permissions a removal needs from the most to the
+// least widely held, so that a refusal names the first one missing.
+func permOrder(p string) int {
+	return slices.Index([]string{gatehouse.PermManageTeamMembers, gatehouse.PermManageMembers, gatehouse.PermDelegateAlternateSecurityAdmin, gatehouse.PermDelegateSecurityAdmin}, p)
+}
