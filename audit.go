@@ -6,6 +6,7 @@ import "time"
 // attaches it to the write itself, so the record and the change cannot part.
 type Audit struct {
 	Actor        string            `json:"actor"`
+	Key          string            `json:"key,omitempty"`
 	Action       string            `json:"action"`
 	Reason       string            `json:"reason,omitempty"`
 	Organisation string            `json:"organisation,omitempty"`

@@ -18,6 +18,7 @@ const (
 	ETOOLARGE        = "payload_too_large"
 	EMETHOD          = "method_not_allowed"
 	EUNAVAILABLE     = "unavailable"
+	ERATELIMITED     = "rate_limited"
 	ECANCELED        = "canceled"
 	EINTERNAL        = "internal"
 )
@@ -31,7 +32,7 @@ type Error struct {
 	Field      string
 	Permission string
 	Rule       string
-	// RetryAfter is how long a caller should wait before retrying (EUNAVAILABLE).
+	// RetryAfter is how long a caller should wait before retrying (EUNAVAILABLE, ERATELIMITED).
 	RetryAfter time.Duration
 	// Err is the underlying cause, logged but never shown to callers.
 	Err error

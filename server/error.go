@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"math"
@@ -23,6 +24,7 @@ var statusOf = map[string]int{
 	gatehouse.ETOOLARGE:        http.StatusRequestEntityTooLarge,
 	gatehouse.ERULE:            http.StatusUnprocessableEntity,
 	gatehouse.EUNAVAILABLE:     http.StatusServiceUnavailable,
+	gatehouse.ERATELIMITED:     http.StatusTooManyRequests,
 	gatehouse.ECANCELED:        499, // client closed request, as nginx names it
 	gatehouse.EINTERNAL:        http.StatusInternalServerError,
 }
@@ -61,9 +63,15 @@ func detailOf(err error) (int, ErrorDetail, *gatehouse.Error) {
 
 // writeError writes err as the JSON error body, in the one place that maps errors to statuses.
 func writeError(c *gin.Context, log *slog.Logger, err error) {
+	ctx := c.Request.Context()
+	if errors.Is(ctx.Err(), context.Canceled) {
+		// The client went away: whatever failed below failed for that
+		// reason, not because SpiceDB did. The access log records the 499.
+		err = &gatehouse.Error{Code: gatehouse.ECANCELED, Message: "request canceled", Err: err}
+	}
 	status, d, e := detailOf(err)
 	if status >= http.StatusInternalServerError {
-		log.ErrorContext(c.Request.Context(), "request failed", "route", c.FullPath(), "status", status, "err", err)
+		log.ErrorContext(ctx, "request failed", "request_id", gatehouse.CallerFrom(ctx).RequestID, "route", c.FullPath(), "status", status, "err", err)
 	}
 	if e != nil && e.RetryAfter > 0 {
 		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))

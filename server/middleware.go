@@ -1,9 +1,12 @@
 package server
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -11,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/time/rate"
 
 	"github.com/gatehouse-authz/gatehouse"
 )
@@ -54,74 +58,168 @@ func (m *Metrics) ObserveSpiceDB(method string, d time.Duration, err error) {
 	m.spicedb.WithLabelValues(method, outcome).Observe(d.Seconds())
 }
 
-// instrument counts and times every request by its route pattern, never by
-// raw path, so that ids cannot blow up the label space.
+// otherLabel stands for every method and route the server does not know.
+const otherLabel = "other"
+
+// knownMethods are the only methods that become a label of their own.
+var knownMethods = map[string]bool{
+	"GET": true, "POST": true, "PUT": true, "PATCH": true, "DELETE": true, "HEAD": true, "OPTIONS": true,
+}
+
+// methodLabel is the request's method when it is a standard one, else
+// "other": the caller must not choose a label value.
+func methodLabel(m string) string {
+	if knownMethods[m] {
+		return m
+	}
+	return otherLabel
+}
+
+// routeLabel is the route pattern that matched, never the raw path, or
+// "other" when none did.
+func routeLabel(c *gin.Context) string {
+	if p := c.FullPath(); p != "" {
+		return p
+	}
+	return otherLabel
+}
+
+// instrument counts and times every request by its route pattern and a
+// method from a fixed set, so that no request can add a series of its own.
 func instrument(m *Metrics) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
-		route := c.FullPath()
-		if route == "" {
-			route = "unmatched"
-		}
+		route, method := routeLabel(c), methodLabel(c.Request.Method)
 		st := strconv.Itoa(c.Writer.Status())
-		m.requests.WithLabelValues(route, c.Request.Method, st).Inc()
-		m.latency.WithLabelValues(route, c.Request.Method, st).Observe(time.Since(start).Seconds())
+		m.requests.WithLabelValues(route, method, st).Inc()
+		m.latency.WithLabelValues(route, method, st).Observe(time.Since(start).Seconds())
 	}
 }
 
-// keyring holds the hashes of the API keys, compared in constant time.
-type keyring struct {
-	full, check [][32]byte
+// requestIDHeader names the header that carries a request's id both ways.
+const requestIDHeader = "X-Request-Id"
+
+// maxRequestIDLen bounds a caller's own request id.
+const maxRequestIDLen = 128
+
+// saneRequestID reports whether a caller's request id may be echoed and
+// logged: short, and only characters that UUIDs, ULIDs, hex, base64 and
+// the common tracing formats use.
+func saneRequestID(id string) bool {
+	if id == "" || len(id) > maxRequestIDLen {
+		return false
+	}
+	for _, r := range id {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case strings.ContainsRune("-_.:+/=", r):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
-func newKeyring(full, check []string) *keyring {
-	k := &keyring{}
-	for _, s := range full {
-		k.full = append(k.full, sha256.Sum256([]byte(s)))
-	}
-	for _, s := range check {
-		k.check = append(k.check, sha256.Sum256([]byte(s)))
-	}
-	return k
+// newRequestID returns 128 random bits in hex.
+func newRequestID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
-// match compares against every key without stopping early, so timing
-// reveals neither which key matched nor how much of one.
-func match(keys [][32]byte, h [32]byte) bool {
-	found := 0
-	for _, k := range keys {
-		found |= subtle.ConstantTimeCompare(k[:], h[:])
+// requestID gives every request an id: the caller's own when it sent a sane
+// one, else a new one. It answers in X-Request-Id and goes on the context,
+// where the logs and the audit trail read it.
+func requestID() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := c.GetHeader(requestIDHeader)
+		if !saneRequestID(id) {
+			id = newRequestID()
+		}
+		c.Header(requestIDHeader, id)
+		ctx := c.Request.Context()
+		caller := gatehouse.CallerFrom(ctx)
+		caller.RequestID = id
+		c.Request = c.Request.WithContext(gatehouse.WithCaller(ctx, caller))
+		c.Next()
 	}
-	return found == 1
 }
 
-type access int
+// deadline bounds how long one request may work (0: unbounded); the
+// server's WriteTimeout is longer, so the answer to a request that ran out
+// of time still reaches the caller.
+func deadline(d time.Duration) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if d <= 0 {
+			c.Next()
+			return
+		}
+		ctx, cancel := context.WithTimeout(c.Request.Context(), d)
+		defer cancel()
+		c.Request = c.Request.WithContext(ctx)
+		c.Next()
+	}
+}
 
-const (
-	accessNone access = iota
-	accessCheck
-	accessFull
-)
+// accessLog writes one JSON line per request: its id, route pattern,
+// method, status, duration, key name and actor. Refusals of a key (401,
+// 403, 429) are warnings, server failures errors. Keys never appear.
+func accessLog(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		ctx := c.Request.Context()
+		caller := gatehouse.CallerFrom(ctx)
+		st := c.Writer.Status()
+		level := slog.LevelInfo
+		switch {
+		case st >= 500:
+			level = slog.LevelError
+		case st == 401 || st == 403 || st == 429:
+			level = slog.LevelWarn
+		}
+		attrs := []slog.Attr{
+			slog.String("request_id", caller.RequestID),
+			slog.String("route", routeLabel(c)),
+			slog.String("method", methodLabel(c.Request.Method)),
+			slog.Int("status", st),
+			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+		}
+		if caller.KeyName != "" {
+			attrs = append(attrs, slog.String("key", caller.KeyName))
+		}
+		// Only an actor that parses is logged: the header is the caller's text.
+		if s, err := gatehouse.ParseSubject(actorHeader, c.GetHeader(actorHeader)); err == nil {
+			attrs = append(attrs, slog.String("actor", s.String()))
+		}
+		if host, _, err := net.SplitHostPort(c.Request.RemoteAddr); err == nil {
+			attrs = append(attrs, slog.String("remote", host))
+		}
+		log.LogAttrs(ctx, level, "request", attrs...)
+	}
+}
 
-// authenticate requires a bearer key; keys never reach a log line.
+// authenticate requires a bearer key (the scheme in any letter case) and
+// puts the key's name on the context; keys never reach a log line.
 func authenticate(k *keyring, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		raw, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
-		if !ok || raw == "" {
+		scheme, raw, _ := strings.Cut(c.GetHeader("Authorization"), " ")
+		raw = strings.TrimSpace(raw)
+		if !strings.EqualFold(scheme, "Bearer") || raw == "" {
 			writeError(c, log, &gatehouse.Error{Code: gatehouse.EUNAUTHENTICATED, Message: "missing bearer key: send Authorization: Bearer <key>"})
 			return
 		}
-		h := sha256.Sum256([]byte(raw))
-		switch {
-		case match(k.full, h):
-			c.Set("access", accessFull)
-		case match(k.check, h):
-			c.Set("access", accessCheck)
-		default:
+		kk, ok := k.match(raw)
+		if !ok {
 			writeError(c, log, &gatehouse.Error{Code: gatehouse.EUNAUTHENTICATED, Message: "the bearer key is not valid"})
 			return
 		}
+		c.Set("access", kk.access)
+		ctx := c.Request.Context()
+		caller := gatehouse.CallerFrom(ctx)
+		caller.KeyName, caller.Platform = kk.name, kk.platform
+		c.Request = c.Request.WithContext(gatehouse.WithCaller(ctx, caller))
 		c.Next()
 	}
 }
@@ -135,4 +233,46 @@ func fullAccess(log *slog.Logger) gin.HandlerFunc {
 		}
 		c.Next()
 	}
+}
+
+// rateLimit allows each key perSecond requests a second on average and
+// burst at once (0 or less: no limit). The limiters are made once, one per
+// configured key, so no request can add one.
+func rateLimit(names []string, perSecond float64, burst int, log *slog.Logger) gin.HandlerFunc {
+	if perSecond <= 0 {
+		return func(c *gin.Context) { c.Next() }
+	}
+	if burst <= 0 {
+		burst = DefaultBurst(perSecond)
+	}
+	limiters := make(map[string]*rate.Limiter, len(names))
+	for _, n := range names {
+		limiters[n] = rate.NewLimiter(rate.Limit(perSecond), burst)
+	}
+	return func(c *gin.Context) {
+		name := gatehouse.CallerFrom(c.Request.Context()).KeyName
+		lim, ok := limiters[name]
+		if !ok {
+			c.Next()
+			return
+		}
+		r := lim.Reserve()
+		if d := r.Delay(); d > 0 {
+			// The request is refused, so it spends no token.
+			r.Cancel()
+			writeError(c, log, &gatehouse.Error{
+				Code:       gatehouse.ERATELIMITED,
+				Message:    fmt.Sprintf("key %s exceeds its limit of %g requests per second; retry after the Retry-After delay", name, perSecond),
+				RetryAfter: d,
+			})
+			return
+		}
+		c.Next()
+	}
+}
+
+// DefaultBurst is the burst of GATEHOUSE_RATE_LIMIT when
+// GATEHOUSE_RATE_BURST is not set: one second's worth of requests, at least 1.
+func DefaultBurst(perSecond float64) int {
+	return max(1, int(perSecond+0.999))
 }

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
+	"runtime/debug"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -67,14 +69,17 @@ func ginPath(p string) string {
 
 // addRoutes registers the middleware, then every route.
 func addRoutes(r *gin.Engine, d Deps) {
-	r.Use(recovery(d), instrument(d.Metrics), errorHandler(d.Log))
+	// Outermost first: the id and the access log see every answer, a
+	// recovered panic's 500 included.
+	r.Use(requestID(), accessLog(d.Log), instrument(d.Metrics), recovery(d), deadline(d.RequestTimeout), errorHandler(d.Log))
 
 	r.GET("/healthz", handleHealthz())
 	r.GET("/readyz", handleReadyz(d))
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{})))
 	r.GET("/openapi.json", handleOpenAPI())
 
-	v1 := r.Group("", authenticate(newKeyring(d.Keys, d.CheckKeys), d.Log))
+	keys := newKeyring(d.Keys, d.CheckKeys, d.PlatformKeys)
+	v1 := r.Group("", authenticate(keys, d.Log), rateLimit(keys.names(), d.RateLimit, d.RateBurst, d.Log))
 	for _, rt := range api {
 		hs := []gin.HandlerFunc{}
 		if !rt.checkKey {
@@ -95,7 +100,9 @@ func addRoutes(r *gin.Engine, d Deps) {
 // recovery turns a panic into a logged 500 that says only "internal error".
 func recovery(d Deps) gin.HandlerFunc {
 	return gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, err any) {
-		d.Log.ErrorContext(c.Request.Context(), "panic", "route", c.FullPath(), "panic", err)
+		ctx := c.Request.Context()
+		d.Log.ErrorContext(ctx, "panic", "request_id", gatehouse.CallerFrom(ctx).RequestID, "route", c.FullPath(),
+			"panic", fmt.Sprint(err), "stack", string(debug.Stack()))
 		c.AbortWithStatusJSON(http.StatusInternalServerError, ErrorBody{Error: ErrorDetail{Code: gatehouse.EINTERNAL, Message: "internal error"}})
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync/atomic"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -27,6 +28,15 @@ type Deps struct {
 	Metrics         *Metrics
 	// Ready is set once SpiceDB answers and the schema is written.
 	Ready *atomic.Bool
+	// PlatformKeys may call every endpoint and change platform#staff too
+	// (X4). Every key list takes secrets or name=secret entries (KeyName).
+	PlatformKeys []string
+	// RateLimit is the requests per second each key may make (0: no
+	// limit), in bursts of up to RateBurst (0: DefaultBurst).
+	RateLimit float64
+	RateBurst int
+	// RequestTimeout bounds the work of one request (0: unbounded).
+	RequestTimeout time.Duration
 }
 
 // New returns the HTTP handler of the whole API.

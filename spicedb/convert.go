@@ -79,6 +79,9 @@ func metadata(a gatehouse.Audit) *structpb.Struct {
 		return nil
 	}
 	m := map[string]any{"actor": a.Actor, "action": a.Action, "at": time.Now().UTC().Format(time.RFC3339Nano)}
+	if a.Key != "" {
+		m["key"] = a.Key
+	}
 	if a.Reason != "" {
 		m["reason"] = a.Reason
 	}

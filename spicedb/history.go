@@ -81,7 +81,7 @@ func eventOf(md *structpb.Struct, ups []tuple.RelationshipUpdate) (gatehouse.Aud
 	}
 	at, _ := time.Parse(time.RFC3339Nano, str("at"))
 	ev := gatehouse.AuditEvent{At: at, Audit: gatehouse.Audit{
-		Actor: str("actor"), Action: str("action"), Reason: str("reason"), Organisation: str("organisation"),
+		Actor: str("actor"), Key: str("key"), Action: str("action"), Reason: str("reason"), Organisation: str("organisation"),
 	}}
 	if d, ok := m["details"].(map[string]any); ok {
 		ev.Details = map[string]string{}

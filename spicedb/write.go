@@ -30,6 +30,7 @@ func (s *SpiceDB) Write(ctx context.Context, w gatehouse.Write) (string, error) 
 	if len(w.Updates) > maxUpdatesPerWrite {
 		return "", gatehouse.Invalid("touch", "at most %d changes in one write, got %d", maxUpdatesPerWrite, len(w.Updates))
 	}
+	w.Audit = gatehouse.StampAudit(ctx, w.Audit)
 	req := &v1.WriteRelationshipsRequest{OptionalTransactionMetadata: metadata(w.Audit)}
 	for _, u := range w.Updates {
 		op := v1.RelationshipUpdate_OPERATION_TOUCH
@@ -64,6 +65,7 @@ func (s *SpiceDB) Write(ctx context.Context, w gatehouse.Write) (string, error) 
 // DeleteMatching implements gatehouse.Store: each filter is deleted in
 // batches of SpiceDB's maximum until nothing matches.
 func (s *SpiceDB) DeleteMatching(ctx context.Context, fs []gatehouse.Filter, a gatehouse.Audit) (int, string, error) {
+	a = gatehouse.StampAudit(ctx, a)
 	total := 0
 	var tok string
 	for _, f := range fs {
