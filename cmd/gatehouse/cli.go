@@ -25,6 +25,7 @@ const (
 // cliConfig is what the flags and GATEHOUSE_* variables say.
 type cliConfig struct {
 	url, apiKey, actor string
+	caCert             string
 	json               bool
 	failDenied         bool
 	atLeast            string
@@ -128,6 +129,14 @@ func runCLI(ctx context.Context, args []string, getenv func(string) string, stdo
 	if inv.cfg.actor != "" {
 		opts = append(opts, client.WithActor(inv.cfg.actor))
 	}
+	if inv.cfg.caCert != "" {
+		hc, err := trustingClient(inv.cfg.caCert)
+		if err != nil {
+			fmt.Fprintln(stderr, "gatehouse:", err)
+			return exitError
+		}
+		opts = append(opts, client.WithHTTPClient(hc))
+	}
 	c := client.New(inv.cfg.url, inv.cfg.apiKey, opts...)
 	code, err := inv.cmd.run(ctx, c, inv, stdout)
 	if err != nil {
@@ -150,9 +159,14 @@ func parseCLI(cmds []*command, args []string, getenv func(string) string) (invoc
 		url:    getenv("GATEHOUSE_URL"),
 		apiKey: getenv("GATEHOUSE_API_KEY"),
 		actor:  getenv("GATEHOUSE_ACTOR"),
+		caCert: getenv("GATEHOUSE_CA_CERT"),
 	}
 	if cfg.url == "" {
 		cfg.url = defaultURL(getenv("GATEHOUSE_ADDR"))
+		if getenv("GATEHOUSE_TLS_CERT") != "" {
+			// The server beside us serves HTTPS (the image's health check).
+			cfg.url = "https://" + strings.TrimPrefix(cfg.url, "http://")
+		}
 	}
 	global := newFlagSet("gatehouse")
 	globalFlags(global, &cfg)
@@ -292,6 +306,7 @@ func globalFlags(fs *flag.FlagSet, cfg *cliConfig) {
 	fs.StringVar(&cfg.url, "url", cfg.url, "Gatehouse base URL (GATEHOUSE_URL)")
 	fs.StringVar(&cfg.actor, "actor", cfg.actor, "the person admin commands act for, `user:<id>` (GATEHOUSE_ACTOR)")
 	fs.BoolVar(&cfg.json, "json", cfg.json, "print the answer as JSON")
+	fs.StringVar(&cfg.caCert, "ca-cert", cfg.caCert, "PEM `file` of the CA certificates to trust for HTTPS (GATEHOUSE_CA_CERT)")
 }
 
 // consistencyFlags are zed's names for how fresh a read must be.
@@ -338,8 +353,9 @@ func printUsage(w io.Writer, cmds []*command, cmd *command) {
 The command-line client of a Gatehouse server, configured by GATEHOUSE_URL
 (default http://127.0.0.1:8080, or the port of GATEHOUSE_ADDR when that is
 set), GATEHOUSE_API_KEY and, for the commands that
-change an organisation, GATEHOUSE_ACTOR (or --actor). Every command takes
---url, --actor and --json. Exit status: 0 done (or allowed), 1 denied
+change an organisation, GATEHOUSE_ACTOR (or --actor). GATEHOUSE_CA_CERT (or
+--ca-cert) names a PEM file of CA certificates to trust for HTTPS. Every
+command takes --url, --actor, --ca-cert and --json. Exit status: 0 done (or allowed), 1 denied
 (check and explain with --fail-denied), 2 error.
 
 Commands:

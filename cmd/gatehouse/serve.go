@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -29,6 +31,11 @@ import (
 type config struct {
 	addr            string
 	keys, checkKeys []string
+	platformKeys    []string
+	rateLimit       float64
+	rateBurst       int
+	requestTimeout  time.Duration
+	tlsCert, tlsKey string
 	spicedb         string
 	spicedbKey      string
 	spicedbInsecure bool
@@ -49,10 +56,17 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs := flag.NewFlagSet("gatehouse serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c config
-	var keys, checkKeys, seedFlag, insecure string
+	var keys, checkKeys, platformKeys, seedFlag, insecure, rateLimit, rateBurst string
 	fs.StringVar(&c.addr, "addr", env("GATEHOUSE_ADDR", "127.0.0.1:8080"), "listen address (GATEHOUSE_ADDR)")
 	fs.StringVar(&keys, "api-keys", getenv("GATEHOUSE_API_KEYS"), "comma-separated bearer keys; none: generate one and print it (GATEHOUSE_API_KEYS)")
 	fs.StringVar(&checkKeys, "check-keys", getenv("GATEHOUSE_CHECK_KEYS"), "comma-separated keys that may only check and read the schema (GATEHOUSE_CHECK_KEYS)")
+	fs.StringVar(&platformKeys, "platform-keys", getenv("GATEHOUSE_PLATFORM_KEYS"), "comma-separated full keys that may also change platform#staff (GATEHOUSE_PLATFORM_KEYS)")
+	fs.StringVar(&rateLimit, "rate-limit", getenv("GATEHOUSE_RATE_LIMIT"), "requests per second each key may make; 0 or empty: no limit (GATEHOUSE_RATE_LIMIT)")
+	fs.StringVar(&rateBurst, "rate-burst", getenv("GATEHOUSE_RATE_BURST"), "requests a key may make at once under the rate limit; default one second's worth (GATEHOUSE_RATE_BURST)")
+	reqTimeout := env("GATEHOUSE_REQUEST_TIMEOUT", "30s")
+	fs.StringVar(&reqTimeout, "request-timeout", reqTimeout, "how long one request may work before it answers 503; the write timeout is 10s longer (GATEHOUSE_REQUEST_TIMEOUT)")
+	fs.StringVar(&c.tlsCert, "tls-cert", getenv("GATEHOUSE_TLS_CERT"), "PEM certificate (chain) file: serve HTTPS; needs --tls-key (GATEHOUSE_TLS_CERT)")
+	fs.StringVar(&c.tlsKey, "tls-key", getenv("GATEHOUSE_TLS_KEY"), "PEM private key file of --tls-cert (GATEHOUSE_TLS_KEY)")
 	fs.StringVar(&c.spicedb, "spicedb", env("GATEHOUSE_SPICEDB", "embedded"), "`embedded`, or host:port of a SpiceDB gRPC endpoint (GATEHOUSE_SPICEDB)")
 	fs.StringVar(&c.spicedbKey, "spicedb-key", getenv("GATEHOUSE_SPICEDB_KEY"), "preshared key of a remote SpiceDB (GATEHOUSE_SPICEDB_KEY)")
 	fs.StringVar(&insecure, "spicedb-insecure", getenv("GATEHOUSE_SPICEDB_INSECURE"), "plaintext gRPC to a remote SpiceDB (GATEHOUSE_SPICEDB_INSECURE)")
@@ -65,8 +79,20 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
-	c.keys, c.checkKeys = splitList(keys), splitList(checkKeys)
+	c.keys, c.checkKeys, c.platformKeys = splitList(keys), splitList(checkKeys), splitList(platformKeys)
+	if err := server.CheckKeys(c.keys, c.checkKeys, c.platformKeys); err != nil {
+		return c, err
+	}
 	var err error
+	if c.rateLimit, c.rateBurst, err = parseRateLimit(rateLimit, rateBurst); err != nil {
+		return c, err
+	}
+	if c.requestTimeout, err = time.ParseDuration(reqTimeout); err != nil || c.requestTimeout <= 0 {
+		return c, fmt.Errorf("GATEHOUSE_REQUEST_TIMEOUT must be a positive duration such as 30s, got %q", reqTimeout)
+	}
+	if (c.tlsCert == "") != (c.tlsKey == "") {
+		return c, errors.New("GATEHOUSE_TLS_CERT and GATEHOUSE_TLS_KEY (--tls-cert, --tls-key) go together: set both to serve HTTPS, or neither")
+	}
 	if c.spicedbInsecure, err = parseBool("GATEHOUSE_SPICEDB_INSECURE", insecure, false); err != nil {
 		return c, err
 	}
@@ -92,6 +118,32 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return c, err
 	}
 	return c, nil
+}
+
+// parseRateLimit reads GATEHOUSE_RATE_LIMIT and GATEHOUSE_RATE_BURST.
+func parseRateLimit(limit, burst string) (float64, int, error) {
+	var perSecond float64
+	if limit != "" {
+		v, err := strconv.ParseFloat(limit, 64)
+		if err != nil || v < 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+			return 0, 0, fmt.Errorf("GATEHOUSE_RATE_LIMIT must be requests per second, such as 50 or 0.5 (0: no limit), got %q", limit)
+		}
+		perSecond = v
+	}
+	if burst == "" {
+		if perSecond == 0 {
+			return 0, 0, nil
+		}
+		return perSecond, server.DefaultBurst(perSecond), nil
+	}
+	b, err := strconv.Atoi(burst)
+	if err != nil || b < 1 {
+		return 0, 0, fmt.Errorf("GATEHOUSE_RATE_BURST must be a whole number of requests, at least 1, got %q", burst)
+	}
+	if perSecond == 0 {
+		return 0, 0, errors.New("GATEHOUSE_RATE_BURST applies only with GATEHOUSE_RATE_LIMIT set")
+	}
+	return perSecond, b, nil
 }
 
 func splitList(s string) []string {
@@ -130,6 +182,21 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		cfg.keys = []string{key}
 		// Printed once to stdout, never logged: the log may be shipped elsewhere.
 		fmt.Fprintf(stdout, "GATEHOUSE_API_KEY=%s\n", key)
+	}
+	for _, list := range [][]string{cfg.keys, cfg.checkKeys, cfg.platformKeys} {
+		for _, e := range list {
+			if name, secret := server.KeyName(e); len(secret) < minKeyLen {
+				log.Warn("a key is shorter than recommended; use 32 random hex digits (openssl rand -hex 16)", "key", name, "min_length", minKeyLen)
+			}
+		}
+	}
+	var tlsConfig *tls.Config
+	if cfg.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.tlsCert, cfg.tlsKey)
+		if err != nil {
+			return fmt.Errorf("loading GATEHOUSE_TLS_CERT and GATEHOUSE_TLS_KEY: %w", err)
+		}
+		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	}
 
 	metrics := server.NewMetrics()
@@ -175,10 +242,17 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Handler: server.New(server.Deps{
 			Store: store, Workflow: workflow.New(store), Schema: idx,
 			Keys: cfg.keys, CheckKeys: cfg.checkKeys, Log: log, Metrics: metrics, Ready: &ready,
+			PlatformKeys: cfg.platformKeys, RateLimit: cfg.rateLimit, RateBurst: cfg.rateBurst,
+			RequestTimeout: cfg.requestTimeout,
 		}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		// Longer than any request may work, so that its answer, a 503
+		// included, is still written.
+		WriteTimeout: cfg.requestTimeout + writeGrace,
+		IdleTimeout:  2 * time.Minute,
+		TLSConfig:    tlsConfig,
+		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	if cfg.pprofAddr != "" {
 		if err := servePprof(ctx, cfg.pprofAddr, log); err != nil {
@@ -187,7 +261,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() {
+		if tlsConfig != nil {
+			serveErr <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		serveErr <- srv.Serve(ln)
+	}()
 
 	// The schema is written, and the demo data loaded, while /healthz
 	// already answers and /readyz says not yet; a remote SpiceDB that is
@@ -197,7 +277,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	ready.Store(true)
-	log.Info("gatehouse ready", "addr", ln.Addr().String(), "mode", mode, "seed", cfg.seed)
+	log.Info("gatehouse ready", "addr", ln.Addr().String(), "tls", tlsConfig != nil, "mode", mode, "seed", cfg.seed,
+		"rate_limit", cfg.rateLimit, "request_timeout", cfg.requestTimeout.String())
 
 	select {
 	case err := <-serveErr:
@@ -213,6 +294,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	return nil
 }
+
+// writeGrace is how much longer than GATEHOUSE_REQUEST_TIMEOUT the server
+// gives itself to write an answer.
+const writeGrace = 10 * time.Second
+
+// minKeyLen is the shortest secret start accepts without a warning.
+const minKeyLen = 16
 
 func prepare(ctx context.Context, store *spicedb.SpiceDB, cfg config, log *slog.Logger) error {
 	for attempt := 1; ; attempt++ {

@@ -3,10 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -141,4 +151,186 @@ func get(t *testing.T, url, key string) (int, error) {
 	}
 	resp.Body.Close()
 	return resp.StatusCode, nil
+}
+
+// TestParseConfigTrust covers the key, rate limit, timeout and TLS settings.
+func TestParseConfigTrust(t *testing.T) {
+	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	c, err := parseConfig(nil, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.rateLimit != 0 || c.requestTimeout != 30*time.Second || c.tlsCert != "" || len(c.platformKeys) != 0 {
+		t.Errorf("defaults: %+v", c)
+	}
+	c, err = parseConfig([]string{"--rate-limit", "2.5", "--request-timeout", "5s"}, env(map[string]string{
+		"GATEHOUSE_API_KEYS": "backend-1=s1,plain", "GATEHOUSE_PLATFORM_KEYS": "ops=s2",
+		"GATEHOUSE_RATE_LIMIT": "100", "GATEHOUSE_TLS_CERT": "c.pem", "GATEHOUSE_TLS_KEY": "k.pem",
+	}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.rateLimit != 2.5 || c.rateBurst != 3 || c.requestTimeout != 5*time.Second || c.platformKeys[0] != "ops=s2" || c.tlsKey != "k.pem" {
+		t.Errorf("flags and env: %+v", c)
+	}
+	if c, err = parseConfig(nil, env(map[string]string{"GATEHOUSE_RATE_LIMIT": "10", "GATEHOUSE_RATE_BURST": "50"}), io.Discard); err != nil || c.rateBurst != 50 {
+		t.Errorf("burst: %+v %v", c, err)
+	}
+	for name, kv := range map[string]map[string]string{
+		"cert without key":         {"GATEHOUSE_TLS_CERT": "c.pem"},
+		"key without cert":         {"GATEHOUSE_TLS_KEY": "k.pem"},
+		"rate not a number":        {"GATEHOUSE_RATE_LIMIT": "fast"},
+		"rate negative":            {"GATEHOUSE_RATE_LIMIT": "-1"},
+		"burst zero":               {"GATEHOUSE_RATE_LIMIT": "1", "GATEHOUSE_RATE_BURST": "0"},
+		"burst without rate":       {"GATEHOUSE_RATE_BURST": "5"},
+		"request timeout zero":     {"GATEHOUSE_REQUEST_TIMEOUT": "0s"},
+		"request timeout not time": {"GATEHOUSE_REQUEST_TIMEOUT": "soon"},
+		"key name twice":           {"GATEHOUSE_API_KEYS": "a=one", "GATEHOUSE_PLATFORM_KEYS": "a=two"},
+		"same secret twice":        {"GATEHOUSE_API_KEYS": "a=one", "GATEHOUSE_CHECK_KEYS": "b=one"},
+		"empty secret":             {"GATEHOUSE_CHECK_KEYS": "b="},
+	} {
+		if _, err := parseConfig(nil, env(kv), io.Discard); err == nil {
+			t.Errorf("%s: accepted", name)
+		} else if !strings.Contains(err.Error(), "GATEHOUSE_") {
+			t.Errorf("%s: %q does not name the setting", name, err)
+		} else if strings.Contains(err.Error(), "one") {
+			t.Errorf("%s: %q shows a secret", name, err)
+		}
+	}
+}
+
+// selfSigned writes a self-signed certificate for 127.0.0.1 and its key
+// to dir and returns their paths.
+func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
+	t.Helper()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "gatehouse test"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
+}
+
+// TestServeTLS serves HTTPS with a certificate the test makes: a client
+// that trusts it gets answers, plain HTTP gets none, and the CLI trusts it
+// through GATEHOUSE_CA_CERT. A bad certificate stops the start with a
+// message naming the settings.
+func TestServeTLS(t *testing.T) {
+	certFile, keyFile := selfSigned(t, t.TempDir())
+	l, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	const secret = "tls-test-secret-0123456789"
+	senv := map[string]string{
+		"GATEHOUSE_ADDR": addr, "GATEHOUSE_API_KEYS": "ci=" + secret, "GATEHOUSE_SEED": "false",
+		"GATEHOUSE_TLS_CERT": certFile, "GATEHOUSE_TLS_KEY": keyFile,
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"serve"}, func(k string) string { return senv[k] }, &stdout, &stderr) }()
+
+	pemBytes, err := os.ReadFile(certFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pemBytes)
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool}}}
+	call := func(url, key string) (int, error) {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+		if err != nil {
+			return 0, err
+		}
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	base := "https://" + addr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, err := call(base+"/readyz", "")
+		if err == nil && code == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready over HTTPS in 30s: %v %d\n%s", err, code, stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if code, err := call(base+"/v1/schema", secret); err != nil || code != http.StatusOK {
+		t.Errorf("schema over HTTPS: %d %v", code, err)
+	}
+	if code, err := get(t, "http://"+addr+"/v1/schema", secret); err == nil && code == http.StatusOK {
+		t.Error("plain HTTP answered on the HTTPS port")
+	}
+	cli := func(kv map[string]string) int {
+		return run(t.Context(), []string{"ready"}, func(k string) string { return kv[k] }, io.Discard, io.Discard)
+	}
+	if code := cli(map[string]string{"GATEHOUSE_URL": base, "GATEHOUSE_CA_CERT": certFile}); code != 0 {
+		t.Errorf("gatehouse ready with GATEHOUSE_CA_CERT: exit %d", code)
+	}
+	if code := cli(map[string]string{"GATEHOUSE_ADDR": addr, "GATEHOUSE_TLS_CERT": certFile, "GATEHOUSE_CA_CERT": certFile}); code != 0 {
+		t.Errorf("gatehouse ready beside a TLS server (the image's health check): exit %d", code)
+	}
+	if code := cli(map[string]string{"GATEHOUSE_URL": base}); code == 0 {
+		t.Error("gatehouse ready trusted a self-signed certificate without GATEHOUSE_CA_CERT")
+	}
+	if !strings.Contains(stderr.String(), `"tls":true`) {
+		t.Errorf("the ready line does not say TLS: %s", stderr.String())
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("did not stop within 30s of the signal")
+	}
+	if strings.Contains(stderr.String(), secret) {
+		t.Error("the API key reached the log")
+	}
+
+	// A key file that does not fit stops the start, naming the settings.
+	var errOut syncBuffer
+	senv["GATEHOUSE_TLS_KEY"] = certFile
+	if code := run(t.Context(), []string{"serve"}, func(k string) string { return senv[k] }, io.Discard, &errOut); code == 0 || !strings.Contains(errOut.String(), "GATEHOUSE_TLS_KEY") {
+		t.Errorf("a bad key: exit %d, %s", code, errOut.String())
+	}
 }
