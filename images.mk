@@ -52,7 +52,7 @@ endif
 	$(call wait_healthy,spicedb)
 	$(COMPOSE_CMD) up -d --no-deps gatehouse
 	$(call wait_healthy,gatehouse)
-	@echo "Gatehouse: http://127.0.0.1:$${GATEHOUSE_PORT:-8080} (API key: $${GATEHOUSE_API_KEYS:-dev-key-change-me})"
+	@echo "Gatehouse: http://127.0.0.1:$${GATEHOUSE_PORT:-8080} (API keys: those of GATEHOUSE_API_KEYS; give the CLI the secret as GATEHOUSE_API_KEY)"
 
 down: ## stop and remove the compose stack (the Postgres volume stays; docker-compose -p gatehouse down -v drops it)
 	$(COMPOSE_CMD) down --remove-orphans
