@@ -257,7 +257,9 @@ func TestServeTLS(t *testing.T) {
 	defer cancel()
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"serve"}, func(k string) string { return senv[k] }, &stdout, &stderr) }()
+	go func() {
+		done <- run(ctx, []string{"serve"}, func(k string) string { return senv[k] }, &stdout, &stderr)
+	}()
 
 	pemBytes, err := os.ReadFile(certFile)
 	if err != nil {
