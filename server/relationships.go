@@ -139,8 +139,7 @@ func handleWriteRelationships(d Deps) gin.HandlerFunc {
 					_ = c.Error(err)
 					return
 				}
-				// No key is a platform key yet (GATEHOUSE_PLATFORM_KEYS), so platform#staff is refused to all.
-				if err := workflow.CheckRawUpdate(field, r, false); err != nil {
+				if err := workflow.CheckRawUpdate(field, r, gatehouse.IsPlatformKey(c.Request.Context())); err != nil {
 					_ = c.Error(err)
 					return
 				}

@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse-authz/gatehouse/schema"
 	"github.com/gatehouse-authz/gatehouse/server"
 	"github.com/gatehouse-authz/gatehouse/spicedb"
+	"github.com/gatehouse-authz/gatehouse/workflow"
 )
 
 // logBuffer collects the server's JSON log lines, safe for its goroutines.
@@ -95,7 +96,7 @@ func mustSecured(tb testing.TB, edit func(*server.Deps)) *secured {
 	ready.Store(true)
 	logs := &logBuffer{}
 	d := server.Deps{
-		Store: store, Orgs: gatehouse.NewService(store), Schema: idx,
+		Store: store, Schema: idx,
 		Keys: []string{testKey}, CheckKeys: []string{checkKey},
 		Log:     slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Metrics: server.NewMetrics(), Ready: &ready,
@@ -103,6 +104,7 @@ func mustSecured(tb testing.TB, edit func(*server.Deps)) *secured {
 	if edit != nil {
 		edit(&d)
 	}
+	d.Workflow = workflow.New(d.Store)
 	h := server.New(d)
 	srv := httptest.NewServer(h)
 	tb.Cleanup(srv.Close)
@@ -253,6 +255,25 @@ func TestCallerOnContext(t *testing.T) {
 		if got != (gatehouse.Caller{KeyName: tc.name, RequestID: id, Platform: tc.platform}) {
 			t.Errorf("%s: caller %+v", tc.auth, got)
 		}
+	}
+}
+
+// TestPlatformKey: only a platform key changes platform#staff through the
+// raw endpoint (X4); a full key is refused with 403 and nothing changes.
+func TestPlatformKey(t *testing.T) {
+	s := mustSecured(t, func(d *server.Deps) {
+		d.Keys = []string{"backend=full-secret", testKey}
+		d.PlatformKeys = []string{"ops=platform-secret"}
+	})
+	staff := map[string]any{"touch": []string{"platform:provider#staff@user:mallory"}, "reason": "test"}
+	before := s.snapshot()
+	r := s.DoKey("full-secret", "POST", "/v1/relationships", "", staff)
+	s.mustRefuse(t, r, refusal{status: http.StatusForbidden, field: "touch[0]", rule: "X4"}, before)
+	if r := s.DoKey("platform-secret", "POST", "/v1/relationships", "", staff); r.Status != http.StatusOK {
+		t.Fatalf("platform key: %d %s", r.Status, r.Raw)
+	}
+	if !s.Allowed("platform:provider", "staff", "user:mallory") {
+		t.Error("the platform key's write did not land")
 	}
 }
 
