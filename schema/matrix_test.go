@@ -198,7 +198,7 @@ var internalPermissions = map[string][]string{
 	"organisation": {
 		"security_administration", "it_management", "it_administration",
 		"view_admin_only_contractors", "view_unflagged_contractors",
-		"provider_staff", "manage_designations",
+		"provider_staff", "manage_designations", "billing_managers",
 		"main_contacts", "technical_contacts", "finance_contacts",
 		"alternate_contacts", "verified_directors", "unavailable_contacts",
 		"view_exceptions", "no_financial_accesses",
