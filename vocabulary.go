@@ -40,6 +40,8 @@ const (
 	DesignationDirector           = "director"
 	DesignationVerifiedDirector   = "verified_director"
 	DesignationUnavailableContact = "unavailable_contact"
+	// DesignationNoFinancialAccess takes every financial permission away (R7).
+	DesignationNoFinancialAccess = "no_financial_access"
 )
 
 // The kinds of change request (C2): standard is routine support, every
@@ -53,6 +55,8 @@ const (
 	KindPublicFacing         = "public_facing"
 	KindService              = "service"
 	KindSensitiveInformation = "sensitive_information"
+	KindConfiguration        = "configuration"
+	KindSpending             = "spending"
 )
 
 // The relations of the schema that are neither a role, a designation nor a
@@ -79,6 +83,20 @@ const (
 	RelAuthorisedBy        = "authorised_by"
 	RelSecurityApprovedBy  = "security_approved_by"
 	RelChargeApprovedBy    = "charge_approved_by"
+
+	// The relations of change_request added by C13-C18.
+	RelTargetUser              = "target_user"
+	RelConfigurationApprovedBy = "configuration_approved_by"
+	RelSpendApprovedBy         = "spend_approved_by"
+	RelOverrideBy              = "override_by"
+	RelOverrideConfirmedBy     = "override_confirmed_by"
+	RelRejectedBy              = "rejected_by"
+	RelWithdrawnBy             = "withdrawn_by"
+	RelClosed                  = "closed"
+
+	// The always-substantial declarations of a change_kind or change_target (C15).
+	RelAlwaysSecurity = "always_security"
+	RelAlwaysCharge   = "always_charge"
 )
 
 // The permissions of the schema that Gatehouse itself checks or looks up.
@@ -135,13 +153,13 @@ func Roles() []string {
 func Designations() []string {
 	return []string{
 		DesignationMainContact, DesignationTechnicalContact, DesignationFinanceContact, DesignationAlternateContact,
-		DesignationDirector, DesignationVerifiedDirector, DesignationUnavailableContact,
+		DesignationDirector, DesignationVerifiedDirector, DesignationUnavailableContact, DesignationNoFinancialAccess,
 	}
 }
 
 // Kinds returns every kind of change request (C2), standard first.
 func Kinds() []string {
-	return []string{KindStandard, KindAccessPermissions, KindUserManagement, KindPublicFacing, KindService, KindSensitiveInformation}
+	return []string{KindStandard, KindAccessPermissions, KindUserManagement, KindPublicFacing, KindService, KindSensitiveInformation, KindConfiguration, KindSpending}
 }
 
 // IsRole reports whether r names a role.

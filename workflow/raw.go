@@ -77,17 +77,29 @@ func classify() map[relationKey]relationClass {
 	// Every relation of change authorisation (C1-C12).
 	set(gatehouse.TypeChangeKind, gatehouse.RelException, by("C6", except))
 	set(gatehouse.TypeChangeTarget, gatehouse.RelException, by("C6", except))
+	for _, typ := range []string{gatehouse.TypeChangeKind, gatehouse.TypeChangeTarget} {
+		set(typ, gatehouse.RelAlwaysSecurity, by("C15", changes))
+		set(typ, gatehouse.RelAlwaysCharge, by("C15", changes))
+	}
 	for rel, rule := range map[string]string{
-		gatehouse.RelOrganisation:        "C1",
-		gatehouse.RelRequester:           "C1",
-		gatehouse.RelKind:                "C2",
-		gatehouse.RelTarget:              "C6",
-		gatehouse.RelSubstantialSecurity: "C10",
-		gatehouse.RelSubstantialCharge:   "C11",
-		gatehouse.RelLegalMandate:        "C12",
-		gatehouse.RelAuthorisedBy:        "C4",
-		gatehouse.RelSecurityApprovedBy:  "C10",
-		gatehouse.RelChargeApprovedBy:    "C11",
+		gatehouse.RelOrganisation:            "C1",
+		gatehouse.RelRequester:               "C1",
+		gatehouse.RelKind:                    "C2",
+		gatehouse.RelTarget:                  "C6",
+		gatehouse.RelSubstantialSecurity:     "C10",
+		gatehouse.RelSubstantialCharge:       "C11",
+		gatehouse.RelLegalMandate:            "C12",
+		gatehouse.RelAuthorisedBy:            "C4",
+		gatehouse.RelSecurityApprovedBy:      "C10",
+		gatehouse.RelChargeApprovedBy:        "C11",
+		gatehouse.RelTargetUser:              "C17",
+		gatehouse.RelConfigurationApprovedBy: "C16",
+		gatehouse.RelSpendApprovedBy:         "C16",
+		gatehouse.RelOverrideBy:              "C18",
+		gatehouse.RelOverrideConfirmedBy:     "C18",
+		gatehouse.RelRejectedBy:              "C13",
+		gatehouse.RelWithdrawnBy:             "C13",
+		gatehouse.RelClosed:                  "C13",
 	} {
 		set(gatehouse.TypeChangeRequest, rel, by(rule, changes))
 	}
