@@ -136,6 +136,9 @@ func unknownField(fields map[string]reflect.Type, field, key string) error {
 }
 
 func join(path, key string) string {
+	if key == "" {
+		key = `""`
+	}
 	if path == "" {
 		return key
 	}
