@@ -36,7 +36,6 @@ import (
 	"time"
 )
 
-
 // Defaults of the retry policy; see WithRetries and WithBackoff.
 const (
 	DefaultMaxRetries = 5

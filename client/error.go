@@ -64,8 +64,6 @@ func ErrorCode(err error) string {
 	return ""
 }
 
-
-
 // parseError rebuilds the *Error of an answer outside 2xx.
 func parseError(resp *http.Response) *Error {
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))

@@ -12,7 +12,6 @@ import (
 // naming the missing permission otherwise. Every write returns the
 // ZedToken to read it with elsewhere.
 
-
 // CreateOrganisation creates the organisation id; the actor becomes its
 // owner (O1). An existing id is a 409 conflict.
 func (c *Client) CreateOrganisation(ctx context.Context, id, name string) (*Organisation, error) {
@@ -39,7 +38,6 @@ func (c *Client) DeleteOrganisation(ctx context.Context, id string) (*WriteResul
 	return c.del(ctx, "/v1/organisations/"+seg(id))
 }
 
-
 // TransferOwnership makes the team member to ("bob" or "user:bob") the
 // owner of org, in one atomic change (O4, owner only); reason, if any, goes
 // to the audit trail.
@@ -51,7 +49,6 @@ func (c *Client) TransferOwnership(ctx context.Context, org, to, reason string) 
 	}
 	return &out, nil
 }
-
 
 // Members lists the team of org.
 func (c *Client) Members(ctx context.Context, org string) ([]Member, error) {
@@ -132,7 +129,6 @@ func (c *Client) UnsetDesignation(ctx context.Context, org, user, designation st
 	return c.del(ctx, memberPath(org, user)+"/designations/"+seg(designation))
 }
 
-
 // CreateContractor creates the contractor ct.ID in org.
 func (c *Client) CreateContractor(ctx context.Context, org string, ct Contractor) (*Contractor, error) {
 	body := wire.CreateContractorRequest{ID: ct.ID, Name: ct.Name, AdminOnly: ct.AdminOnly}
@@ -142,7 +138,6 @@ func (c *Client) CreateContractor(ctx context.Context, org string, ct Contractor
 	}
 	return &out, nil
 }
-
 
 // PatchContractor renames the contractor id or changes its admin-only flag
 // (K2: lifting it makes the contractor visible again at once).
@@ -158,7 +153,6 @@ func (c *Client) PatchContractor(ctx context.Context, id string, u ContractorPat
 func (c *Client) DeleteContractor(ctx context.Context, id string) (*WriteResult, error) {
 	return c.del(ctx, "/v1/contractors/"+seg(id))
 }
-
 
 // CreateInvoice creates the invoice inv.ID in org.
 func (c *Client) CreateInvoice(ctx context.Context, org string, inv Invoice) (*Invoice, error) {

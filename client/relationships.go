@@ -28,7 +28,6 @@ type RelationshipFilter struct {
 	Subject      string
 }
 
-
 // ReadRelationships lists the relationships that match f (GET
 // /v1/relationships).
 func (c *Client) ReadRelationships(ctx context.Context, f RelationshipFilter) (*Relationships, error) {
@@ -44,8 +43,6 @@ func (c *Client) ReadRelationships(ctx context.Context, f RelationshipFilter) (*
 	}
 	return &out, nil
 }
-
-
 
 // WriteRelationships applies req atomically (POST /v1/relationships).
 // Touch and delete are idempotent, so the call is retried like a read.
@@ -76,8 +73,6 @@ type AuditQuery struct {
 	Limit        int
 	Cursor       string
 }
-
-
 
 // Audit lists one page of the audit trail of q.Organisation (GET /v1/audit).
 func (c *Client) Audit(ctx context.Context, q AuditQuery) (*AuditLog, error) {

@@ -49,8 +49,10 @@ var api = []route{
 		method: "GET", path: "/v1/relationships", id: "readRelationships", tag: "relationships", summary: "Read relationships; resource (type:id) or resourceType is required",
 		rules: []string{"X3"}, status: 200, op: bind(handleReadRelationships),
 		query: []param{
-			{name: "resource", kind: "string", doc: "type:id"}, {name: "resourceType", kind: "string", doc: "every resource of this type"},
-			{name: "relation", kind: "string"}, {name: "subject", kind: "string", doc: "type:id or type:id#relation"},
+			{name: "resource", kind: "string", doc: "type:id"},
+			{name: "resourceType", kind: "string", doc: "every resource of this type"},
+			{name: "relation", kind: "string"},
+			{name: "subject", kind: "string", doc: "type:id or type:id#relation"},
 		},
 	},
 	{method: "POST", path: "/v1/relationships", id: "writeRelationships", tag: "relationships", summary: "Touch and delete relationships atomically; the relations that hold O2 and S1 are refused", rules: []string{"O2", "S1", "X2", "X3", "X5"}, actor: actorOptional, status: 200, op: bind(handleWriteRelationships)},
@@ -58,8 +60,12 @@ var api = []route{
 		method: "GET", path: "/v1/audit", id: "listAudit", tag: "relationships", summary: "List the audit trail of an organisation, newest first",
 		rules: []string{"X2"}, status: 200, op: bind(handleAudit),
 		query: []param{
-			{name: "organisation", kind: "string", required: true, doc: "organisation id"}, {name: "actor", kind: "string", doc: "user:<id>"},
-			{name: "since", kind: "date-time"}, {name: "until", kind: "date-time"}, limit, {name: "cursor", kind: "string", doc: "from the previous page"},
+			{name: "organisation", kind: "string", required: true, doc: "organisation id"},
+			{name: "actor", kind: "string", doc: "user:<id>"},
+			{name: "since", kind: "date-time"},
+			{name: "until", kind: "date-time"},
+			limit,
+			{name: "cursor", kind: "string", doc: "from the previous page"},
 		},
 	},
 
