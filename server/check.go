@@ -74,13 +74,21 @@ func checkResult(r gatehouse.CheckResult) wire.CheckResult {
 
 // handleCheck serves POST /v1/check.
 func handleCheck(d Deps) op[wire.CheckRequest, wire.CheckResult] {
-	return func(ctx context.Context, in In[wire.CheckRequest]) (wire.CheckResult, error) {
-		req, err := parseCheck(d.Schema, in.Body, "")
-		if err != nil {
-			return wire.CheckResult{}, err
-		}
+	return checking(d, func(ctx context.Context, req gatehouse.CheckRequest) (wire.CheckResult, error) {
 		res, err := d.Store.Check(ctx, req)
 		return checkResult(res), err
+	})
+}
+
+// checking is an operation on one check body, validated against the schema first.
+func checking[R any](d Deps, run func(context.Context, gatehouse.CheckRequest) (R, error)) op[wire.CheckRequest, R] {
+	return func(ctx context.Context, in In[wire.CheckRequest]) (R, error) {
+		req, err := parseCheck(d.Schema, in.Body, "")
+		if err != nil {
+			var zero R
+			return zero, err
+		}
+		return run(ctx, req)
 	}
 }
 
@@ -216,18 +224,14 @@ func handleLookupSubjects(d Deps) op[wire.LookupSubjectsRequest, wire.LookupSubj
 
 // handleExplain serves POST /v1/explain.
 func handleExplain(d Deps) op[wire.CheckRequest, wire.Explanation] {
-	return func(ctx context.Context, in In[wire.CheckRequest]) (wire.Explanation, error) {
-		req, err := parseCheck(d.Schema, in.Body, "")
-		if err != nil {
-			return wire.Explanation{}, err
-		}
+	return checking(d, func(ctx context.Context, req gatehouse.CheckRequest) (wire.Explanation, error) {
 		ex, err := d.Store.Explain(ctx, req)
 		out := wire.Explanation{Allowed: ex.Allowed, Paths: make([][]string, len(ex.Paths)), ZedToken: ex.ZedToken}
 		for i, p := range ex.Paths {
 			out.Paths[i] = strs(p)
 		}
 		return out, err
-	}
+	})
 }
 
 // strs prints references in zed's notation; never nil, so a list is [] not null.

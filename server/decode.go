@@ -219,21 +219,20 @@ func required(field, v string) error {
 }
 
 func permissionName(field, v string) error {
-	if err := required(field, v); err != nil {
-		return err
-	}
-	if !gatehouse.ValidRelation(v) {
-		return gatehouse.Invalid(field, "%q is not a valid permission name", v)
-	}
-	return nil
+	return name(field, v, "permission name", gatehouse.ValidRelation)
 }
 
 func typeName(field, v string) error {
+	return name(field, v, "object type", gatehouse.ValidType)
+}
+
+// name refuses a missing name, or one that valid refuses.
+func name(field, v, what string, valid func(string) bool) error {
 	if err := required(field, v); err != nil {
 		return err
 	}
-	if !gatehouse.ValidType(v) {
-		return gatehouse.Invalid(field, "%q is not a valid object type", v)
+	if !valid(v) {
+		return gatehouse.Invalid(field, "%q is not a valid %s", v, what)
 	}
 	return nil
 }
