@@ -1,55 +1,10 @@
 package client
 
-import "context"
+import (
+	"context"
 
-// The change-request statuses (api.md).
-const (
-	StatusAuthorised = "authorised"
-	StatusPending    = "pending"
-	StatusBlocked    = "blocked"
+	"github.com/gatehouse-authz/gatehouse/wire"
 )
-
-// NewChangeRequest files a change of one Kind (standard, access_permissions,
-// user_management, public_facing, service, sensitive_information) on an
-// optional Target ("page:pricing"). LegalReason marks a legally mandated
-// change filed by provider staff (C12).
-type NewChangeRequest struct {
-	ID                  string `json:"id"`
-	Kind                string `json:"kind"`
-	Target              string `json:"target,omitempty"`
-	SubstantialSecurity bool   `json:"substantialSecurity"`
-	SubstantialCharge   bool   `json:"substantialCharge"`
-	LegalReason         string `json:"legalReason,omitempty"`
-}
-
-// ChangeRequest is the state of a change request. Status is authorised,
-// pending or blocked; Tier names who must authorise (main_contact,
-// alternate_contact, verified_director or none); Authorisers lists the
-// users of that tier who may authorise now; ApprovalsNeeded lists what is
-// still missing (authorisation, security, charge).
-//
-// BlockedOn says why a blocked request is blocked; AuthorisedBy,
-// SecurityApprovedBy and ChargeApprovedBy list who has said yes;
-// LegalMandate marks a legally mandated change (C12).
-type ChangeRequest struct {
-	ID                  string   `json:"id"`
-	Organisation        string   `json:"organisation,omitempty"`
-	Kind                string   `json:"kind,omitempty"`
-	Target              string   `json:"target,omitempty"`
-	Requester           string   `json:"requester,omitempty"`
-	SubstantialSecurity bool     `json:"substantialSecurity,omitempty"`
-	SubstantialCharge   bool     `json:"substantialCharge,omitempty"`
-	LegalMandate        bool     `json:"legalMandate,omitempty"`
-	Status              string   `json:"status"`
-	Tier                string   `json:"tier"`
-	Authorisers         []string `json:"authorisers"`
-	ApprovalsNeeded     []string `json:"approvalsNeeded"`
-	BlockedOn           []string `json:"blockedOn,omitempty"`
-	AuthorisedBy        []string `json:"authorisedBy,omitempty"`
-	SecurityApprovedBy  []string `json:"securityApprovedBy,omitempty"`
-	ChargeApprovedBy    []string `json:"chargeApprovedBy,omitempty"`
-	ZedToken            string   `json:"zedToken,omitempty"`
-}
 
 // FileChangeRequest files req in org for the actor (C1).
 func (c *Client) FileChangeRequest(ctx context.Context, org string, req NewChangeRequest) (*ChangeRequest, error) {
@@ -73,9 +28,7 @@ func (c *Client) GetChangeRequest(ctx context.Context, id string) (*ChangeReques
 // the actor, with an optional note; 403 when the actor may not authorise or
 // approve anything still needed.
 func (c *Client) AuthoriseChangeRequest(ctx context.Context, id, note string) (*ChangeRequest, error) {
-	body := struct {
-		Note string `json:"note,omitempty"`
-	}{note}
+	body := wire.AuthoriseRequest{Note: note}
 	var out ChangeRequest
 	if err := c.post(ctx, "/v1/change-requests/"+seg(id)+"/authorise", body, &out, false); err != nil {
 		return nil, err
@@ -83,30 +36,12 @@ func (c *Client) AuthoriseChangeRequest(ctx context.Context, id, note string) (*
 	return &out, nil
 }
 
-// Exception lets User file requests of one Kind (optionally only on Target)
-// that are authorised when filed (C6), until ExpiresAt (RFC 3339) if set.
-// Reason goes to the audit trail when granting.
-type Exception struct {
-	Organisation string `json:"organisation,omitempty"`
-	User         string `json:"user"`
-	Kind         string `json:"kind"`
-	Target       string `json:"target,omitempty"`
-	ExpiresAt    string `json:"expiresAt,omitempty"`
-	Reason       string `json:"reason,omitempty"`
-	ZedToken     string `json:"zedToken,omitempty"`
-}
-
-// GrantException grants ex in org; only a main contact may.
-func (c *Client) GrantException(ctx context.Context, org string, ex Exception) (*Exception, error) {
-	body := struct {
-		User      string `json:"user"`
-		Kind      string `json:"kind"`
-		Target    string `json:"target,omitempty"`
-		ExpiresAt string `json:"expiresAt,omitempty"`
-		Reason    string `json:"reason,omitempty"`
-	}{actorRef(ex.User), ex.Kind, ex.Target, ex.ExpiresAt, ex.Reason}
+// GrantException grants req in org (C6); only a main contact may. req.User
+// may be bare ("pat") or "user:pat".
+func (c *Client) GrantException(ctx context.Context, org string, req GrantExceptionRequest) (*Exception, error) {
+	req.User = actorRef(req.User)
 	var out Exception
-	if err := c.post(ctx, "/v1/organisations/"+seg(org)+"/exceptions", body, &out, true); err != nil {
+	if err := c.post(ctx, "/v1/organisations/"+seg(org)+"/exceptions", req, &out, true); err != nil {
 		return nil, err
 	}
 	return &out, nil

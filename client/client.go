@@ -36,12 +36,6 @@ import (
 	"time"
 )
 
-// ActorHeader is the header that names the person an admin request acts for.
-const ActorHeader = "Gatehouse-Actor"
-
-// ZedTokenHeader carries the ZedToken of a write answered 204 No Content.
-const ZedTokenHeader = "Gatehouse-Zed-Token"
-
 // Defaults of the retry policy; see WithRetries and WithBackoff.
 const (
 	DefaultMaxRetries = 5

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/wire"
 )
 
 // The error codes the server answers with, the same constants the server
@@ -63,47 +64,17 @@ func ErrorCode(err error) string {
 	return ""
 }
 
-// errorBody is the JSON shape of every error answer.
-type errorBody struct {
-	Error struct {
-		Code       string `json:"code"`
-		Message    string `json:"message"`
-		Field      string `json:"field"`
-		Permission string `json:"permission"`
-		Rule       string `json:"rule"`
-	} `json:"error"`
-}
-
-// codeOfStatus names the code of an answer that carried no error body,
-// such as a proxy's 502 page.
-var codeOfStatus = map[int]string{
-	http.StatusBadRequest:            EINVALID,
-	http.StatusUnauthorized:          EUNAUTHENTICATED,
-	http.StatusForbidden:             EFORBIDDEN,
-	http.StatusNotFound:              ENOTFOUND,
-	http.StatusMethodNotAllowed:      EMETHOD,
-	http.StatusConflict:              ECONFLICT,
-	http.StatusRequestEntityTooLarge: ETOOLARGE,
-	http.StatusUnprocessableEntity:   ERULE,
-	http.StatusBadGateway:            EUNAVAILABLE,
-	http.StatusServiceUnavailable:    EUNAVAILABLE,
-	http.StatusGatewayTimeout:        EUNAVAILABLE,
-}
-
 // parseError rebuilds the *Error of an answer outside 2xx.
 func parseError(resp *http.Response) *Error {
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 	e := &Error{Status: resp.StatusCode, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
-	var b errorBody
+	var b wire.ErrorBody
 	if json.Unmarshal(raw, &b) == nil && b.Error.Code != "" {
 		e.Code, e.Message, e.Field = b.Error.Code, b.Error.Message, b.Error.Field
 		e.Permission, e.Rule = b.Error.Permission, b.Error.Rule
 		return e
 	}
-	e.Code = codeOfStatus[resp.StatusCode]
-	if e.Code == "" {
-		e.Code = EINTERNAL
-	}
+	e.Code = wire.CodeOf(resp.StatusCode)
 	e.Message = strings.TrimSpace(string(raw))
 	if e.Message == "" {
 		e.Message = http.StatusText(resp.StatusCode)

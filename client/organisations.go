@@ -3,6 +3,8 @@ package client
 import (
 	"context"
 	"net/url"
+
+	"github.com/gatehouse-authz/gatehouse/wire"
 )
 
 // The calls of this file act for the client's actor (WithActor, As): the
@@ -10,24 +12,11 @@ import (
 // naming the missing permission otherwise. Every write returns the
 // ZedToken to read it with elsewhere.
 
-// Organisation is a client organisation of the provider. Owner is
-// "user:<id>".
-type Organisation struct {
-	ID       string `json:"id"`
-	Name     string `json:"name"`
-	Owner    string `json:"owner,omitempty"`
-	ZedToken string `json:"zedToken,omitempty"`
-}
-
 // CreateOrganisation creates the organisation id; the actor becomes its
 // owner (O1). An existing id is a 409 conflict.
 func (c *Client) CreateOrganisation(ctx context.Context, id, name string) (*Organisation, error) {
-	body := struct {
-		ID   string `json:"id"`
-		Name string `json:"name"`
-	}{id, name}
 	var out Organisation
-	if err := c.post(ctx, "/v1/organisations", body, &out, false); err != nil {
+	if err := c.post(ctx, "/v1/organisations", wire.CreateOrganisationRequest{ID: id, Name: name}, &out, false); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -49,20 +38,11 @@ func (c *Client) DeleteOrganisation(ctx context.Context, id string) (*WriteResul
 	return c.del(ctx, "/v1/organisations/"+seg(id))
 }
 
-// Ownership is the owner after a transfer.
-type Ownership struct {
-	Owner    string `json:"owner"`
-	ZedToken string `json:"zedToken,omitempty"`
-}
-
 // TransferOwnership makes the team member to ("bob" or "user:bob") the
 // owner of org, in one atomic change (O4, owner only); reason, if any, goes
 // to the audit trail.
 func (c *Client) TransferOwnership(ctx context.Context, org, to, reason string) (*Ownership, error) {
-	body := struct {
-		To     string `json:"to"`
-		Reason string `json:"reason,omitempty"`
-	}{actorRef(to), reason}
+	body := wire.TransferOwnershipRequest{To: actorRef(to), Reason: reason}
 	var out Ownership
 	if err := c.post(ctx, "/v1/organisations/"+seg(org)+"/transfer-ownership", body, &out, true); err != nil {
 		return nil, err
@@ -70,19 +50,9 @@ func (c *Client) TransferOwnership(ctx context.Context, org, to, reason string) 
 	return &out, nil
 }
 
-// Member is one person on an organisation's team, with the roles and
-// designations they hold there.
-type Member struct {
-	User         string   `json:"user"`
-	Roles        []string `json:"roles"`
-	Designations []string `json:"designations"`
-}
-
 // Members lists the team of org.
 func (c *Client) Members(ctx context.Context, org string) ([]Member, error) {
-	var out struct {
-		Members []Member `json:"members"`
-	}
+	var out wire.Members
 	if err := c.get(ctx, "/v1/organisations/"+seg(org)+"/members", nil, &out); err != nil {
 		return nil, err
 	}
@@ -92,10 +62,7 @@ func (c *Client) Members(ctx context.Context, org string) ([]Member, error) {
 // grant is what the GrantOptions say.
 type grant struct {
 	query url.Values
-	body  struct {
-		Reason      string `json:"reason,omitempty"`
-		RequestedBy string `json:"requestedBy,omitempty"`
-	}
+	body  wire.GrantRoleRequest
 }
 
 // GrantOption tunes GrantRole.
@@ -151,34 +118,20 @@ func (c *Client) RemoveMember(ctx context.Context, org, user string) (*WriteResu
 	return c.del(ctx, memberPath(org, user))
 }
 
-// AddDesignation gives user the designation in org (main_contact, say);
+// SetDesignation gives user the designation in org (main_contact, say);
 // verified_director and unavailable_contact only provider staff may give.
-func (c *Client) AddDesignation(ctx context.Context, org, user, designation string) (*WriteResult, error) {
+func (c *Client) SetDesignation(ctx context.Context, org, user, designation string) (*WriteResult, error) {
 	return c.put(ctx, memberPath(org, user)+"/designations/"+seg(designation), nil, nil)
 }
 
-// RemoveDesignation takes the designation in org away from user.
-func (c *Client) RemoveDesignation(ctx context.Context, org, user, designation string) (*WriteResult, error) {
+// UnsetDesignation takes the designation in org away from user.
+func (c *Client) UnsetDesignation(ctx context.Context, org, user, designation string) (*WriteResult, error) {
 	return c.del(ctx, memberPath(org, user)+"/designations/"+seg(designation))
-}
-
-// Contractor is a contractor of one organisation (K1). An admin-only one is
-// visible only to the owner, SA, ASA and administrators (K2).
-type Contractor struct {
-	ID           string `json:"id"`
-	Name         string `json:"name,omitempty"`
-	AdminOnly    bool   `json:"adminOnly"`
-	Organisation string `json:"organisation,omitempty"`
-	ZedToken     string `json:"zedToken,omitempty"`
 }
 
 // CreateContractor creates the contractor ct.ID in org.
 func (c *Client) CreateContractor(ctx context.Context, org string, ct Contractor) (*Contractor, error) {
-	body := struct {
-		ID        string `json:"id"`
-		Name      string `json:"name,omitempty"`
-		AdminOnly bool   `json:"adminOnly"`
-	}{ct.ID, ct.Name, ct.AdminOnly}
+	body := wire.CreateContractorRequest{ID: ct.ID, Name: ct.Name, AdminOnly: ct.AdminOnly}
 	var out Contractor
 	if err := c.post(ctx, "/v1/organisations/"+seg(org)+"/contractors", body, &out, false); err != nil {
 		return nil, err
@@ -186,15 +139,9 @@ func (c *Client) CreateContractor(ctx context.Context, org string, ct Contractor
 	return &out, nil
 }
 
-// ContractorUpdate changes the fields that are set.
-type ContractorUpdate struct {
-	Name      *string `json:"name,omitempty"`
-	AdminOnly *bool   `json:"adminOnly,omitempty"`
-}
-
-// UpdateContractor renames the contractor id or changes its admin-only flag
+// PatchContractor renames the contractor id or changes its admin-only flag
 // (K2: lifting it makes the contractor visible again at once).
-func (c *Client) UpdateContractor(ctx context.Context, id string, u ContractorUpdate) (*Contractor, error) {
+func (c *Client) PatchContractor(ctx context.Context, id string, u ContractorPatch) (*Contractor, error) {
 	var out Contractor
 	if err := c.patch(ctx, "/v1/contractors/"+seg(id), u, &out); err != nil {
 		return nil, err
@@ -207,23 +154,9 @@ func (c *Client) DeleteContractor(ctx context.Context, id string) (*WriteResult,
 	return c.del(ctx, "/v1/contractors/"+seg(id))
 }
 
-// Invoice is an invoice of one organisation; Amount is a decimal string
-// ("120.00") so that no float rounds it.
-type Invoice struct {
-	ID           string `json:"id"`
-	Amount       string `json:"amount"`
-	Currency     string `json:"currency"`
-	Organisation string `json:"organisation,omitempty"`
-	ZedToken     string `json:"zedToken,omitempty"`
-}
-
 // CreateInvoice creates the invoice inv.ID in org.
 func (c *Client) CreateInvoice(ctx context.Context, org string, inv Invoice) (*Invoice, error) {
-	body := struct {
-		ID       string `json:"id"`
-		Amount   string `json:"amount"`
-		Currency string `json:"currency"`
-	}{inv.ID, inv.Amount, inv.Currency}
+	body := wire.CreateInvoiceRequest{ID: inv.ID, Amount: inv.Amount, Currency: inv.Currency}
 	var out Invoice
 	if err := c.post(ctx, "/v1/organisations/"+seg(org)+"/invoices", body, &out, false); err != nil {
 		return nil, err

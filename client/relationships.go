@@ -5,13 +5,13 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/gatehouse-authz/gatehouse/wire"
 )
 
 // Schema returns the SpiceDB schema text Gatehouse runs on (GET /v1/schema).
 func (c *Client) Schema(ctx context.Context) (string, error) {
-	var out struct {
-		Schema string `json:"schema"`
-	}
+	var out wire.Schema
 	if err := c.get(ctx, "/v1/schema", nil, &out); err != nil {
 		return "", err
 	}
@@ -28,13 +28,6 @@ type RelationshipFilter struct {
 	Subject      string
 }
 
-// Relationships lists relationships in zed's notation
-// ("organisation:acme#owner@user:alice").
-type Relationships struct {
-	Relationships []string `json:"relationships"`
-	ZedToken      string   `json:"zedToken,omitempty"`
-}
-
 // ReadRelationships lists the relationships that match f (GET
 // /v1/relationships).
 func (c *Client) ReadRelationships(ctx context.Context, f RelationshipFilter) (*Relationships, error) {
@@ -49,23 +42,6 @@ func (c *Client) ReadRelationships(ctx context.Context, f RelationshipFilter) (*
 		return nil, err
 	}
 	return &out, nil
-}
-
-// WriteRelationshipsRequest is one atomic change: every relationship of
-// Touch is created or updated and every one of Delete removed, or none is.
-// Reason goes to the audit trail. owner, security_admin and
-// alternate_security_admin are refused (422): the organisation endpoints
-// change those.
-type WriteRelationshipsRequest struct {
-	Touch  []string `json:"touch,omitempty"`
-	Delete []string `json:"delete,omitempty"`
-	Reason string   `json:"reason,omitempty"`
-}
-
-// WriteResult carries the ZedToken of a write; pass it to AtLeastAsFresh to
-// read the write through another Gatehouse process.
-type WriteResult struct {
-	ZedToken string `json:"zedToken"`
 }
 
 // WriteRelationships applies req atomically (POST /v1/relationships).
@@ -96,26 +72,6 @@ type AuditQuery struct {
 	Since, Until time.Time
 	Limit        int
 	Cursor       string
-}
-
-// AuditEvent is one recorded change (rule X2): who made it (Actor), when,
-// what (Action and Changes, each a relationship change), and why.
-type AuditEvent struct {
-	At           time.Time         `json:"at"`
-	Actor        string            `json:"actor"`
-	Action       string            `json:"action"`
-	Reason       string            `json:"reason,omitempty"`
-	Organisation string            `json:"organisation,omitempty"`
-	Details      map[string]string `json:"details,omitempty"`
-	Changes      []string          `json:"changes"`
-	ZedToken     string            `json:"zedToken"`
-}
-
-// AuditLog is one page of the audit trail, newest first; a non-empty
-// Cursor continues it.
-type AuditLog struct {
-	Events []AuditEvent `json:"events"`
-	Cursor string       `json:"cursor,omitempty"`
 }
 
 // Audit lists one page of the audit trail of q.Organisation (GET /v1/audit).

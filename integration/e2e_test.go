@@ -246,7 +246,7 @@ func runOrganisationSuite(t *testing.T, gh *integration.Gatehouse, id string) {
 		MustCheck(t, ops, "contractor:"+c, "view", "user:bob", true)
 		MustCheck(t, ops, "contractor:"+c, "view", "user:dave", false) // K2
 		open := false
-		if _, err := bob.UpdateContractor(ctx, c, client.ContractorUpdate{AdminOnly: &open}); err != nil {
+		if _, err := bob.PatchContractor(ctx, c, client.ContractorPatch{AdminOnly: &open}); err != nil {
 			t.Fatal(err)
 		}
 		MustCheck(t, ops, "contractor:"+c, "view", "user:dave", true) // K2: at once
@@ -258,7 +258,7 @@ func runOrganisationSuite(t *testing.T, gh *integration.Gatehouse, id string) {
 	})
 
 	t.Run("change_request", func(t *testing.T) {
-		if _, err := alice.AddDesignation(ctx, org, "mc", "main_contact"); err != nil {
+		if _, err := alice.SetDesignation(ctx, org, "mc", "main_contact"); err != nil {
 			t.Fatal(err)
 		}
 		cr, err := bob.FileChangeRequest(ctx, org, client.NewChangeRequest{ID: "cr_" + id, Kind: "public_facing", Target: "page:pricing"})

@@ -1,34 +1,16 @@
 package server
 
 import (
+	"context"
 	"fmt"
-	"net/http"
-
-	"github.com/gin-gonic/gin"
 
 	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/schema"
+	"github.com/gatehouse-authz/gatehouse/wire"
 )
 
-// CheckBody asks whether subject holds permission on resource.
-type CheckBody struct {
-	Resource    string           `json:"resource"`
-	Permission  string           `json:"permission"`
-	Subject     string           `json:"subject"`
-	Context     map[string]any   `json:"context,omitempty"`
-	Consistency *ConsistencyJSON `json:"consistency,omitempty"`
-}
-
-// CheckAnswer is the answer to a check.
-type CheckAnswer struct {
-	Allowed        bool     `json:"allowed"`
-	Conditional    bool     `json:"conditional,omitempty"`
-	MissingContext []string `json:"missingContext,omitempty"`
-	ZedToken       string   `json:"zedToken,omitempty"`
-}
-
-// parse validates the body against the schema; prefix names nested fields ("items[3].").
-func (b CheckBody) parse(idx *schema.Index, prefix string) (gatehouse.CheckRequest, error) {
+// parseCheck validates a check against the schema; prefix names nested fields ("items[3].").
+func parseCheck(idx *schema.Index, b wire.CheckRequest, prefix string) (gatehouse.CheckRequest, error) {
 	if err := required(prefix+"resource", b.Resource); err != nil {
 		return gatehouse.CheckRequest{}, err
 	}
@@ -39,334 +21,224 @@ func (b CheckBody) parse(idx *schema.Index, prefix string) (gatehouse.CheckReque
 	if err := permissionName(prefix+"permission", b.Permission); err != nil {
 		return gatehouse.CheckRequest{}, err
 	}
-	if err := required(prefix+"subject", b.Subject); err != nil {
-		return gatehouse.CheckRequest{}, err
-	}
-	sub, err := gatehouse.ParseSubject(prefix+"subject", b.Subject)
+	sub, err := subject(prefix+"subject", b.Subject)
 	if err != nil {
 		return gatehouse.CheckRequest{}, err
 	}
-	if err := known(idx, prefix, res, b.Permission, sub); err != nil {
+	if err := knownPermission(idx, prefix+"resource", prefix+"permission", res.Type, b.Permission); err != nil {
 		return gatehouse.CheckRequest{}, err
 	}
-	cons, err := b.Consistency.parse(prefix + "consistency")
+	if err := knownSubject(idx, prefix+"subject", prefix+"subject", sub.Type, sub.Relation); err != nil {
+		return gatehouse.CheckRequest{}, err
+	}
+	cons, err := consistency(prefix+"consistency", b.Consistency)
 	if err != nil {
 		return gatehouse.CheckRequest{}, err
 	}
 	return gatehouse.CheckRequest{Resource: res, Permission: b.Permission, Subject: sub, Context: b.Context, Consistency: cons}, nil
 }
 
-// known refuses types, permissions and subject relations the schema does not define.
-func known(idx *schema.Index, prefix string, res gatehouse.Object, perm string, sub gatehouse.Subject) error {
-	if !idx.HasType(res.Type) {
-		return gatehouse.Invalid(prefix+"resource", "object type %q is not defined in the schema", res.Type)
+// subject parses a required subject reference.
+func subject(field, v string) (gatehouse.Subject, error) {
+	if err := required(field, v); err != nil {
+		return gatehouse.Subject{}, err
 	}
-	if !idx.Has(res.Type, perm) {
-		return gatehouse.Invalid(prefix+"permission", "%q is not a permission or relation of %s", perm, res.Type)
+	return gatehouse.ParseSubject(field, v)
+}
+
+// knownPermission refuses a resource type or permission the schema does not define.
+func knownPermission(idx *schema.Index, typeField, permField, typ, perm string) error {
+	if !idx.HasType(typ) {
+		return gatehouse.Invalid(typeField, "object type %q is not defined in the schema", typ)
 	}
-	if !idx.HasType(sub.Type) {
-		return gatehouse.Invalid(prefix+"subject", "subject type %q is not defined in the schema", sub.Type)
-	}
-	if sub.Relation != "" && !idx.Has(sub.Type, sub.Relation) {
-		return gatehouse.Invalid(prefix+"subject", "%q is not a relation of %s", sub.Relation, sub.Type)
+	if !idx.Has(typ, perm) {
+		return gatehouse.Invalid(permField, "%q is not a permission or relation of %s", perm, typ)
 	}
 	return nil
 }
 
-func answer(r gatehouse.CheckResult) CheckAnswer {
-	return CheckAnswer{Allowed: r.Allowed, Conditional: r.Conditional, MissingContext: r.MissingContext, ZedToken: r.ZedToken}
+// knownSubject refuses a subject type or subject relation the schema does not define.
+func knownSubject(idx *schema.Index, typeField, relField, typ, rel string) error {
+	if !idx.HasType(typ) {
+		return gatehouse.Invalid(typeField, "subject type %q is not defined in the schema", typ)
+	}
+	if rel != "" && !idx.Has(typ, rel) {
+		return gatehouse.Invalid(relField, "%q is not a relation of %s", rel, typ)
+	}
+	return nil
+}
+
+func checkResult(r gatehouse.CheckResult) wire.CheckResult {
+	return wire.CheckResult{Allowed: r.Allowed, Conditional: r.Conditional, MissingContext: r.MissingContext, ZedToken: r.ZedToken}
 }
 
 // handleCheck serves POST /v1/check.
-func handleCheck(d Deps) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		var b CheckBody
-		if err := decode(c, &b); err != nil {
-			_ = c.Error(err)
-			return
-		}
-		req, err := b.parse(d.Schema, "")
+func handleCheck(d Deps) op[wire.CheckRequest, wire.CheckResult] {
+	return checking(d, func(ctx context.Context, req gatehouse.CheckRequest) (wire.CheckResult, error) {
+		res, err := d.Store.Check(ctx, req)
+		return checkResult(res), err
+	})
+}
+
+// checking is an operation on one check body, validated against the schema first.
+func checking[R any](d Deps, run func(context.Context, gatehouse.CheckRequest) (R, error)) op[wire.CheckRequest, R] {
+	return func(ctx context.Context, in In[wire.CheckRequest]) (R, error) {
+		req, err := parseCheck(d.Schema, in.Body, "")
 		if err != nil {
-			_ = c.Error(err)
-			return
+			var zero R
+			return zero, err
 		}
-		res, err := d.Store.Check(c, req)
-		if err != nil {
-			_ = c.Error(err)
-			return
-		}
-		c.JSON(http.StatusOK, answer(res))
+		return run(ctx, req)
 	}
 }
 
 // maxBulk is the most checks one bulk request may carry.
 const maxBulk = 1000
 
-// BulkBody carries many checks answered together.
-type BulkBody struct {
-	Items       []CheckBody      `json:"items"`
-	Consistency *ConsistencyJSON `json:"consistency,omitempty"`
-}
-
-// BulkItem is one answer of a bulk check: the answer or the error of that item.
-type BulkItem struct {
-	*CheckAnswer
-	Error *ErrorDetail `json:"error,omitempty"`
-}
-
-// BulkAnswer holds the answers in request order.
-type BulkAnswer struct {
-	Results  []BulkItem `json:"results"`
-	ZedToken string     `json:"zedToken,omitempty"`
-}
-
 // handleCheckBulk serves POST /v1/check/bulk: items that fail validation
 // answer with their error in place; the rest go to SpiceDB in one call.
-func handleCheckBulk(d Deps) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		var b BulkBody
-		if err := decode(c, &b); err != nil {
-			_ = c.Error(err)
-			return
-		}
+func handleCheckBulk(d Deps) op[wire.BulkCheckRequest, wire.BulkCheckResult] {
+	return func(ctx context.Context, in In[wire.BulkCheckRequest]) (wire.BulkCheckResult, error) {
+		b := in.Body
 		if len(b.Items) == 0 {
-			_ = c.Error(gatehouse.Invalid("items", "items must hold at least one check"))
-			return
+			return wire.BulkCheckResult{}, gatehouse.Invalid("items", "items must hold at least one check")
 		}
 		if len(b.Items) > maxBulk {
-			_ = c.Error(gatehouse.Invalid("items", "at most %d checks in one request, got %d", maxBulk, len(b.Items)))
-			return
+			return wire.BulkCheckResult{}, gatehouse.Invalid("items", "at most %d checks in one request, got %d", maxBulk, len(b.Items))
 		}
-		cons, err := b.Consistency.parse("consistency")
+		cons, err := consistency("consistency", b.Consistency)
 		if err != nil {
-			_ = c.Error(err)
-			return
+			return wire.BulkCheckResult{}, err
 		}
-		out := make([]BulkItem, len(b.Items))
+		out := wire.BulkCheckResult{Results: make([]wire.BulkItem, len(b.Items))}
 		var reqs []gatehouse.CheckRequest
 		var at []int
 		for i, it := range b.Items {
-			req, err := it.parse(d.Schema, fmt.Sprintf("items[%d].", i))
+			req, err := parseCheck(d.Schema, it, fmt.Sprintf("items[%d].", i))
 			if err != nil {
-				_, det, _ := detailOf(err)
-				out[i].Error = &det
+				out.Results[i].Error = itemError(err)
 				continue
 			}
 			reqs = append(reqs, req)
 			at = append(at, i)
 		}
-		var tok string
-		if len(reqs) > 0 {
-			res, t, err := d.Store.CheckBulk(c, reqs, cons)
-			if err != nil {
-				_ = c.Error(err)
-				return
-			}
-			tok = t
-			for j, r := range res {
-				i := at[j]
-				if r.Err != nil {
-					_, det, _ := detailOf(r.Err)
-					out[i].Error = &det
-					continue
-				}
-				a := answer(r.CheckResult)
-				a.ZedToken = ""
-				out[i].CheckAnswer = &a
-			}
+		if len(reqs) == 0 {
+			return out, nil
 		}
-		c.JSON(http.StatusOK, BulkAnswer{Results: out, ZedToken: tok})
+		res, tok, err := d.Store.CheckBulk(ctx, reqs, cons)
+		if err != nil {
+			return wire.BulkCheckResult{}, err
+		}
+		out.ZedToken = tok
+		for j, r := range res {
+			i := at[j]
+			if r.Err != nil {
+				out.Results[i].Error = itemError(r.Err)
+				continue
+			}
+			out.Results[i].CheckResult = checkResult(r.CheckResult)
+			out.Results[i].ZedToken = ""
+		}
+		return out, nil
 	}
 }
 
-// LookupResourcesBody lists the resources of a type a subject may reach.
-type LookupResourcesBody struct {
-	ResourceType string           `json:"resourceType"`
-	Permission   string           `json:"permission"`
-	Subject      string           `json:"subject"`
-	Context      map[string]any   `json:"context,omitempty"`
-	Limit        int              `json:"limit,omitempty"`
-	Cursor       string           `json:"cursor,omitempty"`
-	Consistency  *ConsistencyJSON `json:"consistency,omitempty"`
-}
-
-// LookupResourcesAnswer is one page of resources.
-type LookupResourcesAnswer struct {
-	Resources []string `json:"resources"`
-	Cursor    string   `json:"cursor,omitempty"`
-	ZedToken  string   `json:"zedToken,omitempty"`
+// itemError is what a caller may see of one bulk item's error.
+func itemError(err error) *wire.ErrorDetail {
+	_, det, _ := detailOf(err)
+	return &det
 }
 
 // handleLookupResources serves POST /v1/lookup/resources.
-func handleLookupResources(d Deps) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		var b LookupResourcesBody
-		if err := decode(c, &b); err != nil {
-			_ = c.Error(err)
-			return
+func handleLookupResources(d Deps) op[wire.LookupResourcesRequest, wire.LookupResourcesResult] {
+	return func(ctx context.Context, in In[wire.LookupResourcesRequest]) (wire.LookupResourcesResult, error) {
+		b := in.Body
+		if err := typeName("resourceType", b.ResourceType); err != nil {
+			return wire.LookupResourcesResult{}, err
 		}
-		req, err := b.parse(d.Schema)
+		if err := permissionName("permission", b.Permission); err != nil {
+			return wire.LookupResourcesResult{}, err
+		}
+		sub, err := subject("subject", b.Subject)
 		if err != nil {
-			_ = c.Error(err)
-			return
+			return wire.LookupResourcesResult{}, err
 		}
-		res, err := d.Store.LookupResources(c, req)
+		if err := knownPermission(d.Schema, "resourceType", "permission", b.ResourceType, b.Permission); err != nil {
+			return wire.LookupResourcesResult{}, err
+		}
+		if err := knownSubject(d.Schema, "subject", "subject", sub.Type, sub.Relation); err != nil {
+			return wire.LookupResourcesResult{}, err
+		}
+		if b.Limit < 0 || b.Limit > 1000 {
+			return wire.LookupResourcesResult{}, gatehouse.Invalid("limit", "limit must be between 1 and 1000 (0 for all)")
+		}
+		cons, err := consistency("consistency", b.Consistency)
 		if err != nil {
-			_ = c.Error(err)
-			return
+			return wire.LookupResourcesResult{}, err
 		}
-		out := LookupResourcesAnswer{Resources: make([]string, len(res.Resources)), Cursor: res.Cursor, ZedToken: res.ZedToken}
-		for i, r := range res.Resources {
-			out.Resources[i] = r.String()
-		}
-		c.JSON(http.StatusOK, out)
+		res, err := d.Store.LookupResources(ctx, gatehouse.LookupResourcesRequest{
+			ResourceType: b.ResourceType, Permission: b.Permission, Subject: sub, Context: b.Context,
+			Limit: b.Limit, Cursor: b.Cursor, Consistency: cons,
+		})
+		return wire.LookupResourcesResult{Resources: strs(res.Resources), Cursor: res.Cursor, ZedToken: res.ZedToken}, err
 	}
-}
-
-func (b LookupResourcesBody) parse(idx *schema.Index) (gatehouse.LookupResourcesRequest, error) {
-	if err := typeName("resourceType", b.ResourceType); err != nil {
-		return gatehouse.LookupResourcesRequest{}, err
-	}
-	if err := permissionName("permission", b.Permission); err != nil {
-		return gatehouse.LookupResourcesRequest{}, err
-	}
-	if err := required("subject", b.Subject); err != nil {
-		return gatehouse.LookupResourcesRequest{}, err
-	}
-	sub, err := gatehouse.ParseSubject("subject", b.Subject)
-	if err != nil {
-		return gatehouse.LookupResourcesRequest{}, err
-	}
-	if !idx.HasType(b.ResourceType) {
-		return gatehouse.LookupResourcesRequest{}, gatehouse.Invalid("resourceType", "object type %q is not defined in the schema", b.ResourceType)
-	}
-	if err := known(idx, "", gatehouse.Object{Type: b.ResourceType, ID: "x"}, b.Permission, sub); err != nil {
-		return gatehouse.LookupResourcesRequest{}, err
-	}
-	if b.Limit < 0 || b.Limit > 1000 {
-		return gatehouse.LookupResourcesRequest{}, gatehouse.Invalid("limit", "limit must be between 1 and 1000 (0 for all)")
-	}
-	cons, err := b.Consistency.parse("consistency")
-	if err != nil {
-		return gatehouse.LookupResourcesRequest{}, err
-	}
-	return gatehouse.LookupResourcesRequest{
-		ResourceType: b.ResourceType, Permission: b.Permission, Subject: sub, Context: b.Context,
-		Limit: b.Limit, Cursor: b.Cursor, Consistency: cons,
-	}, nil
-}
-
-// LookupSubjectsBody lists the subjects of a type that hold a permission on a resource.
-type LookupSubjectsBody struct {
-	Resource        string           `json:"resource"`
-	Permission      string           `json:"permission"`
-	SubjectType     string           `json:"subjectType"`
-	SubjectRelation string           `json:"subjectRelation,omitempty"`
-	Context         map[string]any   `json:"context,omitempty"`
-	Consistency     *ConsistencyJSON `json:"consistency,omitempty"`
-}
-
-// LookupSubjectsAnswer lists the subjects found.
-type LookupSubjectsAnswer struct {
-	Subjects []string `json:"subjects"`
-	ZedToken string   `json:"zedToken,omitempty"`
 }
 
 // handleLookupSubjects serves POST /v1/lookup/subjects.
-func handleLookupSubjects(d Deps) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		var b LookupSubjectsBody
-		if err := decode(c, &b); err != nil {
-			_ = c.Error(err)
-			return
-		}
+func handleLookupSubjects(d Deps) op[wire.LookupSubjectsRequest, wire.LookupSubjectsResult] {
+	return func(ctx context.Context, in In[wire.LookupSubjectsRequest]) (wire.LookupSubjectsResult, error) {
+		b := in.Body
 		if err := required("resource", b.Resource); err != nil {
-			_ = c.Error(err)
-			return
+			return wire.LookupSubjectsResult{}, err
 		}
 		res, err := gatehouse.ParseObject("resource", b.Resource)
 		if err != nil {
-			_ = c.Error(err)
-			return
+			return wire.LookupSubjectsResult{}, err
 		}
 		if err := permissionName("permission", b.Permission); err != nil {
-			_ = c.Error(err)
-			return
+			return wire.LookupSubjectsResult{}, err
 		}
 		if err := typeName("subjectType", b.SubjectType); err != nil {
-			_ = c.Error(err)
-			return
+			return wire.LookupSubjectsResult{}, err
 		}
 		if b.SubjectRelation != "" && !gatehouse.ValidRelation(b.SubjectRelation) {
-			_ = c.Error(gatehouse.Invalid("subjectRelation", "%q is not a valid relation name", b.SubjectRelation))
-			return
+			return wire.LookupSubjectsResult{}, gatehouse.Invalid("subjectRelation", "%q is not a valid relation name", b.SubjectRelation)
 		}
-		if err := known(d.Schema, "", res, b.Permission, gatehouse.Subject{Object: gatehouse.Object{Type: res.Type, ID: "x"}}); err != nil {
-			_ = c.Error(err)
-			return
+		if err := knownPermission(d.Schema, "resource", "permission", res.Type, b.Permission); err != nil {
+			return wire.LookupSubjectsResult{}, err
 		}
-		if !d.Schema.HasType(b.SubjectType) {
-			_ = c.Error(gatehouse.Invalid("subjectType", "subject type %q is not defined in the schema", b.SubjectType))
-			return
+		if err := knownSubject(d.Schema, "subjectType", "subjectRelation", b.SubjectType, b.SubjectRelation); err != nil {
+			return wire.LookupSubjectsResult{}, err
 		}
-		if b.SubjectRelation != "" && !d.Schema.Has(b.SubjectType, b.SubjectRelation) {
-			_ = c.Error(gatehouse.Invalid("subjectRelation", "%q is not a relation of %s", b.SubjectRelation, b.SubjectType))
-			return
-		}
-		cons, err := b.Consistency.parse("consistency")
+		cons, err := consistency("consistency", b.Consistency)
 		if err != nil {
-			_ = c.Error(err)
-			return
+			return wire.LookupSubjectsResult{}, err
 		}
-		subs, tok, err := d.Store.LookupSubjects(c, gatehouse.LookupSubjectsRequest{
+		subs, tok, err := d.Store.LookupSubjects(ctx, gatehouse.LookupSubjectsRequest{
 			Resource: res, Permission: b.Permission, SubjectType: b.SubjectType, SubjectRelation: b.SubjectRelation,
 			Context: b.Context, Consistency: cons,
 		})
-		if err != nil {
-			_ = c.Error(err)
-			return
-		}
-		out := LookupSubjectsAnswer{Subjects: make([]string, 0, len(subs)), ZedToken: tok}
-		for _, s := range subs {
-			out.Subjects = append(out.Subjects, s.String())
-		}
-		c.JSON(http.StatusOK, out)
+		return wire.LookupSubjectsResult{Subjects: strs(subs), ZedToken: tok}, err
 	}
-}
-
-// ExplainAnswer tells whether the check is allowed and every chain that grants it.
-type ExplainAnswer struct {
-	Allowed  bool       `json:"allowed"`
-	Paths    [][]string `json:"paths"`
-	ZedToken string     `json:"zedToken,omitempty"`
 }
 
 // handleExplain serves POST /v1/explain.
-func handleExplain(d Deps) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		var b CheckBody
-		if err := decode(c, &b); err != nil {
-			_ = c.Error(err)
-			return
+func handleExplain(d Deps) op[wire.CheckRequest, wire.Explanation] {
+	return checking(d, func(ctx context.Context, req gatehouse.CheckRequest) (wire.Explanation, error) {
+		ex, err := d.Store.Explain(ctx, req)
+		out := wire.Explanation{Allowed: ex.Allowed, Paths: make([][]string, len(ex.Paths)), ZedToken: ex.ZedToken}
+		for i, p := range ex.Paths {
+			out.Paths[i] = strs(p)
 		}
-		req, err := b.parse(d.Schema, "")
-		if err != nil {
-			_ = c.Error(err)
-			return
-		}
-		ex, err := d.Store.Explain(c, req)
-		if err != nil {
-			_ = c.Error(err)
-			return
-		}
-		out := ExplainAnswer{Allowed: ex.Allowed, Paths: [][]string{}, ZedToken: ex.ZedToken}
-		for _, p := range ex.Paths {
-			parts := make([]string, len(p))
-			for i, r := range p {
-				parts[i] = r.String()
-			}
-			out.Paths = append(out.Paths, parts)
-		}
-		c.JSON(http.StatusOK, out)
+		return out, err
+	})
+}
+
+// strs prints references in zed's notation; never nil, so a list is [] not null.
+func strs[T fmt.Stringer](in []T) []string {
+	out := make([]string, len(in))
+	for i, v := range in {
+		out[i] = v.String()
 	}
+	return out
 }

@@ -31,6 +31,8 @@ type API struct {
 	t     testing.TB
 	URL   string
 	Store *spicedb.SpiceDB
+	// hc checks every exchange against the served /openapi.json.
+	hc *http.Client
 }
 
 // MustAPI starts a Gatehouse with the schema written and no data.
@@ -59,7 +61,7 @@ func MustAPI(tb testing.TB) *API {
 	})
 	srv := httptest.NewServer(h)
 	tb.Cleanup(srv.Close)
-	return &API{t: tb, URL: srv.URL, Store: store}
+	return &API{t: tb, URL: srv.URL, Store: store, hc: validatingClient(tb, srv.URL)}
 }
 
 // MustSeededAPI starts a Gatehouse with the demo data of seed/ loaded.
@@ -135,7 +137,7 @@ func (a *API) DoKey(key, method, path, actor string, body any) Response {
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := a.hc.Do(req)
 	if err != nil {
 		a.t.Fatalf("%s %s: %v", method, path, err)
 	}

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/wire"
 )
 
 // Metrics are the Prometheus collectors of the API and of its SpiceDB calls.
@@ -190,7 +191,7 @@ func accessLog(log *slog.Logger) gin.HandlerFunc {
 			attrs = append(attrs, slog.String("key", caller.KeyName))
 		}
 		// Only an actor that parses is logged: the header is the caller's text.
-		if s, err := gatehouse.ParseSubject(actorHeader, c.GetHeader(actorHeader)); err == nil {
+		if s, err := gatehouse.ParseSubject(wire.ActorHeader, c.GetHeader(wire.ActorHeader)); err == nil {
 			attrs = append(attrs, slog.String("actor", s.String()))
 		}
 		if host, _, err := net.SplitHostPort(c.Request.RemoteAddr); err == nil {

@@ -9,10 +9,12 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/gatehouse-authz/gatehouse/wire"
 )
 
 // handleOpenAPI serves GET /openapi.json, built from the route table and the
-// request and response types, so the document cannot drift from the code.
+// request and response types, so the document describes what is enforced.
 func handleOpenAPI() gin.HandlerFunc {
 	doc := openAPI()
 	return func(c *gin.Context) { c.JSON(http.StatusOK, doc) }
@@ -20,158 +22,238 @@ func handleOpenAPI() gin.HandlerFunc {
 
 var pathParam = regexp.MustCompile(`\{([a-zA-Z]+)\}`)
 
-func openAPI() map[string]any {
-	schemas := map[string]any{
-		"Error": map[string]any{"type": "object", "properties": map[string]any{
-			"error": schemaOf(reflect.TypeFor[ErrorDetail](), nil),
-		}},
+// obj is one JSON object of the document.
+type obj = map[string]any
+
+func ref(name string) obj { return obj{"$ref": "#/components/schemas/" + name} }
+
+func jsonContent(schema obj, example any) obj {
+	media := obj{"schema": schema}
+	if example != nil {
+		media["example"] = example
 	}
-	errResp := func(desc string) map[string]any {
-		return map[string]any{"description": desc, "content": map[string]any{
-			"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Error"}},
-		}}
+	return obj{"application/json": media}
+}
+
+func errResp(desc string, headers obj) obj {
+	return obj{"description": desc, "content": jsonContent(ref("Error"), nil), "headers": withRequestID(headers)}
+}
+
+// withRequestID adds X-Request-Id, which every answer carries, to headers.
+func withRequestID(headers obj) obj {
+	h := obj{requestIDHeader: requestIDDoc}
+	for k, v := range headers {
+		h[k] = v
 	}
-	paths := map[string]any{}
-	add := func(method, path string, op map[string]any) {
-		p, _ := paths[path].(map[string]any)
+	return h
+}
+
+var (
+	retryAfter = obj{"Retry-After": obj{"description": "seconds to wait before retrying", "schema": obj{"type": "integer"}}}
+	zedToken   = obj{wire.ZedTokenHeader: obj{"description": "the ZedToken of the write; pass it as consistency.atLeastAsFresh to read it elsewhere", "schema": obj{"type": "string"}}}
+	location   = obj{"Location": obj{"description": "the path of what was created", "schema": obj{"type": "string"}}}
+	// requestIDDoc describes the header that names the request in the server's logs: the caller's own X-Request-Id when it sent a sane one.
+	requestIDDoc = obj{"description": "names this request in the server's access and error logs (the caller's own X-Request-Id when it sent one)", "schema": obj{"type": "string"}}
+)
+
+func openAPI() obj {
+	schemas := obj{}
+	schemaOf(reflect.TypeFor[wire.ErrorBody](), schemas)
+	paths := obj{}
+	add := func(method, path string, op obj) {
+		p, _ := paths[path].(obj)
 		if p == nil {
-			p = map[string]any{}
+			p = obj{}
 			paths[path] = p
 		}
 		p[strings.ToLower(method)] = op
 	}
-	plain := func(summary string) map[string]any {
-		return map[string]any{"summary": summary, "security": []any{}, "responses": map[string]any{"200": map[string]any{"description": "OK"}}}
+	plain := func(id, summary, media string, schema obj) obj {
+		return obj{
+			"operationId": id, "tags": []string{"operations"}, "summary": summary, "description": summary + ". Needs no key.", "security": []any{},
+			"responses": obj{"200": obj{"description": "OK", "content": obj{media: obj{"schema": schema}}}, "default": errResp("Error", nil)},
+		}
 	}
-	add("GET", "/healthz", plain("Liveness: the process is up"))
-	add("GET", "/readyz", plain("Readiness: SpiceDB answers and the schema is written"))
-	add("GET", "/metrics", plain("Prometheus metrics"))
-	add("GET", "/openapi.json", plain("This document"))
-
+	status := obj{"type": "object", "required": []string{"status"}, "properties": obj{"status": obj{"type": "string"}}}
+	add("GET", "/healthz", plain("healthz", "Liveness: the process is up", "application/json", status))
+	add("GET", "/readyz", plain("readyz", "Readiness: SpiceDB answers and the schema is written", "application/json", status))
+	add("GET", "/metrics", plain("metrics", "Prometheus metrics", "text/plain", obj{"type": "string"}))
+	add("GET", "/openapi.json", plain("openapi", "This document", "application/json", obj{"type": "object"}))
 	for _, rt := range api {
-		op := map[string]any{"summary": rt.summary}
-		var params []any
-		for _, m := range pathParam.FindAllStringSubmatch(rt.path, -1) {
-			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
-		}
-		for _, q := range rt.query {
-			params = append(params, map[string]any{"name": q, "in": "query", "schema": map[string]any{"type": "string"}})
-		}
-		if rt.actor {
-			params = append(params, map[string]any{
-				"name": actorHeader, "in": "header", "required": true,
-				"description": "the person the request acts for, user:<id>", "schema": map[string]any{"type": "string"},
-			})
-		}
-		if params != nil {
-			op["parameters"] = params
-		}
-		if rt.req != nil {
-			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
-				"application/json": map[string]any{"schema": schemaOf(reflect.TypeOf(rt.req), schemas)},
-			}}
-		}
-		ok := map[string]any{"description": http.StatusText(rt.status)}
-		if rt.resp != nil {
-			ok["content"] = map[string]any{"application/json": map[string]any{"schema": schemaOf(reflect.TypeOf(rt.resp), schemas)}}
-		}
-		responses := map[string]any{
-			strconv.Itoa(rt.status): ok, "400": errResp("Malformed request; error.field names the input"),
-			"401": errResp("Missing or wrong bearer key"), "503": errResp("SpiceDB unavailable; see Retry-After"),
-		}
-		if !rt.checkKey {
-			responses["403"] = errResp("Check-only key, or the actor lacks the permission named in error.permission")
-		}
-		if rt.req != nil {
-			responses["413"] = errResp("Body over 1 MiB")
-		}
-		if rt.actor {
-			responses["404"] = errResp("Unknown object")
-			responses["409"] = errResp("Exists already, or a concurrent change won")
-			responses["422"] = errResp("Breaks a rule of domain.md; error.rule names it")
-		}
-		op["responses"] = responses
-		add(rt.method, rt.path, op)
+		add(rt.method, rt.path, operation(rt, schemas))
 	}
-	return map[string]any{
+	return obj{
 		"openapi": "3.0.3",
-		"info": map[string]any{
+		"info": obj{
 			"title": "Gatehouse", "version": "1.0.0",
-			"description": "Relationship-based access control for client organisations, on SpiceDB.",
+			"description": "Relationship-based access control for client organisations, on SpiceDB. " +
+				"Every error answers {\"error\": {...}} with a code, a message and, when one input is at fault, its field.",
+		},
+		"servers": []any{obj{"url": "http://localhost:8080", "description": "make run"}},
+		"tags": []any{
+			obj{"name": "check", "description": "Checks and lookups for application backends; a check-only key may call them"},
+			obj{"name": "relationships", "description": "Relationships, schema and audit trail, for platform operators"},
+			obj{"name": "organisations", "description": "Organisations, acting for the person named in Gatehouse-Actor"},
+			obj{"name": "members", "description": "Team members, their roles and designations"},
+			obj{"name": "contractors", "description": "Contractors and invoices of an organisation"},
+			obj{"name": "changeRequests", "description": "Change requests and exceptions (rules C1-C18)"},
+			obj{"name": "operations", "description": "Health, metrics and this document"},
 		},
 		"paths":      paths,
-		"security":   []any{map[string]any{"bearer": []any{}}},
-		"components": map[string]any{"schemas": schemas, "securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}}},
+		"security":   []any{obj{"bearer": []any{}}},
+		"components": obj{"schemas": schemas, "securitySchemes": obj{"bearer": obj{"type": "http", "scheme": "bearer"}}},
 	}
 }
 
+// operation describes one route row: exactly what the adapter enforces.
+func operation(rt route, schemas obj) obj {
+	ex := examples[rt.id]
+	op := obj{
+		"operationId": rt.id, "tags": []string{rt.tag}, "summary": rt.summary,
+		"description": rt.summary + ".",
+	}
+	if len(rt.rules) > 0 {
+		op["description"] = rt.summary + ". Enforces " + strings.Join(rt.rules, ", ") + " of domain.md."
+	}
+	var params []any
+	for _, m := range pathParam.FindAllStringSubmatch(rt.path, -1) {
+		params = append(params, obj{"name": m[1], "in": "path", "required": true, "schema": obj{"type": "string"}})
+	}
+	for _, q := range rt.query {
+		s := obj{"type": q.kind}
+		switch q.kind {
+		case "integer":
+			s["minimum"], s["maximum"] = q.min, q.max
+		case "date-time":
+			s = obj{"type": "string", "format": "date-time"}
+		}
+		p := obj{"name": q.name, "in": "query", "required": q.required, "schema": s}
+		if q.doc != "" {
+			p["description"] = q.doc
+		}
+		params = append(params, p)
+	}
+	if rt.actor != actorNone {
+		params = append(params, obj{
+			"name": wire.ActorHeader, "in": "header", "required": rt.actor == actorRequired,
+			"description": "the person the request acts for, user:<id>", "schema": obj{"type": "string"}, "example": "user:alice",
+		})
+	}
+	params = append(params, obj{
+		"name": requestIDHeader, "in": "header", "required": false,
+		"description": "the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged",
+		"schema":      obj{"type": "string", "maxLength": 128},
+	})
+	op["parameters"] = params
+	if rt.op.body != nil {
+		op["requestBody"] = obj{"required": !rt.optionalBody, "content": jsonContent(schemaOf(rt.op.body, schemas), ex.req)}
+	}
+	ok := obj{"description": http.StatusText(rt.status), "headers": withRequestID(nil)}
+	switch {
+	case rt.status == http.StatusNoContent:
+		ok["headers"] = withRequestID(zedToken)
+	case rt.op.answer != nil:
+		ok["content"] = jsonContent(schemaOf(rt.op.answer, schemas), ex.resp)
+	}
+	if rt.location != "" {
+		ok["headers"] = withRequestID(location)
+	}
+	responses := obj{
+		strconv.Itoa(rt.status): ok,
+		"400":                   errResp("Malformed request; error.field names the input", nil),
+		"401":                   errResp("Missing or wrong bearer key", nil),
+		"429":                   errResp("The key exceeded GATEHOUSE_RATE_LIMIT", retryAfter),
+		"503":                   errResp("SpiceDB unavailable, or the request outlived GATEHOUSE_REQUEST_TIMEOUT", retryAfter),
+		"default":               errResp("Any other error, in the same shape", nil),
+	}
+	if !rt.checkKey {
+		responses["403"] = errResp("Check-only key, or the actor lacks the permission named in error.permission", nil)
+	}
+	if rt.op.body != nil {
+		responses["413"] = errResp("Body over 1 MiB", nil)
+	}
+	if rt.actor != actorNone {
+		responses["422"] = errResp("Breaks a rule of domain.md; error.rule names it", nil)
+	}
+	if rt.actor == actorRequired {
+		responses["404"] = errResp("Unknown object", nil)
+		responses["409"] = errResp("Exists already, or a concurrent change won", nil)
+	}
+	op["responses"] = responses
+	return op
+}
+
+// componentName is the schema name of a Go type; the error body is "Error".
+func componentName(t reflect.Type) string {
+	if t == reflect.TypeFor[wire.ErrorBody]() {
+		return "Error"
+	}
+	return t.Name()
+}
+
 // schemaOf describes a Go type as a JSON schema, following json tags.
-// Named structs go to components (when schemas is not nil) and are referenced.
-func schemaOf(t reflect.Type, schemas map[string]any) map[string]any {
+// Named structs go to components and are referenced.
+func schemaOf(t reflect.Type, schemas obj) obj {
 	if t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	switch {
 	case t == reflect.TypeFor[time.Time]():
-		return map[string]any{"type": "string", "format": "date-time"}
+		return obj{"type": "string", "format": "date-time"}
 	case t.Kind() == reflect.String:
-		return map[string]any{"type": "string"}
+		return obj{"type": "string"}
 	case t.Kind() == reflect.Bool:
-		return map[string]any{"type": "boolean"}
+		return obj{"type": "boolean"}
 	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64:
-		return map[string]any{"type": "integer"}
+		return obj{"type": "integer"}
 	case t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64:
-		return map[string]any{"type": "number"}
+		return obj{"type": "number"}
 	case t.Kind() == reflect.Slice:
-		return map[string]any{"type": "array", "items": schemaOf(t.Elem(), schemas)}
+		return obj{"type": "array", "items": schemaOf(t.Elem(), schemas)}
 	case t.Kind() == reflect.Map:
-		return map[string]any{"type": "object", "additionalProperties": true}
-	case t.Kind() == reflect.Interface:
-		return map[string]any{}
-	case t.Kind() != reflect.Struct:
-		return map[string]any{}
-	}
-	if schemas != nil && t.Name() != "" {
-		if _, done := schemas[t.Name()]; !done {
-			schemas[t.Name()] = map[string]any{} // break cycles
-			schemas[t.Name()] = structSchema(t, schemas)
+		if t.Elem().Kind() == reflect.String {
+			return obj{"type": "object", "additionalProperties": obj{"type": "string"}}
 		}
-		return map[string]any{"$ref": "#/components/schemas/" + t.Name()}
+		return obj{"type": "object", "additionalProperties": true}
+	case t.Kind() != reflect.Struct:
+		return obj{}
 	}
-	return structSchema(t, schemas)
+	name := componentName(t)
+	if _, done := schemas[name]; !done {
+		schemas[name] = obj{} // breaks cycles
+		schemas[name] = structSchema(t, schemas)
+	}
+	return ref(name)
 }
 
-func structSchema(t reflect.Type, schemas map[string]any) map[string]any {
-	props := map[string]any{}
+// structSchema lists a struct's fields; a field is required unless it is
+// omitempty, a pointer, or promoted from an embedded struct tagged
+// openapi:"optional" (whose fields an answer may leave out together).
+func structSchema(t reflect.Type, schemas obj) obj {
+	props := obj{}
 	var req []string
-	var walk func(reflect.Type)
-	walk = func(t reflect.Type) {
+	var walk func(reflect.Type, bool)
+	walk = func(t reflect.Type, optional bool) {
 		for i := range t.NumField() {
 			f := t.Field(i)
-			tag := f.Tag.Get("json")
-			if tag == "-" || !f.IsExported() {
-				continue
-			}
-			name, opts, _ := strings.Cut(tag, ",")
-			if f.Anonymous && name == "" {
-				ft := f.Type
-				if ft.Kind() == reflect.Pointer {
-					ft = ft.Elem()
+			name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+			switch {
+			case name == "-" || !f.IsExported():
+			case f.Anonymous && name == "":
+				walk(f.Type, optional || f.Tag.Get("openapi") == "optional")
+			default:
+				if name == "" {
+					name = f.Name
 				}
-				walk(ft)
-				continue
-			}
-			if name == "" {
-				name = f.Name
-			}
-			props[name] = schemaOf(f.Type, schemas)
-			if !strings.Contains(opts, "omitempty") && f.Type.Kind() != reflect.Pointer {
-				req = append(req, name)
+				props[name] = schemaOf(f.Type, schemas)
+				if !optional && !strings.Contains(opts, "omitempty") && f.Type.Kind() != reflect.Pointer {
+					req = append(req, name)
+				}
 			}
 		}
 	}
-	walk(t)
-	s := map[string]any{"type": "object", "properties": props, "additionalProperties": false}
+	walk(t, false)
+	s := obj{"type": "object", "properties": props, "additionalProperties": false}
 	if len(req) > 0 {
 		s["required"] = req
 	}

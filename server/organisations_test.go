@@ -53,6 +53,10 @@ func TestOrganisationRules(t *testing.T) {
 			{"wildcard id", "user:olga", map[string]any{"id": "*", "name": "X"}, "id"},
 			{"unknown field", "user:olga", map[string]any{"id": "ox", "name": "X", "owner": "user:eve"}, "owner"},
 			{"not JSON", "user:olga", "{", "body"},
+			{"X5 id with a slash", "user:olga", map[string]any{"id": "evil/x", "name": "X"}, "id"},
+			{"X5 duplicate id", "user:olga", `{"id":"ox","name":"X","id":"oy"}`, "id"},
+			{"X5 case-variant id", "user:olga", `{"ID":"ox","name":"X"}`, "ID"},
+			{"X5 trailing data", "user:olga", `{"id":"ox","name":"X"}}]`, "body"},
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				before := a.snapshot()

@@ -10,56 +10,91 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/wire"
 )
 
-// route is one endpoint of the API: how it is served and how /openapi.json
-// describes it. Every /v1 route is in this table and nowhere else.
+// route is one endpoint of the API: how the one adapter serves it and how
+// /openapi.json describes it, from the same fields. Every /v1 route is in
+// this table and nowhere else.
 type route struct {
 	method, path string
-	summary      string
+	// id is the stable operationId; tag groups operations in the document.
+	id, tag string
+	summary string
+	// rules are the rule IDs of domain.md the operation enforces.
+	rules []string
 	// checkKey is true for the endpoints a check-only key may call.
 	checkKey bool
-	// actor is true when the Gatehouse-Actor header is required.
-	actor   bool
-	handler func(Deps) gin.HandlerFunc
-	// req and resp are the JSON shapes of the body and the answer (nil for none).
-	req, resp any
-	status    int
-	query     []string
+	actor    actorRule
+	query    []param
+	// optionalBody lets the body be left out.
+	optionalBody bool
+	// status answers success; 204 routes return written.
+	status int
+	// location, on a 201, is the path of what was created, less its id.
+	location string
+	op       binding
 }
+
+// limit is the page size of the bounded reads.
+var limit = param{name: "limit", kind: "integer", min: 1, max: 1000, doc: "page size, 1 to 1000"}
 
 // api is the /v1 API, in the order api.md lists it.
 var api = []route{
-	{method: "POST", path: "/v1/check", summary: "Check one permission", checkKey: true, handler: handleCheck, req: CheckBody{}, resp: CheckAnswer{}, status: 200},
-	{method: "POST", path: "/v1/check/bulk", summary: "Check up to 1000 permissions at once", checkKey: true, handler: handleCheckBulk, req: BulkBody{}, resp: BulkAnswer{}, status: 200},
-	{method: "POST", path: "/v1/lookup/resources", summary: "List the resources a subject holds a permission on", checkKey: true, handler: handleLookupResources, req: LookupResourcesBody{}, resp: LookupResourcesAnswer{}, status: 200},
-	{method: "POST", path: "/v1/lookup/subjects", summary: "List the subjects that hold a permission on a resource", checkKey: true, handler: handleLookupSubjects, req: LookupSubjectsBody{}, resp: LookupSubjectsAnswer{}, status: 200},
-	{method: "POST", path: "/v1/explain", summary: "Explain a check as the relationship chains that grant it", checkKey: true, handler: handleExplain, req: CheckBody{}, resp: ExplainAnswer{}, status: 200},
-	{method: "GET", path: "/v1/schema", summary: "Read the SpiceDB schema", checkKey: true, handler: handleSchema, resp: SchemaAnswer{}, status: 200},
-	{method: "GET", path: "/v1/relationships", summary: "Read relationships", handler: handleReadRelationships, resp: RelationshipsAnswer{}, status: 200, query: []string{"resource", "resourceType", "relation", "subject"}},
-	{method: "POST", path: "/v1/relationships", summary: "Touch and delete relationships atomically (guarded relations refused)", handler: handleWriteRelationships, req: WriteBody{}, resp: TokenAnswer{}, status: 200},
-	{method: "GET", path: "/v1/audit", summary: "List the audit trail of an organisation, newest first (X2)", handler: handleAudit, resp: AuditAnswer{}, status: 200, query: []string{"organisation", "actor", "since", "until", "limit", "cursor"}},
+	{method: "POST", path: "/v1/check", id: "check", tag: "check", summary: "Check one permission", rules: []string{"X1", "X3", "X5"}, checkKey: true, status: 200, op: bind(handleCheck)},
+	{method: "POST", path: "/v1/check/bulk", id: "checkBulk", tag: "check", summary: "Check up to 1000 permissions at once; a bad item fails alone", rules: []string{"X1", "X3", "X5"}, checkKey: true, status: 200, op: bind(handleCheckBulk)},
+	{method: "POST", path: "/v1/lookup/resources", id: "lookupResources", tag: "check", summary: "List the resources a subject holds a permission on", rules: []string{"K3", "X3", "X5"}, checkKey: true, status: 200, op: bind(handleLookupResources)},
+	{method: "POST", path: "/v1/lookup/subjects", id: "lookupSubjects", tag: "check", summary: "List the subjects that hold a permission on a resource", rules: []string{"X3", "X5"}, checkKey: true, status: 200, op: bind(handleLookupSubjects)},
+	{method: "POST", path: "/v1/explain", id: "explain", tag: "check", summary: "Explain a check as the relationship chains that grant it", rules: []string{"X3", "X5"}, checkKey: true, status: 200, op: bind(handleExplain)},
+	{method: "GET", path: "/v1/schema", id: "readSchema", tag: "relationships", summary: "Read the SpiceDB schema", checkKey: true, status: 200, op: bind(handleSchema)},
+	{
+		method: "GET", path: "/v1/relationships", id: "readRelationships", tag: "relationships", summary: "Read relationships; resource (type:id) or resourceType is required",
+		rules: []string{"X3"}, status: 200, op: bind(handleReadRelationships),
+		query: []param{
+			{name: "resource", kind: "string", doc: "type:id"},
+			{name: "resourceType", kind: "string", doc: "every resource of this type"},
+			{name: "relation", kind: "string"},
+			{name: "subject", kind: "string", doc: "type:id or type:id#relation"},
+		},
+	},
+	{method: "POST", path: "/v1/relationships", id: "writeRelationships", tag: "relationships", summary: "Touch and delete relationships atomically; the relations that hold O2 and S1 are refused", rules: []string{"O2", "S1", "X2", "X3", "X5"}, actor: actorOptional, status: 200, op: bind(handleWriteRelationships)},
+	{
+		method: "GET", path: "/v1/audit", id: "listAudit", tag: "relationships", summary: "List the audit trail of an organisation, newest first",
+		rules: []string{"X2"}, status: 200, op: bind(handleAudit),
+		query: []param{
+			{name: "organisation", kind: "string", required: true, doc: "organisation id"},
+			{name: "actor", kind: "string", doc: "user:<id>"},
+			{name: "since", kind: "date-time"},
+			{name: "until", kind: "date-time"},
+			limit,
+			{name: "cursor", kind: "string", doc: "from the previous page"},
+		},
+	},
 
-	{method: "POST", path: "/v1/organisations", summary: "Create an organisation; the actor becomes its owner (O1)", actor: true, handler: handleCreateOrganisation, req: OrganisationBody{}, resp: OrganisationAnswer{}, status: 201},
-	{method: "GET", path: "/v1/organisations/{org}", summary: "Read an organisation", actor: true, handler: handleGetOrganisation, resp: OrganisationAnswer{}, status: 200},
-	{method: "DELETE", path: "/v1/organisations/{org}", summary: "Delete an organisation and everything in it (O3)", actor: true, handler: handleDeleteOrganisation, status: 204},
-	{method: "POST", path: "/v1/organisations/{org}/transfer-ownership", summary: "Transfer ownership to a team member (O4)", actor: true, handler: handleTransferOwnership, req: TransferBody{}, resp: OwnershipAnswer{}, status: 200},
-	{method: "GET", path: "/v1/organisations/{org}/members", summary: "List members with their roles and designations", actor: true, handler: handleListMembers, resp: MembersAnswer{}, status: 200},
-	{method: "PUT", path: "/v1/organisations/{org}/members/{user}/roles/{role}", summary: "Grant a role (S1, S3, T2, T3)", actor: true, handler: handleGrantRole, req: GrantBody{}, status: 204, query: []string{"previousBecomesAlternate"}},
-	{method: "DELETE", path: "/v1/organisations/{org}/members/{user}/roles/{role}", summary: "Revoke a role", actor: true, handler: handleRevokeRole, status: 204},
-	{method: "DELETE", path: "/v1/organisations/{org}/members/{user}", summary: "Remove a member with all their roles, designations and exceptions (T1)", actor: true, handler: handleRemoveMember, status: 204},
-	{method: "PUT", path: "/v1/organisations/{org}/members/{user}/designations/{designation}", summary: "Give a designation", actor: true, handler: handleSetDesignation, status: 204},
-	{method: "DELETE", path: "/v1/organisations/{org}/members/{user}/designations/{designation}", summary: "Take a designation away", actor: true, handler: handleUnsetDesignation, status: 204},
-	{method: "POST", path: "/v1/organisations/{org}/contractors", summary: "Create a contractor (K1, K2)", actor: true, handler: handleCreateContractor, req: ContractorBody{}, resp: ContractorAnswer{}, status: 201},
-	{method: "PATCH", path: "/v1/contractors/{id}", summary: "Rename a contractor or change its admin-only flag (K2)", actor: true, handler: handlePatchContractor, req: ContractorPatchBody{}, resp: ContractorAnswer{}, status: 200},
-	{method: "DELETE", path: "/v1/contractors/{id}", summary: "Delete a contractor", actor: true, handler: handleDeleteContractor, status: 204},
-	{method: "POST", path: "/v1/organisations/{org}/invoices", summary: "Create an invoice", actor: true, handler: handleCreateInvoice, req: InvoiceBody{}, resp: InvoiceAnswer{}, status: 201},
+	{method: "POST", path: "/v1/organisations", id: "createOrganisation", tag: "organisations", summary: "Create an organisation; the actor becomes its owner", rules: []string{"O1", "X5"}, actor: actorRequired, status: 201, location: "/v1/organisations/", op: bind(handleCreateOrganisation)},
+	{method: "GET", path: "/v1/organisations/{org}", id: "getOrganisation", tag: "organisations", summary: "Read an organisation (members only)", rules: []string{"X1"}, actor: actorRequired, status: 200, op: bind(handleGetOrganisation)},
+	{method: "DELETE", path: "/v1/organisations/{org}", id: "deleteOrganisation", tag: "organisations", summary: "Delete an organisation and everything in it", rules: []string{"O3"}, actor: actorRequired, status: 204, op: bind(handleDeleteOrganisation)},
+	{method: "POST", path: "/v1/organisations/{org}/transfer-ownership", id: "transferOwnership", tag: "organisations", summary: "Transfer ownership to a team member", rules: []string{"O2", "O4"}, actor: actorRequired, status: 200, op: bind(handleTransferOwnership)},
+	{method: "GET", path: "/v1/organisations/{org}/members", id: "listMembers", tag: "members", summary: "List members with their roles and designations", rules: []string{"X1"}, actor: actorRequired, status: 200, op: bind(handleListMembers)},
+	{
+		method: "PUT", path: "/v1/organisations/{org}/members/{user}/roles/{role}", id: "grantRole", tag: "members", summary: "Grant a role; SA and ASA replace the current holder atomically",
+		rules: []string{"O6", "S1", "S2", "S3", "S5", "S7", "T2", "T3"}, actor: actorRequired, status: 204, optionalBody: true, op: bind(handleGrantRole),
+		query: []param{{name: "previousBecomesAlternate", kind: "boolean", doc: "on security_admin: the outgoing SA becomes the ASA (S3)"}},
+	},
+	{method: "DELETE", path: "/v1/organisations/{org}/members/{user}/roles/{role}", id: "revokeRole", tag: "members", summary: "Revoke a role", rules: []string{"O6", "S2", "T2", "T3"}, actor: actorRequired, status: 204, op: bind(handleRevokeRole)},
+	{method: "DELETE", path: "/v1/organisations/{org}/members/{user}", id: "removeMember", tag: "members", summary: "Remove a member with all their roles, designations and exceptions", rules: []string{"O6", "S2", "T1"}, actor: actorRequired, status: 204, op: bind(handleRemoveMember)},
+	{method: "PUT", path: "/v1/organisations/{org}/members/{user}/designations/{designation}", id: "setDesignation", tag: "members", summary: "Give a designation to a team member", rules: []string{"C9", "T4"}, actor: actorRequired, status: 204, op: bind(handleSetDesignation)},
+	{method: "DELETE", path: "/v1/organisations/{org}/members/{user}/designations/{designation}", id: "unsetDesignation", tag: "members", summary: "Take a designation away", rules: []string{"T4"}, actor: actorRequired, status: 204, op: bind(handleUnsetDesignation)},
+	{method: "POST", path: "/v1/organisations/{org}/contractors", id: "createContractor", tag: "contractors", summary: "Create a contractor, optionally admin-only", rules: []string{"K1", "K2", "R4"}, actor: actorRequired, status: 201, location: "/v1/contractors/", op: bind(handleCreateContractor)},
+	{method: "PATCH", path: "/v1/contractors/{id}", id: "patchContractor", tag: "contractors", summary: "Rename a contractor or change its admin-only flag", rules: []string{"K2", "R4"}, actor: actorRequired, status: 200, op: bind(handlePatchContractor)},
+	{method: "DELETE", path: "/v1/contractors/{id}", id: "deleteContractor", tag: "contractors", summary: "Delete a contractor", rules: []string{"K1"}, actor: actorRequired, status: 204, op: bind(handleDeleteContractor)},
+	{method: "POST", path: "/v1/organisations/{org}/invoices", id: "createInvoice", tag: "contractors", summary: "Create an invoice", rules: []string{"R3", "R6"}, actor: actorRequired, status: 201, op: bind(handleCreateInvoice)},
 
-	{method: "POST", path: "/v1/organisations/{org}/change-requests", summary: "File a change request (C1-C12)", actor: true, handler: handleFileChangeRequest, req: FileChangeRequestBody{}, resp: ChangeRequestAnswer{}, status: 201},
-	{method: "GET", path: "/v1/change-requests/{id}", summary: "Read a change request's current state", actor: true, handler: handleGetChangeRequest, resp: ChangeRequestAnswer{}, status: 200},
-	{method: "POST", path: "/v1/change-requests/{id}/authorise", summary: "Authorise or approve a change request (C4-C11)", actor: true, handler: handleAuthoriseChangeRequest, req: AuthoriseBody{}, resp: ChangeRequestAnswer{}, status: 200},
-	{method: "POST", path: "/v1/organisations/{org}/exceptions", summary: "Grant an exception (C6)", actor: true, handler: handleGrantException, req: ExceptionBody{}, resp: ExceptionAnswer{}, status: 201},
-	{method: "DELETE", path: "/v1/organisations/{org}/exceptions/{user}/{kind}", summary: "Revoke an exception (C6)", actor: true, handler: handleRevokeException, status: 204},
+	{method: "POST", path: "/v1/organisations/{org}/change-requests", id: "fileChangeRequest", tag: "changeRequests", summary: "File a change request", rules: []string{"C1", "C2", "C3", "C5", "C10", "C11", "C12"}, actor: actorRequired, status: 201, op: bind(handleFileChangeRequest)},
+	{method: "GET", path: "/v1/change-requests/{id}", id: "getChangeRequest", tag: "changeRequests", summary: "Read a change request's current state", rules: []string{"C4", "C7", "C8", "C9"}, actor: actorRequired, status: 200, op: bind(handleGetChangeRequest)},
+	{method: "POST", path: "/v1/change-requests/{id}/authorise", id: "authoriseChangeRequest", tag: "changeRequests", summary: "Authorise or approve a change request", rules: []string{"C4", "C7", "C8", "C9", "C10", "C11", "C17"}, actor: actorRequired, status: 200, optionalBody: true, op: bind(handleAuthoriseChangeRequest)},
+	{method: "POST", path: "/v1/organisations/{org}/exceptions", id: "grantException", tag: "changeRequests", summary: "Grant an exception (main contacts only)", rules: []string{"C6", "T1"}, actor: actorRequired, status: 201, op: bind(handleGrantException)},
+	{method: "DELETE", path: "/v1/organisations/{org}/exceptions/{user}/{kind}", id: "revokeException", tag: "changeRequests", summary: "Revoke an exception", rules: []string{"C6"}, actor: actorRequired, status: 204, op: bind(handleRevokeException)},
 }
 
 // ginPath turns /a/{b} into Gin's /a/:b.
@@ -71,7 +106,7 @@ func ginPath(p string) string {
 func addRoutes(r *gin.Engine, d Deps) {
 	// Outermost first: the id and the access log see every answer, a
 	// recovered panic's 500 included.
-	r.Use(requestID(), accessLog(d.Log), instrument(d.Metrics), recovery(d), deadline(d.RequestTimeout), errorHandler(d.Log))
+	r.Use(requestID(), accessLog(d.Log), instrument(d.Metrics), recovery(d), deadline(d.RequestTimeout))
 
 	r.GET("/healthz", handleHealthz())
 	r.GET("/readyz", handleReadyz(d))
@@ -85,7 +120,7 @@ func addRoutes(r *gin.Engine, d Deps) {
 		if !rt.checkKey {
 			hs = append(hs, fullAccess(d.Log))
 		}
-		hs = append(hs, rt.handler(d))
+		hs = append(hs, rt.op.serve(d, rt))
 		v1.Handle(rt.method, ginPath(rt.path), hs...)
 	}
 
@@ -103,6 +138,6 @@ func recovery(d Deps) gin.HandlerFunc {
 		ctx := c.Request.Context()
 		d.Log.ErrorContext(ctx, "panic", "request_id", gatehouse.CallerFrom(ctx).RequestID, "route", c.FullPath(),
 			"panic", fmt.Sprint(err), "stack", string(debug.Stack()))
-		c.AbortWithStatusJSON(http.StatusInternalServerError, ErrorBody{Error: ErrorDetail{Code: gatehouse.EINTERNAL, Message: "internal error"}})
+		c.AbortWithStatusJSON(http.StatusInternalServerError, wire.ErrorBody{Error: wire.ErrorDetail{Code: gatehouse.EINTERNAL, Message: "internal error"}})
 	})
 }

@@ -108,7 +108,7 @@ func mustSecured(tb testing.TB, edit func(*server.Deps)) *secured {
 	h := server.New(d)
 	srv := httptest.NewServer(h)
 	tb.Cleanup(srv.Close)
-	return &secured{API: &API{t: tb, URL: srv.URL, Store: store}, Log: logs, Handler: h}
+	return &secured{API: &API{t: tb, URL: srv.URL, Store: store, hc: validatingClient(tb, srv.URL)}, Log: logs, Handler: h}
 }
 
 // send is a request with free headers; it returns the status, headers and body.

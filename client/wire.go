@@ -1,0 +1,74 @@
+package client
+
+import "github.com/gatehouse-authz/gatehouse/wire"
+
+// The requests and answers of the API are the wire vocabulary the server
+// answers in (package wire); the client names them for its callers.
+type (
+	// Consistency is how fresh a read must be; set one field. Nil lets the
+	// server choose: it sees every write made through the same Gatehouse
+	// process and is otherwise as fast as possible.
+	Consistency = wire.Consistency
+	// CheckRequest asks whether Subject holds Permission on Resource.
+	CheckRequest = wire.CheckRequest
+	// CheckResult is the answer to a check.
+	CheckResult = wire.CheckResult
+	// BulkCheckResult holds the answers of a bulk check in request order.
+	BulkCheckResult = wire.BulkCheckResult
+	// BulkItem is one answer of a bulk check: the result, or Error when
+	// that item alone failed.
+	BulkItem = wire.BulkItem
+	// LookupResourcesRequest lists the resources a subject may reach.
+	LookupResourcesRequest = wire.LookupResourcesRequest
+	// LookupResourcesResult is one page of resources.
+	LookupResourcesResult = wire.LookupResourcesResult
+	// LookupSubjectsRequest lists the subjects that hold a permission.
+	LookupSubjectsRequest = wire.LookupSubjectsRequest
+	// LookupSubjectsResult lists the subjects found.
+	LookupSubjectsResult = wire.LookupSubjectsResult
+	// Explanation holds every chain of relationships that grants a check.
+	Explanation = wire.Explanation
+	// Relationships lists relationships in zed's notation.
+	Relationships = wire.Relationships
+	// WriteRelationshipsRequest is one atomic change of relationships.
+	WriteRelationshipsRequest = wire.WriteRelationshipsRequest
+	// WriteResult carries the ZedToken of a write.
+	WriteResult = wire.WriteResult
+	// AuditEvent is one recorded change (rule X2).
+	AuditEvent = wire.AuditEvent
+	// AuditLog is one page of the audit trail, newest first.
+	AuditLog = wire.AuditLog
+	// Organisation is a client organisation of the provider.
+	Organisation = wire.Organisation
+	// Ownership is the owner after a transfer.
+	Ownership = wire.Ownership
+	// Member is one person on a team with their roles and designations.
+	Member = wire.Member
+	// Contractor is a contractor of one organisation (K1, K2).
+	Contractor = wire.Contractor
+	// ContractorPatch changes the fields of a contractor that are set.
+	ContractorPatch = wire.ContractorPatch
+	// Invoice is an invoice of one organisation.
+	Invoice = wire.Invoice
+	// NewChangeRequest files a change request.
+	NewChangeRequest = wire.NewChangeRequest
+	// ChangeRequest is the state of a change request.
+	ChangeRequest = wire.ChangeRequest
+	// GrantExceptionRequest grants an exception (C6).
+	GrantExceptionRequest = wire.GrantExceptionRequest
+	// Exception is a granted exception.
+	Exception = wire.Exception
+)
+
+// The change-request statuses (api.md).
+const (
+	StatusAuthorised = wire.StatusAuthorised
+	StatusPending    = wire.StatusPending
+	StatusBlocked    = wire.StatusBlocked
+)
+
+// ActorHeader is the header that names the person an admin request acts for.
+const ActorHeader = wire.ActorHeader
+
+// ZedTokenHeader carries the ZedToken of a write answered 204 No Content.
+const ZedTokenHeader = wire.ZedTokenHeader

@@ -1,0 +1,78 @@
+package server
+
+import (
+	"time"
+
+	"github.com/gatehouse-authz/gatehouse/wire"
+)
+
+// example is a request and its answer, shown in /openapi.json; typed, so
+// that an example cannot name a field the contract lacks.
+type example struct{ req, resp any }
+
+// tok is the ZedToken the examples show.
+const tok = "GhUKEzE3NjQ1ODk2MDAwMDAwMDAwMDA="
+
+var exampleCheck = wire.CheckRequest{Resource: "contractor:c1", Permission: "view", Subject: "user:alice"}
+
+var exampleCR = wire.ChangeRequest{
+	ID: "cr1", Organisation: "acme", Kind: "public_facing", Target: "page:pricing", Requester: "user:pat",
+	Status: wire.StatusPending, Tier: "main_contact", Authorisers: []string{"user:mc"},
+	ApprovalsNeeded: []string{"authorisation"}, AuthorisedBy: []string{}, ZedToken: tok,
+}
+
+// examples are keyed by operationId.
+var examples = map[string]example{
+	"check": {exampleCheck, wire.CheckResult{Allowed: true, ZedToken: tok}},
+	"checkBulk": {
+		wire.BulkCheckRequest{Items: []wire.CheckRequest{exampleCheck, {Resource: "contractor:c1", Permission: "view", Subject: "alice"}}},
+		wire.BulkCheckResult{Results: []wire.BulkItem{
+			{CheckResult: wire.CheckResult{Allowed: true}},
+			{Error: &wire.ErrorDetail{Code: "invalid_argument", Message: `"alice" is not type:id`, Field: "items[1].subject"}},
+		}, ZedToken: tok},
+	},
+	"lookupResources": {
+		wire.LookupResourcesRequest{ResourceType: "contractor", Permission: "view", Subject: "user:alice", Limit: 100},
+		wire.LookupResourcesResult{Resources: []string{"contractor:c1", "contractor:c2"}, ZedToken: tok},
+	},
+	"lookupSubjects": {
+		wire.LookupSubjectsRequest{Resource: "organisation:acme", Permission: "manage_members", SubjectType: "user"},
+		wire.LookupSubjectsResult{Subjects: []string{"user:alice", "user:sam"}, ZedToken: tok},
+	},
+	"explain": {exampleCheck, wire.Explanation{Allowed: true, Paths: [][]string{{
+		"organisation:acme#administrator@user:alice", "contractor:c1#organisation@organisation:acme",
+	}}, ZedToken: tok}},
+	"readSchema":        {nil, wire.Schema{Schema: "definition user {}"}},
+	"readRelationships": {nil, wire.Relationships{Relationships: []string{"organisation:acme#owner@user:alice"}, ZedToken: tok}},
+	"writeRelationships": {
+		wire.WriteRelationshipsRequest{Touch: []string{"organisation:acme#administrator@user:bob"}, Reason: "joined the admin team"},
+		wire.WriteResult{ZedToken: tok},
+	},
+	"listAudit": {nil, wire.AuditLog{Events: []wire.AuditEvent{{
+		At: time.Date(2026, 1, 31, 9, 0, 0, 0, time.UTC), Actor: "user:alice", Key: "backend-1", Action: "grant_role", Organisation: "acme",
+		Changes: []string{"TOUCH organisation:acme#administrator@user:bob"}, ZedToken: tok,
+	}}}},
+	"createOrganisation": {
+		wire.CreateOrganisationRequest{ID: "acme", Name: "Acme Ltd"},
+		wire.Organisation{ID: "acme", Name: "Acme Ltd", Owner: "user:alice", ZedToken: tok},
+	},
+	"getOrganisation":   {nil, wire.Organisation{ID: "acme", Name: "Acme Ltd", Owner: "user:alice", ZedToken: tok}},
+	"transferOwnership": {wire.TransferOwnershipRequest{To: "user:bob", Reason: "alice retires"}, wire.Ownership{Owner: "user:bob", ZedToken: tok}},
+	"listMembers": {nil, wire.Members{Members: []wire.Member{
+		{User: "user:bob", Roles: []string{"administrator"}, Designations: []string{"main_contact"}},
+	}, ZedToken: tok}},
+	"grantRole":        {wire.GrantRoleRequest{Reason: "new security lead"}, nil},
+	"createContractor": {wire.CreateContractorRequest{ID: "c1", Name: "Northwind", AdminOnly: true}, wire.Contractor{ID: "c1", Name: "Northwind", AdminOnly: true, Organisation: "acme", ZedToken: tok}},
+	"patchContractor":  {wire.ContractorPatch{AdminOnly: new(bool)}, wire.Contractor{ID: "c1", Name: "Northwind", Organisation: "acme", ZedToken: tok}},
+	"createInvoice": {
+		wire.CreateInvoiceRequest{ID: "inv1", Amount: "120.00", Currency: "GBP"},
+		wire.Invoice{ID: "inv1", Amount: "120.00", Currency: "GBP", Organisation: "acme", ZedToken: tok},
+	},
+	"fileChangeRequest":      {wire.NewChangeRequest{ID: "cr1", Kind: "public_facing", Target: "page:pricing"}, exampleCR},
+	"getChangeRequest":       {nil, exampleCR},
+	"authoriseChangeRequest": {wire.AuthoriseRequest{Note: "checked with legal"}, exampleCR},
+	"grantException": {
+		wire.GrantExceptionRequest{User: "user:pat", Kind: "public_facing", Target: "page:pricing", ExpiresAt: "2027-01-31T00:00:00Z"},
+		wire.Exception{Organisation: "acme", User: "user:pat", Kind: "public_facing", Target: "page:pricing", ExpiresAt: "2027-01-31T00:00:00Z", ZedToken: tok},
+	},
+}

@@ -1,0 +1,91 @@
+package wire
+
+// CreateOrganisationRequest creates an organisation; the actor becomes its owner.
+type CreateOrganisationRequest struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// Organisation is a client organisation of the provider: its id, name and
+// owner (user:<id>).
+type Organisation struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Owner    string `json:"owner"`
+	ZedToken string `json:"zedToken,omitempty"`
+}
+
+// TransferOwnershipRequest names the new owner, a current team member, and why.
+type TransferOwnershipRequest struct {
+	To     string `json:"to"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Ownership names the owner after a transfer.
+type Ownership struct {
+	Owner    string `json:"owner"`
+	ZedToken string `json:"zedToken,omitempty"`
+}
+
+// Member is one person on an organisation's team, with the roles and
+// designations they hold there, each sorted.
+type Member struct {
+	User         string   `json:"user"`
+	Roles        []string `json:"roles"`
+	Designations []string `json:"designations"`
+}
+
+// Members lists the team, sorted by user.
+type Members struct {
+	Members  []Member `json:"members"`
+	ZedToken string   `json:"zedToken,omitempty"`
+}
+
+// GrantRoleRequest is the optional body of a role grant: the reason for the
+// audit trail and, when provider staff delegate a security admin because SA
+// and ASA are both unavailable, the verified director who asked (S7).
+type GrantRoleRequest struct {
+	Reason      string `json:"reason,omitempty"`
+	RequestedBy string `json:"requestedBy,omitempty"`
+}
+
+// CreateContractorRequest creates a contractor; AdminOnly hides it from all
+// but owner, SA, ASA and administrators (K2).
+type CreateContractorRequest struct {
+	ID        string `json:"id"`
+	Name      string `json:"name,omitempty"`
+	AdminOnly bool   `json:"adminOnly,omitempty"`
+}
+
+// ContractorPatch changes the fields that are set.
+type ContractorPatch struct {
+	Name      *string `json:"name,omitempty"`
+	AdminOnly *bool   `json:"adminOnly,omitempty"`
+}
+
+// Contractor is a contractor and the organisation it belongs to (K1). An
+// admin-only one is visible only to the owner, SA, ASA and administrators (K2).
+type Contractor struct {
+	ID           string `json:"id"`
+	Name         string `json:"name,omitempty"`
+	AdminOnly    bool   `json:"adminOnly"`
+	Organisation string `json:"organisation"`
+	ZedToken     string `json:"zedToken,omitempty"`
+}
+
+// CreateInvoiceRequest creates an invoice: Amount a decimal string
+// ("120.00", so that no float rounds it), Currency an ISO 4217 code.
+type CreateInvoiceRequest struct {
+	ID       string `json:"id"`
+	Amount   string `json:"amount"`
+	Currency string `json:"currency"`
+}
+
+// Invoice is an invoice and the organisation it belongs to.
+type Invoice struct {
+	ID           string `json:"id"`
+	Amount       string `json:"amount"`
+	Currency     string `json:"currency"`
+	Organisation string `json:"organisation"`
+	ZedToken     string `json:"zedToken,omitempty"`
+}

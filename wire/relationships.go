@@ -1,0 +1,52 @@
+package wire
+
+import "time"
+
+// Schema carries the SpiceDB schema text Gatehouse runs on.
+type Schema struct {
+	Schema string `json:"schema"`
+}
+
+// Relationships lists relationships in zed's notation
+// ("organisation:acme#owner@user:alice").
+type Relationships struct {
+	Relationships []string `json:"relationships"`
+	ZedToken      string   `json:"zedToken,omitempty"`
+}
+
+// WriteRelationshipsRequest is one atomic change: every relationship of
+// Touch is created or updated and every one of Delete removed, or none is.
+// Reason goes to the audit trail.
+type WriteRelationshipsRequest struct {
+	Touch  []string `json:"touch,omitempty"`
+	Delete []string `json:"delete,omitempty"`
+	Reason string   `json:"reason,omitempty"`
+}
+
+// WriteResult carries the ZedToken of a write; pass it as AtLeastAsFresh
+// to read the write through another Gatehouse process.
+type WriteResult struct {
+	ZedToken string `json:"zedToken"`
+}
+
+// AuditEvent is one recorded change (rule X2): who made it (Actor), when,
+// what (Action and Changes, each a relationship change), and why.
+type AuditEvent struct {
+	At    time.Time `json:"at"`
+	Actor string    `json:"actor"`
+	// Key is the name of the API key the change came with, never its secret.
+	Key          string            `json:"key,omitempty"`
+	Action       string            `json:"action"`
+	Reason       string            `json:"reason,omitempty"`
+	Organisation string            `json:"organisation,omitempty"`
+	Details      map[string]string `json:"details,omitempty"`
+	Changes      []string          `json:"changes"`
+	ZedToken     string            `json:"zedToken"`
+}
+
+// AuditLog is one page of the audit trail, newest first; a non-empty
+// Cursor continues it.
+type AuditLog struct {
+	Events []AuditEvent `json:"events"`
+	Cursor string       `json:"cursor,omitempty"`
+}

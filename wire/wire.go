@@ -1,0 +1,112 @@
+// Package wire is the vocabulary of Gatehouse's HTTP API (api.md): the JSON
+// shapes of every request and answer, the error body and the one table that
+// maps error codes to HTTP statuses. The server answers in these types and
+// the client sends and reads them, so the two cannot drift apart; the
+// server's /openapi.json is generated from them too.
+//
+// wire imports only the standard library and the root package's error
+// codes; server/ and client/ import it.
+package wire
+
+// ActorHeader names the person an admin request acts for: user:<id>.
+const ActorHeader = "Gatehouse-Actor"
+
+// ZedTokenHeader carries the ZedToken of a write answered 204 No Content.
+const ZedTokenHeader = "Gatehouse-Zed-Token"
+
+// Consistency is how fresh a read must be, in SpiceDB's terms; set at most
+// one field. Nil lets the server choose: it sees every write made through
+// the same Gatehouse process and is otherwise as fast as possible.
+type Consistency struct {
+	AtLeastAsFresh  string `json:"atLeastAsFresh,omitempty"`
+	FullyConsistent bool   `json:"fullyConsistent,omitempty"`
+	MinimizeLatency bool   `json:"minimizeLatency,omitempty"`
+}
+
+// CheckRequest asks whether Subject ("user:alice", or "type:id#relation")
+// holds Permission on Resource ("contractor:c1"). Context feeds caveats.
+type CheckRequest struct {
+	Resource    string         `json:"resource"`
+	Permission  string         `json:"permission"`
+	Subject     string         `json:"subject"`
+	Context     map[string]any `json:"context,omitempty"`
+	Consistency *Consistency   `json:"consistency,omitempty"`
+}
+
+// CheckResult is the answer to a check. Conditional means a caveat lacked
+// context; MissingContext names what it lacked.
+type CheckResult struct {
+	Allowed        bool     `json:"allowed"`
+	Conditional    bool     `json:"conditional,omitempty"`
+	MissingContext []string `json:"missingContext,omitempty"`
+	ZedToken       string   `json:"zedToken,omitempty"`
+}
+
+// BulkCheckRequest carries up to 1000 checks answered together; Consistency
+// applies to every item.
+type BulkCheckRequest struct {
+	Items       []CheckRequest `json:"items"`
+	Consistency *Consistency   `json:"consistency,omitempty"`
+}
+
+// BulkItem is one answer of a bulk check: the result, or Error when that
+// item alone failed (a malformed reference, say). An item with an error
+// carries no result fields.
+type BulkItem struct {
+	CheckResult `openapi:"optional"`
+
+	Error *ErrorDetail `json:"error,omitempty"`
+}
+
+// BulkCheckResult holds the answers of a bulk check in request order.
+type BulkCheckResult struct {
+	Results  []BulkItem `json:"results"`
+	ZedToken string     `json:"zedToken,omitempty"`
+}
+
+// LookupResourcesRequest lists the resources of ResourceType on which
+// Subject holds Permission. Limit (up to 1000; 0 for all) and Cursor page
+// through them.
+type LookupResourcesRequest struct {
+	ResourceType string         `json:"resourceType"`
+	Permission   string         `json:"permission"`
+	Subject      string         `json:"subject"`
+	Context      map[string]any `json:"context,omitempty"`
+	Limit        int            `json:"limit,omitempty"`
+	Cursor       string         `json:"cursor,omitempty"`
+	Consistency  *Consistency   `json:"consistency,omitempty"`
+}
+
+// LookupResourcesResult is one page of resources ("contractor:c1"); a
+// non-empty Cursor continues it.
+type LookupResourcesResult struct {
+	Resources []string `json:"resources"`
+	Cursor    string   `json:"cursor,omitempty"`
+	ZedToken  string   `json:"zedToken,omitempty"`
+}
+
+// LookupSubjectsRequest lists the subjects of SubjectType (with
+// SubjectRelation, if set) that hold Permission on Resource.
+type LookupSubjectsRequest struct {
+	Resource        string         `json:"resource"`
+	Permission      string         `json:"permission"`
+	SubjectType     string         `json:"subjectType"`
+	SubjectRelation string         `json:"subjectRelation,omitempty"`
+	Context         map[string]any `json:"context,omitempty"`
+	Consistency     *Consistency   `json:"consistency,omitempty"`
+}
+
+// LookupSubjectsResult lists the subjects found ("user:alice").
+type LookupSubjectsResult struct {
+	Subjects []string `json:"subjects"`
+	ZedToken string   `json:"zedToken,omitempty"`
+}
+
+// Explanation tells why a check answered as it did: Paths holds every chain
+// of relationships that grants the permission, each in zed's notation
+// ("organisation:acme#administrator@user:bob").
+type Explanation struct {
+	Allowed  bool       `json:"allowed"`
+	Paths    [][]string `json:"paths"`
+	ZedToken string     `json:"zedToken,omitempty"`
+}
