@@ -33,7 +33,7 @@ func adminOnly(c gatehouse.Object) gatehouse.Relationship {
 // contractor:<id> exists anywhere, so a contractor belongs to exactly one
 // organisation (K1): an id in use is 409, whichever organisation holds it.
 func (s *Service) CreateContractor(ctx context.Context, actor gatehouse.Subject, org string, c Contractor) (Contractor, error) {
-	if err := validID("org", org); err != nil {
+	if err := validOrg("org", org); err != nil {
 		return Contractor{}, err
 	}
 	if err := validID("id", c.ID); err != nil {

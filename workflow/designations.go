@@ -31,7 +31,7 @@ func (s *Service) UnsetDesignation(ctx context.Context, actor gatehouse.Subject,
 }
 
 func (s *Service) writeDesignation(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, designation string, op gatehouse.Operation) (string, error) {
-	if err := validID("org", org); err != nil {
+	if err := validOrg("org", org); err != nil {
 		return "", err
 	}
 	if err := validUser("user", user); err != nil {

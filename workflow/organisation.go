@@ -26,7 +26,7 @@ type Organisation struct {
 // Anyone may create an organisation: there is nothing yet to hold a
 // permission on.
 func (s *Service) CreateOrganisation(ctx context.Context, actor gatehouse.Subject, id, name string) (Organisation, error) {
-	if err := validID("id", id); err != nil {
+	if err := validOrg("id", id); err != nil {
 		return Organisation{}, err
 	}
 	if name == "" {
@@ -69,7 +69,7 @@ func (s *Service) CreateOrganisation(ctx context.Context, actor gatehouse.Subjec
 // GetOrganisation reads organisation id for actor, who must be a member:
 // 404 when it does not exist, 403 for anyone not on its team.
 func (s *Service) GetOrganisation(ctx context.Context, actor gatehouse.Subject, id string) (Organisation, error) {
-	if err := validID("org", id); err != nil {
+	if err := validOrg("org", id); err != nil {
 		return Organisation{}, err
 	}
 	rels, tok, err := s.store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: gatehouse.TypeOrganisation, ResourceID: id}, gatehouse.Consistency{})
@@ -107,7 +107,7 @@ type Member struct {
 // Members lists the users who hold a role or a designation in org, sorted
 // by user; actor must be a member.
 func (s *Service) Members(ctx context.Context, actor gatehouse.Subject, org string) ([]Member, string, error) {
-	if err := validID("org", org); err != nil {
+	if err := validOrg("org", org); err != nil {
 		return nil, "", err
 	}
 	rels, tok, err := s.store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: gatehouse.TypeOrganisation, ResourceID: org, SubjectType: gatehouse.TypeUser}, gatehouse.Consistency{})
@@ -151,7 +151,7 @@ func (s *Service) Members(ctx context.Context, actor gatehouse.Subject, org stri
 // concurrent transfers cannot both apply, so there is always exactly one
 // owner (O2); the loser retries, finds it no longer owns org, and gets 403.
 func (s *Service) TransferOwnership(ctx context.Context, actor gatehouse.Subject, org string, to gatehouse.Subject, reason string) (string, error) {
-	if err := validID("org", org); err != nil {
+	if err := validOrg("org", org); err != nil {
 		return "", err
 	}
 	if err := validUser("to", to); err != nil {
@@ -217,7 +217,7 @@ func (s *Service) TransferOwnership(ctx context.Context, actor gatehouse.Subject
 // refuses while any remains (409), and provider staff finish the
 // interrupted delete with this same call.
 func (s *Service) DeleteOrganisation(ctx context.Context, actor gatehouse.Subject, org string) (string, error) {
-	if err := validID("org", org); err != nil {
+	if err := validOrg("org", org); err != nil {
 		return "", err
 	}
 	o := gatehouse.OrganisationRef(org)

@@ -114,6 +114,18 @@ var organisationRules = []rule{
 		_, err = f.svc.CreateOrganisation(t.Context(), gatehouse.User("heir"), "ghost", "Heir")
 		mustOK(t, err, "creating ghost after the clean-up")
 	}},
+	{"X5_an_organisation_id_never_contains_a_slash", func(t *testing.T, f fixture) {
+		_, err := f.svc.CreateOrganisation(t.Context(), gatehouse.User("a"), "evil/x", "Evil")
+		mustRefuse(t, err, want{code: gatehouse.EINVALID, field: "id"})
+		if left := f.relationshipsOf(gatehouse.OrganisationRef("evil/x")); len(left) != 0 {
+			t.Errorf("written: %v", left)
+		}
+		// Every workflow reads organisation ids through the same check.
+		_, err = f.svc.GrantRole(t.Context(), gatehouse.User("a"), workflow.RoleGrant{Org: "evil/x", User: gatehouse.User("b"), Role: gatehouse.RoleITAdmin})
+		mustRefuse(t, err, want{code: gatehouse.EINVALID, field: "org"})
+		_, err = f.svc.DeleteOrganisation(t.Context(), gatehouse.User("a"), "evil/x")
+		mustRefuse(t, err, want{code: gatehouse.EINVALID, field: "org"})
+	}},
 	{"X3_bad_input_names_its_field", func(t *testing.T, f fixture) {
 		_, err := f.svc.CreateOrganisation(t.Context(), gatehouse.User("a"), "", "Nameless")
 		mustRefuse(t, err, want{code: gatehouse.EINVALID, field: "id"})

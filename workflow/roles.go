@@ -44,7 +44,7 @@ type RoleGrant struct {
 // holders read, so there is never more than one of each, and never the
 // same user (S1).
 func (s *Service) GrantRole(ctx context.Context, actor gatehouse.Subject, g RoleGrant) (string, error) {
-	if err := validID("org", g.Org); err != nil {
+	if err := validOrg("org", g.Org); err != nil {
 		return "", err
 	}
 	if err := validUser("user", g.User); err != nil {
@@ -82,7 +82,7 @@ func (s *Service) GrantRole(ctx context.Context, actor gatehouse.Subject, g Role
 // revoked (O6); revoking security_admin or alternate_security_admin needs
 // the permission to delegate it.
 func (s *Service) RevokeRole(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, role string) (string, error) {
-	if err := validID("org", org); err != nil {
+	if err := validOrg("org", org); err != nil {
 		return "", err
 	}
 	if err := validUser("user", user); err != nil {
@@ -282,7 +282,7 @@ func (s *Service) delegateASA(ctx context.Context, actor gatehouse.Subject, g Ro
 // are pinned by deleting them in the same write and sweeping once more
 // after it.
 func (s *Service) RemoveMember(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject) (string, error) {
-	if err := validID("org", org); err != nil {
+	if err := validOrg("org", org); err != nil {
 		return "", err
 	}
 	if err := validUser("user", user); err != nil {
