@@ -214,7 +214,9 @@ func TestRaces(t *testing.T) {
 			tm.mustGrant(tm.owner(), u, gatehouse.RoleITAdmin)
 			tm.mustGrant(tm.owner(), u, gatehouse.RoleCISProcessor)
 			race(
-				func() { _, _ = f.svc.SetDesignation(t.Context(), tm.owner(), tm.id, u, gatehouse.DesignationTechnicalContact) },
+				func() {
+					_, _ = f.svc.SetDesignation(t.Context(), tm.owner(), tm.id, u, gatehouse.DesignationTechnicalContact)
+				},
 				func() { _, _ = f.svc.RevokeRole(t.Context(), sa, tm.id, u, gatehouse.RoleITAdmin) },
 				func() { _, _ = f.svc.RevokeRole(t.Context(), tm.owner(), tm.id, u, gatehouse.RoleCISProcessor) },
 			)
