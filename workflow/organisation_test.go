@@ -165,9 +165,12 @@ var organisationRules = []rule{
 				res        gatehouse.Object
 				permission string
 			}{
-				{tm.ref(), gatehouse.PermMember}, {tm.ref(), gatehouse.PermDelete},
-				{gatehouse.ContractorRef("o3i-c0"), gatehouse.PermView}, {gatehouse.ContractorRef("o3i-c2"), gatehouse.PermView},
-				{gatehouse.InvoiceRef("o3i-inv"), gatehouse.PermView}, {gatehouse.ChangeRequestRef("o3i-cr"), gatehouse.PermView},
+				{tm.ref(), gatehouse.PermMember},
+				{tm.ref(), gatehouse.PermDelete},
+				{gatehouse.ContractorRef("o3i-c0"), gatehouse.PermView},
+				{gatehouse.ContractorRef("o3i-c2"), gatehouse.PermView},
+				{gatehouse.InvoiceRef("o3i-inv"), gatehouse.PermView},
+				{gatehouse.ChangeRequestRef("o3i-cr"), gatehouse.PermView},
 			} {
 				if f.allowed(c.res, c.permission, u) {
 					t.Errorf("%s holds %s on %s", u, c.permission, c.res)
