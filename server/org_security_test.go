@@ -171,6 +171,7 @@ func TestSecurityRules(t *testing.T) {
 		put := func(actor string, body any) Response {
 			return a.Do("PUT", tm.memberPath(tm.user("it_manager"), "/roles/security_admin"), actor, body)
 		}
+		orgWant(t, tm.grant(own(tm), dora, "cis_processor"), http.StatusNoContent) // T4: a director is on the team
 		orgWant(t, tm.designate(own(tm), dora, "director", false), http.StatusNoContent)
 
 		// Not yet: the director is not verified and the SA and ASA are available.

@@ -122,6 +122,7 @@ func TestTeamRules(t *testing.T) {
 	})
 
 	t.Run("T3_designations_the_organisation_names_need_manage_designations", func(t *testing.T) {
+		orgWant(t, tm.grant(own, tm.user("d"), "cis_processor"), http.StatusNoContent) // T4: only members are designated
 		for _, d := range []string{"main_contact", "technical_contact", "finance_contact", "alternate_contact", "director"} {
 			for _, role := range []string{"owner", "security_admin", "alternate_security_admin"} {
 				orgWant(t, tm.designate(tm.user(role), tm.user("d"), d, false), http.StatusNoContent)
@@ -140,6 +141,7 @@ func TestTeamRules(t *testing.T) {
 	})
 
 	t.Run("C7_C9_only_provider_staff_verify_directors_and_mark_contacts_unavailable", func(t *testing.T) {
+		orgWant(t, tm.grant(own, tm.user("d"), "cis_processor"), http.StatusNoContent) // T4: only members are designated
 		for _, d := range []string{"verified_director", "unavailable_contact"} {
 			for _, role := range orgRoles() {
 				before := a.snapshot()

@@ -38,6 +38,7 @@ func mustGlobex(f fixture, id string) globex {
 			tm.mustDesignate(tm.owner(), x.who, x.designation)
 		}
 	}
+	tm.mustGrant(tm.owner(), g.dora, gatehouse.RoleCISProcessor) // T4: a director is on the team
 	tm.mustDesignate(tm.owner(), g.dora, gatehouse.DesignationDirector)
 	tm.mustDesignate(staff, g.dora, gatehouse.DesignationVerifiedDirector)
 	return g

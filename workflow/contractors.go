@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"context"
+	"slices"
 
 	"github.com/gatehouse-authz/gatehouse"
 )
@@ -33,7 +34,7 @@ func adminOnly(c gatehouse.Object) gatehouse.Relationship {
 // contractor:<id> exists anywhere, so a contractor belongs to exactly one
 // organisation (K1): an id in use is 409, whichever organisation holds it.
 func (s *Service) CreateContractor(ctx context.Context, actor gatehouse.Subject, org string, c Contractor) (Contractor, error) {
-	if err := validID("org", org); err != nil {
+	if err := validOrg("org", org); err != nil {
 		return Contractor{}, err
 	}
 	if err := validID("id", c.ID); err != nil {
@@ -180,22 +181,84 @@ func (s *Service) PatchContractor(ctx context.Context, actor gatehouse.Subject, 
 }
 
 // DeleteContractor deletes every relationship of contractor id, for actor,
-// who needs manage_contractors in its organisation. It deletes by filter,
-// so whatever was written to the contractor meanwhile goes too.
+// who needs manage_contractors in its organisation. The write deletes what
+// was read, pinned on the actor's standing and on the contractor still
+// belonging to the organisation it was read in: ids are global (K1), so a
+// contractor deleted and created again in another organisation between
+// the check and the write sends the write back to be decided again against
+// the new organisation, and is never deleted on the strength of a
+// permission in the old one. What was written to the contractor meanwhile
+// (a new label through the raw endpoint) is swept after, for as long as it
+// belongs to no organisation.
 func (s *Service) DeleteContractor(ctx context.Context, actor gatehouse.Subject, id string) (string, error) {
 	if err := validID("id", id); err != nil {
 		return "", err
 	}
-	st, err := s.readContractor(ctx, id)
+	obj := gatehouse.ContractorRef(id)
+	var tok string
+	var audit gatehouse.Audit
+	err := retryWrite(ctx, func() error {
+		st, err := s.readContractor(ctx, id)
+		if err != nil {
+			return final(err)
+		}
+		pins, err := s.requirePins(ctx, actor, st.org, gatehouse.PermManageContractors)
+		if err != nil {
+			return err
+		}
+		var c writeSet
+		c.pin(pins...)
+		c.pin(pinPresent(makeRel(obj, gatehouse.RelOrganisation, gatehouse.Subject{Object: gatehouse.OrganisationRef(st.org)})))
+		c.update(gatehouse.Delete, makeRel(obj, gatehouse.RelOrganisation, gatehouse.Subject{Object: gatehouse.OrganisationRef(st.org)}))
+		for _, r := range st.all {
+			if len(c.updates) < maxUpdates {
+				c.update(gatehouse.Delete, r)
+			}
+		}
+		audit = gatehouse.Audit{
+			Actor: actor.String(), Action: "delete_contractor", Organisation: st.org,
+			Details: map[string]string{"contractor": obj.String()},
+		}
+		tok, err = s.write(ctx, c, audit)
+		return err
+	})
 	if err != nil {
 		return "", err
 	}
-	if _, err := s.requirePins(ctx, actor, st.org, gatehouse.PermManageContractors); err != nil {
+	if t, err := s.sweepOrphan(ctx, obj, audit); err != nil {
 		return "", err
+	} else if t != "" {
+		tok = t
 	}
-	_, tok, err := s.store.DeleteMatching(ctx, []gatehouse.Filter{{ResourceType: gatehouse.TypeContractor, ResourceID: id}}, gatehouse.Audit{
-		Actor: actor.String(), Action: "delete_contractor", Organisation: st.org,
-		Details: map[string]string{"contractor": gatehouse.ContractorRef(id).String()},
-	})
-	return tok, err
+	return tok, nil
+}
+
+// sweepOrphan deletes what is left of obj, a contractor or invoice whose
+// organisation relationship is gone, in writes pinned on it still having
+// none: once obj belongs to an organisation again it is someone else's.
+func (s *Service) sweepOrphan(ctx context.Context, obj gatehouse.Object, audit gatehouse.Audit) (string, error) {
+	var tok string
+	for range maxAttempts {
+		rels, _, err := s.store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: obj.Type, ResourceID: obj.ID}, latest)
+		if err != nil {
+			return "", err
+		}
+		if len(rels) == 0 || slices.ContainsFunc(rels, func(r gatehouse.Relationship) bool { return r.Relation == gatehouse.RelOrganisation }) {
+			return tok, nil
+		}
+		var c writeSet
+		c.pin(pinAbsent(gatehouse.Filter{ResourceType: obj.Type, ResourceID: obj.ID, Relation: gatehouse.RelOrganisation}))
+		for _, r := range rels[:min(len(rels), maxUpdates)] {
+			c.update(gatehouse.Delete, r)
+		}
+		t, err := s.write(ctx, c, audit)
+		if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
+			return tok, nil
+		}
+		if err != nil {
+			return "", err
+		}
+		tok = t
+	}
+	return tok, nil
 }

@@ -20,7 +20,8 @@ func designationPermission(designation string) string {
 // SetDesignation gives user the designation in org; UnsetDesignation
 // takes it away. The organisation names contacts and directors
 // (manage_designations); verified_director and unavailable_contact only
-// provider staff (C7, C9).
+// provider staff (C7, C9). Only a team member is designated (T4: 422
+// otherwise); taking a designation away needs no membership.
 func (s *Service) SetDesignation(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, designation string) (string, error) {
 	return s.writeDesignation(ctx, actor, org, user, designation, gatehouse.Touch)
 }
@@ -31,7 +32,7 @@ func (s *Service) UnsetDesignation(ctx context.Context, actor gatehouse.Subject,
 }
 
 func (s *Service) writeDesignation(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, designation string, op gatehouse.Operation) (string, error) {
-	if err := validID("org", org); err != nil {
+	if err := validOrg("org", org); err != nil {
 		return "", err
 	}
 	if err := validUser("user", user); err != nil {
@@ -49,6 +50,21 @@ func (s *Service) writeDesignation(ctx context.Context, actor gatehouse.Subject,
 		pins, err := s.requirePins(ctx, actor, org, designationPermission(designation))
 		if err != nil {
 			return err
+		}
+		if op != gatehouse.Delete {
+			// T4: only a member holds a designation, pinned so that a
+			// concurrent removal either precedes this write (refused
+			// below on the retry) or takes the designation with it.
+			member, ok, err := s.memberPin(ctx, org, user)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				v := gatehouse.RuleViolation("T4", "%s is not a member of %s: designations are held only by team members; grant a role first", user, org)
+				v.Field = "user"
+				return final(v)
+			}
+			pins = append(pins, member)
 		}
 		tok, err = s.store.Write(ctx, gatehouse.Write{
 			Updates:       []gatehouse.Update{{Op: op, Relationship: makeRel(gatehouse.OrganisationRef(org), designation, user)}},

@@ -2,7 +2,7 @@
 // relationship, one file per concept: the write-guard kit every workflow
 // uses (guard.go: permission checks, pins, write sets, retries),
 // organisations (organisation.go), roles and designations (roles.go,
-// designations.go), contractors and invoices (contractors.go,
+// designations.go), team membership (membership.go, T1/T4), contractors and invoices (contractors.go,
 // invoices.go), change requests and their exceptions (changerequests.go,
 // exceptions.go), and the rule that keeps the raw relationship endpoint
 // from going around the others (raw.go, X4).

@@ -51,7 +51,9 @@ func (s *Service) requireMainContact(ctx context.Context, actor gatehouse.Subjec
 
 // GrantException grants e for actor, who must be an available main contact
 // of the organisation (C6, C7), to a member of it, with reason recorded in
-// the audit trail. Granting again replaces the expiry.
+// the audit trail. Granting again replaces the expiry. The write pins the
+// granter's standing and one role of the user, so it never lands after
+// either's removal (T1).
 func (s *Service) GrantException(ctx context.Context, actor gatehouse.Subject, e Exception, reason string) (string, error) {
 	if err := validOrg("org", e.Organisation); err != nil {
 		return "", err
@@ -69,18 +71,6 @@ func (s *Service) GrantException(ctx context.Context, actor gatehouse.Subject, e
 		return "", gatehouse.Invalid("expiresAt", "expiresAt %s is not in the future", e.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	org := gatehouse.OrganisationRef(e.Organisation)
-	if err := s.requireMainContact(ctx, actor, org); err != nil {
-		return "", err
-	}
-	member, err := s.allowed(ctx, org, gatehouse.PermMember, e.User)
-	if err != nil {
-		return "", err
-	}
-	if !member {
-		v := gatehouse.RuleViolation("C6", "%s is not a member of %s: exceptions are granted to members of the organisation", e.User, org)
-		v.Field = "user"
-		return "", v
-	}
 	details := map[string]string{"user": e.User.String(), "kind": e.Kind}
 	if e.Target != "" {
 		details["target"] = e.Target
@@ -88,10 +78,36 @@ func (s *Service) GrantException(ctx context.Context, actor gatehouse.Subject, e
 	if e.ExpiresAt != nil {
 		details["expiresAt"] = e.ExpiresAt.UTC().Format(time.RFC3339)
 	}
-	return s.store.Write(ctx, gatehouse.Write{
-		Updates: []gatehouse.Update{{Op: gatehouse.Touch, Relationship: e.relationship()}},
-		Audit:   gatehouse.Audit{Actor: actor.String(), Action: "grant_exception", Reason: reason, Organisation: e.Organisation, Details: details},
+	var tok string
+	err := retryWrite(ctx, func() error {
+		if err := s.requireMainContact(ctx, actor, org); err != nil {
+			return err
+		}
+		member, ok, err := s.memberPin(ctx, e.Organisation, e.User)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			v := gatehouse.RuleViolation("C6", "%s is not a member of %s: exceptions are granted to members of the organisation", e.User, org)
+			v.Field = "user"
+			return final(v)
+		}
+		tok, err = s.store.Write(ctx, gatehouse.Write{
+			Updates: []gatehouse.Update{{Op: gatehouse.Touch, Relationship: e.relationship()}},
+			// The granter is still an available main contact (C6, C7), and
+			// the user still a member: a removal of either that lands first
+			// sends this back to be decided again, so an exception never
+			// outlives its holder's membership (T1).
+			Preconditions: []gatehouse.Precondition{
+				pinPresent(makeRel(org, gatehouse.DesignationMainContact, actor)),
+				pinAbsent(exactFilter(makeRel(org, gatehouse.DesignationUnavailableContact, actor))),
+				member,
+			},
+			Audit: gatehouse.Audit{Actor: actor.String(), Action: "grant_exception", Reason: reason, Organisation: e.Organisation, Details: details},
+		})
+		return err
 	})
+	return tok, err
 }
 
 // RevokeExceptions revokes, for actor, an available main contact of org

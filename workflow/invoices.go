@@ -30,7 +30,7 @@ var currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
 // manage_billing (O5: the owner is the billing contact; R3). One write
 // whose precondition is that nothing of invoice:<id> exists.
 func (s *Service) CreateInvoice(ctx context.Context, actor gatehouse.Subject, org string, inv Invoice) (Invoice, error) {
-	if err := validID("org", org); err != nil {
+	if err := validOrg("org", org); err != nil {
 		return Invoice{}, err
 	}
 	if err := validID("id", inv.ID); err != nil {

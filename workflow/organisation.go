@@ -26,7 +26,7 @@ type Organisation struct {
 // Anyone may create an organisation: there is nothing yet to hold a
 // permission on.
 func (s *Service) CreateOrganisation(ctx context.Context, actor gatehouse.Subject, id, name string) (Organisation, error) {
-	if err := validID("id", id); err != nil {
+	if err := validOrg("id", id); err != nil {
 		return Organisation{}, err
 	}
 	if name == "" {
@@ -46,19 +46,14 @@ func (s *Service) CreateOrganisation(ctx context.Context, actor gatehouse.Subjec
 		Preconditions: []gatehouse.Precondition{pinAbsent(gatehouse.Filter{ResourceType: gatehouse.TypeOrganisation, ResourceID: id})},
 		Audit:         gatehouse.Audit{Actor: actor.String(), Action: "create_organisation", Organisation: id},
 	}
-	// Dependants left by an interrupted delete would belong to the new
-	// organisation: refuse until they are gone (see DeleteOrganisation).
-	for _, f := range dependantFilters(id) {
+	// Anything that still names id would belong to the new organisation:
+	// refuse until it is gone (see DeleteOrganisation).
+	for _, f := range leftoverFilters(id) {
 		w.Preconditions = append(w.Preconditions, pinAbsent(f))
 	}
 	tok, err := s.store.Write(ctx, w)
 	if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
-		e := &gatehouse.Error{Code: gatehouse.ECONFLICT, Rule: "O1", Message: "O1: organisation " + id + " exists already", Err: err}
-		if left, lerr := s.hasDependants(ctx, id); lerr == nil && left {
-			e.Rule = "O3"
-			e.Message = "O3: a delete of organisation " + id + " was cut short and left data behind; provider staff finish it with DELETE /v1/organisations/" + id
-		}
-		return Organisation{}, e
+		return Organisation{}, s.taken(ctx, id, err)
 	}
 	if err != nil {
 		return Organisation{}, err
@@ -66,10 +61,34 @@ func (s *Service) CreateOrganisation(ctx context.Context, actor gatehouse.Subjec
 	return Organisation{ID: id, Name: name, Owner: actor, ZedToken: tok}, nil
 }
 
+// taken explains why organisation id cannot be created (409): it exists;
+// or its owner's delete of it is unfinished, which the owner finishes by
+// deleting it again; or something still names it, which staff clear.
+func (s *Service) taken(ctx context.Context, id string, cause error) error {
+	e := &gatehouse.Error{Code: gatehouse.ECONFLICT, Rule: "O1", Message: "O1: organisation " + id + " exists already", Err: cause}
+	rels, _, err := s.store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: gatehouse.TypeOrganisation, ResourceID: id}, latest)
+	if err != nil {
+		return e
+	}
+	if len(rels) > 0 {
+		if !slices.ContainsFunc(rels, func(r gatehouse.Relationship) bool { return r.Relation == gatehouse.RelPlatform }) &&
+			slices.ContainsFunc(rels, func(r gatehouse.Relationship) bool { return r.Relation == gatehouse.RoleOwner }) {
+			e.Rule = "O3"
+			e.Message = "O3: organisation " + id + " is being deleted and its delete was cut short; its owner finishes it with DELETE /v1/organisations/" + id
+		}
+		return e
+	}
+	if left, err := s.hasLeftovers(ctx, id); err == nil && left {
+		e.Rule = "O3"
+		e.Message = "O3: organisation " + id + " no longer exists but data still names it; provider staff clear it with DELETE /v1/organisations/" + id
+	}
+	return e
+}
+
 // GetOrganisation reads organisation id for actor, who must be a member:
 // 404 when it does not exist, 403 for anyone not on its team.
 func (s *Service) GetOrganisation(ctx context.Context, actor gatehouse.Subject, id string) (Organisation, error) {
-	if err := validID("org", id); err != nil {
+	if err := validOrg("org", id); err != nil {
 		return Organisation{}, err
 	}
 	rels, tok, err := s.store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: gatehouse.TypeOrganisation, ResourceID: id}, gatehouse.Consistency{})
@@ -107,7 +126,7 @@ type Member struct {
 // Members lists the users who hold a role or a designation in org, sorted
 // by user; actor must be a member.
 func (s *Service) Members(ctx context.Context, actor gatehouse.Subject, org string) ([]Member, string, error) {
-	if err := validID("org", org); err != nil {
+	if err := validOrg("org", org); err != nil {
 		return nil, "", err
 	}
 	rels, tok, err := s.store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: gatehouse.TypeOrganisation, ResourceID: org, SubjectType: gatehouse.TypeUser}, gatehouse.Consistency{})
@@ -151,7 +170,7 @@ func (s *Service) Members(ctx context.Context, actor gatehouse.Subject, org stri
 // concurrent transfers cannot both apply, so there is always exactly one
 // owner (O2); the loser retries, finds it no longer owns org, and gets 403.
 func (s *Service) TransferOwnership(ctx context.Context, actor gatehouse.Subject, org string, to gatehouse.Subject, reason string) (string, error) {
-	if err := validID("org", org); err != nil {
+	if err := validOrg("org", org); err != nil {
 		return "", err
 	}
 	if err := validUser("to", to); err != nil {
@@ -201,46 +220,51 @@ func (s *Service) TransferOwnership(ctx context.Context, actor gatehouse.Subject
 // contractors, invoices and change requests, and the exceptions of its
 // change kinds and targets (O3). Only the owner may.
 //
-// The delete is decided by one write pinned on the actor still owning org:
-// it removes the owner and the rest of org's own relationships (up to what
-// one write holds), so that from then on nothing reaches anything of org,
-// every permission on its dependants being an arrow through it (X1). A
-// concurrent transfer either precedes it (the pin fails; deciding again,
-// the actor is no longer the owner: 403, nothing changed) or fails itself.
-// The rest is clean-up, in batches: what is left of org, then the
-// dependants (found by their relationships that name org), then the
-// exceptions by id prefix. Creating a dependant pins its creator's role in
-// org, so none can appear after org's relationships are gone.
+// The delete is decided by one write pinned on the actor owning org: it
+// removes every relationship of org but the owner's (up to what one write
+// holds, the platform link and the roles first), so that from then on
+// nobody but the owner reaches anything of org, every permission on its
+// dependants being an arrow through it (X1). A concurrent transfer either
+// precedes it (the pin fails; deciding again, the actor is no longer the
+// owner: 403, nothing changed) or finds no member left to transfer to.
+// The rest is clean-up, in batches: what is left of org, the dependants
+// (found by their relationships that name org), the exceptions by id
+// prefix; and last one write that deletes the owner, pinned on nothing of
+// org being left, so that whatever the owner created meanwhile sends the
+// clean-up round again rather than outliving org.
 //
-// If the clean-up is cut short, what remains is unreachable but would
-// come back with a new organisation of the same id; so creating one
-// refuses while any remains (409), and provider staff finish the
-// interrupted delete with this same call.
+// The owner's relationship is thus the record of the decision and of who
+// took it, held in SpiceDB like everything else: if the clean-up is cut
+// short (a cancelled request, a lost connection, a crash), org still has
+// its owner, and the owner's retry of this same call finishes it. Until
+// then the id stays taken (409 naming O3) and nobody else holds anything
+// of org, so nothing is ever left that only provider staff can clear.
 func (s *Service) DeleteOrganisation(ctx context.Context, actor gatehouse.Subject, org string) (string, error) {
-	if err := validID("org", org); err != nil {
+	if err := validOrg("org", org); err != nil {
 		return "", err
 	}
 	o := gatehouse.OrganisationRef(org)
+	owner := makeRel(o, gatehouse.RoleOwner, actor)
 	audit := gatehouse.Audit{Actor: actor.String(), Action: "delete_organisation", Organisation: org}
 	err := retryWrite(ctx, func() error {
 		pins, err := s.requirePins(ctx, actor, org, gatehouse.PermDelete)
 		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-			return final(s.interruptedDelete(ctx, actor, org, err))
+			return final(s.leftovers(ctx, actor, org, err))
 		}
 		if err != nil {
 			return err
 		}
-		rels, _, err := s.store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: gatehouse.TypeOrganisation, ResourceID: org}, latest)
+		rest, err := s.allBut(ctx, org, owner)
 		if err != nil {
 			return err
+		}
+		if len(rest) == 0 {
+			return nil // decided already: a retry of an unfinished delete
 		}
 		var c writeSet
 		c.pin(pins...)
-		c.update(gatehouse.Delete, makeRel(o, gatehouse.RoleOwner, actor))
-		for _, r := range rels {
-			if len(c.updates) < maxUpdates {
-				c.update(gatehouse.Delete, r)
-			}
+		for _, r := range rest[:min(len(rest), maxUpdates)] {
+			c.update(gatehouse.Delete, r)
 		}
 		_, err = s.write(ctx, c, audit)
 		return err
@@ -248,14 +272,112 @@ func (s *Service) DeleteOrganisation(ctx context.Context, actor gatehouse.Subjec
 	if err != nil {
 		return "", err
 	}
-	return s.cleanUp(ctx, org, audit)
+	return s.finishDelete(ctx, owner, audit)
 }
 
-// interruptedDelete answers a delete of an organisation that does not
-// exist: notFound, unless a delete of it was cut short and left
-// dependants, which provider staff may then remove.
-func (s *Service) interruptedDelete(ctx context.Context, actor gatehouse.Subject, org string, notFound error) error {
-	left, err := s.hasDependants(ctx, org)
+// allBut reads every relationship of organisation org but keep, the
+// platform link and the roles first: what cuts every path into org goes
+// first when one write cannot hold them all.
+func (s *Service) allBut(ctx context.Context, org string, keep gatehouse.Relationship) ([]gatehouse.Relationship, error) {
+	rels, _, err := s.store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: gatehouse.TypeOrganisation, ResourceID: org}, latest)
+	if err != nil {
+		return nil, err
+	}
+	rels = slices.DeleteFunc(rels, func(r gatehouse.Relationship) bool { return r.String() == keep.String() })
+	rank := func(r gatehouse.Relationship) int {
+		switch {
+		case r.Relation == gatehouse.RelPlatform:
+			return 0
+		case gatehouse.IsRole(r.Relation):
+			return 1
+		}
+		return 2
+	}
+	slices.SortStableFunc(rels, func(a, b gatehouse.Relationship) int { return rank(a) - rank(b) })
+	return rels, nil
+}
+
+// finishDelete is the clean-up of a decided delete (see DeleteOrganisation):
+// everything of the organisation but owner, then owner, in a write pinned
+// on nothing else being left. A round whose last write a concurrent change
+// refused runs again.
+func (s *Service) finishDelete(ctx context.Context, owner gatehouse.Relationship, audit gatehouse.Audit) (string, error) {
+	org := owner.Resource.ID
+	for range maxAttempts {
+		for {
+			rest, err := s.allBut(ctx, org, owner)
+			if err != nil {
+				return "", err
+			}
+			if len(rest) == 0 {
+				break
+			}
+			var c writeSet
+			c.pin(pinPresent(owner))
+			for _, r := range rest[:min(len(rest), maxUpdates)] {
+				c.update(gatehouse.Delete, r)
+			}
+			if _, err := s.write(ctx, c, audit); err != nil {
+				return "", err
+			}
+		}
+		if err := s.deleteDependants(ctx, org, audit); err != nil {
+			return "", err
+		}
+		if _, _, err := s.store.DeleteMatching(ctx, exceptionPrefixes(org), audit); err != nil {
+			return "", err
+		}
+		var c writeSet
+		c.pin(pinPresent(owner))
+		for _, f := range leftoverFilters(org) {
+			c.pin(pinAbsent(f))
+		}
+		for _, rel := range orgRelations() {
+			if rel != gatehouse.RoleOwner {
+				c.pin(pinAbsent(gatehouse.Filter{ResourceType: gatehouse.TypeOrganisation, ResourceID: org, Relation: rel}))
+			}
+		}
+		c.update(gatehouse.Delete, owner)
+		tok, err := s.write(ctx, c, audit)
+		if gatehouse.ErrorCode(err) != gatehouse.ECONFLICT {
+			return tok, err
+		}
+		if ok, err := s.orgExists(ctx, org); err != nil || !ok {
+			// A concurrent retry of the same delete finished first.
+			return "", err
+		}
+	}
+	return "", gatehouse.Errorf(gatehouse.ECONFLICT, "organisation %s kept changing while it was deleted; delete it again to finish", org)
+}
+
+// orgRelations are the relations of organisation in the schema: those the
+// X4 table classifies, which TestRawClassification proves against it.
+func orgRelations() []string {
+	var out []string
+	for k := range relationClasses {
+		if k.resourceType == gatehouse.TypeOrganisation {
+			out = append(out, k.relation)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// exceptionPrefixes select the exceptions on org's change kinds and targets.
+func exceptionPrefixes(org string) []gatehouse.Filter {
+	prefix := org + "/"
+	return []gatehouse.Filter{
+		{ResourceType: gatehouse.TypeChangeKind, IDPrefix: prefix},
+		{ResourceType: gatehouse.TypeChangeTarget, IDPrefix: prefix},
+	}
+}
+
+// leftovers answers a delete of an organisation that does not exist:
+// notFound, unless something still names it (data written before this
+// version finished deletes by their owner, or straight into SpiceDB),
+// which provider staff may then clear.
+func (s *Service) leftovers(ctx context.Context, actor gatehouse.Subject, org string, notFound error) error {
+	left, err := s.hasLeftovers(ctx, org)
 	if err != nil {
 		return err
 	}
@@ -265,11 +387,11 @@ func (s *Service) interruptedDelete(ctx context.Context, actor gatehouse.Subject
 	if err := s.require(ctx, actor, gatehouse.PermStaffMember, gatehouse.Provider); err != nil {
 		var e *gatehouse.Error
 		if errors.As(err, &e) && e.Code == gatehouse.EFORBIDDEN {
-			e.Message += "; organisation " + org + " no longer exists, and only provider staff finish its interrupted delete"
+			e.Message += "; organisation " + org + " no longer exists, and only provider staff clear what still names it"
 		}
 		return err
 	}
-	_, err = s.cleanUp(ctx, org, gatehouse.Audit{Actor: actor.String(), Action: "delete_organisation", Reason: "finish an interrupted delete", Organisation: org})
+	_, err = s.cleanUp(ctx, org, gatehouse.Audit{Actor: actor.String(), Action: "delete_organisation", Reason: "clear what names an organisation that no longer exists", Organisation: org})
 	return err
 }
 
@@ -282,15 +404,29 @@ func (s *Service) cleanUp(ctx context.Context, org string, audit gatehouse.Audit
 	if err := s.deleteDependants(ctx, org, audit); err != nil {
 		return "", err
 	}
-	prefix := org + "/"
-	n, t, err := s.store.DeleteMatching(ctx, []gatehouse.Filter{
-		{ResourceType: gatehouse.TypeChangeKind, IDPrefix: prefix},
-		{ResourceType: gatehouse.TypeChangeTarget, IDPrefix: prefix},
-	}, audit)
+	n, t, err := s.store.DeleteMatching(ctx, exceptionPrefixes(org), audit)
 	if n > 0 {
 		tok = t
 	}
 	return tok, err
+}
+
+// leftoverFilters select what would outlive org if its last relationship
+// went first: its dependants and the exceptions of its kinds and targets.
+// Creating org pins that none matches, as it would otherwise inherit them.
+func leftoverFilters(org string) []gatehouse.Filter {
+	return append(dependantFilters(org), exceptionPrefixes(org)...)
+}
+
+// hasLeftovers reports whether anything still names org (leftoverFilters).
+func (s *Service) hasLeftovers(ctx context.Context, org string) (bool, error) {
+	for _, f := range leftoverFilters(org) {
+		rels, _, err := s.store.ReadRelationships(ctx, f, latest)
+		if err != nil || len(rels) > 0 {
+			return len(rels) > 0, err
+		}
+	}
+	return false, nil
 }
 
 // dependantFilters select the relationships that make an object a
@@ -301,17 +437,6 @@ func dependantFilters(org string) []gatehouse.Filter {
 		fs[i] = gatehouse.Filter{ResourceType: typ, SubjectType: gatehouse.TypeOrganisation, SubjectID: org}
 	}
 	return fs
-}
-
-// hasDependants reports whether anything still names org.
-func (s *Service) hasDependants(ctx context.Context, org string) (bool, error) {
-	for _, f := range dependantFilters(org) {
-		rels, _, err := s.store.ReadRelationships(ctx, f, latest)
-		if err != nil || len(rels) > 0 {
-			return len(rels) > 0, err
-		}
-	}
-	return false, nil
 }
 
 // dependantTypes are the object types whose relationships name an

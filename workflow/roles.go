@@ -44,7 +44,7 @@ type RoleGrant struct {
 // holders read, so there is never more than one of each, and never the
 // same user (S1).
 func (s *Service) GrantRole(ctx context.Context, actor gatehouse.Subject, g RoleGrant) (string, error) {
-	if err := validID("org", g.Org); err != nil {
+	if err := validOrg("org", g.Org); err != nil {
 		return "", err
 	}
 	if err := validUser("user", g.User); err != nil {
@@ -82,7 +82,7 @@ func (s *Service) GrantRole(ctx context.Context, actor gatehouse.Subject, g Role
 // revoked (O6); revoking security_admin or alternate_security_admin needs
 // the permission to delegate it.
 func (s *Service) RevokeRole(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, role string) (string, error) {
-	if err := validID("org", org); err != nil {
+	if err := validOrg("org", org); err != nil {
 		return "", err
 	}
 	if err := validUser("user", user); err != nil {
@@ -103,8 +103,11 @@ func (s *Service) RevokeRole(ctx context.Context, actor gatehouse.Subject, org s
 	return tok, err
 }
 
-// writeRole touches or deletes one ordinary role: no invariant spans it,
-// so its one precondition is the actor's standing.
+// writeRole touches or deletes one ordinary role, pinned on the actor's
+// standing. Revoking a user's last role takes them off the team (T4) with
+// everything else they hold there, in the same write (T1); revoking any
+// other pins a role they keep, so that two concurrent revocations cannot
+// both take "not the last" and leave a designation on a non-member.
 func (s *Service) writeRole(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, role string, op gatehouse.Operation, reason string) (string, error) {
 	pins, err := s.requirePins(ctx, actor, org, grantPermission(role))
 	if err != nil {
@@ -114,14 +117,34 @@ func (s *Service) writeRole(ctx context.Context, actor gatehouse.Subject, org st
 	if op == gatehouse.Delete {
 		action = "revoke_role"
 	}
-	return s.store.Write(ctx, gatehouse.Write{
-		Updates:       []gatehouse.Update{{Op: op, Relationship: makeRel(gatehouse.OrganisationRef(org), role, user)}},
-		Preconditions: pins,
-		Audit: gatehouse.Audit{
-			Actor: actor.String(), Action: action, Reason: reason, Organisation: org,
-			Details: map[string]string{"role": role, "user": user.String()},
-		},
-	})
+	audit := gatehouse.Audit{
+		Actor: actor.String(), Action: action, Reason: reason, Organisation: org,
+		Details: map[string]string{"role": role, "user": user.String()},
+	}
+	var c writeSet
+	c.pin(pins...)
+	c.update(op, makeRel(gatehouse.OrganisationRef(org), role, user))
+	return s.writeSettled(ctx, c, org, audit)
+}
+
+// writeSettled applies c, a write that may take roles away in org, with
+// what T4 and T1 add to it (settleMembership), then sweeps what the write
+// could not pin of those who left.
+func (s *Service) writeSettled(ctx context.Context, c writeSet, org string, audit gatehouse.Audit) (string, error) {
+	leavers, err := s.settleMembership(ctx, &c, org)
+	if err != nil {
+		return "", err
+	}
+	tok, err := s.write(ctx, c, audit)
+	if err != nil {
+		return "", err
+	}
+	if t, err := s.sweepExceptions(ctx, org, leavers, audit); err != nil {
+		return "", err
+	} else if t != "" {
+		tok = t
+	}
+	return tok, nil
 }
 
 // delegateSA makes g.User the SA of g.Org in one write (S1, S3, S7). The
@@ -193,7 +216,8 @@ func (s *Service) delegateSA(ctx context.Context, actor gatehouse.Subject, g Rol
 	} else {
 		c.pin(pinAbsent(exactFilter(makeRel(o, gatehouse.RoleAlternateSecurityAdmin, g.User))))
 	}
-	return s.write(ctx, c, audit)
+	// An outgoing SA or ASA whose only role it was leaves the team (T4).
+	return s.writeSettled(ctx, c, g.Org, audit)
 }
 
 // emergency holds the conditions of S7 and pins them: a reason is given,
@@ -263,7 +287,8 @@ func (s *Service) delegateASA(ctx context.Context, actor gatehouse.Subject, g Ro
 		c.update(gatehouse.Delete, makeRel(o, gatehouse.RoleAlternateSecurityAdmin, y))
 	}
 	c.update(gatehouse.Touch, makeRel(o, gatehouse.RoleAlternateSecurityAdmin, g.User))
-	return s.write(ctx, c, gatehouse.Audit{
+	// An outgoing ASA whose only role it was leaves the team (T4).
+	return s.writeSettled(ctx, c, g.Org, gatehouse.Audit{
 		Actor: actor.String(), Action: "grant_role", Reason: g.Reason, Organisation: g.Org,
 		Details: map[string]string{"role": gatehouse.RoleAlternateSecurityAdmin, "user": g.User.String()},
 	})
@@ -275,14 +300,13 @@ func (s *Service) delegateASA(ctx context.Context, actor gatehouse.Subject, g Ro
 // billing_manager (T2); removing the SA or ASA needs the permission to
 // delegate that role. The owner is never removed (O6).
 //
-// The write deletes what was read and pins everything else: for each role
-// and designation user did not hold, that they still do not. So a
-// concurrent grant (or a transfer making user the owner) sends the write
-// back to be decided again, and nothing of user's survives it. Exceptions
-// are pinned by deleting them in the same write and sweeping once more
-// after it.
+// The write deletes what was read and pins everything else (leave): for
+// each role, designation and exception user did not hold, that they still
+// do not. So a concurrent grant (or a transfer making user the owner)
+// sends the write back to be decided again, and nothing of user's
+// survives it.
 func (s *Service) RemoveMember(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject) (string, error) {
-	if err := validID("org", org); err != nil {
+	if err := validOrg("org", org); err != nil {
 		return "", err
 	}
 	if err := validUser("user", user); err != nil {
@@ -290,10 +314,6 @@ func (s *Service) RemoveMember(ctx context.Context, actor gatehouse.Subject, org
 	}
 	o := gatehouse.OrganisationRef(org)
 	audit := gatehouse.Audit{Actor: actor.String(), Action: "remove_member", Organisation: org, Details: map[string]string{"user": user.String()}}
-	exceptionFilters := []gatehouse.Filter{
-		{ResourceType: gatehouse.TypeChangeKind, IDPrefix: org + "/", SubjectType: gatehouse.TypeUser, SubjectID: user.ID},
-		{ResourceType: gatehouse.TypeChangeTarget, IDPrefix: org + "/", SubjectType: gatehouse.TypeUser, SubjectID: user.ID},
-	}
 	var tok string
 	err := retryWrite(ctx, func() error {
 		// The least any removal needs, asked first so that an outsider
@@ -305,13 +325,9 @@ func (s *Service) RemoveMember(ctx context.Context, actor gatehouse.Subject, org
 		if err != nil {
 			return err
 		}
-		var exceptions []gatehouse.Relationship
-		for _, f := range exceptionFilters {
-			rels, _, err := s.store.ReadRelationships(ctx, f, latest)
-			if err != nil {
-				return err
-			}
-			exceptions = append(exceptions, rels...)
+		exceptions, err := s.exceptionsOf(ctx, org, user)
+		if err != nil {
+			return err
 		}
 		if len(held) == 0 && len(exceptions) == 0 {
 			return final(gatehouse.Errorf(gatehouse.ENOTFOUND, "%s holds no role, designation or exception in %s", user, org))
@@ -342,27 +358,14 @@ func (s *Service) RemoveMember(ctx context.Context, actor gatehouse.Subject, org
 		}
 		var c writeSet
 		c.pin(pins...)
-		for _, rel := range append(gatehouse.Roles(), gatehouse.Designations()...) {
-			r := makeRel(o, rel, user)
-			if !slices.ContainsFunc(held, func(h gatehouse.Relationship) bool { return h.Relation == rel }) {
-				c.pin(pinAbsent(exactFilter(r)))
-			}
-		}
-		for _, r := range held {
-			c.update(gatehouse.Delete, r)
-		}
-		for _, r := range exceptions {
-			if len(c.updates) < maxUpdates {
-				c.update(gatehouse.Delete, r)
-			}
-		}
+		c.leave(o, user, held, exceptions)
 		if tok, err = s.write(ctx, c, audit); err != nil {
 			return err
 		}
-		// Exceptions granted while this ran, or beyond one write's reach.
-		if n, t, err := s.store.DeleteMatching(ctx, exceptionFilters, audit); err != nil {
+		// Exceptions on further targets of a kind, or beyond one write's reach.
+		if t, err := s.sweepExceptions(ctx, org, []gatehouse.Subject{user}, audit); err != nil {
 			return err
-		} else if n > 0 {
+		} else if t != "" {
 			tok = t
 		}
 		return nil

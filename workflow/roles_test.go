@@ -48,6 +48,7 @@ var roleRules = []rule{
 	{"S7_staff_delegate_an_SA_only_for_an_available_verified_director_when_SA_and_ASA_are_unavailable", func(t *testing.T, f fixture) {
 		tm := f.mustTeam("s7", gatehouse.RoleSecurityAdmin, gatehouse.RoleITAdmin)
 		sa, dora := tm.user(gatehouse.RoleSecurityAdmin), tm.user("dora")
+		tm.mustGrant(tm.owner(), dora, gatehouse.RoleCISProcessor) // T4: a director is on the team
 		tm.mustDesignate(tm.owner(), dora, gatehouse.DesignationDirector)
 		tm.mustDesignate(staff, dora, gatehouse.DesignationVerifiedDirector)
 		g := workflow.RoleGrant{Org: tm.id, User: tm.user(gatehouse.RoleITAdmin), Role: gatehouse.RoleSecurityAdmin, RequestedBy: &dora, Reason: "SA on leave"}
@@ -97,6 +98,77 @@ var roleRules = []rule{
 		}
 		_, err = f.svc.RemoveMember(t.Context(), tm.user(gatehouse.RoleSecurityAdmin), tm.id, pat)
 		mustRefuse(t, err, want{code: gatehouse.ENOTFOUND})
+	}},
+	{"T4_designating_a_non_member_is_refused_and_changes_nothing", func(t *testing.T, f fixture) {
+		tm := f.mustTeam("t4a")
+		out := tm.user("outsider")
+		for _, c := range []struct {
+			actor       gatehouse.Subject
+			designation string
+		}{
+			{tm.owner(), gatehouse.DesignationMainContact},
+			{tm.owner(), gatehouse.DesignationDirector},
+			{staff, gatehouse.DesignationVerifiedDirector},
+			{staff, gatehouse.DesignationUnavailableContact},
+		} {
+			_, err := f.svc.SetDesignation(t.Context(), c.actor, tm.id, out, c.designation)
+			mustRefuse(t, err, want{code: gatehouse.ERULE, rule: "T4", field: "user"})
+		}
+		// Who may not designate at all learns nothing about who is on the team (T3).
+		_, err := f.svc.SetDesignation(t.Context(), gatehouse.User("mallory"), tm.id, out, gatehouse.DesignationMainContact)
+		mustRefuse(t, err, want{code: gatehouse.EFORBIDDEN, permission: gatehouse.PermManageDesignations})
+		f.holdsNothing(t, tm.id, out)
+		// Taking a designation away needs no membership.
+		_, err = f.svc.UnsetDesignation(t.Context(), tm.owner(), tm.id, out, gatehouse.DesignationMainContact)
+		mustOK(t, err, "unsetting")
+	}},
+	{"T4_revoking_the_last_role_removes_the_member_with_designations_and_exceptions", func(t *testing.T, f fixture) {
+		tm := f.mustTeam("t4b")
+		tm.mustDesignate(tm.owner(), tm.owner(), gatehouse.DesignationMainContact)
+		pat := tm.user("pat")
+		tm.mustGrant(tm.owner(), pat, gatehouse.RoleITAdmin)
+		tm.mustGrant(tm.owner(), pat, gatehouse.RoleCISProcessor)
+		tm.mustDesignate(tm.owner(), pat, gatehouse.DesignationTechnicalContact)
+		tm.mustDesignate(staff, pat, gatehouse.DesignationUnavailableContact)
+		for _, e := range []workflow.Exception{
+			{Organisation: tm.id, User: pat, Kind: gatehouse.KindService},
+			{Organisation: tm.id, User: pat, Kind: gatehouse.KindPublicFacing, Target: "page:home"},
+		} {
+			_, err := f.svc.GrantException(t.Context(), tm.owner(), e, "")
+			mustOK(t, err, "granting %+v", e)
+		}
+		// Not the last role: designations and exceptions stay.
+		_, err := f.svc.RevokeRole(t.Context(), tm.owner(), tm.id, pat, gatehouse.RoleITAdmin)
+		mustOK(t, err, "revoking it_admin")
+		if got := tm.holders(gatehouse.DesignationTechnicalContact); !slices.Equal(got, []string{pat.String()}) {
+			t.Errorf("technical contacts after revoking one of two roles: %v", got)
+		}
+		// The last role: off the team, with everything else (T1).
+		_, err = f.svc.RevokeRole(t.Context(), tm.owner(), tm.id, pat, gatehouse.RoleCISProcessor)
+		mustOK(t, err, "revoking cis_processor")
+		f.holdsNothing(t, tm.id, pat)
+		if f.allowed(tm.ref(), gatehouse.PermMember, pat) {
+			t.Error("pat is still a member")
+		}
+		// O6: the owner never loses their last role but by transfer.
+		_, err = f.svc.RevokeRole(t.Context(), tm.owner(), tm.id, tm.owner(), gatehouse.RoleOwner)
+		mustRefuse(t, err, want{code: gatehouse.ERULE, rule: "O6"})
+	}},
+	{"T4_an_outgoing_SA_or_ASA_whose_only_role_it_was_leaves_the_team", func(t *testing.T, f fixture) {
+		tm := f.mustTeam("t4c", gatehouse.RoleSecurityAdmin, gatehouse.RoleAlternateSecurityAdmin, gatehouse.RoleITManager, gatehouse.RoleITAdmin)
+		sa, asa := tm.user(gatehouse.RoleSecurityAdmin), tm.user(gatehouse.RoleAlternateSecurityAdmin)
+		tm.mustDesignate(tm.owner(), sa, gatehouse.DesignationMainContact)
+		tm.mustDesignate(tm.owner(), asa, gatehouse.DesignationAlternateContact)
+		// S3 with previousBecomesAlternate: the SA stays on as ASA, the ASA it replaces leaves.
+		_, err := f.svc.GrantRole(t.Context(), tm.owner(), workflow.RoleGrant{Org: tm.id, User: tm.user(gatehouse.RoleITManager), Role: gatehouse.RoleSecurityAdmin, PreviousBecomesAlternate: true})
+		mustOK(t, err, "delegating the SA")
+		f.holdsNothing(t, tm.id, asa)
+		if got := tm.holders(gatehouse.DesignationMainContact); !slices.Equal(got, []string{sa.String()}) {
+			t.Errorf("main contacts %v: the outgoing SA is still on the team as ASA", got)
+		}
+		// S5: the ASA replaced leaves with its designation.
+		tm.mustGrant(tm.owner(), tm.user(gatehouse.RoleITAdmin), gatehouse.RoleAlternateSecurityAdmin)
+		f.holdsNothing(t, tm.id, sa)
 	}},
 	{"S2_members_lists_roles_and_designations", func(t *testing.T, f fixture) {
 		tm := f.mustTeam("s2", gatehouse.RoleFinanceAdmin)

@@ -31,14 +31,16 @@ func validID(field, id string) error {
 	return nil
 }
 
-// validOrg checks an organisation id that becomes part of change_kind and
-// change_target ids, where '/' separates the parts.
+// validOrg is the one check of an organisation id, wherever one comes in
+// (X5): an id SpiceDB accepts, without '/', because Gatehouse composes the
+// ids of change kinds and targets from it with '/' and deletes them by the
+// prefix "<org>/", which must never reach another organisation.
 func validOrg(field, org string) error {
-	if org == "" {
-		return gatehouse.Invalid(field, "%s is required", field)
+	if err := validID(field, org); err != nil {
+		return err
 	}
-	if !gatehouse.ValidID(org) || strings.Contains(org, "/") {
-		return gatehouse.Invalid(field, "%q is not a valid organisation id (letters, digits and _|-=+, no '/')", org)
+	if strings.Contains(org, "/") {
+		return gatehouse.Invalid(field, "%q is not a valid organisation id: letters, digits and _|-=+ only, no '/' (X5)", org)
 	}
 	return nil
 }
