@@ -54,14 +54,6 @@ func (in In[B]) Bool(name string) bool { b, _ := in.query[name].(bool); return b
 // Time returns the date-time query parameter name, zero when absent.
 func (in In[B]) Time(name string) time.Time { t, _ := in.query[name].(time.Time); return t }
 
-// actorString is the actor in zed's notation, "" when there is none.
-func (in In[B]) actorString() string {
-	if in.Actor.Type == "" {
-		return ""
-	}
-	return in.Actor.String()
-}
-
 // binding is an operation with its types erased, as a route row holds it:
 // the body and answer types (nil for none) describe it in /openapi.json.
 type binding struct {

@@ -61,7 +61,7 @@ func handleWriteRelationships(d Deps) op[wire.WriteRelationshipsRequest, wire.Wr
 		if len(b.Touch)+len(b.Delete) == 0 {
 			return wire.WriteResult{}, gatehouse.Invalid("touch", "touch or delete must name at least one relationship")
 		}
-		w := gatehouse.Write{Audit: gatehouse.Audit{Actor: in.actorString(), Action: "write_relationships", Reason: b.Reason}}
+		var ups []workflow.RawUpdate
 		seen := map[string]string{}
 		for _, list := range []struct {
 			name string
@@ -77,21 +77,15 @@ func handleWriteRelationships(d Deps) op[wire.WriteRelationshipsRequest, wire.Wr
 				if err := d.validRelationship(field, r); err != nil {
 					return wire.WriteResult{}, err
 				}
-				if err := workflow.CheckRawUpdate(field, r, gatehouse.IsPlatformKey(ctx)); err != nil {
-					return wire.WriteResult{}, err
-				}
-				key := r.Resource.String() + "#" + r.Relation + "@" + r.Subject.String()
+				key := r.String()
 				if prev, dup := seen[key]; dup {
 					return wire.WriteResult{}, gatehouse.Invalid(field, "the same relationship also appears as %s", prev)
 				}
 				seen[key] = field
-				if r.Resource.Type == "organisation" {
-					w.Audit.Organisation = r.Resource.ID
-				}
-				w.Updates = append(w.Updates, gatehouse.Update{Op: list.op, Relationship: r})
+				ups = append(ups, workflow.RawUpdate{Field: field, Update: gatehouse.Update{Op: list.op, Relationship: r}})
 			}
 		}
-		tok, err := d.Store.Write(ctx, w)
+		tok, err := d.Workflow.WriteRaw(ctx, in.Actor, ups, b.Reason, gatehouse.IsPlatformKey(ctx))
 		return wire.WriteResult{ZedToken: tok}, err
 	}
 }

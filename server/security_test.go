@@ -237,6 +237,12 @@ func TestCallerOnContext(t *testing.T) {
 		d.Keys = []string{"backend=full-secret"}
 		d.PlatformKeys = []string{"ops=platform-secret"}
 	})
+	// The raw endpoint writes only on an organisation that exists (O2).
+	if _, err := cs.Store.Write(t.Context(), gatehouse.Write{Updates: []gatehouse.Update{{Op: gatehouse.Touch, Relationship: gatehouse.Relationship{
+		Resource: gatehouse.OrganisationRef("p"), Relation: gatehouse.RoleOwner, Subject: gatehouse.User("o"),
+	}}}}); err != nil {
+		t.Fatal(err)
+	}
 	touch := `{"touch":["organisation:p#administrator@user:a"],"reason":"test"}`
 	for _, tc := range []struct {
 		auth, name string

@@ -1,6 +1,8 @@
 package workflow
 
 import (
+	"context"
+
 	"github.com/gatehouse-authz/gatehouse"
 )
 
@@ -133,4 +135,118 @@ func CheckRawUpdate(field string, r gatehouse.Relationship, platformKey bool) er
 		}
 	}
 	return nil
+}
+
+// RawUpdate is one change asked of the raw relationship endpoint; Field
+// names it in the request (touch[0]), for the error that refuses it.
+type RawUpdate struct {
+	Field string
+	gatehouse.Update
+}
+
+// WriteRaw applies one write of the raw relationship endpoint atomically,
+// holding what the endpoints would hold had they made it:
+//   - X4: CheckRawUpdate refuses what an endpoint owns;
+//   - a touch on an organisation, contractor or invoice that does not exist
+//     is 404 naming its field, and the write pins that it still exists, so
+//     raw data never names an object nobody owns (O2, K1, O3);
+//   - taking a member's last role takes their designations and exceptions
+//     in the same write (T1, T4), as the member endpoints do.
+//
+// The audit event names the organisation the write changes, found through
+// the contractor or invoice when the write names no organisation itself.
+func (s *Service) WriteRaw(ctx context.Context, actor gatehouse.Subject, ups []RawUpdate, reason string, platformKey bool) (string, error) {
+	audit := gatehouse.Audit{Action: "write_relationships", Reason: reason}
+	if actor != (gatehouse.Subject{}) {
+		audit.Actor = actor.String()
+	}
+	for _, u := range ups {
+		if err := CheckRawUpdate(u.Field, u.Relationship, platformKey); err != nil {
+			return "", err
+		}
+	}
+	var tok string
+	err := retryWrite(ctx, func() error {
+		var c writeSet
+		orgs := map[string]bool{}
+		for _, u := range ups {
+			c.update(u.Op, u.Relationship)
+			org, err := s.rawOwner(ctx, &c, u)
+			if err != nil {
+				return final(err)
+			}
+			if org != "" {
+				orgs[org] = true
+				audit.Organisation = org
+			}
+		}
+		var leavers map[string][]gatehouse.Subject
+		for org := range orgs {
+			left, err := s.settleMembership(ctx, &c, org)
+			if err != nil {
+				return final(err)
+			}
+			if len(left) > 0 {
+				if leavers == nil {
+					leavers = map[string][]gatehouse.Subject{}
+				}
+				leavers[org] = left
+			}
+		}
+		if len(c.updates) > maxUpdates {
+			return final(gatehouse.Invalid("touch", "a write changes at most %d relationships, with what leaving the team takes (T1)", maxUpdates))
+		}
+		t, err := s.write(ctx, c, audit)
+		if err != nil {
+			return err
+		}
+		tok = t
+		for org, users := range leavers {
+			if t, err := s.sweepExceptions(ctx, org, users, audit); err != nil {
+				return final(err)
+			} else if t != "" {
+				tok = t
+			}
+		}
+		return nil
+	})
+	return tok, err
+}
+
+// rawOwner returns the organisation a raw update changes ("" for none, as
+// for platform#staff), and for a touch pins that its resource exists: an
+// organisation has an owner (O2), a contractor or invoice an organisation (K1).
+func (s *Service) rawOwner(ctx context.Context, c *writeSet, u RawUpdate) (string, error) {
+	res := u.Relationship.Resource
+	var anchor string
+	switch res.Type {
+	case gatehouse.TypeOrganisation:
+		anchor = gatehouse.RoleOwner
+	case gatehouse.TypeContractor, gatehouse.TypeInvoice:
+		anchor = gatehouse.RelOrganisation
+	default:
+		return "", nil
+	}
+	rels, _, err := s.store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: res.Type, ResourceID: res.ID, Relation: anchor}, latest)
+	if err != nil {
+		return "", err
+	}
+	if len(rels) == 0 {
+		if u.Op == gatehouse.Delete {
+			if res.Type == gatehouse.TypeOrganisation {
+				return res.ID, nil
+			}
+			return "", nil
+		}
+		e := gatehouse.Errorf(gatehouse.ENOTFOUND, "%s does not exist: create it through its endpoint first", res)
+		e.Field = u.Field
+		return "", e
+	}
+	if u.Op != gatehouse.Delete {
+		c.pin(pinPresent(rels[0]))
+	}
+	if res.Type == gatehouse.TypeOrganisation {
+		return res.ID, nil
+	}
+	return rels[0].Subject.ID, nil
 }
