@@ -305,7 +305,10 @@ func handleSetDesignation(d Deps) gin.HandlerFunc {
 			_ = c.Error(err)
 			return
 		}
-		tok, err := d.Workflow.SetDesignation(c, actor, c.Param("org"), gatehouse.User(c.Param("user")), c.Param("designation"))
+		// Bridge until the typed handler passes the body's optional reason:
+		// workflow.SetDesignation now requires one for verified_director and
+		// unavailable_contact, which this handler does not read yet.
+		tok, err := d.Workflow.SetDesignation(c, actor, c.Param("org"), gatehouse.User(c.Param("user")), c.Param("designation"), "given through the HTTP API, which passed no reason")
 		if err != nil {
 			_ = c.Error(err)
 			return
@@ -322,7 +325,7 @@ func handleUnsetDesignation(d Deps) gin.HandlerFunc {
 			_ = c.Error(err)
 			return
 		}
-		tok, err := d.Workflow.UnsetDesignation(c, actor, c.Param("org"), gatehouse.User(c.Param("user")), c.Param("designation"))
+		tok, err := d.Workflow.UnsetDesignation(c, actor, c.Param("org"), gatehouse.User(c.Param("user")), c.Param("designation"), "")
 		if err != nil {
 			_ = c.Error(err)
 			return

@@ -111,11 +111,11 @@ var roleRules = []rule{
 			t.Errorf("first member = %+v", m)
 		}
 		// A designation needs manage_designations; verified_director only staff (C9).
-		_, err = f.svc.SetDesignation(t.Context(), fin, tm.id, fin, gatehouse.DesignationMainContact)
+		_, err = f.svc.SetDesignation(t.Context(), fin, tm.id, fin, gatehouse.DesignationMainContact, "")
 		mustRefuse(t, err, want{code: gatehouse.EFORBIDDEN, permission: gatehouse.PermManageDesignations})
-		_, err = f.svc.SetDesignation(t.Context(), tm.owner(), tm.id, fin, gatehouse.DesignationVerifiedDirector)
+		_, err = f.svc.SetDesignation(t.Context(), tm.owner(), tm.id, fin, gatehouse.DesignationVerifiedDirector, "verified")
 		mustRefuse(t, err, want{code: gatehouse.EFORBIDDEN, permission: gatehouse.PermProviderStaff})
-		_, err = f.svc.SetDesignation(t.Context(), tm.owner(), tm.id, fin, "chairman")
+		_, err = f.svc.SetDesignation(t.Context(), tm.owner(), tm.id, fin, "chairman", "")
 		mustRefuse(t, err, want{code: gatehouse.EINVALID, field: "designation"})
 	}},
 }
