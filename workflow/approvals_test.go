@@ -350,3 +350,22 @@ func TestC13RejectBetweenDecisionAndWrite(t *testing.T) {
 	_, err := hooked.AuthoriseChangeRequest(t.Context(), g.tom, "race13d", "")
 	mustRefuse(t, err, want{code: gatehouse.ECONFLICT, rule: "C13"})
 }
+
+// TestC1RaceRemovedBetweenDecisionAndFiling removes the filer from the
+// team after FileChangeRequest decided and before it writes: the write
+// pins the filer's membership, so the filing is decided again and refused
+// (C1, issue 9 item 2).
+func TestC1RaceRemovedBetweenDecisionAndFiling(t *testing.T) {
+	f := mustFixture(t)
+	g := mustGlobex(f, "race1")
+	hooked := workflow.New(&hookStore{Store: f.store, action: "file_change_request", before: func() {
+		if _, err := f.svc.RemoveMember(t.Context(), g.owner(), g.id, g.pat); err != nil {
+			t.Errorf("removing pat: %v", err)
+		}
+	}})
+	_, err := hooked.FileChangeRequest(t.Context(), g.pat, workflow.NewChangeRequest{ID: "race1", Organisation: g.id, Kind: gatehouse.KindService})
+	mustRefuse(t, err, want{code: gatehouse.EFORBIDDEN, permission: gatehouse.PermMember})
+	if rels := f.relationshipsOf(gatehouse.ChangeRequestRef("race1")); len(rels) != 0 {
+		t.Errorf("filed anyway: %v", rels)
+	}
+}

@@ -127,8 +127,9 @@ type ChangeRequest struct {
 	SubstantialCharge   bool
 	LegalMandate        bool
 
-	// Status is authorised when nothing is needed, blocked when something
-	// needed has nobody who may give it (BlockedOn names what), else pending.
+	// Status is rejected or withdrawn once closed (C13), authorised when
+	// nothing is needed, blocked when something needed has nobody who may
+	// give it (BlockedOn names what), else pending.
 	Status string
 	// Tier names who must authorise (C8): TierNone once authorised or when
 	// no tier has anyone.
@@ -417,12 +418,6 @@ func (s *Service) authorisePath(ctx context.Context, st ChangeRequest, actor gat
 		return "", err
 	}
 	return pathStanding, nil
-}
-
-// mayAuthorise reports whether actor may give a request its authorisation.
-func (s *Service) mayAuthorise(ctx context.Context, st ChangeRequest, actor gatehouse.Subject) (bool, error) {
-	path, err := s.authorisePath(ctx, st, actor)
-	return path != "", err
 }
 
 // platformOf returns the provider an organisation is linked to.
