@@ -120,6 +120,14 @@ const (
 	PermProviderStaff                  = "provider_staff"
 	PermMainContacts                   = "main_contacts"
 	PermUnavailableContacts            = "unavailable_contacts"
+	PermEditDetails                    = "edit_details"
+	PermApproveConfigChanges           = "approve_config_changes"
+	PermApproveSpending                = "approve_spending"
+	PermApproveSecurityChanges         = "approve_security_changes"
+	PermApproveCharges                 = "approve_charges"
+	PermListChangeRequests             = "list_change_requests"
+	PermViewAllChangeRequests          = "view_all_change_requests"
+	PermViewExceptions                 = "view_exceptions"
 
 	// On change_request (and view also on contractor and invoice).
 	PermView               = "view"
@@ -133,6 +141,17 @@ const (
 	PermAuthorised         = "authorised"
 	PermSecurityApproved   = "security_approved"
 	PermChargeApproved     = "charge_approved"
+
+	// On change_request, added by C13-C18.
+	PermApproveConfiguration  = "approve_configuration"
+	PermApproveSpend          = "approve_spend"
+	PermConfigurationApproved = "configuration_approved"
+	PermSpendApproved         = "spend_approved"
+	PermReject                = "reject"
+	PermWithdraw              = "withdraw"
+	PermRaiseFlags            = "raise_flags"
+	PermOverride              = "override"
+	PermConfirmOverride       = "confirm_override"
 )
 
 // Provider is the platform every organisation is linked to, so that its

@@ -37,6 +37,10 @@ var relationships = []string{
 	"organisation:acme#it_manager@user:ian",
 	"organisation:acme#it_admin@user:ivy",
 	"organisation:acme#finance_admin@user:fran",
+	// vic is seed 003's "IT VIP with no access to financial information":
+	// an IT manager designated no_financial_access (R7).
+	"organisation:acme#it_manager@user:vic",
+	"organisation:acme#no_financial_access@user:vic",
 	"invoice:inv3#organisation@organisation:acme",
 
 	// globex (seed 003): main, technical, finance and alternate contacts, a
@@ -55,6 +59,42 @@ var relationships = []string{
 	"organisation:globex#verified_director@user:dora",
 	"organisation:globex#director@user:dan",
 	"organisation:globex#cis_processor@user:pat",
+
+	// One change request in each status, written as the workflow writes
+	// them (workflow.FileChangeRequest, Reject, Withdraw); each is
+	// re-evaluated when read, so its status is derived, not stored.
+	// Authorised: a standard request, authorised when filed (C3).
+	"change_request:globex-cr-authorised#organisation@organisation:globex",
+	"change_request:globex-cr-authorised#requester@user:pat",
+	"change_request:globex-cr-authorised#kind@change_kind:globex/standard",
+	"change_request:globex-cr-authorised#standard@organisation:globex",
+	"change_request:globex-cr-authorised#authorised_by@user:pat",
+	// Pending: a website page change waiting for mia or tom (C4).
+	"change_request:globex-cr-pending#organisation@organisation:globex",
+	"change_request:globex-cr-pending#requester@user:pat",
+	"change_request:globex-cr-pending#kind@change_kind:globex/public_facing",
+	"change_request:globex-cr-pending#public_facing@organisation:globex",
+	"change_request:globex-cr-pending#target@change_target:globex/public_facing/page/pricing",
+	// Blocked: acme names no contact and no verified director, so nobody
+	// in any tier may authorise ivy's page change (C9).
+	"change_request:acme-cr-blocked#organisation@organisation:acme",
+	"change_request:acme-cr-blocked#requester@user:ivy",
+	"change_request:acme-cr-blocked#kind@change_kind:acme/public_facing",
+	"change_request:acme-cr-blocked#public_facing@organisation:acme",
+	// Rejected by tom, the technical contact (C13).
+	"change_request:globex-cr-rejected#organisation@organisation:globex",
+	"change_request:globex-cr-rejected#requester@user:pat",
+	"change_request:globex-cr-rejected#kind@change_kind:globex/public_facing",
+	"change_request:globex-cr-rejected#public_facing@organisation:globex",
+	"change_request:globex-cr-rejected#target@change_target:globex/public_facing/page/careers",
+	"change_request:globex-cr-rejected#rejected_by@user:tom",
+	// Withdrawn by its requester (C13). Both closed requests also carry the
+	// closed@user:* flag, written below with the other wildcards.
+	"change_request:globex-cr-withdrawn#organisation@organisation:globex",
+	"change_request:globex-cr-withdrawn#requester@user:pat",
+	"change_request:globex-cr-withdrawn#kind@change_kind:globex/service",
+	"change_request:globex-cr-withdrawn#service@organisation:globex",
+	"change_request:globex-cr-withdrawn#withdrawn_by@user:pat",
 }
 
 // labels give the demo objects their display names.
@@ -68,6 +108,10 @@ var labels = map[string]map[string]string{
 	"invoice:inv1":           {"amount": "120.00", "currency": "GBP"},
 	"invoice:inv2":           {"amount": "89.50", "currency": "GBP"},
 	"invoice:inv3":           {"amount": "2400.00", "currency": "EUR"},
+	// When and why the closed requests were closed, as workflow.Reject and
+	// workflow.Withdraw label them.
+	"change_request:globex-cr-rejected":  {"closedAt": "2026-01-15T09:30:00Z", "reason": "the careers page is being redesigned"},
+	"change_request:globex-cr-withdrawn": {"closedAt": "2026-01-16T14:00:00Z", "reason": "no longer needed"},
 }
 
 // Relationships returns the demo relationships, labels included, in zed's notation.
@@ -82,6 +126,10 @@ func Relationships() ([]gatehouse.Relationship, error) {
 	}
 	// K2: c3 is admin-only. The wildcard is written here, never accepted from a caller.
 	out = append(out, gatehouse.Relationship{Resource: gatehouse.MustObject("contractor:c3"), Relation: "admin_only", Subject: gatehouse.Wildcard("user")})
+	// C13: the closed flag, in the same write as rejected_by and withdrawn_by.
+	for _, cr := range []string{"globex-cr-rejected", "globex-cr-withdrawn"} {
+		out = append(out, gatehouse.Relationship{Resource: gatehouse.ChangeRequestRef(cr), Relation: gatehouse.RelClosed, Subject: gatehouse.Wildcard(gatehouse.TypeUser)})
+	}
 	for obj, data := range labels {
 		l, err := gatehouse.EncodeLabel(data)
 		if err != nil {

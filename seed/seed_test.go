@@ -8,6 +8,7 @@ import (
 	"github.com/gatehouse-authz/gatehouse/schema"
 	"github.com/gatehouse-authz/gatehouse/seed"
 	"github.com/gatehouse-authz/gatehouse/spicedb"
+	"github.com/gatehouse-authz/gatehouse/workflow"
 )
 
 // TestLoadTwiceChangesNothing loads the demo data twice and finds the same
@@ -51,5 +52,47 @@ func TestLoadTwiceChangesNothing(t *testing.T) {
 		if err != nil || len(rels) != 1 {
 			t.Errorf("O2: %s has %d owners (%v)", org, len(rels), err)
 		}
+	}
+}
+
+// TestDemoRequestsInEveryStatus reads the demo change requests through
+// the workflow: one in each status (C3, C4, C9, C13), the closed ones
+// with who closed them, when and why; and the no_financial_access IT
+// manager sees no billing (R7).
+func TestDemoRequestsInEveryStatus(t *testing.T) {
+	emb, err := spicedb.StartEmbedded(t.Context(), spicedb.EmbeddedConfig{Datastore: "memory"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emb.Close()
+	store := spicedb.New(emb.Conn, emb.Options()...)
+	if err := store.WriteSchema(t.Context(), schema.Text); err != nil {
+		t.Fatal(err)
+	}
+	if err := seed.Load(t.Context(), store); err != nil {
+		t.Fatal(err)
+	}
+	svc := workflow.New(store)
+	for id, status := range map[string]string{
+		"globex-cr-authorised": workflow.StatusAuthorised,
+		"globex-cr-pending":    workflow.StatusPending,
+		"acme-cr-blocked":      workflow.StatusBlocked,
+		"globex-cr-rejected":   workflow.StatusRejected,
+		"globex-cr-withdrawn":  workflow.StatusWithdrawn,
+	} {
+		cr, err := svc.ChangeRequest(t.Context(), gatehouse.User("stella"), id)
+		if err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+		if cr.Status != status {
+			t.Errorf("%s: status %s, want %s", id, cr.Status, status)
+		}
+		if cr.Closed() && (cr.ClosedBy == nil || cr.ClosedAt == nil || cr.Reason == "") {
+			t.Errorf("%s: closed without who, when or why: %+v", id, cr)
+		}
+	}
+	r, err := store.Check(t.Context(), gatehouse.CheckRequest{Resource: gatehouse.OrganisationRef("acme"), Permission: "view_billing", Subject: gatehouse.User("vic"), Consistency: gatehouse.Consistency{FullyConsistent: true}})
+	if err != nil || r.Allowed {
+		t.Errorf("R7: vic views acme's billing (%v)", err)
 	}
 }

@@ -71,7 +71,11 @@ func (tm orgTeam) designate(actor, user, designation string, del bool) Response 
 	if del {
 		method = "DELETE"
 	}
-	return tm.a.Do(method, tm.memberPath(user, "/designations/"+designation), actor, nil)
+	var body any
+	if !del && (designation == "verified_director" || designation == "unavailable_contact") {
+		body = map[string]any{"reason": "provider staff checked: " + designation} // C7, C9: staff say why
+	}
+	return tm.a.Do(method, tm.memberPath(user, "/designations/"+designation), actor, body)
 }
 
 // contractor creates contractor id in tm as the owner.

@@ -177,6 +177,9 @@ func TestSecurityRules(t *testing.T) {
 		// Not yet: the director is not verified and the SA and ASA are available.
 		before := a.snapshot()
 		a.mustRefuse(t, put(orgStaff, body), refusal{status: http.StatusUnprocessableEntity, rule: "S7"}, before)
+		// C9: provider staff say why they verified a director; without a reason nothing changes.
+		before = a.snapshot()
+		a.mustRefuse(t, a.Do("PUT", tm.memberPath(dora, "/designations/verified_director"), orgStaff, nil), refusal{status: http.StatusBadRequest, field: "reason"}, before)
 		orgWant(t, tm.designate(orgStaff, dora, "verified_director", false), http.StatusNoContent)
 		before = a.snapshot()
 		a.mustRefuse(t, put(orgStaff, body), refusal{status: http.StatusUnprocessableEntity, rule: "S7"}, before)

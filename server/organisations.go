@@ -112,17 +112,17 @@ func handleRemoveMember(d Deps) op[none, written] {
 }
 
 // handleSetDesignation serves PUT /v1/organisations/{org}/members/{user}/designations/{designation}.
-func handleSetDesignation(d Deps) op[none, written] {
-	return func(ctx context.Context, in In[none]) (written, error) {
-		tok, err := d.Workflow.SetDesignation(ctx, in.Actor, in.Path("org"), in.User("user"), in.Path("designation"))
+func handleSetDesignation(d Deps) op[wire.DesignationRequest, written] {
+	return func(ctx context.Context, in In[wire.DesignationRequest]) (written, error) {
+		tok, err := d.Workflow.SetDesignation(ctx, in.Actor, in.Path("org"), in.User("user"), in.Path("designation"), in.Body.Reason)
 		return written{tok}, err
 	}
 }
 
 // handleUnsetDesignation serves DELETE /v1/organisations/{org}/members/{user}/designations/{designation}.
-func handleUnsetDesignation(d Deps) op[none, written] {
-	return func(ctx context.Context, in In[none]) (written, error) {
-		tok, err := d.Workflow.UnsetDesignation(ctx, in.Actor, in.Path("org"), in.User("user"), in.Path("designation"))
+func handleUnsetDesignation(d Deps) op[wire.DesignationRequest, written] {
+	return func(ctx context.Context, in In[wire.DesignationRequest]) (written, error) {
+		tok, err := d.Workflow.UnsetDesignation(ctx, in.Actor, in.Path("org"), in.User("user"), in.Path("designation"), in.Body.Reason)
 		return written{tok}, err
 	}
 }

@@ -89,3 +89,10 @@ type Invoice struct {
 	Organisation string `json:"organisation"`
 	ZedToken     string `json:"zedToken,omitempty"`
 }
+
+// DesignationRequest is the optional body of giving or taking a
+// designation: why. Giving verified_director or unavailable_contact needs
+// one (provider staff record why, C7, C9).
+type DesignationRequest struct {
+	Reason string `json:"reason,omitempty"`
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-authz/gatehouse"
 )
@@ -14,6 +15,9 @@ const (
 	StatusAuthorised = "authorised"
 	StatusPending    = "pending"
 	StatusBlocked    = "blocked"
+	// StatusRejected and StatusWithdrawn are the closed statuses (C13).
+	StatusRejected  = "rejected"
+	StatusWithdrawn = "withdrawn"
 )
 
 // The escalation tiers (C8), named after who authorises in each, and
@@ -30,6 +34,9 @@ const (
 	NeedAuthorisation = "authorisation"
 	NeedSecurity      = "security"
 	NeedCharge        = "charge"
+	// NeedConfiguration and NeedSpending are C16's approvals.
+	NeedConfiguration = "configuration"
+	NeedSpending      = "spending"
 )
 
 // tier is one escalation tier: its name and the change_request permission
@@ -46,16 +53,51 @@ func tiers() []tier {
 	}
 }
 
-// approval is a flagged part of a request (C10, C11): the flag relation,
-// the permission that lists who may approve it, the relation that records
-// an approval and the permission that says whose approval counts.
-type approval struct{ need, flag, approve, record, approved string }
+// approval is an approval a request may need besides its authorisation:
+// flagged (C10, C11) or of its kind (C16). need names it, approve is the
+// change_request permission that lists who may give it, record the
+// relation that records it, approved the permission that says whose
+// approval counts, and grant the organisation permission it rests on, with
+// its granting roles and whether R7 takes it away.
+type approval struct {
+	need, kind, approve, record, approved, grant string
+	roles                                        []string
+	financial                                    bool
+}
 
 func approvals() []approval {
+	itm := []string{gatehouse.RoleOwner, gatehouse.RoleSecurityAdmin, gatehouse.RoleAlternateSecurityAdmin, gatehouse.RoleITManager}
 	return []approval{
-		{NeedSecurity, gatehouse.RelSubstantialSecurity, gatehouse.PermApproveSecurity, gatehouse.RelSecurityApprovedBy, gatehouse.PermSecurityApproved},
-		{NeedCharge, gatehouse.RelSubstantialCharge, gatehouse.PermApproveCharge, gatehouse.RelChargeApprovedBy, gatehouse.PermChargeApproved},
+		{need: NeedSecurity, approve: gatehouse.PermApproveSecurity, record: gatehouse.RelSecurityApprovedBy, approved: gatehouse.PermSecurityApproved, grant: gatehouse.PermApproveSecurityChanges, roles: itm},
+		{need: NeedCharge, approve: gatehouse.PermApproveCharge, record: gatehouse.RelChargeApprovedBy, approved: gatehouse.PermChargeApproved, grant: gatehouse.PermApproveCharges, roles: append(slices.Clone(itm), gatehouse.RoleFinanceAdmin), financial: true},
+		{need: NeedConfiguration, kind: gatehouse.KindConfiguration, approve: gatehouse.PermApproveConfiguration, record: gatehouse.RelConfigurationApprovedBy, approved: gatehouse.PermConfigurationApproved, grant: gatehouse.PermApproveConfigChanges, roles: itm},
+		{need: NeedSpending, kind: gatehouse.KindSpending, approve: gatehouse.PermApproveSpend, record: gatehouse.RelSpendApprovedBy, approved: gatehouse.PermSpendApproved, grant: gatehouse.PermApproveSpending, roles: itm, financial: true},
 	}
+}
+
+// applies reports whether st needs a's approval at all: flagged (C10,
+// C11), or of the kind that always needs it (C16).
+func (a approval) applies(st ChangeRequest) bool {
+	switch a.need {
+	case NeedSecurity:
+		return st.SubstantialSecurity
+	case NeedCharge:
+		return st.SubstantialCharge
+	}
+	return st.Kind == a.kind
+}
+
+// approvedBy returns the field of st that lists whose a-approval counts.
+func (a approval) approvedBy(st *ChangeRequest) *[]gatehouse.Subject {
+	switch a.need {
+	case NeedSecurity:
+		return &st.SecurityApprovedBy
+	case NeedCharge:
+		return &st.ChargeApprovedBy
+	case NeedConfiguration:
+		return &st.ConfigurationApprovedBy
+	}
+	return &st.SpendApprovedBy
 }
 
 // NewChangeRequest is a change request as filed in Organisation. Target is
@@ -85,8 +127,9 @@ type ChangeRequest struct {
 	SubstantialCharge   bool
 	LegalMandate        bool
 
-	// Status is authorised when nothing is needed, blocked when something
-	// needed has nobody who may give it (BlockedOn names what), else pending.
+	// Status is rejected or withdrawn once closed (C13), authorised when
+	// nothing is needed, blocked when something needed has nobody who may
+	// give it (BlockedOn names what), else pending.
 	Status string
 	// Tier names who must authorise (C8): TierNone once authorised or when
 	// no tier has anyone.
@@ -98,12 +141,38 @@ type ChangeRequest struct {
 	ApprovalsNeeded []string
 	BlockedOn       []string
 
-	// AuthorisedBy, SecurityApprovedBy and ChargeApprovedBy are whose yes counts.
-	AuthorisedBy       []gatehouse.Subject
-	SecurityApprovedBy []gatehouse.Subject
-	ChargeApprovedBy   []gatehouse.Subject
+	// AuthorisedBy and the *ApprovedBy lists are whose yes counts.
+	AuthorisedBy            []gatehouse.Subject
+	SecurityApprovedBy      []gatehouse.Subject
+	ChargeApprovedBy        []gatehouse.Subject
+	ConfigurationApprovedBy []gatehouse.Subject
+	SpendApprovedBy         []gatehouse.Subject
+
+	// TargetUser is the user the request is about, when its target is a
+	// user (C17): they neither authorise nor approve it.
+	TargetUser *gatehouse.Subject
+
+	// OverrideBy is the staff member who overrode on mitigating
+	// circumstances, with OverrideCategory and OverrideReason;
+	// OverrideConfirmedBy the second one who confirmed it (C18).
+	OverrideBy          *gatehouse.Subject
+	OverrideCategory    string
+	OverrideReason      string
+	OverrideConfirmedBy *gatehouse.Subject
+
+	// ClosedBy, ClosedAt and Reason say who rejected or withdrew a closed
+	// request, when and why (C13).
+	ClosedBy *gatehouse.Subject
+	ClosedAt *time.Time
+	Reason   string
 
 	ZedToken string
+
+	// records are the relations of the request that hold a yes
+	// (authorised_by, *_approved_by), as read.
+	records map[string]bool
+	// closed is the request's C13 flag, as read.
+	closed bool
 
 	// tierPermission is the permission of the current tier, for refusals.
 	tierPermission string
@@ -111,8 +180,14 @@ type ChangeRequest struct {
 	approvers map[string][]gatehouse.Subject
 }
 
-// Needs reports whether the request still needs what (NeedAuthorisation, NeedSecurity, NeedCharge).
+// Needs reports whether the request still needs what (NeedAuthorisation, NeedSecurity, NeedCharge, NeedConfiguration, NeedSpending).
 func (cr ChangeRequest) Needs(what string) bool { return slices.Contains(cr.ApprovalsNeeded, what) }
+
+// Open reports whether the request is pending or blocked (C13).
+func (cr ChangeRequest) Open() bool { return cr.Status == StatusPending || cr.Status == StatusBlocked }
+
+// Closed reports whether the request was rejected or withdrawn (C13).
+func (cr ChangeRequest) Closed() bool { return cr.closed }
 
 // object returns the change_request object of the request.
 func (cr ChangeRequest) object() gatehouse.Object { return gatehouse.ChangeRequestRef(cr.ID) }
@@ -169,10 +244,16 @@ func (r NewChangeRequest) validate() error {
 // FileChangeRequest files r for actor, who becomes its requester. Any
 // member may file any kind (C1, C2); provider staff may file a legally
 // mandated change with a legal reason (C12). The request's relationships
-// are created in one write that fails with ECONFLICT when the id is taken.
+// are created in one write that fails with ECONFLICT when the id is taken,
+// pinned on the requester's membership (or staff standing), so a
+// concurrent removal sends it back to be decided again. A target that is a
+// user is recorded as the request's target_user (C17). The kind's and the
+// target's always-substantial declarations flag it whatever the filer says
+// (C15), pinned so a concurrent declaration is not missed.
 // A request the requester may authorise themselves (C3, C5, C6, or they are
 // in the current tier) is authorised as filed, and that is recorded, so an
-// exception that expires later does not undo it.
+// exception that expires later does not undo it; never when it is about
+// the requester (C17).
 func (s *Service) FileChangeRequest(ctx context.Context, actor gatehouse.Subject, r NewChangeRequest) (ChangeRequest, error) {
 	r.LegalReason = strings.TrimSpace(r.LegalReason)
 	if err := r.validate(); err != nil {
@@ -180,77 +261,106 @@ func (s *Service) FileChangeRequest(ctx context.Context, actor gatehouse.Subject
 	}
 	org := gatehouse.OrganisationRef(r.Organisation)
 	legal := r.LegalReason != ""
-	var platform gatehouse.Object
-	if legal {
-		if err := s.require(ctx, actor, gatehouse.PermProviderStaff, org); err != nil {
-			return ChangeRequest{}, err
-		}
-		p, err := s.platformOf(ctx, actor, org)
-		if err != nil {
-			return ChangeRequest{}, err
-		}
-		platform = p
-	} else if err := s.require(ctx, actor, gatehouse.PermMember, org); err != nil {
-		return ChangeRequest{}, err
-	}
-
 	cr := gatehouse.ChangeRequestRef(r.ID)
-	var ups []gatehouse.Update
-	add := func(relation string, subject gatehouse.Subject) {
-		ups = append(ups, gatehouse.Update{Op: gatehouse.Create, Relationship: gatehouse.Relationship{Resource: cr, Relation: relation, Subject: subject}})
-	}
-	add(gatehouse.RelOrganisation, gatehouse.Subject{Object: org})
-	add(gatehouse.RelRequester, actor)
-	add(gatehouse.RelKind, gatehouse.Subject{Object: gatehouse.ChangeKindRef(r.Organisation, r.Kind)})
-	add(r.Kind, gatehouse.Subject{Object: org})
-	if r.Target != "" {
-		add(gatehouse.RelTarget, gatehouse.Subject{Object: gatehouse.ChangeTargetRef(r.Organisation, r.Kind, r.Target)})
-	}
-	if r.SubstantialSecurity {
-		add(gatehouse.RelSubstantialSecurity, gatehouse.Wildcard(gatehouse.TypeUser))
-	}
-	if r.SubstantialCharge {
-		add(gatehouse.RelSubstantialCharge, gatehouse.Wildcard(gatehouse.TypeUser))
-	}
-	details := map[string]string{"changeRequest": r.ID, "kind": r.Kind}
-	if r.Target != "" {
-		details["target"] = r.Target
-	}
-	if legal {
-		add(gatehouse.RelLegalMandate, gatehouse.Subject{Object: platform})
-		details["legalMandate"] = "true"
-	}
-	_, err := s.store.Write(ctx, gatehouse.Write{
-		Updates: ups,
+	var standing []gatehouse.Precondition
+	err := retryWrite(ctx, func() error {
+		var c writeSet
+		var platform gatehouse.Object
+		perm := gatehouse.PermMember
+		if legal {
+			perm = gatehouse.PermProviderStaff
+		}
+		// 403 before anything else, for an organisation that does not exist too.
+		err := s.require(ctx, actor, perm, org)
+		if err != nil {
+			return final(err)
+		}
+		if legal {
+			if standing, err = s.requirePins(ctx, actor, r.Organisation, gatehouse.PermProviderStaff); err != nil {
+				return err
+			}
+			if platform, err = s.platformOf(ctx, actor, org); err != nil {
+				return err
+			}
+		} else if standing, err = s.requirePins(ctx, actor, r.Organisation, gatehouse.PermMember); err != nil {
+			return err
+		}
+		c.pin(standing...)
 		// Ids are global: no relationship of change_request:<id> may exist yet.
-		Preconditions: []gatehouse.Precondition{{Filter: gatehouse.Filter{ResourceType: cr.Type, ResourceID: cr.ID}}},
-		Audit:         gatehouse.Audit{Actor: actor.String(), Action: "file_change_request", Reason: r.LegalReason, Organisation: r.Organisation, Details: details},
+		c.pin(pinAbsent(gatehouse.Filter{ResourceType: cr.Type, ResourceID: cr.ID}))
+		add := func(relation string, subject gatehouse.Subject) {
+			c.update(gatehouse.Create, makeRel(cr, relation, subject))
+		}
+		add(gatehouse.RelOrganisation, gatehouse.Subject{Object: org})
+		add(gatehouse.RelRequester, actor)
+		add(gatehouse.RelKind, gatehouse.Subject{Object: gatehouse.ChangeKindRef(r.Organisation, r.Kind)})
+		add(r.Kind, gatehouse.Subject{Object: org})
+		details := map[string]string{"changeRequest": r.ID, "kind": r.Kind}
+		if r.Target != "" {
+			add(gatehouse.RelTarget, gatehouse.Subject{Object: gatehouse.ChangeTargetRef(r.Organisation, r.Kind, r.Target)})
+			details["target"] = r.Target
+			if t, _ := gatehouse.ParseObject("target", r.Target); t.Type == gatehouse.TypeUser {
+				add(gatehouse.RelTargetUser, gatehouse.Subject{Object: t})
+			}
+		}
+		security, charge, err := s.declarations(ctx, &c, r.Organisation, r.Kind, r.Target)
+		if err != nil {
+			return err
+		}
+		if security && !r.SubstantialSecurity {
+			details["securityDeclared"] = "true"
+		}
+		if charge && !r.SubstantialCharge {
+			details["chargeDeclared"] = "true"
+		}
+		if r.SubstantialSecurity || security {
+			add(gatehouse.RelSubstantialSecurity, gatehouse.Wildcard(gatehouse.TypeUser))
+		}
+		if r.SubstantialCharge || charge {
+			add(gatehouse.RelSubstantialCharge, gatehouse.Wildcard(gatehouse.TypeUser))
+		}
+		if legal {
+			add(gatehouse.RelLegalMandate, gatehouse.Subject{Object: platform})
+			details["legalMandate"] = "true"
+		}
+		_, err = s.write(ctx, c, gatehouse.Audit{Actor: actor.String(), Action: "file_change_request", Reason: r.LegalReason, Organisation: r.Organisation, Details: details})
+		if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
+			if uerr := s.mustBeUnused(ctx, cr, ""); uerr != nil {
+				return uerr
+			}
+		}
+		return err
 	})
 	if err != nil {
-		if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
-			return ChangeRequest{}, &gatehouse.Error{Code: gatehouse.ECONFLICT, Field: "id", Message: fmt.Sprintf("change request %q exists already", r.ID), Err: err}
-		}
 		return ChangeRequest{}, err
 	}
 
 	st, err := s.state(ctx, cr)
-	if err != nil {
-		return ChangeRequest{}, err
-	}
-	if !st.Needs(NeedAuthorisation) {
-		return st, nil
-	}
-	ok, err := s.mayAuthorise(ctx, st, actor)
-	if err != nil || !ok {
+	if err != nil || !st.Needs(NeedAuthorisation) {
 		return st, err
 	}
-	tok, err := s.store.Write(ctx, gatehouse.Write{
-		Updates: []gatehouse.Update{{Op: gatehouse.Touch, Relationship: gatehouse.Relationship{Resource: cr, Relation: gatehouse.RelAuthorisedBy, Subject: actor}}},
-		Audit: gatehouse.Audit{
-			Actor: actor.String(), Action: "authorise_change_request", Organisation: r.Organisation,
-			Reason: "authorised when filed: the requester may authorise it (C3, C5, C6, C8)", Details: map[string]string{"changeRequest": r.ID, "gave": NeedAuthorisation},
-		},
+	path, err := s.authorisePath(ctx, st, actor)
+	if err != nil || path == "" {
+		return st, err
+	}
+	pins, err := s.standingPins(ctx, st, actor, path, nil)
+	if err != nil {
+		return st, err
+	}
+	var c writeSet
+	c.pin(standing...)
+	c.pin(pins...)
+	c.pin(st.openPins()...)
+	c.update(gatehouse.Touch, makeRel(cr, gatehouse.RelAuthorisedBy, actor))
+	tok, err := s.write(ctx, c, gatehouse.Audit{
+		Actor: actor.String(), Action: "authorise_change_request", Organisation: r.Organisation,
+		Reason: "authorised when filed: the requester may authorise it (C3, C5, C6, C8)", Details: map[string]string{"changeRequest": r.ID, "gave": NeedAuthorisation},
 	})
+	if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
+		// Something changed between the two writes (the requester was
+		// removed, or withdrew it): the request stands as filed.
+		return s.state(ctx, cr)
+	}
 	if err != nil {
 		return ChangeRequest{}, err
 	}
@@ -259,18 +369,55 @@ func (s *Service) FileChangeRequest(ctx context.Context, actor gatehouse.Subject
 	return st, err
 }
 
-// mayAuthorise reports whether actor may give a request its authorisation:
-// they are in the current tier (C4, C7, C8, C9), or they are the requester
-// with standing (C3, C5, C6), which also lets a requester record an
-// authorisation that filing could not.
-func (s *Service) mayAuthorise(ctx context.Context, st ChangeRequest, actor gatehouse.Subject) (bool, error) {
-	if slices.Contains(st.Authorisers, actor) {
-		return true, nil
+// declarations reads the always-substantial declarations of kind and of
+// kind+target in org (C15) and pins each one that is absent, so that a
+// declaration made concurrently sends the filing back to be decided again.
+func (s *Service) declarations(ctx context.Context, c *writeSet, org, kind, target string) (security, charge bool, err error) {
+	objs := []gatehouse.Object{gatehouse.ChangeKindRef(org, kind)}
+	if target != "" {
+		objs = append(objs, gatehouse.ChangeTargetRef(org, kind, target))
+	}
+	for _, o := range objs {
+		for _, rel := range []string{gatehouse.RelAlwaysSecurity, gatehouse.RelAlwaysCharge} {
+			f := gatehouse.Filter{ResourceType: o.Type, ResourceID: o.ID, Relation: rel}
+			rels, _, err := s.store.ReadRelationships(ctx, f, latest)
+			if err != nil {
+				return false, false, err
+			}
+			if len(rels) == 0 {
+				c.pin(pinAbsent(f))
+				continue
+			}
+			if rel == gatehouse.RelAlwaysSecurity {
+				security = true
+			} else {
+				charge = true
+			}
+		}
+	}
+	return security, charge, nil
+}
+
+// pathStanding is the authorisation path of a requester whose standing
+// lets them authorise their own request (C3, C5, C6).
+const pathStanding = "standing"
+
+// authorisePath returns how actor may give st its authorisation: the name
+// of the current tier they are in (C4, C7, C8, C9), pathStanding for a
+// requester with standing (C3, C5, C6), which also lets a requester record
+// an authorisation that filing could not, or "" when they may not.
+func (s *Service) authorisePath(ctx context.Context, st ChangeRequest, actor gatehouse.Subject) (string, error) {
+	if slices.Contains(st.Authorisers, actor) && st.Tier != TierNone {
+		return st.Tier, nil
 	}
 	if actor != st.Requester {
-		return false, nil
+		return "", nil
 	}
-	return s.allowed(ctx, st.object(), gatehouse.PermStanding, actor)
+	ok, err := s.allowed(ctx, st.object(), gatehouse.PermStanding, actor)
+	if err != nil || !ok {
+		return "", err
+	}
+	return pathStanding, nil
 }
 
 // platformOf returns the provider an organisation is linked to.
@@ -319,9 +466,12 @@ func (s *Service) ChangeRequest(ctx context.Context, actor gatehouse.Subject, id
 	// Contacts, directors and approvers need not hold view_reports (a
 	// finance contact, a director with no role), yet must see what they
 	// are asked to authorise.
-	involved := slices.Concat(st.Authorisers, st.AuthorisedBy, st.SecurityApprovedBy, st.ChargeApprovedBy)
+	involved := slices.Concat(st.Authorisers, st.AuthorisedBy, st.SecurityApprovedBy, st.ChargeApprovedBy, st.ConfigurationApprovedBy, st.SpendApprovedBy)
 	for _, subs := range st.approvers {
 		involved = append(involved, subs...)
+	}
+	if st.ClosedBy != nil {
+		involved = append(involved, *st.ClosedBy)
 	}
 	if !slices.Contains(involved, actor) {
 		return ChangeRequest{}, gatehouse.Forbidden(actor, gatehouse.PermView, cr.object())
@@ -332,72 +482,81 @@ func (s *Service) ChangeRequest(ctx context.Context, actor gatehouse.Subject, id
 // AuthoriseChangeRequest gives, for actor, everything the request still
 // needs that actor may give, in one write: the authorisation when actor is
 // in the current tier (C4, C7, C8, C9) or is a requester with standing (C5,
-// C6), the security approval when actor holds approve_security (C10), the
-// charge approval when actor holds approve_charge (C11); the requester never
-// holds either approval. The write touches, so concurrent authorisations
-// converge. Nothing needed is ERULE (C4); nothing actor may give is
-// EFORBIDDEN naming the first permission actor lacks.
+// C6), and each approval still needed that actor may give (C10, C11, C16);
+// the requester and the user the request is about give none (C17). The
+// write touches, so concurrent authorisations converge; it pins the
+// request open (C13) and actor's standing in the tier and roles it used,
+// so a concurrent rejection, unavailable_contact or removal sends it back
+// to be decided again (C7). A closed request is ECONFLICT naming C13;
+// nothing needed is ERULE (C4); nothing actor may give is EFORBIDDEN
+// naming the first permission actor lacks.
 func (s *Service) AuthoriseChangeRequest(ctx context.Context, actor gatehouse.Subject, id, note string) (ChangeRequest, error) {
 	if !gatehouse.ValidID(id) {
 		return ChangeRequest{}, gatehouse.Invalid("id", "%q is not a valid change request id", id)
 	}
 	cr := gatehouse.ChangeRequestRef(id)
-	st, err := s.state(ctx, cr)
-	if err != nil {
-		return ChangeRequest{}, err
-	}
-	if len(st.ApprovalsNeeded) == 0 {
-		return ChangeRequest{}, gatehouse.RuleViolation("C4", "nothing left to authorise: change request %s is authorised", id)
-	}
-	var ups []gatehouse.Update
-	var gave, lacking []string
-	give := func(relation, what string) {
-		ups = append(ups, gatehouse.Update{Op: gatehouse.Touch, Relationship: gatehouse.Relationship{Resource: cr, Relation: relation, Subject: actor}})
-		gave = append(gave, what)
-	}
-	if st.Needs(NeedAuthorisation) {
-		ok, err := s.mayAuthorise(ctx, st, actor)
+	var tok string
+	err := retryWrite(ctx, func() error {
+		st, err := s.state(ctx, cr)
 		if err != nil {
-			return ChangeRequest{}, err
+			return err
 		}
-		if ok {
-			give(gatehouse.RelAuthorisedBy, NeedAuthorisation)
-		} else {
-			lacking = append(lacking, st.tierPermission)
+		if st.closed {
+			return final(closedError(st, "authorised or approved"))
 		}
-	}
-	for _, a := range approvals() {
-		if !st.Needs(a.need) {
-			continue
+		if len(st.ApprovalsNeeded) == 0 {
+			return final(gatehouse.RuleViolation("C4", "nothing left to authorise: change request %s is authorised", id))
 		}
-		ok, err := s.allowed(ctx, cr, a.approve, actor)
+		var c writeSet
+		var gave, lacking []string
+		var path string
+		if st.Needs(NeedAuthorisation) {
+			if path, err = s.authorisePath(ctx, st, actor); err != nil {
+				return err
+			}
+			if path != "" {
+				c.update(gatehouse.Touch, makeRel(cr, gatehouse.RelAuthorisedBy, actor))
+				gave = append(gave, NeedAuthorisation)
+			} else {
+				lacking = append(lacking, st.tierPermission)
+			}
+		}
+		var gives []approval
+		for _, a := range approvals() {
+			if !st.Needs(a.need) {
+				continue
+			}
+			if slices.Contains(st.approvers[a.need], actor) {
+				c.update(gatehouse.Touch, makeRel(cr, a.record, actor))
+				gave = append(gave, a.need)
+				gives = append(gives, a)
+			} else {
+				lacking = append(lacking, a.approve)
+			}
+		}
+		if len(gave) == 0 {
+			return final(&gatehouse.Error{
+				Code: gatehouse.EFORBIDDEN, Permission: lacking[0],
+				Message: fmt.Sprintf("%s may give nothing that %s still needs (%s): it lacks %s",
+					actor, cr, strings.Join(st.ApprovalsNeeded, ", "), strings.Join(lacking, ", ")),
+			})
+		}
+		pins, err := s.standingPins(ctx, st, actor, path, gives)
 		if err != nil {
-			return ChangeRequest{}, err
+			return err
 		}
-		if ok {
-			give(a.record, a.need)
-		} else {
-			lacking = append(lacking, a.approve)
-		}
-	}
-	if len(ups) == 0 {
-		return ChangeRequest{}, &gatehouse.Error{
-			Code: gatehouse.EFORBIDDEN, Permission: lacking[0],
-			Message: fmt.Sprintf("%s may give nothing that %s still needs (%s): it lacks %s",
-				actor, cr, strings.Join(st.ApprovalsNeeded, ", "), strings.Join(lacking, ", ")),
-		}
-	}
-	tok, err := s.store.Write(ctx, gatehouse.Write{
-		Updates: ups,
-		Audit: gatehouse.Audit{
+		c.pin(pins...)
+		c.pin(pinAbsent(closedFilter(cr)))
+		tok, err = s.write(ctx, c, gatehouse.Audit{
 			Actor: actor.String(), Action: "authorise_change_request", Reason: note, Organisation: st.Organisation,
 			Details: map[string]string{"changeRequest": id, "gave": strings.Join(gave, ",")},
-		},
+		})
+		return err
 	})
 	if err != nil {
 		return ChangeRequest{}, err
 	}
-	st, err = s.state(ctx, cr)
+	st, err := s.state(ctx, cr)
 	st.ZedToken = tok
 	return st, err
 }
@@ -418,9 +577,31 @@ func (s *Service) load(ctx context.Context, cr gatehouse.Object) (ChangeRequest,
 	if err != nil {
 		return ChangeRequest{}, err
 	}
-	st := ChangeRequest{ID: cr.ID, ZedToken: tok}
+	st := ChangeRequest{ID: cr.ID, ZedToken: tok, records: map[string]bool{}}
+	label := map[string]string{}
+	sub := func(r gatehouse.Relationship) *gatehouse.Subject { x := r.Subject; return &x }
 	for _, r := range rels {
 		switch r.Relation {
+		case gatehouse.RelTargetUser:
+			st.TargetUser = sub(r)
+		case gatehouse.RelOverrideBy:
+			st.OverrideBy = sub(r)
+		case gatehouse.RelOverrideConfirmedBy:
+			st.OverrideConfirmedBy = sub(r)
+		case gatehouse.RelRejectedBy:
+			st.ClosedBy, st.Status = sub(r), StatusRejected
+		case gatehouse.RelWithdrawnBy:
+			st.ClosedBy, st.Status = sub(r), StatusWithdrawn
+		case gatehouse.RelClosed:
+			st.closed = true
+		case gatehouse.RelAuthorisedBy, gatehouse.RelSecurityApprovedBy, gatehouse.RelChargeApprovedBy, gatehouse.RelConfigurationApprovedBy, gatehouse.RelSpendApprovedBy:
+			st.records[r.Relation] = true
+		case gatehouse.LabelRelation:
+			if m, err := gatehouse.DecodeLabel(r.Subject.Object); err == nil {
+				for k, v := range m {
+					label[k] = v
+				}
+			}
 		case gatehouse.RelOrganisation:
 			st.Organisation = r.Subject.ID
 		case gatehouse.RelRequester:
@@ -443,6 +624,17 @@ func (s *Service) load(ctx context.Context, cr gatehouse.Object) (ChangeRequest,
 	if st.Organisation == "" {
 		return ChangeRequest{}, &gatehouse.Error{Code: gatehouse.ENOTFOUND, Field: "id", Message: fmt.Sprintf("no change request %q", cr.ID)}
 	}
+	st.OverrideCategory, st.OverrideReason = label[labelOverrideCategory], label[labelOverrideReason]
+	if st.closed {
+		st.Reason = label[labelClosedReason]
+		if at, err := time.Parse(time.RFC3339Nano, label[labelClosedAt]); err == nil {
+			st.ClosedAt = &at
+		}
+	} else {
+		// rejected_by or withdrawn_by without the flag is not closed (only
+		// the flag subtracts everyone); the workflow never writes one alone.
+		st.ClosedBy, st.Status = nil, ""
+	}
 	return st, nil
 }
 
@@ -450,6 +642,12 @@ func (s *Service) load(ctx context.Context, cr gatehouse.Object) (ChangeRequest,
 // still needed, and who may give it. Go decides only the tier order (C8).
 func (s *Service) evaluate(ctx context.Context, st ChangeRequest) (ChangeRequest, error) {
 	cr := st.object()
+	if st.closed {
+		// C13: a closed request needs nothing and asks no one.
+		st.Tier, st.ApprovalsNeeded, st.BlockedOn, st.Authorisers = TierNone, nil, nil, nil
+		st.approvers = map[string][]gatehouse.Subject{}
+		return st, nil
+	}
 	lookup := func(permission string) ([]gatehouse.Subject, error) {
 		subs, tok, err := s.store.LookupSubjects(ctx, gatehouse.LookupSubjectsRequest{Resource: cr, Permission: permission, SubjectType: gatehouse.TypeUser, Consistency: latest})
 		if tok != "" {
@@ -467,19 +665,14 @@ func (s *Service) evaluate(ctx context.Context, st ChangeRequest) (ChangeRequest
 		st.ApprovalsNeeded = append(st.ApprovalsNeeded, NeedAuthorisation)
 	}
 	for _, a := range approvals() {
-		flagged := (a.need == NeedSecurity && st.SubstantialSecurity) || (a.need == NeedCharge && st.SubstantialCharge)
-		if !flagged {
+		if !a.applies(st) {
 			continue
 		}
 		by, err := lookup(a.approved)
 		if err != nil {
 			return ChangeRequest{}, err
 		}
-		if a.need == NeedSecurity {
-			st.SecurityApprovedBy = by
-		} else {
-			st.ChargeApprovedBy = by
-		}
+		*a.approvedBy(&st) = by
 		if len(by) > 0 {
 			continue
 		}

@@ -124,9 +124,9 @@ var changeRequestRules = []rule{
 			t.Helper()
 			var err error
 			if on {
-				_, err = f.svc.SetDesignation(t.Context(), staff, g.id, u, gatehouse.DesignationUnavailableContact)
+				_, err = f.svc.SetDesignation(t.Context(), staff, g.id, u, gatehouse.DesignationUnavailableContact, "on leave")
 			} else {
-				_, err = f.svc.UnsetDesignation(t.Context(), staff, g.id, u, gatehouse.DesignationUnavailableContact)
+				_, err = f.svc.UnsetDesignation(t.Context(), staff, g.id, u, gatehouse.DesignationUnavailableContact, "")
 			}
 			mustOK(t, err, "marking %s", u)
 		}

@@ -17,21 +17,25 @@ func designationPermission(designation string) string {
 	return gatehouse.PermManageDesignations
 }
 
-// SetDesignation gives user the designation in org; UnsetDesignation
-// takes it away. The organisation names contacts and directors
-// (manage_designations); verified_director and unavailable_contact only
-// provider staff (C7, C9). Only a team member is designated (T4: 422
-// otherwise); taking a designation away needs no membership.
-func (s *Service) SetDesignation(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, designation string) (string, error) {
-	return s.writeDesignation(ctx, actor, org, user, designation, gatehouse.Touch)
+// SetDesignation gives user the designation in org, with reason recorded
+// in the audit trail; UnsetDesignation takes it away. The organisation
+// names contacts and directors (manage_designations); verified_director
+// and unavailable_contact only provider staff (C7, C9), and giving either
+// needs a reason (400 naming reason). Only a team member is designated
+// (T4: 422 otherwise); taking a designation away needs no membership. The owner cannot be designated
+// no_financial_access (422 naming R7), pinned so a concurrent transfer of
+// ownership to user sends it back to be decided again.
+func (s *Service) SetDesignation(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, designation, reason string) (string, error) {
+	return s.writeDesignation(ctx, actor, org, user, designation, strings.TrimSpace(reason), gatehouse.Touch)
 }
 
-// UnsetDesignation takes the designation in org away from user; see SetDesignation.
-func (s *Service) UnsetDesignation(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, designation string) (string, error) {
-	return s.writeDesignation(ctx, actor, org, user, designation, gatehouse.Delete)
+// UnsetDesignation takes the designation in org away from user, with an
+// optional reason; see SetDesignation.
+func (s *Service) UnsetDesignation(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, designation, reason string) (string, error) {
+	return s.writeDesignation(ctx, actor, org, user, designation, strings.TrimSpace(reason), gatehouse.Delete)
 }
 
-func (s *Service) writeDesignation(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, designation string, op gatehouse.Operation) (string, error) {
+func (s *Service) writeDesignation(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, designation, reason string, op gatehouse.Operation) (string, error) {
 	if err := validOrg("org", org); err != nil {
 		return "", err
 	}
@@ -51,6 +55,11 @@ func (s *Service) writeDesignation(ctx context.Context, actor gatehouse.Subject,
 		if err != nil {
 			return err
 		}
+		// Asked only of those who may give it, so that others learn the
+		// permission they lack first (T3).
+		if op == gatehouse.Touch && designationPermission(designation) == gatehouse.PermProviderStaff && reason == "" {
+			return final(gatehouse.Invalid("reason", "a reason is required to give %s (provider staff record why)", designation))
+		}
 		if op != gatehouse.Delete {
 			// T4: only a member holds a designation, pinned so that a
 			// concurrent removal either precedes this write (refused
@@ -66,15 +75,31 @@ func (s *Service) writeDesignation(ctx context.Context, actor gatehouse.Subject,
 			}
 			pins = append(pins, member)
 		}
+		if op == gatehouse.Touch && designation == gatehouse.DesignationNoFinancialAccess {
+			owner := makeRel(gatehouse.OrganisationRef(org), gatehouse.RoleOwner, user)
+			if ok, err := s.exists(ctx, owner); err != nil || ok {
+				if err == nil {
+					err = final(gatehouse.RuleViolation("R7", "%s owns %s: the owner is the billing contact and cannot be designated %s", user, org, designation))
+				}
+				return err
+			}
+			pins = append(pins, pinAbsent(exactFilter(owner)))
+		}
 		tok, err = s.store.Write(ctx, gatehouse.Write{
 			Updates:       []gatehouse.Update{{Op: op, Relationship: makeRel(gatehouse.OrganisationRef(org), designation, user)}},
 			Preconditions: pins,
 			Audit: gatehouse.Audit{
-				Actor: actor.String(), Action: action, Organisation: org,
+				Actor: actor.String(), Action: action, Reason: reason, Organisation: org,
 				Details: map[string]string{"designation": designation, "user": user.String()},
 			},
 		})
 		return err
 	})
 	return tok, err
+}
+
+// exists reports whether r exists, at the head revision.
+func (s *Service) exists(ctx context.Context, r gatehouse.Relationship) (bool, error) {
+	rels, _, err := s.store.ReadRelationships(ctx, exactFilter(r), latest)
+	return len(rels) > 0, err
 }

@@ -66,7 +66,7 @@ func TestGrantorsMatchTheSchema(t *testing.T) {
 	}
 	for _, p := range []string{
 		"delete", "transfer_ownership", "delegate_security_admin", "delegate_alternate_security_admin",
-		"manage_members", "manage_designations", "manage_team_members", "manage_contractors", "manage_billing", "member",
+		"manage_members", "manage_designations", "manage_team_members", "manage_contractors", "manage_billing", "member", "edit_details",
 	} {
 		t.Run(p, func(t *testing.T) {
 			got, want := unfold(p), slices.Clone(grantors(p))

@@ -92,7 +92,7 @@ func grantors(permission string) []string {
 		return []string{gatehouse.RoleOwner, gatehouse.RoleSecurityAdmin}
 	case gatehouse.PermDelegateAlternateSecurityAdmin, gatehouse.PermManageMembers, gatehouse.PermManageDesignations:
 		return sec
-	case gatehouse.PermManageTeamMembers, gatehouse.PermManageContractors:
+	case gatehouse.PermManageTeamMembers, gatehouse.PermManageContractors, gatehouse.PermEditDetails:
 		return append(sec, gatehouse.RoleAdministrator)
 	case gatehouse.PermManageBilling:
 		return append(sec, gatehouse.RoleFinanceAdmin)

@@ -100,7 +100,7 @@ func (tm team) mustGrant(actor, user gatehouse.Subject, role string) {
 // mustDesignate has actor give user the designation.
 func (tm team) mustDesignate(actor, user gatehouse.Subject, designation string) {
 	tm.f.t.Helper()
-	if _, err := tm.f.svc.SetDesignation(tm.f.t.Context(), actor, tm.id, user, designation); err != nil {
+	if _, err := tm.f.svc.SetDesignation(tm.f.t.Context(), actor, tm.id, user, designation, "test setup"); err != nil {
 		tm.f.t.Fatalf("%s designating %s %s: %v", actor, user, designation, err)
 	}
 }

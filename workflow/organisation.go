@@ -198,6 +198,12 @@ func (s *Service) TransferOwnership(ctx context.Context, actor gatehouse.Subject
 		// one role that makes to a member instead, so that removing to
 		// concurrently sends this write back to be decided again.
 		pins = append(pins, pinPresent(held[i]))
+		// R7: not to a member designated no_financial_access, pinned.
+		nfa := makeRel(o, gatehouse.DesignationNoFinancialAccess, to)
+		if slices.Contains(held, nfa) {
+			return final(gatehouse.RuleViolation("R7", "%s is designated %s in %s; lift the designation before transferring ownership to them", to, gatehouse.DesignationNoFinancialAccess, org))
+		}
+		pins = append(pins, pinAbsent(exactFilter(nfa)))
 		w := gatehouse.Write{
 			Updates: []gatehouse.Update{
 				{Op: gatehouse.Delete, Relationship: makeRel(o, gatehouse.RoleOwner, actor)},

@@ -123,10 +123,10 @@ func (w *world) step(t *testing.T) {
 		}
 		if w.rng.IntN(4) == 0 {
 			what = fmt.Sprintf("%s unsets %s of %s in %s", actor, d, user, org)
-			_, err = svc.UnsetDesignation(ctx, actor, org, user, d)
+			_, err = svc.UnsetDesignation(ctx, actor, org, user, d, "test")
 		} else {
 			what = fmt.Sprintf("%s designates %s %s in %s", actor, user, d, org)
-			_, err = svc.SetDesignation(ctx, actor, org, user, d)
+			_, err = svc.SetDesignation(ctx, actor, org, user, d, "test")
 		}
 	case n < 68:
 		id := pick(w.rng, propContractors)

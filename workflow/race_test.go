@@ -178,15 +178,15 @@ func TestRaces(t *testing.T) {
 		tm.mustDesignate(tm.owner(), mia, gatehouse.DesignationMainContact)
 		e := workflow.Exception{Organisation: tm.id, User: pat, Kind: gatehouse.KindService}
 		svc := f.hooked("grant_exception", mia, func() {
-			_, err := f.svc.SetDesignation(t.Context(), staff, tm.id, mia, gatehouse.DesignationUnavailableContact)
+			_, err := f.svc.SetDesignation(t.Context(), staff, tm.id, mia, gatehouse.DesignationUnavailableContact, "test")
 			mustOK(t, err, "marking the granter unavailable meanwhile")
 		})
 		_, err := svc.GrantException(t.Context(), mia, e, "")
 		mustRefuse(t, err, want{code: gatehouse.EFORBIDDEN, rule: "C7"})
 		svc = f.hooked("grant_exception", mia, func() {
-			_, err := f.svc.UnsetDesignation(t.Context(), staff, tm.id, mia, gatehouse.DesignationUnavailableContact)
+			_, err := f.svc.UnsetDesignation(t.Context(), staff, tm.id, mia, gatehouse.DesignationUnavailableContact, "test")
 			mustOK(t, err, "lifting unavailable")
-			_, err = f.svc.UnsetDesignation(t.Context(), tm.owner(), tm.id, mia, gatehouse.DesignationMainContact)
+			_, err = f.svc.UnsetDesignation(t.Context(), tm.owner(), tm.id, mia, gatehouse.DesignationMainContact, "test")
 			mustOK(t, err, "taking main_contact away meanwhile")
 		})
 		_, err = svc.GrantException(t.Context(), mia, e, "")
@@ -205,7 +205,7 @@ func TestRaces(t *testing.T) {
 			_, err := f.svc.RemoveMember(t.Context(), sa, tm.id, pat)
 			mustOK(t, err, "removing meanwhile")
 		})
-		_, err := svc.SetDesignation(t.Context(), tm.owner(), tm.id, pat, gatehouse.DesignationTechnicalContact)
+		_, err := svc.SetDesignation(t.Context(), tm.owner(), tm.id, pat, gatehouse.DesignationTechnicalContact, "test")
 		mustRefuse(t, err, want{code: gatehouse.ERULE, rule: "T4", field: "user"})
 		f.holdsNothing(t, tm.id, pat)
 
@@ -215,7 +215,7 @@ func TestRaces(t *testing.T) {
 			tm.mustGrant(tm.owner(), u, gatehouse.RoleCISProcessor)
 			race(
 				func() {
-					_, _ = f.svc.SetDesignation(t.Context(), tm.owner(), tm.id, u, gatehouse.DesignationTechnicalContact)
+					_, _ = f.svc.SetDesignation(t.Context(), tm.owner(), tm.id, u, gatehouse.DesignationTechnicalContact, "test")
 				},
 				func() { _, _ = f.svc.RevokeRole(t.Context(), sa, tm.id, u, gatehouse.RoleITAdmin) },
 				func() { _, _ = f.svc.RevokeRole(t.Context(), tm.owner(), tm.id, u, gatehouse.RoleCISProcessor) },

@@ -105,6 +105,9 @@ func classify() map[relationKey]relationClass {
 	} {
 		set(gatehouse.TypeChangeRequest, rel, by(rule, changes))
 	}
+	// A request's label holds when and why it was closed and why it was
+	// overridden (C13, C18): written only with the relationships it explains.
+	set(gatehouse.TypeChangeRequest, gatehouse.LabelRelation, by("C13", changes))
 	for _, kind := range gatehouse.Kinds() {
 		set(gatehouse.TypeChangeRequest, kind, by("C2", changes))
 	}

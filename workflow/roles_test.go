@@ -111,15 +111,15 @@ var roleRules = []rule{
 			{staff, gatehouse.DesignationVerifiedDirector},
 			{staff, gatehouse.DesignationUnavailableContact},
 		} {
-			_, err := f.svc.SetDesignation(t.Context(), c.actor, tm.id, out, c.designation)
+			_, err := f.svc.SetDesignation(t.Context(), c.actor, tm.id, out, c.designation, "test")
 			mustRefuse(t, err, want{code: gatehouse.ERULE, rule: "T4", field: "user"})
 		}
 		// Who may not designate at all learns nothing about who is on the team (T3).
-		_, err := f.svc.SetDesignation(t.Context(), gatehouse.User("mallory"), tm.id, out, gatehouse.DesignationMainContact)
+		_, err := f.svc.SetDesignation(t.Context(), gatehouse.User("mallory"), tm.id, out, gatehouse.DesignationMainContact, "test")
 		mustRefuse(t, err, want{code: gatehouse.EFORBIDDEN, permission: gatehouse.PermManageDesignations})
 		f.holdsNothing(t, tm.id, out)
 		// Taking a designation away needs no membership.
-		_, err = f.svc.UnsetDesignation(t.Context(), tm.owner(), tm.id, out, gatehouse.DesignationMainContact)
+		_, err = f.svc.UnsetDesignation(t.Context(), tm.owner(), tm.id, out, gatehouse.DesignationMainContact, "test")
 		mustOK(t, err, "unsetting")
 	}},
 	{"T4_revoking_the_last_role_removes_the_member_with_designations_and_exceptions", func(t *testing.T, f fixture) {
@@ -183,11 +183,11 @@ var roleRules = []rule{
 			t.Errorf("first member = %+v", m)
 		}
 		// A designation needs manage_designations; verified_director only staff (C9).
-		_, err = f.svc.SetDesignation(t.Context(), fin, tm.id, fin, gatehouse.DesignationMainContact)
+		_, err = f.svc.SetDesignation(t.Context(), fin, tm.id, fin, gatehouse.DesignationMainContact, "")
 		mustRefuse(t, err, want{code: gatehouse.EFORBIDDEN, permission: gatehouse.PermManageDesignations})
-		_, err = f.svc.SetDesignation(t.Context(), tm.owner(), tm.id, fin, gatehouse.DesignationVerifiedDirector)
+		_, err = f.svc.SetDesignation(t.Context(), tm.owner(), tm.id, fin, gatehouse.DesignationVerifiedDirector, "verified")
 		mustRefuse(t, err, want{code: gatehouse.EFORBIDDEN, permission: gatehouse.PermProviderStaff})
-		_, err = f.svc.SetDesignation(t.Context(), tm.owner(), tm.id, fin, "chairman")
+		_, err = f.svc.SetDesignation(t.Context(), tm.owner(), tm.id, fin, "chairman", "")
 		mustRefuse(t, err, want{code: gatehouse.EINVALID, field: "designation"})
 	}},
 }

@@ -142,6 +142,11 @@ type CreateOrganisationRequest struct {
 	Name string `json:"name"`
 }
 
+// DesignationRequest defines model for DesignationRequest.
+type DesignationRequest struct {
+	Reason *string `json:"reason,omitempty"`
+}
+
 // Error defines model for Error.
 type Error struct {
 	Error ErrorDetail `json:"error"`
@@ -588,6 +593,12 @@ type GrantExceptionJSONRequestBody = GrantExceptionRequest
 // CreateInvoiceJSONRequestBody defines body for CreateInvoice for application/json ContentType.
 type CreateInvoiceJSONRequestBody = CreateInvoiceRequest
 
+// UnsetDesignationJSONRequestBody defines body for UnsetDesignation for application/json ContentType.
+type UnsetDesignationJSONRequestBody = DesignationRequest
+
+// SetDesignationJSONRequestBody defines body for SetDesignation for application/json ContentType.
+type SetDesignationJSONRequestBody = DesignationRequest
+
 // GrantRoleJSONRequestBody defines body for GrantRole for application/json ContentType.
 type GrantRoleJSONRequestBody = GrantRoleRequest
 
@@ -971,19 +982,41 @@ type ClientInterface interface {
 	// Corresponds with DELETE /v1/organisations/{org}/members/{user} (the `RemoveMember` operationId).
 	RemoveMember(ctx context.Context, org string, user string, params *RemoveMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// UnsetDesignationWithBody Take a designation away
+	//
+	// Take a designation away. Enforces T4 of domain.md.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with DELETE /v1/organisations/{org}/members/{user}/designations/{designation} (the `UnsetDesignation` operationId).
+	UnsetDesignationWithBody(ctx context.Context, org string, user string, designation string, params *UnsetDesignationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// UnsetDesignation Take a designation away
 	//
 	// Take a designation away. Enforces T4 of domain.md.
 	//
+	// Takes a body of the `application/json` content type.
+	//
 	// Corresponds with DELETE /v1/organisations/{org}/members/{user}/designations/{designation} (the `UnsetDesignation` operationId).
-	UnsetDesignation(ctx context.Context, org string, user string, designation string, params *UnsetDesignationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	UnsetDesignation(ctx context.Context, org string, user string, designation string, params *UnsetDesignationParams, body UnsetDesignationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetDesignationWithBody Give a designation to a team member
+	//
+	// Give a designation to a team member. Enforces C7, C9, R7, T4 of domain.md.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/organisations/{org}/members/{user}/designations/{designation} (the `SetDesignation` operationId).
+	SetDesignationWithBody(ctx context.Context, org string, user string, designation string, params *SetDesignationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SetDesignation Give a designation to a team member
 	//
-	// Give a designation to a team member. Enforces C9, T4 of domain.md.
+	// Give a designation to a team member. Enforces C7, C9, R7, T4 of domain.md.
+	//
+	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PUT /v1/organisations/{org}/members/{user}/designations/{designation} (the `SetDesignation` operationId).
-	SetDesignation(ctx context.Context, org string, user string, designation string, params *SetDesignationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	SetDesignation(ctx context.Context, org string, user string, designation string, params *SetDesignationParams, body SetDesignationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RevokeRole Revoke a role
 	//
@@ -1721,13 +1754,53 @@ func (c *Client) RemoveMember(ctx context.Context, org string, user string, para
 	return c.Client.Do(req)
 }
 
+// UnsetDesignationWithBody Take a designation away
+//
+// Take a designation away. Enforces T4 of domain.md.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with DELETE /v1/organisations/{org}/members/{user}/designations/{designation} (the `UnsetDesignation` operationId).
+func (c *Client) UnsetDesignationWithBody(ctx context.Context, org string, user string, designation string, params *UnsetDesignationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUnsetDesignationRequestWithBody(c.Server, org, user, designation, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // UnsetDesignation Take a designation away
 //
 // Take a designation away. Enforces T4 of domain.md.
 //
+// Takes a body of the `application/json` content type.
+//
 // Corresponds with DELETE /v1/organisations/{org}/members/{user}/designations/{designation} (the `UnsetDesignation` operationId).
-func (c *Client) UnsetDesignation(ctx context.Context, org string, user string, designation string, params *UnsetDesignationParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUnsetDesignationRequest(c.Server, org, user, designation, params)
+func (c *Client) UnsetDesignation(ctx context.Context, org string, user string, designation string, params *UnsetDesignationParams, body UnsetDesignationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUnsetDesignationRequest(c.Server, org, user, designation, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetDesignationWithBody Give a designation to a team member
+//
+// Give a designation to a team member. Enforces C7, C9, R7, T4 of domain.md.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/organisations/{org}/members/{user}/designations/{designation} (the `SetDesignation` operationId).
+func (c *Client) SetDesignationWithBody(ctx context.Context, org string, user string, designation string, params *SetDesignationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetDesignationRequestWithBody(c.Server, org, user, designation, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1740,11 +1813,13 @@ func (c *Client) UnsetDesignation(ctx context.Context, org string, user string, 
 
 // SetDesignation Give a designation to a team member
 //
-// Give a designation to a team member. Enforces C9, T4 of domain.md.
+// Give a designation to a team member. Enforces C7, C9, R7, T4 of domain.md.
+//
+// Takes a body of the `application/json` content type.
 //
 // Corresponds with PUT /v1/organisations/{org}/members/{user}/designations/{designation} (the `SetDesignation` operationId).
-func (c *Client) SetDesignation(ctx context.Context, org string, user string, designation string, params *SetDesignationParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewSetDesignationRequest(c.Server, org, user, designation, params)
+func (c *Client) SetDesignation(ctx context.Context, org string, user string, designation string, params *SetDesignationParams, body SetDesignationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetDesignationRequest(c.Server, org, user, designation, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3345,8 +3420,19 @@ func NewRemoveMemberRequest(server string, org string, user string, params *Remo
 	return req, nil
 }
 
-// NewUnsetDesignationRequest constructs an http.Request for the UnsetDesignation method
-func NewUnsetDesignationRequest(server string, org string, user string, designation string, params *UnsetDesignationParams) (*http.Request, error) {
+// NewUnsetDesignationRequest calls the generic UnsetDesignation builder with application/json body
+func NewUnsetDesignationRequest(server string, org string, user string, designation string, params *UnsetDesignationParams, body UnsetDesignationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUnsetDesignationRequestWithBody(server, org, user, designation, params, "application/json", bodyReader)
+}
+
+// NewUnsetDesignationRequestWithBody constructs an http.Request for the UnsetDesignation method, with any body, and a specified content type
+func NewUnsetDesignationRequestWithBody(server string, org string, user string, designation string, params *UnsetDesignationParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -3385,10 +3471,12 @@ func NewUnsetDesignationRequest(server string, org string, user string, designat
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	if params != nil {
 
@@ -3417,8 +3505,19 @@ func NewUnsetDesignationRequest(server string, org string, user string, designat
 	return req, nil
 }
 
-// NewSetDesignationRequest constructs an http.Request for the SetDesignation method
-func NewSetDesignationRequest(server string, org string, user string, designation string, params *SetDesignationParams) (*http.Request, error) {
+// NewSetDesignationRequest calls the generic SetDesignation builder with application/json body
+func NewSetDesignationRequest(server string, org string, user string, designation string, params *SetDesignationParams, body SetDesignationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetDesignationRequestWithBody(server, org, user, designation, params, "application/json", bodyReader)
+}
+
+// NewSetDesignationRequestWithBody constructs an http.Request for the SetDesignation method, with any body, and a specified content type
+func NewSetDesignationRequestWithBody(server string, org string, user string, designation string, params *SetDesignationParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -3457,10 +3556,12 @@ func NewSetDesignationRequest(server string, org string, user string, designatio
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPut, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	if params != nil {
 
@@ -4325,23 +4426,41 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /v1/organisations/{org}/members/{user} (the `RemoveMember` operationId).
 	RemoveMemberWithResponse(ctx context.Context, org string, user string, params *RemoveMemberParams, reqEditors ...RequestEditorFn) (*RemoveMemberResponse, error)
 
+	// UnsetDesignationWithBodyWithResponse Take a designation away
+	//
+	// Take a designation away. Enforces T4 of domain.md.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/organisations/{org}/members/{user}/designations/{designation} (the `UnsetDesignation` operationId).
+	UnsetDesignationWithBodyWithResponse(ctx context.Context, org string, user string, designation string, params *UnsetDesignationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UnsetDesignationResponse, error)
+
 	// UnsetDesignationWithResponse Take a designation away
 	//
 	// Take a designation away. Enforces T4 of domain.md.
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /v1/organisations/{org}/members/{user}/designations/{designation} (the `UnsetDesignation` operationId).
-	UnsetDesignationWithResponse(ctx context.Context, org string, user string, designation string, params *UnsetDesignationParams, reqEditors ...RequestEditorFn) (*UnsetDesignationResponse, error)
+	UnsetDesignationWithResponse(ctx context.Context, org string, user string, designation string, params *UnsetDesignationParams, body UnsetDesignationJSONRequestBody, reqEditors ...RequestEditorFn) (*UnsetDesignationResponse, error)
+
+	// SetDesignationWithBodyWithResponse Give a designation to a team member
+	//
+	// Give a designation to a team member. Enforces C7, C9, R7, T4 of domain.md.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/organisations/{org}/members/{user}/designations/{designation} (the `SetDesignation` operationId).
+	SetDesignationWithBodyWithResponse(ctx context.Context, org string, user string, designation string, params *SetDesignationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetDesignationResponse, error)
 
 	// SetDesignationWithResponse Give a designation to a team member
 	//
-	// Give a designation to a team member. Enforces C9, T4 of domain.md.
+	// Give a designation to a team member. Enforces C7, C9, R7, T4 of domain.md.
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /v1/organisations/{org}/members/{user}/designations/{designation} (the `SetDesignation` operationId).
-	SetDesignationWithResponse(ctx context.Context, org string, user string, designation string, params *SetDesignationParams, reqEditors ...RequestEditorFn) (*SetDesignationResponse, error)
+	SetDesignationWithResponse(ctx context.Context, org string, user string, designation string, params *SetDesignationParams, body SetDesignationJSONRequestBody, reqEditors ...RequestEditorFn) (*SetDesignationResponse, error)
 
 	// RevokeRoleWithResponse Revoke a role
 	//
@@ -8021,6 +8140,11 @@ type UnsetDesignationResponse409Headers struct {
 	XRequestId *string
 }
 
+// UnsetDesignationResponse413Headers the declared response headers of an HTTP 413 response for UnsetDesignation
+type UnsetDesignationResponse413Headers struct {
+	XRequestId *string
+}
+
 // UnsetDesignationResponse422Headers the declared response headers of an HTTP 422 response for UnsetDesignation
 type UnsetDesignationResponse422Headers struct {
 	XRequestId *string
@@ -8056,6 +8180,8 @@ type UnsetDesignationResponse struct {
 	JSON404 *Error
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *Error
 	// JSON429 the response for an HTTP 429 `application/json` response
@@ -8076,6 +8202,8 @@ type UnsetDesignationResponse struct {
 	Headers404 *UnsetDesignationResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *UnsetDesignationResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *UnsetDesignationResponse413Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *UnsetDesignationResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -8109,6 +8237,11 @@ func (r UnsetDesignationResponse) GetJSON404() *Error {
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
 func (r UnsetDesignationResponse) GetJSON409() *Error {
 	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UnsetDesignationResponse) GetJSON413() *Error {
+	return r.JSON413
 }
 
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
@@ -8191,6 +8324,11 @@ type SetDesignationResponse409Headers struct {
 	XRequestId *string
 }
 
+// SetDesignationResponse413Headers the declared response headers of an HTTP 413 response for SetDesignation
+type SetDesignationResponse413Headers struct {
+	XRequestId *string
+}
+
 // SetDesignationResponse422Headers the declared response headers of an HTTP 422 response for SetDesignation
 type SetDesignationResponse422Headers struct {
 	XRequestId *string
@@ -8226,6 +8364,8 @@ type SetDesignationResponse struct {
 	JSON404 *Error
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *Error
 	// JSON429 the response for an HTTP 429 `application/json` response
@@ -8246,6 +8386,8 @@ type SetDesignationResponse struct {
 	Headers404 *SetDesignationResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *SetDesignationResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SetDesignationResponse413Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *SetDesignationResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -8279,6 +8421,11 @@ func (r SetDesignationResponse) GetJSON404() *Error {
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
 func (r SetDesignationResponse) GetJSON409() *Error {
 	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SetDesignationResponse) GetJSON413() *Error {
+	return r.JSON413
 }
 
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
@@ -9830,30 +9977,60 @@ func (c *ClientWithResponses) RemoveMemberWithResponse(ctx context.Context, org 
 	return ParseRemoveMemberResponse(rsp)
 }
 
-// UnsetDesignationWithResponse Take a designation away
+// UnsetDesignationWithBodyWithResponse Take a designation away
 //
 // Take a designation away. Enforces T4 of domain.md.
 //
-// Returns a wrapper object for the known response body format(s).
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /v1/organisations/{org}/members/{user}/designations/{designation} (the `UnsetDesignation` operationId).
-func (c *ClientWithResponses) UnsetDesignationWithResponse(ctx context.Context, org string, user string, designation string, params *UnsetDesignationParams, reqEditors ...RequestEditorFn) (*UnsetDesignationResponse, error) {
-	rsp, err := c.UnsetDesignation(ctx, org, user, designation, params, reqEditors...)
+func (c *ClientWithResponses) UnsetDesignationWithBodyWithResponse(ctx context.Context, org string, user string, designation string, params *UnsetDesignationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UnsetDesignationResponse, error) {
+	rsp, err := c.UnsetDesignationWithBody(ctx, org, user, designation, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseUnsetDesignationResponse(rsp)
 }
 
-// SetDesignationWithResponse Give a designation to a team member
+// UnsetDesignationWithResponse Take a designation away
 //
-// Give a designation to a team member. Enforces C9, T4 of domain.md.
+// Take a designation away. Enforces T4 of domain.md.
 //
-// Returns a wrapper object for the known response body format(s).
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/organisations/{org}/members/{user}/designations/{designation} (the `UnsetDesignation` operationId).
+func (c *ClientWithResponses) UnsetDesignationWithResponse(ctx context.Context, org string, user string, designation string, params *UnsetDesignationParams, body UnsetDesignationJSONRequestBody, reqEditors ...RequestEditorFn) (*UnsetDesignationResponse, error) {
+	rsp, err := c.UnsetDesignation(ctx, org, user, designation, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUnsetDesignationResponse(rsp)
+}
+
+// SetDesignationWithBodyWithResponse Give a designation to a team member
+//
+// Give a designation to a team member. Enforces C7, C9, R7, T4 of domain.md.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /v1/organisations/{org}/members/{user}/designations/{designation} (the `SetDesignation` operationId).
-func (c *ClientWithResponses) SetDesignationWithResponse(ctx context.Context, org string, user string, designation string, params *SetDesignationParams, reqEditors ...RequestEditorFn) (*SetDesignationResponse, error) {
-	rsp, err := c.SetDesignation(ctx, org, user, designation, params, reqEditors...)
+func (c *ClientWithResponses) SetDesignationWithBodyWithResponse(ctx context.Context, org string, user string, designation string, params *SetDesignationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetDesignationResponse, error) {
+	rsp, err := c.SetDesignationWithBody(ctx, org, user, designation, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetDesignationResponse(rsp)
+}
+
+// SetDesignationWithResponse Give a designation to a team member
+//
+// Give a designation to a team member. Enforces C7, C9, R7, T4 of domain.md.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/organisations/{org}/members/{user}/designations/{designation} (the `SetDesignation` operationId).
+func (c *ClientWithResponses) SetDesignationWithResponse(ctx context.Context, org string, user string, designation string, params *SetDesignationParams, body SetDesignationJSONRequestBody, reqEditors ...RequestEditorFn) (*SetDesignationResponse, error) {
+	rsp, err := c.SetDesignation(ctx, org, user, designation, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -14187,6 +14364,13 @@ func ParseUnsetDesignationResponse(rsp *http.Response) (*UnsetDesignationRespons
 		}
 		response.JSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -14285,6 +14469,16 @@ func ParseUnsetDesignationResponse(rsp *http.Response) (*UnsetDesignationRespons
 			headers.XRequestId = &value
 		}
 		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers UnsetDesignationResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
 	case rsp.StatusCode == 422:
 		var headers UnsetDesignationResponse422Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -14396,6 +14590,13 @@ func ParseSetDesignationResponse(rsp *http.Response) (*SetDesignationResponse, e
 		}
 		response.JSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -14494,6 +14695,16 @@ func ParseSetDesignationResponse(rsp *http.Response) (*SetDesignationResponse, e
 			headers.XRequestId = &value
 		}
 		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers SetDesignationResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
 	case rsp.StatusCode == 422:
 		var headers SetDesignationResponse422Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
