@@ -177,8 +177,11 @@ type Store interface {
 }
 
 // AuditQuery selects audit events. Cursor continues an earlier page.
+// Platform selects the events that name no organisation (provider staff,
+// platform-wide changes); it excludes Organisation.
 type AuditQuery struct {
 	Organisation string
+	Platform     bool
 	Actor        string
 	Since, Until time.Time
 	Limit        int
