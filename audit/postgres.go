@@ -63,6 +63,8 @@ func migrateUp(pool *pgxpool.Pool) error {
 	if err != nil {
 		return fmt.Errorf("preparing the audit database migrations: %w", err)
 	}
+	// Close releases the connection the driver holds (and its lock).
+	defer func() { _, _ = m.Close() }()
 	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
 		return fmt.Errorf("migrating the audit database: %w", err)
 	}
