@@ -19,8 +19,10 @@ import (
 
 func event(i int, at time.Time) audit.Event {
 	return audit.Event{
-		AuditEvent: gatehouse.AuditEvent{At: at, Audit: gatehouse.Audit{Actor: "user:olivia", Action: fmt.Sprintf("a%04d", i), Organisation: "acme"},
-			Changes: []string{fmt.Sprintf("touch organisation:acme#administrator@user:u%d", i)}, ZedToken: fmt.Sprintf("tok%d", i)},
+		AuditEvent: gatehouse.AuditEvent{
+			At: at, Audit: gatehouse.Audit{Actor: "user:olivia", Action: fmt.Sprintf("a%04d", i), Organisation: "acme"},
+			Changes: []string{fmt.Sprintf("touch organisation:acme#administrator@user:u%d", i)}, ZedToken: fmt.Sprintf("tok%d", i),
+		},
 		Revision: fmt.Sprintf("rev%d", i),
 	}
 }

@@ -58,11 +58,14 @@ func consuming(t *testing.T, s *spicedb.SpiceDB) *spicedb.SpiceDB {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		s.ConsumeAudit(ctx, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+		s.ConsumeAudit(ctx, testLogger(t))
 	}()
 	t.Cleanup(func() { cancel(); <-done })
 	return s
 }
+
+// testLogger logs to the test's log.
+func testLogger(t *testing.T) *slog.Logger { return slog.New(slog.NewTextHandler(testWriter{t}, nil)) }
 
 // testWriter sends log lines to the test's log.
 type testWriter struct{ t *testing.T }
