@@ -24,6 +24,9 @@ type AuditEvent struct {
 // AuditQuery selects audit events. Cursor continues an earlier page.
 type AuditQuery struct {
 	Organisation string
+	// Platform selects the events that name no organisation (provider
+	// staff, platform-wide changes); it excludes Organisation.
+	Platform     bool
 	Actor        string
 	Since, Until time.Time
 	Limit        int

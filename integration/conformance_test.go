@@ -1,6 +1,8 @@
 package integration_test
 
 import (
+	"context"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -38,5 +40,15 @@ func remoteStores(t *testing.T, sdb *integration.SpiceDB) storetest.NewStore {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
-	return func(*testing.T) gatehouse.Store { return spicedb.New(conn) }
+	return func(t *testing.T) gatehouse.Store {
+		s := spicedb.New(conn)
+		if err := s.PrepareAudit(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); s.ConsumeAudit(ctx, slog.New(slog.DiscardHandler)) }()
+		t.Cleanup(func() { cancel(); <-done })
+		return s
+	}
 }

@@ -2,9 +2,11 @@ package server
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -34,6 +36,41 @@ type In[B any] struct {
 	Actor gatehouse.Subject
 	path  gin.Params
 	query map[string]any
+	// accept is the caller's Accept header; w answers a streamed route.
+	accept string
+	w      http.ResponseWriter
+}
+
+// Accepts reports whether the caller's Accept header names media.
+func (in In[B]) Accepts(media string) bool {
+	for part := range strings.SplitSeq(in.accept, ",") {
+		mt, _, _ := strings.Cut(part, ";")
+		if strings.EqualFold(strings.TrimSpace(mt), media) {
+			return true
+		}
+	}
+	return false
+}
+
+// Stream answers 200 with a body of contentType that write produces as it
+// goes (an export), instead of the route's JSON answer. Once write has
+// written, an error can no longer reach the caller as JSON: the adapter
+// logs it and the body ends early.
+func (in In[B]) Stream(contentType string, write func(w io.Writer) error) error {
+	in.w.Header().Set("Content-Type", contentType)
+	in.w.WriteHeader(http.StatusOK)
+	return write(flusher{in.w})
+}
+
+// flusher sends every write to the caller at once, so an export streams.
+type flusher struct{ w http.ResponseWriter }
+
+func (f flusher) Write(p []byte) (int, error) {
+	n, err := f.w.Write(p)
+	if fl, ok := f.w.(http.Flusher); ok {
+		fl.Flush()
+	}
+	return n, err
 }
 
 // Path returns the path parameter name.
@@ -72,11 +109,16 @@ func bind[B, R any](mk func(Deps) op[B, R]) binding {
 			run := mk(d)
 			return func(c *gin.Context) {
 				out, err := serve(c, rt, run)
-				if err != nil {
+				switch {
+				case c.Writer.Written() && err != nil:
+					// A stream broke after its first bytes (In.Stream).
+					d.Log.ErrorContext(c.Request.Context(), "stream ended early", "request_id", gatehouse.CallerFrom(c.Request.Context()).RequestID, "route", c.FullPath(), "err", err)
+				case c.Writer.Written():
+				case err != nil:
 					writeError(c, d.Log, err)
-					return
+				default:
+					respond(c, rt, out)
 				}
-				respond(c, rt, out)
 			}
 		},
 	}
@@ -93,7 +135,7 @@ func typeOf[T any]() reflect.Type {
 
 func serve[B, R any](c *gin.Context, rt route, run op[B, R]) (R, error) {
 	var zero R
-	in := In[B]{path: c.Params}
+	in := In[B]{path: c.Params, accept: c.GetHeader("Accept"), w: c.Writer}
 	var err error
 	if in.Actor, err = readActor(c.GetHeader(wire.ActorHeader), rt.actor); err != nil {
 		return zero, err

@@ -63,7 +63,7 @@ func TestGeneratedClient(t *testing.T) {
 		t.Errorf("Location = %q", loc)
 	}
 
-	audit, err := c.ListAuditWithResponse(ctx, &apiclient.ListAuditParams{Organisation: "generated"})
+	audit, err := c.ListAuditWithResponse(ctx, &apiclient.ListAuditParams{Organisation: ptr("generated")})
 	if err != nil || audit.JSON200 == nil || len(audit.JSON200.Events) == 0 || audit.JSON200.Events[0].Action != "create_organisation" {
 		t.Fatalf("audit: %v %s", err, audit.Body)
 	}

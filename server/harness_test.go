@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -48,6 +49,12 @@ func MustAPI(tb testing.TB) *API {
 	if err := store.WriteSchema(tb.Context(), schema.Text); err != nil {
 		tb.Fatalf("writing schema: %v", err)
 	}
+	// The audit trail is what SpiceDB's Watch API brings back (X2).
+	stopAudit, err := store.StartAudit(context.Background(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		tb.Fatalf("starting the audit consumer: %v", err)
+	}
+	tb.Cleanup(stopAudit)
 	idx, err := schema.NewIndex(schema.Text)
 	if err != nil {
 		tb.Fatal(err)

@@ -154,6 +154,11 @@ func operation(rt route, schemas obj) obj {
 		ok["headers"] = withRequestID(zedToken)
 	case rt.op.answer != nil:
 		ok["content"] = jsonContent(schemaOf(rt.op.answer, schemas), ex.resp)
+		if rt.stream != "" {
+			ok["content"].(obj)[rt.stream] = obj{"schema": obj{
+				"type": "string", "description": "sent when the request's Accept names this type: one JSON object per line, each an " + componentName(reflect.TypeFor[wire.AuditEvent]()) + ", oldest first",
+			}}
+		}
 	}
 	if rt.location != "" {
 		ok["headers"] = withRequestID(location)

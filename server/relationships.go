@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 
 	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/wire"
@@ -108,22 +110,58 @@ func (d Deps) validRelationship(field string, r gatehouse.Relationship) error {
 func handleAudit(d Deps) op[none, wire.AuditLog] {
 	return func(ctx context.Context, in In[none]) (wire.AuditLog, error) {
 		q := gatehouse.AuditQuery{
-			Organisation: in.Query("organisation"), Actor: in.Query("actor"), Cursor: in.Query("cursor"),
+			Organisation: in.Query("organisation"), Platform: in.Bool("platform"), Actor: in.Query("actor"), Cursor: in.Query("cursor"),
 			Since: in.Time("since"), Until: in.Time("until"), Limit: in.Int("limit"),
+		}
+		if (q.Organisation == "") == !q.Platform {
+			return wire.AuditLog{}, gatehouse.Invalid("organisation", "name one organisation, or ask for platform=true (the events that name none)")
 		}
 		if q.Actor != "" {
 			if _, err := gatehouse.ParseSubject("actor", q.Actor); err != nil {
 				return wire.AuditLog{}, err
 			}
 		}
+		if in.Accepts(ndjson) {
+			return wire.AuditLog{}, exportAudit(ctx, d.Store, q, in)
+		}
 		evs, next, err := d.Store.AuditTrail(ctx, q)
 		out := wire.AuditLog{Events: make([]wire.AuditEvent, len(evs)), Cursor: next}
 		for i, e := range evs {
-			out.Events[i] = wire.AuditEvent{
-				At: e.At, Actor: e.Actor, Key: e.Key, Action: e.Action, Reason: e.Reason, Organisation: e.Organisation,
-				Details: e.Details, Changes: e.Changes, ZedToken: e.ZedToken,
-			}
+			out.Events[i] = auditEvent(e)
 		}
 		return out, err
+	}
+}
+
+// ndjson is the media type of the audit export: one event per line.
+const ndjson = "application/x-ndjson"
+
+// auditExporter is a Store that streams the whole matching trail, oldest
+// first (the SpiceDB adapter does).
+type auditExporter interface {
+	AuditExport(ctx context.Context, q gatehouse.AuditQuery, fn func(gatehouse.AuditEvent) error) error
+}
+
+// exportAudit streams every event q matches, oldest first, one JSON object
+// per line, for a SIEM: never the whole trail in memory.
+func exportAudit(ctx context.Context, store gatehouse.Store, q gatehouse.AuditQuery, in In[none]) error {
+	exp, ok := store.(auditExporter)
+	if !ok {
+		return gatehouse.Errorf(gatehouse.EINVALID, "this store cannot export the audit trail; page through it as JSON")
+	}
+	if q.Cursor != "" || q.Limit != 0 {
+		return gatehouse.Invalid("cursor", "an export streams every matching event; cursor and limit page the JSON answer only")
+	}
+	return in.Stream(ndjson, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		return exp.AuditExport(ctx, q, func(e gatehouse.AuditEvent) error { return enc.Encode(auditEvent(e)) })
+	})
+}
+
+// auditEvent is e as the API answers it.
+func auditEvent(e gatehouse.AuditEvent) wire.AuditEvent {
+	return wire.AuditEvent{
+		At: e.At, Actor: e.Actor, Key: e.Key, Action: e.Action, Reason: e.Reason, Organisation: e.Organisation,
+		Details: e.Details, Changes: e.Changes, ZedToken: e.ZedToken,
 	}
 }

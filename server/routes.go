@@ -29,6 +29,8 @@ type route struct {
 	query    []param
 	// optionalBody lets the body be left out.
 	optionalBody bool
+	// stream is the media type the route also answers as a stream (In.Stream), when the caller accepts it.
+	stream string
 	// status answers success; 204 routes return written.
 	status int
 	// location, on a 201, is the path of what was created, less its id.
@@ -59,10 +61,12 @@ var api = []route{
 	},
 	{method: "POST", path: "/v1/relationships", id: "writeRelationships", tag: "relationships", summary: "Touch and delete relationships atomically; the relations that hold O2 and S1 are refused", rules: []string{"O2", "S1", "X2", "X3", "X5"}, actor: actorOptional, status: 200, op: bind(handleWriteRelationships)},
 	{
-		method: "GET", path: "/v1/audit", id: "listAudit", tag: "relationships", summary: "List the audit trail of an organisation, newest first",
-		rules: []string{"X2"}, status: 200, op: bind(handleAudit),
+		method: "GET", path: "/v1/audit", id: "listAudit", tag: "relationships",
+		summary: "List the audit trail of an organisation (or, with platform=true, the events that name none), newest first; Accept: application/x-ndjson exports every matching event, oldest first",
+		rules:   []string{"X2"}, status: 200, op: bind(handleAudit), stream: ndjson,
 		query: []param{
-			{name: "organisation", kind: "string", required: true, doc: "organisation id"},
+			{name: "organisation", kind: "string", doc: "organisation id; required unless platform=true"},
+			{name: "platform", kind: "boolean", doc: "list the events that name no organisation (e.g. platform#staff)"},
 			{name: "actor", kind: "string", doc: "user:<id>"},
 			{name: "since", kind: "date-time"},
 			{name: "until", kind: "date-time"},

@@ -88,6 +88,12 @@ func mustSecured(tb testing.TB, edit func(*server.Deps)) *secured {
 	if err := store.WriteSchema(tb.Context(), schema.Text); err != nil {
 		tb.Fatalf("writing schema: %v", err)
 	}
+	// The audit trail is what SpiceDB's Watch API brings back (X2).
+	stopAudit, err := store.StartAudit(context.Background(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		tb.Fatalf("starting the audit consumer: %v", err)
+	}
+	tb.Cleanup(stopAudit)
 	idx, err := schema.NewIndex(schema.Text)
 	if err != nil {
 		tb.Fatal(err)

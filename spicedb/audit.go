@@ -2,102 +2,166 @@ package spicedb
 
 import (
 	"context"
-	"sort"
-	"strconv"
+	"crypto/rand"
+	"encoding/hex"
 	"sync"
 	"time"
 
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"github.com/authzed/spicedb/pkg/zedtoken"
+
 	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/audit"
 )
 
-// auditLog keeps the audit trail of the changes made through this process.
-// The same record travels with each write as SpiceDB transaction metadata,
-// which SpiceDB returns on its Watch API with the change itself.
-type auditLog struct {
-	mu     sync.RWMutex
-	events []gatehouse.AuditEvent
+// awaitLimit bounds how long a read of the trail waits for this process's
+// own writes to come back on the Watch stream.
+const awaitLimit = 3 * time.Second
+
+// auditState ties this Store to its audit trail. Every write carries its
+// audit record as transaction metadata; the Watch consumer (ConsumeAudit)
+// turns what SpiceDB committed into the trail. A read of the trail first
+// waits, briefly, until the consumer has seen this process's own writes,
+// so the trail reads its writes as checks do.
+type auditState struct {
+	trail audit.Trail
+
+	mu      sync.Mutex
+	pending map[string]pendingWrite
+	// recent holds the write ids and revisions the consumer saw lately,
+	// for a write whose event arrives before its own response does.
+	recent   map[string]time.Time
+	changed  chan struct{}
+	lastSeen time.Time // when the consumer last received a checkpoint
+	prevSeen time.Time // when it received the one before
 }
 
-func newAuditLog() *auditLog { return &auditLog{} }
+// pendingWrite is a write of this process the consumer has not seen yet.
+type pendingWrite struct {
+	revision string
+	done     time.Time
+}
 
-func (l *auditLog) append(e gatehouse.AuditEvent) {
-	if e.Actor == "" && e.Action == "" {
+func newAuditState(t audit.Trail) *auditState {
+	return &auditState{trail: t, pending: map[string]pendingWrite{}, recent: map[string]time.Time{}, changed: make(chan struct{})}
+}
+
+// WithAuditTrail keeps the audit trail in t (default: a memory ring of
+// DefaultMemoryEvents). ConsumeAudit fills it.
+func WithAuditTrail(t audit.Trail) Option { return func(s *SpiceDB) { s.audit = newAuditState(t) } }
+
+// DefaultMemoryEvents is how many events the default memory trail keeps.
+const DefaultMemoryEvents = 100_000
+
+// newWriteID names one write in its metadata.
+func newWriteID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// wrote notes a committed write of this process with metadata id.
+func (a *auditState) wrote(id, tok string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for old, p := range a.pending {
+		if time.Since(p.done) > awaitLimit {
+			delete(a.pending, old)
+		}
+	}
+	rev := revisionOf(tok)
+	_, sawID := a.recent[id]
+	_, sawRev := a.recent[rev]
+	if sawID || (rev != "" && sawRev) {
 		return
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.events = append(l.events, e)
+	a.pending[id] = pendingWrite{revision: rev, done: time.Now()}
 }
 
-func (l *auditLog) record(a gatehouse.Audit, ups []gatehouse.Update, tok string) {
-	changes := make([]string, len(ups))
-	for i, u := range ups {
-		changes[i] = u.Op.String() + " " + u.Relationship.String()
+// seen is called by the consumer for what it received: the write ids of
+// events, and the revision of the response. A checkpoint also clears the
+// writes done before the checkpoint two before it arrived: the checkpoint
+// that arrived first after a write may have been sent before the write
+// committed, but SpiceDB's watch read the datastore for the next one
+// after that, so a write still pending then changed nothing (a touch of
+// what was there) and has no event to wait for.
+func (a *auditState) seen(ids []string, revision string, checkpoint bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := time.Now()
+	for k, t := range a.recent {
+		if now.Sub(t) > 2*awaitLimit {
+			delete(a.recent, k)
+		}
 	}
-	l.append(gatehouse.AuditEvent{At: time.Now().UTC(), Audit: a, Changes: changes, ZedToken: tok})
+	for _, id := range ids {
+		delete(a.pending, id)
+		a.recent[id] = now
+	}
+	if revision != "" {
+		a.recent[revision] = now
+	}
+	for id, p := range a.pending {
+		if (revision != "" && p.revision == revision) || (checkpoint && p.done.Before(a.prevSeen)) {
+			delete(a.pending, id)
+		}
+	}
+	if checkpoint {
+		a.prevSeen, a.lastSeen = a.lastSeen, now
+	}
+	close(a.changed)
+	a.changed = make(chan struct{})
 }
 
-func (l *auditLog) recordDelete(a gatehouse.Audit, f gatehouse.Filter, n int, tok string) {
-	desc := "delete " + strconv.Itoa(n) + " matching " + f.ResourceType
-	if f.ResourceID != "" {
-		desc += ":" + f.ResourceID
+// await waits until the consumer has seen every pending write, or awaitLimit.
+func (a *auditState) await(ctx context.Context) {
+	deadline := time.NewTimer(awaitLimit)
+	defer deadline.Stop()
+	for {
+		a.mu.Lock()
+		for id, p := range a.pending {
+			if time.Since(p.done) > awaitLimit {
+				delete(a.pending, id)
+			}
+		}
+		n, ch := len(a.pending), a.changed
+		a.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-deadline.C:
+			return
+		case <-ch:
+		}
 	}
-	if f.IDPrefix != "" {
-		desc += ":" + f.IDPrefix + "*"
+}
+
+// revisionOf names the SpiceDB revision of a ZedToken; "" when it is not one.
+func revisionOf(tok string) string {
+	d, err := zedtoken.Decode(&v1.ZedToken{Token: tok})
+	if err != nil {
+		return ""
 	}
-	if f.Relation != "" {
-		desc += "#" + f.Relation
+	if v := d.GetV1(); v != nil {
+		return v.GetRevision()
 	}
-	if f.SubjectType != "" {
-		desc += "@" + f.SubjectType + ":" + f.SubjectID
-	}
-	l.append(gatehouse.AuditEvent{At: time.Now().UTC(), Audit: a, Changes: []string{desc}, ZedToken: tok})
+	return ""
 }
 
 // AuditTrail implements gatehouse.Store: newest first, filtered, paginated
-// by an opaque cursor (the count of events already returned).
-func (s *SpiceDB) AuditTrail(_ context.Context, q gatehouse.AuditQuery) ([]gatehouse.AuditEvent, string, error) {
-	s.audit.mu.RLock()
-	var match []gatehouse.AuditEvent
-	// Newest first even between events of the same instant: the log is
-	// in the order of recording, so walk it backwards before the stable sort.
-	for i := len(s.audit.events) - 1; i >= 0; i-- {
-		e := s.audit.events[i]
-		if q.Organisation != "" && e.Organisation != q.Organisation {
-			continue
-		}
-		if q.Actor != "" && e.Actor != q.Actor {
-			continue
-		}
-		if !q.Since.IsZero() && e.At.Before(q.Since) {
-			continue
-		}
-		if !q.Until.IsZero() && e.At.After(q.Until) {
-			continue
-		}
-		match = append(match, e)
-	}
-	s.audit.mu.RUnlock()
-	sort.SliceStable(match, func(i, j int) bool { return match[i].At.After(match[j].At) })
-	skip := 0
-	if q.Cursor != "" {
-		n, err := strconv.Atoi(q.Cursor)
-		if err != nil || n < 0 {
-			return nil, "", gatehouse.Invalid("cursor", "cursor %q was not returned by this endpoint", q.Cursor)
-		}
-		skip = n
-	}
-	limit := q.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	if skip >= len(match) {
-		return []gatehouse.AuditEvent{}, "", nil
-	}
-	end := min(skip+limit, len(match))
-	next := ""
-	if end < len(match) {
-		next = strconv.Itoa(end)
-	}
-	return match[skip:end], next, nil
+// by a cursor that names the last event of the page.
+func (s *SpiceDB) AuditTrail(ctx context.Context, q gatehouse.AuditQuery) ([]gatehouse.AuditEvent, string, error) {
+	s.audit.await(ctx)
+	return s.audit.trail.List(ctx, q)
+}
+
+// AuditExport calls fn with every event that matches q (its Limit and
+// Cursor aside), oldest first, until fn returns an error, which it returns.
+// It is the streaming form of AuditTrail, for an NDJSON export.
+func (s *SpiceDB) AuditExport(ctx context.Context, q gatehouse.AuditQuery, fn func(gatehouse.AuditEvent) error) error {
+	s.audit.await(ctx)
+	return s.audit.trail.Export(ctx, q, fn)
 }

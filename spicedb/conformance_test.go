@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"log/slog"
 	"net/url"
 	"testing"
 	"time"
@@ -44,7 +45,34 @@ func embeddedStores(t *testing.T, datastore string) storetest.NewStore {
 	if err := spicedb.New(emb.Conn, emb.Options()...).WriteSchema(t.Context(), schema.Text); err != nil {
 		t.Fatal(err)
 	}
-	return func(*testing.T) gatehouse.Store { return spicedb.New(emb.Conn, emb.Options()...) }
+	return func(t *testing.T) gatehouse.Store { return consuming(t, spicedb.New(emb.Conn, emb.Options()...)) }
+}
+
+// consuming runs s's audit consumer until the test ends.
+func consuming(t *testing.T, s *spicedb.SpiceDB) *spicedb.SpiceDB {
+	t.Helper()
+	if err := s.PrepareAudit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.ConsumeAudit(ctx, testLogger(t))
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return s
+}
+
+// testLogger logs to the test's log.
+func testLogger(t *testing.T) *slog.Logger { return slog.New(slog.NewTextHandler(testWriter{t}, nil)) }
+
+// testWriter sends log lines to the test's log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p))
+	return len(p), nil
 }
 
 // mustFreshDatabase creates an empty database in the Postgres of

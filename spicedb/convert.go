@@ -73,12 +73,13 @@ func toStruct(field string, m map[string]any) (*structpb.Struct, error) {
 func token(t *v1.ZedToken) string { return t.GetToken() }
 
 // metadata is the audit record as the transaction metadata of a write,
-// which SpiceDB keeps with the change (history.go's eventOf reads it back).
-func metadata(a gatehouse.Audit) *structpb.Struct {
+// which SpiceDB keeps with the change and returns on its Watch API
+// (watch.go's eventOf reads it back). write names this one write.
+func metadata(a gatehouse.Audit, write string) *structpb.Struct {
 	if a.Actor == "" && a.Action == "" {
 		return nil
 	}
-	m := map[string]any{"actor": a.Actor, "action": a.Action, "at": time.Now().UTC().Format(time.RFC3339Nano)}
+	m := map[string]any{"actor": a.Actor, "action": a.Action, "at": time.Now().UTC().Format(time.RFC3339Nano), "write": write}
 	if a.Key != "" {
 		m["key"] = a.Key
 	}

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/audit"
 )
 
 var _ gatehouse.Store = (*SpiceDB)(nil)
@@ -24,12 +25,13 @@ type Checker interface {
 type SpiceDB struct {
 	perms  v1.PermissionsServiceClient
 	schema v1.SchemaServiceClient
+	watch  v1.WatchServiceClient
 	fast   Checker
 	// observe records the latency of every SpiceDB call, by method.
 	observe func(method string, d time.Duration, err error)
 
 	fresh freshness
-	audit *auditLog
+	audit *auditState
 
 	// serial makes writes one at a time; see WithSerialWrites.
 	serial  bool
@@ -60,8 +62,9 @@ func New(conn grpc.ClientConnInterface, opts ...Option) *SpiceDB {
 	s := &SpiceDB{
 		perms:   v1.NewPermissionsServiceClient(conn),
 		schema:  v1.NewSchemaServiceClient(conn),
+		watch:   v1.NewWatchServiceClient(conn),
 		observe: func(string, time.Duration, error) {},
-		audit:   newAuditLog(),
+		audit:   newAuditState(audit.NewMemory(DefaultMemoryEvents)),
 	}
 	for _, o := range opts {
 		o(s)

@@ -30,8 +30,14 @@ func (s *SpiceDB) Write(ctx context.Context, w gatehouse.Write) (string, error) 
 	if len(w.Updates) > maxUpdatesPerWrite {
 		return "", gatehouse.Invalid("touch", "at most %d changes in one write, got %d", maxUpdatesPerWrite, len(w.Updates))
 	}
+	rels := make([]gatehouse.Relationship, len(w.Updates))
+	for i, u := range w.Updates {
+		rels[i] = u.Relationship
+	}
+	id := newWriteID()
 	w.Audit = gatehouse.StampAudit(ctx, w.Audit)
-	req := &v1.WriteRelationshipsRequest{OptionalTransactionMetadata: metadata(w.Audit)}
+	md := metadata(s.attributed(ctx, w.Audit, nil, rels), id)
+	req := &v1.WriteRelationshipsRequest{OptionalTransactionMetadata: md}
 	for _, u := range w.Updates {
 		op := v1.RelationshipUpdate_OPERATION_TOUCH
 		switch u.Op {
@@ -58,7 +64,9 @@ func (s *SpiceDB) Write(ctx context.Context, w gatehouse.Write) (string, error) 
 	if err != nil {
 		return "", translate(err)
 	}
-	s.audit.record(w.Audit, w.Updates, tok)
+	if md != nil {
+		s.audit.wrote(id, tok)
+	}
 	return tok, nil
 }
 
@@ -69,14 +77,20 @@ func (s *SpiceDB) DeleteMatching(ctx context.Context, fs []gatehouse.Filter, a g
 	total := 0
 	var tok string
 	for _, f := range fs {
+		af := s.attributed(ctx, a, []gatehouse.Object{{Type: f.ResourceType, ID: f.ResourceID}}, nil)
+		if af.Organisation == "" && f.SubjectType == typeOrganisation && f.Relation == relOrganisation {
+			af.Organisation = f.SubjectID
+		}
 		for {
+			id := newWriteID()
+			md := metadata(af, id)
 			seq, alone := s.beginWrite()
 			start := time.Now()
 			resp, err := s.perms.DeleteRelationships(ctx, &v1.DeleteRelationshipsRequest{
 				RelationshipFilter:            toFilter(f),
 				OptionalLimit:                 maxDeletePerCall,
 				OptionalAllowPartialDeletions: true,
-				OptionalTransactionMetadata:   metadata(a),
+				OptionalTransactionMetadata:   md,
 			})
 			s.timed("DeleteRelationships", start, err)
 			s.endWrite(seq, alone, token(resp.GetDeletedAt()))
@@ -86,8 +100,8 @@ func (s *SpiceDB) DeleteMatching(ctx context.Context, fs []gatehouse.Filter, a g
 			tok = token(resp.GetDeletedAt())
 			n := int(resp.GetRelationshipsDeletedCount()) //nolint:gosec // at most maxDeletePerCall
 			total += n
-			if n > 0 {
-				s.audit.recordDelete(a, f, n, tok)
+			if n > 0 && md != nil {
+				s.audit.wrote(id, tok)
 			}
 			if resp.GetDeletionProgress() != v1.DeleteRelationshipsResponse_DELETION_PROGRESS_PARTIAL {
 				break

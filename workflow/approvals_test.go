@@ -276,7 +276,7 @@ var approvalRules = []rule{
 		if !slices.ContainsFunc(events, func(e gatehouse.AuditEvent) bool {
 			return e.Action == "edit_organisation" && e.Actor == g.alan.String() && e.Details["previousName"] == "Org o7"
 		}) {
-			t.Error("the rename is not in the audit trail")
+			t.Errorf("the rename is not in the audit trail: %+v", events)
 		}
 	}},
 }

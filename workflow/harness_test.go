@@ -1,8 +1,10 @@
 package workflow_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"testing"
 
@@ -36,6 +38,12 @@ func mustFixture(t *testing.T) fixture {
 	if err := store.WriteSchema(t.Context(), schema.Text); err != nil {
 		t.Fatalf("writing schema: %v", err)
 	}
+	// The audit trail is what SpiceDB's Watch API brings back (X2).
+	stopAudit, err := store.StartAudit(context.Background(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("starting the audit consumer: %v", err)
+	}
+	t.Cleanup(stopAudit)
 	f := fixture{t: t, svc: workflow.New(store), store: store}
 	f.touch(gatehouse.Relationship{Resource: gatehouse.Provider, Relation: gatehouse.RelStaff, Subject: staff})
 	return f

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/audit"
 	"github.com/gatehouse-authz/gatehouse/schema"
 	"github.com/gatehouse-authz/gatehouse/seed"
 	"github.com/gatehouse-authz/gatehouse/server"
@@ -44,6 +45,10 @@ type config struct {
 	seed            bool
 	shutdownTimeout time.Duration
 	pprofAddr       string
+	// auditDatabase is the Postgres of the durable audit trail; "" keeps it in memory.
+	auditDatabase     string
+	auditRetention    time.Duration
+	auditMemoryEvents int
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -75,6 +80,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.datastore, "datastore", env("GATEHOUSE_DATASTORE", "memory"), "embedded only: memory, or a postgres:// URI (GATEHOUSE_DATASTORE)")
 	fs.StringVar(&seedFlag, "seed", getenv("GATEHOUSE_SEED"), "load the demo data at start; default on with memory (GATEHOUSE_SEED)")
 	fs.StringVar(&c.pprofAddr, "pprof-addr", getenv("GATEHOUSE_PPROF_ADDR"), "serve Go's pprof profiles on this address, apart from the API (GATEHOUSE_PPROF_ADDR)")
+	fs.StringVar(&c.auditDatabase, "audit-database", getenv("GATEHOUSE_AUDIT_DATABASE"), "postgres:// URI of the durable audit trail, shared by every replica; none: in memory (GATEHOUSE_AUDIT_DATABASE)")
+	retention := env("GATEHOUSE_AUDIT_RETENTION", "0")
+	fs.StringVar(&retention, "audit-retention", retention, "remove audit events older than this, e.g. 2160h; 0 keeps them (GATEHOUSE_AUDIT_RETENTION)")
+	memEvents := env("GATEHOUSE_AUDIT_MEMORY_EVENTS", strconv.Itoa(spicedb.DefaultMemoryEvents))
+	fs.StringVar(&memEvents, "audit-memory-events", memEvents, "without an audit database: how many of the newest events the trail keeps (GATEHOUSE_AUDIT_MEMORY_EVENTS)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may finish after SIGTERM")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -98,6 +108,15 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if c.spicedbTimeout, err = time.ParseDuration(timeout); err != nil || c.spicedbTimeout <= 0 {
 		return c, fmt.Errorf("GATEHOUSE_SPICEDB_TIMEOUT must be a positive duration such as 5s, got %q", timeout)
+	}
+	if c.auditRetention, err = time.ParseDuration(retention); err != nil || c.auditRetention < 0 {
+		return c, fmt.Errorf("GATEHOUSE_AUDIT_RETENTION must be a duration such as 2160h (0 keeps every event), got %q", retention)
+	}
+	if c.auditMemoryEvents, err = strconv.Atoi(memEvents); err != nil || c.auditMemoryEvents <= 0 {
+		return c, fmt.Errorf("GATEHOUSE_AUDIT_MEMORY_EVENTS must be a positive number of events, got %q", memEvents)
+	}
+	if c.auditDatabase != "" && !strings.HasPrefix(c.auditDatabase, "postgres://") && !strings.HasPrefix(c.auditDatabase, "postgresql://") {
+		return c, errors.New("GATEHOUSE_AUDIT_DATABASE must be a postgres:// URI")
 	}
 	remote := c.spicedb != "embedded"
 	if remote {
@@ -200,7 +219,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 
 	metrics := server.NewMetrics()
-	storeOpts := []spicedb.Option{spicedb.WithObserver(metrics.ObserveSpiceDB)}
+	trail, err := openTrail(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	if pg, ok := trail.(*audit.Postgres); ok {
+		defer pg.Close()
+	}
+	storeOpts := []spicedb.Option{spicedb.WithObserver(metrics.ObserveSpiceDB), spicedb.WithAuditTrail(trail)}
 	var store *spicedb.SpiceDB
 	mode := "remote " + cfg.spicedb
 	if cfg.spicedb == "embedded" {
@@ -213,12 +239,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 				log.Warn("stopping embedded SpiceDB", "err", err)
 			}
 		}()
-		history, err := emb.History(ctx)
-		if err != nil {
-			// The trail of earlier runs is lost to this run, not the service.
-			log.Warn("the audit trail of earlier runs is unavailable", "err", err)
-		}
-		store = spicedb.New(emb.Conn, append(storeOpts, append(emb.Options(), spicedb.WithHistory(history))...)...)
+		store = spicedb.New(emb.Conn, append(storeOpts, emb.Options()...)...)
 		mode = "embedded " + datastoreName(cfg.datastore)
 	} else {
 		conn, err := spicedb.Dial(cfg.spicedb, cfg.spicedbKey, cfg.spicedbInsecure, cfg.spicedbTimeout)
@@ -228,6 +249,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		defer conn.Close()
 		store = spicedb.New(conn, storeOpts...)
 	}
+	go audit.Retain(ctx, trail, cfg.auditRetention, retentionInterval(cfg.auditRetention), func(n int64, err error) {
+		if err != nil {
+			log.Warn("audit retention", "err", err)
+		} else if n > 0 {
+			log.Info("audit retention removed old events", "events", n, "older_than", cfg.auditRetention.String())
+		}
+	})
 	idx, err := schema.NewIndex(schema.Text)
 	if err != nil {
 		return err
@@ -318,12 +346,35 @@ func prepare(ctx context.Context, store *spicedb.SpiceDB, cfg config, log *slog.
 		case <-time.After(time.Second):
 		}
 	}
+	// The consumer starts once the schema is there and before any write
+	// of ours, so the trail misses none (X2); it stops with ctx.
+	if _, err := store.StartAudit(ctx, log); err != nil {
+		return fmt.Errorf("starting the audit consumer: %w", err)
+	}
 	if cfg.seed {
 		if err := seed.Load(ctx, store); err != nil {
 			return fmt.Errorf("loading the demo data: %w", err)
 		}
 	}
 	return nil
+}
+
+// openTrail opens the audit trail: Postgres when GATEHOUSE_AUDIT_DATABASE
+// names one (migrated at start), else a bounded ring in memory.
+func openTrail(ctx context.Context, cfg config, log *slog.Logger) (audit.Trail, error) {
+	if cfg.auditDatabase != "" {
+		return audit.OpenPostgres(ctx, cfg.auditDatabase)
+	}
+	if cfg.spicedb != "embedded" || cfg.datastore != "memory" {
+		log.Warn("the audit trail is in memory: a restart loses it and each replica lists only what it saw; set GATEHOUSE_AUDIT_DATABASE to keep it",
+			"events_kept", cfg.auditMemoryEvents)
+	}
+	return audit.NewMemory(cfg.auditMemoryEvents), nil
+}
+
+// retentionInterval is how often old audit events are removed.
+func retentionInterval(keep time.Duration) time.Duration {
+	return min(time.Hour, max(keep/10, time.Second))
 }
 
 func datastoreName(ds string) string {

@@ -304,8 +304,11 @@ type WriteResult struct {
 
 // ListAuditParams defines parameters for ListAudit.
 type ListAuditParams struct {
-	// Organisation organisation id
-	Organisation string `form:"organisation" json:"organisation"`
+	// Organisation organisation id; required unless platform=true
+	Organisation *string `form:"organisation,omitempty" json:"organisation,omitempty"`
+
+	// Platform list the events that name no organisation (e.g. platform#staff)
+	Platform *bool `form:"platform,omitempty" json:"platform,omitempty"`
 
 	// Actor user:<id>
 	Actor *string    `form:"actor,omitempty" json:"actor,omitempty"`
@@ -710,9 +713,9 @@ type ClientInterface interface {
 	// Corresponds with GET /readyz (the `Readyz` operationId).
 	Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ListAudit List the audit trail of an organisation, newest first
+	// ListAudit List the audit trail of an organisation (or, with platform=true, the events that name none), newest first; Accept: application/x-ndjson exports every matching event, oldest first
 	//
-	// List the audit trail of an organisation, newest first. Enforces X2 of domain.md.
+	// List the audit trail of an organisation (or, with platform=true, the events that name none), newest first; Accept: application/x-ndjson exports every matching event, oldest first. Enforces X2 of domain.md.
 	//
 	// Corresponds with GET /v1/audit (the `ListAudit` operationId).
 	ListAudit(ctx context.Context, params *ListAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1162,9 +1165,9 @@ func (c *Client) Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*ht
 	return c.Client.Do(req)
 }
 
-// ListAudit List the audit trail of an organisation, newest first
+// ListAudit List the audit trail of an organisation (or, with platform=true, the events that name none), newest first; Accept: application/x-ndjson exports every matching event, oldest first
 //
-// List the audit trail of an organisation, newest first. Enforces X2 of domain.md.
+// List the audit trail of an organisation (or, with platform=true, the events that name none), newest first; Accept: application/x-ndjson exports every matching event, oldest first. Enforces X2 of domain.md.
 //
 // Corresponds with GET /v1/audit (the `ListAudit` operationId).
 func (c *Client) ListAudit(ctx context.Context, params *ListAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2131,12 +2134,28 @@ func NewListAuditRequest(server string, params *ListAuditParams) (*http.Request,
 		// per the OpenAPI spec (e.g. "color=blue,black,brown").
 		var rawQueryFragments []string
 
-		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "organisation", params.Organisation, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
-			return nil, err
-		} else {
-			for _, qp := range strings.Split(queryFrag, "&") {
-				rawQueryFragments = append(rawQueryFragments, qp)
+		if params.Organisation != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "organisation", *params.Organisation, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
 			}
+
+		}
+
+		if params.Platform != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "platform", *params.Platform, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
 		}
 
 		if params.Actor != nil {
@@ -4138,9 +4157,9 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /readyz (the `Readyz` operationId).
 	ReadyzWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ReadyzResponse, error)
 
-	// ListAuditWithResponse List the audit trail of an organisation, newest first
+	// ListAuditWithResponse List the audit trail of an organisation (or, with platform=true, the events that name none), newest first; Accept: application/x-ndjson exports every matching event, oldest first
 	//
-	// List the audit trail of an organisation, newest first. Enforces X2 of domain.md.
+	// List the audit trail of an organisation (or, with platform=true, the events that name none), newest first; Accept: application/x-ndjson exports every matching event, oldest first. Enforces X2 of domain.md.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9497,9 +9516,9 @@ func (c *ClientWithResponses) ReadyzWithResponse(ctx context.Context, reqEditors
 	return ParseReadyzResponse(rsp)
 }
 
-// ListAuditWithResponse List the audit trail of an organisation, newest first
+// ListAuditWithResponse List the audit trail of an organisation (or, with platform=true, the events that name none), newest first; Accept: application/x-ndjson exports every matching event, oldest first
 //
-// List the audit trail of an organisation, newest first. Enforces X2 of domain.md.
+// List the audit trail of an organisation (or, with platform=true, the events that name none), newest first; Accept: application/x-ndjson exports every matching event, oldest first. Enforces X2 of domain.md.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -10415,6 +10434,9 @@ func ParseListAuditResponse(rsp *http.Response) (*ListAuditResponse, error) {
 			return nil, err
 		}
 		response.JSONDefault = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (application/x-ndjson) unsupported
 
 	}
 

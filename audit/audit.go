@@ -1,0 +1,112 @@
+// Package audit keeps Gatehouse's audit trail (rule X2). SpiceDB carries
+// each write's audit record as transaction metadata; a consumer of
+// SpiceDB's Watch API (package spicedb) turns every such write into an
+// Event and appends it to a Trail: Postgres when the trail must be durable
+// and shared by every replica, or a bounded ring in memory. Appending is
+// idempotent on the write's revision and position, so several consumers
+// of the same Watch stream store each write once.
+package audit
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse-authz/gatehouse"
+)
+
+// Event is one write as the Watch consumer saw it.
+type Event struct {
+	gatehouse.AuditEvent
+	// Revision is the SpiceDB revision of the write and Position the index
+	// of its metadata within that revision: together they name the write.
+	Revision string
+	Position int
+	// WriteID is the id the writer put in the metadata, so a writer can
+	// tell when its own write reached the trail.
+	WriteID string
+}
+
+// Trail stores audit events and lists them back.
+type Trail interface {
+	// Append stores events that are not stored yet, and remembers cursor
+	// (a ZedToken) as the point the Watch consumer resumes from, both at
+	// once. Events already stored (same revision and position) are skipped.
+	Append(ctx context.Context, events []Event, cursor string) error
+	// Cursor returns the ZedToken to resume watching from; "" when none.
+	Cursor(ctx context.Context) (string, error)
+	// List returns one page of the events that match q, newest first, and
+	// the cursor of the next page ("" at the end). A cursor names the last
+	// event returned, so pages neither skip nor repeat while writes go on.
+	List(ctx context.Context, q gatehouse.AuditQuery) ([]gatehouse.AuditEvent, string, error)
+	// Export calls fn with every event that matches q (Limit and Cursor
+	// aside), oldest first, until fn returns an error.
+	Export(ctx context.Context, q gatehouse.AuditQuery, fn func(gatehouse.AuditEvent) error) error
+	// Prune removes the events recorded before t and returns how many went.
+	Prune(ctx context.Context, before time.Time) (int64, error)
+	// Durable says whether the trail survives a restart.
+	Durable() bool
+}
+
+// DefaultLimit is the page size of List when the query names none.
+const DefaultLimit = 100
+
+// parseCursor reads a cursor that List returned: the sequence number of
+// the last event of the page before.
+func parseCursor(c string) (int64, error) {
+	if c == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(c, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, gatehouse.Invalid("cursor", "cursor %q was not returned by this endpoint", c)
+	}
+	return n, nil
+}
+
+// checkQuery refuses a query that asks for two things at once.
+func checkQuery(q gatehouse.AuditQuery) error {
+	if q.Platform && q.Organisation != "" {
+		return gatehouse.Invalid("platform", "platform lists the events of no organisation; leave organisation out")
+	}
+	return nil
+}
+
+// matches says whether e passes q's filters (not its page).
+func matches(q gatehouse.AuditQuery, e gatehouse.AuditEvent) bool {
+	switch {
+	case q.Platform && e.Organisation != "":
+		return false
+	case q.Organisation != "" && e.Organisation != q.Organisation:
+		return false
+	case q.Actor != "" && e.Actor != q.Actor:
+		return false
+	case !q.Since.IsZero() && e.At.Before(q.Since):
+		return false
+	case !q.Until.IsZero() && e.At.After(q.Until):
+		return false
+	}
+	return true
+}
+
+// Retain prunes t every interval, removing events older than keep, until
+// ctx ends. keep 0 keeps every event. Errors go to report.
+func Retain(ctx context.Context, t Trail, keep, interval time.Duration, report func(pruned int64, err error)) {
+	if keep <= 0 {
+		return
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		n, err := t.Prune(ctx, time.Now().Add(-keep))
+		if ctx.Err() != nil {
+			return
+		}
+		report(n, err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}

@@ -1,0 +1,2 @@
+DROP TABLE audit_cursor;
+DROP TABLE audit_events;
