@@ -36,8 +36,11 @@ type route struct {
 	op       binding
 }
 
-// limit is the page size of the bounded reads.
-var limit = param{name: "limit", kind: "integer", min: 1, max: 1000, doc: "page size, 1 to 1000"}
+// limit and cursor page the bounded reads (api.md: "Reads are bounded").
+var (
+	limit  = param{name: "limit", kind: "integer", min: 1, max: wire.MaxLimit, def: wire.DefaultLimit, doc: "at most this many items, 1 to 10000 (default 1000)"}
+	cursor = param{name: "cursor", kind: "string", doc: "the cursor of the previous page, to continue it; opaque"}
+)
 
 // api is the /v1 API, in the order api.md lists it.
 var api = []route{
@@ -55,6 +58,8 @@ var api = []route{
 			{name: "resourceType", kind: "string", doc: "every resource of this type"},
 			{name: "relation", kind: "string"},
 			{name: "subject", kind: "string", doc: "type:id or type:id#relation"},
+			limit,
+			cursor,
 		},
 	},
 	{method: "POST", path: "/v1/relationships", id: "writeRelationships", tag: "relationships", summary: "Touch and delete relationships atomically; the relations that hold O2 and S1 are refused", rules: []string{"O2", "S1", "X2", "X3", "X5"}, actor: actorOptional, status: 200, op: bind(handleWriteRelationships)},
@@ -67,7 +72,7 @@ var api = []route{
 			{name: "since", kind: "date-time"},
 			{name: "until", kind: "date-time"},
 			limit,
-			{name: "cursor", kind: "string", doc: "from the previous page"},
+			cursor,
 		},
 	},
 

@@ -168,9 +168,10 @@ type Exception struct {
 
 // Explanation defines model for Explanation.
 type Explanation struct {
-	Allowed  bool       `json:"allowed"`
-	Paths    [][]string `json:"paths"`
-	ZedToken *string    `json:"zedToken,omitempty"`
+	Allowed   bool       `json:"allowed"`
+	Paths     [][]string `json:"paths"`
+	Truncated *bool      `json:"truncated,omitempty"`
+	ZedToken  *string    `json:"zedToken,omitempty"`
 }
 
 // GrantExceptionRequest defines model for GrantExceptionRequest.
@@ -219,6 +220,8 @@ type LookupResourcesResult struct {
 type LookupSubjectsRequest struct {
 	Consistency     *Consistency            `json:"consistency,omitempty"`
 	Context         *map[string]interface{} `json:"context,omitempty"`
+	Cursor          *string                 `json:"cursor,omitempty"`
+	Limit           *int                    `json:"limit,omitempty"`
 	Permission      string                  `json:"permission"`
 	Resource        string                  `json:"resource"`
 	SubjectRelation *string                 `json:"subjectRelation,omitempty"`
@@ -227,6 +230,7 @@ type LookupSubjectsRequest struct {
 
 // LookupSubjectsResult defines model for LookupSubjectsResult.
 type LookupSubjectsResult struct {
+	Cursor   *string  `json:"cursor,omitempty"`
 	Subjects []string `json:"subjects"`
 	ZedToken *string  `json:"zedToken,omitempty"`
 }
@@ -270,6 +274,7 @@ type Ownership struct {
 
 // Relationships defines model for Relationships.
 type Relationships struct {
+	Cursor        *string  `json:"cursor,omitempty"`
 	Relationships []string `json:"relationships"`
 	ZedToken      *string  `json:"zedToken,omitempty"`
 }
@@ -307,10 +312,10 @@ type ListAuditParams struct {
 	Since *time.Time `form:"since,omitempty" json:"since,omitempty"`
 	Until *time.Time `form:"until,omitempty" json:"until,omitempty"`
 
-	// Limit page size, 1 to 1000
+	// Limit at most this many items, 1 to 10000 (default 1000)
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
 
-	// Cursor from the previous page
+	// Cursor the cursor of the previous page, to continue it; opaque
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
@@ -532,6 +537,12 @@ type ReadRelationshipsParams struct {
 
 	// Subject type:id or type:id#relation
 	Subject *string `form:"subject,omitempty" json:"subject,omitempty"`
+
+	// Limit at most this many items, 1 to 10000 (default 1000)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor the cursor of the previous page, to continue it; opaque
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
@@ -3811,6 +3822,30 @@ func NewReadRelationshipsRequest(server string, params *ReadRelationshipsParams)
 		if params.Subject != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "subject", *params.Subject, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
