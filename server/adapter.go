@@ -170,7 +170,7 @@ type param struct {
 	required bool
 	// min and max bound an integer; def is its value when absent.
 	min, max, def int
-	doc      string
+	doc           string
 }
 
 // readQuery refuses undeclared and malformed query parameters, naming
