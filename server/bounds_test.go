@@ -2,9 +2,19 @@ package server_test
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
 	"net/url"
 	"slices"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/gatehouse-authz/gatehouse/schema"
+	"github.com/gatehouse-authz/gatehouse/server"
+	"github.com/gatehouse-authz/gatehouse/spicedb"
+	"github.com/gatehouse-authz/gatehouse/workflow"
 )
 
 // page is one page of a list: its items and the cursor that continues it.
@@ -122,4 +132,46 @@ func mustPage(t *testing.T, r Response, key string) page {
 		t.Fatalf("%d %s", r.Status, r.Raw)
 	}
 	return page{items: strs(r.Body[key]), cursor: str(r.Body["cursor"])}
+}
+
+// TestEmbeddedDeadline: every call to the embedded SpiceDB's in-memory
+// gRPC server gets GATEHOUSE_SPICEDB_TIMEOUT as a remote one does; one
+// that outlives it is 503 with Retry-After. (spicedb's
+// TestEngineDeadline covers the in-process engine, which needs a schema
+// this SpiceDB cannot write in a nanosecond.)
+func TestEmbeddedDeadline(t *testing.T) {
+	emb, err := spicedb.StartEmbedded(t.Context(), spicedb.EmbeddedConfig{Datastore: "memory", Timeout: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = emb.Close() })
+	store := spicedb.New(emb.Conn, emb.Options()...)
+	idx, err := schema.NewIndex(schema.Text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ready atomic.Bool
+	ready.Store(true)
+	srv := httptest.NewServer(server.New(server.Deps{
+		Store: store, Workflow: workflow.New(store), Schema: idx, Keys: []string{testKey},
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: server.NewMetrics(), Ready: &ready,
+	}))
+	t.Cleanup(srv.Close)
+	a := &API{t: t, URL: srv.URL, Store: store, hc: validatingClient(t, srv.URL)}
+	for _, tc := range []struct {
+		name, method, path string
+		body               any
+	}{
+		{"check at a token (gRPC)", "POST", "/v1/check", map[string]any{"resource": "contractor:c1", "permission": "view", "subject": "user:a", "consistency": map[string]any{"atLeastAsFresh": "GhUKEzE3NjAwMDAwMDAwMDAwMDAwMDA="}}},
+		{"lookup subjects (stream)", "POST", "/v1/lookup/subjects", map[string]any{"resource": "organisation:acme", "permission": "member", "subjectType": "user"}},
+		{"read relationships (stream)", "GET", "/v1/relationships?resource=organisation:acme", nil},
+		{"write", "POST", "/v1/relationships", map[string]any{"touch": []string{"organisation:acme#administrator@user:a"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := a.Do(tc.method, tc.path, "", tc.body)
+			if r.Status != 503 || r.ErrorCode() != "unavailable" || r.Header.Get("Retry-After") == "" {
+				t.Errorf("got %d %s, Retry-After %q; want 503 unavailable with Retry-After: %s", r.Status, r.ErrorCode(), r.Header.Get("Retry-After"), r.Raw)
+			}
+		})
+	}
 }
