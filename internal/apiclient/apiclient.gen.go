@@ -803,18 +803,18 @@ type ClientInterface interface {
 	// Corresponds with PATCH /v1/contractors/{id} (the `PatchContractor` operationId).
 	PatchContractor(ctx context.Context, id string, params *PatchContractorParams, body PatchContractorJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ExplainWithBody Explain a check as the relationship chains that grant it
+	// ExplainWithBody Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true
 	//
-	// Explain a check as the relationship chains that grant it. Enforces X3, X5 of domain.md.
+	// Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true. Enforces X3, X5 of domain.md.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/explain (the `Explain` operationId).
 	ExplainWithBody(ctx context.Context, params *ExplainParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// Explain Explain a check as the relationship chains that grant it
+	// Explain Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true
 	//
-	// Explain a check as the relationship chains that grant it. Enforces X3, X5 of domain.md.
+	// Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true. Enforces X3, X5 of domain.md.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1343,9 +1343,9 @@ func (c *Client) PatchContractor(ctx context.Context, id string, params *PatchCo
 	return c.Client.Do(req)
 }
 
-// ExplainWithBody Explain a check as the relationship chains that grant it
+// ExplainWithBody Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true
 //
-// Explain a check as the relationship chains that grant it. Enforces X3, X5 of domain.md.
+// Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true. Enforces X3, X5 of domain.md.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1362,9 +1362,9 @@ func (c *Client) ExplainWithBody(ctx context.Context, params *ExplainParams, con
 	return c.Client.Do(req)
 }
 
-// Explain Explain a check as the relationship chains that grant it
+// Explain Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true
 //
-// Explain a check as the relationship chains that grant it. Enforces X3, X5 of domain.md.
+// Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true. Enforces X3, X5 of domain.md.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4171,18 +4171,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /v1/contractors/{id} (the `PatchContractor` operationId).
 	PatchContractorWithResponse(ctx context.Context, id string, params *PatchContractorParams, body PatchContractorJSONRequestBody, reqEditors ...RequestEditorFn) (*PatchContractorResponse, error)
 
-	// ExplainWithBodyWithResponse Explain a check as the relationship chains that grant it
+	// ExplainWithBodyWithResponse Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true
 	//
-	// Explain a check as the relationship chains that grant it. Enforces X3, X5 of domain.md.
+	// Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true. Enforces X3, X5 of domain.md.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/explain (the `Explain` operationId).
 	ExplainWithBodyWithResponse(ctx context.Context, params *ExplainParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ExplainResponse, error)
 
-	// ExplainWithResponse Explain a check as the relationship chains that grant it
+	// ExplainWithResponse Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true
 	//
-	// Explain a check as the relationship chains that grant it. Enforces X3, X5 of domain.md.
+	// Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true. Enforces X3, X5 of domain.md.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9550,9 +9550,9 @@ func (c *ClientWithResponses) PatchContractorWithResponse(ctx context.Context, i
 	return ParsePatchContractorResponse(rsp)
 }
 
-// ExplainWithBodyWithResponse Explain a check as the relationship chains that grant it
+// ExplainWithBodyWithResponse Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true
 //
-// Explain a check as the relationship chains that grant it. Enforces X3, X5 of domain.md.
+// Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true. Enforces X3, X5 of domain.md.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9565,9 +9565,9 @@ func (c *ClientWithResponses) ExplainWithBodyWithResponse(ctx context.Context, p
 	return ParseExplainResponse(rsp)
 }
 
-// ExplainWithResponse Explain a check as the relationship chains that grant it
+// ExplainWithResponse Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true
 //
-// Explain a check as the relationship chains that grant it. Enforces X3, X5 of domain.md.
+// Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true. Enforces X3, X5 of domain.md.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
