@@ -37,7 +37,9 @@ type BulkResult struct {
 	Err error
 }
 
-// LookupResourcesRequest lists the resources of ResourceType on which Subject holds Permission.
+// LookupResourcesRequest lists the resources of ResourceType on which
+// Subject holds Permission: at most Limit of them (0: every one), after
+// Cursor, a Cursor of an earlier page of the same request.
 type LookupResourcesRequest struct {
 	ResourceType string
 	Permission   string
@@ -55,22 +57,55 @@ type LookupResourcesResult struct {
 	ZedToken  string
 }
 
-// LookupSubjectsRequest lists the subjects of SubjectType that hold Permission on Resource.
+// LookupSubjectsRequest lists the subjects of SubjectType that hold
+// Permission on Resource. LookupSubjectsPage reads Limit and Cursor as
+// LookupResources does; LookupSubjects ignores them and returns every one.
 type LookupSubjectsRequest struct {
 	Resource        Object
 	Permission      string
 	SubjectType     string
 	SubjectRelation string
 	Context         map[string]any
+	Limit           int
+	Cursor          string
 	Consistency     Consistency
+}
+
+// LookupSubjectsResult is one page of subjects in order of id; Cursor continues it when non-empty.
+type LookupSubjectsResult struct {
+	Subjects []Subject
+	Cursor   string
+	ZedToken string
+}
+
+// ReadRequest reads the relationships that match Filter: at most Limit of
+// them (0: every one), after Cursor, a Cursor of an earlier page of the
+// same Filter. Every page of a cursor reads the snapshot the first page
+// read, so the pages together are each match exactly once.
+type ReadRequest struct {
+	Filter      Filter
+	Limit       int
+	Cursor      string
+	Consistency Consistency
+}
+
+// ReadResult is one page of relationships; Cursor continues it when more remain.
+type ReadResult struct {
+	Relationships []Relationship
+	Cursor        string
+	ZedToken      string
 }
 
 // Explanation tells why a check answered as it did: every chain of
 // relationships that grants the permission, resource-side first.
+// Truncated says the search for chains stopped at a bound (its depth or its
+// time) before it finished: Paths holds those found so far, and Allowed
+// is still the check's full answer.
 type Explanation struct {
-	Allowed  bool
-	Paths    [][]Relationship
-	ZedToken string
+	Allowed   bool
+	Paths     [][]Relationship
+	Truncated bool
+	ZedToken  string
 }
 
 // Filter selects relationships. Empty fields match anything; IDPrefix
@@ -136,14 +171,21 @@ type Store interface {
 	Check(ctx context.Context, req CheckRequest) (CheckResult, error)
 	CheckBulk(ctx context.Context, reqs []CheckRequest, c Consistency) ([]BulkResult, string, error)
 	LookupResources(ctx context.Context, req LookupResourcesRequest) (LookupResourcesResult, error)
+	// LookupSubjects returns every subject that matches, sorted; for the
+	// domain's own reads, which the rules bound (the holders of a tier).
 	LookupSubjects(ctx context.Context, req LookupSubjectsRequest) ([]Subject, string, error)
+	// LookupSubjectsPage returns one page of at most req.Limit subjects.
+	LookupSubjectsPage(ctx context.Context, req LookupSubjectsRequest) (LookupSubjectsResult, error)
 	Explain(ctx context.Context, req CheckRequest) (Explanation, error)
 
 	ReadSchema(ctx context.Context) (string, error)
 	WriteSchema(ctx context.Context, schema string) error
 
-	// ReadRelationships returns every relationship that matches f.
+	// ReadRelationships returns every relationship that matches f; for the
+	// domain's own reads, which the rules bound (one organisation's roles).
 	ReadRelationships(ctx context.Context, f Filter, c Consistency) ([]Relationship, string, error)
+	// ReadRelationshipsPage returns one page of at most req.Limit matches.
+	ReadRelationshipsPage(ctx context.Context, req ReadRequest) (ReadResult, error)
 	// Write applies w atomically; a failed precondition is ECONFLICT.
 	Write(ctx context.Context, w Write) (string, error)
 	// DeleteMatching deletes every relationship that matches any filter, in

@@ -3,9 +3,24 @@
 // for platform operators, and the organisation, member and change-request
 // endpoints for admin tools.
 //
-// Every call takes a context. A 503 (SpiceDB unreachable) is retried with
-// exponential backoff, waiting at least as long as the server's Retry-After
-// says, a bounded number of times; so is a refused connection. Any other
+// Every call takes a context. A call is retried, with exponential backoff
+// and a bounded number of times, only when a retry cannot do a change
+// twice or report a change it made as someone else's (a misleading 409):
+//
+//   - any call whose connection was never made (a dial error: refused,
+//     no route, DNS), since then not a byte of it reached the server;
+//   - any call answered 429: the rate limit refuses a request before any
+//     handler runs, so nothing was done;
+//   - an idempotent call (GET, PUT, PATCH, DELETE, and the POSTs that only
+//     read or that touch and delete: checks, lookups, explain, raw
+//     relationship writes) after a 503 or a transport error.
+//
+// A creating or deciding POST (organisations, contractors, invoices,
+// change requests, authorising, transferring ownership) is not retried
+// after a 503 or a connection that broke once sent: the server may have
+// committed it before it failed, and a retry would answer 409 "exists" or
+// 403 for the caller's own change. The caller gets the error and can read
+// the state. Retries wait at least the server's Retry-After. Any other
 // answer outside 2xx comes back as an *Error that errors.As matches:
 //
 //	c := client.New("http://127.0.0.1:8080", key, client.WithActor("alice"))
@@ -29,6 +44,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -265,7 +281,9 @@ func (c *Client) retryable(cl call, err error, attempt int) (time.Duration, bool
 	backoff := c.backoff(attempt)
 	var e *Error
 	if errors.As(err, &e) {
-		if e.Status != http.StatusServiceUnavailable {
+		// 429 comes before any handler; a 503 may come after a commit
+		// (SpiceDB answered late, or the request outlived its deadline).
+		if e.Status != http.StatusTooManyRequests && (e.Status != http.StatusServiceUnavailable || !cl.idempotent) {
 			return 0, false
 		}
 		if e.RetryAfter > c.maxBackoff {
@@ -277,12 +295,19 @@ func (c *Client) retryable(cl call, err error, attempt int) (time.Duration, bool
 	if !errors.As(err, &te) {
 		return 0, false
 	}
-	// A refused connection never carried the request, so any call may go
-	// again; other transport failures may have reached the server.
-	if errors.Is(err, syscall.ECONNREFUSED) || (cl.idempotent && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)) {
+	// A connection never made never carried the request, so any call may
+	// go again; other transport failures may have reached the server.
+	if neverSent(err) || (cl.idempotent && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)) {
 		return backoff, true
 	}
 	return 0, false
+}
+
+// neverSent says a transport error happened while connecting, before any
+// byte of the request was written.
+func neverSent(err error) bool {
+	var op *net.OpError
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &op) && op.Op == "dial"
 }
 
 // backoff returns the wait before retry attempt+1: exponential, capped,

@@ -373,7 +373,7 @@ func TestAllResourcesFollowsCursor(t *testing.T) {
 		_, _ = io.WriteString(w, `{"resources":["contractor:c3"],"zedToken":"z2"}`)
 	})
 	var got []string
-	for r, err := range c.AllResources(t.Context(), client.LookupResourcesRequest{ResourceType: "contractor", Permission: "view", Subject: "user:alice", Limit: 2}) {
+	for r, err := range c.AllResources(t.Context(), client.LookupResourcesRequest{ResourceType: "contractor", Permission: "view", Subject: "user:alice", Limit: client.PageSize(2)}) {
 		if err != nil {
 			t.Fatal(err)
 		}

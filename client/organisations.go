@@ -44,7 +44,9 @@ func (c *Client) DeleteOrganisation(ctx context.Context, id string) (*WriteResul
 func (c *Client) TransferOwnership(ctx context.Context, org, to, reason string) (*Ownership, error) {
 	body := wire.TransferOwnershipRequest{To: actorRef(to), Reason: reason}
 	var out Ownership
-	if err := c.post(ctx, "/v1/organisations/"+seg(org)+"/transfer-ownership", body, &out, true); err != nil {
+	// Not idempotent: once it has committed, the same call is refused (403,
+	// the actor no longer owns it), so a retry would misreport a success.
+	if err := c.post(ctx, "/v1/organisations/"+seg(org)+"/transfer-ownership", body, &out, false); err != nil {
 		return nil, err
 	}
 	return &out, nil

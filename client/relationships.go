@@ -20,22 +20,29 @@ func (c *Client) Schema(ctx context.Context) (string, error) {
 
 // RelationshipFilter selects relationships: Resource ("organisation:acme")
 // or ResourceType ("organisation") is required; Relation and Subject
-// ("user:bob") narrow the selection.
+// ("user:bob") narrow the selection. Limit (1 to 10000; 0 leaves it to
+// the server, 1000) and Cursor, the Cursor of the previous page, page
+// through the matches.
 type RelationshipFilter struct {
 	Resource     string
 	ResourceType string
 	Relation     string
 	Subject      string
+	Limit        int
+	Cursor       string
 }
 
-// ReadRelationships lists the relationships that match f (GET
-// /v1/relationships).
+// ReadRelationships lists one page of the relationships that match f (GET
+// /v1/relationships); a non-empty Cursor in the answer continues it.
 func (c *Client) ReadRelationships(ctx context.Context, f RelationshipFilter) (*Relationships, error) {
 	q := url.Values{}
-	for k, v := range map[string]string{"resource": f.Resource, "resourceType": f.ResourceType, "relation": f.Relation, "subject": f.Subject} {
+	for k, v := range map[string]string{"resource": f.Resource, "resourceType": f.ResourceType, "relation": f.Relation, "subject": f.Subject, "cursor": f.Cursor} {
 		if v != "" {
 			q.Set(k, v)
 		}
+	}
+	if f.Limit > 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
 	}
 	var out Relationships
 	if err := c.get(ctx, "/v1/relationships", q, &out); err != nil {

@@ -72,3 +72,12 @@ const ActorHeader = wire.ActorHeader
 
 // ZedTokenHeader carries the ZedToken of a write answered 204 No Content.
 const ZedTokenHeader = wire.ZedTokenHeader
+
+// PageSize is a lookup's Limit: at most n items a page. n of 0 or less
+// is nil, which leaves the page size to the server (1000).
+func PageSize(n int) *int {
+	if n <= 0 {
+		return nil
+	}
+	return &n
+}

@@ -202,9 +202,9 @@ type param struct {
 	// kind is string, integer, boolean or date-time.
 	kind     string
 	required bool
-	// min and max bound an integer.
-	min, max int
-	doc      string
+	// min and max bound an integer; def is its value when absent.
+	min, max, def int
+	doc           string
 }
 
 // readQuery refuses undeclared and malformed query parameters, naming
@@ -225,6 +225,9 @@ func readQuery(q map[string][]string, params []param) (map[string]any, error) {
 		if v == "" && (p.kind == "string" || !sent) {
 			if p.required {
 				return nil, gatehouse.Invalid(p.name, "%s is required", p.name)
+			}
+			if p.def != 0 {
+				out[p.name] = p.def
 			}
 			continue
 		}

@@ -169,8 +169,9 @@ func handleLookupResources(d Deps) op[wire.LookupResourcesRequest, wire.LookupRe
 		if err := knownSubject(d.Schema, "subject", "subject", sub.Type, sub.Relation); err != nil {
 			return wire.LookupResourcesResult{}, err
 		}
-		if b.Limit < 0 || b.Limit > 1000 {
-			return wire.LookupResourcesResult{}, gatehouse.Invalid("limit", "limit must be between 1 and 1000 (0 for all)")
+		n, err := pageLimit(b.Limit)
+		if err != nil {
+			return wire.LookupResourcesResult{}, err
 		}
 		cons, err := consistency("consistency", b.Consistency)
 		if err != nil {
@@ -178,7 +179,7 @@ func handleLookupResources(d Deps) op[wire.LookupResourcesRequest, wire.LookupRe
 		}
 		res, err := d.Store.LookupResources(ctx, gatehouse.LookupResourcesRequest{
 			ResourceType: b.ResourceType, Permission: b.Permission, Subject: sub, Context: b.Context,
-			Limit: b.Limit, Cursor: b.Cursor, Consistency: cons,
+			Limit: n, Cursor: b.Cursor, Consistency: cons,
 		})
 		return wire.LookupResourcesResult{Resources: strs(res.Resources), Cursor: res.Cursor, ZedToken: res.ZedToken}, err
 	}
@@ -210,15 +211,19 @@ func handleLookupSubjects(d Deps) op[wire.LookupSubjectsRequest, wire.LookupSubj
 		if err := knownSubject(d.Schema, "subjectType", "subjectRelation", b.SubjectType, b.SubjectRelation); err != nil {
 			return wire.LookupSubjectsResult{}, err
 		}
+		n, err := pageLimit(b.Limit)
+		if err != nil {
+			return wire.LookupSubjectsResult{}, err
+		}
 		cons, err := consistency("consistency", b.Consistency)
 		if err != nil {
 			return wire.LookupSubjectsResult{}, err
 		}
-		subs, tok, err := d.Store.LookupSubjects(ctx, gatehouse.LookupSubjectsRequest{
+		page, err := d.Store.LookupSubjectsPage(ctx, gatehouse.LookupSubjectsRequest{
 			Resource: res, Permission: b.Permission, SubjectType: b.SubjectType, SubjectRelation: b.SubjectRelation,
-			Context: b.Context, Consistency: cons,
+			Context: b.Context, Limit: n, Cursor: b.Cursor, Consistency: cons,
 		})
-		return wire.LookupSubjectsResult{Subjects: strs(subs), ZedToken: tok}, err
+		return wire.LookupSubjectsResult{Subjects: strs(page.Subjects), Cursor: page.Cursor, ZedToken: page.ZedToken}, err
 	}
 }
 
@@ -226,12 +231,24 @@ func handleLookupSubjects(d Deps) op[wire.LookupSubjectsRequest, wire.LookupSubj
 func handleExplain(d Deps) op[wire.CheckRequest, wire.Explanation] {
 	return checking(d, func(ctx context.Context, req gatehouse.CheckRequest) (wire.Explanation, error) {
 		ex, err := d.Store.Explain(ctx, req)
-		out := wire.Explanation{Allowed: ex.Allowed, Paths: make([][]string, len(ex.Paths)), ZedToken: ex.ZedToken}
+		out := wire.Explanation{Allowed: ex.Allowed, Paths: make([][]string, len(ex.Paths)), Truncated: ex.Truncated, ZedToken: ex.ZedToken}
 		for i, p := range ex.Paths {
 			out.Paths[i] = strs(p)
 		}
 		return out, err
 	})
+}
+
+// pageLimit reads the limit of a list's body: wire.DefaultLimit when it
+// names none, else 1 to wire.MaxLimit (api.md: reads are bounded).
+func pageLimit(n *int) (int, error) {
+	if n == nil {
+		return wire.DefaultLimit, nil
+	}
+	if *n < 1 || *n > wire.MaxLimit {
+		return 0, gatehouse.Invalid("limit", "limit must be between 1 and %d, got %d", wire.MaxLimit, *n)
+	}
+	return *n, nil
 }
 
 // strs prints references in zed's notation; never nil, so a list is [] not null.

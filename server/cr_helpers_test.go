@@ -52,11 +52,7 @@ func (a *API) snapshot() []string {
 	a.t.Helper()
 	var out []string
 	for _, typ := range []string{"organisation", "contractor", "invoice", "change_request", "change_kind", "change_target", "platform"} {
-		r := a.Do("GET", "/v1/relationships?resourceType="+typ, "", nil)
-		if r.Status != http.StatusOK {
-			a.t.Fatalf("reading %s relationships: %d %s", typ, r.Status, r.Raw)
-		}
-		out = append(out, strs(r.Body["relationships"])...)
+		out = append(out, a.readAll("resourceType="+typ)...)
 	}
 	slices.Sort(out)
 	return out

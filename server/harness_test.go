@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strconv"
 	"sync/atomic"
 	"testing"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/gatehouse-authz/gatehouse/seed"
 	"github.com/gatehouse-authz/gatehouse/server"
 	"github.com/gatehouse-authz/gatehouse/spicedb"
+	"github.com/gatehouse-authz/gatehouse/wire"
 	"github.com/gatehouse-authz/gatehouse/workflow"
 )
 
@@ -173,15 +176,31 @@ func (a *API) Allowed(resource, permission, subject string) bool {
 // Relationships reads every relationship of resource through GET /v1/relationships.
 func (a *API) Relationships(resource string) []string {
 	a.t.Helper()
-	r := a.Do("GET", "/v1/relationships?resource="+resource, "", nil)
-	if r.Status != http.StatusOK {
-		a.t.Fatalf("reading relationships of %s: %d %s", resource, r.Status, r.Raw)
+	return a.readAll("resource=" + resource)
+}
+
+// readAll reads every relationship that query selects through GET
+// /v1/relationships, following the cursor from page to page.
+func (a *API) readAll(query string) []string {
+	a.t.Helper()
+	out := []string{}
+	next := ""
+	for {
+		q := query + "&limit=" + strconv.Itoa(wire.MaxLimit)
+		if next != "" {
+			q += "&cursor=" + url.QueryEscape(next)
+		}
+		r := a.Do("GET", "/v1/relationships?"+q, "", nil)
+		if r.Status != http.StatusOK {
+			a.t.Fatalf("reading relationships %s: %d %s", q, r.Status, r.Raw)
+		}
+		for _, v := range r.Body["relationships"].([]any) {
+			out = append(out, v.(string))
+		}
+		if next = str(r.Body["cursor"]); next == "" {
+			return out
+		}
 	}
-	var out []string
-	for _, v := range r.Body["relationships"].([]any) {
-		out = append(out, v.(string))
-	}
-	return out
 }
 
 // Touch writes relationships straight into the Store, as test setup: many

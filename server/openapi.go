@@ -124,6 +124,9 @@ func operation(rt route, schemas obj) obj {
 		switch q.kind {
 		case "integer":
 			s["minimum"], s["maximum"] = q.min, q.max
+			if q.def != 0 {
+				s["default"] = q.def
+			}
 		case "date-time":
 			s = obj{"type": "string", "format": "date-time"}
 		}
@@ -250,7 +253,7 @@ func structSchema(t reflect.Type, schemas obj) obj {
 				if name == "" {
 					name = f.Name
 				}
-				props[name] = schemaOf(f.Type, schemas)
+				props[name] = withBounds(schemaOf(f.Type, schemas), f.Tag.Get("openapi"))
 				if !optional && !strings.Contains(opts, "omitempty") && f.Type.Kind() != reflect.Pointer {
 					req = append(req, name)
 				}
@@ -261,6 +264,18 @@ func structSchema(t reflect.Type, schemas obj) obj {
 	s := obj{"type": "object", "properties": props, "additionalProperties": false}
 	if len(req) > 0 {
 		s["required"] = req
+	}
+	return s
+}
+
+// withBounds adds the bounds a field's openapi tag declares
+// (openapi:"minimum=1,maximum=10000,default=1000") to its schema.
+func withBounds(s obj, tag string) obj {
+	for kv := range strings.SplitSeq(tag, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		if n, err := strconv.Atoi(v); ok && err == nil && (k == "minimum" || k == "maximum" || k == "default") {
+			s[k] = n
+		}
 	}
 	return s
 }

@@ -22,6 +22,9 @@ var exampleCR = wire.ChangeRequest{
 }
 
 // examples are keyed by operationId.
+// exampleCursor is what a cursor looks like: opaque, to be sent back as it is.
+const exampleCursor = "eyJjIjoiLi4uIn0"
+
 var examples = map[string]example{
 	"check": {exampleCheck, wire.CheckResult{Allowed: true, ZedToken: tok}},
 	"checkBulk": {
@@ -32,11 +35,11 @@ var examples = map[string]example{
 		}, ZedToken: tok},
 	},
 	"lookupResources": {
-		wire.LookupResourcesRequest{ResourceType: "contractor", Permission: "view", Subject: "user:alice", Limit: 100},
-		wire.LookupResourcesResult{Resources: []string{"contractor:c1", "contractor:c2"}, ZedToken: tok},
+		wire.LookupResourcesRequest{ResourceType: "contractor", Permission: "view", Subject: "user:alice", Limit: new(2)},
+		wire.LookupResourcesResult{Resources: []string{"contractor:c1", "contractor:c2"}, Cursor: exampleCursor, ZedToken: tok},
 	},
 	"lookupSubjects": {
-		wire.LookupSubjectsRequest{Resource: "organisation:acme", Permission: "manage_members", SubjectType: "user"},
+		wire.LookupSubjectsRequest{Resource: "organisation:acme", Permission: "manage_members", SubjectType: "user", Limit: new(100)},
 		wire.LookupSubjectsResult{Subjects: []string{"user:alice", "user:sam"}, ZedToken: tok},
 	},
 	"explain": {exampleCheck, wire.Explanation{Allowed: true, Paths: [][]string{{

@@ -19,7 +19,7 @@ func handleSchema(d Deps) op[none, wire.Schema] {
 	}
 }
 
-// handleReadRelationships serves GET /v1/relationships?resource=&resourceType=&relation=&subject=.
+// handleReadRelationships serves GET /v1/relationships?resource=&resourceType=&relation=&subject=&limit=&cursor=.
 func handleReadRelationships(d Deps) op[none, wire.Relationships] {
 	return func(ctx context.Context, in In[none]) (wire.Relationships, error) {
 		var f gatehouse.Filter
@@ -51,8 +51,8 @@ func handleReadRelationships(d Deps) op[none, wire.Relationships] {
 			}
 			f.SubjectType, f.SubjectID, f.SubjectRelation = s.Type, s.ID, s.Relation
 		}
-		rels, tok, err := d.Store.ReadRelationships(ctx, f, gatehouse.Consistency{})
-		return wire.Relationships{Relationships: strs(rels), ZedToken: tok}, err
+		page, err := d.Store.ReadRelationshipsPage(ctx, gatehouse.ReadRequest{Filter: f, Limit: in.Int("limit"), Cursor: in.Query("cursor")})
+		return wire.Relationships{Relationships: strs(page.Relationships), Cursor: page.Cursor, ZedToken: page.ZedToken}, err
 	}
 }
 

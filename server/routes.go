@@ -38,8 +38,11 @@ type route struct {
 	op       binding
 }
 
-// limit is the page size of the bounded reads.
-var limit = param{name: "limit", kind: "integer", min: 1, max: 1000, doc: "page size, 1 to 1000"}
+// limit and cursor page the bounded reads (api.md: "Reads are bounded").
+var (
+	limit  = param{name: "limit", kind: "integer", min: 1, max: wire.MaxLimit, def: wire.DefaultLimit, doc: "at most this many items, 1 to 10000 (default 1000)"}
+	cursor = param{name: "cursor", kind: "string", doc: "the cursor of the previous page, to continue it; opaque"}
+)
 
 // api is the /v1 API, in the order api.md lists it.
 var api = []route{
@@ -47,7 +50,7 @@ var api = []route{
 	{method: "POST", path: "/v1/check/bulk", id: "checkBulk", tag: "check", summary: "Check up to 1000 permissions at once; a bad item fails alone", rules: []string{"X1", "X3", "X5"}, checkKey: true, status: 200, op: bind(handleCheckBulk)},
 	{method: "POST", path: "/v1/lookup/resources", id: "lookupResources", tag: "check", summary: "List the resources a subject holds a permission on", rules: []string{"K3", "X3", "X5"}, checkKey: true, status: 200, op: bind(handleLookupResources)},
 	{method: "POST", path: "/v1/lookup/subjects", id: "lookupSubjects", tag: "check", summary: "List the subjects that hold a permission on a resource", rules: []string{"X3", "X5"}, checkKey: true, status: 200, op: bind(handleLookupSubjects)},
-	{method: "POST", path: "/v1/explain", id: "explain", tag: "check", summary: "Explain a check as the relationship chains that grant it", rules: []string{"X3", "X5"}, checkKey: true, status: 200, op: bind(handleExplain)},
+	{method: "POST", path: "/v1/explain", id: "explain", tag: "check", summary: "Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true", rules: []string{"X3", "X5"}, checkKey: true, status: 200, op: bind(handleExplain)},
 	{method: "GET", path: "/v1/schema", id: "readSchema", tag: "relationships", summary: "Read the SpiceDB schema", checkKey: true, status: 200, op: bind(handleSchema)},
 	{
 		method: "GET", path: "/v1/relationships", id: "readRelationships", tag: "relationships", summary: "Read relationships; resource (type:id) or resourceType is required",
@@ -57,6 +60,8 @@ var api = []route{
 			{name: "resourceType", kind: "string", doc: "every resource of this type"},
 			{name: "relation", kind: "string"},
 			{name: "subject", kind: "string", doc: "type:id or type:id#relation"},
+			limit,
+			cursor,
 		},
 	},
 	{method: "POST", path: "/v1/relationships", id: "writeRelationships", tag: "relationships", summary: "Touch and delete relationships atomically; the relations that hold O2 and S1 are refused", rules: []string{"O2", "S1", "X2", "X3", "X5"}, actor: actorOptional, status: 200, op: bind(handleWriteRelationships)},
@@ -71,7 +76,7 @@ var api = []route{
 			{name: "since", kind: "date-time"},
 			{name: "until", kind: "date-time"},
 			limit,
-			{name: "cursor", kind: "string", doc: "from the previous page"},
+			cursor,
 		},
 	},
 

@@ -36,6 +36,11 @@ type Embedded struct {
 type EmbeddedConfig struct {
 	// Datastore is "memory" or a postgres:// URI.
 	Datastore string
+	// Timeout bounds every call, as Dial's timeout bounds a remote one
+	// (GATEHOUSE_SPICEDB_TIMEOUT): a call to the in-process engine or the
+	// in-memory gRPC server that takes longer fails as 503. Zero: no bound
+	// beyond the caller's context.
+	Timeout time.Duration
 }
 
 // StartEmbedded starts SpiceDB in-process on the configured datastore,
@@ -78,7 +83,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	e := &Embedded{ds: ds, memory: cfg.Datastore == "" || cfg.Datastore == "memory", stop: stop, done: make(chan error, 1)}
 	go func() { e.done <- runnable.Run(runCtx) }()
-	conn, err := runnable.NewClient(grpcutil.WithInsecureBearerToken(key))
+	conn, err := runnable.NewClient(append([]grpc.DialOption{grpcutil.WithInsecureBearerToken(key)}, deadlines(cfg.Timeout)...)...)
 	if err != nil {
 		stop()
 		return nil, fmt.Errorf("connecting to embedded SpiceDB: %w", err)
@@ -93,7 +98,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 		stop()
 		return nil, fmt.Errorf("starting SpiceDB's in-process check engine: %w", err)
 	}
-	e.Checker = &EngineChecker{perms: perms}
+	e.Checker = &EngineChecker{perms: perms, timeout: cfg.Timeout}
 	return e, nil
 }
 
@@ -133,11 +138,17 @@ func (e *Embedded) Close() error {
 // EngineChecker answers checks with SpiceDB's in-process engine
 // (pkg/embedded), at the head revision of the datastore.
 type EngineChecker struct {
-	perms *embedded.Permissions
+	perms   *embedded.Permissions
+	timeout time.Duration
 }
 
-// Check implements Checker.
+// Check implements Checker, within the embedded SpiceDB's Timeout.
 func (c *EngineChecker) Check(ctx context.Context, req gatehouse.CheckRequest) (gatehouse.CheckResult, error) {
+	if c.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
 	res, err := c.perms.Check(ctx, embedded.CheckRequest{
 		ResourceType:    req.Resource.Type,
 		ResourceID:      req.Resource.ID,
@@ -148,6 +159,11 @@ func (c *EngineChecker) Check(ctx context.Context, req gatehouse.CheckRequest) (
 		CaveatContext:   req.Context,
 	})
 	if err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			// The engine reports an expired context as Canceled; it is the
+			// deadline, a 503 to retry, not a caller who went away.
+			return gatehouse.CheckResult{}, translate(fmt.Errorf("%w: %w", context.DeadlineExceeded, err))
+		}
 		return gatehouse.CheckResult{}, engineError(err)
 	}
 	return gatehouse.CheckResult{Allowed: res.HasPermission, Conditional: res.IsConditional, MissingContext: res.MissingContext}, nil

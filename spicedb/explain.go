@@ -10,14 +10,37 @@ import (
 	"github.com/gatehouse-authz/gatehouse"
 )
 
+// explainBounds bound the search for an explanation's chains: how deep
+// the walk of the expanded tree goes, how long expanding and walking may
+// take, and how many chains the answer holds. Past any of them the answer
+// is Truncated rather than an error: the check's answer is complete, and
+// the chains found so far are still true.
+type explainBounds struct {
+	depth int
+	time  time.Duration
+	paths int
+}
+
+// Explain's bounds: deeper than any chain a person reads, and well inside
+// GATEHOUSE_REQUEST_TIMEOUT's default.
+const (
+	explainDepth = 32
+	explainTime  = 3 * time.Second
+	explainPaths = 100
+)
+
 // Explain implements gatehouse.Store. The check says whether; SpiceDB's
 // ExpandPermissionTree, at the same revision, says why: the tree is walked
 // for every leaf that holds the subject, and each hop from one object to
 // another (an arrow) is named by the relationship between them. Check
 // tracing would be shorter, but a remote SpiceDB answers traced steps from
 // its dispatch cache without the relationships beneath them; expansion is
-// never cached.
+// never cached. The search is bounded by explainDepth, explainTime and explainPaths.
 func (s *SpiceDB) Explain(ctx context.Context, req gatehouse.CheckRequest) (gatehouse.Explanation, error) {
+	return s.explain(ctx, req, explainBounds{depth: explainDepth, time: explainTime, paths: explainPaths})
+}
+
+func (s *SpiceDB) explain(ctx context.Context, req gatehouse.CheckRequest, b explainBounds) (gatehouse.Explanation, error) {
 	resp, err := s.checkPermission(ctx, req)
 	if err != nil {
 		return gatehouse.Explanation{}, err
@@ -30,19 +53,37 @@ func (s *SpiceDB) Explain(ctx context.Context, req gatehouse.CheckRequest) (gate
 	if !out.Allowed {
 		return out, nil
 	}
+	// Only the search is bounded in time: the check has answered, and
+	// what the bound cuts short is the explanation, not the answer.
+	bounded, cancel := context.WithTimeout(ctx, b.time)
+	defer cancel()
 	at := &v1.Consistency{Requirement: &v1.Consistency_AtExactSnapshot{AtExactSnapshot: resp.GetCheckedAt()}}
 	start := time.Now()
-	tree, err := s.perms.ExpandPermissionTree(ctx, &v1.ExpandPermissionTreeRequest{Consistency: at, Resource: objRef(req.Resource), Permission: req.Permission})
+	tree, err := s.perms.ExpandPermissionTree(bounded, &v1.ExpandPermissionTreeRequest{Consistency: at, Resource: objRef(req.Resource), Permission: req.Permission})
 	s.timed("ExpandPermissionTree", start, err)
+	if err != nil && ctx.Err() == nil && bounded.Err() != nil {
+		out.Truncated = true
+		return out, nil
+	}
 	if err != nil {
 		return gatehouse.Explanation{}, translate(err)
 	}
-	w := &walker{s: s, subject: req.Subject, at: gatehouse.Consistency{AtLeastAsFresh: out.ZedToken}, links: map[[2]gatehouse.Object]*gatehouse.Relationship{}}
-	paths, err := w.walk(ctx, tree.GetTreeRoot())
-	if err != nil {
+	w := &walker{
+		s: s, subject: req.Subject, at: gatehouse.Consistency{AtLeastAsFresh: out.ZedToken},
+		links: map[[2]gatehouse.Object]*gatehouse.Relationship{}, depth: b.depth,
+	}
+	paths, err := w.walk(bounded, tree.GetTreeRoot(), 0)
+	switch {
+	case err != nil && ctx.Err() == nil && bounded.Err() != nil:
+		w.truncated = true
+	case err != nil:
 		return gatehouse.Explanation{}, err
 	}
 	out.Paths = dedupePaths(paths)
+	if len(out.Paths) > b.paths {
+		out.Paths, w.truncated = out.Paths[:b.paths], true
+	}
+	out.Truncated = w.truncated
 	return out, nil
 }
 
@@ -52,10 +93,17 @@ type walker struct {
 	subject gatehouse.Subject
 	at      gatehouse.Consistency
 	links   map[[2]gatehouse.Object]*gatehouse.Relationship
+	// depth is the deepest node walked; truncated says a node lay deeper.
+	depth     int
+	truncated bool
 }
 
-// walk returns the chains under node, each read subject-side first.
-func (w *walker) walk(ctx context.Context, node *v1.PermissionRelationshipTree) ([][]gatehouse.Relationship, error) {
+// walk returns the chains under node, found at depth, each read subject-side first.
+func (w *walker) walk(ctx context.Context, node *v1.PermissionRelationshipTree, depth int) ([][]gatehouse.Relationship, error) {
+	if depth > w.depth {
+		w.truncated = true
+		return nil, nil
+	}
 	here := fromObj(node.GetExpandedObject())
 	if leaf := node.GetLeaf(); leaf != nil {
 		var out [][]gatehouse.Relationship
@@ -76,7 +124,7 @@ func (w *walker) walk(ctx context.Context, node *v1.PermissionRelationshipTree) 
 	}
 	var out [][]gatehouse.Relationship
 	for _, child := range children {
-		tails, err := w.walk(ctx, child)
+		tails, err := w.walk(ctx, child, depth+1)
 		if err != nil {
 			return nil, err
 		}
@@ -107,13 +155,16 @@ func (w *walker) link(ctx context.Context, from, to gatehouse.Object) (*gatehous
 	if l, ok := w.links[key]; ok {
 		return l, nil
 	}
-	rels, _, err := w.s.ReadRelationships(ctx, gatehouse.Filter{ResourceType: from.Type, ResourceID: from.ID, SubjectType: to.Type, SubjectID: to.ID}, w.at)
+	page, err := w.s.ReadRelationshipsPage(ctx, gatehouse.ReadRequest{
+		Filter: gatehouse.Filter{ResourceType: from.Type, ResourceID: from.ID, SubjectType: to.Type, SubjectID: to.ID},
+		Limit:  1, Consistency: w.at,
+	})
 	if err != nil {
 		return nil, err
 	}
 	var l *gatehouse.Relationship
-	if len(rels) > 0 {
-		l = &rels[0]
+	if len(page.Relationships) > 0 {
+		l = &page.Relationships[0]
 	}
 	w.links[key] = l
 	return l, nil

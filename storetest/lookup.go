@@ -32,7 +32,7 @@ func testLookupResourcesPaging(f *fixture) {
 	}
 	wantStrings(f, "unlimited lookup", objects(all.Resources), want)
 
-	for _, limit := range []int{3, 7} {
+	for _, limit := range []int{3, 7, 10000} {
 		req.Limit, req.Cursor = limit, ""
 		var got []string
 		for page := 0; ; page++ {

@@ -7,10 +7,12 @@ type Schema struct {
 	Schema string `json:"schema"`
 }
 
-// Relationships lists relationships in zed's notation
-// ("organisation:acme#owner@user:alice").
+// Relationships is one page of relationships in zed's notation
+// ("organisation:acme#owner@user:alice"); a Cursor, present while more
+// remain, continues it.
 type Relationships struct {
 	Relationships []string `json:"relationships"`
+	Cursor        string   `json:"cursor,omitempty"`
 	ZedToken      string   `json:"zedToken,omitempty"`
 }
 

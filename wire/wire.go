@@ -64,21 +64,28 @@ type BulkCheckResult struct {
 	ZedToken string     `json:"zedToken,omitempty"`
 }
 
+// Reads are bounded (api.md): a list answers at most Limit items,
+// DefaultLimit when the request names none, and a cursor while more remain.
+const (
+	DefaultLimit = 1000
+	MaxLimit     = 10000
+)
+
 // LookupResourcesRequest lists the resources of ResourceType on which
-// Subject holds Permission. Limit (up to 1000; 0 for all) and Cursor page
-// through them.
+// Subject holds Permission. Limit (1 to MaxLimit; nil for DefaultLimit)
+// and Cursor, the Cursor of the previous page, page through them.
 type LookupResourcesRequest struct {
 	ResourceType string         `json:"resourceType"`
 	Permission   string         `json:"permission"`
 	Subject      string         `json:"subject"`
 	Context      map[string]any `json:"context,omitempty"`
-	Limit        int            `json:"limit,omitempty"`
+	Limit        *int           `json:"limit,omitempty" openapi:"minimum=1,maximum=10000,default=1000"`
 	Cursor       string         `json:"cursor,omitempty"`
 	Consistency  *Consistency   `json:"consistency,omitempty"`
 }
 
 // LookupResourcesResult is one page of resources ("contractor:c1"); a
-// non-empty Cursor continues it.
+// Cursor, present while more remain, continues it.
 type LookupResourcesResult struct {
 	Resources []string `json:"resources"`
 	Cursor    string   `json:"cursor,omitempty"`
@@ -86,27 +93,35 @@ type LookupResourcesResult struct {
 }
 
 // LookupSubjectsRequest lists the subjects of SubjectType (with
-// SubjectRelation, if set) that hold Permission on Resource.
+// SubjectRelation, if set) that hold Permission on Resource. Limit and
+// Cursor page through them as in LookupResourcesRequest.
 type LookupSubjectsRequest struct {
 	Resource        string         `json:"resource"`
 	Permission      string         `json:"permission"`
 	SubjectType     string         `json:"subjectType"`
 	SubjectRelation string         `json:"subjectRelation,omitempty"`
 	Context         map[string]any `json:"context,omitempty"`
+	Limit           *int           `json:"limit,omitempty" openapi:"minimum=1,maximum=10000,default=1000"`
+	Cursor          string         `json:"cursor,omitempty"`
 	Consistency     *Consistency   `json:"consistency,omitempty"`
 }
 
-// LookupSubjectsResult lists the subjects found ("user:alice").
+// LookupSubjectsResult is one page of the subjects found ("user:alice"),
+// in order of id; a Cursor, present while more remain, continues it.
 type LookupSubjectsResult struct {
 	Subjects []string `json:"subjects"`
+	Cursor   string   `json:"cursor,omitempty"`
 	ZedToken string   `json:"zedToken,omitempty"`
 }
 
 // Explanation tells why a check answered as it did: Paths holds every chain
 // of relationships that grants the permission, each in zed's notation
-// ("organisation:acme#administrator@user:bob").
+// ("organisation:acme#administrator@user:bob"). Truncated says the search
+// for chains hit its bound in depth or time: Paths holds the chains found
+// so far, and Allowed is still the check's whole answer.
 type Explanation struct {
-	Allowed  bool       `json:"allowed"`
-	Paths    [][]string `json:"paths"`
-	ZedToken string     `json:"zedToken,omitempty"`
+	Allowed   bool       `json:"allowed"`
+	Paths     [][]string `json:"paths"`
+	Truncated bool       `json:"truncated,omitempty"`
+	ZedToken  string     `json:"zedToken,omitempty"`
 }

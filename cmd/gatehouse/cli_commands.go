@@ -172,7 +172,7 @@ func runLookupResources(ctx context.Context, c *client.Client, inv invocation, o
 	cctx, _ := inv.cfg.caveatContext()
 	req := client.LookupResourcesRequest{
 		ResourceType: inv.args[0], Permission: inv.args[1], Subject: inv.args[2],
-		Context: cctx, Limit: inv.cfg.pageSize, Consistency: cons,
+		Context: cctx, Limit: client.PageSize(inv.cfg.pageSize), Consistency: cons,
 	}
 	resources := []string{}
 	for r, err := range c.AllResources(ctx, req) {

@@ -76,7 +76,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.spicedbKey, "spicedb-key", getenv("GATEHOUSE_SPICEDB_KEY"), "preshared key of a remote SpiceDB (GATEHOUSE_SPICEDB_KEY)")
 	fs.StringVar(&insecure, "spicedb-insecure", getenv("GATEHOUSE_SPICEDB_INSECURE"), "plaintext gRPC to a remote SpiceDB (GATEHOUSE_SPICEDB_INSECURE)")
 	timeout := env("GATEHOUSE_SPICEDB_TIMEOUT", "5s")
-	fs.StringVar(&timeout, "spicedb-timeout", timeout, "remote only: how long one SpiceDB call may take before it answers 503 (GATEHOUSE_SPICEDB_TIMEOUT)")
+	fs.StringVar(&timeout, "spicedb-timeout", timeout, "how long one SpiceDB call may take, embedded or remote, before it answers 503 (GATEHOUSE_SPICEDB_TIMEOUT)")
 	fs.StringVar(&c.datastore, "datastore", env("GATEHOUSE_DATASTORE", "memory"), "embedded only: memory, or a postgres:// URI (GATEHOUSE_DATASTORE)")
 	fs.StringVar(&seedFlag, "seed", getenv("GATEHOUSE_SEED"), "load the demo data at start; default on with memory (GATEHOUSE_SEED)")
 	fs.StringVar(&c.pprofAddr, "pprof-addr", getenv("GATEHOUSE_PPROF_ADDR"), "serve Go's pprof profiles on this address, apart from the API (GATEHOUSE_PPROF_ADDR)")
@@ -230,7 +230,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	var store *spicedb.SpiceDB
 	mode := "remote " + cfg.spicedb
 	if cfg.spicedb == "embedded" {
-		emb, err := spicedb.StartEmbedded(ctx, spicedb.EmbeddedConfig{Datastore: cfg.datastore})
+		emb, err := spicedb.StartEmbedded(ctx, spicedb.EmbeddedConfig{Datastore: cfg.datastore, Timeout: cfg.spicedbTimeout})
 		if err != nil {
 			return err
 		}

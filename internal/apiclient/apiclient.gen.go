@@ -173,9 +173,10 @@ type Exception struct {
 
 // Explanation defines model for Explanation.
 type Explanation struct {
-	Allowed  bool       `json:"allowed"`
-	Paths    [][]string `json:"paths"`
-	ZedToken *string    `json:"zedToken,omitempty"`
+	Allowed   bool       `json:"allowed"`
+	Paths     [][]string `json:"paths"`
+	Truncated *bool      `json:"truncated,omitempty"`
+	ZedToken  *string    `json:"zedToken,omitempty"`
 }
 
 // GrantExceptionRequest defines model for GrantExceptionRequest.
@@ -224,6 +225,8 @@ type LookupResourcesResult struct {
 type LookupSubjectsRequest struct {
 	Consistency     *Consistency            `json:"consistency,omitempty"`
 	Context         *map[string]interface{} `json:"context,omitempty"`
+	Cursor          *string                 `json:"cursor,omitempty"`
+	Limit           *int                    `json:"limit,omitempty"`
 	Permission      string                  `json:"permission"`
 	Resource        string                  `json:"resource"`
 	SubjectRelation *string                 `json:"subjectRelation,omitempty"`
@@ -232,6 +235,7 @@ type LookupSubjectsRequest struct {
 
 // LookupSubjectsResult defines model for LookupSubjectsResult.
 type LookupSubjectsResult struct {
+	Cursor   *string  `json:"cursor,omitempty"`
 	Subjects []string `json:"subjects"`
 	ZedToken *string  `json:"zedToken,omitempty"`
 }
@@ -275,6 +279,7 @@ type Ownership struct {
 
 // Relationships defines model for Relationships.
 type Relationships struct {
+	Cursor        *string  `json:"cursor,omitempty"`
 	Relationships []string `json:"relationships"`
 	ZedToken      *string  `json:"zedToken,omitempty"`
 }
@@ -315,10 +320,10 @@ type ListAuditParams struct {
 	Since *time.Time `form:"since,omitempty" json:"since,omitempty"`
 	Until *time.Time `form:"until,omitempty" json:"until,omitempty"`
 
-	// Limit page size, 1 to 1000
+	// Limit at most this many items, 1 to 10000 (default 1000)
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
 
-	// Cursor from the previous page
+	// Cursor the cursor of the previous page, to continue it; opaque
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
@@ -540,6 +545,12 @@ type ReadRelationshipsParams struct {
 
 	// Subject type:id or type:id#relation
 	Subject *string `form:"subject,omitempty" json:"subject,omitempty"`
+
+	// Limit at most this many items, 1 to 10000 (default 1000)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor the cursor of the previous page, to continue it; opaque
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
@@ -806,18 +817,18 @@ type ClientInterface interface {
 	// Corresponds with PATCH /v1/contractors/{id} (the `PatchContractor` operationId).
 	PatchContractor(ctx context.Context, id string, params *PatchContractorParams, body PatchContractorJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ExplainWithBody Explain a check as the relationship chains that grant it
+	// ExplainWithBody Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true
 	//
-	// Explain a check as the relationship chains that grant it. Enforces X3, X5 of domain.md.
+	// Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true. Enforces X3, X5 of domain.md.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/explain (the `Explain` operationId).
 	ExplainWithBody(ctx context.Context, params *ExplainParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// Explain Explain a check as the relationship chains that grant it
+	// Explain Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true
 	//
-	// Explain a check as the relationship chains that grant it. Enforces X3, X5 of domain.md.
+	// Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true. Enforces X3, X5 of domain.md.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1368,9 +1379,9 @@ func (c *Client) PatchContractor(ctx context.Context, id string, params *PatchCo
 	return c.Client.Do(req)
 }
 
-// ExplainWithBody Explain a check as the relationship chains that grant it
+// ExplainWithBody Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true
 //
-// Explain a check as the relationship chains that grant it. Enforces X3, X5 of domain.md.
+// Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true. Enforces X3, X5 of domain.md.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1387,9 +1398,9 @@ func (c *Client) ExplainWithBody(ctx context.Context, params *ExplainParams, con
 	return c.Client.Do(req)
 }
 
-// Explain Explain a check as the relationship chains that grant it
+// Explain Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true
 //
-// Explain a check as the relationship chains that grant it. Enforces X3, X5 of domain.md.
+// Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true. Enforces X3, X5 of domain.md.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3940,6 +3951,30 @@ func NewReadRelationshipsRequest(server string, params *ReadRelationshipsParams)
 
 		}
 
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -4256,18 +4291,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /v1/contractors/{id} (the `PatchContractor` operationId).
 	PatchContractorWithResponse(ctx context.Context, id string, params *PatchContractorParams, body PatchContractorJSONRequestBody, reqEditors ...RequestEditorFn) (*PatchContractorResponse, error)
 
-	// ExplainWithBodyWithResponse Explain a check as the relationship chains that grant it
+	// ExplainWithBodyWithResponse Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true
 	//
-	// Explain a check as the relationship chains that grant it. Enforces X3, X5 of domain.md.
+	// Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true. Enforces X3, X5 of domain.md.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/explain (the `Explain` operationId).
 	ExplainWithBodyWithResponse(ctx context.Context, params *ExplainParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ExplainResponse, error)
 
-	// ExplainWithResponse Explain a check as the relationship chains that grant it
+	// ExplainWithResponse Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true
 	//
-	// Explain a check as the relationship chains that grant it. Enforces X3, X5 of domain.md.
+	// Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true. Enforces X3, X5 of domain.md.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9681,9 +9716,9 @@ func (c *ClientWithResponses) PatchContractorWithResponse(ctx context.Context, i
 	return ParsePatchContractorResponse(rsp)
 }
 
-// ExplainWithBodyWithResponse Explain a check as the relationship chains that grant it
+// ExplainWithBodyWithResponse Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true
 //
-// Explain a check as the relationship chains that grant it. Enforces X3, X5 of domain.md.
+// Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true. Enforces X3, X5 of domain.md.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9696,9 +9731,9 @@ func (c *ClientWithResponses) ExplainWithBodyWithResponse(ctx context.Context, p
 	return ParseExplainResponse(rsp)
 }
 
-// ExplainWithResponse Explain a check as the relationship chains that grant it
+// ExplainWithResponse Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true
 //
-// Explain a check as the relationship chains that grant it. Enforces X3, X5 of domain.md.
+// Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true. Enforces X3, X5 of domain.md.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
