@@ -115,9 +115,9 @@ func TestAuditTrail_X2(t *testing.T) {
 				t.Errorf("GET /v1/audit%s: %d %s, want 400 naming organisation", q, st, body)
 			}
 		}
-		st, _, body := s.get("/v1/audit?organisation=exported&limit=2", map[string]string{"Authorization": "Bearer " + testKey, "Accept": "application/x-ndjson"})
+		st, _, body := s.get("/v1/audit?organisation=exported&cursor=x", map[string]string{"Authorization": "Bearer " + testKey, "Accept": "application/x-ndjson"})
 		if st != http.StatusBadRequest || !strings.Contains(body, `"field":"cursor"`) {
-			t.Errorf("an export with limit: %d %s, want 400", st, body)
+			t.Errorf("an export with a cursor: %d %s, want 400", st, body)
 		}
 	})
 }

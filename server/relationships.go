@@ -149,9 +149,10 @@ func exportAudit(ctx context.Context, store gatehouse.Store, q gatehouse.AuditQu
 	if !ok {
 		return gatehouse.Errorf(gatehouse.EINVALID, "this store cannot export the audit trail; page through it as JSON")
 	}
-	if q.Cursor != "" || q.Limit != 0 {
-		return gatehouse.Invalid("cursor", "an export streams every matching event; cursor and limit page the JSON answer only")
+	if q.Cursor != "" {
+		return gatehouse.Invalid("cursor", "an export streams every matching event; cursor pages the JSON answer only")
 	}
+	q.Limit = 0
 	return in.Stream(ndjson, func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		return exp.AuditExport(ctx, q, func(e gatehouse.AuditEvent) error { return enc.Encode(auditEvent(e)) })

@@ -206,6 +206,18 @@ func testAuditStableCursor(f *fixture) {
 	for i := range 12 {
 		write(i)
 	}
+	// Cursor stability is the point here, not how soon the trail shows a
+	// write: wait until the twelve are listed, then page.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		events, _, err := f.store.AuditTrail(f.Context(), gatehouse.AuditQuery{Organisation: org, Limit: 100})
+		if err != nil {
+			f.Fatal(err)
+		}
+		if len(events) >= 12 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	// Page while more writes land: each page must continue exactly where
 	// the one before stopped, whatever was written in between.
 	q := gatehouse.AuditQuery{Organisation: org, Limit: 3}
