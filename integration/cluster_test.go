@@ -1,10 +1,14 @@
 package integration_test
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"testing"
 	"time"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
 	"github.com/gatehouse-authz/gatehouse/client"
 	"github.com/gatehouse-authz/gatehouse/integration"
@@ -119,7 +123,8 @@ func judge(t *testing.T, p *tally, last time.Duration) {
 		t.Errorf("%s: no right answer at all: %s", p.name, p)
 	}
 	if last > recoveryBound {
-		t.Errorf("%s: 503s went on %v after it began, want at most %v", p.name, last.Round(10*time.Millisecond), recoveryBound)
+		t.Errorf("%s: 503s went on %v after it began, want at most %v (the peers' dispatch rings keep a dead node until "+
+			"their next DNS resolution, at most every 30s: see ringSettle)", p.name, last.Round(10*time.Millisecond), recoveryBound)
 	}
 }
 
@@ -224,17 +229,43 @@ type durable struct {
 	relationships []string
 }
 
-// readDurable reads the durable state through g, at least as fresh as token.
-func readDurable(t *testing.T, g *integration.Gatehouse, token string) durable {
+// readDurable reads the durable state: every relationship, straight from
+// SpiceDB (through node), fully consistent. (Gatehouse's GET
+// /v1/relationships takes no consistency, so through a replica other
+// than the writer's it may read a few seconds stale.)
+func readDurable(t *testing.T, node *integration.SpiceDB) durable {
 	t.Helper()
-	c := g.Client().WithConsistency(client.AtLeastAsFresh(token))
+	ctx := t.Context()
+	conn, err := node.Dial(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
 	var d durable
 	for _, typ := range []string{"organisation", "contractor"} {
-		rels, err := c.ReadRelationships(t.Context(), client.RelationshipFilter{ResourceType: typ})
+		stream, err := v1.NewPermissionsServiceClient(conn).ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
+			Consistency:        &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
+			RelationshipFilter: &v1.RelationshipFilter{ResourceType: typ},
+		})
 		if err != nil {
 			t.Fatalf("read %s relationships: %v", typ, err)
 		}
-		d.relationships = append(d.relationships, rels.Relationships...)
+		for {
+			r, err := stream.Recv()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("read %s relationships: %v", typ, err)
+			}
+			rel := r.GetRelationship()
+			s := fmt.Sprintf("%s:%s#%s@%s:%s", rel.GetResource().GetObjectType(), rel.GetResource().GetObjectId(), rel.GetRelation(),
+				rel.GetSubject().GetObject().GetObjectType(), rel.GetSubject().GetObject().GetObjectId())
+			if sr := rel.GetSubject().GetOptionalRelation(); sr != "" {
+				s += "#" + sr
+			}
+			d.relationships = append(d.relationships, s)
+		}
 	}
 	slices.Sort(d.relationships)
 	return d
@@ -246,15 +277,16 @@ func readDurable(t *testing.T, g *integration.Gatehouse, token string) durable {
 func TestClusterStopEverythingAndStart(t *testing.T) {
 	f := MustClusterFixture(t, 2)
 	ctx := t.Context()
+	const orgs = 10
 	var token string
-	for i := range 10 {
+	for i := range orgs {
 		o, err := f.replicas[i%2].Client().As(fmt.Sprintf("user:owner%d", i)).CreateOrganisation(ctx, fmt.Sprintf("org%d", i), fmt.Sprintf("Org %d", i))
 		if err != nil {
 			t.Fatalf("write %d: %v", i, err)
 		}
 		token = o.ZedToken
 	}
-	before := readDurable(t, f.replicas[0], token)
+	before := readDurable(t, f.cluster.Nodes[0])
 	if len(before.relationships) < 10+len(outageRelationships) {
 		t.Fatalf("before the stop: %d relationships, want at least %d", len(before.relationships), 10+len(outageRelationships))
 	}
@@ -276,16 +308,39 @@ func TestClusterStopEverythingAndStart(t *testing.T) {
 	}
 	again := []*integration.Gatehouse{f.mustReplica(t), f.mustReplica(t)}
 
+	after := readDurable(t, f.cluster.Nodes[2])
+	missing, extra := diff(before.relationships, after.relationships)
+	t.Logf("after stopping and starting everything: %d of %d relationships kept, %d missing, %d extra",
+		len(before.relationships)-len(missing), len(before.relationships), len(missing), len(extra))
+	if len(missing) != 0 || len(extra) != 0 {
+		t.Errorf("missing %v, extra %v", missing, extra)
+	}
+	// And Gatehouse answers from them, through either new replica, once the
+	// nodes' first queries of Postgres after the restart are through. (A
+	// failure of those is SpiceDB's Unknown, which Gatehouse answers as 500:
+	// counted here, not hidden.)
 	for i, g := range again {
-		after := readDurable(t, g, token)
-		missing, extra := diff(before.relationships, after.relationships)
-		t.Logf("replica %d after the restart: %d relationships of %d kept, %d missing, %d extra",
-			i+1, len(before.relationships)-len(missing), len(before.relationships), len(missing), len(extra))
-		if len(missing) != 0 || len(extra) != 0 {
-			t.Errorf("replica %d: missing %v, extra %v", i+1, missing, extra)
+		var failed []string
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			res, err := g.Client().Check(ctx, client.CheckRequest{Resource: "contractor:c1", Permission: "view", Subject: "user:carol"})
+			if err == nil && res.Allowed {
+				break
+			}
+			failed = append(failed, fmt.Sprint(err))
+			if time.Now().After(deadline) {
+				t.Fatalf("replica %d answered no check right within 30s of the restart: %v", i+1, failed)
+			}
 		}
+		t.Logf("replica %d: %d answers before the first right one after the restart %v", i+1, len(failed), failed)
 		for _, tc := range outageCases {
 			MustCheck(t, g.Client(), tc.resource, tc.permission, tc.subject, tc.allowed)
+		}
+		for j := range orgs {
+			res, err := g.Client().WithConsistency(client.AtLeastAsFresh(token)).Check(ctx, client.CheckRequest{
+				Resource: fmt.Sprintf("organisation:org%d", j), Permission: "edit_details", Subject: fmt.Sprintf("user:owner%d", j)})
+			if err != nil || !res.Allowed {
+				t.Errorf("replica %d: owner%d may not edit org%d after the restart: %+v, %v", i+1, j, j, res, err)
+			}
 		}
 	}
 	// The audit half of issue 10 (every audit event still there) waits for
@@ -307,4 +362,3 @@ func diff(want, got []string) (missing, extra []string) {
 	}
 	return missing, extra
 }
-
