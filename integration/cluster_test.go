@@ -337,7 +337,8 @@ func TestClusterStopEverythingAndStart(t *testing.T) {
 		}
 		for j := range orgs {
 			res, err := g.Client().WithConsistency(client.AtLeastAsFresh(token)).Check(ctx, client.CheckRequest{
-				Resource: fmt.Sprintf("organisation:org%d", j), Permission: "edit_details", Subject: fmt.Sprintf("user:owner%d", j)})
+				Resource: fmt.Sprintf("organisation:org%d", j), Permission: "edit_details", Subject: fmt.Sprintf("user:owner%d", j),
+			})
 			if err != nil || !res.Allowed {
 				t.Errorf("replica %d: owner%d may not edit org%d after the restart: %+v, %v", i+1, j, j, res, err)
 			}
