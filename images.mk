@@ -42,17 +42,20 @@ images: ## build the images gatehouse:dev and gatehouse-spicedb:<pinned version>
 	docker build -q -t $(SPICEDB_LOCAL_IMAGE) -f integration/spicedb.Dockerfile .
 	@docker run --rm $(SPICEDB_LOCAL_IMAGE) version
 
-up: ## start SpiceDB on Postgres with Gatehouse in front on :8080 (LOCAL=1: local SpiceDB image; POSTGRES_URI=: your Postgres)
+up: ## start 3 SpiceDB nodes on Postgres with 2 Gatehouse replicas in front on :8080 and :8081 (LOCAL=1: local SpiceDB image; POSTGRES_URI=: your Postgres)
 ifeq ($(POSTGRES_URI),)
 	$(COMPOSE_CMD) up -d postgres
 	$(call wait_healthy,postgres)
 endif
 	$(COMPOSE_CMD) run --rm --no-deps spicedb-migrate
-	$(COMPOSE_CMD) up -d --no-deps spicedb
-	$(call wait_healthy,spicedb)
-	$(COMPOSE_CMD) up -d --no-deps gatehouse
-	$(call wait_healthy,gatehouse)
-	@echo "Gatehouse: http://127.0.0.1:$${GATEHOUSE_PORT:-8080} (API keys: those of GATEHOUSE_API_KEYS; give the CLI the secret as GATEHOUSE_API_KEY)"
+	$(COMPOSE_CMD) up -d --no-deps spicedb-1 spicedb-2 spicedb-3
+	$(call wait_healthy,spicedb-1)
+	$(call wait_healthy,spicedb-2)
+	$(call wait_healthy,spicedb-3)
+	$(COMPOSE_CMD) up -d --no-deps gatehouse-1 gatehouse-2
+	$(call wait_healthy,gatehouse-1)
+	$(call wait_healthy,gatehouse-2)
+	@echo "Gatehouse: http://127.0.0.1:$${GATEHOUSE_PORT:-8080} and http://127.0.0.1:$${GATEHOUSE_PORT_2:-8081} (API keys: those of GATEHOUSE_API_KEYS; give the CLI the secret as GATEHOUSE_API_KEY)"
 
 down: ## stop and remove the compose stack (the Postgres volume stays; docker-compose -p gatehouse down -v drops it)
 	$(COMPOSE_CMD) down --remove-orphans

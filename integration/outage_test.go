@@ -63,6 +63,24 @@ type tally struct {
 	wrong, noRetryAfter, bad atomic.Int64
 	mu                       sync.Mutex
 	samples                  []string
+	// lastError is when the last answer other than a right one came
+	// (Unix nanoseconds; 0: none).
+	lastError atomic.Int64
+	// errorsBySecond counts the answers other than right ones by the
+	// second, from the phase's start, in which they came.
+	errorsBySecond [60]atomic.Int64
+	start          time.Time
+}
+
+// timeline lists the seconds of the phase that had errors: "s3:12 s4:40".
+func (t *tally) timeline() string {
+	var b strings.Builder
+	for i := range t.errorsBySecond {
+		if n := t.errorsBySecond[i].Load(); n != 0 {
+			fmt.Fprintf(&b, " s%d:%d", i, n)
+		}
+	}
+	return strings.TrimSpace(b.String())
 }
 
 func (t *tally) sample(s string) {
@@ -96,7 +114,7 @@ func startLoad(ctx context.Context, gh *integration.Gatehouse, workers int) *loa
 		url: gh.URL + "/v1/check", key: gh.APIKey, stop: make(chan struct{}),
 		hc: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: workers}},
 	}
-	l.current.Store(&tally{name: "start"})
+	l.current.Store(&tally{name: "start", start: time.Now()})
 	for w := range workers {
 		l.wg.Add(1)
 		go func() {
@@ -116,7 +134,7 @@ func startLoad(ctx context.Context, gh *integration.Gatehouse, workers int) *loa
 
 // phase books the answers from now on to a new tally named name.
 func (l *load) phase(name string) *tally {
-	t := &tally{name: name}
+	t := &tally{name: name, start: time.Now()}
 	l.current.Store(t)
 	return t
 }
@@ -130,6 +148,14 @@ func (l *load) one(ctx context.Context, i int) {
 	tc := outageCases[i]
 	body, _ := json.Marshal(map[string]string{"resource": tc.resource, "permission": tc.permission, "subject": tc.subject})
 	t := l.current.Load()
+	right := false
+	defer func() {
+		if !right {
+			now := time.Now()
+			t.lastError.Store(now.UnixNano())
+			t.errorsBySecond[min(int(now.Sub(t.start)/time.Second), len(t.errorsBySecond)-1)].Add(1)
+		}
+	}()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, l.url, bytes.NewReader(body))
 	if err != nil {
 		t.bad.Add(1)
@@ -143,6 +169,8 @@ func (l *load) one(ctx context.Context, i int) {
 		if ctx.Err() == nil {
 			t.bad.Add(1)
 			t.sample(err.Error())
+		} else {
+			right = true // the test is over, not the service
 		}
 		return
 	}
@@ -157,6 +185,7 @@ func (l *load) one(ctx context.Context, i int) {
 	switch {
 	case resp.StatusCode == http.StatusOK && decodeErr == nil && out.Allowed == tc.allowed:
 		t.right.Add(1)
+		right = true
 	case resp.StatusCode == http.StatusOK:
 		t.wrong.Add(1)
 		t.sample(fmt.Sprintf("%s %s %s answered %v", tc.resource, tc.permission, tc.subject, out.Allowed))

@@ -72,7 +72,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&reqTimeout, "request-timeout", reqTimeout, "how long one request may work before it answers 503; the write timeout is 10s longer (GATEHOUSE_REQUEST_TIMEOUT)")
 	fs.StringVar(&c.tlsCert, "tls-cert", getenv("GATEHOUSE_TLS_CERT"), "PEM certificate (chain) file: serve HTTPS; needs --tls-key (GATEHOUSE_TLS_CERT)")
 	fs.StringVar(&c.tlsKey, "tls-key", getenv("GATEHOUSE_TLS_KEY"), "PEM private key file of --tls-cert (GATEHOUSE_TLS_KEY)")
-	fs.StringVar(&c.spicedb, "spicedb", env("GATEHOUSE_SPICEDB", "embedded"), "`embedded`, or host:port of a SpiceDB gRPC endpoint (GATEHOUSE_SPICEDB)")
+	fs.StringVar(&c.spicedb, "spicedb", env("GATEHOUSE_SPICEDB", "embedded"), "`embedded`, or SpiceDB's gRPC endpoint: host:port, a comma-separated list of host:port (one per node), or dns:///name:port (GATEHOUSE_SPICEDB)")
 	fs.StringVar(&c.spicedbKey, "spicedb-key", getenv("GATEHOUSE_SPICEDB_KEY"), "preshared key of a remote SpiceDB (GATEHOUSE_SPICEDB_KEY)")
 	fs.StringVar(&insecure, "spicedb-insecure", getenv("GATEHOUSE_SPICEDB_INSECURE"), "plaintext gRPC to a remote SpiceDB (GATEHOUSE_SPICEDB_INSECURE)")
 	timeout := env("GATEHOUSE_SPICEDB_TIMEOUT", "5s")
@@ -120,8 +120,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	remote := c.spicedb != "embedded"
 	if remote {
-		if _, _, err := net.SplitHostPort(c.spicedb); err != nil {
-			return c, fmt.Errorf("GATEHOUSE_SPICEDB must be `embedded` or host:port, got %q", c.spicedb)
+		if err := spicedb.CheckTarget(c.spicedb); err != nil {
+			return c, fmt.Errorf("GATEHOUSE_SPICEDB must be `embedded` or SpiceDB's address: %w", err)
 		}
 		if c.spicedbKey == "" {
 			return c, errors.New("GATEHOUSE_SPICEDB_KEY is required with a remote SpiceDB (its --grpc-preshared-key)")

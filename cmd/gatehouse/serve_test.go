@@ -43,13 +43,20 @@ func TestParseConfig(t *testing.T) {
 	if c.addr != "127.0.0.1:9" || strings.Join(c.keys, "|") != "a|b" || c.checkKeys[0] != "c" || !c.spicedbInsecure || c.seed {
 		t.Errorf("flags and env: %+v", c)
 	}
+	for _, target := range []string{"a:50051,b:50051,c:50051", "dns:///spicedb:50051"} {
+		c, err := parseConfig(nil, env(map[string]string{"GATEHOUSE_SPICEDB": target, "GATEHOUSE_SPICEDB_KEY": "k"}), io.Discard)
+		if err != nil || c.spicedb != target {
+			t.Errorf("GATEHOUSE_SPICEDB=%s: %q, %v", target, c.spicedb, err)
+		}
+	}
 	for name, kv := range map[string]map[string]string{
-		"remote without key":     {"GATEHOUSE_SPICEDB": "spicedb:50051"},
-		"remote not host:port":   {"GATEHOUSE_SPICEDB": "spicedb", "GATEHOUSE_SPICEDB_KEY": "k"},
-		"datastore not postgres": {"GATEHOUSE_DATASTORE": "mysql://x"},
-		"remote with datastore":  {"GATEHOUSE_SPICEDB": "s:1", "GATEHOUSE_SPICEDB_KEY": "k", "GATEHOUSE_DATASTORE": "postgres://x"},
-		"seed not a bool":        {"GATEHOUSE_SEED": "maybe"},
-		"insecure not a bool":    {"GATEHOUSE_SPICEDB_INSECURE": "yes please"},
+		"remote without key":        {"GATEHOUSE_SPICEDB": "spicedb:50051"},
+		"remote list not host:port": {"GATEHOUSE_SPICEDB": "a:1,b", "GATEHOUSE_SPICEDB_KEY": "k"},
+		"remote not host:port":      {"GATEHOUSE_SPICEDB": "spicedb", "GATEHOUSE_SPICEDB_KEY": "k"},
+		"datastore not postgres":    {"GATEHOUSE_DATASTORE": "mysql://x"},
+		"remote with datastore":     {"GATEHOUSE_SPICEDB": "s:1", "GATEHOUSE_SPICEDB_KEY": "k", "GATEHOUSE_DATASTORE": "postgres://x"},
+		"seed not a bool":           {"GATEHOUSE_SEED": "maybe"},
+		"insecure not a bool":       {"GATEHOUSE_SPICEDB_INSECURE": "yes please"},
 	} {
 		if _, err := parseConfig(nil, env(kv), io.Discard); err == nil {
 			t.Errorf("%s: accepted", name)

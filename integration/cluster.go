@@ -1,0 +1,255 @@
+package integration
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/authzed/spicedb/pkg/testutil/sdbtestcontainer"
+	"github.com/moby/moby/api/types/container"
+	dockernetwork "github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/network"
+	"github.com/testcontainers/testcontainers-go/wait"
+
+	"github.com/gatehouse-authz/gatehouse/schema"
+)
+
+// DispatchPort is the port of SpiceDB's dispatch server, on which the
+// nodes of a cluster send each other the parts of a check.
+const DispatchPort = "50053"
+
+// SpiceDBCluster is several SpiceDB nodes on one Postgres database and one
+// Docker network, dispatching to each other: production's shape. Every
+// node answers to SpiceDBAlias on the network, and to SpiceDBAlias-<i>
+// (counting from 1) on its own.
+type SpiceDBCluster struct {
+	// Nodes are the nodes, each with its own handles: Stop, Start, Kill,
+	// Restart, Endpoint. A node keeps its host port across restarts.
+	Nodes []*SpiceDB
+	// Network is the Docker network the nodes are on.
+	Network *testcontainers.DockerNetwork
+	// Key is the gRPC preshared key of every node.
+	Key string
+	// Datastore is the Postgres URI as the containers see it.
+	Datastore string
+}
+
+// Endpoints returns the gRPC address of every node from the host
+// (127.0.0.1:port), which stays the same when a node restarts.
+func (c *SpiceDBCluster) Endpoints(ctx context.Context) ([]string, error) {
+	eps := make([]string, len(c.Nodes))
+	for i, n := range c.Nodes {
+		ep, err := n.Endpoint(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("node %d: %w", i+1, err)
+		}
+		eps[i] = ep
+	}
+	return eps, nil
+}
+
+// Target returns the nodes' host addresses as one comma-separated list, the
+// form GATEHOUSE_SPICEDB takes for a cluster.
+func (c *SpiceDBCluster) Target(ctx context.Context) (string, error) {
+	eps, err := c.Endpoints(ctx)
+	if err != nil {
+		return "", err
+	}
+	return strings.Join(eps, ","), nil
+}
+
+// NetworkTarget returns the gRPC target by which a container on the
+// cluster's network reaches every node: dns:///spicedb:50051.
+func (c *SpiceDBCluster) NetworkTarget() string {
+	return "dns:///" + net.JoinHostPort(SpiceDBAlias, "50051")
+}
+
+// Terminate removes every node and the network.
+func (c *SpiceDBCluster) Terminate(ctx context.Context) error {
+	var errs []error
+	for _, n := range c.Nodes {
+		if n != nil {
+			errs = append(errs, n.Terminate(ctx))
+		}
+	}
+	if c.Network != nil {
+		errs = append(errs, c.Network.Remove(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// StartSpiceDBCluster starts n SpiceDB nodes on the Postgres database of
+// WithPostgres (required; it is migrated first, once), on a Docker network
+// of their own, with dispatch between them: every node serves the dispatch
+// API on DispatchPort and dispatches to dns:///spicedb:50053, a name that
+// resolves to every node. The schema and relationships of the options are
+// written through the first node. Telemetry and the release check are off.
+// The caller calls Terminate; tests use MustSpiceDBCluster.
+func StartSpiceDBCluster(ctx context.Context, n int, opts ...Option) (*SpiceDBCluster, error) {
+	cfg := spicedbConfig{image: SpiceDBImage(), schema: schema.Text}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if n < 1 {
+		return nil, fmt.Errorf("a cluster needs at least one node, got %d", n)
+	}
+	if cfg.postgresURI == "" {
+		return nil, errors.New("a SpiceDB cluster needs a shared datastore: pass WithPostgres (MustSpiceDBCluster makes a database)")
+	}
+	if cfg.key == "" {
+		cfg.key = randomHex(16)
+	}
+	inside, err := containerURI(cfg.postgresURI)
+	if err != nil {
+		return nil, err
+	}
+	c := &SpiceDBCluster{Key: cfg.key, Datastore: inside}
+	nw, err := network.New(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("create docker network: %w", err)
+	}
+	c.Network = nw
+	label, withLabel := startLabel()
+	fail := func(err error) (*SpiceDBCluster, error) {
+		cctx := context.WithoutCancel(ctx)
+		return nil, errors.Join(err, removeLabelled(cctx, label), c.Terminate(cctx))
+	}
+	common := []testcontainers.ContainerCustomizer{withLabel}
+	if cfg.logger != nil {
+		common = append(common, cfg.logger)
+	}
+	if err := migrate(ctx, cfg.image, inside, nw, common...); err != nil {
+		return fail(err)
+	}
+	for i := range n {
+		hostPort, err := freePort(ctx)
+		if err != nil {
+			return fail(err)
+		}
+		custom := []testcontainers.ContainerCustomizer{
+			sdbtestcontainer.WithPresharedKeys(cfg.key),
+			sdbtestcontainer.WithDatastore("postgres", inside),
+			network.WithNetwork([]string{SpiceDBAlias, fmt.Sprintf("%s-%d", SpiceDBAlias, i+1)}, nw),
+			testcontainers.WithEnv(map[string]string{
+				"SPICEDB_SKIP_RELEASE_CHECK":       "true",
+				"SPICEDB_TELEMETRY_ENDPOINT":       "",
+				"SPICEDB_DISPATCH_CLUSTER_ENABLED": "true",
+				"SPICEDB_DISPATCH_UPSTREAM_ADDR":   "dns:///" + net.JoinHostPort(SpiceDBAlias, DispatchPort),
+			}),
+			withHostGateway(),
+			withHostPort("50051/tcp", hostPort),
+			// Both the dispatch server and the API server log the line;
+			// the API's is the one a caller needs.
+			testcontainers.WithWaitStrategyAndDeadline(2*time.Minute, wait.ForListeningPort("50051/tcp"),
+				wait.ForLog("grpc server started serving").WithOccurrence(2)),
+		}
+		if i == 0 {
+			custom = append(custom, sdbtestcontainer.WithBootstrapSchema(cfg.schema))
+			if len(cfg.relationships) > 0 {
+				custom = append(custom, sdbtestcontainer.WithBootstrapRelationships(cfg.relationships...))
+			}
+		}
+		custom = append(append(custom, common...), cfg.customizers...)
+		ctr, err := sdbtestcontainer.Run(ctx, cfg.image, custom...)
+		if err != nil {
+			return fail(hint(fmt.Errorf("start spicedb node %d (%s): %w", i+1, cfg.image, err), cfg.image, EnvSpiceDBImage))
+		}
+		c.Nodes = append(c.Nodes, &SpiceDB{Container: ctr, Network: nw, Key: cfg.key, Image: cfg.image, Datastore: inside})
+	}
+	return c, nil
+}
+
+// MustSpiceDBCluster starts n SpiceDB nodes as StartSpiceDBCluster does, on
+// a fresh Postgres database (MustPostgresDatabase) unless WithPostgres
+// names one, and removes them when the test ends. Without Docker or
+// Postgres it skips the test (fails it under CI=true).
+func MustSpiceDBCluster(tb testing.TB, n int, opts ...Option) *SpiceDBCluster {
+	tb.Helper()
+	RequireDocker(tb)
+	var probe spicedbConfig
+	for _, o := range opts {
+		o(&probe)
+	}
+	pre := []Option{func(c *spicedbConfig) { c.logger = testLogger(tb) }}
+	if probe.postgresURI == "" {
+		pre = append(pre, WithPostgres(MustPostgresDatabase(tb)))
+	}
+	c, err := StartSpiceDBCluster(tb.Context(), n, append(pre, opts...)...)
+	if err != nil {
+		tb.Fatalf("integration: %v", err)
+	}
+	// Cleanups run last first: the logs, the nodes, then the network.
+	testcontainers.CleanupNetwork(tb, c.Network)
+	for i, node := range c.Nodes {
+		testcontainers.CleanupContainer(tb, node.Container)
+		logOnFailure(tb, fmt.Sprintf("spicedb node %d", i+1), node.Container)
+	}
+	return c
+}
+
+// WithSpiceDBCluster points a Gatehouse process at every node of c, by the
+// nodes' host addresses (GATEHOUSE_SPICEDB=host:port,host:port,...).
+func WithSpiceDBCluster(ctx context.Context, c *SpiceDBCluster) (GatehouseOption, error) {
+	target, err := c.Target(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return func(g *gatehouseConfig) {
+		g.env["GATEHOUSE_SPICEDB"] = target
+		g.env["GATEHOUSE_SPICEDB_KEY"] = c.Key
+		g.env["GATEHOUSE_SPICEDB_INSECURE"] = "true"
+		delete(g.env, "GATEHOUSE_SEED")
+	}, nil
+}
+
+// Kill kills SpiceDB at once (SIGKILL): no graceful shutdown, as when its
+// machine dies. Start brings it back.
+func (s *SpiceDB) Kill(ctx context.Context) error {
+	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
+	if err != nil {
+		return fmt.Errorf("docker client: %w", err)
+	}
+	defer func() { _ = cli.Close() }()
+	if _, err := cli.ContainerKill(ctx, s.Container.GetContainerID(), client.ContainerKillOptions{Signal: "KILL"}); err != nil {
+		return fmt.Errorf("kill spicedb: %w", err)
+	}
+	// Wait until Docker has it as exited, so that a Start that follows
+	// starts it rather than finding it still running.
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		st, err := s.Container.State(ctx)
+		if err == nil && !st.Running {
+			return nil
+		}
+	}
+	return errors.New("kill spicedb: still running 30s after SIGKILL")
+}
+
+// withHostPort publishes the container's port on a fixed host port, so
+// that the address stays the same when the container restarts.
+func withHostPort(port, hostPort string) testcontainers.CustomizeRequestOption {
+	return testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+		if hc.PortBindings == nil {
+			hc.PortBindings = dockernetwork.PortMap{}
+		}
+		hc.PortBindings[dockernetwork.MustParsePort(port)] = []dockernetwork.PortBinding{{HostPort: hostPort}}
+	})
+}
+
+// freePort returns a local port no one listens on now.
+func freePort(ctx context.Context) (string, error) {
+	addr, err := freeAddr(ctx)
+	if err != nil {
+		return "", err
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("find a free port: %w", err)
+	}
+	return port, nil
+}
