@@ -78,4 +78,13 @@ var examples = map[string]example{
 		wire.GrantExceptionRequest{User: "user:pat", Kind: "public_facing", Target: "page:pricing", ExpiresAt: "2027-01-31T00:00:00Z"},
 		wire.Exception{Organisation: "acme", User: "user:pat", Kind: "public_facing", Target: "page:pricing", ExpiresAt: "2027-01-31T00:00:00Z", ZedToken: tok},
 	},
+	"editOrganisation":      {wire.EditOrganisationRequest{Name: "Acme Group Ltd"}, wire.Organisation{ID: "acme", Name: "Acme Group Ltd", Owner: "user:alice", ZedToken: tok}},
+	"listChangeRequests":    {nil, wire.ChangeRequestList{ChangeRequests: []wire.ChangeRequest{exampleCR}}},
+	"listExceptions":        {nil, wire.ExceptionList{Exceptions: []wire.ListedException{{User: "user:pat", Kind: "public_facing", Target: "page:pricing", ExpiresAt: "2027-01-31T00:00:00Z"}}}},
+	"rejectChangeRequest":   {wire.RejectRequest{Reason: "not during the quarter close"}, exampleCR},
+	"withdrawChangeRequest": {wire.WithdrawRequest{Reason: "no longer needed"}, exampleCR},
+	"raiseFlags":            {wire.FlagsRequest{SubstantialCharge: true}, exampleCR},
+	"overrideChangeRequest": {wire.OverrideRequest{Category: "outage", Reason: "main contact unreachable during a P1 outage"}, exampleCR},
+	"confirmOverride":       {nil, exampleCR},
+	"setAlwaysSubstantial":  {wire.SubstantialRequest{Security: true}, nil},
 }

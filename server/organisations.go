@@ -33,6 +33,14 @@ func handleGetOrganisation(d Deps) op[none, wire.Organisation] {
 	}
 }
 
+// handleEditOrganisation serves PATCH /v1/organisations/{org} (O7).
+func handleEditOrganisation(d Deps) op[wire.EditOrganisationRequest, wire.Organisation] {
+	return func(ctx context.Context, in In[wire.EditOrganisationRequest]) (wire.Organisation, error) {
+		o, err := d.Workflow.EditOrganisation(ctx, in.Actor, in.Path("org"), in.Body.Name)
+		return organisation(o), err
+	}
+}
+
 // handleDeleteOrganisation serves DELETE /v1/organisations/{org}.
 func handleDeleteOrganisation(d Deps) op[none, written] {
 	return func(ctx context.Context, in In[none]) (written, error) {

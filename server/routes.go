@@ -82,6 +82,7 @@ var api = []route{
 
 	{method: "POST", path: "/v1/organisations", id: "createOrganisation", tag: "organisations", summary: "Create an organisation; the actor becomes its owner", rules: []string{"O1", "X5"}, actor: actorRequired, status: 201, location: "/v1/organisations/", op: bind(handleCreateOrganisation)},
 	{method: "GET", path: "/v1/organisations/{org}", id: "getOrganisation", tag: "organisations", summary: "Read an organisation (members only)", rules: []string{"X1"}, actor: actorRequired, status: 200, op: bind(handleGetOrganisation)},
+	{method: "PATCH", path: "/v1/organisations/{org}", id: "editOrganisation", tag: "organisations", summary: "Change an organisation's details (its name), audited", rules: []string{"O7"}, actor: actorRequired, status: 200, op: bind(handleEditOrganisation)},
 	{method: "DELETE", path: "/v1/organisations/{org}", id: "deleteOrganisation", tag: "organisations", summary: "Delete an organisation and everything in it", rules: []string{"O3"}, actor: actorRequired, status: 204, op: bind(handleDeleteOrganisation)},
 	{method: "POST", path: "/v1/organisations/{org}/transfer-ownership", id: "transferOwnership", tag: "organisations", summary: "Transfer ownership to a team member", rules: []string{"O2", "O4"}, actor: actorRequired, status: 200, op: bind(handleTransferOwnership)},
 	{method: "GET", path: "/v1/organisations/{org}/members", id: "listMembers", tag: "members", summary: "List members with their roles and designations", rules: []string{"X1"}, actor: actorRequired, status: 200, op: bind(handleListMembers)},
@@ -104,6 +105,37 @@ var api = []route{
 	{method: "POST", path: "/v1/change-requests/{id}/authorise", id: "authoriseChangeRequest", tag: "changeRequests", summary: "Authorise or approve a change request", rules: []string{"C4", "C7", "C8", "C9", "C10", "C11", "C17"}, actor: actorRequired, status: 200, optionalBody: true, op: bind(handleAuthoriseChangeRequest)},
 	{method: "POST", path: "/v1/organisations/{org}/exceptions", id: "grantException", tag: "changeRequests", summary: "Grant an exception (main contacts only)", rules: []string{"C6", "T1"}, actor: actorRequired, status: 201, op: bind(handleGrantException)},
 	{method: "DELETE", path: "/v1/organisations/{org}/exceptions/{user}/{kind}", id: "revokeException", tag: "changeRequests", summary: "Revoke an exception", rules: []string{"C6"}, actor: actorRequired, status: 204, op: bind(handleRevokeException)},
+	{
+		method: "GET", path: "/v1/organisations/{org}/change-requests", id: "listChangeRequests", tag: "changeRequests",
+		summary: "List the change requests the actor may view (all with view_reports, else their own); awaiting=me lists the open ones the actor may authorise or approve now",
+		rules:   []string{"C13", "C14"}, actor: actorRequired, status: 200, op: bind(handleListChangeRequests),
+		query: []param{
+			{name: "status", kind: "string", doc: "authorised, pending, blocked, rejected or withdrawn"},
+			{name: "awaiting", kind: "string", doc: "me: the open requests the actor may authorise or approve now"},
+			limit,
+			{name: "cursor", kind: "string", doc: "from the previous page"},
+		},
+	},
+	{
+		method: "GET", path: "/v1/organisations/{org}/exceptions", id: "listExceptions", tag: "changeRequests",
+		summary: "List the organisation's exceptions (main contacts and provider staff)", rules: []string{"C6", "C14"}, actor: actorRequired, status: 200, op: bind(handleListExceptions),
+		query: []param{limit, {name: "cursor", kind: "string", doc: "from the previous page"}},
+	},
+	{method: "POST", path: "/v1/change-requests/{id}/reject", id: "rejectChangeRequest", tag: "changeRequests", summary: "Reject an open change request, with a reason (its current tier, or an approver it still needs)", rules: []string{"C13"}, actor: actorRequired, status: 200, op: bind(handleRejectChangeRequest)},
+	{method: "POST", path: "/v1/change-requests/{id}/withdraw", id: "withdrawChangeRequest", tag: "changeRequests", summary: "Withdraw one's own open change request", rules: []string{"C13"}, actor: actorRequired, status: 200, optionalBody: true, op: bind(handleWithdrawChangeRequest)},
+	{method: "POST", path: "/v1/change-requests/{id}/flags", id: "raiseFlags", tag: "changeRequests", summary: "Raise the substantial-security or substantial-charge flag of an open request (never lower it)", rules: []string{"C10", "C11", "C13", "C15"}, actor: actorRequired, status: 200, op: bind(handleRaiseFlags)},
+	{method: "POST", path: "/v1/change-requests/{id}/override", id: "overrideChangeRequest", tag: "changeRequests", summary: "Provider staff authorise on mitigating circumstances, pending a second staff member's confirmation", rules: []string{"C13", "C18"}, actor: actorRequired, status: 200, op: bind(handleOverride)},
+	{method: "POST", path: "/v1/change-requests/{id}/override/confirm", id: "confirmOverride", tag: "changeRequests", summary: "A second, different staff member confirms an override", rules: []string{"C13", "C18"}, actor: actorRequired, status: 200, op: bind(handleConfirmOverride)},
+	{
+		method: "PUT", path: "/v1/organisations/{org}/substantial/{kind}", id: "setAlwaysSubstantial", tag: "changeRequests",
+		summary: "Declare a kind (or, with target, one target of it) always substantial", rules: []string{"C15"}, actor: actorRequired, status: 204, op: bind(handleSetSubstantial),
+		query: []param{{name: "target", kind: "string", doc: "narrow the declaration to one target"}},
+	},
+	{
+		method: "DELETE", path: "/v1/organisations/{org}/substantial/{kind}", id: "unsetAlwaysSubstantial", tag: "changeRequests",
+		summary: "Lift an always-substantial declaration", rules: []string{"C15"}, actor: actorRequired, status: 204, op: bind(handleUnsetSubstantial),
+		query: []param{{name: "target", kind: "string", doc: "the target the declaration names"}},
+	},
 }
 
 // ginPath turns /a/{b} into Gin's /a/:b.

@@ -1,10 +1,14 @@
 package wire
 
+import "time"
+
 // The change-request statuses (api.md).
 const (
 	StatusAuthorised = "authorised"
 	StatusPending    = "pending"
 	StatusBlocked    = "blocked"
+	StatusRejected   = "rejected"
+	StatusWithdrawn  = "withdrawn"
 )
 
 // NewChangeRequest files a change of one Kind (standard,
@@ -45,7 +49,77 @@ type ChangeRequest struct {
 	AuthorisedBy        []string `json:"authorisedBy"`
 	SecurityApprovedBy  []string `json:"securityApprovedBy,omitempty"`
 	ChargeApprovedBy    []string `json:"chargeApprovedBy,omitempty"`
-	ZedToken            string   `json:"zedToken"`
+	// ConfigurationApprovedBy and SpendApprovedBy give C16's approvals.
+	ConfigurationApprovedBy []string `json:"configurationApprovedBy,omitempty"`
+	SpendApprovedBy         []string `json:"spendApprovedBy,omitempty"`
+	// TargetUser is the user the request is about (C17): they neither
+	// authorise nor approve it.
+	TargetUser string `json:"targetUser,omitempty"`
+	// OverrideBy overrode on mitigating circumstances, OverrideConfirmedBy
+	// (a second staff member) confirmed it (C18).
+	OverrideBy          string `json:"overrideBy,omitempty"`
+	OverrideCategory    string `json:"overrideCategory,omitempty"`
+	OverrideReason      string `json:"overrideReason,omitempty"`
+	OverrideConfirmedBy string `json:"overrideConfirmedBy,omitempty"`
+	// ClosedBy rejected or withdrew a closed request, at ClosedAt, for Reason (C13).
+	ClosedBy string     `json:"closedBy,omitempty"`
+	ClosedAt *time.Time `json:"closedAt,omitempty"`
+	Reason   string     `json:"reason,omitempty"`
+	ZedToken string     `json:"zedToken"`
+}
+
+// ChangeRequestList is one page of an organisation's change requests
+// (C14); a non-empty Cursor continues it.
+type ChangeRequestList struct {
+	ChangeRequests []ChangeRequest `json:"changeRequests"`
+	Cursor         string          `json:"cursor,omitempty"`
+}
+
+// ListedException is one exception of an organisation (C6, C14).
+type ListedException struct {
+	User      string `json:"user"`
+	Kind      string `json:"kind"`
+	Target    string `json:"target,omitempty"`
+	ExpiresAt string `json:"expiresAt,omitempty"`
+}
+
+// ExceptionList is one page of an organisation's exceptions; a non-empty
+// Cursor continues it.
+type ExceptionList struct {
+	Exceptions []ListedException `json:"exceptions"`
+	Cursor     string            `json:"cursor,omitempty"`
+}
+
+// RejectRequest says why an authoriser or approver says no (C13).
+type RejectRequest struct {
+	Reason string `json:"reason"`
+}
+
+// WithdrawRequest optionally says why the requester withdraws (C13).
+type WithdrawRequest struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// FlagsRequest raises the C10/C11 flags of an open request (C15): true
+// raises, false or absent leaves the flag as it is (a flag is never lowered).
+type FlagsRequest struct {
+	SubstantialSecurity bool `json:"substantialSecurity,omitempty"`
+	SubstantialCharge   bool `json:"substantialCharge,omitempty"`
+}
+
+// SubstantialRequest declares a kind (or kind and target) of an
+// organisation always substantial (C15): each true flag is set, each
+// false one cleared.
+type SubstantialRequest struct {
+	Security bool `json:"security,omitempty"`
+	Charge   bool `json:"charge,omitempty"`
+}
+
+// OverrideRequest is provider staff authorising on mitigating
+// circumstances (C18): a category and a reason.
+type OverrideRequest struct {
+	Category string `json:"category"`
+	Reason   string `json:"reason"`
 }
 
 // AuthoriseRequest carries an optional note, recorded as the reason in the

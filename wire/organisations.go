@@ -96,3 +96,8 @@ type Invoice struct {
 type DesignationRequest struct {
 	Reason string `json:"reason,omitempty"`
 }
+
+// EditOrganisationRequest changes an organisation's details (O7).
+type EditOrganisationRequest struct {
+	Name string `json:"name"`
+}

@@ -64,23 +64,39 @@ type BulkItem struct {
 
 // ChangeRequest defines model for ChangeRequest.
 type ChangeRequest struct {
-	ApprovalsNeeded     []string  `json:"approvalsNeeded"`
-	AuthorisedBy        []string  `json:"authorisedBy"`
-	Authorisers         []string  `json:"authorisers"`
-	BlockedOn           *[]string `json:"blockedOn,omitempty"`
-	ChargeApprovedBy    *[]string `json:"chargeApprovedBy,omitempty"`
-	Id                  string    `json:"id"`
-	Kind                string    `json:"kind"`
-	LegalMandate        bool      `json:"legalMandate"`
-	Organisation        string    `json:"organisation"`
-	Requester           string    `json:"requester"`
-	SecurityApprovedBy  *[]string `json:"securityApprovedBy,omitempty"`
-	Status              string    `json:"status"`
-	SubstantialCharge   bool      `json:"substantialCharge"`
-	SubstantialSecurity bool      `json:"substantialSecurity"`
-	Target              *string   `json:"target,omitempty"`
-	Tier                string    `json:"tier"`
-	ZedToken            string    `json:"zedToken"`
+	ApprovalsNeeded         []string   `json:"approvalsNeeded"`
+	AuthorisedBy            []string   `json:"authorisedBy"`
+	Authorisers             []string   `json:"authorisers"`
+	BlockedOn               *[]string  `json:"blockedOn,omitempty"`
+	ChargeApprovedBy        *[]string  `json:"chargeApprovedBy,omitempty"`
+	ClosedAt                *time.Time `json:"closedAt,omitempty"`
+	ClosedBy                *string    `json:"closedBy,omitempty"`
+	ConfigurationApprovedBy *[]string  `json:"configurationApprovedBy,omitempty"`
+	Id                      string     `json:"id"`
+	Kind                    string     `json:"kind"`
+	LegalMandate            bool       `json:"legalMandate"`
+	Organisation            string     `json:"organisation"`
+	OverrideBy              *string    `json:"overrideBy,omitempty"`
+	OverrideCategory        *string    `json:"overrideCategory,omitempty"`
+	OverrideConfirmedBy     *string    `json:"overrideConfirmedBy,omitempty"`
+	OverrideReason          *string    `json:"overrideReason,omitempty"`
+	Reason                  *string    `json:"reason,omitempty"`
+	Requester               string     `json:"requester"`
+	SecurityApprovedBy      *[]string  `json:"securityApprovedBy,omitempty"`
+	SpendApprovedBy         *[]string  `json:"spendApprovedBy,omitempty"`
+	Status                  string     `json:"status"`
+	SubstantialCharge       bool       `json:"substantialCharge"`
+	SubstantialSecurity     bool       `json:"substantialSecurity"`
+	Target                  *string    `json:"target,omitempty"`
+	TargetUser              *string    `json:"targetUser,omitempty"`
+	Tier                    string     `json:"tier"`
+	ZedToken                string     `json:"zedToken"`
+}
+
+// ChangeRequestList defines model for ChangeRequestList.
+type ChangeRequestList struct {
+	ChangeRequests []ChangeRequest `json:"changeRequests"`
+	Cursor         *string         `json:"cursor,omitempty"`
 }
 
 // CheckRequest defines model for CheckRequest.
@@ -147,6 +163,11 @@ type DesignationRequest struct {
 	Reason *string `json:"reason,omitempty"`
 }
 
+// EditOrganisationRequest defines model for EditOrganisationRequest.
+type EditOrganisationRequest struct {
+	Name string `json:"name"`
+}
+
 // Error defines model for Error.
 type Error struct {
 	Error ErrorDetail `json:"error"`
@@ -171,12 +192,24 @@ type Exception struct {
 	ZedToken     string  `json:"zedToken"`
 }
 
+// ExceptionList defines model for ExceptionList.
+type ExceptionList struct {
+	Cursor     *string           `json:"cursor,omitempty"`
+	Exceptions []ListedException `json:"exceptions"`
+}
+
 // Explanation defines model for Explanation.
 type Explanation struct {
 	Allowed   bool       `json:"allowed"`
 	Paths     [][]string `json:"paths"`
 	Truncated *bool      `json:"truncated,omitempty"`
 	ZedToken  *string    `json:"zedToken,omitempty"`
+}
+
+// FlagsRequest defines model for FlagsRequest.
+type FlagsRequest struct {
+	SubstantialCharge   *bool `json:"substantialCharge,omitempty"`
+	SubstantialSecurity *bool `json:"substantialSecurity,omitempty"`
 }
 
 // GrantExceptionRequest defines model for GrantExceptionRequest.
@@ -201,6 +234,14 @@ type Invoice struct {
 	Id           string  `json:"id"`
 	Organisation string  `json:"organisation"`
 	ZedToken     *string `json:"zedToken,omitempty"`
+}
+
+// ListedException defines model for ListedException.
+type ListedException struct {
+	ExpiresAt *string `json:"expiresAt,omitempty"`
+	Kind      string  `json:"kind"`
+	Target    *string `json:"target,omitempty"`
+	User      string  `json:"user"`
 }
 
 // LookupResourcesRequest defines model for LookupResourcesRequest.
@@ -271,10 +312,21 @@ type Organisation struct {
 	ZedToken *string `json:"zedToken,omitempty"`
 }
 
+// OverrideRequest defines model for OverrideRequest.
+type OverrideRequest struct {
+	Category string `json:"category"`
+	Reason   string `json:"reason"`
+}
+
 // Ownership defines model for Ownership.
 type Ownership struct {
 	Owner    string  `json:"owner"`
 	ZedToken *string `json:"zedToken,omitempty"`
+}
+
+// RejectRequest defines model for RejectRequest.
+type RejectRequest struct {
+	Reason string `json:"reason"`
 }
 
 // Relationships defines model for Relationships.
@@ -289,10 +341,21 @@ type Schema struct {
 	Schema string `json:"schema"`
 }
 
+// SubstantialRequest defines model for SubstantialRequest.
+type SubstantialRequest struct {
+	Charge   *bool `json:"charge,omitempty"`
+	Security *bool `json:"security,omitempty"`
+}
+
 // TransferOwnershipRequest defines model for TransferOwnershipRequest.
 type TransferOwnershipRequest struct {
 	Reason *string `json:"reason,omitempty"`
 	To     string  `json:"to"`
+}
+
+// WithdrawRequest defines model for WithdrawRequest.
+type WithdrawRequest struct {
+	Reason *string `json:"reason,omitempty"`
 }
 
 // WriteRelationshipsRequest defines model for WriteRelationshipsRequest.
@@ -341,6 +404,51 @@ type GetChangeRequestParams struct {
 
 // AuthoriseChangeRequestParams defines parameters for AuthoriseChangeRequest.
 type AuthoriseChangeRequestParams struct {
+	// GatehouseActor the person the request acts for, user:<id>
+	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
+	XRequestId *string `json:"X-Request-Id,omitempty"`
+}
+
+// RaiseFlagsParams defines parameters for RaiseFlags.
+type RaiseFlagsParams struct {
+	// GatehouseActor the person the request acts for, user:<id>
+	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
+	XRequestId *string `json:"X-Request-Id,omitempty"`
+}
+
+// OverrideChangeRequestParams defines parameters for OverrideChangeRequest.
+type OverrideChangeRequestParams struct {
+	// GatehouseActor the person the request acts for, user:<id>
+	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
+	XRequestId *string `json:"X-Request-Id,omitempty"`
+}
+
+// ConfirmOverrideParams defines parameters for ConfirmOverride.
+type ConfirmOverrideParams struct {
+	// GatehouseActor the person the request acts for, user:<id>
+	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
+	XRequestId *string `json:"X-Request-Id,omitempty"`
+}
+
+// RejectChangeRequestParams defines parameters for RejectChangeRequest.
+type RejectChangeRequestParams struct {
+	// GatehouseActor the person the request acts for, user:<id>
+	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
+	XRequestId *string `json:"X-Request-Id,omitempty"`
+}
+
+// WithdrawChangeRequestParams defines parameters for WithdrawChangeRequest.
+type WithdrawChangeRequestParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
@@ -423,6 +531,36 @@ type GetOrganisationParams struct {
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
 
+// EditOrganisationParams defines parameters for EditOrganisation.
+type EditOrganisationParams struct {
+	// GatehouseActor the person the request acts for, user:<id>
+	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
+	XRequestId *string `json:"X-Request-Id,omitempty"`
+}
+
+// ListChangeRequestsParams defines parameters for ListChangeRequests.
+type ListChangeRequestsParams struct {
+	// Status authorised, pending, blocked, rejected or withdrawn
+	Status *string `form:"status,omitempty" json:"status,omitempty"`
+
+	// Awaiting me: the open requests the actor may authorise or approve now
+	Awaiting *string `form:"awaiting,omitempty" json:"awaiting,omitempty"`
+
+	// Limit at most this many items, 1 to 10000 (default 1000)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor from the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// GatehouseActor the person the request acts for, user:<id>
+	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
+	XRequestId *string `json:"X-Request-Id,omitempty"`
+}
+
 // FileChangeRequestParams defines parameters for FileChangeRequest.
 type FileChangeRequestParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
@@ -434,6 +572,21 @@ type FileChangeRequestParams struct {
 
 // CreateContractorParams defines parameters for CreateContractor.
 type CreateContractorParams struct {
+	// GatehouseActor the person the request acts for, user:<id>
+	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
+	XRequestId *string `json:"X-Request-Id,omitempty"`
+}
+
+// ListExceptionsParams defines parameters for ListExceptions.
+type ListExceptionsParams struct {
+	// Limit at most this many items, 1 to 10000 (default 1000)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor from the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
@@ -525,6 +678,30 @@ type GrantRoleParams struct {
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
 
+// UnsetAlwaysSubstantialParams defines parameters for UnsetAlwaysSubstantial.
+type UnsetAlwaysSubstantialParams struct {
+	// Target the target the declaration names
+	Target *string `form:"target,omitempty" json:"target,omitempty"`
+
+	// GatehouseActor the person the request acts for, user:<id>
+	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
+	XRequestId *string `json:"X-Request-Id,omitempty"`
+}
+
+// SetAlwaysSubstantialParams defines parameters for SetAlwaysSubstantial.
+type SetAlwaysSubstantialParams struct {
+	// Target narrow the declaration to one target
+	Target *string `form:"target,omitempty" json:"target,omitempty"`
+
+	// GatehouseActor the person the request acts for, user:<id>
+	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
+	XRequestId *string `json:"X-Request-Id,omitempty"`
+}
+
 // TransferOwnershipParams defines parameters for TransferOwnership.
 type TransferOwnershipParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
@@ -574,6 +751,18 @@ type ReadSchemaParams struct {
 // AuthoriseChangeRequestJSONRequestBody defines body for AuthoriseChangeRequest for application/json ContentType.
 type AuthoriseChangeRequestJSONRequestBody = AuthoriseRequest
 
+// RaiseFlagsJSONRequestBody defines body for RaiseFlags for application/json ContentType.
+type RaiseFlagsJSONRequestBody = FlagsRequest
+
+// OverrideChangeRequestJSONRequestBody defines body for OverrideChangeRequest for application/json ContentType.
+type OverrideChangeRequestJSONRequestBody = OverrideRequest
+
+// RejectChangeRequestJSONRequestBody defines body for RejectChangeRequest for application/json ContentType.
+type RejectChangeRequestJSONRequestBody = RejectRequest
+
+// WithdrawChangeRequestJSONRequestBody defines body for WithdrawChangeRequest for application/json ContentType.
+type WithdrawChangeRequestJSONRequestBody = WithdrawRequest
+
 // CheckJSONRequestBody defines body for Check for application/json ContentType.
 type CheckJSONRequestBody = CheckRequest
 
@@ -595,6 +784,9 @@ type LookupSubjectsJSONRequestBody = LookupSubjectsRequest
 // CreateOrganisationJSONRequestBody defines body for CreateOrganisation for application/json ContentType.
 type CreateOrganisationJSONRequestBody = CreateOrganisationRequest
 
+// EditOrganisationJSONRequestBody defines body for EditOrganisation for application/json ContentType.
+type EditOrganisationJSONRequestBody = EditOrganisationRequest
+
 // FileChangeRequestJSONRequestBody defines body for FileChangeRequest for application/json ContentType.
 type FileChangeRequestJSONRequestBody = NewChangeRequest
 
@@ -615,6 +807,9 @@ type SetDesignationJSONRequestBody = DesignationRequest
 
 // GrantRoleJSONRequestBody defines body for GrantRole for application/json ContentType.
 type GrantRoleJSONRequestBody = GrantRoleRequest
+
+// SetAlwaysSubstantialJSONRequestBody defines body for SetAlwaysSubstantial for application/json ContentType.
+type SetAlwaysSubstantialJSONRequestBody = SubstantialRequest
 
 // TransferOwnershipJSONRequestBody defines body for TransferOwnership for application/json ContentType.
 type TransferOwnershipJSONRequestBody = TransferOwnershipRequest
@@ -755,6 +950,85 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/change-requests/{id}/authorise (the `AuthoriseChangeRequest` operationId).
 	AuthoriseChangeRequest(ctx context.Context, id string, params *AuthoriseChangeRequestParams, body AuthoriseChangeRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RaiseFlagsWithBody Raise the substantial-security or substantial-charge flag of an open request (never lower it)
+	//
+	// Raise the substantial-security or substantial-charge flag of an open request (never lower it). Enforces C10, C11, C13, C15 of domain.md.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/change-requests/{id}/flags (the `RaiseFlags` operationId).
+	RaiseFlagsWithBody(ctx context.Context, id string, params *RaiseFlagsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RaiseFlags Raise the substantial-security or substantial-charge flag of an open request (never lower it)
+	//
+	// Raise the substantial-security or substantial-charge flag of an open request (never lower it). Enforces C10, C11, C13, C15 of domain.md.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/change-requests/{id}/flags (the `RaiseFlags` operationId).
+	RaiseFlags(ctx context.Context, id string, params *RaiseFlagsParams, body RaiseFlagsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// OverrideChangeRequestWithBody Provider staff authorise on mitigating circumstances, pending a second staff member's confirmation
+	//
+	// Provider staff authorise on mitigating circumstances, pending a second staff member's confirmation. Enforces C13, C18 of domain.md.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/change-requests/{id}/override (the `OverrideChangeRequest` operationId).
+	OverrideChangeRequestWithBody(ctx context.Context, id string, params *OverrideChangeRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// OverrideChangeRequest Provider staff authorise on mitigating circumstances, pending a second staff member's confirmation
+	//
+	// Provider staff authorise on mitigating circumstances, pending a second staff member's confirmation. Enforces C13, C18 of domain.md.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/change-requests/{id}/override (the `OverrideChangeRequest` operationId).
+	OverrideChangeRequest(ctx context.Context, id string, params *OverrideChangeRequestParams, body OverrideChangeRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConfirmOverride A second, different staff member confirms an override
+	//
+	// A second, different staff member confirms an override. Enforces C13, C18 of domain.md.
+	//
+	// Corresponds with POST /v1/change-requests/{id}/override/confirm (the `ConfirmOverride` operationId).
+	ConfirmOverride(ctx context.Context, id string, params *ConfirmOverrideParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RejectChangeRequestWithBody Reject an open change request, with a reason (its current tier, or an approver it still needs)
+	//
+	// Reject an open change request, with a reason (its current tier, or an approver it still needs). Enforces C13 of domain.md.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/change-requests/{id}/reject (the `RejectChangeRequest` operationId).
+	RejectChangeRequestWithBody(ctx context.Context, id string, params *RejectChangeRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RejectChangeRequest Reject an open change request, with a reason (its current tier, or an approver it still needs)
+	//
+	// Reject an open change request, with a reason (its current tier, or an approver it still needs). Enforces C13 of domain.md.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/change-requests/{id}/reject (the `RejectChangeRequest` operationId).
+	RejectChangeRequest(ctx context.Context, id string, params *RejectChangeRequestParams, body RejectChangeRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WithdrawChangeRequestWithBody Withdraw one's own open change request
+	//
+	// Withdraw one's own open change request. Enforces C13 of domain.md.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/change-requests/{id}/withdraw (the `WithdrawChangeRequest` operationId).
+	WithdrawChangeRequestWithBody(ctx context.Context, id string, params *WithdrawChangeRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WithdrawChangeRequest Withdraw one's own open change request
+	//
+	// Withdraw one's own open change request. Enforces C13 of domain.md.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/change-requests/{id}/withdraw (the `WithdrawChangeRequest` operationId).
+	WithdrawChangeRequest(ctx context.Context, id string, params *WithdrawChangeRequestParams, body WithdrawChangeRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CheckWithBody Check one permission
 	//
@@ -903,6 +1177,31 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/organisations/{org} (the `GetOrganisation` operationId).
 	GetOrganisation(ctx context.Context, org string, params *GetOrganisationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// EditOrganisationWithBody Change an organisation's details (its name), audited
+	//
+	// Change an organisation's details (its name), audited. Enforces O7 of domain.md.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/organisations/{org} (the `EditOrganisation` operationId).
+	EditOrganisationWithBody(ctx context.Context, org string, params *EditOrganisationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EditOrganisation Change an organisation's details (its name), audited
+	//
+	// Change an organisation's details (its name), audited. Enforces O7 of domain.md.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/organisations/{org} (the `EditOrganisation` operationId).
+	EditOrganisation(ctx context.Context, org string, params *EditOrganisationParams, body EditOrganisationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListChangeRequests List the change requests the actor may view (all with view_reports, else their own); awaiting=me lists the open ones the actor may authorise or approve now
+	//
+	// List the change requests the actor may view (all with view_reports, else their own); awaiting=me lists the open ones the actor may authorise or approve now. Enforces C13, C14 of domain.md.
+	//
+	// Corresponds with GET /v1/organisations/{org}/change-requests (the `ListChangeRequests` operationId).
+	ListChangeRequests(ctx context.Context, org string, params *ListChangeRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// FileChangeRequestWithBody File a change request
 	//
 	// File a change request. Enforces C1, C2, C3, C5, C10, C11, C12 of domain.md.
@@ -938,6 +1237,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/organisations/{org}/contractors (the `CreateContractor` operationId).
 	CreateContractor(ctx context.Context, org string, params *CreateContractorParams, body CreateContractorJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListExceptions List the organisation's exceptions (main contacts and provider staff)
+	//
+	// List the organisation's exceptions (main contacts and provider staff). Enforces C6, C14 of domain.md.
+	//
+	// Corresponds with GET /v1/organisations/{org}/exceptions (the `ListExceptions` operationId).
+	ListExceptions(ctx context.Context, org string, params *ListExceptionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GrantExceptionWithBody Grant an exception (main contacts only)
 	//
@@ -1056,6 +1362,31 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /v1/organisations/{org}/members/{user}/roles/{role} (the `GrantRole` operationId).
 	GrantRole(ctx context.Context, org string, user string, role string, params *GrantRoleParams, body GrantRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UnsetAlwaysSubstantial Lift an always-substantial declaration
+	//
+	// Lift an always-substantial declaration. Enforces C15 of domain.md.
+	//
+	// Corresponds with DELETE /v1/organisations/{org}/substantial/{kind} (the `UnsetAlwaysSubstantial` operationId).
+	UnsetAlwaysSubstantial(ctx context.Context, org string, kind string, params *UnsetAlwaysSubstantialParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetAlwaysSubstantialWithBody Declare a kind (or, with target, one target of it) always substantial
+	//
+	// Declare a kind (or, with target, one target of it) always substantial. Enforces C15 of domain.md.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/organisations/{org}/substantial/{kind} (the `SetAlwaysSubstantial` operationId).
+	SetAlwaysSubstantialWithBody(ctx context.Context, org string, kind string, params *SetAlwaysSubstantialParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetAlwaysSubstantial Declare a kind (or, with target, one target of it) always substantial
+	//
+	// Declare a kind (or, with target, one target of it) always substantial. Enforces C15 of domain.md.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/organisations/{org}/substantial/{kind} (the `SetAlwaysSubstantial` operationId).
+	SetAlwaysSubstantial(ctx context.Context, org string, kind string, params *SetAlwaysSubstantialParams, body SetAlwaysSubstantialJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// TransferOwnershipWithBody Transfer ownership to a team member
 	//
@@ -1238,6 +1569,175 @@ func (c *Client) AuthoriseChangeRequestWithBody(ctx context.Context, id string, 
 // Corresponds with POST /v1/change-requests/{id}/authorise (the `AuthoriseChangeRequest` operationId).
 func (c *Client) AuthoriseChangeRequest(ctx context.Context, id string, params *AuthoriseChangeRequestParams, body AuthoriseChangeRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAuthoriseChangeRequestRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RaiseFlagsWithBody Raise the substantial-security or substantial-charge flag of an open request (never lower it)
+//
+// Raise the substantial-security or substantial-charge flag of an open request (never lower it). Enforces C10, C11, C13, C15 of domain.md.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/change-requests/{id}/flags (the `RaiseFlags` operationId).
+func (c *Client) RaiseFlagsWithBody(ctx context.Context, id string, params *RaiseFlagsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRaiseFlagsRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RaiseFlags Raise the substantial-security or substantial-charge flag of an open request (never lower it)
+//
+// Raise the substantial-security or substantial-charge flag of an open request (never lower it). Enforces C10, C11, C13, C15 of domain.md.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/change-requests/{id}/flags (the `RaiseFlags` operationId).
+func (c *Client) RaiseFlags(ctx context.Context, id string, params *RaiseFlagsParams, body RaiseFlagsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRaiseFlagsRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// OverrideChangeRequestWithBody Provider staff authorise on mitigating circumstances, pending a second staff member's confirmation
+//
+// Provider staff authorise on mitigating circumstances, pending a second staff member's confirmation. Enforces C13, C18 of domain.md.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/change-requests/{id}/override (the `OverrideChangeRequest` operationId).
+func (c *Client) OverrideChangeRequestWithBody(ctx context.Context, id string, params *OverrideChangeRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOverrideChangeRequestRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// OverrideChangeRequest Provider staff authorise on mitigating circumstances, pending a second staff member's confirmation
+//
+// Provider staff authorise on mitigating circumstances, pending a second staff member's confirmation. Enforces C13, C18 of domain.md.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/change-requests/{id}/override (the `OverrideChangeRequest` operationId).
+func (c *Client) OverrideChangeRequest(ctx context.Context, id string, params *OverrideChangeRequestParams, body OverrideChangeRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOverrideChangeRequestRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmOverride A second, different staff member confirms an override
+//
+// A second, different staff member confirms an override. Enforces C13, C18 of domain.md.
+//
+// Corresponds with POST /v1/change-requests/{id}/override/confirm (the `ConfirmOverride` operationId).
+func (c *Client) ConfirmOverride(ctx context.Context, id string, params *ConfirmOverrideParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmOverrideRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RejectChangeRequestWithBody Reject an open change request, with a reason (its current tier, or an approver it still needs)
+//
+// Reject an open change request, with a reason (its current tier, or an approver it still needs). Enforces C13 of domain.md.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/change-requests/{id}/reject (the `RejectChangeRequest` operationId).
+func (c *Client) RejectChangeRequestWithBody(ctx context.Context, id string, params *RejectChangeRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRejectChangeRequestRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RejectChangeRequest Reject an open change request, with a reason (its current tier, or an approver it still needs)
+//
+// Reject an open change request, with a reason (its current tier, or an approver it still needs). Enforces C13 of domain.md.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/change-requests/{id}/reject (the `RejectChangeRequest` operationId).
+func (c *Client) RejectChangeRequest(ctx context.Context, id string, params *RejectChangeRequestParams, body RejectChangeRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRejectChangeRequestRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// WithdrawChangeRequestWithBody Withdraw one's own open change request
+//
+// Withdraw one's own open change request. Enforces C13 of domain.md.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/change-requests/{id}/withdraw (the `WithdrawChangeRequest` operationId).
+func (c *Client) WithdrawChangeRequestWithBody(ctx context.Context, id string, params *WithdrawChangeRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWithdrawChangeRequestRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// WithdrawChangeRequest Withdraw one's own open change request
+//
+// Withdraw one's own open change request. Enforces C13 of domain.md.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/change-requests/{id}/withdraw (the `WithdrawChangeRequest` operationId).
+func (c *Client) WithdrawChangeRequest(ctx context.Context, id string, params *WithdrawChangeRequestParams, body WithdrawChangeRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWithdrawChangeRequestRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1565,6 +2065,61 @@ func (c *Client) GetOrganisation(ctx context.Context, org string, params *GetOrg
 	return c.Client.Do(req)
 }
 
+// EditOrganisationWithBody Change an organisation's details (its name), audited
+//
+// Change an organisation's details (its name), audited. Enforces O7 of domain.md.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/organisations/{org} (the `EditOrganisation` operationId).
+func (c *Client) EditOrganisationWithBody(ctx context.Context, org string, params *EditOrganisationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEditOrganisationRequestWithBody(c.Server, org, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EditOrganisation Change an organisation's details (its name), audited
+//
+// Change an organisation's details (its name), audited. Enforces O7 of domain.md.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/organisations/{org} (the `EditOrganisation` operationId).
+func (c *Client) EditOrganisation(ctx context.Context, org string, params *EditOrganisationParams, body EditOrganisationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEditOrganisationRequest(c.Server, org, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListChangeRequests List the change requests the actor may view (all with view_reports, else their own); awaiting=me lists the open ones the actor may authorise or approve now
+//
+// List the change requests the actor may view (all with view_reports, else their own); awaiting=me lists the open ones the actor may authorise or approve now. Enforces C13, C14 of domain.md.
+//
+// Corresponds with GET /v1/organisations/{org}/change-requests (the `ListChangeRequests` operationId).
+func (c *Client) ListChangeRequests(ctx context.Context, org string, params *ListChangeRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListChangeRequestsRequest(c.Server, org, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // FileChangeRequestWithBody File a change request
 //
 // File a change request. Enforces C1, C2, C3, C5, C10, C11, C12 of domain.md.
@@ -1631,6 +2186,23 @@ func (c *Client) CreateContractorWithBody(ctx context.Context, org string, param
 // Corresponds with POST /v1/organisations/{org}/contractors (the `CreateContractor` operationId).
 func (c *Client) CreateContractor(ctx context.Context, org string, params *CreateContractorParams, body CreateContractorJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateContractorRequest(c.Server, org, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListExceptions List the organisation's exceptions (main contacts and provider staff)
+//
+// List the organisation's exceptions (main contacts and provider staff). Enforces C6, C14 of domain.md.
+//
+// Corresponds with GET /v1/organisations/{org}/exceptions (the `ListExceptions` operationId).
+func (c *Client) ListExceptions(ctx context.Context, org string, params *ListExceptionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListExceptionsRequest(c.Server, org, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1889,6 +2461,61 @@ func (c *Client) GrantRoleWithBody(ctx context.Context, org string, user string,
 // Corresponds with PUT /v1/organisations/{org}/members/{user}/roles/{role} (the `GrantRole` operationId).
 func (c *Client) GrantRole(ctx context.Context, org string, user string, role string, params *GrantRoleParams, body GrantRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGrantRoleRequest(c.Server, org, user, role, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UnsetAlwaysSubstantial Lift an always-substantial declaration
+//
+// Lift an always-substantial declaration. Enforces C15 of domain.md.
+//
+// Corresponds with DELETE /v1/organisations/{org}/substantial/{kind} (the `UnsetAlwaysSubstantial` operationId).
+func (c *Client) UnsetAlwaysSubstantial(ctx context.Context, org string, kind string, params *UnsetAlwaysSubstantialParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUnsetAlwaysSubstantialRequest(c.Server, org, kind, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetAlwaysSubstantialWithBody Declare a kind (or, with target, one target of it) always substantial
+//
+// Declare a kind (or, with target, one target of it) always substantial. Enforces C15 of domain.md.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/organisations/{org}/substantial/{kind} (the `SetAlwaysSubstantial` operationId).
+func (c *Client) SetAlwaysSubstantialWithBody(ctx context.Context, org string, kind string, params *SetAlwaysSubstantialParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetAlwaysSubstantialRequestWithBody(c.Server, org, kind, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetAlwaysSubstantial Declare a kind (or, with target, one target of it) always substantial
+//
+// Declare a kind (or, with target, one target of it) always substantial. Enforces C15 of domain.md.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/organisations/{org}/substantial/{kind} (the `SetAlwaysSubstantial` operationId).
+func (c *Client) SetAlwaysSubstantial(ctx context.Context, org string, kind string, params *SetAlwaysSubstantialParams, body SetAlwaysSubstantialJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetAlwaysSubstantialRequest(c.Server, org, kind, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2344,6 +2971,348 @@ func NewAuthoriseChangeRequestRequestWithBody(server string, id string, params *
 	}
 
 	operationPath := fmt.Sprintf("/v1/change-requests/%s/authorise", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Actor", params.GatehouseActor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Gatehouse-Actor", headerParam0)
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewRaiseFlagsRequest calls the generic RaiseFlags builder with application/json body
+func NewRaiseFlagsRequest(server string, id string, params *RaiseFlagsParams, body RaiseFlagsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRaiseFlagsRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewRaiseFlagsRequestWithBody constructs an http.Request for the RaiseFlags method, with any body, and a specified content type
+func NewRaiseFlagsRequestWithBody(server string, id string, params *RaiseFlagsParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/change-requests/%s/flags", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Actor", params.GatehouseActor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Gatehouse-Actor", headerParam0)
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewOverrideChangeRequestRequest calls the generic OverrideChangeRequest builder with application/json body
+func NewOverrideChangeRequestRequest(server string, id string, params *OverrideChangeRequestParams, body OverrideChangeRequestJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewOverrideChangeRequestRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewOverrideChangeRequestRequestWithBody constructs an http.Request for the OverrideChangeRequest method, with any body, and a specified content type
+func NewOverrideChangeRequestRequestWithBody(server string, id string, params *OverrideChangeRequestParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/change-requests/%s/override", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Actor", params.GatehouseActor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Gatehouse-Actor", headerParam0)
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewConfirmOverrideRequest constructs an http.Request for the ConfirmOverride method
+func NewConfirmOverrideRequest(server string, id string, params *ConfirmOverrideParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/change-requests/%s/override/confirm", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Actor", params.GatehouseActor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Gatehouse-Actor", headerParam0)
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewRejectChangeRequestRequest calls the generic RejectChangeRequest builder with application/json body
+func NewRejectChangeRequestRequest(server string, id string, params *RejectChangeRequestParams, body RejectChangeRequestJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRejectChangeRequestRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewRejectChangeRequestRequestWithBody constructs an http.Request for the RejectChangeRequest method, with any body, and a specified content type
+func NewRejectChangeRequestRequestWithBody(server string, id string, params *RejectChangeRequestParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/change-requests/%s/reject", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Actor", params.GatehouseActor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Gatehouse-Actor", headerParam0)
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewWithdrawChangeRequestRequest calls the generic WithdrawChangeRequest builder with application/json body
+func NewWithdrawChangeRequestRequest(server string, id string, params *WithdrawChangeRequestParams, body WithdrawChangeRequestJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewWithdrawChangeRequestRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewWithdrawChangeRequestRequestWithBody constructs an http.Request for the WithdrawChangeRequest method, with any body, and a specified content type
+func NewWithdrawChangeRequestRequestWithBody(server string, id string, params *WithdrawChangeRequestParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/change-requests/%s/withdraw", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -2971,6 +3940,198 @@ func NewGetOrganisationRequest(server string, org string, params *GetOrganisatio
 	return req, nil
 }
 
+// NewEditOrganisationRequest calls the generic EditOrganisation builder with application/json body
+func NewEditOrganisationRequest(server string, org string, params *EditOrganisationParams, body EditOrganisationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEditOrganisationRequestWithBody(server, org, params, "application/json", bodyReader)
+}
+
+// NewEditOrganisationRequestWithBody constructs an http.Request for the EditOrganisation method, with any body, and a specified content type
+func NewEditOrganisationRequestWithBody(server string, org string, params *EditOrganisationParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "org", org, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/organisations/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Actor", params.GatehouseActor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Gatehouse-Actor", headerParam0)
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListChangeRequestsRequest constructs an http.Request for the ListChangeRequests method
+func NewListChangeRequestsRequest(server string, org string, params *ListChangeRequestsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "org", org, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/organisations/%s/change-requests", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Awaiting != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "awaiting", *params.Awaiting, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Actor", params.GatehouseActor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Gatehouse-Actor", headerParam0)
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewFileChangeRequestRequest calls the generic FileChangeRequest builder with application/json body
 func NewFileChangeRequestRequest(server string, org string, params *FileChangeRequestParams, body FileChangeRequestJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -3085,6 +4246,103 @@ func NewCreateContractorRequestWithBody(server string, org string, params *Creat
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Actor", params.GatehouseActor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Gatehouse-Actor", headerParam0)
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListExceptionsRequest constructs an http.Request for the ListExceptions method
+func NewListExceptionsRequest(server string, org string, params *ListExceptionsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "org", org, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/organisations/%s/exceptions", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	if params != nil {
 
@@ -3804,6 +5062,203 @@ func NewGrantRoleRequestWithBody(server string, org string, user string, role st
 	return req, nil
 }
 
+// NewUnsetAlwaysSubstantialRequest constructs an http.Request for the UnsetAlwaysSubstantial method
+func NewUnsetAlwaysSubstantialRequest(server string, org string, kind string, params *UnsetAlwaysSubstantialParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "org", org, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "kind", kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/organisations/%s/substantial/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Target != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "target", *params.Target, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Actor", params.GatehouseActor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Gatehouse-Actor", headerParam0)
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewSetAlwaysSubstantialRequest calls the generic SetAlwaysSubstantial builder with application/json body
+func NewSetAlwaysSubstantialRequest(server string, org string, kind string, params *SetAlwaysSubstantialParams, body SetAlwaysSubstantialJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetAlwaysSubstantialRequestWithBody(server, org, kind, params, "application/json", bodyReader)
+}
+
+// NewSetAlwaysSubstantialRequestWithBody constructs an http.Request for the SetAlwaysSubstantial method, with any body, and a specified content type
+func NewSetAlwaysSubstantialRequestWithBody(server string, org string, kind string, params *SetAlwaysSubstantialParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "org", org, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "kind", kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/organisations/%s/substantial/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Target != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "target", *params.Target, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Actor", params.GatehouseActor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Gatehouse-Actor", headerParam0)
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewTransferOwnershipRequest calls the generic TransferOwnership builder with application/json body
 func NewTransferOwnershipRequest(server string, org string, params *TransferOwnershipParams, body TransferOwnershipJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -4228,6 +5683,87 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/change-requests/{id}/authorise (the `AuthoriseChangeRequest` operationId).
 	AuthoriseChangeRequestWithResponse(ctx context.Context, id string, params *AuthoriseChangeRequestParams, body AuthoriseChangeRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthoriseChangeRequestResponse, error)
 
+	// RaiseFlagsWithBodyWithResponse Raise the substantial-security or substantial-charge flag of an open request (never lower it)
+	//
+	// Raise the substantial-security or substantial-charge flag of an open request (never lower it). Enforces C10, C11, C13, C15 of domain.md.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/change-requests/{id}/flags (the `RaiseFlags` operationId).
+	RaiseFlagsWithBodyWithResponse(ctx context.Context, id string, params *RaiseFlagsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RaiseFlagsResponse, error)
+
+	// RaiseFlagsWithResponse Raise the substantial-security or substantial-charge flag of an open request (never lower it)
+	//
+	// Raise the substantial-security or substantial-charge flag of an open request (never lower it). Enforces C10, C11, C13, C15 of domain.md.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/change-requests/{id}/flags (the `RaiseFlags` operationId).
+	RaiseFlagsWithResponse(ctx context.Context, id string, params *RaiseFlagsParams, body RaiseFlagsJSONRequestBody, reqEditors ...RequestEditorFn) (*RaiseFlagsResponse, error)
+
+	// OverrideChangeRequestWithBodyWithResponse Provider staff authorise on mitigating circumstances, pending a second staff member's confirmation
+	//
+	// Provider staff authorise on mitigating circumstances, pending a second staff member's confirmation. Enforces C13, C18 of domain.md.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/change-requests/{id}/override (the `OverrideChangeRequest` operationId).
+	OverrideChangeRequestWithBodyWithResponse(ctx context.Context, id string, params *OverrideChangeRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*OverrideChangeRequestResponse, error)
+
+	// OverrideChangeRequestWithResponse Provider staff authorise on mitigating circumstances, pending a second staff member's confirmation
+	//
+	// Provider staff authorise on mitigating circumstances, pending a second staff member's confirmation. Enforces C13, C18 of domain.md.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/change-requests/{id}/override (the `OverrideChangeRequest` operationId).
+	OverrideChangeRequestWithResponse(ctx context.Context, id string, params *OverrideChangeRequestParams, body OverrideChangeRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*OverrideChangeRequestResponse, error)
+
+	// ConfirmOverrideWithResponse A second, different staff member confirms an override
+	//
+	// A second, different staff member confirms an override. Enforces C13, C18 of domain.md.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/change-requests/{id}/override/confirm (the `ConfirmOverride` operationId).
+	ConfirmOverrideWithResponse(ctx context.Context, id string, params *ConfirmOverrideParams, reqEditors ...RequestEditorFn) (*ConfirmOverrideResponse, error)
+
+	// RejectChangeRequestWithBodyWithResponse Reject an open change request, with a reason (its current tier, or an approver it still needs)
+	//
+	// Reject an open change request, with a reason (its current tier, or an approver it still needs). Enforces C13 of domain.md.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/change-requests/{id}/reject (the `RejectChangeRequest` operationId).
+	RejectChangeRequestWithBodyWithResponse(ctx context.Context, id string, params *RejectChangeRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RejectChangeRequestResponse, error)
+
+	// RejectChangeRequestWithResponse Reject an open change request, with a reason (its current tier, or an approver it still needs)
+	//
+	// Reject an open change request, with a reason (its current tier, or an approver it still needs). Enforces C13 of domain.md.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/change-requests/{id}/reject (the `RejectChangeRequest` operationId).
+	RejectChangeRequestWithResponse(ctx context.Context, id string, params *RejectChangeRequestParams, body RejectChangeRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*RejectChangeRequestResponse, error)
+
+	// WithdrawChangeRequestWithBodyWithResponse Withdraw one's own open change request
+	//
+	// Withdraw one's own open change request. Enforces C13 of domain.md.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/change-requests/{id}/withdraw (the `WithdrawChangeRequest` operationId).
+	WithdrawChangeRequestWithBodyWithResponse(ctx context.Context, id string, params *WithdrawChangeRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*WithdrawChangeRequestResponse, error)
+
+	// WithdrawChangeRequestWithResponse Withdraw one's own open change request
+	//
+	// Withdraw one's own open change request. Enforces C13 of domain.md.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/change-requests/{id}/withdraw (the `WithdrawChangeRequest` operationId).
+	WithdrawChangeRequestWithResponse(ctx context.Context, id string, params *WithdrawChangeRequestParams, body WithdrawChangeRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*WithdrawChangeRequestResponse, error)
+
 	// CheckWithBodyWithResponse Check one permission
 	//
 	// Check one permission. Enforces X1, X3, X5 of domain.md.
@@ -4381,6 +5917,33 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/organisations/{org} (the `GetOrganisation` operationId).
 	GetOrganisationWithResponse(ctx context.Context, org string, params *GetOrganisationParams, reqEditors ...RequestEditorFn) (*GetOrganisationResponse, error)
 
+	// EditOrganisationWithBodyWithResponse Change an organisation's details (its name), audited
+	//
+	// Change an organisation's details (its name), audited. Enforces O7 of domain.md.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/organisations/{org} (the `EditOrganisation` operationId).
+	EditOrganisationWithBodyWithResponse(ctx context.Context, org string, params *EditOrganisationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EditOrganisationResponse, error)
+
+	// EditOrganisationWithResponse Change an organisation's details (its name), audited
+	//
+	// Change an organisation's details (its name), audited. Enforces O7 of domain.md.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/organisations/{org} (the `EditOrganisation` operationId).
+	EditOrganisationWithResponse(ctx context.Context, org string, params *EditOrganisationParams, body EditOrganisationJSONRequestBody, reqEditors ...RequestEditorFn) (*EditOrganisationResponse, error)
+
+	// ListChangeRequestsWithResponse List the change requests the actor may view (all with view_reports, else their own); awaiting=me lists the open ones the actor may authorise or approve now
+	//
+	// List the change requests the actor may view (all with view_reports, else their own); awaiting=me lists the open ones the actor may authorise or approve now. Enforces C13, C14 of domain.md.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/organisations/{org}/change-requests (the `ListChangeRequests` operationId).
+	ListChangeRequestsWithResponse(ctx context.Context, org string, params *ListChangeRequestsParams, reqEditors ...RequestEditorFn) (*ListChangeRequestsResponse, error)
+
 	// FileChangeRequestWithBodyWithResponse File a change request
 	//
 	// File a change request. Enforces C1, C2, C3, C5, C10, C11, C12 of domain.md.
@@ -4416,6 +5979,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/organisations/{org}/contractors (the `CreateContractor` operationId).
 	CreateContractorWithResponse(ctx context.Context, org string, params *CreateContractorParams, body CreateContractorJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateContractorResponse, error)
+
+	// ListExceptionsWithResponse List the organisation's exceptions (main contacts and provider staff)
+	//
+	// List the organisation's exceptions (main contacts and provider staff). Enforces C6, C14 of domain.md.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/organisations/{org}/exceptions (the `ListExceptions` operationId).
+	ListExceptionsWithResponse(ctx context.Context, org string, params *ListExceptionsParams, reqEditors ...RequestEditorFn) (*ListExceptionsResponse, error)
 
 	// GrantExceptionWithBodyWithResponse Grant an exception (main contacts only)
 	//
@@ -4542,6 +6114,33 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /v1/organisations/{org}/members/{user}/roles/{role} (the `GrantRole` operationId).
 	GrantRoleWithResponse(ctx context.Context, org string, user string, role string, params *GrantRoleParams, body GrantRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*GrantRoleResponse, error)
+
+	// UnsetAlwaysSubstantialWithResponse Lift an always-substantial declaration
+	//
+	// Lift an always-substantial declaration. Enforces C15 of domain.md.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/organisations/{org}/substantial/{kind} (the `UnsetAlwaysSubstantial` operationId).
+	UnsetAlwaysSubstantialWithResponse(ctx context.Context, org string, kind string, params *UnsetAlwaysSubstantialParams, reqEditors ...RequestEditorFn) (*UnsetAlwaysSubstantialResponse, error)
+
+	// SetAlwaysSubstantialWithBodyWithResponse Declare a kind (or, with target, one target of it) always substantial
+	//
+	// Declare a kind (or, with target, one target of it) always substantial. Enforces C15 of domain.md.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/organisations/{org}/substantial/{kind} (the `SetAlwaysSubstantial` operationId).
+	SetAlwaysSubstantialWithBodyWithResponse(ctx context.Context, org string, kind string, params *SetAlwaysSubstantialParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetAlwaysSubstantialResponse, error)
+
+	// SetAlwaysSubstantialWithResponse Declare a kind (or, with target, one target of it) always substantial
+	//
+	// Declare a kind (or, with target, one target of it) always substantial. Enforces C15 of domain.md.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/organisations/{org}/substantial/{kind} (the `SetAlwaysSubstantial` operationId).
+	SetAlwaysSubstantialWithResponse(ctx context.Context, org string, kind string, params *SetAlwaysSubstantialParams, body SetAlwaysSubstantialJSONRequestBody, reqEditors ...RequestEditorFn) (*SetAlwaysSubstantialResponse, error)
 
 	// TransferOwnershipWithBodyWithResponse Transfer ownership to a team member
 	//
@@ -5313,6 +6912,942 @@ func (r AuthoriseChangeRequestResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r AuthoriseChangeRequestResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RaiseFlagsResponse200Headers the declared response headers of an HTTP 200 response for RaiseFlags
+type RaiseFlagsResponse200Headers struct {
+	XRequestId *string
+}
+
+// RaiseFlagsResponse400Headers the declared response headers of an HTTP 400 response for RaiseFlags
+type RaiseFlagsResponse400Headers struct {
+	XRequestId *string
+}
+
+// RaiseFlagsResponse401Headers the declared response headers of an HTTP 401 response for RaiseFlags
+type RaiseFlagsResponse401Headers struct {
+	XRequestId *string
+}
+
+// RaiseFlagsResponse403Headers the declared response headers of an HTTP 403 response for RaiseFlags
+type RaiseFlagsResponse403Headers struct {
+	XRequestId *string
+}
+
+// RaiseFlagsResponse404Headers the declared response headers of an HTTP 404 response for RaiseFlags
+type RaiseFlagsResponse404Headers struct {
+	XRequestId *string
+}
+
+// RaiseFlagsResponse409Headers the declared response headers of an HTTP 409 response for RaiseFlags
+type RaiseFlagsResponse409Headers struct {
+	XRequestId *string
+}
+
+// RaiseFlagsResponse413Headers the declared response headers of an HTTP 413 response for RaiseFlags
+type RaiseFlagsResponse413Headers struct {
+	XRequestId *string
+}
+
+// RaiseFlagsResponse422Headers the declared response headers of an HTTP 422 response for RaiseFlags
+type RaiseFlagsResponse422Headers struct {
+	XRequestId *string
+}
+
+// RaiseFlagsResponse429Headers the declared response headers of an HTTP 429 response for RaiseFlags
+type RaiseFlagsResponse429Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// RaiseFlagsResponse503Headers the declared response headers of an HTTP 503 response for RaiseFlags
+type RaiseFlagsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// RaiseFlagsResponseDefaultHeaders the declared response headers of an HTTP default response for RaiseFlags
+type RaiseFlagsResponseDefaultHeaders struct {
+	XRequestId *string
+}
+
+type RaiseFlagsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChangeRequest
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RaiseFlagsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *RaiseFlagsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RaiseFlagsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *RaiseFlagsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RaiseFlagsResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *RaiseFlagsResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *RaiseFlagsResponse413Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *RaiseFlagsResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RaiseFlagsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RaiseFlagsResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *RaiseFlagsResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RaiseFlagsResponse) GetJSON200() *ChangeRequest {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RaiseFlagsResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RaiseFlagsResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RaiseFlagsResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RaiseFlagsResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r RaiseFlagsResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RaiseFlagsResponse) GetJSON413() *Error {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r RaiseFlagsResponse) GetJSON422() *Error {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RaiseFlagsResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RaiseFlagsResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r RaiseFlagsResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RaiseFlagsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RaiseFlagsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RaiseFlagsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RaiseFlagsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// OverrideChangeRequestResponse200Headers the declared response headers of an HTTP 200 response for OverrideChangeRequest
+type OverrideChangeRequestResponse200Headers struct {
+	XRequestId *string
+}
+
+// OverrideChangeRequestResponse400Headers the declared response headers of an HTTP 400 response for OverrideChangeRequest
+type OverrideChangeRequestResponse400Headers struct {
+	XRequestId *string
+}
+
+// OverrideChangeRequestResponse401Headers the declared response headers of an HTTP 401 response for OverrideChangeRequest
+type OverrideChangeRequestResponse401Headers struct {
+	XRequestId *string
+}
+
+// OverrideChangeRequestResponse403Headers the declared response headers of an HTTP 403 response for OverrideChangeRequest
+type OverrideChangeRequestResponse403Headers struct {
+	XRequestId *string
+}
+
+// OverrideChangeRequestResponse404Headers the declared response headers of an HTTP 404 response for OverrideChangeRequest
+type OverrideChangeRequestResponse404Headers struct {
+	XRequestId *string
+}
+
+// OverrideChangeRequestResponse409Headers the declared response headers of an HTTP 409 response for OverrideChangeRequest
+type OverrideChangeRequestResponse409Headers struct {
+	XRequestId *string
+}
+
+// OverrideChangeRequestResponse413Headers the declared response headers of an HTTP 413 response for OverrideChangeRequest
+type OverrideChangeRequestResponse413Headers struct {
+	XRequestId *string
+}
+
+// OverrideChangeRequestResponse422Headers the declared response headers of an HTTP 422 response for OverrideChangeRequest
+type OverrideChangeRequestResponse422Headers struct {
+	XRequestId *string
+}
+
+// OverrideChangeRequestResponse429Headers the declared response headers of an HTTP 429 response for OverrideChangeRequest
+type OverrideChangeRequestResponse429Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// OverrideChangeRequestResponse503Headers the declared response headers of an HTTP 503 response for OverrideChangeRequest
+type OverrideChangeRequestResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// OverrideChangeRequestResponseDefaultHeaders the declared response headers of an HTTP default response for OverrideChangeRequest
+type OverrideChangeRequestResponseDefaultHeaders struct {
+	XRequestId *string
+}
+
+type OverrideChangeRequestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChangeRequest
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *OverrideChangeRequestResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *OverrideChangeRequestResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *OverrideChangeRequestResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *OverrideChangeRequestResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *OverrideChangeRequestResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *OverrideChangeRequestResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *OverrideChangeRequestResponse413Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *OverrideChangeRequestResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *OverrideChangeRequestResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *OverrideChangeRequestResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *OverrideChangeRequestResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r OverrideChangeRequestResponse) GetJSON200() *ChangeRequest {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r OverrideChangeRequestResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r OverrideChangeRequestResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r OverrideChangeRequestResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r OverrideChangeRequestResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r OverrideChangeRequestResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r OverrideChangeRequestResponse) GetJSON413() *Error {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r OverrideChangeRequestResponse) GetJSON422() *Error {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r OverrideChangeRequestResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r OverrideChangeRequestResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r OverrideChangeRequestResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r OverrideChangeRequestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r OverrideChangeRequestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r OverrideChangeRequestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r OverrideChangeRequestResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ConfirmOverrideResponse200Headers the declared response headers of an HTTP 200 response for ConfirmOverride
+type ConfirmOverrideResponse200Headers struct {
+	XRequestId *string
+}
+
+// ConfirmOverrideResponse400Headers the declared response headers of an HTTP 400 response for ConfirmOverride
+type ConfirmOverrideResponse400Headers struct {
+	XRequestId *string
+}
+
+// ConfirmOverrideResponse401Headers the declared response headers of an HTTP 401 response for ConfirmOverride
+type ConfirmOverrideResponse401Headers struct {
+	XRequestId *string
+}
+
+// ConfirmOverrideResponse403Headers the declared response headers of an HTTP 403 response for ConfirmOverride
+type ConfirmOverrideResponse403Headers struct {
+	XRequestId *string
+}
+
+// ConfirmOverrideResponse404Headers the declared response headers of an HTTP 404 response for ConfirmOverride
+type ConfirmOverrideResponse404Headers struct {
+	XRequestId *string
+}
+
+// ConfirmOverrideResponse409Headers the declared response headers of an HTTP 409 response for ConfirmOverride
+type ConfirmOverrideResponse409Headers struct {
+	XRequestId *string
+}
+
+// ConfirmOverrideResponse422Headers the declared response headers of an HTTP 422 response for ConfirmOverride
+type ConfirmOverrideResponse422Headers struct {
+	XRequestId *string
+}
+
+// ConfirmOverrideResponse429Headers the declared response headers of an HTTP 429 response for ConfirmOverride
+type ConfirmOverrideResponse429Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// ConfirmOverrideResponse503Headers the declared response headers of an HTTP 503 response for ConfirmOverride
+type ConfirmOverrideResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// ConfirmOverrideResponseDefaultHeaders the declared response headers of an HTTP default response for ConfirmOverride
+type ConfirmOverrideResponseDefaultHeaders struct {
+	XRequestId *string
+}
+
+type ConfirmOverrideResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChangeRequest
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ConfirmOverrideResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ConfirmOverrideResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ConfirmOverrideResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ConfirmOverrideResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ConfirmOverrideResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ConfirmOverrideResponse409Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ConfirmOverrideResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ConfirmOverrideResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ConfirmOverrideResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ConfirmOverrideResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ConfirmOverrideResponse) GetJSON200() *ChangeRequest {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ConfirmOverrideResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ConfirmOverrideResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ConfirmOverrideResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ConfirmOverrideResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ConfirmOverrideResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ConfirmOverrideResponse) GetJSON422() *Error {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ConfirmOverrideResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ConfirmOverrideResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ConfirmOverrideResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ConfirmOverrideResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ConfirmOverrideResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ConfirmOverrideResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ConfirmOverrideResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RejectChangeRequestResponse200Headers the declared response headers of an HTTP 200 response for RejectChangeRequest
+type RejectChangeRequestResponse200Headers struct {
+	XRequestId *string
+}
+
+// RejectChangeRequestResponse400Headers the declared response headers of an HTTP 400 response for RejectChangeRequest
+type RejectChangeRequestResponse400Headers struct {
+	XRequestId *string
+}
+
+// RejectChangeRequestResponse401Headers the declared response headers of an HTTP 401 response for RejectChangeRequest
+type RejectChangeRequestResponse401Headers struct {
+	XRequestId *string
+}
+
+// RejectChangeRequestResponse403Headers the declared response headers of an HTTP 403 response for RejectChangeRequest
+type RejectChangeRequestResponse403Headers struct {
+	XRequestId *string
+}
+
+// RejectChangeRequestResponse404Headers the declared response headers of an HTTP 404 response for RejectChangeRequest
+type RejectChangeRequestResponse404Headers struct {
+	XRequestId *string
+}
+
+// RejectChangeRequestResponse409Headers the declared response headers of an HTTP 409 response for RejectChangeRequest
+type RejectChangeRequestResponse409Headers struct {
+	XRequestId *string
+}
+
+// RejectChangeRequestResponse413Headers the declared response headers of an HTTP 413 response for RejectChangeRequest
+type RejectChangeRequestResponse413Headers struct {
+	XRequestId *string
+}
+
+// RejectChangeRequestResponse422Headers the declared response headers of an HTTP 422 response for RejectChangeRequest
+type RejectChangeRequestResponse422Headers struct {
+	XRequestId *string
+}
+
+// RejectChangeRequestResponse429Headers the declared response headers of an HTTP 429 response for RejectChangeRequest
+type RejectChangeRequestResponse429Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// RejectChangeRequestResponse503Headers the declared response headers of an HTTP 503 response for RejectChangeRequest
+type RejectChangeRequestResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// RejectChangeRequestResponseDefaultHeaders the declared response headers of an HTTP default response for RejectChangeRequest
+type RejectChangeRequestResponseDefaultHeaders struct {
+	XRequestId *string
+}
+
+type RejectChangeRequestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChangeRequest
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RejectChangeRequestResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *RejectChangeRequestResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RejectChangeRequestResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *RejectChangeRequestResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RejectChangeRequestResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *RejectChangeRequestResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *RejectChangeRequestResponse413Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *RejectChangeRequestResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RejectChangeRequestResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RejectChangeRequestResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *RejectChangeRequestResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RejectChangeRequestResponse) GetJSON200() *ChangeRequest {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RejectChangeRequestResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RejectChangeRequestResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RejectChangeRequestResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RejectChangeRequestResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r RejectChangeRequestResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RejectChangeRequestResponse) GetJSON413() *Error {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r RejectChangeRequestResponse) GetJSON422() *Error {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RejectChangeRequestResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RejectChangeRequestResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r RejectChangeRequestResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RejectChangeRequestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RejectChangeRequestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RejectChangeRequestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RejectChangeRequestResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// WithdrawChangeRequestResponse200Headers the declared response headers of an HTTP 200 response for WithdrawChangeRequest
+type WithdrawChangeRequestResponse200Headers struct {
+	XRequestId *string
+}
+
+// WithdrawChangeRequestResponse400Headers the declared response headers of an HTTP 400 response for WithdrawChangeRequest
+type WithdrawChangeRequestResponse400Headers struct {
+	XRequestId *string
+}
+
+// WithdrawChangeRequestResponse401Headers the declared response headers of an HTTP 401 response for WithdrawChangeRequest
+type WithdrawChangeRequestResponse401Headers struct {
+	XRequestId *string
+}
+
+// WithdrawChangeRequestResponse403Headers the declared response headers of an HTTP 403 response for WithdrawChangeRequest
+type WithdrawChangeRequestResponse403Headers struct {
+	XRequestId *string
+}
+
+// WithdrawChangeRequestResponse404Headers the declared response headers of an HTTP 404 response for WithdrawChangeRequest
+type WithdrawChangeRequestResponse404Headers struct {
+	XRequestId *string
+}
+
+// WithdrawChangeRequestResponse409Headers the declared response headers of an HTTP 409 response for WithdrawChangeRequest
+type WithdrawChangeRequestResponse409Headers struct {
+	XRequestId *string
+}
+
+// WithdrawChangeRequestResponse413Headers the declared response headers of an HTTP 413 response for WithdrawChangeRequest
+type WithdrawChangeRequestResponse413Headers struct {
+	XRequestId *string
+}
+
+// WithdrawChangeRequestResponse422Headers the declared response headers of an HTTP 422 response for WithdrawChangeRequest
+type WithdrawChangeRequestResponse422Headers struct {
+	XRequestId *string
+}
+
+// WithdrawChangeRequestResponse429Headers the declared response headers of an HTTP 429 response for WithdrawChangeRequest
+type WithdrawChangeRequestResponse429Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// WithdrawChangeRequestResponse503Headers the declared response headers of an HTTP 503 response for WithdrawChangeRequest
+type WithdrawChangeRequestResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// WithdrawChangeRequestResponseDefaultHeaders the declared response headers of an HTTP default response for WithdrawChangeRequest
+type WithdrawChangeRequestResponseDefaultHeaders struct {
+	XRequestId *string
+}
+
+type WithdrawChangeRequestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChangeRequest
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *WithdrawChangeRequestResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *WithdrawChangeRequestResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *WithdrawChangeRequestResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *WithdrawChangeRequestResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *WithdrawChangeRequestResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *WithdrawChangeRequestResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *WithdrawChangeRequestResponse413Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *WithdrawChangeRequestResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *WithdrawChangeRequestResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *WithdrawChangeRequestResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *WithdrawChangeRequestResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r WithdrawChangeRequestResponse) GetJSON200() *ChangeRequest {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r WithdrawChangeRequestResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r WithdrawChangeRequestResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r WithdrawChangeRequestResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r WithdrawChangeRequestResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r WithdrawChangeRequestResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r WithdrawChangeRequestResponse) GetJSON413() *Error {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r WithdrawChangeRequestResponse) GetJSON422() *Error {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r WithdrawChangeRequestResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r WithdrawChangeRequestResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r WithdrawChangeRequestResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r WithdrawChangeRequestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r WithdrawChangeRequestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r WithdrawChangeRequestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r WithdrawChangeRequestResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6886,6 +9421,372 @@ func (r GetOrganisationResponse) ContentType() string {
 	return ""
 }
 
+// EditOrganisationResponse200Headers the declared response headers of an HTTP 200 response for EditOrganisation
+type EditOrganisationResponse200Headers struct {
+	XRequestId *string
+}
+
+// EditOrganisationResponse400Headers the declared response headers of an HTTP 400 response for EditOrganisation
+type EditOrganisationResponse400Headers struct {
+	XRequestId *string
+}
+
+// EditOrganisationResponse401Headers the declared response headers of an HTTP 401 response for EditOrganisation
+type EditOrganisationResponse401Headers struct {
+	XRequestId *string
+}
+
+// EditOrganisationResponse403Headers the declared response headers of an HTTP 403 response for EditOrganisation
+type EditOrganisationResponse403Headers struct {
+	XRequestId *string
+}
+
+// EditOrganisationResponse404Headers the declared response headers of an HTTP 404 response for EditOrganisation
+type EditOrganisationResponse404Headers struct {
+	XRequestId *string
+}
+
+// EditOrganisationResponse409Headers the declared response headers of an HTTP 409 response for EditOrganisation
+type EditOrganisationResponse409Headers struct {
+	XRequestId *string
+}
+
+// EditOrganisationResponse413Headers the declared response headers of an HTTP 413 response for EditOrganisation
+type EditOrganisationResponse413Headers struct {
+	XRequestId *string
+}
+
+// EditOrganisationResponse422Headers the declared response headers of an HTTP 422 response for EditOrganisation
+type EditOrganisationResponse422Headers struct {
+	XRequestId *string
+}
+
+// EditOrganisationResponse429Headers the declared response headers of an HTTP 429 response for EditOrganisation
+type EditOrganisationResponse429Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// EditOrganisationResponse503Headers the declared response headers of an HTTP 503 response for EditOrganisation
+type EditOrganisationResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// EditOrganisationResponseDefaultHeaders the declared response headers of an HTTP default response for EditOrganisation
+type EditOrganisationResponseDefaultHeaders struct {
+	XRequestId *string
+}
+
+type EditOrganisationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Organisation
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *EditOrganisationResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *EditOrganisationResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *EditOrganisationResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *EditOrganisationResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *EditOrganisationResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *EditOrganisationResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *EditOrganisationResponse413Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *EditOrganisationResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *EditOrganisationResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *EditOrganisationResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *EditOrganisationResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EditOrganisationResponse) GetJSON200() *Organisation {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EditOrganisationResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r EditOrganisationResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r EditOrganisationResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r EditOrganisationResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r EditOrganisationResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r EditOrganisationResponse) GetJSON413() *Error {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r EditOrganisationResponse) GetJSON422() *Error {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r EditOrganisationResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r EditOrganisationResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r EditOrganisationResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r EditOrganisationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EditOrganisationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EditOrganisationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EditOrganisationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListChangeRequestsResponse200Headers the declared response headers of an HTTP 200 response for ListChangeRequests
+type ListChangeRequestsResponse200Headers struct {
+	XRequestId *string
+}
+
+// ListChangeRequestsResponse400Headers the declared response headers of an HTTP 400 response for ListChangeRequests
+type ListChangeRequestsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListChangeRequestsResponse401Headers the declared response headers of an HTTP 401 response for ListChangeRequests
+type ListChangeRequestsResponse401Headers struct {
+	XRequestId *string
+}
+
+// ListChangeRequestsResponse403Headers the declared response headers of an HTTP 403 response for ListChangeRequests
+type ListChangeRequestsResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListChangeRequestsResponse404Headers the declared response headers of an HTTP 404 response for ListChangeRequests
+type ListChangeRequestsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListChangeRequestsResponse409Headers the declared response headers of an HTTP 409 response for ListChangeRequests
+type ListChangeRequestsResponse409Headers struct {
+	XRequestId *string
+}
+
+// ListChangeRequestsResponse422Headers the declared response headers of an HTTP 422 response for ListChangeRequests
+type ListChangeRequestsResponse422Headers struct {
+	XRequestId *string
+}
+
+// ListChangeRequestsResponse429Headers the declared response headers of an HTTP 429 response for ListChangeRequests
+type ListChangeRequestsResponse429Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// ListChangeRequestsResponse503Headers the declared response headers of an HTTP 503 response for ListChangeRequests
+type ListChangeRequestsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// ListChangeRequestsResponseDefaultHeaders the declared response headers of an HTTP default response for ListChangeRequests
+type ListChangeRequestsResponseDefaultHeaders struct {
+	XRequestId *string
+}
+
+type ListChangeRequestsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChangeRequestList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListChangeRequestsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListChangeRequestsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListChangeRequestsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListChangeRequestsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListChangeRequestsResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ListChangeRequestsResponse409Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ListChangeRequestsResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListChangeRequestsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListChangeRequestsResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ListChangeRequestsResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListChangeRequestsResponse) GetJSON200() *ChangeRequestList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListChangeRequestsResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListChangeRequestsResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListChangeRequestsResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListChangeRequestsResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ListChangeRequestsResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ListChangeRequestsResponse) GetJSON422() *Error {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListChangeRequestsResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListChangeRequestsResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListChangeRequestsResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListChangeRequestsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListChangeRequestsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListChangeRequestsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListChangeRequestsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // FileChangeRequestResponse201Headers the declared response headers of an HTTP 201 response for FileChangeRequest
 type FileChangeRequestResponse201Headers struct {
 	XRequestId *string
@@ -7261,6 +10162,182 @@ func (r CreateContractorResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateContractorResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListExceptionsResponse200Headers the declared response headers of an HTTP 200 response for ListExceptions
+type ListExceptionsResponse200Headers struct {
+	XRequestId *string
+}
+
+// ListExceptionsResponse400Headers the declared response headers of an HTTP 400 response for ListExceptions
+type ListExceptionsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListExceptionsResponse401Headers the declared response headers of an HTTP 401 response for ListExceptions
+type ListExceptionsResponse401Headers struct {
+	XRequestId *string
+}
+
+// ListExceptionsResponse403Headers the declared response headers of an HTTP 403 response for ListExceptions
+type ListExceptionsResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListExceptionsResponse404Headers the declared response headers of an HTTP 404 response for ListExceptions
+type ListExceptionsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListExceptionsResponse409Headers the declared response headers of an HTTP 409 response for ListExceptions
+type ListExceptionsResponse409Headers struct {
+	XRequestId *string
+}
+
+// ListExceptionsResponse422Headers the declared response headers of an HTTP 422 response for ListExceptions
+type ListExceptionsResponse422Headers struct {
+	XRequestId *string
+}
+
+// ListExceptionsResponse429Headers the declared response headers of an HTTP 429 response for ListExceptions
+type ListExceptionsResponse429Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// ListExceptionsResponse503Headers the declared response headers of an HTTP 503 response for ListExceptions
+type ListExceptionsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// ListExceptionsResponseDefaultHeaders the declared response headers of an HTTP default response for ListExceptions
+type ListExceptionsResponseDefaultHeaders struct {
+	XRequestId *string
+}
+
+type ListExceptionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ExceptionList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListExceptionsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListExceptionsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListExceptionsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListExceptionsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListExceptionsResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ListExceptionsResponse409Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ListExceptionsResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListExceptionsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListExceptionsResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ListExceptionsResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListExceptionsResponse) GetJSON200() *ExceptionList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListExceptionsResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListExceptionsResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListExceptionsResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListExceptionsResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ListExceptionsResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ListExceptionsResponse) GetJSON422() *Error {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListExceptionsResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListExceptionsResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListExceptionsResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListExceptionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListExceptionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListExceptionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListExceptionsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -8885,6 +11962,360 @@ func (r GrantRoleResponse) ContentType() string {
 	return ""
 }
 
+// UnsetAlwaysSubstantialResponse204Headers the declared response headers of an HTTP 204 response for UnsetAlwaysSubstantial
+type UnsetAlwaysSubstantialResponse204Headers struct {
+	GatehouseZedToken *string
+	XRequestId        *string
+}
+
+// UnsetAlwaysSubstantialResponse400Headers the declared response headers of an HTTP 400 response for UnsetAlwaysSubstantial
+type UnsetAlwaysSubstantialResponse400Headers struct {
+	XRequestId *string
+}
+
+// UnsetAlwaysSubstantialResponse401Headers the declared response headers of an HTTP 401 response for UnsetAlwaysSubstantial
+type UnsetAlwaysSubstantialResponse401Headers struct {
+	XRequestId *string
+}
+
+// UnsetAlwaysSubstantialResponse403Headers the declared response headers of an HTTP 403 response for UnsetAlwaysSubstantial
+type UnsetAlwaysSubstantialResponse403Headers struct {
+	XRequestId *string
+}
+
+// UnsetAlwaysSubstantialResponse404Headers the declared response headers of an HTTP 404 response for UnsetAlwaysSubstantial
+type UnsetAlwaysSubstantialResponse404Headers struct {
+	XRequestId *string
+}
+
+// UnsetAlwaysSubstantialResponse409Headers the declared response headers of an HTTP 409 response for UnsetAlwaysSubstantial
+type UnsetAlwaysSubstantialResponse409Headers struct {
+	XRequestId *string
+}
+
+// UnsetAlwaysSubstantialResponse422Headers the declared response headers of an HTTP 422 response for UnsetAlwaysSubstantial
+type UnsetAlwaysSubstantialResponse422Headers struct {
+	XRequestId *string
+}
+
+// UnsetAlwaysSubstantialResponse429Headers the declared response headers of an HTTP 429 response for UnsetAlwaysSubstantial
+type UnsetAlwaysSubstantialResponse429Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// UnsetAlwaysSubstantialResponse503Headers the declared response headers of an HTTP 503 response for UnsetAlwaysSubstantial
+type UnsetAlwaysSubstantialResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// UnsetAlwaysSubstantialResponseDefaultHeaders the declared response headers of an HTTP default response for UnsetAlwaysSubstantial
+type UnsetAlwaysSubstantialResponseDefaultHeaders struct {
+	XRequestId *string
+}
+
+type UnsetAlwaysSubstantialResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *UnsetAlwaysSubstantialResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UnsetAlwaysSubstantialResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UnsetAlwaysSubstantialResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UnsetAlwaysSubstantialResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *UnsetAlwaysSubstantialResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *UnsetAlwaysSubstantialResponse409Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *UnsetAlwaysSubstantialResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UnsetAlwaysSubstantialResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UnsetAlwaysSubstantialResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *UnsetAlwaysSubstantialResponseDefaultHeaders
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UnsetAlwaysSubstantialResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UnsetAlwaysSubstantialResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UnsetAlwaysSubstantialResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UnsetAlwaysSubstantialResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r UnsetAlwaysSubstantialResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r UnsetAlwaysSubstantialResponse) GetJSON422() *Error {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r UnsetAlwaysSubstantialResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UnsetAlwaysSubstantialResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r UnsetAlwaysSubstantialResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UnsetAlwaysSubstantialResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UnsetAlwaysSubstantialResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UnsetAlwaysSubstantialResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UnsetAlwaysSubstantialResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SetAlwaysSubstantialResponse204Headers the declared response headers of an HTTP 204 response for SetAlwaysSubstantial
+type SetAlwaysSubstantialResponse204Headers struct {
+	GatehouseZedToken *string
+	XRequestId        *string
+}
+
+// SetAlwaysSubstantialResponse400Headers the declared response headers of an HTTP 400 response for SetAlwaysSubstantial
+type SetAlwaysSubstantialResponse400Headers struct {
+	XRequestId *string
+}
+
+// SetAlwaysSubstantialResponse401Headers the declared response headers of an HTTP 401 response for SetAlwaysSubstantial
+type SetAlwaysSubstantialResponse401Headers struct {
+	XRequestId *string
+}
+
+// SetAlwaysSubstantialResponse403Headers the declared response headers of an HTTP 403 response for SetAlwaysSubstantial
+type SetAlwaysSubstantialResponse403Headers struct {
+	XRequestId *string
+}
+
+// SetAlwaysSubstantialResponse404Headers the declared response headers of an HTTP 404 response for SetAlwaysSubstantial
+type SetAlwaysSubstantialResponse404Headers struct {
+	XRequestId *string
+}
+
+// SetAlwaysSubstantialResponse409Headers the declared response headers of an HTTP 409 response for SetAlwaysSubstantial
+type SetAlwaysSubstantialResponse409Headers struct {
+	XRequestId *string
+}
+
+// SetAlwaysSubstantialResponse413Headers the declared response headers of an HTTP 413 response for SetAlwaysSubstantial
+type SetAlwaysSubstantialResponse413Headers struct {
+	XRequestId *string
+}
+
+// SetAlwaysSubstantialResponse422Headers the declared response headers of an HTTP 422 response for SetAlwaysSubstantial
+type SetAlwaysSubstantialResponse422Headers struct {
+	XRequestId *string
+}
+
+// SetAlwaysSubstantialResponse429Headers the declared response headers of an HTTP 429 response for SetAlwaysSubstantial
+type SetAlwaysSubstantialResponse429Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// SetAlwaysSubstantialResponse503Headers the declared response headers of an HTTP 503 response for SetAlwaysSubstantial
+type SetAlwaysSubstantialResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// SetAlwaysSubstantialResponseDefaultHeaders the declared response headers of an HTTP default response for SetAlwaysSubstantial
+type SetAlwaysSubstantialResponseDefaultHeaders struct {
+	XRequestId *string
+}
+
+type SetAlwaysSubstantialResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *SetAlwaysSubstantialResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SetAlwaysSubstantialResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SetAlwaysSubstantialResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SetAlwaysSubstantialResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SetAlwaysSubstantialResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SetAlwaysSubstantialResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SetAlwaysSubstantialResponse413Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *SetAlwaysSubstantialResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SetAlwaysSubstantialResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SetAlwaysSubstantialResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *SetAlwaysSubstantialResponseDefaultHeaders
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SetAlwaysSubstantialResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SetAlwaysSubstantialResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SetAlwaysSubstantialResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SetAlwaysSubstantialResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SetAlwaysSubstantialResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SetAlwaysSubstantialResponse) GetJSON413() *Error {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r SetAlwaysSubstantialResponse) GetJSON422() *Error {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SetAlwaysSubstantialResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SetAlwaysSubstantialResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r SetAlwaysSubstantialResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SetAlwaysSubstantialResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetAlwaysSubstantialResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetAlwaysSubstantialResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetAlwaysSubstantialResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // TransferOwnershipResponse200Headers the declared response headers of an HTTP 200 response for TransferOwnership
 type TransferOwnershipResponse200Headers struct {
 	XRequestId *string
@@ -9611,6 +13042,141 @@ func (c *ClientWithResponses) AuthoriseChangeRequestWithResponse(ctx context.Con
 	return ParseAuthoriseChangeRequestResponse(rsp)
 }
 
+// RaiseFlagsWithBodyWithResponse Raise the substantial-security or substantial-charge flag of an open request (never lower it)
+//
+// Raise the substantial-security or substantial-charge flag of an open request (never lower it). Enforces C10, C11, C13, C15 of domain.md.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/change-requests/{id}/flags (the `RaiseFlags` operationId).
+func (c *ClientWithResponses) RaiseFlagsWithBodyWithResponse(ctx context.Context, id string, params *RaiseFlagsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RaiseFlagsResponse, error) {
+	rsp, err := c.RaiseFlagsWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRaiseFlagsResponse(rsp)
+}
+
+// RaiseFlagsWithResponse Raise the substantial-security or substantial-charge flag of an open request (never lower it)
+//
+// Raise the substantial-security or substantial-charge flag of an open request (never lower it). Enforces C10, C11, C13, C15 of domain.md.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/change-requests/{id}/flags (the `RaiseFlags` operationId).
+func (c *ClientWithResponses) RaiseFlagsWithResponse(ctx context.Context, id string, params *RaiseFlagsParams, body RaiseFlagsJSONRequestBody, reqEditors ...RequestEditorFn) (*RaiseFlagsResponse, error) {
+	rsp, err := c.RaiseFlags(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRaiseFlagsResponse(rsp)
+}
+
+// OverrideChangeRequestWithBodyWithResponse Provider staff authorise on mitigating circumstances, pending a second staff member's confirmation
+//
+// Provider staff authorise on mitigating circumstances, pending a second staff member's confirmation. Enforces C13, C18 of domain.md.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/change-requests/{id}/override (the `OverrideChangeRequest` operationId).
+func (c *ClientWithResponses) OverrideChangeRequestWithBodyWithResponse(ctx context.Context, id string, params *OverrideChangeRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*OverrideChangeRequestResponse, error) {
+	rsp, err := c.OverrideChangeRequestWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOverrideChangeRequestResponse(rsp)
+}
+
+// OverrideChangeRequestWithResponse Provider staff authorise on mitigating circumstances, pending a second staff member's confirmation
+//
+// Provider staff authorise on mitigating circumstances, pending a second staff member's confirmation. Enforces C13, C18 of domain.md.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/change-requests/{id}/override (the `OverrideChangeRequest` operationId).
+func (c *ClientWithResponses) OverrideChangeRequestWithResponse(ctx context.Context, id string, params *OverrideChangeRequestParams, body OverrideChangeRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*OverrideChangeRequestResponse, error) {
+	rsp, err := c.OverrideChangeRequest(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOverrideChangeRequestResponse(rsp)
+}
+
+// ConfirmOverrideWithResponse A second, different staff member confirms an override
+//
+// A second, different staff member confirms an override. Enforces C13, C18 of domain.md.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/change-requests/{id}/override/confirm (the `ConfirmOverride` operationId).
+func (c *ClientWithResponses) ConfirmOverrideWithResponse(ctx context.Context, id string, params *ConfirmOverrideParams, reqEditors ...RequestEditorFn) (*ConfirmOverrideResponse, error) {
+	rsp, err := c.ConfirmOverride(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmOverrideResponse(rsp)
+}
+
+// RejectChangeRequestWithBodyWithResponse Reject an open change request, with a reason (its current tier, or an approver it still needs)
+//
+// Reject an open change request, with a reason (its current tier, or an approver it still needs). Enforces C13 of domain.md.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/change-requests/{id}/reject (the `RejectChangeRequest` operationId).
+func (c *ClientWithResponses) RejectChangeRequestWithBodyWithResponse(ctx context.Context, id string, params *RejectChangeRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RejectChangeRequestResponse, error) {
+	rsp, err := c.RejectChangeRequestWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRejectChangeRequestResponse(rsp)
+}
+
+// RejectChangeRequestWithResponse Reject an open change request, with a reason (its current tier, or an approver it still needs)
+//
+// Reject an open change request, with a reason (its current tier, or an approver it still needs). Enforces C13 of domain.md.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/change-requests/{id}/reject (the `RejectChangeRequest` operationId).
+func (c *ClientWithResponses) RejectChangeRequestWithResponse(ctx context.Context, id string, params *RejectChangeRequestParams, body RejectChangeRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*RejectChangeRequestResponse, error) {
+	rsp, err := c.RejectChangeRequest(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRejectChangeRequestResponse(rsp)
+}
+
+// WithdrawChangeRequestWithBodyWithResponse Withdraw one's own open change request
+//
+// Withdraw one's own open change request. Enforces C13 of domain.md.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/change-requests/{id}/withdraw (the `WithdrawChangeRequest` operationId).
+func (c *ClientWithResponses) WithdrawChangeRequestWithBodyWithResponse(ctx context.Context, id string, params *WithdrawChangeRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*WithdrawChangeRequestResponse, error) {
+	rsp, err := c.WithdrawChangeRequestWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseWithdrawChangeRequestResponse(rsp)
+}
+
+// WithdrawChangeRequestWithResponse Withdraw one's own open change request
+//
+// Withdraw one's own open change request. Enforces C13 of domain.md.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/change-requests/{id}/withdraw (the `WithdrawChangeRequest` operationId).
+func (c *ClientWithResponses) WithdrawChangeRequestWithResponse(ctx context.Context, id string, params *WithdrawChangeRequestParams, body WithdrawChangeRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*WithdrawChangeRequestResponse, error) {
+	rsp, err := c.WithdrawChangeRequest(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseWithdrawChangeRequestResponse(rsp)
+}
+
 // CheckWithBodyWithResponse Check one permission
 //
 // Check one permission. Enforces X1, X3, X5 of domain.md.
@@ -9866,6 +13432,51 @@ func (c *ClientWithResponses) GetOrganisationWithResponse(ctx context.Context, o
 	return ParseGetOrganisationResponse(rsp)
 }
 
+// EditOrganisationWithBodyWithResponse Change an organisation's details (its name), audited
+//
+// Change an organisation's details (its name), audited. Enforces O7 of domain.md.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/organisations/{org} (the `EditOrganisation` operationId).
+func (c *ClientWithResponses) EditOrganisationWithBodyWithResponse(ctx context.Context, org string, params *EditOrganisationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EditOrganisationResponse, error) {
+	rsp, err := c.EditOrganisationWithBody(ctx, org, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEditOrganisationResponse(rsp)
+}
+
+// EditOrganisationWithResponse Change an organisation's details (its name), audited
+//
+// Change an organisation's details (its name), audited. Enforces O7 of domain.md.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/organisations/{org} (the `EditOrganisation` operationId).
+func (c *ClientWithResponses) EditOrganisationWithResponse(ctx context.Context, org string, params *EditOrganisationParams, body EditOrganisationJSONRequestBody, reqEditors ...RequestEditorFn) (*EditOrganisationResponse, error) {
+	rsp, err := c.EditOrganisation(ctx, org, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEditOrganisationResponse(rsp)
+}
+
+// ListChangeRequestsWithResponse List the change requests the actor may view (all with view_reports, else their own); awaiting=me lists the open ones the actor may authorise or approve now
+//
+// List the change requests the actor may view (all with view_reports, else their own); awaiting=me lists the open ones the actor may authorise or approve now. Enforces C13, C14 of domain.md.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/organisations/{org}/change-requests (the `ListChangeRequests` operationId).
+func (c *ClientWithResponses) ListChangeRequestsWithResponse(ctx context.Context, org string, params *ListChangeRequestsParams, reqEditors ...RequestEditorFn) (*ListChangeRequestsResponse, error) {
+	rsp, err := c.ListChangeRequests(ctx, org, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListChangeRequestsResponse(rsp)
+}
+
 // FileChangeRequestWithBodyWithResponse File a change request
 //
 // File a change request. Enforces C1, C2, C3, C5, C10, C11, C12 of domain.md.
@@ -9924,6 +13535,21 @@ func (c *ClientWithResponses) CreateContractorWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseCreateContractorResponse(rsp)
+}
+
+// ListExceptionsWithResponse List the organisation's exceptions (main contacts and provider staff)
+//
+// List the organisation's exceptions (main contacts and provider staff). Enforces C6, C14 of domain.md.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/organisations/{org}/exceptions (the `ListExceptions` operationId).
+func (c *ClientWithResponses) ListExceptionsWithResponse(ctx context.Context, org string, params *ListExceptionsParams, reqEditors ...RequestEditorFn) (*ListExceptionsResponse, error) {
+	rsp, err := c.ListExceptions(ctx, org, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListExceptionsResponse(rsp)
 }
 
 // GrantExceptionWithBodyWithResponse Grant an exception (main contacts only)
@@ -10134,6 +13760,51 @@ func (c *ClientWithResponses) GrantRoleWithResponse(ctx context.Context, org str
 		return nil, err
 	}
 	return ParseGrantRoleResponse(rsp)
+}
+
+// UnsetAlwaysSubstantialWithResponse Lift an always-substantial declaration
+//
+// Lift an always-substantial declaration. Enforces C15 of domain.md.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/organisations/{org}/substantial/{kind} (the `UnsetAlwaysSubstantial` operationId).
+func (c *ClientWithResponses) UnsetAlwaysSubstantialWithResponse(ctx context.Context, org string, kind string, params *UnsetAlwaysSubstantialParams, reqEditors ...RequestEditorFn) (*UnsetAlwaysSubstantialResponse, error) {
+	rsp, err := c.UnsetAlwaysSubstantial(ctx, org, kind, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUnsetAlwaysSubstantialResponse(rsp)
+}
+
+// SetAlwaysSubstantialWithBodyWithResponse Declare a kind (or, with target, one target of it) always substantial
+//
+// Declare a kind (or, with target, one target of it) always substantial. Enforces C15 of domain.md.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/organisations/{org}/substantial/{kind} (the `SetAlwaysSubstantial` operationId).
+func (c *ClientWithResponses) SetAlwaysSubstantialWithBodyWithResponse(ctx context.Context, org string, kind string, params *SetAlwaysSubstantialParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetAlwaysSubstantialResponse, error) {
+	rsp, err := c.SetAlwaysSubstantialWithBody(ctx, org, kind, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetAlwaysSubstantialResponse(rsp)
+}
+
+// SetAlwaysSubstantialWithResponse Declare a kind (or, with target, one target of it) always substantial
+//
+// Declare a kind (or, with target, one target of it) always substantial. Enforces C15 of domain.md.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/organisations/{org}/substantial/{kind} (the `SetAlwaysSubstantial` operationId).
+func (c *ClientWithResponses) SetAlwaysSubstantialWithResponse(ctx context.Context, org string, kind string, params *SetAlwaysSubstantialParams, body SetAlwaysSubstantialJSONRequestBody, reqEditors ...RequestEditorFn) (*SetAlwaysSubstantialResponse, error) {
+	rsp, err := c.SetAlwaysSubstantial(ctx, org, kind, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetAlwaysSubstantialResponse(rsp)
 }
 
 // TransferOwnershipWithBodyWithResponse Transfer ownership to a team member
@@ -10981,6 +14652,1104 @@ func ParseAuthoriseChangeRequestResponse(rsp *http.Response) (*AuthoriseChangeRe
 		response.Headers503 = &headers
 	case true:
 		var headers AuthoriseChangeRequestResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRaiseFlagsResponse parses an HTTP response from a RaiseFlagsWithResponse call
+func ParseRaiseFlagsResponse(rsp *http.Response) (*RaiseFlagsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RaiseFlagsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChangeRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers RaiseFlagsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers RaiseFlagsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers RaiseFlagsResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers RaiseFlagsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers RaiseFlagsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers RaiseFlagsResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers RaiseFlagsResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 422:
+		var headers RaiseFlagsResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers RaiseFlagsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers RaiseFlagsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers RaiseFlagsResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseOverrideChangeRequestResponse parses an HTTP response from a OverrideChangeRequestWithResponse call
+func ParseOverrideChangeRequestResponse(rsp *http.Response) (*OverrideChangeRequestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &OverrideChangeRequestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChangeRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers OverrideChangeRequestResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers OverrideChangeRequestResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers OverrideChangeRequestResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers OverrideChangeRequestResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers OverrideChangeRequestResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers OverrideChangeRequestResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers OverrideChangeRequestResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 422:
+		var headers OverrideChangeRequestResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers OverrideChangeRequestResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers OverrideChangeRequestResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers OverrideChangeRequestResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseConfirmOverrideResponse parses an HTTP response from a ConfirmOverrideWithResponse call
+func ParseConfirmOverrideResponse(rsp *http.Response) (*ConfirmOverrideResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ConfirmOverrideResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChangeRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ConfirmOverrideResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ConfirmOverrideResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ConfirmOverrideResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ConfirmOverrideResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ConfirmOverrideResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ConfirmOverrideResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 422:
+		var headers ConfirmOverrideResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers ConfirmOverrideResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ConfirmOverrideResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers ConfirmOverrideResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRejectChangeRequestResponse parses an HTTP response from a RejectChangeRequestWithResponse call
+func ParseRejectChangeRequestResponse(rsp *http.Response) (*RejectChangeRequestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RejectChangeRequestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChangeRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers RejectChangeRequestResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers RejectChangeRequestResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers RejectChangeRequestResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers RejectChangeRequestResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers RejectChangeRequestResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers RejectChangeRequestResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers RejectChangeRequestResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 422:
+		var headers RejectChangeRequestResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers RejectChangeRequestResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers RejectChangeRequestResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers RejectChangeRequestResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseWithdrawChangeRequestResponse parses an HTTP response from a WithdrawChangeRequestWithResponse call
+func ParseWithdrawChangeRequestResponse(rsp *http.Response) (*WithdrawChangeRequestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &WithdrawChangeRequestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChangeRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers WithdrawChangeRequestResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers WithdrawChangeRequestResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers WithdrawChangeRequestResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers WithdrawChangeRequestResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers WithdrawChangeRequestResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers WithdrawChangeRequestResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers WithdrawChangeRequestResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 422:
+		var headers WithdrawChangeRequestResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers WithdrawChangeRequestResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers WithdrawChangeRequestResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers WithdrawChangeRequestResponseDefaultHeaders
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -12846,6 +17615,435 @@ func ParseGetOrganisationResponse(rsp *http.Response) (*GetOrganisationResponse,
 	return response, nil
 }
 
+// ParseEditOrganisationResponse parses an HTTP response from a EditOrganisationWithResponse call
+func ParseEditOrganisationResponse(rsp *http.Response) (*EditOrganisationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EditOrganisationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Organisation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers EditOrganisationResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers EditOrganisationResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers EditOrganisationResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers EditOrganisationResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers EditOrganisationResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers EditOrganisationResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers EditOrganisationResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 422:
+		var headers EditOrganisationResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers EditOrganisationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers EditOrganisationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers EditOrganisationResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListChangeRequestsResponse parses an HTTP response from a ListChangeRequestsWithResponse call
+func ParseListChangeRequestsResponse(rsp *http.Response) (*ListChangeRequestsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListChangeRequestsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChangeRequestList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListChangeRequestsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListChangeRequestsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListChangeRequestsResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListChangeRequestsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListChangeRequestsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ListChangeRequestsResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 422:
+		var headers ListChangeRequestsResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListChangeRequestsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListChangeRequestsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers ListChangeRequestsResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
 // ParseFileChangeRequestResponse parses an HTTP response from a FileChangeRequestWithResponse call
 func ParseFileChangeRequestResponse(rsp *http.Response) (*FileChangeRequestResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -13286,6 +18484,212 @@ func ParseCreateContractorResponse(rsp *http.Response) (*CreateContractorRespons
 		response.Headers503 = &headers
 	case true:
 		var headers CreateContractorResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListExceptionsResponse parses an HTTP response from a ListExceptionsWithResponse call
+func ParseListExceptionsResponse(rsp *http.Response) (*ListExceptionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListExceptionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ExceptionList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListExceptionsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListExceptionsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListExceptionsResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListExceptionsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListExceptionsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ListExceptionsResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 422:
+		var headers ListExceptionsResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListExceptionsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListExceptionsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers ListExceptionsResponseDefaultHeaders
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -15243,6 +20647,441 @@ func ParseGrantRoleResponse(rsp *http.Response) (*GrantRoleResponse, error) {
 		response.Headers503 = &headers
 	case true:
 		var headers GrantRoleResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUnsetAlwaysSubstantialResponse parses an HTTP response from a UnsetAlwaysSubstantialWithResponse call
+func ParseUnsetAlwaysSubstantialResponse(rsp *http.Response) (*UnsetAlwaysSubstantialResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UnsetAlwaysSubstantialResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers UnsetAlwaysSubstantialResponse204Headers
+		if values := rsp.Header.Values("Gatehouse-Zed-Token"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Gatehouse-Zed-Token", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.GatehouseZedToken = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers UnsetAlwaysSubstantialResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UnsetAlwaysSubstantialResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UnsetAlwaysSubstantialResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers UnsetAlwaysSubstantialResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers UnsetAlwaysSubstantialResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 422:
+		var headers UnsetAlwaysSubstantialResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers UnsetAlwaysSubstantialResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers UnsetAlwaysSubstantialResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers UnsetAlwaysSubstantialResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSetAlwaysSubstantialResponse parses an HTTP response from a SetAlwaysSubstantialWithResponse call
+func ParseSetAlwaysSubstantialResponse(rsp *http.Response) (*SetAlwaysSubstantialResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetAlwaysSubstantialResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers SetAlwaysSubstantialResponse204Headers
+		if values := rsp.Header.Values("Gatehouse-Zed-Token"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Gatehouse-Zed-Token", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.GatehouseZedToken = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers SetAlwaysSubstantialResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SetAlwaysSubstantialResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SetAlwaysSubstantialResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SetAlwaysSubstantialResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SetAlwaysSubstantialResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers SetAlwaysSubstantialResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 422:
+		var headers SetAlwaysSubstantialResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers SetAlwaysSubstantialResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers SetAlwaysSubstantialResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers SetAlwaysSubstantialResponseDefaultHeaders
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
