@@ -5,6 +5,9 @@
 // and shared by every replica, or a bounded ring in memory. Appending is
 // idempotent on the write's revision and position, so several consumers
 // of the same Watch stream store each write once.
+//
+// audit imports the root package, pgx and golang-migrate (never
+// authzed-go); spicedb and cmd/gatehouse import it.
 package audit
 
 import (

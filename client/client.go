@@ -34,6 +34,10 @@
 // write made through another one, pass its ZedToken:
 // req.Consistency = client.AtLeastAsFresh(tok), or for every read of a
 // derived client, c.WithConsistency(client.AtLeastAsFresh(tok)).
+//
+// client imports only wire, the root package and the standard library, so
+// an application backend pulls in neither Gin nor SpiceDB; cmd/gatehouse
+// (the CLI) and integration import it.
 package client
 
 import (

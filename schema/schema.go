@@ -1,5 +1,8 @@
 // Package schema holds Gatehouse's SpiceDB schema, the authorization model
-// of ../shared/domain.md, and the tests that prove it rule by rule.
+// of ../shared/domain.md, and the tests that prove it rule by rule
+// (validation.yaml, run in-process by zed's engine, and the permission
+// matrix). Any package may import it; it imports only SpiceDB's schema
+// compiler.
 package schema
 
 import _ "embed"

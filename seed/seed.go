@@ -1,5 +1,6 @@
 // Package seed holds Gatehouse's demo data: three organisations, one for
 // each policy document in ../shared/seeds, and the loader that writes them.
+// It writes through a gatehouse.Store; cmd/gatehouse and tests import it.
 package seed
 
 import (

@@ -1,5 +1,14 @@
 // Package server is Gatehouse's HTTP facade: a Gin handler that speaks the
 // JSON contract of api.md and reaches SpiceDB through a gatehouse.Store.
+//
+// One route table (routes.go) drives every handler through one generic
+// adapter (adapter.go): a handler is a typed function of its request, and
+// the adapter reads the actor, the query and the body as the route row
+// says, answers with the row's status and writes every error in one place
+// (error.go). /openapi.json is generated from the same rows. The rules
+// live in package workflow; server holds none of them. It imports the root
+// package, workflow, wire and schema (never authzed-go); only cmd/gatehouse
+// and tests import it.
 package server
 
 import (
