@@ -491,12 +491,12 @@ func (s *Service) ChangeRequest(ctx context.Context, actor gatehouse.Subject, id
 // nothing needed is ERULE (C4); nothing actor may give is EFORBIDDEN
 // naming the first permission actor lacks.
 func (s *Service) AuthoriseChangeRequest(ctx context.Context, actor gatehouse.Subject, id, note string) (ChangeRequest, error) {
-	if !gatehouse.ValidID(id) {
-		return ChangeRequest{}, gatehouse.Invalid("id", "%q is not a valid change request id", id)
+	cr, err := changeRequestRef(id)
+	if err != nil {
+		return ChangeRequest{}, err
 	}
-	cr := gatehouse.ChangeRequestRef(id)
 	var tok string
-	err := retryWrite(ctx, func() error {
+	err = retryWrite(ctx, func() error {
 		st, err := s.state(ctx, cr)
 		if err != nil {
 			return err
@@ -553,12 +553,7 @@ func (s *Service) AuthoriseChangeRequest(ctx context.Context, actor gatehouse.Su
 		})
 		return err
 	})
-	if err != nil {
-		return ChangeRequest{}, err
-	}
-	st, err := s.state(ctx, cr)
-	st.ZedToken = tok
-	return st, err
+	return s.stateAfter(ctx, cr, tok, err)
 }
 
 // state loads and evaluates the change request cr.
@@ -722,4 +717,23 @@ func (s *Service) evaluate(ctx context.Context, st ChangeRequest) (ChangeRequest
 		st.Status = StatusPending
 	}
 	return st, nil
+}
+
+// changeRequestRef is change request id, or EINVALID naming id.
+func changeRequestRef(id string) (gatehouse.Object, error) {
+	if !gatehouse.ValidID(id) {
+		return gatehouse.Object{}, gatehouse.Invalid("id", "%q is not a valid change request id", id)
+	}
+	return gatehouse.ChangeRequestRef(id), nil
+}
+
+// stateAfter answers the state of cr after the write that returned tok,
+// or err when the write failed.
+func (s *Service) stateAfter(ctx context.Context, cr gatehouse.Object, tok string, err error) (ChangeRequest, error) {
+	if err != nil {
+		return ChangeRequest{}, err
+	}
+	st, err := s.state(ctx, cr)
+	st.ZedToken = tok
+	return st, err
 }

@@ -199,16 +199,16 @@ func (s *Service) Withdraw(ctx context.Context, actor gatehouse.Subject, id, rea
 // close closes the request id for actor by relation (rejected_by or
 // withdrawn_by); see Reject and Withdraw.
 func (s *Service) close(ctx context.Context, actor gatehouse.Subject, id, reason, relation string) (ChangeRequest, error) {
-	if !gatehouse.ValidID(id) {
-		return ChangeRequest{}, gatehouse.Invalid("id", "%q is not a valid change request id", id)
+	cr, err := changeRequestRef(id)
+	if err != nil {
+		return ChangeRequest{}, err
 	}
-	cr := gatehouse.ChangeRequestRef(id)
 	action, verb := "reject_change_request", "rejected"
 	if relation == gatehouse.RelWithdrawnBy {
 		action, verb = "withdraw_change_request", "withdrawn"
 	}
 	var tok string
-	err := retryWrite(ctx, func() error {
+	err = retryWrite(ctx, func() error {
 		st, err := s.state(ctx, cr)
 		if err != nil {
 			return err
@@ -255,12 +255,7 @@ func (s *Service) close(ctx context.Context, actor gatehouse.Subject, id, reason
 		})
 		return err
 	})
-	if err != nil {
-		return ChangeRequest{}, err
-	}
-	st, err := s.state(ctx, cr)
-	st.ZedToken = tok
-	return st, err
+	return s.stateAfter(ctx, cr, tok, err)
 }
 
 // rejectStanding decides whether actor may reject st (C13): in its current

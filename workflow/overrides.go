@@ -61,12 +61,7 @@ func (s *Service) Override(ctx context.Context, actor gatehouse.Subject, id, cat
 		})
 		return err
 	})
-	if err != nil {
-		return ChangeRequest{}, err
-	}
-	st, err := s.state(ctx, cr)
-	st.ZedToken = tok
-	return st, err
+	return s.stateAfter(ctx, cr, tok, err)
 }
 
 // ConfirmOverride confirms, for actor, a provider staff member other than
@@ -76,12 +71,12 @@ func (s *Service) Override(ctx context.Context, actor gatehouse.Subject, id, cat
 // C18; the staff member who overrode, or anyone not staff, 403 naming
 // confirm_override.
 func (s *Service) ConfirmOverride(ctx context.Context, actor gatehouse.Subject, id string) (ChangeRequest, error) {
-	if !gatehouse.ValidID(id) {
-		return ChangeRequest{}, gatehouse.Invalid("id", "%q is not a valid change request id", id)
+	cr, err := changeRequestRef(id)
+	if err != nil {
+		return ChangeRequest{}, err
 	}
-	cr := gatehouse.ChangeRequestRef(id)
 	var tok string
-	err := retryWrite(ctx, func() error {
+	err = retryWrite(ctx, func() error {
 		st, err := s.overridable(ctx, cr, "overridden")
 		if err != nil {
 			return err
@@ -113,12 +108,7 @@ func (s *Service) ConfirmOverride(ctx context.Context, actor gatehouse.Subject, 
 		})
 		return err
 	})
-	if err != nil {
-		return ChangeRequest{}, err
-	}
-	st, err := s.state(ctx, cr)
-	st.ZedToken = tok
-	return st, err
+	return s.stateAfter(ctx, cr, tok, err)
 }
 
 // overridable reads cr and refuses when an override makes no sense: it is
