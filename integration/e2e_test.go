@@ -93,6 +93,10 @@ func runSuite(t *testing.T, gh *integration.Gatehouse) {
 
 	t.Run("relationships_and_checks", func(t *testing.T) {
 		ctx := t.Context()
+		// The raw endpoint writes only on an organisation that exists (X4, O2).
+		if _, err := ops.As("user:olga").CreateOrganisation(ctx, org, "E2E "+id); err != nil {
+			t.Fatal(err)
+		}
 		w, err := ops.Touch(ctx, "e2e setup", orgRef+"#administrator@user:bob", orgRef+"#cis_processor@user:carol")
 		if err != nil {
 			t.Fatal(err)
@@ -154,8 +158,8 @@ func runSuite(t *testing.T, gh *integration.Gatehouse) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !slices.Equal(subs.Subjects, []string{"user:bob"}) {
-			t.Errorf("edit_details subjects = %v, want [user:bob]", subs.Subjects)
+		if !slices.Equal(subs.Subjects, []string{"user:bob", "user:olga"}) {
+			t.Errorf("edit_details subjects = %v, want [user:bob user:olga] (the administrator and the owner)", subs.Subjects)
 		}
 		ex, err := ops.Explain(ctx, client.CheckRequest{Resource: contractor, Permission: "view", Subject: "user:bob"})
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/authzed/grpcutil"
@@ -28,6 +29,9 @@ type Embedded struct {
 
 	ds     datastore.Datastore
 	memory bool
+	// writes serialises the writes of every Store over this SpiceDB on the
+	// memory datastore (WithSerialWrites).
+	writes sync.Mutex
 	stop   context.CancelFunc
 	done   chan error
 }
@@ -107,7 +111,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 func (e *Embedded) Options() []Option {
 	opts := []Option{WithChecker(e.Checker)}
 	if e.memory {
-		opts = append(opts, WithSerialWrites())
+		opts = append(opts, WithSerialWrites(&e.writes))
 	}
 	return opts
 }

@@ -22,7 +22,7 @@ type freshness struct {
 }
 
 func (s *SpiceDB) beginWrite() (uint64, bool) {
-	if s.serial {
+	if s.writeMu != nil {
 		s.writeMu.Lock()
 	}
 	return s.fresh.begin()
@@ -30,7 +30,7 @@ func (s *SpiceDB) beginWrite() (uint64, bool) {
 
 func (s *SpiceDB) endWrite(seq uint64, alone bool, token string) {
 	s.fresh.end(seq, alone, token)
-	if s.serial {
+	if s.writeMu != nil {
 		s.writeMu.Unlock()
 	}
 }

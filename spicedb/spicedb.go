@@ -33,9 +33,8 @@ type SpiceDB struct {
 	fresh freshness
 	audit *auditState
 
-	// serial makes writes one at a time; see WithSerialWrites.
-	serial  bool
-	writeMu sync.Mutex
+	// writeMu, when set, makes writes one at a time; see WithSerialWrites.
+	writeMu *sync.Mutex
 }
 
 // Option configures a SpiceDB store.
@@ -49,8 +48,11 @@ func WithChecker(c Checker) Option { return func(s *SpiceDB) { s.fast = c } }
 // for the write lock, so two concurrent writes can commit out of revision
 // order, and a read at the head revision then misses the later-committed
 // one (seen here as a failed read-your-writes check). The memory datastore
-// runs one write transaction at a time anyway, so nothing is lost.
-func WithSerialWrites() Option { return func(s *SpiceDB) { s.serial = true } }
+// runs one write transaction at a time anyway, so nothing is lost. mu is
+// shared by every Store over the same datastore: a lock of one Store's own
+// would leave two Stores (two tests, or a Store and the seed loader) free
+// to commit out of order.
+func WithSerialWrites(mu *sync.Mutex) Option { return func(s *SpiceDB) { s.writeMu = mu } }
 
 // WithObserver calls f after every SpiceDB call with its method name, duration and error.
 func WithObserver(f func(method string, d time.Duration, err error)) Option {
