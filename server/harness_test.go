@@ -42,6 +42,16 @@ type API struct {
 // MustAPI starts a Gatehouse with the schema written and no data.
 func MustAPI(tb testing.TB) *API {
 	tb.Helper()
+	a, _ := mustServer(tb, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	return a
+}
+
+// mustServer starts a Gatehouse on embedded SpiceDB (memory) with the
+// schema written, its audit consumer running and log as its log, with the
+// deps that edit makes (keys, rate limit, a wrapped store); it returns the
+// API, every exchange held to /openapi.json, and the handler.
+func mustServer(tb testing.TB, log *slog.Logger, edit func(*server.Deps)) (*API, http.Handler) {
+	tb.Helper()
 	emb, err := spicedb.StartEmbedded(tb.Context(), spicedb.EmbeddedConfig{Datastore: "memory"})
 	if err != nil {
 		tb.Fatalf("starting embedded SpiceDB: %v", err)
@@ -64,14 +74,19 @@ func MustAPI(tb testing.TB) *API {
 	}
 	var ready atomic.Bool
 	ready.Store(true)
-	h := server.New(server.Deps{
-		Store: store, Workflow: workflow.New(store), Schema: idx,
+	d := server.Deps{
+		Store: store, Schema: idx,
 		Keys: []string{testKey}, CheckKeys: []string{checkKey},
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: metrics, Ready: &ready,
-	})
+		Log: log, Metrics: metrics, Ready: &ready,
+	}
+	if edit != nil {
+		edit(&d)
+	}
+	d.Workflow = workflow.New(d.Store)
+	h := server.New(d)
 	srv := httptest.NewServer(h)
 	tb.Cleanup(srv.Close)
-	return &API{t: tb, URL: srv.URL, Store: store, hc: validatingClient(tb, srv.URL)}
+	return &API{t: tb, URL: srv.URL, Store: store, hc: validatingClient(tb, srv.URL)}, h
 }
 
 // MustSeededAPI starts a Gatehouse with the demo data of seed/ loaded.

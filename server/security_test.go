@@ -12,14 +12,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/gatehouse-authz/gatehouse"
-	"github.com/gatehouse-authz/gatehouse/schema"
 	"github.com/gatehouse-authz/gatehouse/server"
-	"github.com/gatehouse-authz/gatehouse/spicedb"
-	"github.com/gatehouse-authz/gatehouse/workflow"
 )
 
 // logBuffer collects the server's JSON log lines, safe for its goroutines.
@@ -79,42 +75,9 @@ type secured struct {
 // the deps edit makes (keys, rate limit, a wrapped store).
 func mustSecured(tb testing.TB, edit func(*server.Deps)) *secured {
 	tb.Helper()
-	emb, err := spicedb.StartEmbedded(tb.Context(), spicedb.EmbeddedConfig{Datastore: "memory"})
-	if err != nil {
-		tb.Fatalf("starting embedded SpiceDB: %v", err)
-	}
-	tb.Cleanup(func() { _ = emb.Close() })
-	store := spicedb.New(emb.Conn, emb.Options()...)
-	if err := store.WriteSchema(tb.Context(), schema.Text); err != nil {
-		tb.Fatalf("writing schema: %v", err)
-	}
-	// The audit trail is what SpiceDB's Watch API brings back (X2).
-	stopAudit, err := store.StartAudit(context.Background(), slog.New(slog.DiscardHandler))
-	if err != nil {
-		tb.Fatalf("starting the audit consumer: %v", err)
-	}
-	tb.Cleanup(stopAudit)
-	idx, err := schema.NewIndex(schema.Text)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var ready atomic.Bool
-	ready.Store(true)
 	logs := &logBuffer{}
-	d := server.Deps{
-		Store: store, Schema: idx,
-		Keys: []string{testKey}, CheckKeys: []string{checkKey},
-		Log:     slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Metrics: server.NewMetrics(), Ready: &ready,
-	}
-	if edit != nil {
-		edit(&d)
-	}
-	d.Workflow = workflow.New(d.Store)
-	h := server.New(d)
-	srv := httptest.NewServer(h)
-	tb.Cleanup(srv.Close)
-	return &secured{API: &API{t: tb, URL: srv.URL, Store: store, hc: validatingClient(tb, srv.URL)}, Log: logs, Handler: h}
+	a, h := mustServer(tb, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), edit)
+	return &secured{API: a, Log: logs, Handler: h}
 }
 
 // send is a request with free headers; it returns the status, headers and body.
