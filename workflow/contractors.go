@@ -136,17 +136,10 @@ func (s *Service) PatchContractor(ctx context.Context, actor gatehouse.Subject, 
 	obj := gatehouse.ContractorRef(id)
 	var out Contractor
 	err := retryWrite(ctx, func() error {
-		st, err := s.readContractor(ctx, id)
-		if err != nil {
-			return final(err)
-		}
-		pins, err := s.requirePins(ctx, actor, st.org, gatehouse.PermManageContractors)
+		st, c, err := s.contractorWrite(ctx, actor, id)
 		if err != nil {
 			return err
 		}
-		var c writeSet
-		c.pin(pins...)
-		c.pin(pinPresent(makeRel(obj, gatehouse.RelOrganisation, gatehouse.Subject{Object: gatehouse.OrganisationRef(st.org)})))
 		out = Contractor{ID: id, Name: st.name(), AdminOnly: st.flag, Organisation: st.org}
 		if p.Name != nil && *p.Name != out.Name {
 			l, err := labelOf(obj, map[string]string{"name": *p.Name})
@@ -198,17 +191,10 @@ func (s *Service) DeleteContractor(ctx context.Context, actor gatehouse.Subject,
 	var tok string
 	var audit gatehouse.Audit
 	err := retryWrite(ctx, func() error {
-		st, err := s.readContractor(ctx, id)
-		if err != nil {
-			return final(err)
-		}
-		pins, err := s.requirePins(ctx, actor, st.org, gatehouse.PermManageContractors)
+		st, c, err := s.contractorWrite(ctx, actor, id)
 		if err != nil {
 			return err
 		}
-		var c writeSet
-		c.pin(pins...)
-		c.pin(pinPresent(makeRel(obj, gatehouse.RelOrganisation, gatehouse.Subject{Object: gatehouse.OrganisationRef(st.org)})))
 		c.update(gatehouse.Delete, makeRel(obj, gatehouse.RelOrganisation, gatehouse.Subject{Object: gatehouse.OrganisationRef(st.org)}))
 		for _, r := range st.all {
 			if len(c.updates) < maxUpdates {
@@ -261,4 +247,22 @@ func (s *Service) sweepOrphan(ctx context.Context, obj gatehouse.Object, audit g
 		tok = t
 	}
 	return tok, nil
+}
+
+// contractorWrite reads contractor id and starts the write that changes
+// it: pinned on actor's manage_contractors in its organisation and on the
+// contractor still belonging to that organisation (K1: ids are global).
+func (s *Service) contractorWrite(ctx context.Context, actor gatehouse.Subject, id string) (contractorState, writeSet, error) {
+	st, err := s.readContractor(ctx, id)
+	if err != nil {
+		return st, writeSet{}, final(err)
+	}
+	pins, err := s.requirePins(ctx, actor, st.org, gatehouse.PermManageContractors)
+	if err != nil {
+		return st, writeSet{}, err
+	}
+	var c writeSet
+	c.pin(pins...)
+	c.pin(pinPresent(makeRel(gatehouse.ContractorRef(id), gatehouse.RelOrganisation, gatehouse.Subject{Object: gatehouse.OrganisationRef(st.org)})))
+	return st, c, nil
 }
