@@ -225,8 +225,14 @@ func sameJSON(a, b string) bool {
 // change.
 func TestDecisionsAreNotRetried(t *testing.T) {
 	calls := map[string]func(ctx context.Context, c *client.Client) error{
-		"reject":   func(ctx context.Context, c *client.Client) error { _, err := c.RejectChangeRequest(ctx, "cr1", "no"); return err },
-		"withdraw": func(ctx context.Context, c *client.Client) error { _, err := c.WithdrawChangeRequest(ctx, "cr1", ""); return err },
+		"reject": func(ctx context.Context, c *client.Client) error {
+			_, err := c.RejectChangeRequest(ctx, "cr1", "no")
+			return err
+		},
+		"withdraw": func(ctx context.Context, c *client.Client) error {
+			_, err := c.WithdrawChangeRequest(ctx, "cr1", "")
+			return err
+		},
 		"flags": func(ctx context.Context, c *client.Client) error {
 			_, err := c.RaiseFlags(ctx, "cr1", client.FlagsRequest{SubstantialSecurity: true})
 			return err
