@@ -127,6 +127,10 @@ func runCRList(ctx context.Context, c *client.Client, inv invocation, out io.Wri
 		return exitError, err
 	}
 	return exitOK, emit(out, inv.cfg, l, func(w io.Writer) {
+		if len(l.ChangeRequests) == 0 {
+			fmt.Fprintln(w, "no change requests")
+			return
+		}
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tKIND\tTARGET\tREQUESTER\tSTATUS\tNEEDS\tAUTHORISERS")
 		for _, cr := range l.ChangeRequests {
@@ -227,6 +231,10 @@ func runExceptionList(ctx context.Context, c *client.Client, inv invocation, out
 		return exitError, err
 	}
 	return exitOK, emit(out, inv.cfg, l, func(w io.Writer) {
+		if len(l.Exceptions) == 0 {
+			fmt.Fprintln(w, "no exceptions")
+			return
+		}
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "USER\tKIND\tTARGET\tEXPIRES")
 		for _, e := range l.Exceptions {
