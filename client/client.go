@@ -16,7 +16,8 @@
 //     relationship writes) after a 503 or a transport error.
 //
 // A creating or deciding POST (organisations, contractors, invoices,
-// change requests, authorising, transferring ownership) is not retried
+// change requests, authorising, rejecting, withdrawing, raising flags,
+// overriding and confirming an override, transferring ownership) is not retried
 // after a 503 or a connection that broke once sent: the server may have
 // committed it before it failed, and a retry would answer 409 "exists" or
 // 403 for the caller's own change. The caller gets the error and can read
@@ -364,8 +365,13 @@ func (c *Client) patch(ctx context.Context, path string, body, out any) error {
 }
 
 func (c *Client) del(ctx context.Context, path string) (*WriteResult, error) {
+	return c.delWith(ctx, path, nil, nil)
+}
+
+// delWith is del with a query and an optional body (a designation's reason).
+func (c *Client) delWith(ctx context.Context, path string, q url.Values, body any) (*WriteResult, error) {
 	var w WriteResult
-	if err := c.do(ctx, call{method: http.MethodDelete, path: path, idempotent: true, token: &w.ZedToken}); err != nil {
+	if err := c.do(ctx, call{method: http.MethodDelete, path: path, query: q, body: body, idempotent: true, token: &w.ZedToken}); err != nil {
 		return nil, err
 	}
 	return &w, nil

@@ -120,15 +120,37 @@ func (c *Client) RemoveMember(ctx context.Context, org, user string) (*WriteResu
 	return c.del(ctx, memberPath(org, user))
 }
 
-// SetDesignation gives user the designation in org (main_contact, say);
-// verified_director and unavailable_contact only provider staff may give.
-func (c *Client) SetDesignation(ctx context.Context, org, user, designation string) (*WriteResult, error) {
-	return c.put(ctx, memberPath(org, user)+"/designations/"+seg(designation), nil, nil)
+// SetDesignation gives the team member user the designation in org
+// (main_contact, say; T4 refuses a non-member). verified_director and
+// unavailable_contact only provider staff may give, and only with a reason
+// (C7, C9); any other reason, if not empty, goes to the audit trail.
+func (c *Client) SetDesignation(ctx context.Context, org, user, designation, reason string) (*WriteResult, error) {
+	return c.put(ctx, memberPath(org, user)+"/designations/"+seg(designation), nil, designationBody(reason))
 }
 
-// UnsetDesignation takes the designation in org away from user.
-func (c *Client) UnsetDesignation(ctx context.Context, org, user, designation string) (*WriteResult, error) {
-	return c.del(ctx, memberPath(org, user)+"/designations/"+seg(designation))
+// UnsetDesignation takes the designation in org away from user; reason, if
+// not empty, goes to the audit trail.
+func (c *Client) UnsetDesignation(ctx context.Context, org, user, designation, reason string) (*WriteResult, error) {
+	return c.delWith(ctx, memberPath(org, user)+"/designations/"+seg(designation), nil, designationBody(reason))
+}
+
+// designationBody is the optional body of a designation's PUT or DELETE:
+// none without a reason.
+func designationBody(reason string) any {
+	if reason == "" {
+		return nil
+	}
+	return wire.DesignationRequest{Reason: reason}
+}
+
+// EditOrganisation changes the details of org (O7: holders of
+// edit_details) and returns the organisation as it now is.
+func (c *Client) EditOrganisation(ctx context.Context, org string, edit EditOrganisationRequest) (*Organisation, error) {
+	var out Organisation
+	if err := c.patch(ctx, "/v1/organisations/"+seg(org), edit, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // CreateContractor creates the contractor ct.ID in org.

@@ -58,6 +58,18 @@ type (
 	GrantExceptionRequest = wire.GrantExceptionRequest
 	// Exception is a granted exception.
 	Exception = wire.Exception
+	// ChangeRequestList is one page of an organisation's change requests (C14).
+	ChangeRequestList = wire.ChangeRequestList
+	// ListedException is one exception of an organisation (C6, C14).
+	ListedException = wire.ListedException
+	// ExceptionList is one page of an organisation's exceptions.
+	ExceptionList = wire.ExceptionList
+	// FlagsRequest raises the C10/C11 flags of an open request (C15).
+	FlagsRequest = wire.FlagsRequest
+	// SubstantialRequest declares a kind always substantial (C15).
+	SubstantialRequest = wire.SubstantialRequest
+	// EditOrganisationRequest changes an organisation's details (O7).
+	EditOrganisationRequest = wire.EditOrganisationRequest
 )
 
 // The change-request statuses (api.md).
@@ -65,6 +77,8 @@ const (
 	StatusAuthorised = wire.StatusAuthorised
 	StatusPending    = wire.StatusPending
 	StatusBlocked    = wire.StatusBlocked
+	StatusRejected   = wire.StatusRejected
+	StatusWithdrawn  = wire.StatusWithdrawn
 )
 
 // ActorHeader is the header that names the person an admin request acts for.

@@ -262,7 +262,7 @@ func runOrganisationSuite(t *testing.T, gh *integration.Gatehouse, id string) {
 	})
 
 	t.Run("change_request", func(t *testing.T) {
-		if _, err := alice.SetDesignation(ctx, org, "mc", "main_contact"); err != nil {
+		if _, err := alice.SetDesignation(ctx, org, "mc", "main_contact", ""); err != nil {
 			t.Fatal(err)
 		}
 		cr, err := bob.FileChangeRequest(ctx, org, client.NewChangeRequest{ID: "cr_" + id, Kind: "public_facing", Target: "page:pricing"})

@@ -37,6 +37,18 @@ type cliConfig struct {
 	pageSize           int
 	previousBecomesAlt bool
 	wait               time.Duration
+	// The flags of the change-request, exception, designation, contractor
+	// and substantial commands.
+	note, status, cursor  string
+	awaitingMe            bool
+	security, charge      bool
+	legalReason, category string
+	target, expires       string
+	adminOnly             bool
+	// set names the flags given on the command line, for the commands that
+	// tell "not given" from "given empty or false" (contractor patch,
+	// cr file --legal-reason).
+	set map[string]bool
 }
 
 // consistency returns the consistency the flags ask for, nil for the default.
@@ -85,7 +97,10 @@ type command struct {
 	// needsActor refuses to run without --actor or GATEHOUSE_ACTOR.
 	needsActor bool
 	flags      func(*flag.FlagSet, *cliConfig)
-	run        func(ctx context.Context, c *client.Client, inv invocation, out io.Writer) (int, error)
+	// validate, if set, refuses flags that parse but do not make sense
+	// together (a required --reason left out), before anything is sent.
+	validate func(cliConfig) error
+	run      func(ctx context.Context, c *client.Client, inv invocation, out io.Writer) (int, error)
 }
 
 // invocation is a parsed command line, ready to run.
@@ -198,11 +213,18 @@ func parseCLI(cmds []*command, args []string, getenv func(string) string) (invoc
 	if err != nil {
 		return inv, flagError(err)
 	}
+	cfg.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { cfg.set[f.Name] = true })
 	if len(pos) < cmd.minArgs || (cmd.maxArgs >= 0 && len(pos) > cmd.maxArgs) {
 		return inv, usagef("%s takes %s", cmd.name, argsText(cmd))
 	}
 	if cmd.needsActor && cfg.actor == "" {
 		return inv, usagef("%s acts for a person: pass --actor <user> or set GATEHOUSE_ACTOR", cmd.name)
+	}
+	if cmd.validate != nil {
+		if err := cmd.validate(cfg); err != nil {
+			return inv, err
+		}
 	}
 	if _, err := cfg.consistency(); err != nil {
 		return inv, err
@@ -267,6 +289,12 @@ func alias(w string) string {
 		return "rel"
 	case "organisation", "organization":
 		return "org"
+	case "change-request", "change-requests", "changerequest":
+		return "cr"
+	case "exceptions":
+		return "exception"
+	case "contractors":
+		return "contractor"
 	}
 	return w
 }

@@ -75,14 +75,154 @@ func commands() []*command {
 			minArgs: 1, maxArgs: 1, needsActor: true, run: runOrgMembers,
 		},
 		{
+			name: "org edit", args: "<id> [name]", summary: "change an organisation's details: its name (edit_details holders)",
+			minArgs: 1, maxArgs: 2, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) { fs.StringVar(&c.name, "name", "", "the new display `name`") }, run: runOrgEdit,
+		},
+		{
 			name: "org transfer", args: "<id> <user>", summary: "transfer ownership to a team member (owner only)",
-			minArgs: 2, maxArgs: 2, needsActor: true, run: runOrgTransfer,
+			minArgs: 2, maxArgs: 2, needsActor: true, flags: reasonFlag, run: runOrgTransfer,
 		},
 		{
 			name: "org grant", args: "<id> <user> <role>", summary: "give a member a role",
 			minArgs: 3, maxArgs: 3, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) {
+				reasonFlag(fs, c)
 				fs.BoolVar(&c.previousBecomesAlt, "previous-becomes-alternate", false, "with security_admin: the outgoing SA becomes the ASA")
 			}, run: runOrgGrant,
+		},
+		{
+			name: "org revoke", args: "<id> <user> <role>", summary: "take a role away from a member",
+			minArgs: 3, maxArgs: 3, needsActor: true, run: runOrgRevoke,
+		},
+		{
+			name: "org remove", args: "<id> <user>", summary: "remove a member with all their roles, designations and exceptions",
+			minArgs: 2, maxArgs: 2, needsActor: true, run: runOrgRemove,
+		},
+		{
+			name: "designation set", args: "<org> <user> <designation>", summary: "designate a team member (main_contact, ...; verified_director and unavailable_contact: staff, with --reason)",
+			minArgs: 3, maxArgs: 3, needsActor: true, flags: reasonFlag, run: runDesignation(false),
+		},
+		{
+			name: "designation unset", args: "<org> <user> <designation>", summary: "take a designation away",
+			minArgs: 3, maxArgs: 3, needsActor: true, flags: reasonFlag, run: runDesignation(true),
+		},
+		{
+			name: "contractor create", args: "<org> <id> [name]", summary: "create a contractor, admin-only with --admin-only",
+			minArgs: 2, maxArgs: 3, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) {
+				fs.StringVar(&c.name, "name", "", "display `name`")
+				fs.BoolVar(&c.adminOnly, "admin-only", false, "visible only to the owner, SA, ASA and administrators (K2)")
+			}, run: runContractorCreate,
+		},
+		{
+			name: "contractor patch", args: "<id>", summary: "rename a contractor or change its admin-only flag",
+			minArgs: 1, maxArgs: 1, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) {
+				fs.StringVar(&c.name, "name", "", "the new display `name`")
+				fs.BoolVar(&c.adminOnly, "admin-only", false, "--admin-only or --admin-only=false")
+			}, validate: func(c cliConfig) error {
+				if !c.set["name"] && !c.set["admin-only"] {
+					return usagef("contractor patch changes --name, --admin-only or both")
+				}
+				return nil
+			}, run: runContractorPatch,
+		},
+		{
+			name: "contractor delete", args: "<id>", summary: "delete a contractor",
+			minArgs: 1, maxArgs: 1, needsActor: true, run: runContractorDelete,
+		},
+		{
+			name: "cr file", args: "<org> <id> <kind> [target]", summary: "file a change request of a kind (standard, public_facing, configuration, ...: domain.md C2)",
+			minArgs: 3, maxArgs: 4, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) {
+				fs.BoolVar(&c.security, "substantial-security", false, "a substantial security impact: needs a security approval (C10)")
+				fs.BoolVar(&c.charge, "substantial-charge", false, "a substantial additional charge: needs a charge approval (C11)")
+				fs.StringVar(&c.legalReason, "legal-reason", "", "provider staff: a legally mandated change, and why (C12)")
+			}, run: runCRFile,
+		},
+		{
+			name: "cr get", args: "<id>", summary: "show a change request's current state",
+			minArgs: 1, maxArgs: 1, needsActor: true, run: runCRGet,
+		},
+		{
+			name: "cr list", args: "<org>", summary: "list the change requests the actor may view; --awaiting-me: those they may decide now",
+			minArgs: 1, maxArgs: 1, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) {
+				fs.StringVar(&c.status, "status", "", "only this `status`: authorised, pending, blocked, rejected or withdrawn")
+				fs.BoolVar(&c.awaitingMe, "awaiting-me", false, "only the open requests the actor may authorise or approve now (C14)")
+				pageFlags(fs, c)
+			}, run: runCRList,
+		},
+		{
+			name: "cr authorise", args: "<id>", summary: "authorise, or approve, everything still needed that the actor may give",
+			minArgs: 1, maxArgs: 1, needsActor: true, flags: noteFlag, run: runCRAuthorise,
+		},
+		{
+			name: "cr authorize", args: "<id>", summary: "authorise (American spelling)",
+			minArgs: 1, maxArgs: 1, needsActor: true, hidden: true, flags: noteFlag, run: runCRAuthorise,
+		},
+		{
+			name: "cr reject", args: "<id>", summary: "reject an open change request, with --reason (C13)",
+			minArgs: 1, maxArgs: 1, needsActor: true, flags: reasonFlag, validate: needReason("cr reject"), run: runCRReject,
+		},
+		{
+			name: "cr withdraw", args: "<id>", summary: "withdraw one's own open change request (C13)",
+			minArgs: 1, maxArgs: 1, needsActor: true, flags: reasonFlag, run: runCRWithdraw,
+		},
+		{
+			name: "cr flag", args: "<id>", summary: "raise the substantial-security and/or substantial-charge flag of an open request (C15)",
+			minArgs: 1, maxArgs: 1, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) {
+				fs.BoolVar(&c.security, "security", false, "raise substantialSecurity: needs a security approval (C10)")
+				fs.BoolVar(&c.charge, "charge", false, "raise substantialCharge: needs a charge approval (C11)")
+			}, validate: func(c cliConfig) error {
+				if !c.security && !c.charge {
+					return usagef("cr flag raises --security, --charge or both")
+				}
+				return nil
+			}, run: runCRFlag,
+		},
+		{
+			name: "cr override", args: "<id>", summary: "provider staff: authorise on mitigating circumstances, pending a second staff member (C18)",
+			minArgs: 1, maxArgs: 1, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) {
+				reasonFlag(fs, c)
+				fs.StringVar(&c.category, "category", "", "the kind of circumstance (`category`): outage, say")
+			}, validate: func(c cliConfig) error {
+				if c.category == "" || c.reason == "" {
+					return usagef("cr override needs --category and --reason")
+				}
+				return nil
+			}, run: runCROverride,
+		},
+		{
+			name: "cr confirm", args: "<id>", summary: "provider staff: confirm another staff member's override (C18)",
+			minArgs: 1, maxArgs: 1, needsActor: true, run: runCRConfirm,
+		},
+		{
+			name: "exception grant", args: "<org> <user> <kind> [target]", summary: "let a user file one kind of request, authorised when filed (main contacts, C6)",
+			minArgs: 3, maxArgs: 4, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) {
+				reasonFlag(fs, c)
+				fs.StringVar(&c.expires, "expires", "", "the exception ends at this `time` (RFC 3339)")
+			}, run: runExceptionGrant,
+		},
+		{
+			name: "exception revoke", args: "<org> <user> <kind>", summary: "revoke an exception",
+			minArgs: 3, maxArgs: 3, needsActor: true, run: runExceptionRevoke,
+		},
+		{
+			name: "exception list", args: "<org>", summary: "list an organisation's exceptions (main contacts and provider staff)",
+			minArgs: 1, maxArgs: 1, needsActor: true, flags: pageFlags, run: runExceptionList,
+		},
+		{
+			name: "substantial set", args: "<org> <kind>", summary: "declare a kind (or, with --target, one target of it) always substantial (C15)",
+			minArgs: 2, maxArgs: 2, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) {
+				targetFlag(fs, c)
+				fs.BoolVar(&c.security, "security", false, "requests of it are flagged substantialSecurity")
+				fs.BoolVar(&c.charge, "charge", false, "requests of it are flagged substantialCharge")
+			}, validate: func(c cliConfig) error {
+				if !c.security && !c.charge {
+					return usagef("substantial set declares --security, --charge or both (substantial unset lifts a declaration)")
+				}
+				return nil
+			}, run: runSubstantialSet,
+		},
+		{
+			name: "substantial unset", args: "<org> <kind>", summary: "lift an always-substantial declaration",
+			minArgs: 2, maxArgs: 2, needsActor: true, flags: targetFlag, run: runSubstantialUnset,
 		},
 		{
 			name: "ready", args: "", summary: "exit 0 once the server is ready (GET /readyz); for health checks and scripts",
@@ -90,10 +230,30 @@ func commands() []*command {
 				fs.DurationVar(&c.wait, "wait", 0, "keep asking for up to this `duration` (0: ask once)")
 			}, run: runReady,
 		},
-		{
-			name: "org revoke", args: "<id> <user> <role>", summary: "take a role away from a member",
-			minArgs: 3, maxArgs: 3, needsActor: true, run: runOrgRevoke,
-		},
+	}
+}
+
+func noteFlag(fs *flag.FlagSet, cfg *cliConfig) {
+	fs.StringVar(&cfg.note, "note", "", "a note, recorded as the reason in the audit trail")
+}
+
+func targetFlag(fs *flag.FlagSet, cfg *cliConfig) {
+	fs.StringVar(&cfg.target, "target", "", "narrow it to one `target` (page:pricing)")
+}
+
+// pageFlags page the change-request and exception lists.
+func pageFlags(fs *flag.FlagSet, cfg *cliConfig) {
+	fs.IntVar(&cfg.pageSize, "limit", 0, "at most `n` items (0: the server's 1000)")
+	fs.StringVar(&cfg.cursor, "cursor", "", "continue the list from the `cursor` a previous page printed")
+}
+
+// needReason refuses the command without a non-blank --reason.
+func needReason(name string) func(cliConfig) error {
+	return func(c cliConfig) error {
+		if strings.TrimSpace(c.reason) == "" {
+			return usagef("%s needs --reason", name)
+		}
+		return nil
 	}
 }
 
@@ -370,6 +530,82 @@ func runOrgGrant(ctx context.Context, c *client.Client, inv invocation, out io.W
 		opts = append(opts, client.WithReason(inv.cfg.reason))
 	}
 	w, err := c.GrantRole(ctx, inv.args[0], inv.args[1], inv.args[2], opts...)
+	if err != nil {
+		return exitError, err
+	}
+	return exitOK, printToken(out, inv.cfg, w)
+}
+
+func runOrgEdit(ctx context.Context, c *client.Client, inv invocation, out io.Writer) (int, error) {
+	name := inv.cfg.name
+	if len(inv.args) > 1 {
+		name = inv.args[1]
+	}
+	if name == "" {
+		return exitError, usagef("org edit needs the new name: org edit <id> <name>, or --name")
+	}
+	o, err := c.EditOrganisation(ctx, inv.args[0], client.EditOrganisationRequest{Name: name})
+	if err != nil {
+		return exitError, err
+	}
+	return exitOK, emit(out, inv.cfg, o, func(w io.Writer) { printOrganisation(w, o) })
+}
+
+func runOrgRemove(ctx context.Context, c *client.Client, inv invocation, out io.Writer) (int, error) {
+	w, err := c.RemoveMember(ctx, inv.args[0], inv.args[1])
+	if err != nil {
+		return exitError, err
+	}
+	return exitOK, printToken(out, inv.cfg, w)
+}
+
+func runDesignation(unset bool) func(context.Context, *client.Client, invocation, io.Writer) (int, error) {
+	return func(ctx context.Context, c *client.Client, inv invocation, out io.Writer) (int, error) {
+		do := c.SetDesignation
+		if unset {
+			do = c.UnsetDesignation
+		}
+		w, err := do(ctx, inv.args[0], inv.args[1], inv.args[2], inv.cfg.reason)
+		if err != nil {
+			return exitError, err
+		}
+		return exitOK, printToken(out, inv.cfg, w)
+	}
+}
+
+func printContractor(w io.Writer, k *client.Contractor) {
+	fmt.Fprintf(w, "id:           %s\nname:         %s\norganisation: %s\nadmin-only:   %t\n", k.ID, k.Name, k.Organisation, k.AdminOnly)
+}
+
+func runContractorCreate(ctx context.Context, c *client.Client, inv invocation, out io.Writer) (int, error) {
+	name := inv.cfg.name
+	if len(inv.args) > 2 {
+		name = inv.args[2]
+	}
+	k, err := c.CreateContractor(ctx, inv.args[0], client.Contractor{ID: inv.args[1], Name: name, AdminOnly: inv.cfg.adminOnly})
+	if err != nil {
+		return exitError, err
+	}
+	return exitOK, emit(out, inv.cfg, k, func(w io.Writer) { printContractor(w, k) })
+}
+
+func runContractorPatch(ctx context.Context, c *client.Client, inv invocation, out io.Writer) (int, error) {
+	var p client.ContractorPatch
+	if inv.cfg.set["name"] {
+		p.Name = &inv.cfg.name
+	}
+	if inv.cfg.set["admin-only"] {
+		p.AdminOnly = &inv.cfg.adminOnly
+	}
+	k, err := c.PatchContractor(ctx, inv.args[0], p)
+	if err != nil {
+		return exitError, err
+	}
+	return exitOK, emit(out, inv.cfg, k, func(w io.Writer) { printContractor(w, k) })
+}
+
+func runContractorDelete(ctx context.Context, c *client.Client, inv invocation, out io.Writer) (int, error) {
+	w, err := c.DeleteContractor(ctx, inv.args[0])
 	if err != nil {
 		return exitError, err
 	}

@@ -122,6 +122,35 @@ func TestParseCLI(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "cr_reject_reason_after_id", args: []string{"cr", "reject", "cr1", "--reason", "frozen", "--actor", "tom"},
+			wantCmd: "cr reject", wantArgs: []string{"cr1"},
+			check: func(t *testing.T, cfg cliConfig) {
+				if cfg.reason != "frozen" {
+					t.Errorf("reason = %q", cfg.reason)
+				}
+			},
+		},
+		{
+			name: "change_request_long_name_and_american_spelling", args: []string{"change-request", "authorize", "cr1", "--note", "ok", "--actor", "mia"},
+			wantCmd: "cr authorize", wantArgs: []string{"cr1"},
+		},
+		{
+			name: "contractor_patch_tells_false_from_absent", args: []string{"contractor", "patch", "c9", "--admin-only=false", "--actor", "adam"},
+			wantCmd: "contractor patch", wantArgs: []string{"c9"},
+			check: func(t *testing.T, cfg cliConfig) {
+				if !cfg.set["admin-only"] || cfg.adminOnly || cfg.set["name"] {
+					t.Errorf("set = %v, adminOnly = %t", cfg.set, cfg.adminOnly)
+				}
+			},
+		},
+		{name: "cr_reject_needs_reason", args: []string{"cr", "reject", "cr1", "--actor", "tom"}, wantErr: "cr reject needs --reason"},
+		{name: "cr_flag_needs_a_flag", args: []string{"cr", "flag", "cr1", "--actor", "fiona"}, wantErr: "cr flag raises --security, --charge or both"},
+		{name: "cr_override_needs_category_and_reason", args: []string{"cr", "override", "cr1", "--reason", "x", "--actor", "stella"}, wantErr: "cr override needs --category and --reason"},
+		{name: "contractor_patch_needs_a_change", args: []string{"contractor", "patch", "c9", "--actor", "adam"}, wantErr: "contractor patch changes --name, --admin-only or both"},
+		{name: "substantial_set_needs_a_flag", args: []string{"substantial", "set", "globex", "service", "--actor", "grace"}, wantErr: "substantial set declares --security, --charge or both"},
+		{name: "cr_needs_actor", args: []string{"cr", "list", "globex"}, wantErr: "cr list acts for a person"},
+		{name: "cr_file_too_few_args", args: []string{"cr", "file", "globex", "cr1", "--actor", "pat"}, wantErr: "cr file takes arguments <org> <id> <kind> [target]"},
 		{name: "no_command", args: nil, wantErr: "no command given"},
 		{name: "unknown_command", args: []string{"frobnicate"}, wantErr: `unknown command "frobnicate"`},
 		{name: "unknown_subcommand", args: []string{"org", "frobnicate"}, wantErr: `unknown command "org frobnicate"`},
@@ -328,9 +357,221 @@ func TestHelpGoesToStdout(t *testing.T) {
 	if code := runCLI(t.Context(), []string{"help"}, env(nil), &out, &errOut); code != exitOK {
 		t.Fatalf("exit %d", code)
 	}
-	for _, want := range []string{"lookup resources", "rel touch", "org transfer", "GATEHOUSE_API_KEY"} {
+	for _, want := range []string{
+		"lookup resources", "rel touch", "org transfer", "GATEHOUSE_API_KEY", "org edit", "cr file", "cr list", "cr reject", "cr withdraw",
+		"cr flag", "cr override", "cr confirm", "exception grant", "exception list", "designation set", "contractor patch", "substantial set",
+	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("usage lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// TestLifecycleCommands: each command of a request's life, and the admin
+// commands added with it, sends its method, path, query and body for the
+// actor, and prints the answer for a person or, with --json, as it came.
+func TestLifecycleCommands(t *testing.T) {
+	const pending = `{"id":"cr1","organisation":"globex","kind":"public_facing","target":"page:pricing","requester":"user:pat","substantialSecurity":false,"substantialCharge":false,"legalMandate":false,"status":"pending","tier":"main_contact","authorisers":["user:mia","user:tom"],"approvalsNeeded":["authorisation"],"authorisedBy":[],"zedToken":"zt"}`
+	tests := []struct {
+		name           string
+		args           []string
+		route          string // method and path answered
+		status         int
+		answer         string
+		wantQuery      string
+		wantBody       string // JSON, or "" for none
+		wantOut        []string
+		wantOutExactly string
+	}{
+		{
+			name: "cr_file", args: []string{"cr", "file", "globex", "cr1", "public_facing", "page:pricing", "--substantial-charge"},
+			route: "POST /v1/organisations/globex/change-requests", status: 201, answer: pending,
+			wantBody: `{"id":"cr1","kind":"public_facing","target":"page:pricing","substantialCharge":true}`,
+			wantOut:  []string{"status:      pending", "authorisers: user:mia, user:tom", "needs:       authorisation"},
+		},
+		{
+			name: "cr_file_legal", args: []string{"cr", "file", "globex", "cr2", "service", "--legal-reason", "court order"},
+			route: "POST /v1/organisations/globex/change-requests", status: 201, answer: `{"id":"cr2","status":"authorised","tier":"none","legalMandate":true}`,
+			wantBody: `{"id":"cr2","kind":"service","legalReason":"court order"}`,
+			wantOut:  []string{"flags:       legal mandate", "authorisers: none"},
+		},
+		{
+			name: "cr_get_json", args: []string{"cr", "get", "cr1", "--json"},
+			route: "GET /v1/change-requests/cr1", status: 200, answer: `{"id":"cr1","status":"pending"}`,
+			wantOutExactly: "{\n  \"id\": \"cr1\",\n  \"organisation\": \"\",\n  \"kind\": \"\",\n  \"requester\": \"\",\n  \"substantialSecurity\": false,\n  \"substantialCharge\": false,\n  \"legalMandate\": false,\n  \"status\": \"pending\",\n  \"tier\": \"\",\n  \"authorisers\": null,\n  \"approvalsNeeded\": null,\n  \"authorisedBy\": null,\n  \"zedToken\": \"\"\n}\n",
+		},
+		{
+			name: "cr_list_awaiting_me", args: []string{"cr", "list", "globex", "--awaiting-me", "--status", "pending", "--limit", "2"},
+			route: "GET /v1/organisations/globex/change-requests", status: 200, answer: `{"changeRequests":[` + pending + `],"cursor":"c2"}`,
+			wantQuery: "awaiting=me&limit=2&status=pending",
+			wantOut:   []string{"ID   KIND           TARGET        REQUESTER  STATUS   NEEDS          AUTHORISERS", "cr1  public_facing  page:pricing  user:pat   pending  authorisation  user:mia,user:tom", "more: --cursor c2"},
+		},
+		{
+			name: "cr_authorise_with_note", args: []string{"cr", "authorise", "cr1", "--note", "fine"},
+			route: "POST /v1/change-requests/cr1/authorise", status: 200, answer: `{"id":"cr1","status":"authorised","tier":"none","authorisedBy":["user:mia"]}`,
+			wantBody: `{"note":"fine"}`, wantOut: []string{"status:        authorised", "authorised by: user:mia"},
+		},
+		{
+			name: "cr_reject", args: []string{"cr", "reject", "cr1", "--reason", "frozen"},
+			route: "POST /v1/change-requests/cr1/reject", status: 200,
+			answer:   `{"id":"cr1","status":"rejected","tier":"none","closedBy":"user:tom","closedAt":"2026-01-15T09:30:00Z","reason":"frozen"}`,
+			wantBody: `{"reason":"frozen"}`, wantOut: []string{"status:      rejected", "closed by:   user:tom", "closed at:   2026-01-15T09:30:00Z", "reason:      frozen"},
+		},
+		{
+			name: "cr_withdraw", args: []string{"cr", "withdraw", "cr1"},
+			route: "POST /v1/change-requests/cr1/withdraw", status: 200, answer: `{"id":"cr1","status":"withdrawn","closedBy":"user:pat"}`,
+			wantBody: `{}`, wantOut: []string{"status:      withdrawn"},
+		},
+		{
+			name: "cr_flag", args: []string{"cr", "flag", "cr1", "--charge"},
+			route: "POST /v1/change-requests/cr1/flags", status: 200, answer: `{"id":"cr1","status":"pending","substantialCharge":true,"approvalsNeeded":["authorisation","charge"]}`,
+			wantBody: `{"substantialCharge":true}`, wantOut: []string{"flags:       substantial charge", "needs:       authorisation, charge"},
+		},
+		{
+			name: "cr_override", args: []string{"cr", "override", "cr1", "--category", "outage", "--reason", "status page"},
+			route: "POST /v1/change-requests/cr1/override", status: 200, answer: `{"id":"cr1","status":"pending","overrideBy":"user:stella","overrideCategory":"outage","overrideReason":"status page"}`,
+			wantBody: `{"category":"outage","reason":"status page"}`, wantOut: []string{"override by:  user:stella (outage: status page)", "confirmed by: not yet"},
+		},
+		{
+			name: "cr_confirm", args: []string{"cr", "confirm", "cr1"},
+			route: "POST /v1/change-requests/cr1/override/confirm", status: 200, answer: `{"id":"cr1","status":"authorised","overrideBy":"user:stella","overrideConfirmedBy":"user:sue"}`,
+			wantOut: []string{"confirmed by: user:sue"},
+		},
+		{
+			name: "exception_grant", args: []string{"exception", "grant", "globex", "pat", "public_facing", "page:pricing", "--expires", "2030-01-01T00:00:00Z"},
+			route: "POST /v1/organisations/globex/exceptions", status: 201, answer: `{"organisation":"globex","user":"user:pat","kind":"public_facing","target":"page:pricing","expiresAt":"2030-01-01T00:00:00Z"}`,
+			wantBody:       `{"user":"user:pat","kind":"public_facing","target":"page:pricing","expiresAt":"2030-01-01T00:00:00Z"}`,
+			wantOutExactly: "user:pat may file public_facing on page:pricing until 2030-01-01T00:00:00Z, authorised when filed\n",
+		},
+		{
+			name: "exception_revoke", args: []string{"exception", "revoke", "globex", "user:pat", "public_facing"},
+			route: "DELETE /v1/organisations/globex/exceptions/pat/public_facing", status: 204, wantOutExactly: "ztok\n",
+		},
+		{
+			name: "exception_list", args: []string{"exception", "list", "globex"},
+			route: "GET /v1/organisations/globex/exceptions", status: 200, answer: `{"exceptions":[{"user":"user:pat","kind":"public_facing"}]}`,
+			wantOutExactly: "USER      KIND           TARGET  EXPIRES\nuser:pat  public_facing  -       -\n",
+		},
+		{
+			name: "designation_set_with_reason", args: []string{"designation", "set", "globex", "mia", "unavailable_contact", "--reason", "on leave"},
+			route: "PUT /v1/organisations/globex/members/mia/designations/unavailable_contact", status: 204,
+			wantBody: `{"reason":"on leave"}`, wantOutExactly: "ztok\n",
+		},
+		{
+			name: "designation_unset", args: []string{"designation", "unset", "globex", "mia", "unavailable_contact"},
+			route: "DELETE /v1/organisations/globex/members/mia/designations/unavailable_contact", status: 204, wantOutExactly: "ztok\n",
+		},
+		{
+			name: "contractor_create", args: []string{"contractor", "create", "brightcis", "c9", "Quiet Works", "--admin-only"},
+			route: "POST /v1/organisations/brightcis/contractors", status: 201, answer: `{"id":"c9","name":"Quiet Works","adminOnly":true,"organisation":"brightcis"}`,
+			wantBody: `{"id":"c9","name":"Quiet Works","adminOnly":true}`, wantOut: []string{"admin-only:   true"},
+		},
+		{
+			name: "contractor_patch_only_what_is_given", args: []string{"contractor", "patch", "c9", "--admin-only=false"},
+			route: "PATCH /v1/contractors/c9", status: 200, answer: `{"id":"c9","name":"Quiet Works","adminOnly":false,"organisation":"brightcis"}`,
+			wantBody: `{"adminOnly":false}`, wantOut: []string{"admin-only:   false"},
+		},
+		{
+			name: "contractor_delete", args: []string{"contractor", "delete", "c9"},
+			route: "DELETE /v1/contractors/c9", status: 204, wantOutExactly: "ztok\n",
+		},
+		{
+			name: "org_edit", args: []string{"org", "edit", "globex", "Globex Group"},
+			route: "PATCH /v1/organisations/globex", status: 200, answer: `{"id":"globex","name":"Globex Group","owner":"user:grace"}`,
+			wantBody: `{"name":"Globex Group"}`, wantOutExactly: "id:    globex\nname:  Globex Group\nowner: user:grace\n",
+		},
+		{
+			name: "org_remove", args: []string{"org", "remove", "globex", "pat"},
+			route: "DELETE /v1/organisations/globex/members/pat", status: 204, wantOutExactly: "ztok\n",
+		},
+		{
+			name: "substantial_set_on_a_target", args: []string{"substantial", "set", "globex", "public_facing", "--target", "page:pricing", "--security"},
+			route: "PUT /v1/organisations/globex/substantial/public_facing", status: 204,
+			wantQuery: "target=page%3Apricing", wantBody: `{"security":true}`, wantOutExactly: "ztok\n",
+		},
+		{
+			name: "substantial_unset", args: []string{"substantial", "unset", "globex", "access_permissions"},
+			route: "DELETE /v1/organisations/globex/substantial/access_permissions", status: 204, wantOutExactly: "ztok\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got *http.Request
+			var body string
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				b, _ := io.ReadAll(r.Body)
+				got, body = r, string(b)
+				if r.Method+" "+r.URL.EscapedPath() != tt.route {
+					w.WriteHeader(http.StatusNotFound)
+					_, _ = io.WriteString(w, `{"error":{"code":"not_found","message":"no route"}}`)
+					return
+				}
+				w.Header().Set(client.ZedTokenHeader, "ztok")
+				w.WriteHeader(tt.status)
+				_, _ = io.WriteString(w, tt.answer)
+			}))
+			t.Cleanup(srv.Close)
+			var out, errOut bytes.Buffer
+			code := runCLI(t.Context(), tt.args, env(map[string]string{"GATEHOUSE_URL": srv.URL, "GATEHOUSE_API_KEY": "k", "GATEHOUSE_ACTOR": "alan"}), &out, &errOut)
+			if code != exitOK {
+				t.Fatalf("exit %d: %s", code, errOut.String())
+			}
+			if got.Header.Get(client.ActorHeader) != "user:alan" {
+				t.Errorf("actor header = %q", got.Header.Get(client.ActorHeader))
+			}
+			if got.URL.RawQuery != tt.wantQuery {
+				t.Errorf("query = %q, want %q", got.URL.RawQuery, tt.wantQuery)
+			}
+			if !sameJSON(t, body, tt.wantBody) {
+				t.Errorf("body = %s, want %s", body, tt.wantBody)
+			}
+			if tt.wantOutExactly != "" && out.String() != tt.wantOutExactly {
+				t.Errorf("stdout = %q, want %q", out.String(), tt.wantOutExactly)
+			}
+			// Columns align on the longest label, so runs of spaces count as one.
+			squeeze := func(s string) string { return strings.Join(strings.Fields(s), " ") }
+			for _, want := range tt.wantOut {
+				if !strings.Contains(squeeze(out.String()), squeeze(want)) {
+					t.Errorf("stdout lacks %q:\n%s", want, out.String())
+				}
+			}
+		})
+	}
+}
+
+// sameJSON says a and b are the same JSON value, or both empty.
+func sameJSON(t *testing.T, a, b string) bool {
+	t.Helper()
+	if a == "" || b == "" {
+		return a == b
+	}
+	var x, y any
+	if err := json.Unmarshal([]byte(a), &x); err != nil {
+		t.Errorf("%s: %v", a, err)
+		return false
+	}
+	if err := json.Unmarshal([]byte(b), &y); err != nil {
+		t.Errorf("%s: %v", b, err)
+		return false
+	}
+	return reflect.DeepEqual(x, y)
+}
+
+// TestLifecycleErrors: a refusal of the new commands is printed with the
+// rule it names, and exits 2.
+func TestLifecycleErrors(t *testing.T) {
+	var seen []*http.Request
+	var bodies []string
+	url := MustFakeServer(t, map[string]struct {
+		status int
+		body   string
+	}{"POST /v1/change-requests/cr1/authorise": {409, `{"error":{"code":"conflict","message":"change request cr1 is rejected","rule":"C13"}}`}}, &seen, &bodies)
+	var out, errOut bytes.Buffer
+	code := runCLI(t.Context(), []string{"cr", "authorise", "cr1", "--actor", "mia"}, env(map[string]string{"GATEHOUSE_URL": url}), &out, &errOut)
+	if code != exitError || out.Len() > 0 {
+		t.Errorf("exit %d, stdout %q", code, out.String())
+	}
+	if want := "gatehouse: conflict (HTTP 409): change request cr1 is rejected [rule C13]\n"; errOut.String() != want {
+		t.Errorf("stderr = %q, want %q", errOut.String(), want)
 	}
 }
