@@ -116,7 +116,8 @@ func TestServeLifecycle(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	key, ok := strings.CutPrefix(strings.TrimSpace(stdout.String()), "GATEHOUSE_API_KEY=")
+	first, _, _ := strings.Cut(stdout.String(), "\n")
+	key, ok := strings.CutPrefix(strings.TrimSpace(first), "GATEHOUSE_API_KEY=")
 	if !ok || key == "" {
 		t.Fatalf("no key printed: %q", stdout.String())
 	}
