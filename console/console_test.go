@@ -116,3 +116,30 @@ func TestCSRF(t *testing.T) {
 		t.Error("the grant did not happen")
 	}
 }
+
+// TestStaticAndUnknown: the stylesheet ships in the binary, /console
+// leads to the console, an unknown console page is a 404 page, and every
+// page forbids framing and caching.
+func TestStaticAndUnknown(t *testing.T) {
+	g := mustGate(t)
+	b := g.browser()
+	p := b.get("/console/static/console.css")
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, "@media") {
+		t.Errorf("stylesheet: %d", p.Status)
+	}
+	if p = b.get("/console"); p.URL != "/console/login" {
+		t.Errorf("/console landed on %s (%d)", p.URL, p.Status)
+	}
+	b.signIn("mia")
+	if p = b.get("/console/nowhere"); p.Status != http.StatusNotFound || !p.contains("There is no console page") {
+		t.Errorf("unknown page: %d", p.Status)
+	}
+	resp, err := http.Get(g.URL + "/console/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("headers: CSP %q, Cache-Control %q", csp, resp.Header.Get("Cache-Control"))
+	}
+}
