@@ -302,9 +302,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("listening on %s (GATEHOUSE_ADDR): %w", cfg.addr, err)
 	}
+	wf := workflow.New(store)
 	var consoleHandler http.Handler
 	if cfg.console {
-		if consoleHandler, err = newConsole(cfg, store, log); err != nil {
+		if consoleHandler, err = newConsole(cfg, store, wf, log); err != nil {
 			_ = ln.Close()
 			return err
 		}
@@ -317,7 +318,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	var ready atomic.Bool
 	srv := &http.Server{
 		Handler: server.New(server.Deps{
-			Store: store, Workflow: workflow.New(store), Schema: idx,
+			Store: store, Workflow: wf, Schema: idx,
 			Keys: cfg.keys, CheckKeys: cfg.checkKeys, Log: log, Metrics: metrics, Ready: &ready,
 			PlatformKeys: cfg.platformKeys, RateLimit: cfg.rateLimit, RateBurst: cfg.rateBurst,
 			RequestTimeout: cfg.requestTimeout, Console: consoleHandler,
@@ -375,7 +376,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 // newConsole builds the admin console: its session key from
 // GATEHOUSE_CONSOLE_SESSION_KEY, or a random one (sessions then end with
 // the process and are not shared between replicas).
-func newConsole(cfg config, store *spicedb.SpiceDB, log *slog.Logger) (http.Handler, error) {
+func newConsole(cfg config, store *spicedb.SpiceDB, wf *workflow.Service, log *slog.Logger) (http.Handler, error) {
 	key := cfg.consoleSessionKey
 	if len(key) == 0 {
 		key = make([]byte, 32)
@@ -391,7 +392,7 @@ func newConsole(cfg config, store *spicedb.SpiceDB, log *slog.Logger) (http.Hand
 		log.Warn("the console's development sign-in is on: anyone who reaches it may act as any demo user (GATEHOUSE_CONSOLE_DEV_LOGIN)")
 	}
 	return console.New(console.Config{
-		Workflow: workflow.New(store), Store: store, Log: log,
+		Workflow: wf, Store: store, Log: log,
 		DevLogin: cfg.consoleDevLogin, DevUsers: users, SessionKey: key,
 	})
 }
