@@ -161,14 +161,28 @@ func (c *console) handleContractors(w http.ResponseWriter, r *http.Request, a ac
 		c.fail(w, r, a, org, err)
 		return
 	}
-	rows := []contractorRow{}
+	// One bulk check for the page, plus manage_contractors for the switch.
+	checks := make([]gatehouse.CheckRequest, 0, len(page.Relationships)+1)
 	for _, rel := range page.Relationships {
-		res, err := c.cfg.Store.Check(ctx, gatehouse.CheckRequest{Resource: rel.Resource, Permission: gatehouse.PermView, Subject: a.actor})
-		if err != nil {
-			c.fail(w, r, a, org, err)
-			return
+		checks = append(checks, gatehouse.CheckRequest{Resource: rel.Resource, Permission: gatehouse.PermView, Subject: a.actor})
+	}
+	checks = append(checks, gatehouse.CheckRequest{Resource: gatehouse.OrganisationRef(org), Permission: gatehouse.PermManageContractors, Subject: a.actor})
+	results, _, err := c.cfg.Store.CheckBulk(ctx, checks, gatehouse.Consistency{})
+	if err == nil {
+		for _, res := range results {
+			if res.Err != nil {
+				err = res.Err
+				break
+			}
 		}
-		if !res.Allowed {
+	}
+	if err != nil {
+		c.fail(w, r, a, org, err)
+		return
+	}
+	rows := []contractorRow{}
+	for i, rel := range page.Relationships {
+		if !results[i].Allowed {
 			continue
 		}
 		row := contractorRow{ID: rel.Resource.ID, Name: rel.Resource.ID}
@@ -189,11 +203,6 @@ func (c *console) handleContractors(w http.ResponseWriter, r *http.Request, a ac
 		}
 		rows = append(rows, row)
 	}
-	manage, err := c.cfg.Store.Check(ctx, gatehouse.CheckRequest{Resource: gatehouse.OrganisationRef(org), Permission: gatehouse.PermManageContractors, Subject: a.actor})
-	if err != nil {
-		c.fail(w, r, a, org, err)
-		return
-	}
 	next := ""
 	if page.Cursor != "" {
 		next = "?cursor=" + url.QueryEscape(page.Cursor)
@@ -203,7 +212,7 @@ func (c *console) handleContractors(w http.ResponseWriter, r *http.Request, a ac
 		Contractors []contractorRow
 		Manage      bool
 		Next        string
-	}{o, rows, manage.Allowed, next}})
+	}{o, rows, results[len(results)-1].Allowed, next}})
 }
 
 // handleAdminOnly serves POST /console/contractors/{id}/admin-only: sets
