@@ -153,6 +153,10 @@ func addRoutes(r *gin.Engine, d Deps) {
 	r.GET("/readyz", handleReadyz(d))
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{})))
 	r.GET("/openapi.json", handleOpenAPI())
+	if d.Console != nil {
+		// The console authenticates people by its own session cookie, not by API key.
+		r.Any("/console/*path", gin.WrapH(d.Console))
+	}
 
 	keys := newKeyring(d.Keys, d.CheckKeys, d.PlatformKeys)
 	v1 := r.Group("", authenticate(keys, d.Log), rateLimit(keys.names(), d.RateLimit, d.RateBurst, d.Log))

@@ -46,6 +46,8 @@ type Deps struct {
 	RateBurst int
 	// RequestTimeout bounds the work of one request (0: unbounded).
 	RequestTimeout time.Duration
+	// Console, when set, serves the admin console under /console (package console).
+	Console http.Handler
 }
 
 // New returns the HTTP handler of the whole API.

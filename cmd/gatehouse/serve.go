@@ -21,6 +21,7 @@ import (
 
 	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/audit"
+	"github.com/gatehouse-authz/gatehouse/console"
 	"github.com/gatehouse-authz/gatehouse/schema"
 	"github.com/gatehouse-authz/gatehouse/seed"
 	"github.com/gatehouse-authz/gatehouse/server"
@@ -49,6 +50,11 @@ type config struct {
 	auditDatabase     string
 	auditRetention    time.Duration
 	auditMemoryEvents int
+	// console serves the admin console under /console; consoleDevLogin
+	// offers its development sign-in (embedded demo data only).
+	console           bool
+	consoleDevLogin   bool
+	consoleSessionKey []byte
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -62,6 +68,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.SetOutput(stderr)
 	var c config
 	var keys, checkKeys, platformKeys, seedFlag, insecure, rateLimit, rateBurst string
+	var consoleFlag, devLogin string
 	fs.StringVar(&c.addr, "addr", env("GATEHOUSE_ADDR", "127.0.0.1:8080"), "listen address (GATEHOUSE_ADDR)")
 	fs.StringVar(&keys, "api-keys", getenv("GATEHOUSE_API_KEYS"), "comma-separated bearer keys; none: generate one and print it (GATEHOUSE_API_KEYS)")
 	fs.StringVar(&checkKeys, "check-keys", getenv("GATEHOUSE_CHECK_KEYS"), "comma-separated keys that may only check and read the schema (GATEHOUSE_CHECK_KEYS)")
@@ -85,6 +92,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&retention, "audit-retention", retention, "remove audit events older than this, e.g. 2160h; 0 keeps them (GATEHOUSE_AUDIT_RETENTION)")
 	memEvents := env("GATEHOUSE_AUDIT_MEMORY_EVENTS", strconv.Itoa(spicedb.DefaultMemoryEvents))
 	fs.StringVar(&memEvents, "audit-memory-events", memEvents, "without an audit database: how many of the newest events the trail keeps (GATEHOUSE_AUDIT_MEMORY_EVENTS)")
+	fs.StringVar(&consoleFlag, "console", getenv("GATEHOUSE_CONSOLE"), "serve the admin console under /console; default on with the embedded demo data (GATEHOUSE_CONSOLE)")
+	fs.StringVar(&devLogin, "console-dev-login", getenv("GATEHOUSE_CONSOLE_DEV_LOGIN"), "the console's password-less sign-in as any demo user; default on with the embedded demo data, refused otherwise (GATEHOUSE_CONSOLE_DEV_LOGIN)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may finish after SIGTERM")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -136,7 +145,35 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if c.seed, err = parseBool("GATEHOUSE_SEED", seedFlag, !remote && c.datastore == "memory"); err != nil {
 		return c, err
 	}
+	if err := parseConsole(&c, consoleFlag, devLogin, getenv("GATEHOUSE_CONSOLE_SESSION_KEY"), !remote && c.datastore == "memory" && c.seed); err != nil {
+		return c, err
+	}
 	return c, nil
+}
+
+// parseConsole reads the console's settings. demo says the demo data is
+// loaded into an embedded, in-memory SpiceDB: the only place where the
+// development sign-in, which lets anyone act as any user, is allowed.
+func parseConsole(c *config, enabled, devLogin, key string, demo bool) error {
+	var err error
+	if c.console, err = parseBool("GATEHOUSE_CONSOLE", enabled, demo); err != nil {
+		return err
+	}
+	if c.consoleDevLogin, err = parseBool("GATEHOUSE_CONSOLE_DEV_LOGIN", devLogin, demo); err != nil {
+		return err
+	}
+	if c.consoleDevLogin && !demo {
+		return errors.New("GATEHOUSE_CONSOLE_DEV_LOGIN=true lets anyone sign in to the console as any user without a password: " +
+			"it is allowed only with the embedded demo data (GATEHOUSE_SPICEDB=embedded, GATEHOUSE_DATASTORE=memory, GATEHOUSE_SEED on); unset it")
+	}
+	if !c.console {
+		c.consoleDevLogin = false
+	}
+	if key != "" && len(key) < 32 {
+		return errors.New("GATEHOUSE_CONSOLE_SESSION_KEY must be at least 32 characters (openssl rand -hex 32), or unset to generate one at start")
+	}
+	c.consoleSessionKey = []byte(key)
+	return nil
 }
 
 // parseRateLimit reads GATEHOUSE_RATE_LIMIT and GATEHOUSE_RATE_BURST.
@@ -265,13 +302,26 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("listening on %s (GATEHOUSE_ADDR): %w", cfg.addr, err)
 	}
+	wf := workflow.New(store)
+	var consoleHandler http.Handler
+	if cfg.console {
+		if consoleHandler, err = newConsole(cfg, store, wf, log); err != nil {
+			_ = ln.Close()
+			return err
+		}
+		scheme := "http"
+		if tlsConfig != nil {
+			scheme = "https"
+		}
+		fmt.Fprintf(stdout, "GATEHOUSE_CONSOLE_URL=%s://%s/console/\n", scheme, ln.Addr())
+	}
 	var ready atomic.Bool
 	srv := &http.Server{
 		Handler: server.New(server.Deps{
-			Store: store, Workflow: workflow.New(store), Schema: idx,
+			Store: store, Workflow: wf, Schema: idx,
 			Keys: cfg.keys, CheckKeys: cfg.checkKeys, Log: log, Metrics: metrics, Ready: &ready,
 			PlatformKeys: cfg.platformKeys, RateLimit: cfg.rateLimit, RateBurst: cfg.rateBurst,
-			RequestTimeout: cfg.requestTimeout,
+			RequestTimeout: cfg.requestTimeout, Console: consoleHandler,
 		}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -321,6 +371,30 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("in-flight requests did not finish within %s: %w", cfg.shutdownTimeout, err)
 	}
 	return nil
+}
+
+// newConsole builds the admin console: its session key from
+// GATEHOUSE_CONSOLE_SESSION_KEY, or a random one (sessions then end with
+// the process and are not shared between replicas).
+func newConsole(cfg config, store *spicedb.SpiceDB, wf *workflow.Service, log *slog.Logger) (http.Handler, error) {
+	key := cfg.consoleSessionKey
+	if len(key) == 0 {
+		key = make([]byte, 32)
+		_, _ = rand.Read(key)
+		log.Info("console sessions are signed with a key generated at start; set GATEHOUSE_CONSOLE_SESSION_KEY to keep them across restarts and replicas")
+	}
+	var users []console.DevUser
+	if cfg.consoleDevLogin {
+		var err error
+		if users, err = console.DemoUsers(); err != nil {
+			return nil, err
+		}
+		log.Warn("the console's development sign-in is on: anyone who reaches it may act as any demo user (GATEHOUSE_CONSOLE_DEV_LOGIN)")
+	}
+	return console.New(console.Config{
+		Workflow: wf, Store: store, Log: log,
+		DevLogin: cfg.consoleDevLogin, DevUsers: users, SessionKey: key,
+	})
 }
 
 // writeGrace is how much longer than GATEHOUSE_REQUEST_TIMEOUT the server

@@ -116,12 +116,19 @@ func TestServeLifecycle(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	key, ok := strings.CutPrefix(strings.TrimSpace(stdout.String()), "GATEHOUSE_API_KEY=")
+	first, _, _ := strings.Cut(stdout.String(), "\n")
+	key, ok := strings.CutPrefix(strings.TrimSpace(first), "GATEHOUSE_API_KEY=")
 	if !ok || key == "" {
 		t.Fatalf("no key printed: %q", stdout.String())
 	}
 	if code, err := get(t, base+"/v1/schema", key); err != nil || code != http.StatusOK {
 		t.Fatalf("schema with the printed key: %d %v", code, err)
+	}
+	if !strings.Contains(stdout.String(), "GATEHOUSE_CONSOLE_URL=http://"+addr+"/console/") {
+		t.Errorf("no console address printed: %q", stdout.String())
+	}
+	if code, err := get(t, base+"/console/login", ""); err != nil || code != http.StatusOK {
+		t.Errorf("console sign-in page: %d %v", code, err)
 	}
 	if !strings.Contains(stderr.String(), `"msg":"gatehouse ready"`) || !strings.Contains(stderr.String(), `"mode":"embedded memory"`) {
 		t.Errorf("no ready line with the mode: %s", stderr.String())
@@ -341,5 +348,40 @@ func TestServeTLS(t *testing.T) {
 	senv["GATEHOUSE_TLS_KEY"] = certFile
 	if code := run(t.Context(), []string{"serve"}, func(k string) string { return senv[k] }, io.Discard, &errOut); code == 0 || !strings.Contains(errOut.String(), "GATEHOUSE_TLS_KEY") {
 		t.Errorf("a bad key: exit %d, %s", code, errOut.String())
+	}
+}
+
+// TestParseConfigConsole covers the console's settings: on with the
+// embedded demo data, off elsewhere; the development sign-in refused with
+// any other datastore; a short session key refused.
+func TestParseConfigConsole(t *testing.T) {
+	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	c, err := parseConfig(nil, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.console || !c.consoleDevLogin || len(c.consoleSessionKey) != 0 {
+		t.Errorf("demo defaults: console %v, dev login %v", c.console, c.consoleDevLogin)
+	}
+	c, err = parseConfig(nil, env(map[string]string{"GATEHOUSE_CONSOLE": "false"}), io.Discard)
+	if err != nil || c.console || c.consoleDevLogin {
+		t.Errorf("GATEHOUSE_CONSOLE=false: console %v, dev login %v, %v", c.console, c.consoleDevLogin, err)
+	}
+	c, err = parseConfig(nil, env(map[string]string{"GATEHOUSE_DATASTORE": "postgres://x"}), io.Discard)
+	if err != nil || c.console || c.consoleDevLogin {
+		t.Errorf("postgres defaults: console %v, dev login %v, %v", c.console, c.consoleDevLogin, err)
+	}
+	for name, kv := range map[string]map[string]string{
+		"dev login on postgres":  {"GATEHOUSE_DATASTORE": "postgres://x", "GATEHOUSE_CONSOLE": "true", "GATEHOUSE_CONSOLE_DEV_LOGIN": "true"},
+		"dev login remote":       {"GATEHOUSE_SPICEDB": "s:1", "GATEHOUSE_SPICEDB_KEY": "k", "GATEHOUSE_CONSOLE_DEV_LOGIN": "true"},
+		"dev login without seed": {"GATEHOUSE_SEED": "false", "GATEHOUSE_CONSOLE_DEV_LOGIN": "true"},
+		"console not a bool":     {"GATEHOUSE_CONSOLE": "sure"},
+		"short session key":      {"GATEHOUSE_CONSOLE_SESSION_KEY": "short"},
+	} {
+		if _, err := parseConfig(nil, env(kv), io.Discard); err == nil {
+			t.Errorf("%s: accepted", name)
+		} else if !strings.Contains(err.Error(), "GATEHOUSE_CONSOLE") {
+			t.Errorf("%s: %q does not name the setting", name, err)
+		}
 	}
 }

@@ -1,0 +1,304 @@
+// Package console is Gatehouse's admin console: server-rendered HTML pages
+// (html/template, embedded with the CSS) over the same workflow.Service the
+// HTTP API uses, so a person sees and may do exactly what the API would let
+// them. It is served under /console by `gatehouse serve`.
+package console
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/wire"
+	"github.com/gatehouse-authz/gatehouse/workflow"
+)
+
+//go:generate go run ./internal/rulegen ../../shared/domain.md rules_gen.go
+
+// basePath is where the console is mounted.
+const basePath = "/console"
+
+// pageSize bounds every list the console shows (api.md: reads are bounded).
+const pageSize = 25
+
+//go:embed templates/*.html static/*.css
+var assets embed.FS
+
+// DevUser is a person the development sign-in offers, with a line saying
+// who they are in the demo data.
+type DevUser struct {
+	ID   string
+	Note string
+}
+
+// Config is everything the console needs; New takes all of it.
+type Config struct {
+	// Workflow runs every action, with the API's permission checks.
+	Workflow *workflow.Service
+	// Store answers the lookups behind the lists.
+	Store gatehouse.Store
+	Log   *slog.Logger
+	// DevLogin offers a sign-in page that lists DevUsers and signs in as
+	// any of them without a password: for the embedded demo only.
+	DevLogin bool
+	DevUsers []DevUser
+	// SessionKey signs the session cookies; at least 32 bytes.
+	SessionKey []byte
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// console is the handler's state.
+type console struct {
+	cfg   Config
+	seal  sealer
+	pages map[string]*template.Template
+	now   func() time.Time
+}
+
+// New returns the console's handler, which serves every path under /console.
+func New(cfg Config) (http.Handler, error) {
+	if len(cfg.SessionKey) < 32 {
+		return nil, errors.New("console: the session key must be at least 32 bytes")
+	}
+	if cfg.Workflow == nil || cfg.Store == nil || cfg.Log == nil {
+		return nil, errors.New("console: Workflow, Store and Log are required")
+	}
+	c := &console{cfg: cfg, seal: sealer{key: cfg.SessionKey}, now: cfg.Now, pages: map[string]*template.Template{}}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	funcs := template.FuncMap{
+		"rule":    func(id string) string { return ruleSentences[id] },
+		"join":    strings.Join,
+		"subject": func(s gatehouse.Subject) string { return s.String() },
+		"subjects": func(ss []gatehouse.Subject) string {
+			out := make([]string, len(ss))
+			for i, s := range ss {
+				out[i] = s.ID
+			}
+			return strings.Join(out, ", ")
+		},
+	}
+	names, err := fs.Glob(assets, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		if n == "templates/layout.html" {
+			continue
+		}
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", n)
+		if err != nil {
+			return nil, fmt.Errorf("console: parsing %s: %w", n, err)
+		}
+		c.pages[strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")] = t
+	}
+	return c.routes(), nil
+}
+
+// routes is every page and action of the console, in one table.
+func (c *console) routes() http.Handler {
+	mux := http.NewServeMux()
+	static, _ := fs.Sub(assets, "static")
+	mux.Handle("GET "+basePath+"/static/", http.StripPrefix(basePath+"/static/", http.FileServerFS(static)))
+
+	mux.HandleFunc("GET "+basePath+"/login", c.handleLoginPage)
+	mux.HandleFunc("POST "+basePath+"/login", c.form(false, c.handleDevLogin))
+	mux.HandleFunc("POST "+basePath+"/logout", c.form(true, c.handleLogout))
+
+	mux.HandleFunc("GET "+basePath+"/{$}", c.page(c.handleOrganisations))
+	mux.HandleFunc("GET "+basePath+"/organisations/{org}", c.page(c.handleMembers))
+	mux.HandleFunc("POST "+basePath+"/organisations/{org}/roles", c.form(true, c.handleGrantRole))
+	mux.HandleFunc("POST "+basePath+"/organisations/{org}/members/{user}/roles/{role}/revoke", c.form(true, c.handleRevokeRole))
+	mux.HandleFunc("POST "+basePath+"/organisations/{org}/members/{user}/remove", c.form(true, c.handleRemoveMember))
+	mux.HandleFunc("GET "+basePath+"/organisations/{org}/contractors", c.page(c.handleContractors))
+	mux.HandleFunc("POST "+basePath+"/contractors/{id}/admin-only", c.form(true, c.handleAdminOnly))
+	mux.HandleFunc("GET "+basePath+"/organisations/{org}/change-requests", c.page(c.handleChangeRequests))
+	mux.HandleFunc("GET "+basePath+"/change-requests/{id}", c.page(c.handleChangeRequest))
+	mux.HandleFunc("POST "+basePath+"/change-requests/{id}/authorise", c.form(true, c.handleAuthorise))
+	mux.HandleFunc("POST "+basePath+"/change-requests/{id}/reject", c.form(true, c.handleReject))
+
+	mux.HandleFunc(basePath+"/", func(w http.ResponseWriter, r *http.Request) {
+		c.render(w, r, http.StatusNotFound, "error", view{Title: "Not found", Err: &shownError{Message: "There is no console page at " + r.URL.Path + "."}})
+	})
+	return securityHeaders(mux)
+}
+
+// securityHeaders keeps the pages out of frames and caches and lets them
+// load nothing from anywhere but the console.
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "same-origin")
+		hd.Set("Cache-Control", "no-store")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// view is what every template receives: the layout's fields and the page's Data.
+type view struct {
+	Title string
+	User  string
+	CSRF  string
+	// Org, when set, shows the organisation's navigation.
+	Org  string
+	Done string
+	Err  *shownError
+	Data any
+}
+
+// shownError is a refusal as a page shows it.
+type shownError struct {
+	Status     int
+	Code       string
+	Message    string
+	Field      string
+	Permission string
+	Rule       string
+}
+
+// current reads the session cookie; a missing, unsigned, forged or expired
+// one is an anonymous session.
+func (c *console) current(r *http.Request) (session, bool) {
+	ck, err := r.Cookie(cookieName)
+	if err != nil {
+		return session{}, false
+	}
+	return c.seal.open(ck.Value, c.now())
+}
+
+// anonymous returns the request's session, starting a new anonymous one
+// (and setting its cookie) when there is none, so the sign-in form has a
+// CSRF token to carry.
+func (c *console) anonymous(w http.ResponseWriter, r *http.Request) session {
+	if s, ok := c.current(r); ok {
+		return s
+	}
+	s := newSession("", c.now())
+	c.seal.setCookie(w, r, s)
+	return s
+}
+
+// actorCtx is a handler's signed-in actor and session.
+type actorCtx struct {
+	s     session
+	actor gatehouse.Subject
+}
+
+// page wraps a GET page: signed-in only, else to the sign-in page.
+func (c *console) page(h func(http.ResponseWriter, *http.Request, actorCtx)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s, ok := c.current(r)
+		if !ok || !s.signedIn() {
+			http.Redirect(w, r, basePath+"/login", http.StatusSeeOther)
+			return
+		}
+		h(w, r.WithContext(callerCtx(r)), actorCtx{s: s, actor: gatehouse.User(s.User)})
+	}
+}
+
+// form wraps a POST action: its CSRF token must be the session's, and,
+// when signedIn, the session must name a user. A refused token changes
+// nothing.
+func (c *console) form(signedIn bool, h func(http.ResponseWriter, *http.Request, actorCtx)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		s, ok := c.current(r)
+		if !ok {
+			c.render(w, r, http.StatusForbidden, "error", view{Title: "Session expired", Err: &shownError{Status: http.StatusForbidden, Message: "Your session is missing or not valid. Sign in again."}})
+			return
+		}
+		if err := r.ParseForm(); err != nil || !c.seal.validCSRF(s, r.PostForm.Get("csrf")) {
+			c.render(w, r, http.StatusForbidden, "error", view{Title: "Form refused", User: s.User, CSRF: c.seal.csrf(s), Err: &shownError{Status: http.StatusForbidden, Message: "The form's security token is missing or stale: nothing was changed. Reload the page and try again."}})
+			return
+		}
+		if signedIn && !s.signedIn() {
+			http.Redirect(w, r, basePath+"/login", http.StatusSeeOther)
+			return
+		}
+		h(w, r.WithContext(callerCtx(r)), actorCtx{s: s, actor: gatehouse.User(s.User)})
+	}
+}
+
+// callerCtx names the console as the caller in the audit trail (X2),
+// keeping the request id the server's middleware gave it.
+func callerCtx(r *http.Request) context.Context {
+	ctx := r.Context()
+	caller := gatehouse.CallerFrom(ctx)
+	caller.KeyName = "console"
+	return gatehouse.WithCaller(ctx, caller)
+}
+
+// render writes page name with v, filling in the layout's session fields.
+func (c *console) render(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
+	if v.User == "" || v.CSRF == "" {
+		if s, ok := c.current(r); ok {
+			v.CSRF = c.seal.csrf(s)
+			if s.signedIn() {
+				v.User = s.User
+			}
+		}
+	}
+	t := c.pages[name]
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := t.Execute(w, v); err != nil {
+		c.cfg.Log.ErrorContext(r.Context(), "console: rendering", "page", name, "err", err)
+	}
+}
+
+// fail renders err as a page: its status, message, field, missing
+// permission, and for a rule refusal the rule's ID and sentence. An
+// untyped error says only "internal error"; its cause goes to the log.
+func (c *console) fail(w http.ResponseWriter, r *http.Request, a actorCtx, org string, err error) {
+	var e *gatehouse.Error
+	shown := &shownError{Status: http.StatusInternalServerError, Code: gatehouse.EINTERNAL, Message: "internal error"}
+	if errors.As(err, &e) {
+		shown.Status = wire.StatusOf(e.Code)
+		if shown.Status < http.StatusInternalServerError {
+			shown = &shownError{Status: shown.Status, Code: e.Code, Message: e.Message, Field: e.Field, Permission: e.Permission, Rule: e.Rule}
+		}
+	}
+	if shown.Status >= http.StatusInternalServerError {
+		c.cfg.Log.ErrorContext(r.Context(), "console: request failed", "path", r.URL.Path, "err", err)
+	}
+	c.render(w, r, shown.Status, "error", view{Title: "Refused", User: a.s.User, CSRF: c.seal.csrf(a.s), Org: org, Err: shown})
+}
+
+// done sends the browser back to to after a successful action (303), with
+// the name of what was done, which the page shows from a fixed table.
+func done(w http.ResponseWriter, r *http.Request, to, what string) {
+	http.Redirect(w, r, to+"?done="+what, http.StatusSeeOther)
+}
+
+// doneMessages are the confirmations a page may show; ?done= picks one,
+// so a link cannot make a page say anything else.
+var doneMessages = map[string]string{
+	"granted":    "The role was granted.",
+	"revoked":    "The role was revoked.",
+	"removed":    "The member was removed from the team.",
+	"flagged":    "The contractor is now admin-only.",
+	"unflagged":  "The contractor is visible to every role that may view contractors again.",
+	"authorised": "You authorised or approved the change request.",
+	"rejected":   "You rejected the change request.",
+}
+
+// doneOf returns the confirmation ?done= names, if any.
+func doneOf(r *http.Request) string { return doneMessages[r.URL.Query().Get("done")] }
+
+// isKnownUser reports whether id is one of the development sign-in's users.
+func (c *console) isKnownUser(id string) bool {
+	return slices.ContainsFunc(c.cfg.DevUsers, func(u DevUser) bool { return u.ID == id })
+}

@@ -1,0 +1,311 @@
+package console
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+
+	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/workflow"
+)
+
+// handleLoginPage serves GET /console/login: the development sign-in, which
+// lists the demo users, or a note that no sign-in is configured.
+func (c *console) handleLoginPage(w http.ResponseWriter, r *http.Request) {
+	s := c.anonymous(w, r)
+	c.render(w, r, http.StatusOK, "login", view{Title: "Sign in", User: s.User, CSRF: c.seal.csrf(s), Data: struct {
+		DevLogin bool
+		Users    []DevUser
+	}{c.cfg.DevLogin, c.cfg.DevUsers}})
+}
+
+// handleDevLogin serves POST /console/login: signs in as user:<user>, a
+// demo user, in a new session (a new nonce, so no earlier token carries over).
+func (c *console) handleDevLogin(w http.ResponseWriter, r *http.Request, a actorCtx) {
+	id := r.PostForm.Get("user")
+	if !c.cfg.DevLogin || !c.isKnownUser(id) {
+		c.fail(w, r, a, "", gatehouse.Errorf(gatehouse.EFORBIDDEN, "the development sign-in is off, or %q is not one of its users", id))
+		return
+	}
+	c.seal.setCookie(w, r, newSession(id, c.now()))
+	http.Redirect(w, r, basePath+"/", http.StatusSeeOther)
+}
+
+// handleLogout serves POST /console/logout.
+func (c *console) handleLogout(w http.ResponseWriter, r *http.Request, _ actorCtx) {
+	c.seal.setCookie(w, r, newSession("", c.now()))
+	http.Redirect(w, r, basePath+"/login", http.StatusSeeOther)
+}
+
+// orgRow is one organisation of the list.
+type orgRow struct{ ID, Name string }
+
+// handleOrganisations serves GET /console/: the organisations the actor
+// belongs to (LookupResources on organisation#member), a page at a time.
+func (c *console) handleOrganisations(w http.ResponseWriter, r *http.Request, a actorCtx) {
+	res, err := c.cfg.Store.LookupResources(r.Context(), gatehouse.LookupResourcesRequest{
+		ResourceType: gatehouse.TypeOrganisation, Permission: gatehouse.PermMember, Subject: a.actor,
+		Limit: pageSize, Cursor: r.URL.Query().Get("cursor"),
+	})
+	if err != nil {
+		c.fail(w, r, a, "", err)
+		return
+	}
+	rows := make([]orgRow, 0, len(res.Resources))
+	for _, o := range res.Resources {
+		row := orgRow{ID: o.ID, Name: o.ID}
+		if org, err := c.cfg.Workflow.GetOrganisation(r.Context(), a.actor, o.ID); err == nil && org.Name != "" {
+			row.Name = org.Name
+		}
+		rows = append(rows, row)
+	}
+	next := ""
+	if res.Cursor != "" && len(res.Resources) == pageSize {
+		next = "?cursor=" + url.QueryEscape(res.Cursor)
+	}
+	c.render(w, r, http.StatusOK, "organisations", view{Title: "Your organisations", Done: doneOf(r), Data: struct {
+		Orgs []orgRow
+		Next string
+	}{rows, next}})
+}
+
+// handleMembers serves GET /console/organisations/{org}: its members with
+// their roles and designations, a page at a time (after=<user id>), and
+// the forms to grant, revoke and remove.
+func (c *console) handleMembers(w http.ResponseWriter, r *http.Request, a actorCtx) {
+	org := r.PathValue("org")
+	o, err := c.cfg.Workflow.GetOrganisation(r.Context(), a.actor, org)
+	if err != nil {
+		c.fail(w, r, a, "", err)
+		return
+	}
+	members, _, err := c.cfg.Workflow.Members(r.Context(), a.actor, org)
+	if err != nil {
+		c.fail(w, r, a, org, err)
+		return
+	}
+	after := r.URL.Query().Get("after")
+	start := sort.Search(len(members), func(i int) bool { return members[i].User.ID > after })
+	page := members[start:]
+	next := ""
+	if len(page) > pageSize {
+		page = page[:pageSize]
+		next = "?after=" + url.QueryEscape(page[len(page)-1].User.ID)
+	}
+	c.render(w, r, http.StatusOK, "members", view{Title: o.Name + ": members", Org: org, Done: doneOf(r), Data: struct {
+		Org     workflow.Organisation
+		Members []workflow.Member
+		Roles   []string
+		Next    string
+	}{o, page, slices.DeleteFunc(gatehouse.Roles(), func(r string) bool { return r == gatehouse.RoleOwner }), next}})
+}
+
+// handleGrantRole serves POST /console/organisations/{org}/roles.
+func (c *console) handleGrantRole(w http.ResponseWriter, r *http.Request, a actorCtx) {
+	org := r.PathValue("org")
+	_, err := c.cfg.Workflow.GrantRole(r.Context(), a.actor, workflow.RoleGrant{
+		Org: org, User: gatehouse.User(r.PostForm.Get("user")), Role: r.PostForm.Get("role"),
+		Reason: r.PostForm.Get("reason"),
+	})
+	if err != nil {
+		c.fail(w, r, a, org, err)
+		return
+	}
+	done(w, r, basePath+"/organisations/"+url.PathEscape(org), "granted")
+}
+
+// handleRevokeRole serves POST /console/organisations/{org}/members/{user}/roles/{role}/revoke.
+func (c *console) handleRevokeRole(w http.ResponseWriter, r *http.Request, a actorCtx) {
+	org := r.PathValue("org")
+	if _, err := c.cfg.Workflow.RevokeRole(r.Context(), a.actor, org, gatehouse.User(r.PathValue("user")), r.PathValue("role")); err != nil {
+		c.fail(w, r, a, org, err)
+		return
+	}
+	done(w, r, basePath+"/organisations/"+url.PathEscape(org), "revoked")
+}
+
+// handleRemoveMember serves POST /console/organisations/{org}/members/{user}/remove.
+func (c *console) handleRemoveMember(w http.ResponseWriter, r *http.Request, a actorCtx) {
+	org := r.PathValue("org")
+	if _, err := c.cfg.Workflow.RemoveMember(r.Context(), a.actor, org, gatehouse.User(r.PathValue("user"))); err != nil {
+		c.fail(w, r, a, org, err)
+		return
+	}
+	done(w, r, basePath+"/organisations/"+url.PathEscape(org), "removed")
+}
+
+// contractorRow is one contractor of the list.
+type contractorRow struct {
+	ID, Name  string
+	AdminOnly bool
+}
+
+// handleContractors serves GET /console/organisations/{org}/contractors:
+// the organisation's contractors the actor may view (contractor#view, K2,
+// K3; a billing manager sees none, R6), a page at a time, with the
+// admin-only switch for holders of manage_contractors.
+func (c *console) handleContractors(w http.ResponseWriter, r *http.Request, a actorCtx) {
+	org := r.PathValue("org")
+	ctx := r.Context()
+	o, err := c.cfg.Workflow.GetOrganisation(ctx, a.actor, org)
+	if err != nil {
+		c.fail(w, r, a, "", err)
+		return
+	}
+	page, err := c.cfg.Store.ReadRelationshipsPage(ctx, gatehouse.ReadRequest{
+		Filter: gatehouse.Filter{ResourceType: gatehouse.TypeContractor, Relation: gatehouse.RelOrganisation, SubjectType: gatehouse.TypeOrganisation, SubjectID: org},
+		Limit:  pageSize, Cursor: r.URL.Query().Get("cursor"),
+	})
+	if err != nil {
+		c.fail(w, r, a, org, err)
+		return
+	}
+	// One bulk check for the page, plus manage_contractors for the switch.
+	checks := make([]gatehouse.CheckRequest, 0, len(page.Relationships)+1)
+	for _, rel := range page.Relationships {
+		checks = append(checks, gatehouse.CheckRequest{Resource: rel.Resource, Permission: gatehouse.PermView, Subject: a.actor})
+	}
+	checks = append(checks, gatehouse.CheckRequest{Resource: gatehouse.OrganisationRef(org), Permission: gatehouse.PermManageContractors, Subject: a.actor})
+	results, _, err := c.cfg.Store.CheckBulk(ctx, checks, gatehouse.Consistency{})
+	if err == nil {
+		for _, res := range results {
+			if res.Err != nil {
+				err = res.Err
+				break
+			}
+		}
+	}
+	if err != nil {
+		c.fail(w, r, a, org, err)
+		return
+	}
+	rows := []contractorRow{}
+	for i, rel := range page.Relationships {
+		if !results[i].Allowed {
+			continue
+		}
+		row := contractorRow{ID: rel.Resource.ID, Name: rel.Resource.ID}
+		rels, _, err := c.cfg.Store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: gatehouse.TypeContractor, ResourceID: rel.Resource.ID}, gatehouse.Consistency{})
+		if err != nil {
+			c.fail(w, r, a, org, err)
+			return
+		}
+		for _, cr := range rels {
+			switch cr.Relation {
+			case gatehouse.RelAdminOnly:
+				row.AdminOnly = true
+			case gatehouse.LabelRelation:
+				if m, err := gatehouse.DecodeLabel(cr.Subject.Object); err == nil && m["name"] != "" {
+					row.Name = m["name"]
+				}
+			}
+		}
+		rows = append(rows, row)
+	}
+	next := ""
+	if page.Cursor != "" {
+		next = "?cursor=" + url.QueryEscape(page.Cursor)
+	}
+	c.render(w, r, http.StatusOK, "contractors", view{Title: o.Name + ": contractors", Org: org, Done: doneOf(r), Data: struct {
+		Org         workflow.Organisation
+		Contractors []contractorRow
+		Manage      bool
+		Next        string
+	}{o, rows, results[len(results)-1].Allowed, next}})
+}
+
+// handleAdminOnly serves POST /console/contractors/{id}/admin-only: sets
+// (admin_only=true) or lifts the K2 flag through PatchContractor.
+func (c *console) handleAdminOnly(w http.ResponseWriter, r *http.Request, a actorCtx) {
+	on := r.PostForm.Get("admin_only") == "true"
+	ct, err := c.cfg.Workflow.PatchContractor(r.Context(), a.actor, r.PathValue("id"), workflow.ContractorPatch{AdminOnly: &on})
+	if err != nil {
+		c.fail(w, r, a, "", err)
+		return
+	}
+	what := "unflagged"
+	if on {
+		what = "flagged"
+	}
+	done(w, r, basePath+"/organisations/"+url.PathEscape(ct.Organisation)+"/contractors", what)
+}
+
+// crFilter is the change-request list's filter, as its form and links carry it.
+type crFilter struct {
+	Status   string
+	Awaiting bool
+}
+
+// query returns the filter as a query string, with cursor when set.
+func (f crFilter) query(cursor string) string {
+	q := url.Values{}
+	if f.Status != "" {
+		q.Set("status", f.Status)
+	}
+	if f.Awaiting {
+		q.Set("awaiting", "me")
+	}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	return "?" + q.Encode()
+}
+
+// handleChangeRequests serves GET /console/organisations/{org}/change-requests:
+// ListChangeRequests with status and awaiting=me, a page at a time (C14).
+func (c *console) handleChangeRequests(w http.ResponseWriter, r *http.Request, a actorCtx) {
+	org := r.PathValue("org")
+	q := r.URL.Query()
+	f := crFilter{Status: q.Get("status"), Awaiting: q.Get("awaiting") == "me"}
+	list, cursor, err := c.cfg.Workflow.ListChangeRequests(r.Context(), a.actor, org, f.Status, f.Awaiting, pageSize, q.Get("cursor"))
+	if err != nil {
+		c.fail(w, r, a, org, err)
+		return
+	}
+	next := ""
+	if cursor != "" {
+		next = f.query(cursor)
+	}
+	c.render(w, r, http.StatusOK, "changerequests", view{Title: "Change requests", Org: org, Done: doneOf(r), Data: struct {
+		Requests []workflow.ChangeRequest
+		Filter   crFilter
+		Statuses []string
+		Next     string
+	}{list, f, []string{workflow.StatusPending, workflow.StatusBlocked, workflow.StatusAuthorised, workflow.StatusRejected, workflow.StatusWithdrawn}, next}})
+}
+
+// handleChangeRequest serves GET /console/change-requests/{id}: its state,
+// and the authorise and reject forms while it is open.
+func (c *console) handleChangeRequest(w http.ResponseWriter, r *http.Request, a actorCtx) {
+	cr, err := c.cfg.Workflow.ChangeRequest(r.Context(), a.actor, r.PathValue("id"))
+	if err != nil {
+		c.fail(w, r, a, "", err)
+		return
+	}
+	c.render(w, r, http.StatusOK, "changerequest", view{Title: "Change request " + cr.ID, Org: cr.Organisation, Done: doneOf(r), Data: struct {
+		CR      workflow.ChangeRequest
+		Awaits  bool
+		IsOwner bool
+	}{cr, slices.Contains(cr.Authorisers, a.actor), cr.Requester == a.actor}})
+}
+
+// handleAuthorise serves POST /console/change-requests/{id}/authorise.
+func (c *console) handleAuthorise(w http.ResponseWriter, r *http.Request, a actorCtx) {
+	id := r.PathValue("id")
+	if _, err := c.cfg.Workflow.AuthoriseChangeRequest(r.Context(), a.actor, id, r.PostForm.Get("note")); err != nil {
+		c.fail(w, r, a, "", err)
+		return
+	}
+	done(w, r, basePath+"/change-requests/"+url.PathEscape(id), "authorised")
+}
+
+// handleReject serves POST /console/change-requests/{id}/reject.
+func (c *console) handleReject(w http.ResponseWriter, r *http.Request, a actorCtx) {
+	id := r.PathValue("id")
+	if _, err := c.cfg.Workflow.Reject(r.Context(), a.actor, id, r.PostForm.Get("reason")); err != nil {
+		c.fail(w, r, a, "", err)
+		return
+	}
+	done(w, r, basePath+"/change-requests/"+url.PathEscape(id), "rejected")
+}
