@@ -71,12 +71,22 @@ func mustAllowed(t *testing.T, sdb *integration.SpiceDB, want bool) {
 		t.Fatal(err)
 	}
 	defer func() { _ = conn.Close() }()
-	resp, err := v1.NewPermissionsServiceClient(conn).CheckPermission(t.Context(), &v1.CheckPermissionRequest{
-		Consistency: &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
-		Resource:    &v1.ObjectReference{ObjectType: "organisation", ObjectId: "acme"},
-		Permission:  "edit_details",
-		Subject:     &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "bob"}},
-	})
+	// A SpiceDB that has just started may fail its first queries while its
+	// Postgres pool connects (seen on a loaded machine: an i/o timeout);
+	// the claim here is that the data is there, so it may take a few tries.
+	var resp *v1.CheckPermissionResponse
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+		resp, err = v1.NewPermissionsServiceClient(conn).CheckPermission(t.Context(), &v1.CheckPermissionRequest{
+			Consistency: &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
+			Resource:    &v1.ObjectReference{ObjectType: "organisation", ObjectId: "acme"},
+			Permission:  "edit_details",
+			Subject:     &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "bob"}},
+		})
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+		t.Logf("check after start: %v; trying again", err)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
