@@ -30,32 +30,45 @@ func (s *SpiceDB) LookupResources(ctx context.Context, req gatehouse.LookupResou
 		}
 		cons, at = pc.consistency(), &v1.Cursor{Token: pc.Spice}
 	}
-	out := gatehouse.LookupResourcesResult{Resources: []gatehouse.Object{}}
-	start := time.Now()
-	next, more, err := pageThrough(ctx, req.Limit, at,
-		func(ctx context.Context, at *v1.Cursor) (receiver[*v1.LookupResourcesResponse], error) {
-			return s.perms.LookupResources(ctx, &v1.LookupResourcesRequest{
-				Consistency:        cons,
-				ResourceObjectType: req.ResourceType,
-				Permission:         req.Permission,
-				Subject:            subjRef(req.Subject),
-				Context:            c,
-				OptionalLimit:      spicePageSize,
-				OptionalCursor:     at,
+	for {
+		out := gatehouse.LookupResourcesResult{Resources: []gatehouse.Object{}}
+		start := time.Now()
+		next, more, err := pageThrough(ctx, req.Limit, at,
+			func(ctx context.Context, at *v1.Cursor) (receiver[*v1.LookupResourcesResponse], error) {
+				return s.perms.LookupResources(ctx, &v1.LookupResourcesRequest{
+					Consistency:        cons,
+					ResourceObjectType: req.ResourceType,
+					Permission:         req.Permission,
+					Subject:            subjRef(req.Subject),
+					Context:            c,
+					OptionalLimit:      spicePageSize,
+					OptionalCursor:     at,
+				})
+			},
+			func(r *v1.LookupResourcesResponse) {
+				out.Resources = append(out.Resources, gatehouse.Object{Type: req.ResourceType, ID: r.GetResourceObjectId()})
+				out.ZedToken = token(r.GetLookedUpAt())
 			})
-		},
-		func(r *v1.LookupResourcesResponse) {
-			out.Resources = append(out.Resources, gatehouse.Object{Type: req.ResourceType, ID: r.GetResourceObjectId()})
-			out.ZedToken = token(r.GetLookedUpAt())
-		})
-	s.timed("LookupResources", start, err)
-	if err != nil {
-		return gatehouse.LookupResourcesResult{}, cursorError(translate(err), req.Cursor)
+		s.timed("LookupResources", start, err)
+		if err != nil {
+			return gatehouse.LookupResourcesResult{}, cursorError(translate(err), req.Cursor)
+		}
+		if more && cons.GetAtExactSnapshot() == nil && out.ZedToken != "" {
+			// Every page must be read at one snapshot: at another revision
+			// SpiceDB may order the resources otherwise, and a page would
+			// repeat or skip one (seen: a contractor twice across pages
+			// while writes landed between them). SpiceDB binds its cursor to
+			// the first page's consistency, so a first page that has a
+			// next one is read again at its own exact snapshot, which gives
+			// the same resources and a cursor every later page can keep.
+			cons = exact(out.ZedToken)
+			continue
+		}
+		if more {
+			out.Cursor = encodeCursor(pageCursorOf(call, cons, next.GetToken()))
+		}
+		return out, nil
 	}
-	if more {
-		out.Cursor = encodeCursor(pageCursorOf(call, cons, next.GetToken()))
-	}
-	return out, nil
 }
 
 // LookupSubjects implements gatehouse.Store: every subject, sorted.
