@@ -18,7 +18,7 @@ COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compos
 # the Makefile exports the test suite's choice of SpiceDB image.
 COMPOSE_CMD = SPICEDB_IMAGE=authzed/spicedb:$(SPICEDB_VERSION) SPICEDB_LOCAL_IMAGE=$(SPICEDB_LOCAL_IMAGE) \
 	GATEHOUSE_IMAGE=$(GATEHOUSE_LOCAL_IMAGE) GATEHOUSE_LOCAL_IMAGE=$(GATEHOUSE_LOCAL_IMAGE) \
-	$(if $(POSTGRES_URI),SPICEDB_DATASTORE_CONN_URI='$(POSTGRES_URI)') \
+	$(if $(POSTGRES_URI),SPICEDB_DATASTORE_CONN_URI='$(POSTGRES_URI)' GATEHOUSE_AUDIT_DATABASE='$(POSTGRES_URI)') \
 	$(COMPOSE) -p gatehouse -f docker-compose.yml $(if $(LOCAL),-f docker-compose.local.yml)
 
 # wait_healthy waits up to 90 s for the health check of service $(1).
