@@ -63,15 +63,9 @@ func (s *Service) ListChangeRequests(ctx context.Context, actor gatehouse.Subjec
 	if status != "" && !slices.Contains(statuses, status) {
 		return nil, "", gatehouse.Invalid("status", "%q is not a status (one of %s)", status, strings.Join(statuses, ", "))
 	}
-	limit, err := validLimit(limit)
+	limit, after, err := pageOf(limit, cursor)
 	if err != nil {
 		return nil, "", err
-	}
-	after := ""
-	if cursor != "" {
-		if after, err = decodeCursor(cursor); err != nil {
-			return nil, "", err
-		}
 	}
 	o := gatehouse.OrganisationRef(org)
 	if err := s.require(ctx, actor, gatehouse.PermListChangeRequests, o); err != nil {
@@ -216,15 +210,9 @@ func (s *Service) ListExceptions(ctx context.Context, actor gatehouse.Subject, o
 	if err := validOrg("org", org); err != nil {
 		return nil, "", err
 	}
-	limit, err := validLimit(limit)
+	limit, after, err := pageOf(limit, cursor)
 	if err != nil {
 		return nil, "", err
-	}
-	after := ""
-	if cursor != "" {
-		if after, err = decodeCursor(cursor); err != nil {
-			return nil, "", err
-		}
 	}
 	if err := s.require(ctx, actor, gatehouse.PermViewExceptions, gatehouse.OrganisationRef(org)); err != nil {
 		if ok, xerr := s.orgExists(ctx, org); xerr == nil && !ok {
@@ -263,4 +251,15 @@ func (s *Service) ListExceptions(ctx context.Context, actor gatehouse.Subject, o
 		out = append(out, e)
 	}
 	return out, "", nil
+}
+
+// pageOf checks a list's limit (validLimit) and decodes its cursor into
+// the key the page starts after ("" for the first page).
+func pageOf(limit int, cursor string) (int, string, error) {
+	limit, err := validLimit(limit)
+	if err != nil || cursor == "" {
+		return limit, "", err
+	}
+	after, err := decodeCursor(cursor)
+	return limit, after, err
 }
