@@ -21,8 +21,11 @@ func (s *SpiceDB) Check(ctx context.Context, req gatehouse.CheckRequest) (gateho
 			return gatehouse.CheckResult{}, err
 		}
 		start := time.Now()
-		res, err := s.fast.Check(ctx, req)
-		s.timed("CheckEmbedded", start, err)
+		res, err := s.decided.check(req, func() (gatehouse.CheckResult, error) {
+			res, err := s.fast.Check(ctx, req)
+			s.timed("CheckEmbedded", start, err)
+			return res, err
+		})
 		if err != nil {
 			return res, translate(err)
 		}

@@ -103,11 +103,14 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 }
 
 // Options are the Store options an embedded SpiceDB needs: its in-process
-// checker, and serial writes on the memory datastore (see WithSerialWrites).
+// checker; on the memory datastore, which only this process writes, serial
+// writes (see WithSerialWrites) and a cache of check answers (see
+// WithDecisionCache). On Postgres other processes may write, so nothing is
+// cached: every check is computed at the head revision.
 func (e *Embedded) Options() []Option {
 	opts := []Option{WithChecker(e.Checker)}
 	if e.memory {
-		opts = append(opts, WithSerialWrites())
+		opts = append(opts, WithSerialWrites(), WithDecisionCache(DefaultDecisionCacheSize))
 	}
 	return opts
 }

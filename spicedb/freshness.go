@@ -25,11 +25,13 @@ func (s *SpiceDB) beginWrite() (uint64, bool) {
 	if s.serial {
 		s.writeMu.Lock()
 	}
+	s.decided.beginWrite()
 	return s.fresh.begin()
 }
 
 func (s *SpiceDB) endWrite(seq uint64, alone bool, token string) {
 	s.fresh.end(seq, alone, token)
+	s.decided.endWrite()
 	if s.serial {
 		s.writeMu.Unlock()
 	}
