@@ -49,9 +49,10 @@ func (s *SpiceDB) checkPermission(ctx context.Context, req gatehouse.CheckReques
 	if err != nil {
 		return nil, err
 	}
+	cons, settle := s.fresh.check(req.Consistency)
 	start := time.Now()
 	resp, err := s.perms.CheckPermission(ctx, &v1.CheckPermissionRequest{
-		Consistency: s.fresh.consistency(req.Consistency),
+		Consistency: cons,
 		Resource:    objRef(req.Resource),
 		Permission:  req.Permission,
 		Subject:     subjRef(req.Subject),
@@ -60,6 +61,9 @@ func (s *SpiceDB) checkPermission(ctx context.Context, req gatehouse.CheckReques
 	s.timed("CheckPermission", start, err)
 	if err != nil {
 		return nil, translate(err)
+	}
+	if settle != nil {
+		settle(token(resp.GetCheckedAt()))
 	}
 	return resp, nil
 }
