@@ -21,8 +21,11 @@ func (s *SpiceDB) Check(ctx context.Context, req gatehouse.CheckRequest) (gateho
 			return gatehouse.CheckResult{}, err
 		}
 		start := time.Now()
-		res, err := s.fast.Check(ctx, req)
-		s.timed("CheckEmbedded", start, err)
+		res, err := s.decided.check(req, func() (gatehouse.CheckResult, error) {
+			res, err := s.fast.Check(ctx, req)
+			s.timed("CheckEmbedded", start, err)
+			return res, err
+		})
 		if err != nil {
 			return res, translate(err)
 		}
@@ -46,9 +49,10 @@ func (s *SpiceDB) checkPermission(ctx context.Context, req gatehouse.CheckReques
 	if err != nil {
 		return nil, err
 	}
+	cons, settle := s.fresh.check(req.Consistency)
 	start := time.Now()
 	resp, err := s.perms.CheckPermission(ctx, &v1.CheckPermissionRequest{
-		Consistency: s.fresh.consistency(req.Consistency),
+		Consistency: cons,
 		Resource:    objRef(req.Resource),
 		Permission:  req.Permission,
 		Subject:     subjRef(req.Subject),
@@ -57,6 +61,9 @@ func (s *SpiceDB) checkPermission(ctx context.Context, req gatehouse.CheckReques
 	s.timed("CheckPermission", start, err)
 	if err != nil {
 		return nil, translate(err)
+	}
+	if settle != nil {
+		settle(token(resp.GetCheckedAt()))
 	}
 	return resp, nil
 }

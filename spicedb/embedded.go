@@ -30,8 +30,10 @@ type Embedded struct {
 	ds     datastore.Datastore
 	memory bool
 	// writes serialises the writes of every Store over this SpiceDB on the
-	// memory datastore (WithSerialWrites).
-	writes sync.Mutex
+	// memory datastore (WithSerialWrites); decided caches their engine's
+	// answers (WithDecisionCache), shared so that every write invalidates it.
+	writes  sync.Mutex
+	decided *decisions
 	stop   context.CancelFunc
 	done   chan error
 }
@@ -86,6 +88,9 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	}
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	e := &Embedded{ds: ds, memory: cfg.Datastore == "" || cfg.Datastore == "memory", stop: stop, done: make(chan error, 1)}
+	if e.memory {
+		e.decided = newDecisions(DefaultDecisionCacheSize)
+	}
 	go func() { e.done <- runnable.Run(runCtx) }()
 	conn, err := runnable.NewClient(append([]grpc.DialOption{grpcutil.WithInsecureBearerToken(key)}, deadlines(cfg.Timeout)...)...)
 	if err != nil {
@@ -107,11 +112,16 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 }
 
 // Options are the Store options an embedded SpiceDB needs: its in-process
-// checker, and serial writes on the memory datastore (see WithSerialWrites).
+// checker; on the memory datastore, which only this process writes, serial
+// writes (see WithSerialWrites) and a cache of check answers (see
+// WithDecisionCache). On Postgres other processes may write, so nothing is
+// cached: every check is computed at the head revision.
 func (e *Embedded) Options() []Option {
 	opts := []Option{WithChecker(e.Checker)}
 	if e.memory {
-		opts = append(opts, WithSerialWrites(&e.writes))
+		// One lock and one cache for every Store over this SpiceDB: a
+		// write through any of them must order and invalidate for all.
+		opts = append(opts, WithSerialWrites(&e.writes), withDecisions(e.decided))
 	}
 	return opts
 }

@@ -27,6 +27,8 @@ func TestEngineDeadline(t *testing.T) {
 		t.Fatalf("check within the timeout: %v", err)
 	}
 	emb.Checker.timeout = time.Nanosecond
+	// Another subject: the first answer is cached and needs no engine.
+	req.Subject = gatehouse.User("b")
 	_, err = s.Check(t.Context(), req)
 	var ge *gatehouse.Error
 	if !errors.As(err, &ge) || ge.Code != gatehouse.EUNAVAILABLE || ge.RetryAfter == 0 {

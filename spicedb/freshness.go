@@ -25,11 +25,13 @@ func (s *SpiceDB) beginWrite() (uint64, bool) {
 	if s.writeMu != nil {
 		s.writeMu.Lock()
 	}
+	s.decided.beginWrite()
 	return s.fresh.begin()
 }
 
 func (s *SpiceDB) endWrite(seq uint64, alone bool, token string) {
 	s.fresh.end(seq, alone, token)
+	s.decided.endWrite()
 	if s.writeMu != nil {
 		s.writeMu.Unlock()
 	}
@@ -82,6 +84,32 @@ func (f *freshness) consistency(c gatehouse.Consistency) *v1.Consistency {
 		return &v1.Consistency{Requirement: &v1.Consistency_AtLeastAsFresh{AtLeastAsFresh: &v1.ZedToken{Token: f.token}}}
 	}
 	return &v1.Consistency{Requirement: &v1.Consistency_MinimizeLatency{MinimizeLatency: true}}
+}
+
+// check is consistency for a check, and settle, when not nil, is to be
+// called with the token of its answer. Overlapping writes leave the newest
+// token unknown, so reads go fully consistent; left there, every check
+// after a concurrent burst of writes would stay fully consistent for good
+// (the head revision, which on a datastore with moving revisions defeats
+// SpiceDB's caches). A fully-consistent read that began with no write under
+// way is at a revision at least as new as every write made so far: if no
+// write began while it ran, its token is a true bound again.
+func (f *freshness) check(c gatehouse.Consistency) (cons *v1.Consistency, settle func(token string)) {
+	if c == (gatehouse.Consistency{}) {
+		f.mu.Lock()
+		settling, seq := f.unsure && f.inflight == 0, f.started
+		f.mu.Unlock()
+		if settling {
+			return fully(), func(token string) {
+				f.mu.Lock()
+				defer f.mu.Unlock()
+				if token != "" && f.unsure && f.inflight == 0 && f.started == seq {
+					f.token, f.unsure = token, false
+				}
+			}
+		}
+	}
+	return f.consistency(c), nil
 }
 
 func fully() *v1.Consistency {

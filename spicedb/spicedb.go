@@ -31,7 +31,9 @@ type SpiceDB struct {
 	observe func(method string, d time.Duration, err error)
 
 	fresh freshness
-	audit *auditState
+	// decided caches the engine's answers; nil without WithDecisionCache.
+	decided *decisions
+	audit   *auditState
 
 	// writeMu, when set, makes writes one at a time; see WithSerialWrites.
 	writeMu *sync.Mutex
@@ -42,6 +44,20 @@ type Option func(*SpiceDB)
 
 // WithChecker answers checks that need no older snapshot through c.
 func WithChecker(c Checker) Option { return func(s *SpiceDB) { s.fast = c } }
+
+// WithDecisionCache keeps up to size answers of the in-process checker
+// (WithChecker) and serves a repeated check from them until a write
+// through this Store, or the schema, may have changed it (see decisions).
+// It is exact only when no other process writes to the datastore: the
+// embedded memory datastore. Checks with a caveat context, or whose
+// permission can reach a relationship with an expiration, are never cached.
+func WithDecisionCache(size int) Option {
+	return func(s *SpiceDB) { s.decided = newDecisions(size) }
+}
+
+// withDecisions shares d, one decision cache, among the Stores over one
+// embedded SpiceDB.
+func withDecisions(d *decisions) Option { return func(s *SpiceDB) { s.decided = d } }
 
 // WithSerialWrites makes this process send one write at a time. SpiceDB's
 // memory datastore needs it: it picks a write's revision before it waits

@@ -17,11 +17,17 @@ const (
 
 // WriteSchema implements gatehouse.Store.
 func (s *SpiceDB) WriteSchema(ctx context.Context, schema string) error {
+	// Until the new schema is read, no answer is cached: the old one's
+	// expirations no longer say which answers time can change.
+	s.decided.schemaUnknown()
 	seq, alone := s.beginWrite()
 	start := time.Now()
 	resp, err := s.schema.WriteSchema(ctx, &v1.WriteSchemaRequest{Schema: schema})
 	s.timed("WriteSchema", start, err)
 	s.endWrite(seq, alone, token(resp.GetWrittenAt()))
+	if err == nil {
+		s.decided.schemaWritten(schema)
+	}
 	return translate(err)
 }
 

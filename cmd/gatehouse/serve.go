@@ -255,6 +255,15 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	}
 
+	traced, stopTracing, err := setupTracing(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := stopTracing(); err != nil {
+			log.Warn("flushing OpenTelemetry spans", "err", err)
+		}
+	}()
 	metrics := server.NewMetrics()
 	trail, err := openTrail(ctx, cfg, log)
 	if err != nil {
@@ -317,12 +326,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	var ready atomic.Bool
 	srv := &http.Server{
-		Handler: server.New(server.Deps{
+		Handler: traced(server.New(server.Deps{
 			Store: store, Workflow: wf, Schema: idx,
 			Keys: cfg.keys, CheckKeys: cfg.checkKeys, Log: log, Metrics: metrics, Ready: &ready,
 			PlatformKeys: cfg.platformKeys, RateLimit: cfg.rateLimit, RateBurst: cfg.rateBurst,
 			RequestTimeout: cfg.requestTimeout, Console: consoleHandler,
-		}),
+		})),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		// Longer than any request may work, so that its answer, a 503

@@ -1,0 +1,239 @@
+package spicedb
+
+import (
+	"sync/atomic"
+
+	"github.com/authzed/spicedb/pkg/schemadsl/compiler"
+	"github.com/authzed/spicedb/pkg/schemadsl/input"
+	"github.com/maypok86/otter/v2"
+
+	core "github.com/authzed/spicedb/pkg/proto/core/v1"
+
+	"github.com/gatehouse-authz/gatehouse"
+)
+
+// DefaultDecisionCacheSize is how many check answers WithDecisionCache
+// keeps by default: at ~200 bytes each, about 20 MB.
+const DefaultDecisionCacheSize = 100_000
+
+// decisions caches the engine's check answers for as long as nothing can
+// have changed them. It is exact only when every write to the datastore
+// goes through this Store (the embedded memory datastore), because it
+// knows of a change by the write that makes it:
+//
+//   - epoch moves when any write (relationships, deletes, the schema)
+//     begins and again when it ends, and inflight counts the writes
+//     between the two;
+//   - an answer is stored under the epoch it was computed in, and only if
+//     no write was in flight when the computation began and the epoch was
+//     the same when it ended, so it is the answer at a state that is still
+//     the current one;
+//   - a lookup uses the current epoch, so a check that begins after a
+//     write has returned (the epoch has moved past it) never sees an
+//     answer computed before that write.
+//
+// Answers that time alone can change are never cached: a check whose
+// permission can reach a relationship with an expiration (SpiceDB hides an
+// expired one at read time, with no write), and a check with a caveat
+// context of its own.
+type decisions struct {
+	cache    *otter.Cache[decisionKey, gatehouse.CheckResult]
+	epoch    atomic.Uint64
+	inflight atomic.Int64
+	// timed holds the (type, permission) pairs whose answer can depend on
+	// an expiration; nil until the schema is known, and then nothing is
+	// cached.
+	timed atomic.Pointer[map[typeRel]bool]
+}
+
+type typeRel struct{ typ, rel string }
+
+type decisionKey struct {
+	epoch                    uint64
+	resourceType, resourceID string
+	permission               string
+	subjectType, subjectID   string
+	subjectRelation          string
+}
+
+func newDecisions(size int) *decisions {
+	return &decisions{cache: otter.Must(&otter.Options[decisionKey, gatehouse.CheckResult]{MaximumSize: size})}
+}
+
+// beginWrite and endWrite bracket every write through the Store. A nil
+// *decisions (no cache) ignores every call.
+func (d *decisions) beginWrite() {
+	if d == nil {
+		return
+	}
+	d.inflight.Add(1)
+	d.epoch.Add(1)
+}
+
+func (d *decisions) endWrite() {
+	if d == nil {
+		return
+	}
+	d.epoch.Add(1)
+	d.inflight.Add(-1)
+}
+
+// schemaUnknown stops caching until schemaWritten.
+func (d *decisions) schemaUnknown() {
+	if d != nil {
+		d.timed.Store(nil)
+	}
+}
+
+// schemaWritten learns which permissions of schema can depend on an
+// expiration. A schema it cannot read leaves the cache off.
+func (d *decisions) schemaWritten(schema string) {
+	if d == nil {
+		return
+	}
+	timed, err := expiringRelations(schema)
+	if err != nil {
+		d.timed.Store(nil)
+		return
+	}
+	d.timed.Store(&timed)
+}
+
+// check answers req from the cache, or through compute and caches the answer when that is exact.
+func (d *decisions) check(req gatehouse.CheckRequest, compute func() (gatehouse.CheckResult, error)) (gatehouse.CheckResult, error) {
+	if d == nil {
+		return compute()
+	}
+	timed := d.timed.Load()
+	if len(req.Context) > 0 || timed == nil || (*timed)[typeRel{req.Resource.Type, req.Permission}] {
+		return compute()
+	}
+	epoch := d.epoch.Load()
+	if d.inflight.Load() > 0 {
+		// A write is under way: whether the engine sees it is not known,
+		// so its answer belongs to no epoch.
+		return compute()
+	}
+	key := decisionKey{
+		epoch:        epoch,
+		resourceType: req.Resource.Type, resourceID: req.Resource.ID,
+		permission:  req.Permission,
+		subjectType: req.Subject.Type, subjectID: req.Subject.ID, subjectRelation: req.Subject.Relation,
+	}
+	if res, ok := d.cache.GetIfPresent(key); ok {
+		return res, nil
+	}
+	res, err := compute()
+	if err == nil && d.epoch.Load() == epoch {
+		d.cache.Set(key, res)
+	}
+	return res, err
+}
+
+// expiringRelations returns every relation and permission of schema whose
+// check can read a relationship that may carry an expiration, directly or
+// through any relation or permission it refers to.
+func expiringRelations(schema string) (map[typeRel]bool, error) {
+	compiled, err := compiler.Compile(compiler.InputSchema{Source: input.Source("schema"), SchemaString: schema}, compiler.AllowUnprefixedObjectType())
+	if err != nil {
+		return nil, err
+	}
+	defs := map[string]map[string]*core.Relation{}
+	for _, ns := range compiled.ObjectDefinitions {
+		rels := map[string]*core.Relation{}
+		for _, r := range ns.GetRelation() {
+			rels[r.GetName()] = r
+		}
+		defs[ns.GetName()] = rels
+	}
+	// One depth-first walk per relation: a relation already visited in
+	// the walk adds nothing its first visit does not find.
+	var visited map[typeRel]bool
+	var reaches func(typ, rel string) bool
+	reaches = func(typ, rel string) bool {
+		k := typeRel{typ, rel}
+		if visited[k] {
+			return false
+		}
+		visited[k] = true
+		r := defs[typ][rel]
+		if r == nil {
+			return false
+		}
+		direct := func() bool {
+			for _, a := range r.GetTypeInformation().GetAllowedDirectRelations() {
+				if a.GetRequiredExpiration() != nil {
+					return true
+				}
+				if sr := a.GetRelation(); sr != "" && sr != "..." && reaches(a.GetNamespace(), sr) {
+					return true
+				}
+			}
+			return false
+		}
+		// via follows an arrow: the tupleset relation itself, then the
+		// computed relation on every type the tupleset may point at.
+		via := func(tupleset, computed string) bool {
+			if reaches(typ, tupleset) {
+				return true
+			}
+			for _, a := range defs[typ][tupleset].GetTypeInformation().GetAllowedDirectRelations() {
+				if reaches(a.GetNamespace(), computed) {
+					return true
+				}
+			}
+			return false
+		}
+		var rewrite func(*core.UsersetRewrite) bool
+		rewrite = func(rw *core.UsersetRewrite) bool {
+			op := rw.GetUnion()
+			if op == nil {
+				op = rw.GetIntersection()
+			}
+			if op == nil {
+				op = rw.GetExclusion()
+			}
+			for _, c := range op.GetChild() {
+				switch {
+				case c.GetXThis() != nil:
+					if direct() {
+						return true
+					}
+				case c.GetComputedUserset() != nil:
+					if reaches(typ, c.GetComputedUserset().GetRelation()) {
+						return true
+					}
+				case c.GetTupleToUserset() != nil:
+					t := c.GetTupleToUserset()
+					if via(t.GetTupleset().GetRelation(), t.GetComputedUserset().GetRelation()) {
+						return true
+					}
+				case c.GetFunctionedTupleToUserset() != nil:
+					t := c.GetFunctionedTupleToUserset()
+					if via(t.GetTupleset().GetRelation(), t.GetComputedUserset().GetRelation()) {
+						return true
+					}
+				case c.GetUsersetRewrite() != nil:
+					if rewrite(c.GetUsersetRewrite()) {
+						return true
+					}
+				}
+			}
+			return false
+		}
+		if rw := r.GetUsersetRewrite(); rw != nil {
+			return rewrite(rw)
+		}
+		return direct()
+	}
+	out := map[typeRel]bool{}
+	for typ, rels := range defs {
+		for rel := range rels {
+			visited = map[typeRel]bool{}
+			if reaches(typ, rel) {
+				out[typeRel{typ, rel}] = true
+			}
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,169 @@
+package spicedb
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/schema"
+)
+
+// TestDecisionCacheNeverStale interleaves writers that toggle one role
+// each and checkers that read the answers it grants, on the embedded
+// memory datastore with its decision cache. A check begun after a write
+// returned must see that write; a check during which no write began must
+// see exactly the last completed one. The cache must also have served
+// some checks, or the test proves nothing.
+func TestDecisionCacheNeverStale(t *testing.T) {
+	emb, err := StartEmbedded(t.Context(), EmbeddedConfig{Datastore: "memory"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = emb.Close() })
+	var computed atomic.Int64
+	s := New(emb.Conn, append(emb.Options(), WithObserver(func(m string, _ time.Duration, _ error) {
+		if m == "CheckEmbedded" {
+			computed.Add(1)
+		}
+	}))...)
+	if s.decided == nil {
+		t.Fatal("the embedded memory datastore has no decision cache")
+	}
+	if err := s.WriteSchema(t.Context(), schema.Text); err != nil {
+		t.Fatal(err)
+	}
+	const writers, keysPer, checkers = 4, 2, 8
+	const keys = writers * keysPer
+	rel := func(format string, k int) gatehouse.Relationship {
+		r, err := gatehouse.ParseRelationship("x", fmt.Sprintf(format, k, k))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	var setup gatehouse.Write
+	for k := range keys {
+		setup.Updates = append(setup.Updates, gatehouse.Update{Relationship: rel("contractor:c%d#organisation@organisation:o%d", k)})
+	}
+	if _, err := s.Write(t.Context(), setup); err != nil {
+		t.Fatal(err)
+	}
+	// A key's version v counts its toggles: the role is held when v is odd.
+	// began is the version of the write under way (or the last one), done
+	// the version of the last write that returned.
+	var began, done [keys]atomic.Int64
+	deadline := time.Now().Add(3 * time.Second)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(w), 1)) //nolint:gosec // test data
+			for time.Now().Before(deadline) {
+				k := w*keysPer + rng.IntN(keysPer)
+				v := began[k].Add(1)
+				u := gatehouse.Update{Relationship: rel("organisation:o%d#cis_processor@user:u%d", k)}
+				if v%2 == 0 {
+					u.Op = gatehouse.Delete
+				}
+				if _, err := s.Write(t.Context(), gatehouse.Write{Updates: []gatehouse.Update{u}}); err != nil {
+					t.Error(err)
+					return
+				}
+				done[k].Store(v)
+				time.Sleep(time.Duration(rng.IntN(3000)) * time.Microsecond)
+			}
+		})
+	}
+	var checks, strict atomic.Int64
+	for c := range checkers {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(c), 2)) //nolint:gosec // test data
+			for time.Now().Before(deadline) {
+				k := rng.IntN(keys)
+				before := done[k].Load()
+				res, err := s.Check(t.Context(), gatehouse.CheckRequest{
+					Resource: gatehouse.Object{Type: "contractor", ID: fmt.Sprintf("c%d", k)}, Permission: "view", Subject: gatehouse.User(fmt.Sprintf("u%d", k)),
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				after := began[k].Load()
+				checks.Add(1)
+				switch {
+				case after == before:
+					strict.Add(1)
+					if res.Allowed != (before%2 == 1) {
+						t.Errorf("key %d: allowed=%v after write %d returned and none began since", k, res.Allowed, before)
+						return
+					}
+				case after == before+1 && res.Allowed != (before%2 == 1) && res.Allowed != (after%2 == 1):
+					t.Errorf("key %d: allowed=%v matches neither write %d nor %d", k, res.Allowed, before, after)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	hits := checks.Load() - computed.Load()
+	t.Logf("%d checks, %d with no write under way, %d served from the cache", checks.Load(), strict.Load(), hits)
+	if strict.Load() == 0 || hits <= 0 {
+		t.Fatalf("the test did not exercise the cache: %d strict checks, %d hits", strict.Load(), hits)
+	}
+}
+
+// TestDecisionCacheSkipsExpirations: a permission that can reach a
+// relationship with an expiration changes as time passes, with no write,
+// so its answers are never cached; the rest are.
+func TestDecisionCacheSkipsExpirations(t *testing.T) {
+	timed, err := expiringRelations(`use expiration
+definition user {}
+
+definition team {
+	relation member: user with expiration
+}
+
+definition doc {
+	relation team: team
+	relation viewer: user | team#member
+	relation owner: user
+	permission via_arrow = team->member
+	permission via_set = viewer
+	permission plain = owner
+	permission nested = plain + via_arrow
+}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rel, want := range map[string]bool{
+		"team#member": true, "doc#via_arrow": true, "doc#via_set": true, "doc#viewer": true, "doc#nested": true,
+		"doc#plain": false, "doc#owner": false, "doc#team": false,
+	} {
+		typ, r, _ := cut(rel)
+		if got := timed[typeRel{typ, r}]; got != want {
+			t.Errorf("%s can reach an expiration: %v, want %v", rel, got, want)
+		}
+	}
+	real, err := expiringRelations(schema.Text)
+	if err != nil {
+		t.Fatalf("Gatehouse's schema: %v", err)
+	}
+	if real[typeRel{"contractor", "view"}] {
+		t.Error("contractor#view reaches no expiration, yet would not be cached")
+	}
+	if len(real) == 0 {
+		t.Error("Gatehouse's schema has expiring relations, none found")
+	}
+}
+
+func cut(s string) (string, string, bool) {
+	for i := range len(s) {
+		if s[i] == '#' {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
