@@ -34,8 +34,8 @@ type Embedded struct {
 	// answers (WithDecisionCache), shared so that every write invalidates it.
 	writes  sync.Mutex
 	decided *decisions
-	stop   context.CancelFunc
-	done   chan error
+	stop    context.CancelFunc
+	done    chan error
 }
 
 // EmbeddedConfig configures an embedded SpiceDB.

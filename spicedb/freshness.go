@@ -77,9 +77,15 @@ func (f *freshness) consistency(c gatehouse.Consistency) *v1.Consistency {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.unsure || f.inflight > 0 {
+	if f.unsure {
 		return fully()
 	}
+	// A write under way need not be seen: only the writes that returned.
+	// Writes go one at a time (every Store serialises them), so the last
+	// one's token bounds them all. Not fully consistent meanwhile: SpiceDB
+	// shares one head-revision read among concurrent requests, so a
+	// fully-consistent read begun just after a write returned may be
+	// answered at a revision from before it (seen on Postgres).
 	if f.token != "" {
 		return &v1.Consistency{Requirement: &v1.Consistency_AtLeastAsFresh{AtLeastAsFresh: &v1.ZedToken{Token: f.token}}}
 	}

@@ -59,8 +59,10 @@ func WithDecisionCache(size int) Option {
 // embedded SpiceDB.
 func withDecisions(d *decisions) Option { return func(s *SpiceDB) { s.decided = d } }
 
-// WithSerialWrites makes this process send one write at a time. SpiceDB's
-// memory datastore needs it: it picks a write's revision before it waits
+// WithSerialWrites makes every Store that is given mu send one write at a
+// time with all the others. Every Store sends its own writes one at a time
+// anyway (so that the last write's token bounds them all, for
+// read-your-writes); SpiceDB's memory datastore needs more: it picks a write's revision before it waits
 // for the write lock, so two concurrent writes can commit out of revision
 // order, and a read at the head revision then misses the later-committed
 // one (seen here as a failed read-your-writes check). The memory datastore
@@ -86,6 +88,11 @@ func New(conn grpc.ClientConnInterface, opts ...Option) *SpiceDB {
 	}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.writeMu == nil {
+		// Writes one at a time, so the last write's token bounds every
+		// write this Store made (read-your-writes; see freshness).
+		s.writeMu = new(sync.Mutex)
 	}
 	return s
 }
