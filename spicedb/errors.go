@@ -50,6 +50,13 @@ func translate(err error) error {
 		return &gatehouse.Error{Code: gatehouse.EINVALID, Message: msg, Field: fieldOf(msg), Err: err}
 	case codes.Unauthenticated, codes.PermissionDenied:
 		return &gatehouse.Error{Code: gatehouse.EUNAVAILABLE, Message: "Gatehouse cannot authenticate to SpiceDB", RetryAfter: 5 * time.Second, Err: err}
+	case codes.Unknown:
+		// SpiceDB answers a datastore it cannot reach (a Postgres read
+		// that timed out, a connection reset while its pool reconnects)
+		// with Unknown: that is an outage to retry, not a bug.
+		if containsAny(msg, "i/o timeout", "connection refused", "connection reset", "unexpected EOF", "failed to connect") {
+			return &gatehouse.Error{Code: gatehouse.EUNAVAILABLE, Message: "SpiceDB cannot reach its datastore; retry shortly", RetryAfter: time.Second, Err: err}
+		}
 	}
 	return &gatehouse.Error{Code: gatehouse.EINTERNAL, Message: "internal error", Err: err}
 }
