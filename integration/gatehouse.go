@@ -99,6 +99,17 @@ func (g *Gatehouse) Terminate(ctx context.Context) error {
 	return nil
 }
 
+// Kill stops a Gatehouse process at once (SIGKILL), as a crash would: the
+// requests in flight on it get no answer. Only a process can be killed.
+func (g *Gatehouse) Kill() error {
+	if g.proc == nil {
+		return errors.New("Kill: this Gatehouse runs in a container, not as a process")
+	}
+	_ = g.proc.cmd.Process.Kill()
+	<-g.proc.done
+	return nil
+}
+
 // StartGatehouse starts Gatehouse in a container on sdb's network, in
 // front of sdb (GATEHOUSE_SPICEDB=spicedb:50051, plaintext, sdb's key),
 // and waits until GET /readyz answers 200. The caller calls Terminate;
