@@ -42,6 +42,7 @@ bench: build ## measure check throughput and latency: Gatehouse embedded, SpiceD
 	$(GO) run ./bench -gatehouse $(BIN)/gatehouse -spicedb $(BIN)/spicedb
 	$(GO) test -run '^$$' -bench CheckPaths -benchtime 3s ./spicedb/
 	$(GO) test -run '^$$' -bench Admin -benchtime 3s ./server/
+	$(GO) test -run '^$$' -bench AwaitingMe -benchtime 20x ./workflow/
 
 lint: ## golangci-lint (errorlint, errname, bodyclose, gosec, noctx, revive, staticcheck; gofumpt)
 	$(LINT) run ./...

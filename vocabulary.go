@@ -93,6 +93,8 @@ const (
 	RelRejectedBy              = "rejected_by"
 	RelWithdrawnBy             = "withdrawn_by"
 	RelClosed                  = "closed"
+	// RelSettled flags a request that needs nothing more (C14).
+	RelSettled = "settled"
 
 	// The always-substantial declarations of a change_kind or change_target (C15).
 	RelAlwaysSecurity = "always_security"
@@ -152,6 +154,8 @@ const (
 	PermRaiseFlags            = "raise_flags"
 	PermOverride              = "override"
 	PermConfirmOverride       = "confirm_override"
+	// PermAwaiting is whoever may reject a request that is not settled (C14).
+	PermAwaiting = "awaiting"
 )
 
 // Provider is the platform every organisation is linked to, so that its

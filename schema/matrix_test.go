@@ -213,7 +213,7 @@ var internalPermissions = map[string][]string{
 	"change_request": {
 		"barred", "area_contacts", "authorise_main", "authorise_alternate",
 		"authorise_director", "authorise", "role_covers", "standing",
-		"approve_security", "reject", "withdraw", "override",
+		"approve_security", "reject", "awaiting", "withdraw", "override",
 		"confirm_override", "override_confirmed", "authorised",
 		"security_approved", "charge_approved", "configuration_approved",
 		"spend_approved",

@@ -173,6 +173,8 @@ type ChangeRequest struct {
 	records map[string]bool
 	// closed is the request's C13 flag, as read.
 	closed bool
+	// settled is the request's C14 flag, as read.
+	settled bool
 
 	// tierPermission is the permission of the current tier, for refusals.
 	tierPermission string
@@ -336,8 +338,12 @@ func (s *Service) FileChangeRequest(ctx context.Context, actor gatehouse.Subject
 	}
 
 	st, err := s.state(ctx, cr)
-	if err != nil || !st.Needs(NeedAuthorisation) {
+	if err != nil {
 		return st, err
+	}
+	if !st.Needs(NeedAuthorisation) {
+		// A legal mandate is authorised and approved as filed (C12).
+		return s.settle(ctx, actor, st), nil
 	}
 	path, err := s.authorisePath(ctx, st, actor)
 	if err != nil || path == "" {
@@ -364,9 +370,7 @@ func (s *Service) FileChangeRequest(ctx context.Context, actor gatehouse.Subject
 	if err != nil {
 		return ChangeRequest{}, err
 	}
-	st, err = s.state(ctx, cr)
-	st.ZedToken = tok
-	return st, err
+	return s.stateAfter(ctx, actor, cr, tok, nil)
 }
 
 // declarations reads the always-substantial declarations of kind and of
@@ -553,7 +557,7 @@ func (s *Service) AuthoriseChangeRequest(ctx context.Context, actor gatehouse.Su
 		})
 		return err
 	})
-	return s.stateAfter(ctx, cr, tok, err)
+	return s.stateAfter(ctx, actor, cr, tok, err)
 }
 
 // state loads and evaluates the change request cr.
@@ -589,6 +593,8 @@ func (s *Service) load(ctx context.Context, cr gatehouse.Object) (ChangeRequest,
 			st.ClosedBy, st.Status = sub(r), StatusWithdrawn
 		case gatehouse.RelClosed:
 			st.closed = true
+		case gatehouse.RelSettled:
+			st.settled = true
 		case gatehouse.RelAuthorisedBy, gatehouse.RelSecurityApprovedBy, gatehouse.RelChargeApprovedBy, gatehouse.RelConfigurationApprovedBy, gatehouse.RelSpendApprovedBy:
 			st.records[r.Relation] = true
 		case gatehouse.LabelRelation:
@@ -729,11 +735,56 @@ func changeRequestRef(id string) (gatehouse.Object, error) {
 
 // stateAfter answers the state of cr after the write that returned tok,
 // or err when the write failed.
-func (s *Service) stateAfter(ctx context.Context, cr gatehouse.Object, tok string, err error) (ChangeRequest, error) {
+// A request the write settled is flagged so (settle, C14), for actor.
+func (s *Service) stateAfter(ctx context.Context, actor gatehouse.Subject, cr gatehouse.Object, tok string, err error) (ChangeRequest, error) {
 	if err != nil {
 		return ChangeRequest{}, err
 	}
 	st, err := s.state(ctx, cr)
+	if err != nil {
+		return st, err
+	}
 	st.ZedToken = tok
-	return st, err
+	return s.settle(ctx, actor, st), nil
+}
+
+// settles reports whether cr is settled for good (C14): authorised, with
+// every approval it needs given, on grounds nothing takes away, and not
+// yet flagged. Nothing adds a need to such a request: its kind is fixed,
+// flags are raised only on an open request and pinned on the yes records
+// it still lacks (C15), and the records themselves are owned (X4). An
+// authorisation recorded in authorised_by counts whatever happens to its
+// giver, and a legal mandate counts while the provider has staff (C12);
+// a confirmed override counts only while its confirmer is provider staff
+// (C18), so a request resting on one is never flagged: it stays a
+// candidate for "awaiting me", which costs speed, not correctness.
+func (cr ChangeRequest) settles() bool {
+	return cr.Status == StatusAuthorised && !cr.closed && !cr.settled &&
+		(cr.records[gatehouse.RelAuthorisedBy] || cr.LegalMandate)
+}
+
+// settle writes the C14 settled flag on st when st settles (settles), so
+// that "awaiting me" never looks at it again, and returns st with the
+// write's token. The flag is an index for that lookup, the evaluation of
+// the request stays the arbiter, so settle is best effort: a failed write
+// leaves st as it was. The write pins the request's organisation, so a
+// flag never outlives a request deleted concurrently (O3).
+func (s *Service) settle(ctx context.Context, actor gatehouse.Subject, st ChangeRequest) ChangeRequest {
+	if !st.settles() {
+		return st
+	}
+	cr := st.object()
+	var c writeSet
+	c.pin(pinPresent(makeRel(cr, gatehouse.RelOrganisation, gatehouse.Subject{Object: gatehouse.OrganisationRef(st.Organisation)})))
+	c.pin(pinAbsent(closedFilter(cr)))
+	c.update(gatehouse.Touch, makeRel(cr, gatehouse.RelSettled, gatehouse.Wildcard(gatehouse.TypeUser)))
+	tok, err := s.write(ctx, c, gatehouse.Audit{
+		Actor: actor.String(), Action: "settle_change_request", Organisation: st.Organisation,
+		Reason: "authorised with every approval given: no longer awaiting anyone (C14)", Details: map[string]string{"changeRequest": st.ID},
+	})
+	if err != nil {
+		return st
+	}
+	st.settled, st.ZedToken = true, tok
+	return st
 }

@@ -255,7 +255,7 @@ func (s *Service) close(ctx context.Context, actor gatehouse.Subject, id, reason
 		})
 		return err
 	})
-	return s.stateAfter(ctx, cr, tok, err)
+	return s.stateAfter(ctx, actor, cr, tok, err)
 }
 
 // rejectStanding decides whether actor may reject st (C13): in its current

@@ -61,7 +61,7 @@ func (s *Service) Override(ctx context.Context, actor gatehouse.Subject, id, cat
 		})
 		return err
 	})
-	return s.stateAfter(ctx, cr, tok, err)
+	return s.stateAfter(ctx, actor, cr, tok, err)
 }
 
 // ConfirmOverride confirms, for actor, a provider staff member other than
@@ -108,7 +108,7 @@ func (s *Service) ConfirmOverride(ctx context.Context, actor gatehouse.Subject, 
 		})
 		return err
 	})
-	return s.stateAfter(ctx, cr, tok, err)
+	return s.stateAfter(ctx, actor, cr, tok, err)
 }
 
 // overridable reads cr and refuses when an override makes no sense: it is

@@ -102,6 +102,7 @@ func classify() map[relationKey]relationClass {
 		gatehouse.RelRejectedBy:              "C13",
 		gatehouse.RelWithdrawnBy:             "C13",
 		gatehouse.RelClosed:                  "C13",
+		gatehouse.RelSettled:                 "C14",
 	} {
 		set(gatehouse.TypeChangeRequest, rel, by(rule, changes))
 	}

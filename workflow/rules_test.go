@@ -14,7 +14,7 @@ type rule struct {
 // SpiceDB; each builds its own organisations.
 func TestRules(t *testing.T) {
 	f := mustFixture(t)
-	for _, group := range [][]rule{organisationRules, roleRules, contractorRules, invoiceRules, changeRequestRules, exceptionRules, lifecycleRules, approvalRules, rawRules} {
+	for _, group := range [][]rule{organisationRules, roleRules, contractorRules, invoiceRules, changeRequestRules, exceptionRules, lifecycleRules, approvalRules, awaitingRules, rawRules} {
 		for _, r := range group {
 			t.Run(r.name, func(t *testing.T) { r.run(t, f.in(t)) })
 		}
