@@ -131,6 +131,8 @@ func Relationships() ([]gatehouse.Relationship, error) {
 	for _, cr := range []string{"globex-cr-rejected", "globex-cr-withdrawn"} {
 		out = append(out, gatehouse.Relationship{Resource: gatehouse.ChangeRequestRef(cr), Relation: gatehouse.RelClosed, Subject: gatehouse.Wildcard(gatehouse.TypeUser)})
 	}
+	// C14: the authorised request needs nothing more, so it awaits nobody.
+	out = append(out, gatehouse.Relationship{Resource: gatehouse.ChangeRequestRef("globex-cr-authorised"), Relation: gatehouse.RelSettled, Subject: gatehouse.Wildcard(gatehouse.TypeUser)})
 	for obj, data := range labels {
 		l, err := gatehouse.EncodeLabel(data)
 		if err != nil {
