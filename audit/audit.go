@@ -113,3 +113,19 @@ func Retain(ctx context.Context, t Trail, keep, interval time.Duration, report f
 		}
 	}
 }
+
+// pageOf checks q and reads the page it asks for: the sequence number its
+// cursor names (0 for the newest page) and its limit (DefaultLimit when unset).
+func pageOf(q gatehouse.AuditQuery) (before int64, limit int, err error) {
+	if err := checkQuery(q); err != nil {
+		return 0, 0, err
+	}
+	if before, err = parseCursor(q.Cursor); err != nil {
+		return 0, 0, err
+	}
+	limit = q.Limit
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	return before, limit, nil
+}

@@ -98,16 +98,9 @@ func (m *Memory) dropOldest() {
 
 // List implements Trail.
 func (m *Memory) List(_ context.Context, q gatehouse.AuditQuery) ([]gatehouse.AuditEvent, string, error) {
-	if err := checkQuery(q); err != nil {
-		return nil, "", err
-	}
-	before, err := parseCursor(q.Cursor)
+	before, limit, err := pageOf(q)
 	if err != nil {
 		return nil, "", err
-	}
-	limit := q.Limit
-	if limit <= 0 {
-		limit = DefaultLimit
 	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()

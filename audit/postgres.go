@@ -183,16 +183,9 @@ func scan(rows pgx.Rows) (int64, gatehouse.AuditEvent, error) {
 // List implements Trail: newest first by the order the trail stored them,
 // which is the order of SpiceDB's Watch stream.
 func (p *Postgres) List(ctx context.Context, q gatehouse.AuditQuery) ([]gatehouse.AuditEvent, string, error) {
-	if err := checkQuery(q); err != nil {
-		return nil, "", err
-	}
-	before, err := parseCursor(q.Cursor)
+	before, limit, err := pageOf(q)
 	if err != nil {
 		return nil, "", err
-	}
-	limit := q.Limit
-	if limit <= 0 {
-		limit = DefaultLimit
 	}
 	cond, args := where(q, nil)
 	if before != 0 {
