@@ -456,7 +456,9 @@ func (g *gatehouse) lookup(ctx context.Context, hc *http.Client) (int, error) {
 	var out struct {
 		Resources []string `json:"resources"`
 	}
-	err := post(ctx, hc, g.base+"/v1/lookup/resources", g.key, map[string]string{"resourceType": "contractor", "permission": "view", "subject": "user:big_cis"}, &out)
+	// One page of at most 10,000 (the largest a page may be): every
+	// contractor, as SpiceDB's gateway streams them all.
+	err := post(ctx, hc, g.base+"/v1/lookup/resources", g.key, map[string]any{"resourceType": "contractor", "permission": "view", "subject": "user:big_cis", "limit": 10000}, &out)
 	return len(out.Resources), err
 }
 
