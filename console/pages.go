@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/workflow"
@@ -94,11 +95,13 @@ func (c *console) handleMembers(w http.ResponseWriter, r *http.Request, a actorC
 		next = "?after=" + url.QueryEscape(page[len(page)-1].User.ID)
 	}
 	c.render(w, r, http.StatusOK, "members", view{Title: o.Name + ": members", Org: org, Done: doneOf(r), Data: struct {
-		Org     workflow.Organisation
-		Members []workflow.Member
-		Roles   []string
-		Next    string
-	}{o, page, slices.DeleteFunc(gatehouse.Roles(), func(r string) bool { return r == gatehouse.RoleOwner }), next}})
+		Org          workflow.Organisation
+		Members      []workflow.Member
+		Roles        []string
+		Designations []string
+		IsOwner      bool
+		Next         string
+	}{o, page, slices.DeleteFunc(gatehouse.Roles(), func(r string) bool { return r == gatehouse.RoleOwner }), gatehouse.Designations(), o.Owner == a.actor, next}})
 }
 
 // handleGrantRole serves POST /console/organisations/{org}/roles.
@@ -133,6 +136,46 @@ func (c *console) handleRemoveMember(w http.ResponseWriter, r *http.Request, a a
 		return
 	}
 	done(w, r, basePath+"/organisations/"+url.PathEscape(org), "removed")
+}
+
+// userOf reads a user id from a form field, taking "pat" and "user:pat" alike.
+func userOf(r *http.Request, field string) gatehouse.Subject {
+	return gatehouse.User(strings.TrimPrefix(strings.TrimSpace(r.PostForm.Get(field)), "user:"))
+}
+
+// handleTransferOwnership serves POST /console/organisations/{org}/transfer-ownership:
+// TransferOwnership to the member the form names (O4; R7 when they are
+// designated no_financial_access).
+func (c *console) handleTransferOwnership(w http.ResponseWriter, r *http.Request, a actorCtx) {
+	org := r.PathValue("org")
+	if _, err := c.cfg.Workflow.TransferOwnership(r.Context(), a.actor, org, userOf(r, "to"), r.PostForm.Get("reason")); err != nil {
+		c.fail(w, r, a, org, err)
+		return
+	}
+	done(w, r, basePath+"/organisations/"+url.PathEscape(org), "transferred")
+}
+
+// handleSetDesignation serves POST /console/organisations/{org}/designations:
+// SetDesignation with the form's user, designation and reason (T4, R7;
+// provider staff's designations need a reason, C7, C9).
+func (c *console) handleSetDesignation(w http.ResponseWriter, r *http.Request, a actorCtx) {
+	org := r.PathValue("org")
+	if _, err := c.cfg.Workflow.SetDesignation(r.Context(), a.actor, org, userOf(r, "user"), r.PostForm.Get("designation"), r.PostForm.Get("reason")); err != nil {
+		c.fail(w, r, a, org, err)
+		return
+	}
+	done(w, r, basePath+"/organisations/"+url.PathEscape(org), "designated")
+}
+
+// handleUnsetDesignation serves
+// POST /console/organisations/{org}/members/{user}/designations/{designation}/unset.
+func (c *console) handleUnsetDesignation(w http.ResponseWriter, r *http.Request, a actorCtx) {
+	org := r.PathValue("org")
+	if _, err := c.cfg.Workflow.UnsetDesignation(r.Context(), a.actor, org, gatehouse.User(r.PathValue("user")), r.PathValue("designation"), r.PostForm.Get("reason")); err != nil {
+		c.fail(w, r, a, org, err)
+		return
+	}
+	done(w, r, basePath+"/organisations/"+url.PathEscape(org), "undesignated")
 }
 
 // contractorRow is one contractor of the list.
