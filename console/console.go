@@ -125,7 +125,9 @@ func (c *console) routes() http.Handler {
 	mux.HandleFunc("POST "+basePath+"/organisations/{org}/designations", c.form(true, c.handleSetDesignation))
 	mux.HandleFunc("POST "+basePath+"/organisations/{org}/members/{user}/designations/{designation}/unset", c.form(true, c.handleUnsetDesignation))
 	mux.HandleFunc("GET "+basePath+"/organisations/{org}/contractors", c.page(c.handleContractors))
+	mux.HandleFunc("POST "+basePath+"/organisations/{org}/contractors", c.form(true, c.handleCreateContractor))
 	mux.HandleFunc("POST "+basePath+"/contractors/{id}/admin-only", c.form(true, c.handleAdminOnly))
+	mux.HandleFunc("POST "+basePath+"/organisations/{org}/contractors/{id}/delete", c.form(true, c.handleDeleteContractor))
 	mux.HandleFunc("GET "+basePath+"/organisations/{org}/change-requests", c.page(c.handleChangeRequests))
 	mux.HandleFunc("GET "+basePath+"/change-requests/{id}", c.page(c.handleChangeRequest))
 	mux.HandleFunc("POST "+basePath+"/change-requests/{id}/authorise", c.form(true, c.handleAuthorise))
@@ -296,6 +298,8 @@ var doneMessages = map[string]string{
 	"designated":   "The designation was given.",
 	"undesignated": "The designation was taken away.",
 	"flagged":      "The contractor is now admin-only.",
+	"created":      "The contractor was created.",
+	"deleted":      "The contractor was deleted.",
 	"unflagged":    "The contractor is visible to every role that may view contractors again.",
 	"authorised":   "You authorised or approved the change request.",
 	"rejected":     "You rejected the change request.",

@@ -274,6 +274,32 @@ func (c *console) handleAdminOnly(w http.ResponseWriter, r *http.Request, a acto
 	done(w, r, basePath+"/organisations/"+url.PathEscape(ct.Organisation)+"/contractors", what)
 }
 
+// handleCreateContractor serves POST /console/organisations/{org}/contractors:
+// CreateContractor with the form's id, name and admin-only flag (K1, K2).
+func (c *console) handleCreateContractor(w http.ResponseWriter, r *http.Request, a actorCtx) {
+	org := r.PathValue("org")
+	_, err := c.cfg.Workflow.CreateContractor(r.Context(), a.actor, org, workflow.Contractor{
+		ID: strings.TrimSpace(r.PostForm.Get("id")), Name: r.PostForm.Get("name"), AdminOnly: r.PostForm.Get("admin_only") == "true",
+	})
+	if err != nil {
+		c.fail(w, r, a, org, err)
+		return
+	}
+	done(w, r, basePath+"/organisations/"+url.PathEscape(org)+"/contractors", "created")
+}
+
+// handleDeleteContractor serves POST /console/organisations/{org}/contractors/{id}/delete:
+// DeleteContractor, whose permission check is on the contractor's own
+// organisation (K1); {org} only says which list to go back to.
+func (c *console) handleDeleteContractor(w http.ResponseWriter, r *http.Request, a actorCtx) {
+	org := r.PathValue("org")
+	if _, err := c.cfg.Workflow.DeleteContractor(r.Context(), a.actor, r.PathValue("id")); err != nil {
+		c.fail(w, r, a, org, err)
+		return
+	}
+	done(w, r, basePath+"/organisations/"+url.PathEscape(org)+"/contractors", "deleted")
+}
+
 // crFilter is the change-request list's filter, as its form and links carry it.
 type crFilter struct {
 	Status   string
