@@ -129,7 +129,9 @@ func (c *console) routes() http.Handler {
 	mux.HandleFunc("POST "+basePath+"/contractors/{id}/admin-only", c.form(true, c.handleAdminOnly))
 	mux.HandleFunc("POST "+basePath+"/organisations/{org}/contractors/{id}/delete", c.form(true, c.handleDeleteContractor))
 	mux.HandleFunc("GET "+basePath+"/organisations/{org}/change-requests", c.page(c.handleChangeRequests))
+	mux.HandleFunc("POST "+basePath+"/organisations/{org}/change-requests", c.form(true, c.handleFileChangeRequest))
 	mux.HandleFunc("GET "+basePath+"/change-requests/{id}", c.page(c.handleChangeRequest))
+	mux.HandleFunc("POST "+basePath+"/change-requests/{id}/withdraw", c.form(true, c.handleWithdraw))
 	mux.HandleFunc("POST "+basePath+"/change-requests/{id}/authorise", c.form(true, c.handleAuthorise))
 	mux.HandleFunc("POST "+basePath+"/change-requests/{id}/reject", c.form(true, c.handleReject))
 
@@ -303,6 +305,8 @@ var doneMessages = map[string]string{
 	"unflagged":    "The contractor is visible to every role that may view contractors again.",
 	"authorised":   "You authorised or approved the change request.",
 	"rejected":     "You rejected the change request.",
+	"filed":        "The change request was filed.",
+	"withdrawn":    "You withdrew the change request.",
 }
 
 // doneOf returns the confirmation ?done= names, if any.

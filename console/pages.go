@@ -340,8 +340,9 @@ func (c *console) handleChangeRequests(w http.ResponseWriter, r *http.Request, a
 		Requests []workflow.ChangeRequest
 		Filter   crFilter
 		Statuses []string
+		Kinds    []string
 		Next     string
-	}{list, f, []string{workflow.StatusPending, workflow.StatusBlocked, workflow.StatusAuthorised, workflow.StatusRejected, workflow.StatusWithdrawn}, next}})
+	}{list, f, []string{workflow.StatusPending, workflow.StatusBlocked, workflow.StatusAuthorised, workflow.StatusRejected, workflow.StatusWithdrawn}, gatehouse.Kinds(), next}})
 }
 
 // handleChangeRequest serves GET /console/change-requests/{id}: its state,
@@ -377,4 +378,33 @@ func (c *console) handleReject(w http.ResponseWriter, r *http.Request, a actorCt
 		return
 	}
 	done(w, r, basePath+"/change-requests/"+url.PathEscape(id), "rejected")
+}
+
+// handleFileChangeRequest serves POST /console/organisations/{org}/change-requests:
+// FileChangeRequest with the form's id, kind, target and flags, and a legal
+// reason for provider staff's legally mandated change (C1, C2, C10-C12).
+func (c *console) handleFileChangeRequest(w http.ResponseWriter, r *http.Request, a actorCtx) {
+	org := r.PathValue("org")
+	f := r.PostForm
+	cr, err := c.cfg.Workflow.FileChangeRequest(r.Context(), a.actor, workflow.NewChangeRequest{
+		ID: strings.TrimSpace(f.Get("id")), Organisation: org, Kind: f.Get("kind"), Target: strings.TrimSpace(f.Get("target")),
+		SubstantialSecurity: f.Get("substantial_security") == "true", SubstantialCharge: f.Get("substantial_charge") == "true",
+		LegalReason: f.Get("legal_reason"),
+	})
+	if err != nil {
+		c.fail(w, r, a, org, err)
+		return
+	}
+	done(w, r, basePath+"/change-requests/"+url.PathEscape(cr.ID), "filed")
+}
+
+// handleWithdraw serves POST /console/change-requests/{id}/withdraw: the
+// requester withdraws their own open request, with an optional reason (C13).
+func (c *console) handleWithdraw(w http.ResponseWriter, r *http.Request, a actorCtx) {
+	id := r.PathValue("id")
+	if _, err := c.cfg.Workflow.Withdraw(r.Context(), a.actor, id, r.PostForm.Get("reason")); err != nil {
+		c.fail(w, r, a, "", err)
+		return
+	}
+	done(w, r, basePath+"/change-requests/"+url.PathEscape(id), "withdrawn")
 }
