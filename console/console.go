@@ -121,10 +121,17 @@ func (c *console) routes() http.Handler {
 	mux.HandleFunc("POST "+basePath+"/organisations/{org}/roles", c.form(true, c.handleGrantRole))
 	mux.HandleFunc("POST "+basePath+"/organisations/{org}/members/{user}/roles/{role}/revoke", c.form(true, c.handleRevokeRole))
 	mux.HandleFunc("POST "+basePath+"/organisations/{org}/members/{user}/remove", c.form(true, c.handleRemoveMember))
+	mux.HandleFunc("POST "+basePath+"/organisations/{org}/transfer-ownership", c.form(true, c.handleTransferOwnership))
+	mux.HandleFunc("POST "+basePath+"/organisations/{org}/designations", c.form(true, c.handleSetDesignation))
+	mux.HandleFunc("POST "+basePath+"/organisations/{org}/members/{user}/designations/{designation}/unset", c.form(true, c.handleUnsetDesignation))
 	mux.HandleFunc("GET "+basePath+"/organisations/{org}/contractors", c.page(c.handleContractors))
+	mux.HandleFunc("POST "+basePath+"/organisations/{org}/contractors", c.form(true, c.handleCreateContractor))
 	mux.HandleFunc("POST "+basePath+"/contractors/{id}/admin-only", c.form(true, c.handleAdminOnly))
+	mux.HandleFunc("POST "+basePath+"/organisations/{org}/contractors/{id}/delete", c.form(true, c.handleDeleteContractor))
 	mux.HandleFunc("GET "+basePath+"/organisations/{org}/change-requests", c.page(c.handleChangeRequests))
+	mux.HandleFunc("POST "+basePath+"/organisations/{org}/change-requests", c.form(true, c.handleFileChangeRequest))
 	mux.HandleFunc("GET "+basePath+"/change-requests/{id}", c.page(c.handleChangeRequest))
+	mux.HandleFunc("POST "+basePath+"/change-requests/{id}/withdraw", c.form(true, c.handleWithdraw))
 	mux.HandleFunc("POST "+basePath+"/change-requests/{id}/authorise", c.form(true, c.handleAuthorise))
 	mux.HandleFunc("POST "+basePath+"/change-requests/{id}/reject", c.form(true, c.handleReject))
 
@@ -286,13 +293,20 @@ func done(w http.ResponseWriter, r *http.Request, to, what string) {
 // doneMessages are the confirmations a page may show; ?done= picks one,
 // so a link cannot make a page say anything else.
 var doneMessages = map[string]string{
-	"granted":    "The role was granted.",
-	"revoked":    "The role was revoked.",
-	"removed":    "The member was removed from the team.",
-	"flagged":    "The contractor is now admin-only.",
-	"unflagged":  "The contractor is visible to every role that may view contractors again.",
-	"authorised": "You authorised or approved the change request.",
-	"rejected":   "You rejected the change request.",
+	"granted":      "The role was granted.",
+	"revoked":      "The role was revoked.",
+	"removed":      "The member was removed from the team.",
+	"transferred":  "Ownership was transferred; you stay on the team as an administrator.",
+	"designated":   "The designation was given.",
+	"undesignated": "The designation was taken away.",
+	"flagged":      "The contractor is now admin-only.",
+	"created":      "The contractor was created.",
+	"deleted":      "The contractor was deleted.",
+	"unflagged":    "The contractor is visible to every role that may view contractors again.",
+	"authorised":   "You authorised or approved the change request.",
+	"rejected":     "You rejected the change request.",
+	"filed":        "The change request was filed.",
+	"withdrawn":    "You withdrew the change request.",
 }
 
 // doneOf returns the confirmation ?done= names, if any.

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/workflow"
@@ -94,11 +95,13 @@ func (c *console) handleMembers(w http.ResponseWriter, r *http.Request, a actorC
 		next = "?after=" + url.QueryEscape(page[len(page)-1].User.ID)
 	}
 	c.render(w, r, http.StatusOK, "members", view{Title: o.Name + ": members", Org: org, Done: doneOf(r), Data: struct {
-		Org     workflow.Organisation
-		Members []workflow.Member
-		Roles   []string
-		Next    string
-	}{o, page, slices.DeleteFunc(gatehouse.Roles(), func(r string) bool { return r == gatehouse.RoleOwner }), next}})
+		Org          workflow.Organisation
+		Members      []workflow.Member
+		Roles        []string
+		Designations []string
+		IsOwner      bool
+		Next         string
+	}{o, page, slices.DeleteFunc(gatehouse.Roles(), func(r string) bool { return r == gatehouse.RoleOwner }), gatehouse.Designations(), o.Owner == a.actor, next}})
 }
 
 // handleGrantRole serves POST /console/organisations/{org}/roles.
@@ -133,6 +136,46 @@ func (c *console) handleRemoveMember(w http.ResponseWriter, r *http.Request, a a
 		return
 	}
 	done(w, r, basePath+"/organisations/"+url.PathEscape(org), "removed")
+}
+
+// userOf reads a user id from a form field, taking "pat" and "user:pat" alike.
+func userOf(r *http.Request, field string) gatehouse.Subject {
+	return gatehouse.User(strings.TrimPrefix(strings.TrimSpace(r.PostForm.Get(field)), "user:"))
+}
+
+// handleTransferOwnership serves POST /console/organisations/{org}/transfer-ownership:
+// TransferOwnership to the member the form names (O4; R7 when they are
+// designated no_financial_access).
+func (c *console) handleTransferOwnership(w http.ResponseWriter, r *http.Request, a actorCtx) {
+	org := r.PathValue("org")
+	if _, err := c.cfg.Workflow.TransferOwnership(r.Context(), a.actor, org, userOf(r, "to"), r.PostForm.Get("reason")); err != nil {
+		c.fail(w, r, a, org, err)
+		return
+	}
+	done(w, r, basePath+"/organisations/"+url.PathEscape(org), "transferred")
+}
+
+// handleSetDesignation serves POST /console/organisations/{org}/designations:
+// SetDesignation with the form's user, designation and reason (T4, R7;
+// provider staff's designations need a reason, C7, C9).
+func (c *console) handleSetDesignation(w http.ResponseWriter, r *http.Request, a actorCtx) {
+	org := r.PathValue("org")
+	if _, err := c.cfg.Workflow.SetDesignation(r.Context(), a.actor, org, userOf(r, "user"), r.PostForm.Get("designation"), r.PostForm.Get("reason")); err != nil {
+		c.fail(w, r, a, org, err)
+		return
+	}
+	done(w, r, basePath+"/organisations/"+url.PathEscape(org), "designated")
+}
+
+// handleUnsetDesignation serves
+// POST /console/organisations/{org}/members/{user}/designations/{designation}/unset.
+func (c *console) handleUnsetDesignation(w http.ResponseWriter, r *http.Request, a actorCtx) {
+	org := r.PathValue("org")
+	if _, err := c.cfg.Workflow.UnsetDesignation(r.Context(), a.actor, org, gatehouse.User(r.PathValue("user")), r.PathValue("designation"), r.PostForm.Get("reason")); err != nil {
+		c.fail(w, r, a, org, err)
+		return
+	}
+	done(w, r, basePath+"/organisations/"+url.PathEscape(org), "undesignated")
 }
 
 // contractorRow is one contractor of the list.
@@ -231,6 +274,32 @@ func (c *console) handleAdminOnly(w http.ResponseWriter, r *http.Request, a acto
 	done(w, r, basePath+"/organisations/"+url.PathEscape(ct.Organisation)+"/contractors", what)
 }
 
+// handleCreateContractor serves POST /console/organisations/{org}/contractors:
+// CreateContractor with the form's id, name and admin-only flag (K1, K2).
+func (c *console) handleCreateContractor(w http.ResponseWriter, r *http.Request, a actorCtx) {
+	org := r.PathValue("org")
+	_, err := c.cfg.Workflow.CreateContractor(r.Context(), a.actor, org, workflow.Contractor{
+		ID: strings.TrimSpace(r.PostForm.Get("id")), Name: r.PostForm.Get("name"), AdminOnly: r.PostForm.Get("admin_only") == "true",
+	})
+	if err != nil {
+		c.fail(w, r, a, org, err)
+		return
+	}
+	done(w, r, basePath+"/organisations/"+url.PathEscape(org)+"/contractors", "created")
+}
+
+// handleDeleteContractor serves POST /console/organisations/{org}/contractors/{id}/delete:
+// DeleteContractor, whose permission check is on the contractor's own
+// organisation (K1); {org} only says which list to go back to.
+func (c *console) handleDeleteContractor(w http.ResponseWriter, r *http.Request, a actorCtx) {
+	org := r.PathValue("org")
+	if _, err := c.cfg.Workflow.DeleteContractor(r.Context(), a.actor, r.PathValue("id")); err != nil {
+		c.fail(w, r, a, org, err)
+		return
+	}
+	done(w, r, basePath+"/organisations/"+url.PathEscape(org)+"/contractors", "deleted")
+}
+
 // crFilter is the change-request list's filter, as its form and links carry it.
 type crFilter struct {
 	Status   string
@@ -271,8 +340,9 @@ func (c *console) handleChangeRequests(w http.ResponseWriter, r *http.Request, a
 		Requests []workflow.ChangeRequest
 		Filter   crFilter
 		Statuses []string
+		Kinds    []string
 		Next     string
-	}{list, f, []string{workflow.StatusPending, workflow.StatusBlocked, workflow.StatusAuthorised, workflow.StatusRejected, workflow.StatusWithdrawn}, next}})
+	}{list, f, []string{workflow.StatusPending, workflow.StatusBlocked, workflow.StatusAuthorised, workflow.StatusRejected, workflow.StatusWithdrawn}, gatehouse.Kinds(), next}})
 }
 
 // handleChangeRequest serves GET /console/change-requests/{id}: its state,
@@ -308,4 +378,33 @@ func (c *console) handleReject(w http.ResponseWriter, r *http.Request, a actorCt
 		return
 	}
 	done(w, r, basePath+"/change-requests/"+url.PathEscape(id), "rejected")
+}
+
+// handleFileChangeRequest serves POST /console/organisations/{org}/change-requests:
+// FileChangeRequest with the form's id, kind, target and flags, and a legal
+// reason for provider staff's legally mandated change (C1, C2, C10-C12).
+func (c *console) handleFileChangeRequest(w http.ResponseWriter, r *http.Request, a actorCtx) {
+	org := r.PathValue("org")
+	f := r.PostForm
+	cr, err := c.cfg.Workflow.FileChangeRequest(r.Context(), a.actor, workflow.NewChangeRequest{
+		ID: strings.TrimSpace(f.Get("id")), Organisation: org, Kind: f.Get("kind"), Target: strings.TrimSpace(f.Get("target")),
+		SubstantialSecurity: f.Get("substantial_security") == "true", SubstantialCharge: f.Get("substantial_charge") == "true",
+		LegalReason: f.Get("legal_reason"),
+	})
+	if err != nil {
+		c.fail(w, r, a, org, err)
+		return
+	}
+	done(w, r, basePath+"/change-requests/"+url.PathEscape(cr.ID), "filed")
+}
+
+// handleWithdraw serves POST /console/change-requests/{id}/withdraw: the
+// requester withdraws their own open request, with an optional reason (C13).
+func (c *console) handleWithdraw(w http.ResponseWriter, r *http.Request, a actorCtx) {
+	id := r.PathValue("id")
+	if _, err := c.cfg.Workflow.Withdraw(r.Context(), a.actor, id, r.PostForm.Get("reason")); err != nil {
+		c.fail(w, r, a, "", err)
+		return
+	}
+	done(w, r, basePath+"/change-requests/"+url.PathEscape(id), "withdrawn")
 }
