@@ -80,6 +80,7 @@ func New(cfg Config) (http.Handler, error) {
 	funcs := template.FuncMap{
 		"rule":    func(id string) string { return ruleSentences[id] },
 		"join":    strings.Join,
+		"add1":    func(i int) int { return i + 1 },
 		"subject": func(s gatehouse.Subject) string { return s.String() },
 		"subjects": func(ss []gatehouse.Subject) string {
 			out := make([]string, len(ss))
@@ -128,6 +129,8 @@ func (c *console) routes() http.Handler {
 	mux.HandleFunc("POST "+basePath+"/organisations/{org}/contractors", c.form(true, c.handleCreateContractor))
 	mux.HandleFunc("POST "+basePath+"/contractors/{id}/admin-only", c.form(true, c.handleAdminOnly))
 	mux.HandleFunc("POST "+basePath+"/organisations/{org}/contractors/{id}/delete", c.form(true, c.handleDeleteContractor))
+	mux.HandleFunc("GET "+basePath+"/organisations/{org}/audit", c.page(c.handleAudit))
+	mux.HandleFunc("GET "+basePath+"/why", c.page(c.handleWhy))
 	mux.HandleFunc("GET "+basePath+"/organisations/{org}/change-requests", c.page(c.handleChangeRequests))
 	mux.HandleFunc("POST "+basePath+"/organisations/{org}/change-requests", c.form(true, c.handleFileChangeRequest))
 	mux.HandleFunc("GET "+basePath+"/change-requests/{id}", c.page(c.handleChangeRequest))

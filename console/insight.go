@@ -1,0 +1,216 @@
+package console
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-authz/gatehouse"
+)
+
+// permViewReports is the organisation permission that opens its audit trail.
+const permViewReports = "view_reports"
+
+// auditFilter is the audit page's filter, as its form and links carry it.
+type auditFilter struct {
+	Actor, Since, Until string
+}
+
+// query returns the filter as a query string, with cursor when set.
+func (f auditFilter) query(cursor string) string {
+	q := url.Values{}
+	for k, v := range map[string]string{"actor": f.Actor, "since": f.Since, "until": f.Until, "cursor": cursor} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return "?" + q.Encode()
+}
+
+// parseDay reads a filter time: a date (2006-01-02, the date input's form)
+// or an RFC 3339 time. A date's until is the end of that day (exclusive:
+// the next midnight, UTC), so since=until=a day lists that day.
+func parseDay(field, s string, until bool) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		if until {
+			t = t.AddDate(0, 0, 1)
+		}
+		return t, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, gatehouse.Invalid(field, "%q is not a date (YYYY-MM-DD) or an RFC 3339 time", s)
+	}
+	return t, nil
+}
+
+// allowed checks sub's permission on res, fully consistent, as a guard.
+func (c *console) allowed(r *http.Request, res gatehouse.Object, permission string, sub gatehouse.Subject) (bool, error) {
+	res2, err := c.cfg.Store.Check(r.Context(), gatehouse.CheckRequest{Resource: res, Permission: permission, Subject: sub, Consistency: gatehouse.Consistency{FullyConsistent: true}})
+	return res2.Allowed, err
+}
+
+// handleAudit serves GET /console/organisations/{org}/audit: the
+// organisation's audit trail (X2), newest first, filtered by actor and
+// time, a page at a time; only for holders of view_reports.
+func (c *console) handleAudit(w http.ResponseWriter, r *http.Request, a actorCtx) {
+	org := r.PathValue("org")
+	ok, err := c.allowed(r, gatehouse.OrganisationRef(org), permViewReports, a.actor)
+	if err == nil && !ok {
+		err = gatehouse.Forbidden(a.actor, permViewReports, gatehouse.OrganisationRef(org))
+	}
+	if err != nil {
+		c.fail(w, r, a, org, err)
+		return
+	}
+	q := r.URL.Query()
+	f := auditFilter{Actor: strings.TrimSpace(q.Get("actor")), Since: q.Get("since"), Until: q.Get("until")}
+	aq := gatehouse.AuditQuery{Organisation: org, Limit: pageSize, Cursor: q.Get("cursor")}
+	if f.Actor != "" {
+		actor := f.Actor
+		if !strings.Contains(actor, ":") {
+			actor = "user:" + actor
+		}
+		sub, err := gatehouse.ParseSubject("actor", actor)
+		if err != nil {
+			c.fail(w, r, a, org, err)
+			return
+		}
+		aq.Actor = sub.String()
+	}
+	if aq.Since, err = parseDay("since", f.Since, false); err == nil {
+		aq.Until, err = parseDay("until", f.Until, true)
+	}
+	if err != nil {
+		c.fail(w, r, a, org, err)
+		return
+	}
+	events, cursor, err := c.cfg.Store.AuditTrail(r.Context(), aq)
+	if err != nil {
+		c.fail(w, r, a, org, err)
+		return
+	}
+	next := ""
+	if cursor != "" {
+		next = f.query(cursor)
+	}
+	c.render(w, r, http.StatusOK, "audit", view{Title: "Audit trail of " + org, Org: org, Data: struct {
+		Events []gatehouse.AuditEvent
+		Filter auditFilter
+		Next   string
+	}{events, f, next}})
+}
+
+// step is one relationship of a path, in words and in zed's notation.
+type step struct{ Words, Zed string }
+
+// inWords says one relationship as a sentence: "user:bob is administrator
+// of organisation:acme", "contractor:c1 belongs to organisation:brightcis".
+func inWords(rel gatehouse.Relationship) string {
+	sub := rel.Subject.String()
+	switch {
+	case rel.Subject.ID == "*":
+		sub = "every " + rel.Subject.Type
+	case rel.Subject.Relation != "":
+		sub = "every " + strings.ReplaceAll(rel.Subject.Relation, "_", " ") + " of " + rel.Subject.Object.String()
+	}
+	if rel.Relation == rel.Subject.Type && rel.Subject.Relation == "" {
+		return rel.Resource.String() + " belongs to " + sub
+	}
+	verb := " is "
+	if strings.HasPrefix(sub, "every ") {
+		verb = " counts as "
+	}
+	return sub + verb + strings.ReplaceAll(rel.Relation, "_", " ") + " of " + rel.Resource.String()
+}
+
+// definitionLine returns the schema line that defines permission (or
+// relation) name on type typ, trimmed, or "" when there is none.
+func definitionLine(schema, typ, name string) string {
+	in := false
+	for line := range strings.Lines(schema) {
+		t := strings.TrimSpace(line)
+		if strings.HasPrefix(t, "definition ") {
+			in = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(t, "definition "), "{")) == typ
+			continue
+		}
+		if in && (strings.HasPrefix(t, "permission "+name+" ") || strings.HasPrefix(t, "relation "+name+":")) {
+			return t
+		}
+	}
+	return ""
+}
+
+// whyQuery is the Why? page's question as its form carries it.
+type whyQuery struct{ Resource, Permission, Subject string }
+
+// handleWhy serves GET /console/why?resource=&permission=&subject=: each
+// chain of relationships (Store.Explain) that grants the permission, in
+// words, or for a denial what is missing. Anyone may ask about themselves;
+// only provider staff may ask about another subject.
+func (c *console) handleWhy(w http.ResponseWriter, r *http.Request, a actorCtx) {
+	q := r.URL.Query()
+	wq := whyQuery{Resource: strings.TrimSpace(q.Get("resource")), Permission: strings.TrimSpace(q.Get("permission")), Subject: strings.TrimSpace(q.Get("subject"))}
+	if wq.Subject == "" {
+		wq.Subject = a.actor.String()
+	}
+	type answer struct {
+		Allowed    bool
+		Truncated  bool
+		Paths      [][]step
+		Missing    string
+		Definition string
+	}
+	data := struct {
+		Query  whyQuery
+		Answer *answer
+	}{Query: wq}
+	if wq.Resource == "" || wq.Permission == "" {
+		c.render(w, r, http.StatusOK, "why", view{Title: "Why?", Data: data})
+		return
+	}
+	res, err := gatehouse.ParseObject("resource", wq.Resource)
+	var sub gatehouse.Subject
+	if err == nil {
+		sub, err = gatehouse.ParseSubject("subject", wq.Subject)
+	}
+	if err == nil && !gatehouse.ValidRelation(wq.Permission) {
+		err = gatehouse.Invalid("permission", "%q is not a valid permission name", wq.Permission)
+	}
+	if err == nil && sub != a.actor {
+		var staff bool
+		staff, err = c.allowed(r, gatehouse.Provider, gatehouse.PermStaffMember, a.actor)
+		if err == nil && !staff {
+			err = gatehouse.Forbidden(a.actor, gatehouse.PermStaffMember, gatehouse.Provider)
+		}
+	}
+	if err != nil {
+		c.fail(w, r, a, "", err)
+		return
+	}
+	ex, err := c.cfg.Store.Explain(r.Context(), gatehouse.CheckRequest{Resource: res, Permission: wq.Permission, Subject: sub})
+	if err != nil {
+		c.fail(w, r, a, "", err)
+		return
+	}
+	ans := &answer{Allowed: ex.Allowed, Truncated: ex.Truncated}
+	for _, p := range ex.Paths {
+		steps := make([]step, len(p))
+		for i, rel := range p {
+			steps[i] = step{Words: inWords(rel), Zed: rel.String()}
+		}
+		ans.Paths = append(ans.Paths, steps)
+	}
+	if !ex.Allowed {
+		ans.Missing = "No relationship grants " + sub.String() + " permission " + wq.Permission + " on " + res.String() + "."
+		if text, err := c.cfg.Store.ReadSchema(r.Context()); err == nil {
+			ans.Definition = definitionLine(text, res.Type, wq.Permission)
+		}
+	}
+	data.Answer = ans
+	c.render(w, r, http.StatusOK, "why", view{Title: "Why?", Data: data})
+}
