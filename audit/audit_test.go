@@ -1,20 +1,14 @@
 package audit_test
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net/url"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/audit"
+	"github.com/gatehouse-authz/gatehouse/integration"
 )
 
 func event(i int, at time.Time) audit.Event {
@@ -50,7 +44,7 @@ func TestMemoryIsBounded(t *testing.T) {
 func TestTrails(t *testing.T) {
 	t.Run("memory", func(t *testing.T) { testTrail(t, audit.NewMemory(1000)) })
 	t.Run("postgres", func(t *testing.T) {
-		uri := mustFreshDatabase(t)
+		uri := integration.MustPostgresDatabase(t)
 		p, err := audit.OpenPostgres(t.Context(), uri)
 		if err != nil {
 			t.Fatal(err)
@@ -178,46 +172,4 @@ func list(t *testing.T, tr audit.Trail, q gatehouse.AuditQuery) []gatehouse.Audi
 		t.Fatal(err)
 	}
 	return events
-}
-
-// mustFreshDatabase creates an empty database in the Postgres of
-// GATEHOUSE_TEST_POSTGRES_URI and drops it when the test ends. It skips
-// without that variable, except under CI, where it fails.
-func mustFreshDatabase(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("GATEHOUSE_TEST_POSTGRES_URI")
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("GATEHOUSE_TEST_POSTGRES_URI is not set; .ci/run starts Postgres and sets it")
-		}
-		t.Skip("GATEHOUSE_TEST_POSTGRES_URI is not set: skipping the Postgres audit trail test")
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "gatehouse_audit_" + hex.EncodeToString(b)
-	exec := func(ctx context.Context, sql string) error {
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			return err
-		}
-		defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
-		_, err = conn.Exec(ctx, sql)
-		return err
-	}
-	if err := exec(t.Context(), "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
-			t.Errorf("dropping %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
 }

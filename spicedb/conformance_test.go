@@ -2,16 +2,11 @@ package spicedb_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
-	"net/url"
 	"testing"
-	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/integration"
 	"github.com/gatehouse-authz/gatehouse/schema"
 	"github.com/gatehouse-authz/gatehouse/spicedb"
 	"github.com/gatehouse-authz/gatehouse/storetest"
@@ -25,7 +20,7 @@ func TestConformance(t *testing.T) {
 		storetest.Run(t, embeddedStores(t, "memory"))
 	})
 	t.Run("postgres", func(t *testing.T) {
-		storetest.Run(t, embeddedStores(t, mustFreshDatabase(t)))
+		storetest.Run(t, embeddedStores(t, integration.MustPostgresDatabase(t)))
 	})
 }
 
@@ -73,43 +68,4 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p))
 	return len(p), nil
-}
-
-// mustFreshDatabase creates an empty database in the Postgres of
-// GATEHOUSE_TEST_POSTGRES_URI, so that no other test or run shares its
-// schema, and drops it when the test ends.
-func mustFreshDatabase(t *testing.T) string {
-	t.Helper()
-	base := MustPostgresURI(t)
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("GATEHOUSE_TEST_POSTGRES_URI: %v", err)
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "gatehouse_conformance_" + hex.EncodeToString(b)
-	exec := func(ctx context.Context, sql string) error {
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			return err
-		}
-		defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
-		_, err = conn.Exec(ctx, sql)
-		return err
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	if err := exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		t.Fatalf("creating database %s in %s: %v", name, u.Redacted(), err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		// FORCE ends the sessions the embedded SpiceDB may have left open.
-		if err := exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
-			t.Errorf("dropping database %s: %v", name, err)
-		}
-	})
-	u.Path = "/" + name
-	return u.String()
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/audit"
+	"github.com/gatehouse-authz/gatehouse/integration"
 	"github.com/gatehouse-authz/gatehouse/schema"
 	"github.com/gatehouse-authz/gatehouse/spicedb"
 )
@@ -19,12 +20,12 @@ import (
 // stopped, writes go on, and a consumer started again resumes from the
 // stored cursor with nothing lost and nothing doubled.
 func TestDurableTrail_X2(t *testing.T) {
-	emb, err := spicedb.StartEmbedded(t.Context(), spicedb.EmbeddedConfig{Datastore: mustFreshDatabase(t)})
+	emb, err := spicedb.StartEmbedded(t.Context(), spicedb.EmbeddedConfig{Datastore: integration.MustPostgresDatabase(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = emb.Close() })
-	auditURI := mustFreshDatabase(t)
+	auditURI := integration.MustPostgresDatabase(t)
 	replica := func() (*spicedb.SpiceDB, *audit.Postgres) {
 		trail, err := audit.OpenPostgres(t.Context(), auditURI)
 		if err != nil {
