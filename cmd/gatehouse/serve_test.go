@@ -133,15 +133,7 @@ func TestServeLifecycle(t *testing.T) {
 	if !strings.Contains(stderr.String(), `"msg":"gatehouse ready"`) || !strings.Contains(stderr.String(), `"mode":"embedded memory"`) {
 		t.Errorf("no ready line with the mode: %s", stderr.String())
 	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("exit %d: %s", code, stderr.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("did not stop within 30s of the signal")
-	}
+	mustStop(t, cancel, done, &stderr)
 	if _, err := get(t, base+"/healthz", ""); err == nil {
 		t.Error("still accepting requests after shutdown")
 	}
@@ -330,15 +322,7 @@ func TestServeTLS(t *testing.T) {
 	if !strings.Contains(stderr.String(), `"tls":true`) {
 		t.Errorf("the ready line does not say TLS: %s", stderr.String())
 	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("exit %d: %s", code, stderr.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("did not stop within 30s of the signal")
-	}
+	mustStop(t, cancel, done, &stderr)
 	if strings.Contains(stderr.String(), secret) {
 		t.Error("the API key reached the log")
 	}
@@ -383,5 +367,20 @@ func TestParseConfigConsole(t *testing.T) {
 		} else if !strings.Contains(err.Error(), "GATEHOUSE_CONSOLE") {
 			t.Errorf("%s: %q does not name the setting", name, err)
 		}
+	}
+}
+
+// mustStop ends a running serve (cancel plays the signal) and fails t
+// unless it exits 0 within 30 s.
+func mustStop(t *testing.T, cancel context.CancelFunc, done <-chan int, stderr fmt.Stringer) {
+	t.Helper()
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("did not stop within 30s of the signal")
 	}
 }
