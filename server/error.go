@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -36,6 +37,10 @@ func writeError(c *gin.Context, log *slog.Logger, err error) {
 		// The client went away: whatever failed below failed for that
 		// reason, not because SpiceDB did. The access log records the 499.
 		err = &gatehouse.Error{Code: gatehouse.ECANCELED, Message: "request canceled", Err: err}
+	} else if gatehouse.ErrorCode(err) == gatehouse.ECANCELED {
+		// A cancellation that is not the caller's came from SpiceDB (a
+		// dispatch to a node that died): an outage to retry, not a 499.
+		err = &gatehouse.Error{Code: gatehouse.EUNAVAILABLE, Message: "SpiceDB canceled the call; retry shortly", RetryAfter: time.Second, Err: err}
 	}
 	status, d, e := detailOf(err)
 	if status >= http.StatusInternalServerError {

@@ -539,3 +539,22 @@ func TestRateLimit(t *testing.T) {
 		}
 	}
 }
+
+// canceledStore answers every check as SpiceDB does when a dispatch to a
+// node that died is cut: canceled, though the caller is still waiting.
+type canceledStore struct{ gatehouse.Store }
+
+func (canceledStore) Check(context.Context, gatehouse.CheckRequest) (gatehouse.CheckResult, error) {
+	return gatehouse.CheckResult{}, &gatehouse.Error{Code: gatehouse.ECANCELED, Message: "request canceled"}
+}
+
+// TestSpiceDBCancellationIs503: a cancellation the caller did not make is
+// an outage to retry (503 with Retry-After), never a 499.
+func TestSpiceDBCancellationIs503(t *testing.T) {
+	s := mustSecured(t, func(d *server.Deps) { d.Store = canceledStore{d.Store} })
+	st, h, body := s.send("POST", "/v1/check", map[string]string{"Authorization": "Bearer " + testKey, "Content-Type": "application/json"},
+		`{"resource":"organisation:acme","permission":"member","subject":"user:ann"}`)
+	if st != http.StatusServiceUnavailable || h.Get("Retry-After") == "" {
+		t.Errorf("check SpiceDB canceled: %d, Retry-After %q: %s", st, h.Get("Retry-After"), body)
+	}
+}
