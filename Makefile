@@ -37,9 +37,10 @@ test: ## run every test: unit, schema proofs, HTTP rules, fuzzing, Docker integr
 	$(GO) test -run '^$$' -fuzz FuzzParseRelationship -fuzztime 10s .
 	$(GO) test -run '^$$' -fuzz FuzzParseSubject -fuzztime 5s .
 
-bench: build ## measure check throughput and latency: Gatehouse embedded, SpiceDB's gateway, Gatehouse remote
+bench: build ## measure checks and lookups side by side: Gatehouse embedded and remote, SpiceDB's gateway, OpenFGA
 	$(GO) build -o $(BIN)/spicedb github.com/authzed/spicedb/cmd/spicedb
-	$(GO) run ./bench -gatehouse $(BIN)/gatehouse -spicedb $(BIN)/spicedb
+	cd bench/openfga && CGO_ENABLED=0 $(GO) build -o ../../$(BIN)/openfga github.com/openfga/openfga/cmd/openfga
+	$(GO) run ./bench -gatehouse $(BIN)/gatehouse -spicedb $(BIN)/spicedb -openfga $(BIN)/openfga $(BENCH_FLAGS)
 	$(GO) test -run '^$$' -bench CheckPaths -benchtime 3s ./spicedb/
 	$(GO) test -run '^$$' -bench Admin -benchtime 3s ./server/
 	$(GO) test -run '^$$' -bench AwaitingMe -benchtime 20x ./workflow/

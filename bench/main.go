@@ -45,6 +45,7 @@ func main() {
 
 type options struct {
 	gatehouse, spicedb string
+	openfga            string
 	orgs, perOrg       int
 	conns              int
 	duration           time.Duration
@@ -58,6 +59,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.StringVar(&o.gatehouse, "gatehouse", "bin/gatehouse", "the gatehouse binary")
 	fs.StringVar(&o.spicedb, "spicedb", "bin/spicedb", "the spicedb binary (the version pinned in go.mod)")
+	fs.StringVar(&o.openfga, "openfga", "", "the openfga binary (bench/openfga/go.mod pins it); empty leaves OpenFGA out")
 	fs.IntVar(&o.orgs, "orgs", 300, "organisations")
 	fs.IntVar(&o.perOrg, "contractors", 28, "contractors per organisation")
 	fs.IntVar(&o.conns, "conns", 32, "concurrent connections")
@@ -103,6 +105,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer rem.stop()
+	procs := []named{{"gatehouse-embedded", emb}, {"gatehouse-remote", rem}, {"spicedb", sdb}}
 	ghEmb := &gatehouse{base: "http://" + embAddr, key: key}
 	ghRem := &gatehouse{base: "http://" + remAddr, key: key}
 	for _, g := range []*gatehouse{ghEmb, ghRem} {
@@ -114,13 +117,38 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 	}
 
-	targets := []struct {
+	type target struct {
 		name         string
 		call, verify func(context.Context, *http.Client, check) (bool, error)
-	}{
-		{"gatehouse-embedded", ghEmb.check, ghEmb.check},
-		{"spicedb-gateway", gw.check, gw.verify},
-		{"gatehouse-remote", ghRem.check, ghRem.check},
+		lookup       func(context.Context, *http.Client) (int, error)
+	}
+	targets := []target{
+		{"gatehouse-embedded", ghEmb.check, ghEmb.check, ghEmb.lookup},
+		{"spicedb-gateway", gw.check, gw.verify, gw.lookup},
+		{"gatehouse-remote", ghRem.check, ghRem.check, ghRem.lookup},
+	}
+	// (d) OpenFGA, the peer users would pick instead: memory datastore, its
+	// defaults (Check is consistent; its check cache, off by default, would
+	// make it eventually consistent), ListObjects unbounded like the others.
+	var fga *openfga
+	if o.openfga != "" {
+		fgaHTTP := freeAddr()
+		p, err := start(ctx, o.openfga, nil, "run", "--datastore-engine", "memory", "--http-addr", fgaHTTP, "--grpc-addr", freeAddr(),
+			"--playground-enabled=false", "--metrics-enabled=false", "--log-level", "warn",
+			"--listObjects-max-results", "0", "--listObjects-deadline", "30s", "--request-timeout", "35s")
+		if err != nil {
+			return err
+		}
+		defer p.stop()
+		fga = &openfga{base: "http://" + fgaHTTP}
+		if err := waitFor(ctx, func() error { return fga.setup(ctx) }); err != nil {
+			return fmt.Errorf("OpenFGA: %w", err)
+		}
+		if err := fga.load(ctx, data); err != nil {
+			return fmt.Errorf("OpenFGA: %w", err)
+		}
+		targets = append(targets, target{"openfga", fga.check, fga.check, fga.lookup})
+		procs = append(procs, named{"openfga", p})
 	}
 	// Every target must give the same answers before its speed counts.
 	hc := client(o.conns)
@@ -161,14 +189,14 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return fmt.Errorf("building the lookup organisation: %w", err)
 		}
 	}
+	if fga != nil {
+		if err := fga.buildBigOrg(ctx, o.bigOrg); err != nil {
+			return fmt.Errorf("building the lookup organisation in OpenFGA: %w", err)
+		}
+	}
 	fmt.Fprintf(out, "\nlookup resources: contractors a CIS processor may view, %d contractors (half admin-only), %d lookups each:\n", o.bigOrg, o.lookups)
 	fmt.Fprintf(out, "%-20s %9s %9s %9s\n", "target", "p50", "p99", "results")
-	for _, t := range []struct {
-		name   string
-		lookup func(context.Context, *http.Client) (int, error)
-	}{
-		{"gatehouse-embedded", ghEmb.lookup}, {"spicedb-gateway", gw.lookup}, {"gatehouse-remote", ghRem.lookup},
-	} {
+	for _, t := range targets {
 		var lat []time.Duration
 		n := 0
 		for range o.lookups {
@@ -180,16 +208,26 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			lat = append(lat, time.Since(start))
 			n = got
 		}
+		if n != o.bigOrg/2 {
+			return fmt.Errorf("%s lookup: %d contractors, want %d", t.name, n, o.bigOrg/2)
+		}
 		p50, p99 := percentiles(lat)
 		fmt.Fprintf(out, "%-20s %9s %9s %9d\n", t.name, p50, p99, n)
 	}
 
-	fmt.Fprintf(out, "\npeak RSS: gatehouse-embedded %s (SpiceDB in-process), gatehouse-remote %s, spicedb %s\n",
-		peakRSS(emb.cmd.Process.Pid), peakRSS(rem.cmd.Process.Pid), peakRSS(sdb.cmd.Process.Pid))
+	var rss []string
+	for _, p := range procs {
+		rss = append(rss, p.name+" "+peakRSS(p.proc.cmd.Process.Pid))
+	}
+	fmt.Fprintf(out, "\npeak RSS: %s (gatehouse-embedded holds SpiceDB in-process; gatehouse-remote fronts spicedb)\n", strings.Join(rss, ", "))
 	// The ratio lines of issue 11, last, all from this run.
 	fmt.Fprintf(out, "\nhot check gatehouse-embedded/spicedb-gateway: %.2f\n", hotRPS["gatehouse-embedded"]/hotRPS["spicedb-gateway"])
 	fmt.Fprintf(out, "distinct checks gatehouse-embedded/spicedb-gateway: %.2f\n", rps["gatehouse-embedded"]/rps["spicedb-gateway"])
 	fmt.Fprintf(out, "check gatehouse-remote/spicedb-gateway: %.2f\n", rps["gatehouse-remote"]/rps["spicedb-gateway"])
+	if fga != nil {
+		fmt.Fprintf(out, "check gatehouse-embedded/openfga: %.2f\n", rps["gatehouse-embedded"]/rps["openfga"])
+		fmt.Fprintf(out, "hot check gatehouse-embedded/openfga: %.2f\n", hotRPS["gatehouse-embedded"]/hotRPS["openfga"])
+	}
 	return nil
 }
 
@@ -339,7 +377,9 @@ func post(ctx context.Context, hc *http.Client, url, key string, body any, out a
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+key)
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -350,7 +390,7 @@ func post(ctx context.Context, hc *http.Client, url, key string, body any, out a
 	if err != nil {
 		return err
 	}
-	if resp.StatusCode != http.StatusOK {
+	if resp.StatusCode/100 != 2 {
 		return fmt.Errorf("%s: %d %s", url, resp.StatusCode, raw)
 	}
 	if out == nil {
@@ -524,6 +564,12 @@ func (g *gateway) lookup(ctx context.Context, hc *http.Client) (int, error) {
 		}
 	}
 	return n, sc.Err()
+}
+
+// named is a process the bench started, by the name its figures use.
+type named struct {
+	name string
+	proc *proc
 }
 
 type proc struct {

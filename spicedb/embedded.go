@@ -64,6 +64,12 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening the SpiceDB datastore: %w", err)
 	}
+	memory := cfg.Datastore == "" || cfg.Datastore == "memory"
+	if memory {
+		// The memory datastore finds a resource's relationships by scanning
+		// its relation; the index finds them by id (see indexedMemory).
+		ds = newIndexedMemory(ds)
+	}
 	// The key guards nothing (the listener is in-memory) but SpiceDB requires one.
 	const key = "gatehouse-embedded"
 	srvCfg := server.NewConfigWithOptionsAndDefaults(
@@ -87,7 +93,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 		return nil, fmt.Errorf("configuring embedded SpiceDB: %w", err)
 	}
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	e := &Embedded{ds: ds, memory: cfg.Datastore == "" || cfg.Datastore == "memory", stop: stop, done: make(chan error, 1)}
+	e := &Embedded{ds: ds, memory: memory, stop: stop, done: make(chan error, 1)}
 	if e.memory {
 		e.decided = newDecisions(DefaultDecisionCacheSize)
 	}
