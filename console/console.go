@@ -137,6 +137,8 @@ func (c *console) routes() http.Handler {
 	mux.HandleFunc("POST "+basePath+"/change-requests/{id}/withdraw", c.form(true, c.handleWithdraw))
 	mux.HandleFunc("POST "+basePath+"/change-requests/{id}/authorise", c.form(true, c.handleAuthorise))
 	mux.HandleFunc("POST "+basePath+"/change-requests/{id}/reject", c.form(true, c.handleReject))
+	mux.HandleFunc("GET "+basePath+"/organisations/{org}/security-admins", c.page(c.handleSecurityAdmins))
+	mux.HandleFunc("POST "+basePath+"/organisations/{org}/security-admins/{role}", c.form(true, c.handleDelegate))
 
 	mux.HandleFunc(basePath+"/", func(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusNotFound, "error", view{Title: "Not found", Err: &shownError{Message: "There is no console page at " + r.URL.Path + "."}})
@@ -310,6 +312,7 @@ var doneMessages = map[string]string{
 	"rejected":     "You rejected the change request.",
 	"filed":        "The change request was filed.",
 	"withdrawn":    "You withdrew the change request.",
+	"delegated":    "The role was delegated.",
 }
 
 // doneOf returns the confirmation ?done= names, if any.
