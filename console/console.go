@@ -139,6 +139,7 @@ func (c *console) routes() http.Handler {
 	mux.HandleFunc("POST "+basePath+"/change-requests/{id}/reject", c.form(true, c.handleReject))
 	mux.HandleFunc("GET "+basePath+"/organisations/{org}/security-admins", c.page(c.handleSecurityAdmins))
 	mux.HandleFunc("POST "+basePath+"/organisations/{org}/security-admins/{role}", c.form(true, c.handleDelegate))
+	mux.HandleFunc("POST "+basePath+"/contractors/{id}/rename", c.form(true, c.handleRenameContractor))
 
 	mux.HandleFunc(basePath+"/", func(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusNotFound, "error", view{Title: "Not found", Err: &shownError{Message: "There is no console page at " + r.URL.Path + "."}})
@@ -313,6 +314,7 @@ var doneMessages = map[string]string{
 	"filed":        "The change request was filed.",
 	"withdrawn":    "You withdrew the change request.",
 	"delegated":    "The role was delegated.",
+	"renamed":      "The contractor was renamed.",
 }
 
 // doneOf returns the confirmation ?done= names, if any.
