@@ -140,6 +140,8 @@ func (c *console) routes() http.Handler {
 	mux.HandleFunc("GET "+basePath+"/organisations/{org}/security-admins", c.page(c.handleSecurityAdmins))
 	mux.HandleFunc("POST "+basePath+"/organisations/{org}/security-admins/{role}", c.form(true, c.handleDelegate))
 	mux.HandleFunc("POST "+basePath+"/contractors/{id}/rename", c.form(true, c.handleRenameContractor))
+	mux.HandleFunc("GET "+basePath+"/organisations/{org}/invoices", c.page(c.handleInvoices))
+	mux.HandleFunc("POST "+basePath+"/organisations/{org}/invoices", c.form(true, c.handleCreateInvoice))
 
 	mux.HandleFunc(basePath+"/", func(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusNotFound, "error", view{Title: "Not found", Err: &shownError{Message: "There is no console page at " + r.URL.Path + "."}})
@@ -315,6 +317,7 @@ var doneMessages = map[string]string{
 	"withdrawn":    "You withdrew the change request.",
 	"delegated":    "The role was delegated.",
 	"renamed":      "The contractor was renamed.",
+	"invoiced":     "The invoice was created.",
 }
 
 // doneOf returns the confirmation ?done= names, if any.
