@@ -142,6 +142,9 @@ func (c *console) routes() http.Handler {
 	mux.HandleFunc("POST "+basePath+"/contractors/{id}/rename", c.form(true, c.handleRenameContractor))
 	mux.HandleFunc("GET "+basePath+"/organisations/{org}/invoices", c.page(c.handleInvoices))
 	mux.HandleFunc("POST "+basePath+"/organisations/{org}/invoices", c.form(true, c.handleCreateInvoice))
+	mux.HandleFunc("POST "+basePath+"/change-requests/{id}/flags", c.form(true, c.handleRaiseFlags))
+	mux.HandleFunc("POST "+basePath+"/change-requests/{id}/override", c.form(true, c.handleOverride))
+	mux.HandleFunc("POST "+basePath+"/change-requests/{id}/override/confirm", c.form(true, c.handleConfirmOverride))
 
 	mux.HandleFunc(basePath+"/", func(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusNotFound, "error", view{Title: "Not found", Err: &shownError{Message: "There is no console page at " + r.URL.Path + "."}})
@@ -318,6 +321,9 @@ var doneMessages = map[string]string{
 	"delegated":    "The role was delegated.",
 	"renamed":      "The contractor was renamed.",
 	"invoiced":     "The invoice was created.",
+	"raised":       "The flag was raised.",
+	"overridden":   "The override was recorded; a second staff member must confirm it.",
+	"confirmed":    "You confirmed the override.",
 }
 
 // doneOf returns the confirmation ?done= names, if any.

@@ -353,11 +353,17 @@ func (c *console) handleChangeRequest(w http.ResponseWriter, r *http.Request, a 
 		c.fail(w, r, a, "", err)
 		return
 	}
+	can, err := c.crActionsOf(r, cr, a.actor)
+	if err != nil {
+		c.fail(w, r, a, cr.Organisation, err)
+		return
+	}
 	c.render(w, r, http.StatusOK, "changerequest", view{Title: "Change request " + cr.ID, Org: cr.Organisation, Done: doneOf(r), Data: struct {
 		CR      workflow.ChangeRequest
 		Awaits  bool
 		IsOwner bool
-	}{cr, slices.Contains(cr.Authorisers, a.actor), cr.Requester == a.actor}})
+		Can     crActions
+	}{cr, slices.Contains(cr.Authorisers, a.actor), cr.Requester == a.actor, can}})
 }
 
 // handleAuthorise serves POST /console/change-requests/{id}/authorise.
