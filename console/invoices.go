@@ -34,33 +34,16 @@ func (c *console) handleInvoices(w http.ResponseWriter, r *http.Request, a actor
 		c.fail(w, r, a, org, err)
 		return
 	}
-	page, err := c.cfg.Store.ReadRelationshipsPage(ctx, gatehouse.ReadRequest{
-		Filter: gatehouse.Filter{ResourceType: gatehouse.TypeInvoice, Relation: gatehouse.RelOrganisation, SubjectType: gatehouse.TypeOrganisation, SubjectID: org},
-		Limit:  pageSize, Cursor: r.URL.Query().Get("cursor"),
-	})
-	if err != nil {
-		c.fail(w, r, a, org, err)
-		return
-	}
-	// One bulk check: invoice#view of each (view_billing today, checked
-	// per invoice all the same so the list is exactly what K3 lets the
-	// actor see), and manage_billing for the create form.
-	checks := make([]gatehouse.CheckRequest, 0, len(page.Relationships)+1)
-	for _, rel := range page.Relationships {
-		checks = append(checks, gatehouse.CheckRequest{Resource: rel.Resource, Permission: gatehouse.PermView, Subject: a.actor})
-	}
-	checks = append(checks, gatehouse.CheckRequest{Resource: orgRef, Permission: gatehouse.PermManageBilling, Subject: a.actor})
-	results, _, err := c.cfg.Store.CheckBulk(ctx, checks, gatehouse.Consistency{FullyConsistent: true})
-	for i := 0; err == nil && i < len(results); i++ {
-		err = results[i].Err
-	}
+	// invoice#view is view_billing today; checked per invoice all the
+	// same, so the list is exactly what K3 lets the actor see.
+	page, err := c.objectsOf(r, gatehouse.TypeInvoice, org, r.URL.Query().Get("cursor"), a.actor, gatehouse.PermManageBilling)
 	if err != nil {
 		c.fail(w, r, a, org, err)
 		return
 	}
 	rows := []invoiceRow{}
 	for i, rel := range page.Relationships {
-		if !results[i].Allowed {
+		if !page.Viewable[i] {
 			continue
 		}
 		row := invoiceRow{ID: rel.Resource.ID}
@@ -76,7 +59,6 @@ func (c *console) handleInvoices(w http.ResponseWriter, r *http.Request, a actor
 		}
 		rows = append(rows, row)
 	}
-	manage := results[len(results)-1].Allowed
 	next := ""
 	if page.Cursor != "" {
 		next = "?cursor=" + url.QueryEscape(page.Cursor)
@@ -85,7 +67,7 @@ func (c *console) handleInvoices(w http.ResponseWriter, r *http.Request, a actor
 		Invoices []invoiceRow
 		Manage   bool
 		Next     string
-	}{rows, manage, next}})
+	}{rows, page.Manage, next}})
 }
 
 // handleCreateInvoice serves POST /console/organisations/{org}/invoices:
