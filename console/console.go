@@ -137,6 +137,20 @@ func (c *console) routes() http.Handler {
 	mux.HandleFunc("POST "+basePath+"/change-requests/{id}/withdraw", c.form(true, c.handleWithdraw))
 	mux.HandleFunc("POST "+basePath+"/change-requests/{id}/authorise", c.form(true, c.handleAuthorise))
 	mux.HandleFunc("POST "+basePath+"/change-requests/{id}/reject", c.form(true, c.handleReject))
+	mux.HandleFunc("GET "+basePath+"/organisations/{org}/security-admins", c.page(c.handleSecurityAdmins))
+	mux.HandleFunc("POST "+basePath+"/organisations/{org}/security-admins/{role}", c.form(true, c.handleDelegate))
+	mux.HandleFunc("POST "+basePath+"/contractors/{id}/rename", c.form(true, c.handleRenameContractor))
+	mux.HandleFunc("GET "+basePath+"/organisations/{org}/invoices", c.page(c.handleInvoices))
+	mux.HandleFunc("POST "+basePath+"/organisations/{org}/invoices", c.form(true, c.handleCreateInvoice))
+	mux.HandleFunc("POST "+basePath+"/change-requests/{id}/flags", c.form(true, c.handleRaiseFlags))
+	mux.HandleFunc("POST "+basePath+"/change-requests/{id}/override", c.form(true, c.handleOverride))
+	mux.HandleFunc("POST "+basePath+"/change-requests/{id}/override/confirm", c.form(true, c.handleConfirmOverride))
+	mux.HandleFunc("GET "+basePath+"/organisations/{org}/exceptions", c.page(c.handleExceptions))
+	mux.HandleFunc("POST "+basePath+"/organisations/{org}/exceptions", c.form(true, c.handleGrantException))
+	mux.HandleFunc("POST "+basePath+"/organisations/{org}/exceptions/{user}/{kind}/revoke", c.form(true, c.handleRevokeException))
+	mux.HandleFunc("GET "+basePath+"/organisations/{org}/substantial", c.page(c.handleSubstantial))
+	mux.HandleFunc("POST "+basePath+"/organisations/{org}/substantial", c.form(true, c.handleSetSubstantial))
+	mux.HandleFunc("POST "+basePath+"/organisations/{org}/substantial/{kind}/unset", c.form(true, c.handleUnsetSubstantial))
 
 	mux.HandleFunc(basePath+"/", func(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusNotFound, "error", view{Title: "Not found", Err: &shownError{Message: "There is no console page at " + r.URL.Path + "."}})
@@ -310,6 +324,16 @@ var doneMessages = map[string]string{
 	"rejected":     "You rejected the change request.",
 	"filed":        "The change request was filed.",
 	"withdrawn":    "You withdrew the change request.",
+	"delegated":    "The role was delegated.",
+	"renamed":      "The contractor was renamed.",
+	"invoiced":     "The invoice was created.",
+	"raised":       "The flag was raised.",
+	"overridden":   "The override was recorded; a second staff member must confirm it.",
+	"confirmed":    "You confirmed the override.",
+	"excepted":     "The exception was granted.",
+	"unexcepted":   "The exceptions were revoked.",
+	"declared":     "The declaration was saved.",
+	"undeclared":   "The declaration was lifted.",
 }
 
 // doneOf returns the confirmation ?done= names, if any.

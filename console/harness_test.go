@@ -7,6 +7,7 @@ import (
 	"html"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -40,8 +41,9 @@ type gate struct {
 	Store *spicedb.SpiceDB
 }
 
-// mustGate starts a seeded Gatehouse with the console and dev sign-in on.
-func mustGate(tb testing.TB) *gate {
+// mustGate starts a seeded Gatehouse with the console and dev sign-in on;
+// extra people join the sign-in's demo users.
+func mustGate(tb testing.TB, extra ...console.DevUser) *gate {
 	tb.Helper()
 	emb, err := spicedb.StartEmbedded(tb.Context(), spicedb.EmbeddedConfig{Datastore: "memory"})
 	if err != nil {
@@ -69,6 +71,7 @@ func mustGate(tb testing.TB) *gate {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	users = append(users, extra...)
 	log := slog.New(slog.DiscardHandler)
 	wf := workflow.New(store)
 	c, err := console.New(console.Config{Workflow: wf, Store: store, Log: log, DevLogin: true, DevUsers: users, SessionKey: sessionKey})
@@ -203,9 +206,11 @@ func (b *browser) get(path string) page {
 	return b.do(req)
 }
 
-// post submits a form with the CSRF token of the last page seen.
+// post submits a form with the CSRF token of the last page seen; the
+// caller's form is left as it was, so one may be sent by several people.
 func (b *browser) post(path string, form url.Values) page {
 	b.g.t.Helper()
+	form = maps.Clone(form)
 	if form == nil {
 		form = url.Values{}
 	}

@@ -196,36 +196,14 @@ func (c *console) handleContractors(w http.ResponseWriter, r *http.Request, a ac
 		c.fail(w, r, a, "", err)
 		return
 	}
-	page, err := c.cfg.Store.ReadRelationshipsPage(ctx, gatehouse.ReadRequest{
-		Filter: gatehouse.Filter{ResourceType: gatehouse.TypeContractor, Relation: gatehouse.RelOrganisation, SubjectType: gatehouse.TypeOrganisation, SubjectID: org},
-		Limit:  pageSize, Cursor: r.URL.Query().Get("cursor"),
-	})
-	if err != nil {
-		c.fail(w, r, a, org, err)
-		return
-	}
-	// One bulk check for the page, plus manage_contractors for the switch.
-	checks := make([]gatehouse.CheckRequest, 0, len(page.Relationships)+1)
-	for _, rel := range page.Relationships {
-		checks = append(checks, gatehouse.CheckRequest{Resource: rel.Resource, Permission: gatehouse.PermView, Subject: a.actor})
-	}
-	checks = append(checks, gatehouse.CheckRequest{Resource: gatehouse.OrganisationRef(org), Permission: gatehouse.PermManageContractors, Subject: a.actor})
-	results, _, err := c.cfg.Store.CheckBulk(ctx, checks, gatehouse.Consistency{})
-	if err == nil {
-		for _, res := range results {
-			if res.Err != nil {
-				err = res.Err
-				break
-			}
-		}
-	}
+	page, err := c.objectsOf(r, gatehouse.TypeContractor, org, r.URL.Query().Get("cursor"), a.actor, gatehouse.PermManageContractors)
 	if err != nil {
 		c.fail(w, r, a, org, err)
 		return
 	}
 	rows := []contractorRow{}
 	for i, rel := range page.Relationships {
-		if !results[i].Allowed {
+		if !page.Viewable[i] {
 			continue
 		}
 		row := contractorRow{ID: rel.Resource.ID, Name: rel.Resource.ID}
@@ -255,7 +233,7 @@ func (c *console) handleContractors(w http.ResponseWriter, r *http.Request, a ac
 		Contractors []contractorRow
 		Manage      bool
 		Next        string
-	}{o, rows, results[len(results)-1].Allowed, next}})
+	}{o, rows, page.Manage, next}})
 }
 
 // handleAdminOnly serves POST /console/contractors/{id}/admin-only: sets
@@ -353,11 +331,17 @@ func (c *console) handleChangeRequest(w http.ResponseWriter, r *http.Request, a 
 		c.fail(w, r, a, "", err)
 		return
 	}
+	can, err := c.crActionsOf(r, cr, a.actor)
+	if err != nil {
+		c.fail(w, r, a, cr.Organisation, err)
+		return
+	}
 	c.render(w, r, http.StatusOK, "changerequest", view{Title: "Change request " + cr.ID, Org: cr.Organisation, Done: doneOf(r), Data: struct {
 		CR      workflow.ChangeRequest
 		Awaits  bool
 		IsOwner bool
-	}{cr, slices.Contains(cr.Authorisers, a.actor), cr.Requester == a.actor}})
+		Can     crActions
+	}{cr, slices.Contains(cr.Authorisers, a.actor), cr.Requester == a.actor, can}})
 }
 
 // handleAuthorise serves POST /console/change-requests/{id}/authorise.

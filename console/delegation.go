@@ -1,0 +1,102 @@
+package console
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/workflow"
+)
+
+// securityAdmins is what the security administration page shows: the
+// current SA and ASA (to members only, X1), and which delegations the
+// actor may make.
+type securityAdmins struct {
+	Name string
+	// Member is false for provider staff who are not on the team: they see
+	// only the S7 form, never who holds what.
+	Member  bool
+	SA, ASA []gatehouse.Subject
+	// CanSA, CanASA: delegate_security_admin (owner, SA: S3) and
+	// delegate_alternate_security_admin (owner, SA, ASA: S4, S5).
+	CanSA, CanASA bool
+	// Staff may delegate a new SA at a verified director's request (S7).
+	Staff bool
+}
+
+// handleSecurityAdmins serves GET /console/organisations/{org}/security-admins:
+// the organisation's SA and ASA, and the forms to delegate each (S3, S5)
+// that the actor may use; provider staff get the S7 form. Anyone else is
+// refused as GetOrganisation refuses them.
+func (c *console) handleSecurityAdmins(w http.ResponseWriter, r *http.Request, a actorCtx) {
+	org := r.PathValue("org")
+	ctx := r.Context()
+	d := securityAdmins{Name: org, Member: true}
+	o, err := c.cfg.Workflow.GetOrganisation(ctx, a.actor, org)
+	if err != nil {
+		d.Member = false
+		if gatehouse.ErrorCode(err) != gatehouse.EFORBIDDEN {
+			c.fail(w, r, a, "", err)
+			return
+		}
+	}
+	perms, cerr := c.can(r, gatehouse.OrganisationRef(org), a.actor,
+		gatehouse.PermDelegateSecurityAdmin, gatehouse.PermDelegateAlternateSecurityAdmin, gatehouse.PermProviderStaff)
+	if cerr != nil {
+		c.fail(w, r, a, org, cerr)
+		return
+	}
+	d.CanSA, d.CanASA, d.Staff = perms[gatehouse.PermDelegateSecurityAdmin], perms[gatehouse.PermDelegateAlternateSecurityAdmin], perms[gatehouse.PermProviderStaff]
+	if !d.Member && !d.Staff {
+		c.fail(w, r, a, "", err)
+		return
+	}
+	if d.Member {
+		d.Name = o.Name
+		for _, slot := range []struct {
+			role string
+			into *[]gatehouse.Subject
+		}{{gatehouse.RoleSecurityAdmin, &d.SA}, {gatehouse.RoleAlternateSecurityAdmin, &d.ASA}} {
+			rels, _, err := c.cfg.Store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: gatehouse.TypeOrganisation, ResourceID: org, Relation: slot.role}, gatehouse.Consistency{FullyConsistent: true})
+			if err != nil {
+				c.fail(w, r, a, org, err)
+				return
+			}
+			for _, rel := range rels {
+				*slot.into = append(*slot.into, rel.Subject)
+			}
+		}
+	}
+	c.render(w, r, http.StatusOK, "security", view{Title: d.Name + ": security administration", Org: org, Done: doneOf(r), Data: d})
+}
+
+// handleDelegate serves POST /console/organisations/{org}/security-admins/{role}:
+// GrantRole of security_admin (S3, with previous_becomes_alternate; S7
+// with requested_by, for provider staff) or alternate_security_admin (S5),
+// as PUT /v1/organisations/{org}/members/{user}/roles/{role} does.
+func (c *console) handleDelegate(w http.ResponseWriter, r *http.Request, a actorCtx) {
+	org, role := r.PathValue("org"), r.PathValue("role")
+	if role != gatehouse.RoleSecurityAdmin && role != gatehouse.RoleAlternateSecurityAdmin {
+		c.fail(w, r, a, org, gatehouse.Invalid("role", "only security_admin and alternate_security_admin are delegated here; other roles are granted on the members page"))
+		return
+	}
+	f := r.PostForm
+	g := workflow.RoleGrant{
+		Org: org, User: userOf(r, "user"), Role: role,
+		PreviousBecomesAlternate: f.Get("previous_becomes_alternate") == "true", Reason: f.Get("reason"),
+	}
+	if strings.TrimSpace(f.Get("requested_by")) != "" {
+		rb := userOf(r, "requested_by")
+		if !gatehouse.ValidID(rb.ID) {
+			c.fail(w, r, a, org, gatehouse.Invalid("requestedBy", "requestedBy must be a user (user:<id>)"))
+			return
+		}
+		g.RequestedBy = &rb
+	}
+	if _, err := c.cfg.Workflow.GrantRole(r.Context(), a.actor, g); err != nil {
+		c.fail(w, r, a, org, err)
+		return
+	}
+	done(w, r, basePath+"/organisations/"+url.PathEscape(org)+"/security-admins", "delegated")
+}
