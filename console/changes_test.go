@@ -107,7 +107,7 @@ func TestConsoleFlags(t *testing.T) {
 // pending, and a refusal writes nothing.
 func TestConsoleOverride(t *testing.T) {
 	steve := console.DevUser{ID: "steve", Note: "provider staff (test)"}
-	g, twin := mustGate(t, steve), mustGate(t)
+	g, twin := mustGate(t, withUsers(steve)), mustGate(t)
 	g.staff("steve")
 	twin.staff("steve")
 	const pending = "/change-requests/globex-cr-pending"

@@ -51,6 +51,8 @@ type Config struct {
 	// any of them without a password: for the embedded demo only.
 	DevLogin bool
 	DevUsers []DevUser
+	// OIDC, when its Issuer is set, offers sign-in with an OpenID provider.
+	OIDC OIDC
 	// SessionKey signs the session cookies; at least 32 bytes.
 	SessionKey []byte
 	// Now is the clock (time.Now when nil).
@@ -63,6 +65,7 @@ type console struct {
 	seal  sealer
 	pages map[string]*template.Template
 	now   func() time.Time
+	oidc  *oidcSignIn
 }
 
 // New returns the console's handler, which serves every path under /console.
@@ -76,6 +79,10 @@ func New(cfg Config) (http.Handler, error) {
 	c := &console{cfg: cfg, seal: sealer{key: cfg.SessionKey}, now: cfg.Now, pages: map[string]*template.Template{}}
 	if c.now == nil {
 		c.now = time.Now
+	}
+	var err error
+	if c.oidc, err = newOIDCSignIn(cfg.OIDC); err != nil {
+		return nil, err
 	}
 	funcs := template.FuncMap{
 		"rule":    func(id string) string { return ruleSentences[id] },
@@ -116,6 +123,8 @@ func (c *console) routes() http.Handler {
 	mux.HandleFunc("GET "+basePath+"/login", c.handleLoginPage)
 	mux.HandleFunc("POST "+basePath+"/login", c.form(false, c.handleDevLogin))
 	mux.HandleFunc("POST "+basePath+"/logout", c.form(true, c.handleLogout))
+	mux.HandleFunc("GET "+basePath+"/oidc/start", c.handleOIDCStart)
+	mux.HandleFunc("GET "+OIDCCallbackPath, c.handleOIDCCallback)
 
 	mux.HandleFunc("GET "+basePath+"/{$}", c.page(c.handleOrganisations))
 	mux.HandleFunc("GET "+basePath+"/organisations/{org}", c.page(c.handleMembers))
@@ -226,7 +235,7 @@ func (c *console) page(h func(http.ResponseWriter, *http.Request, actorCtx)) htt
 	return func(w http.ResponseWriter, r *http.Request) {
 		s, ok := c.current(r)
 		if !ok || !s.signedIn() {
-			http.Redirect(w, r, basePath+"/login", http.StatusSeeOther)
+			http.Redirect(w, r, loginPath(r), http.StatusSeeOther) //nolint:gosec // a path of the console: loginPath keeps only what localConsolePath vetted
 			return
 		}
 		h(w, r.WithContext(callerCtx(r)), actorCtx{s: s, actor: gatehouse.User(s.User)})

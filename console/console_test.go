@@ -69,8 +69,8 @@ func TestCookies(t *testing.T) {
 				t.Fatal(err)
 			}
 			resp.Body.Close()
-			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/login" {
-				t.Errorf("%s cookie: %d to %q, want 303 to the sign-in page", name, resp.StatusCode, resp.Header.Get("Location"))
+			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/login?next=%2Fconsole%2Forganisations%2Fglobex" {
+				t.Errorf("%s cookie: %d to %q, want 303 to the sign-in page, remembering the page", name, resp.StatusCode, resp.Header.Get("Location"))
 			}
 		})
 	}

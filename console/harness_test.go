@@ -41,10 +41,22 @@ type gate struct {
 	Store *spicedb.SpiceDB
 }
 
-// mustGate starts a seeded Gatehouse with the console and dev sign-in on;
-// extra people join the sign-in's demo users.
-func mustGate(tb testing.TB, extra ...console.DevUser) *gate {
+// gateOption changes the console's configuration; base is the URL the gate
+// will be served at.
+type gateOption func(cfg *console.Config, base string)
+
+// withUsers adds people to the development sign-in's demo users.
+func withUsers(extra ...console.DevUser) gateOption {
+	return func(cfg *console.Config, _ string) { cfg.DevUsers = append(cfg.DevUsers, extra...) }
+}
+
+// mustGate starts a seeded Gatehouse with the console and dev sign-in on,
+// changed by opts.
+func mustGate(tb testing.TB, opts ...gateOption) *gate {
 	tb.Helper()
+	// The listener comes first: the console's OpenID redirect URL names it.
+	srv := httptest.NewUnstartedServer(nil)
+	tb.Cleanup(func() { _ = srv.Listener.Close() })
 	emb, err := spicedb.StartEmbedded(tb.Context(), spicedb.EmbeddedConfig{Datastore: "memory"})
 	if err != nil {
 		tb.Fatalf("starting embedded SpiceDB: %v", err)
@@ -71,19 +83,24 @@ func mustGate(tb testing.TB, extra ...console.DevUser) *gate {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	users = append(users, extra...)
 	log := slog.New(slog.DiscardHandler)
 	wf := workflow.New(store)
-	c, err := console.New(console.Config{Workflow: wf, Store: store, Log: log, DevLogin: true, DevUsers: users, SessionKey: sessionKey})
+	cfg := console.Config{Workflow: wf, Store: store, Log: log, DevLogin: true, DevUsers: users, SessionKey: sessionKey}
+	base := "http://" + srv.Listener.Addr().String()
+	for _, o := range opts {
+		o(&cfg, base)
+	}
+	c, err := console.New(cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	var ready atomic.Bool
 	ready.Store(true)
-	srv := httptest.NewServer(server.New(server.Deps{
+	srv.Config.Handler = server.New(server.Deps{
 		Store: store, Workflow: wf, Schema: idx, Keys: []string{apiKey},
 		Log: log, Metrics: metrics, Ready: &ready, Console: c,
-	}))
+	})
+	srv.Start()
 	tb.Cleanup(srv.Close)
 	return &gate{t: tb, URL: srv.URL, Store: store}
 }

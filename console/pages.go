@@ -11,14 +11,16 @@ import (
 	"github.com/gatehouse-authz/gatehouse/workflow"
 )
 
-// handleLoginPage serves GET /console/login: the development sign-in, which
-// lists the demo users, or a note that no sign-in is configured.
+// handleLoginPage serves GET /console/login?next=: sign-in with the OpenID
+// provider, the development sign-in, which lists the demo users, both, or a
+// note that no sign-in is configured.
 func (c *console) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 	s := c.anonymous(w, r)
 	c.render(w, r, http.StatusOK, "login", view{Title: "Sign in", User: s.User, CSRF: c.seal.csrf(s), Data: struct {
+		OIDC     *oidcLink
 		DevLogin bool
 		Users    []DevUser
-	}{c.cfg.DevLogin, c.cfg.DevUsers}})
+	}{c.oidcOffer(r), c.cfg.DevLogin, c.cfg.DevUsers}})
 }
 
 // handleDevLogin serves POST /console/login: signs in as user:<user>, a

@@ -14,10 +14,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/audit"
@@ -55,6 +58,11 @@ type config struct {
 	console           bool
 	consoleDevLogin   bool
 	consoleSessionKey []byte
+	// consoleURL is the console's public URL, normalised to
+	// scheme://host/console/; oidc its sign-in with an OpenID provider,
+	// on when oidc.Issuer is set.
+	consoleURL string
+	oidc       console.OIDC
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -94,6 +102,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&memEvents, "audit-memory-events", memEvents, "without an audit database: how many of the newest events the trail keeps (GATEHOUSE_AUDIT_MEMORY_EVENTS)")
 	fs.StringVar(&consoleFlag, "console", getenv("GATEHOUSE_CONSOLE"), "serve the admin console under /console; default on with the embedded demo data (GATEHOUSE_CONSOLE)")
 	fs.StringVar(&devLogin, "console-dev-login", getenv("GATEHOUSE_CONSOLE_DEV_LOGIN"), "the console's password-less sign-in as any demo user; default on with the embedded demo data, refused otherwise (GATEHOUSE_CONSOLE_DEV_LOGIN)")
+	fs.StringVar(&c.consoleURL, "console-url", getenv("GATEHOUSE_CONSOLE_URL"), "the console's public URL as browsers reach it, e.g. https://gatehouse.example.com/console/; required with --oidc-issuer (GATEHOUSE_CONSOLE_URL)")
+	fs.StringVar(&c.oidc.Issuer, "oidc-issuer", getenv("GATEHOUSE_OIDC_ISSUER"), "issuer URL of the OpenID provider people sign in to the console with; needs the client id, GATEHOUSE_OIDC_CLIENT_SECRET and --console-url (GATEHOUSE_OIDC_ISSUER)")
+	fs.StringVar(&c.oidc.ClientID, "oidc-client-id", getenv("GATEHOUSE_OIDC_CLIENT_ID"), "the console's client id at the OpenID provider (GATEHOUSE_OIDC_CLIENT_ID)")
+	fs.StringVar(&c.oidc.UserClaim, "oidc-user-claim", getenv("GATEHOUSE_OIDC_USER_CLAIM"), "the claim whose value is the person's user id, acting as user:<value>; default sub (GATEHOUSE_OIDC_USER_CLAIM)")
+	fs.StringVar(&c.oidc.Name, "oidc-provider-name", getenv("GATEHOUSE_OIDC_PROVIDER_NAME"), "the provider's name on the sign-in page; default the issuer's host (GATEHOUSE_OIDC_PROVIDER_NAME)")
+	// The secret has no flag, so that it never shows in the process list.
+	c.oidc.ClientSecret = getenv("GATEHOUSE_OIDC_CLIENT_SECRET")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may finish after SIGTERM")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -145,6 +160,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if c.seed, err = parseBool("GATEHOUSE_SEED", seedFlag, !remote && c.datastore == "memory"); err != nil {
 		return c, err
 	}
+	if err := parseOIDC(&c); err != nil {
+		return c, err
+	}
 	if err := parseConsole(&c, consoleFlag, devLogin, getenv("GATEHOUSE_CONSOLE_SESSION_KEY"), !remote && c.datastore == "memory" && c.seed); err != nil {
 		return c, err
 	}
@@ -156,8 +174,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 // development sign-in, which lets anyone act as any user, is allowed.
 func parseConsole(c *config, enabled, devLogin, key string, demo bool) error {
 	var err error
-	if c.console, err = parseBool("GATEHOUSE_CONSOLE", enabled, demo); err != nil {
+	if c.console, err = parseBool("GATEHOUSE_CONSOLE", enabled, demo || c.oidc.Issuer != ""); err != nil {
 		return err
+	}
+	if !c.console && c.oidc.Issuer != "" {
+		return errors.New("GATEHOUSE_OIDC_ISSUER sets up sign-in to the console, but GATEHOUSE_CONSOLE=false turns the console off: unset one of them")
 	}
 	if c.consoleDevLogin, err = parseBool("GATEHOUSE_CONSOLE_DEV_LOGIN", devLogin, demo); err != nil {
 		return err
@@ -173,6 +194,59 @@ func parseConsole(c *config, enabled, devLogin, key string, demo bool) error {
 		return errors.New("GATEHOUSE_CONSOLE_SESSION_KEY must be at least 32 characters (openssl rand -hex 32), or unset to generate one at start")
 	}
 	c.consoleSessionKey = []byte(key)
+	return nil
+}
+
+// parseOIDC reads the console's sign-in with an OpenID provider: all of
+// GATEHOUSE_OIDC_ISSUER, its client and GATEHOUSE_CONSOLE_URL, or none.
+func parseOIDC(c *config) error {
+	if c.consoleURL != "" {
+		u, err := url.Parse(c.consoleURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" ||
+			!slices.Contains([]string{"", "/", "/console", "/console/"}, u.Path) {
+			return fmt.Errorf("GATEHOUSE_CONSOLE_URL must be the console's public URL, such as https://gatehouse.example.com/console/ "+
+				"(the console is served at /console/ of the host), got %q", c.consoleURL)
+		}
+		c.consoleURL = u.Scheme + "://" + u.Host + "/console/"
+	}
+	o := &c.oidc
+	if o.Issuer == "" {
+		for _, s := range [][2]string{
+			{"GATEHOUSE_OIDC_CLIENT_ID", o.ClientID},
+			{"GATEHOUSE_OIDC_CLIENT_SECRET", o.ClientSecret},
+			{"GATEHOUSE_OIDC_USER_CLAIM", o.UserClaim},
+			{"GATEHOUSE_OIDC_PROVIDER_NAME", o.Name},
+		} {
+			if s[1] != "" {
+				return fmt.Errorf("%s is set but GATEHOUSE_OIDC_ISSUER is not: set the OpenID provider's issuer URL "+
+					"(such as https://keycloak.example.com/realms/acme) to offer sign-in with it, or unset %[1]s", s[0])
+			}
+		}
+		return nil
+	}
+	if u, err := url.Parse(o.Issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("GATEHOUSE_OIDC_ISSUER must be the OpenID provider's issuer URL, such as https://keycloak.example.com/realms/acme "+
+			"or https://accounts.google.com, got %q", o.Issuer)
+	}
+	if o.ClientID == "" {
+		return errors.New("GATEHOUSE_OIDC_ISSUER is set but GATEHOUSE_OIDC_CLIENT_ID is not: register the console at the provider " +
+			"as a confidential client (authorization code flow) and set its client id and GATEHOUSE_OIDC_CLIENT_SECRET")
+	}
+	if o.ClientSecret == "" {
+		return fmt.Errorf("GATEHOUSE_OIDC_CLIENT_SECRET is required with GATEHOUSE_OIDC_ISSUER: the secret of the client %q at the provider", o.ClientID)
+	}
+	if c.consoleURL == "" {
+		return errors.New("GATEHOUSE_CONSOLE_URL is required with GATEHOUSE_OIDC_ISSUER: the console's public URL as browsers reach it, " +
+			"such as https://gatehouse.example.com/console/; register its oidc/callback (https://gatehouse.example.com/console/oidc/callback) " +
+			"as the redirect URI at the provider")
+	}
+	if o.UserClaim == "" {
+		o.UserClaim = "sub"
+	}
+	if strings.ContainsFunc(o.UserClaim, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+		return fmt.Errorf("GATEHOUSE_OIDC_USER_CLAIM must be one claim name, such as sub, preferred_username or email, got %q", o.UserClaim)
+	}
+	o.RedirectURL = strings.TrimSuffix(c.consoleURL, "/console/") + console.OIDCCallbackPath
 	return nil
 }
 
@@ -318,11 +392,15 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			_ = ln.Close()
 			return err
 		}
-		scheme := "http"
-		if tlsConfig != nil {
-			scheme = "https"
+		consoleURL := cfg.consoleURL
+		if consoleURL == "" {
+			scheme := "http"
+			if tlsConfig != nil {
+				scheme = "https"
+			}
+			consoleURL = scheme + "://" + ln.Addr().String() + "/console/"
 		}
-		fmt.Fprintf(stdout, "GATEHOUSE_CONSOLE_URL=%s://%s/console/\n", scheme, ln.Addr())
+		fmt.Fprintf(stdout, "GATEHOUSE_CONSOLE_URL=%s\n", consoleURL)
 	}
 	var ready atomic.Bool
 	srv := &http.Server{
@@ -400,10 +478,31 @@ func newConsole(cfg config, store *spicedb.SpiceDB, wf *workflow.Service, log *s
 		}
 		log.Warn("the console's development sign-in is on: anyone who reaches it may act as any demo user (GATEHOUSE_CONSOLE_DEV_LOGIN)")
 	}
+	if o := cfg.oidc; o.Issuer != "" {
+		// Discovery waits for the first sign-in, so a provider that is down now stops nothing.
+		log.Info("console sign-in with OpenID Connect; register the redirect URI at the provider",
+			"issuer", o.Issuer, "client_id", o.ClientID, "user_claim", o.UserClaim, "redirect_uri", o.RedirectURL)
+		for name, v := range map[string]string{"GATEHOUSE_OIDC_ISSUER": o.Issuer, "GATEHOUSE_CONSOLE_URL": cfg.consoleURL} {
+			if !secureURL(v) {
+				log.Warn("plain http outside loopback: sign-in codes, tokens and session cookies can be read and changed on the way; use https", "setting", name, "url", v)
+			}
+		}
+	}
 	return console.New(console.Config{
 		Workflow: wf, Store: store, Log: log,
-		DevLogin: cfg.consoleDevLogin, DevUsers: users, SessionKey: key,
+		DevLogin: cfg.consoleDevLogin, DevUsers: users, SessionKey: key, OIDC: cfg.oidc,
 	})
+}
+
+// secureURL reports whether u is https, or http on a loopback host where
+// nothing travels over a network.
+func secureURL(u string) bool {
+	p, err := url.Parse(u)
+	if err != nil || p.Scheme == "https" {
+		return err == nil
+	}
+	ip := net.ParseIP(p.Hostname())
+	return p.Hostname() == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
 // writeGrace is how much longer than GATEHOUSE_REQUEST_TIMEOUT the server
