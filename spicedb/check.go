@@ -49,7 +49,7 @@ func (s *SpiceDB) checkPermission(ctx context.Context, req gatehouse.CheckReques
 	if err != nil {
 		return nil, err
 	}
-	cons, settle := s.fresh.check(req.Consistency)
+	cons, settle := s.checkConsistency(ctx, req.Consistency)
 	start := time.Now()
 	resp, err := s.perms.CheckPermission(ctx, &v1.CheckPermissionRequest{
 		Consistency: cons,
@@ -90,7 +90,7 @@ func (s *SpiceDB) CheckBulk(ctx context.Context, reqs []gatehouse.CheckRequest, 
 		}
 	}
 	start := time.Now()
-	resp, err := s.perms.CheckBulkPermissions(ctx, &v1.CheckBulkPermissionsRequest{Consistency: s.fresh.consistency(c), Items: items})
+	resp, err := s.perms.CheckBulkPermissions(ctx, &v1.CheckBulkPermissionsRequest{Consistency: s.consistency(ctx, c), Items: items})
 	s.timed("CheckBulkPermissions", start, err)
 	if err != nil {
 		return nil, "", translate(err)

@@ -1,6 +1,7 @@
 package spicedb
 
 import (
+	"context"
 	"sync"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
@@ -116,6 +117,36 @@ func (f *freshness) check(c gatehouse.Consistency) (cons *v1.Consistency, settle
 		}
 	}
 	return f.consistency(c), nil
+}
+
+// consistency is the consistency of a read: at the head snapshot where the
+// Store knows it (withHeadSnapshots) and the caller asked for nothing else,
+// else as freshness has it.
+func (s *SpiceDB) consistency(ctx context.Context, c gatehouse.Consistency) *v1.Consistency {
+	if tok := s.headSnapshot(ctx, c); tok != "" {
+		return exact(tok)
+	}
+	return s.fresh.consistency(c)
+}
+
+// checkConsistency is consistency for a check, with freshness's settle.
+func (s *SpiceDB) checkConsistency(ctx context.Context, c gatehouse.Consistency) (*v1.Consistency, func(string)) {
+	if tok := s.headSnapshot(ctx, c); tok != "" {
+		return exact(tok), nil
+	}
+	return s.fresh.check(c)
+}
+
+// headSnapshot is the head's token when reads of consistency c go there.
+func (s *SpiceDB) headSnapshot(ctx context.Context, c gatehouse.Consistency) string {
+	if s.head == nil || c.AtLeastAsFresh != "" || c.MinimizeLatency {
+		return ""
+	}
+	tok, err := s.head(ctx)
+	if err != nil {
+		return "" // freshness's consistency is right too, only slower
+	}
+	return tok
 }
 
 func fully() *v1.Consistency {

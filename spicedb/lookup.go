@@ -21,7 +21,7 @@ func (s *SpiceDB) LookupResources(ctx context.Context, req gatehouse.LookupResou
 		return gatehouse.LookupResourcesResult{}, err
 	}
 	call := callHash("resources", req.ResourceType, req.Permission, req.Subject.String(), contextKey(req.Context))
-	cons := s.fresh.consistency(req.Consistency)
+	cons := s.consistency(ctx, req.Consistency)
 	var at *v1.Cursor
 	if req.Cursor != "" {
 		pc, err := decodeCursor(req.Cursor, call)
@@ -95,7 +95,7 @@ func (s *SpiceDB) LookupSubjectsPage(ctx context.Context, req gatehouse.LookupSu
 		return gatehouse.LookupSubjectsResult{}, err
 	}
 	call := callHash("subjects", req.Resource.String(), req.Permission, req.SubjectType, req.SubjectRelation, contextKey(req.Context))
-	cons := s.fresh.consistency(req.Consistency)
+	cons := s.consistency(ctx, req.Consistency)
 	after, snapshot := "", ""
 	if req.Cursor != "" {
 		pc, err := decodeCursor(req.Cursor, call)

@@ -50,7 +50,7 @@ func (s *SpiceDB) ReadRelationships(ctx context.Context, f gatehouse.Filter, c g
 // of the caller's, plus one relationship to learn whether more remain.
 func (s *SpiceDB) ReadRelationshipsPage(ctx context.Context, req gatehouse.ReadRequest) (gatehouse.ReadResult, error) {
 	call := callHash("read", fmt.Sprintf("%+v", req.Filter))
-	cons := s.fresh.consistency(req.Consistency)
+	cons := s.consistency(ctx, req.Consistency)
 	var at *v1.Cursor
 	if req.Cursor != "" {
 		pc, err := decodeCursor(req.Cursor, call)

@@ -31,6 +31,9 @@ type SpiceDB struct {
 	observe func(method string, d time.Duration, err error)
 
 	fresh freshness
+	// head, when set, names the datastore's head snapshot as a ZedToken;
+	// see withHeadSnapshots.
+	head func(context.Context) (string, error)
 	// decided caches the engine's answers; nil without WithDecisionCache.
 	decided *decisions
 	audit   *auditState
@@ -53,6 +56,15 @@ func WithChecker(c Checker) Option { return func(s *SpiceDB) { s.fast = c } }
 // permission can reach a relationship with an expiration, are never cached.
 func WithDecisionCache(size int) Option {
 	return func(s *SpiceDB) { s.decided = newDecisions(size) }
+}
+
+// withHeadSnapshots makes every read that names no consistency of its own
+// (or asks to be fully consistent) read at the exact snapshot head names:
+// for the embedded memory datastore, which only this process writes, the
+// head is the last write, so such a read sees every write that returned,
+// and SpiceDB's caches, keyed by revision, last until the next write.
+func withHeadSnapshots(head func(context.Context) (string, error)) Option {
+	return func(s *SpiceDB) { s.head = head }
 }
 
 // withDecisions shares d, one decision cache, among the Stores over one
