@@ -129,8 +129,8 @@ func walkChangeRequest(t *testing.T, c *chrome, g *gate) {
 	mia.shows("Open requests awaiting you", "cr-browser")
 
 	// The organisation names its contacts: its owner takes the
-	// designations away (only provider staff may mark a contact
-	// unavailable, and the console offers them no members page).
+	// designations away (marking a contact unavailable is provider
+	// staff's, TestStaffDesignations).
 	grace := c.as(t, g, "grace")
 	grace.click("Globex Corporation")
 	takeAway := func(designation, who string) {

@@ -125,6 +125,7 @@ func (c *console) routes() http.Handler {
 	mux.HandleFunc("POST "+basePath+"/organisations/{org}/transfer-ownership", c.form(true, c.handleTransferOwnership))
 	mux.HandleFunc("POST "+basePath+"/organisations/{org}/designations", c.form(true, c.handleSetDesignation))
 	mux.HandleFunc("POST "+basePath+"/organisations/{org}/members/{user}/designations/{designation}/unset", c.form(true, c.handleUnsetDesignation))
+	mux.HandleFunc("POST "+basePath+"/organisations/{org}/designations/unset", c.form(true, c.handleUnsetDesignation))
 	mux.HandleFunc("GET "+basePath+"/organisations/{org}/contractors", c.page(c.handleContractors))
 	mux.HandleFunc("POST "+basePath+"/organisations/{org}/contractors", c.form(true, c.handleCreateContractor))
 	mux.HandleFunc("POST "+basePath+"/contractors/{id}/admin-only", c.form(true, c.handleAdminOnly))
