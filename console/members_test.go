@@ -330,3 +330,32 @@ func TestMembersOffersWhatEachMayDo(t *testing.T) {
 		}
 	})
 }
+
+// TestTakeAwayRecordsAReason: taking a designation away from a member's
+// row records the reason typed beside the button, or, with none typed,
+// that none was given and where, never nothing (X2); the API's reason is
+// optional, so both are allowed as the API allows them.
+func TestTakeAwayRecordsAReason(t *testing.T) {
+	g := mustGate(t)
+	grace := g.signedIn("grace")
+	for _, c := range []struct{ user, designation, reason, recorded string }{
+		{"fiona", "finance_contact", "moved to the audit team", "moved to the audit team"},
+		{"tom", "technical_contact", "", "no reason given: Take away on the console's members page"},
+	} {
+		t.Run("X2_"+c.designation, func(t *testing.T) {
+			p := grace.get("/console/organisations/globex")
+			if !strings.Contains(p.Body, `Reason for taking `+c.designation+` away from `+c.user) {
+				t.Fatalf("no reason field beside %s's %s", c.user, c.designation)
+			}
+			p = grace.post("/console/organisations/globex/members/"+c.user+"/designations/"+c.designation+"/unset", url.Values{"reason": {c.reason}})
+			shows(t, p, "The designation was taken away.")
+			ev := g.auditEvent("globex", func(ev map[string]any) bool {
+				d, _ := ev["details"].(map[string]any)
+				return ev["action"] == "unset_designation" && d["designation"] == c.designation
+			})
+			if ev["reason"] != c.recorded || ev["key"] != "console" {
+				t.Errorf("the audit trail records %v, want reason %q by the console", ev, c.recorded)
+			}
+		})
+	}
+}

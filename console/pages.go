@@ -126,6 +126,17 @@ func (c *console) handleRemoveMember(w http.ResponseWriter, r *http.Request, a a
 	done(w, r, basePath+"/organisations/"+url.PathEscape(org), "removed")
 }
 
+// reasonOr returns the form's reason, or, left blank, one saying that no
+// reason was given and which console action made the change, so that the
+// audit trail says at least that much (X2). Only for reasons the API
+// leaves optional: a required one is never filled in.
+func reasonOr(r *http.Request, action string) string {
+	if s := strings.TrimSpace(r.PostForm.Get("reason")); s != "" {
+		return s
+	}
+	return "no reason given: " + action
+}
+
 // userOf reads a user id from a form field, taking "pat" and "user:pat" alike.
 func userOf(r *http.Request, field string) gatehouse.Subject {
 	return gatehouse.User(strings.TrimPrefix(strings.TrimSpace(r.PostForm.Get(field)), "user:"))
@@ -159,14 +170,15 @@ func (c *console) handleSetDesignation(w http.ResponseWriter, r *http.Request, a
 // POST /console/organisations/{org}/members/{user}/designations/{designation}/unset,
 // a member's row's Take away, and POST /console/organisations/{org}/designations/unset,
 // the form in which provider staff off the team name the member and the
-// designation: UnsetDesignation with the form's reason.
+// designation: UnsetDesignation with the form's reason, optional as in
+// the API, or one that says none was given and where.
 func (c *console) handleUnsetDesignation(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	org := r.PathValue("org")
 	user, designation := gatehouse.User(r.PathValue("user")), r.PathValue("designation")
 	if designation == "" {
 		user, designation = userOf(r, "user"), r.PostForm.Get("designation")
 	}
-	if _, err := c.cfg.Workflow.UnsetDesignation(r.Context(), a.actor, org, user, designation, r.PostForm.Get("reason")); err != nil {
+	if _, err := c.cfg.Workflow.UnsetDesignation(r.Context(), a.actor, org, user, designation, reasonOr(r, "Take away on the console's members page")); err != nil {
 		c.fail(w, r, a, org, err)
 		return
 	}
