@@ -133,6 +133,7 @@ func walkChangeRequest(t *testing.T, c *chrome, g *gate) {
 	// staff's, TestStaffDesignations).
 	grace := c.as(t, g, "grace")
 	grace.click("Globex Corporation")
+	grace.phoneShot("members-designations-phone", "/console/organisations/globex")
 	takeAway := func(designation, who string) {
 		t.Helper()
 		if status := grace.click("Take " + designation + " away from " + who); status != http.StatusOK {

@@ -3,6 +3,7 @@ package console_test
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -329,6 +330,28 @@ func TestMembersOffersWhatEachMayDo(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestMembersOnAPhone: every cell of the members table names its column
+// (data-label), which the phone layout shows beside it when the rows
+// stack, and the stylesheet stacks them under 40rem; the browser test's
+// phone screenshot shows it.
+func TestMembersOnAPhone(t *testing.T) {
+	g := mustGate(t)
+	p := g.signedIn("grace").get("/console/organisations/globex")
+	cells := regexp.MustCompile(`<td[^>]*>`).FindAllString(p.Body, -1)
+	if len(cells) == 0 {
+		t.Fatal("no table cells")
+	}
+	for _, c := range cells {
+		if !strings.Contains(c, "data-label=") {
+			t.Errorf("a cell names no column: %s", c)
+		}
+	}
+	css := g.browser().get("/console/static/console.css")
+	if !strings.Contains(css.Body, "table.rows td::before { content: attr(data-label)") || !strings.Contains(p.Body, `<table class="rows"`) {
+		t.Error("the members table does not stack on a phone")
+	}
 }
 
 // TestTakeAwayRecordsAReason: taking a designation away from a member's
