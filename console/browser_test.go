@@ -125,7 +125,7 @@ func walkChangeRequest(t *testing.T, c *chrome, g *gate) {
 	pat.shot("change-requests")
 
 	mia := c.as(t, g, "mia")
-	mia.click("awaiting me")
+	mia.click("Awaiting me")
 	mia.shows("Open requests awaiting you", "cr-browser")
 
 	// The organisation names its contacts: its owner takes the
@@ -156,7 +156,7 @@ func walkChangeRequest(t *testing.T, c *chrome, g *gate) {
 	mia.reload()
 	mia.shows("Nothing is awaiting you.")
 	alan := c.as(t, g, "alan")
-	alan.click("awaiting me")
+	alan.click("Awaiting me")
 	alan.shows("cr-browser")
 
 	alan.click("cr-browser")
