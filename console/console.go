@@ -192,7 +192,18 @@ type shownError struct {
 	Field      string
 	Permission string
 	Rule       string
+	// Hint is the console's own sentence on what the refusal means for
+	// the reader, when the API's message alone leaves them puzzled.
+	Hint string
 }
+
+// hinted is a refusal with the console's hint for it.
+type hinted struct {
+	error
+	hint string
+}
+
+func (h hinted) Unwrap() error { return h.error }
 
 // current reads the session cookie; a missing, unsigned, forged or expired
 // one is an anonymous session.
@@ -294,6 +305,10 @@ func (c *console) fail(w http.ResponseWriter, r *http.Request, a actorCtx, org s
 		shown.Status = wire.StatusOf(e.Code)
 		if shown.Status < http.StatusInternalServerError {
 			shown = &shownError{Status: shown.Status, Code: e.Code, Message: e.Message, Field: e.Field, Permission: e.Permission, Rule: e.Rule}
+			var h hinted
+			if errors.As(err, &h) {
+				shown.Hint = h.hint
+			}
 		}
 	}
 	if shown.Status >= http.StatusInternalServerError {

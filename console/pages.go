@@ -334,6 +334,9 @@ func (c *console) handleChangeRequests(w http.ResponseWriter, r *http.Request, a
 // and the authorise and reject forms while it is open.
 func (c *console) handleChangeRequest(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	cr, err := c.cfg.Workflow.ChangeRequest(r.Context(), a.actor, r.PathValue("id"))
+	if gatehouse.ErrorCode(err) == gatehouse.EFORBIDDEN {
+		err = c.viewRefusal(r, a.actor, r.PathValue("id"), err)
+	}
 	if err != nil {
 		c.fail(w, r, a, "", err)
 		return
