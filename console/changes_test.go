@@ -70,13 +70,13 @@ func TestConsoleFlags(t *testing.T) {
 		// The rule stands, but the refusal says what it means: who may
 		// read a request, and that she may still raise its flags.
 		shows(t, p, "Missing permission: view", "A change request is shown to its requester, to holders of view_reports",
-			"You may still raise its flags (C15: raise_flags), but only by its id")
+			"While it is open you may still raise its flags (C15: raise_flags), but only by its id")
 		// Someone who may do neither reads only the first part.
 		p = g.signedIn("pat").get("/console/change-requests/acme-cr-blocked")
 		status, body = g.api("GET", "/v1/change-requests/acme-cr-blocked", "user:pat", nil)
 		alike(t, p, status, body, http.StatusForbidden)
 		shows(t, p, "A change request is shown to its requester")
-		lacks(t, p, "You may still raise its flags")
+		lacks(t, p, "you may still raise its flags")
 	})
 
 	for _, c := range []struct {
