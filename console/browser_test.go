@@ -125,14 +125,15 @@ func walkChangeRequest(t *testing.T, c *chrome, g *gate) {
 	pat.shot("change-requests")
 
 	mia := c.as(t, g, "mia")
-	mia.click("awaiting me")
+	mia.click("Awaiting me")
 	mia.shows("Open requests awaiting you", "cr-browser")
 
 	// The organisation names its contacts: its owner takes the
-	// designations away (only provider staff may mark a contact
-	// unavailable, and the console offers them no members page).
+	// designations away (marking a contact unavailable is provider
+	// staff's, TestStaffDesignations).
 	grace := c.as(t, g, "grace")
 	grace.click("Globex Corporation")
+	grace.phoneShot("members-designations-phone", "/console/organisations/globex")
 	takeAway := func(designation, who string) {
 		t.Helper()
 		if status := grace.click("Take " + designation + " away from " + who); status != http.StatusOK {
@@ -155,7 +156,7 @@ func walkChangeRequest(t *testing.T, c *chrome, g *gate) {
 	mia.reload()
 	mia.shows("Nothing is awaiting you.")
 	alan := c.as(t, g, "alan")
-	alan.click("awaiting me")
+	alan.click("Awaiting me")
 	alan.shows("cr-browser")
 
 	alan.click("cr-browser")

@@ -36,6 +36,24 @@ func (c *console) crActionsOf(r *http.Request, cr workflow.ChangeRequest, actor 
 	}, nil
 }
 
+// viewRefusal adds to refused, ChangeRequest's refusal of actor's view of
+// the request id, who may view a request, and, when actor may raise its
+// flags all the same (C15: approvers of charges or security hold
+// raise_flags on every request not closed, view_reports or not), that
+// they may while it is open, though only by its id. Whether it is open
+// is not said: that is part of what they may not read.
+func (c *console) viewRefusal(r *http.Request, actor gatehouse.Subject, id string, refused error) error {
+	hint := "A change request is shown to its requester, to holders of view_reports, to provider staff and to whoever is asked to authorise or approve it (C14). You are none of these for this one, so it is in none of your lists either."
+	flags, err := c.allowed(r, gatehouse.ChangeRequestRef(id), gatehouse.PermRaiseFlags, actor)
+	if err != nil {
+		return err
+	}
+	if flags {
+		hint += " While it is open you may still raise its flags (C15: raise_flags), but only by its id, through the API's POST /v1/change-requests/" + id + "/flags: the console offers a request's forms only on its page."
+	}
+	return hinted{error: refused, hint: hint}
+}
+
 // handleRaiseFlags serves POST /console/change-requests/{id}/flags:
 // RaiseFlags with the form's substantial_security and substantial_charge,
 // as POST /v1/change-requests/{id}/flags does (C10, C11, C13, C15).

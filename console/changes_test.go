@@ -67,6 +67,16 @@ func TestConsoleFlags(t *testing.T) {
 		p := g.signedIn("fiona").get("/console" + pending)
 		status, body := g.api("GET", "/v1"+pending, "user:fiona", nil)
 		alike(t, p, status, body, http.StatusForbidden)
+		// The rule stands, but the refusal says what it means: who may
+		// read a request, and that she may still raise its flags.
+		shows(t, p, "Missing permission: view", "A change request is shown to its requester, to holders of view_reports",
+			"While it is open you may still raise its flags (C15: raise_flags), but only by its id")
+		// Someone who may do neither reads only the first part.
+		p = g.signedIn("pat").get("/console/change-requests/acme-cr-blocked")
+		status, body = g.api("GET", "/v1/change-requests/acme-cr-blocked", "user:pat", nil)
+		alike(t, p, status, body, http.StatusForbidden)
+		shows(t, p, "A change request is shown to its requester")
+		lacks(t, p, "you may still raise its flags")
 	})
 
 	for _, c := range []struct {

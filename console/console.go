@@ -134,6 +134,7 @@ func (c *console) routes() http.Handler {
 	mux.HandleFunc("POST "+basePath+"/organisations/{org}/transfer-ownership", c.form(true, c.handleTransferOwnership))
 	mux.HandleFunc("POST "+basePath+"/organisations/{org}/designations", c.form(true, c.handleSetDesignation))
 	mux.HandleFunc("POST "+basePath+"/organisations/{org}/members/{user}/designations/{designation}/unset", c.form(true, c.handleUnsetDesignation))
+	mux.HandleFunc("POST "+basePath+"/organisations/{org}/designations/unset", c.form(true, c.handleUnsetDesignation))
 	mux.HandleFunc("GET "+basePath+"/organisations/{org}/contractors", c.page(c.handleContractors))
 	mux.HandleFunc("POST "+basePath+"/organisations/{org}/contractors", c.form(true, c.handleCreateContractor))
 	mux.HandleFunc("POST "+basePath+"/contractors/{id}/admin-only", c.form(true, c.handleAdminOnly))
@@ -200,7 +201,18 @@ type shownError struct {
 	Field      string
 	Permission string
 	Rule       string
+	// Hint is the console's own sentence on what the refusal means for
+	// the reader, when the API's message alone leaves them puzzled.
+	Hint string
 }
+
+// hinted is a refusal with the console's hint for it.
+type hinted struct {
+	error
+	hint string
+}
+
+func (h hinted) Unwrap() error { return h.error }
 
 // current reads the session cookie; a missing, unsigned, forged or expired
 // one is an anonymous session.
@@ -302,6 +314,10 @@ func (c *console) fail(w http.ResponseWriter, r *http.Request, a actorCtx, org s
 		shown.Status = wire.StatusOf(e.Code)
 		if shown.Status < http.StatusInternalServerError {
 			shown = &shownError{Status: shown.Status, Code: e.Code, Message: e.Message, Field: e.Field, Permission: e.Permission, Rule: e.Rule}
+			var h hinted
+			if errors.As(err, &h) {
+				shown.Hint = h.hint
+			}
 		}
 	}
 	if shown.Status >= http.StatusInternalServerError {

@@ -143,3 +143,24 @@ func TestStaticAndUnknown(t *testing.T) {
 		t.Errorf("headers: CSP %q, Cache-Control %q", csp, resp.Header.Get("Cache-Control"))
 	}
 }
+
+// TestLabelsAlike: the console names a thing one way, in sentence case:
+// the organisations page's link to the requests awaiting the reader reads
+// "Awaiting me", as the organisation's navigation and the list's filter
+// do (C14), and the link beside a contractor or an invoice "Why?", as the
+// page it opens is titled.
+func TestLabelsAlike(t *testing.T) {
+	g := mustGate(t)
+	mia := g.signedIn("mia")
+	for _, path := range []string{"/console/", "/console/organisations/globex/change-requests"} {
+		p := mia.get(path)
+		shows(t, p, "Awaiting me")
+		lacks(t, p, "awaiting me")
+	}
+	olivia := g.signedIn("olivia")
+	for _, path := range []string{"/console/organisations/brightcis/contractors", "/console/organisations/brightcis/invoices"} {
+		p := olivia.get(path)
+		shows(t, p, "Why?")
+		lacks(t, p, "why?")
+	}
+}

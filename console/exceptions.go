@@ -69,7 +69,8 @@ func (c *console) handleGrantException(w http.ResponseWriter, r *http.Request, a
 
 // handleRevokeException serves POST /console/organisations/{org}/exceptions/{user}/{kind}/revoke:
 // RevokeExceptions of the user for the kind, whole kind and every target,
-// as DELETE /v1/organisations/{org}/exceptions/{user}/{kind} does (C6, C7).
+// as DELETE /v1/organisations/{org}/exceptions/{user}/{kind} does (C6, C7),
+// with the form's optional reason or one saying none was given.
 func (c *console) handleRevokeException(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	org := r.PathValue("org")
 	id := r.PathValue("user")
@@ -77,7 +78,7 @@ func (c *console) handleRevokeException(w http.ResponseWriter, r *http.Request, 
 		c.fail(w, r, a, org, gatehouse.Invalid("user", "%q is not a valid user id", id))
 		return
 	}
-	if _, _, err := c.cfg.Workflow.RevokeExceptions(r.Context(), a.actor, org, gatehouse.User(id), r.PathValue("kind"), r.PostForm.Get("reason")); err != nil {
+	if _, _, err := c.cfg.Workflow.RevokeExceptions(r.Context(), a.actor, org, gatehouse.User(id), r.PathValue("kind"), reasonOr(r, "Revoke on the console's exceptions page")); err != nil {
 		c.fail(w, r, a, org, err)
 		return
 	}

@@ -154,18 +154,34 @@ func TestConsoleExceptions(t *testing.T) {
 			t.Errorf("paging through the exceptions showed %d of 30", n)
 		}
 		b.post("/console/organisations/globex/exceptions/tom/public_facing/revoke", nil)
+		// X2: with no reason typed, the trail says so and where.
+		ev := g.auditEvent("globex", func(ev map[string]any) bool {
+			d, _ := ev["details"].(map[string]any)
+			return ev["action"] == "revoke_exception" && d["user"] == "user:tom"
+		})
+		if ev["reason"] != "no reason given: Revoke on the console's exceptions page" {
+			t.Errorf("the audit trail records %v", ev)
+		}
 	})
 
 	t.Run("C6_main_contact_revokes", func(t *testing.T) {
 		mia := g.signedIn("mia")
-		shows(t, mia.get("/console/organisations/globex/exceptions"), "Revoke")
-		p := mia.post("/console/organisations/globex/exceptions/pat/public_facing/revoke", nil)
+		shows(t, mia.get("/console/organisations/globex/exceptions"), "Revoke", "Reason for revoking every public_facing exception of pat")
+		p := mia.post("/console/organisations/globex/exceptions/pat/public_facing/revoke", url.Values{"reason": {"the about page moved to marketing"}})
 		// Revoking what is gone changes nothing: comparable afterwards.
 		status, body := g.api("DELETE", "/v1/organisations/globex/exceptions/pat/public_facing", "user:mia", nil)
 		alike(t, p, status, body, http.StatusNoContent)
 		shows(t, p, "The exceptions were revoked.", "There are no exceptions in force.")
 		if g.has(about) {
 			t.Error("the exception was not revoked")
+		}
+		// X2: the reason typed beside the button is the one recorded.
+		ev := g.auditEvent("globex", func(ev map[string]any) bool {
+			d, _ := ev["details"].(map[string]any)
+			return ev["action"] == "revoke_exception" && d["user"] == "user:pat"
+		})
+		if ev["reason"] != "the about page moved to marketing" {
+			t.Errorf("the audit trail records %v", ev)
 		}
 	})
 }

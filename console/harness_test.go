@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/console"
@@ -295,4 +296,22 @@ func shows(t *testing.T, p page, s ...string) {
 			t.Errorf("%s (%d) does not show %q:\n%s", p.URL, p.Status, x, p.Body)
 		}
 	}
+}
+
+// auditEvent waits (the trail is written behind the change, X2) for the
+// newest event of org that match accepts, read through the API, and
+// returns it; the test fails after ten seconds without one.
+func (g *gate) auditEvent(org string, match func(map[string]any) bool) map[string]any {
+	g.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		_, body := g.api("GET", "/v1/audit?organisation="+url.QueryEscape(org), "", nil)
+		events, _ := body["events"].([]any)
+		for _, e := range events {
+			if ev, _ := e.(map[string]any); ev != nil && match(ev) {
+				return ev
+			}
+		}
+	}
+	g.t.Fatalf("no matching audit event of %s", org)
+	return nil
 }

@@ -55,7 +55,7 @@ func TestWhy(t *testing.T) {
 
 	t.Run("allowed_path_in_words", func(t *testing.T) {
 		adam := g.signedIn("adam")
-		shows(t, adam.get("/console/organisations/brightcis/contractors"), "why?")
+		shows(t, adam.get("/console/organisations/brightcis/contractors"), "Why?")
 		p := adam.get("/console/why?resource=contractor:c1&permission=view&subject=user:adam")
 		if p.Status != http.StatusOK {
 			t.Fatalf("why: %d", p.Status)

@@ -39,7 +39,7 @@ func TestConsoleInvoices(t *testing.T) {
 		if p.Status != http.StatusOK {
 			t.Fatalf("page: %d", p.Status)
 		}
-		shows(t, p, "BrightCIS Builders: invoices", "inv1 why? 120.00 GBP", "inv2 why? 89.50 GBP")
+		shows(t, p, "BrightCIS Builders: invoices", "inv1 Why? 120.00 GBP", "inv2 Why? 89.50 GBP")
 		lacks(t, p, "inv3", "Create an invoice")
 		if got := g.lookupInvoices("bill"); !slices.Equal(got, []string{"invoice:inv1", "invoice:inv2"}) {
 			t.Errorf("the API lists %v for bill", got)
@@ -48,7 +48,7 @@ func TestConsoleInvoices(t *testing.T) {
 
 	t.Run("R1_it_manager_sees_acme_invoices", func(t *testing.T) {
 		p := g.signedIn("ian").get("/console/organisations/acme/invoices")
-		shows(t, p, "inv3 why? 2400.00 EUR")
+		shows(t, p, "inv3 Why? 2400.00 EUR")
 		lacks(t, p, "inv1", "Create an invoice")
 		if got := g.lookupInvoices("ian"); !slices.Equal(got, []string{"invoice:inv3"}) {
 			t.Errorf("the API lists %v for ian", got)
@@ -140,7 +140,7 @@ func TestConsoleInvoices(t *testing.T) {
 			p := b.post("/console/organisations/"+c.org+"/invoices", url.Values{"id": {c.id}, "amount": {"42.50"}, "currency": {"EUR"}})
 			status, body := twin.api("POST", "/v1/organisations/"+c.org+"/invoices", "user:"+c.who, map[string]any{"id": c.id, "amount": "42.50", "currency": "EUR"})
 			alike(t, p, status, body, http.StatusCreated)
-			shows(t, p, "The invoice was created.", c.id+" why? 42.50 EUR")
+			shows(t, p, "The invoice was created.", c.id+" Why? 42.50 EUR")
 			same(t, g, twin, "invoice:"+c.id+"#organisation@organisation:"+c.org)
 			if !g.has("invoice:" + c.id + "#organisation@organisation:" + c.org) {
 				t.Error("the invoice was not written")
@@ -155,7 +155,7 @@ func TestConsoleInvoices(t *testing.T) {
 				t.Fatalf("creating bulk%02d: %d %v", i, status, body)
 			}
 		}
-		if n := pagesThrough(t, g.signedIn("ian"), "/console/organisations/acme/invoices", "bulk%02d why?", 30); n != 30 {
+		if n := pagesThrough(t, g.signedIn("ian"), "/console/organisations/acme/invoices", "bulk%02d Why?", 30); n != 30 {
 			t.Errorf("paging through the invoices showed %d of 30", n)
 		}
 	})

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/gatehouse-authz/gatehouse"
@@ -45,65 +44,54 @@ func (c *console) handleLogout(w http.ResponseWriter, r *http.Request, _ actorCt
 type orgRow struct{ ID, Name string }
 
 // handleOrganisations serves GET /console/: the organisations the actor
-// belongs to (LookupResources on organisation#member), a page at a time.
+// belongs to (LookupResources on organisation#member), and for provider
+// staff those they serve (organisation#provider_staff: C7, C9, C12, S7),
+// each list a page at a time (cursor, staff_cursor).
 func (c *console) handleOrganisations(w http.ResponseWriter, r *http.Request, a actorCtx) {
-	res, err := c.cfg.Store.LookupResources(r.Context(), gatehouse.LookupResourcesRequest{
-		ResourceType: gatehouse.TypeOrganisation, Permission: gatehouse.PermMember, Subject: a.actor,
-		Limit: pageSize, Cursor: r.URL.Query().Get("cursor"),
-	})
+	q := r.URL.Query()
+	rows, next, err := c.organisations(r, a, gatehouse.PermMember, q.Get("cursor"), "cursor", true)
 	if err != nil {
 		c.fail(w, r, a, "", err)
 		return
 	}
+	staff, staffNext, err := c.organisations(r, a, gatehouse.PermProviderStaff, q.Get("staff_cursor"), "staff_cursor", false)
+	if err != nil {
+		c.fail(w, r, a, "", err)
+		return
+	}
+	c.render(w, r, http.StatusOK, "organisations", view{Title: "Your organisations", Done: doneOf(r), Data: struct {
+		Orgs, Staff     []orgRow
+		Next, StaffNext string
+	}{rows, staff, next, staffNext}})
+}
+
+// organisations returns a page of the organisations on which the actor
+// holds permission, by name when named (as GetOrganisation names them to
+// a member) or else by id (the API tells staff off the team no name), and
+// the query of the next page, in param, when there may be more.
+func (c *console) organisations(r *http.Request, a actorCtx, permission, cursor, param string, named bool) ([]orgRow, string, error) {
+	res, err := c.cfg.Store.LookupResources(r.Context(), gatehouse.LookupResourcesRequest{
+		ResourceType: gatehouse.TypeOrganisation, Permission: permission, Subject: a.actor,
+		Limit: pageSize, Cursor: cursor,
+	})
+	if err != nil {
+		return nil, "", err
+	}
 	rows := make([]orgRow, 0, len(res.Resources))
 	for _, o := range res.Resources {
 		row := orgRow{ID: o.ID, Name: o.ID}
-		if org, err := c.cfg.Workflow.GetOrganisation(r.Context(), a.actor, o.ID); err == nil && org.Name != "" {
-			row.Name = org.Name
+		if named {
+			if org, err := c.cfg.Workflow.GetOrganisation(r.Context(), a.actor, o.ID); err == nil && org.Name != "" {
+				row.Name = org.Name
+			}
 		}
 		rows = append(rows, row)
 	}
 	next := ""
 	if res.Cursor != "" && len(res.Resources) == pageSize {
-		next = "?cursor=" + url.QueryEscape(res.Cursor)
+		next = "?" + url.Values{param: {res.Cursor}}.Encode()
 	}
-	c.render(w, r, http.StatusOK, "organisations", view{Title: "Your organisations", Done: doneOf(r), Data: struct {
-		Orgs []orgRow
-		Next string
-	}{rows, next}})
-}
-
-// handleMembers serves GET /console/organisations/{org}: its members with
-// their roles and designations, a page at a time (after=<user id>), and
-// the forms to grant, revoke and remove.
-func (c *console) handleMembers(w http.ResponseWriter, r *http.Request, a actorCtx) {
-	org := r.PathValue("org")
-	o, err := c.cfg.Workflow.GetOrganisation(r.Context(), a.actor, org)
-	if err != nil {
-		c.fail(w, r, a, "", err)
-		return
-	}
-	members, _, err := c.cfg.Workflow.Members(r.Context(), a.actor, org)
-	if err != nil {
-		c.fail(w, r, a, org, err)
-		return
-	}
-	after := r.URL.Query().Get("after")
-	start := sort.Search(len(members), func(i int) bool { return members[i].User.ID > after })
-	page := members[start:]
-	next := ""
-	if len(page) > pageSize {
-		page = page[:pageSize]
-		next = "?after=" + url.QueryEscape(page[len(page)-1].User.ID)
-	}
-	c.render(w, r, http.StatusOK, "members", view{Title: o.Name + ": members", Org: org, Done: doneOf(r), Data: struct {
-		Org          workflow.Organisation
-		Members      []workflow.Member
-		Roles        []string
-		Designations []string
-		IsOwner      bool
-		Next         string
-	}{o, page, slices.DeleteFunc(gatehouse.Roles(), func(r string) bool { return r == gatehouse.RoleOwner }), gatehouse.Designations(), o.Owner == a.actor, next}})
+	return rows, next, nil
 }
 
 // handleGrantRole serves POST /console/organisations/{org}/roles.
@@ -140,6 +128,17 @@ func (c *console) handleRemoveMember(w http.ResponseWriter, r *http.Request, a a
 	done(w, r, basePath+"/organisations/"+url.PathEscape(org), "removed")
 }
 
+// reasonOr returns the form's reason, or, left blank, one saying that no
+// reason was given and which console action made the change, so that the
+// audit trail says at least that much (X2). Only for reasons the API
+// leaves optional: a required one is never filled in.
+func reasonOr(r *http.Request, action string) string {
+	if s := strings.TrimSpace(r.PostForm.Get("reason")); s != "" {
+		return s
+	}
+	return "no reason given: " + action
+}
+
 // userOf reads a user id from a form field, taking "pat" and "user:pat" alike.
 func userOf(r *http.Request, field string) gatehouse.Subject {
 	return gatehouse.User(strings.TrimPrefix(strings.TrimSpace(r.PostForm.Get(field)), "user:"))
@@ -170,10 +169,18 @@ func (c *console) handleSetDesignation(w http.ResponseWriter, r *http.Request, a
 }
 
 // handleUnsetDesignation serves
-// POST /console/organisations/{org}/members/{user}/designations/{designation}/unset.
+// POST /console/organisations/{org}/members/{user}/designations/{designation}/unset,
+// a member's row's Take away, and POST /console/organisations/{org}/designations/unset,
+// the form in which provider staff off the team name the member and the
+// designation: UnsetDesignation with the form's reason, optional as in
+// the API, or one that says none was given and where.
 func (c *console) handleUnsetDesignation(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	org := r.PathValue("org")
-	if _, err := c.cfg.Workflow.UnsetDesignation(r.Context(), a.actor, org, gatehouse.User(r.PathValue("user")), r.PathValue("designation"), r.PostForm.Get("reason")); err != nil {
+	user, designation := gatehouse.User(r.PathValue("user")), r.PathValue("designation")
+	if designation == "" {
+		user, designation = userOf(r, "user"), r.PostForm.Get("designation")
+	}
+	if _, err := c.cfg.Workflow.UnsetDesignation(r.Context(), a.actor, org, user, designation, reasonOr(r, "Take away on the console's members page")); err != nil {
 		c.fail(w, r, a, org, err)
 		return
 	}
@@ -329,6 +336,9 @@ func (c *console) handleChangeRequests(w http.ResponseWriter, r *http.Request, a
 // and the authorise and reject forms while it is open.
 func (c *console) handleChangeRequest(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	cr, err := c.cfg.Workflow.ChangeRequest(r.Context(), a.actor, r.PathValue("id"))
+	if gatehouse.ErrorCode(err) == gatehouse.EFORBIDDEN {
+		err = c.viewRefusal(r, a.actor, r.PathValue("id"), err)
+	}
 	if err != nil {
 		c.fail(w, r, a, "", err)
 		return

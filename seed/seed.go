@@ -46,6 +46,10 @@ var relationships = []string{
 
 	// globex (seed 003): main, technical, finance and alternate contacts, a
 	// verified and an unverified director, and a team member (pat) who files requests.
+	// Designations are held only by team members (T4), so each director
+	// also holds the least role there is: cis_processor, which opens only
+	// contractors (globex has none). Seed 003 gives a director no access of
+	// their own; they are only asked when every contact is unavailable (C8).
 	"organisation:globex#platform@platform:provider",
 	"organisation:globex#owner@user:grace",
 	"organisation:globex#it_manager@user:mia",
@@ -56,8 +60,10 @@ var relationships = []string{
 	"organisation:globex#finance_contact@user:fiona",
 	"organisation:globex#administrator@user:alan",
 	"organisation:globex#alternate_contact@user:alan",
+	"organisation:globex#cis_processor@user:dora",
 	"organisation:globex#director@user:dora",
 	"organisation:globex#verified_director@user:dora",
+	"organisation:globex#cis_processor@user:dan",
 	"organisation:globex#director@user:dan",
 	"organisation:globex#cis_processor@user:pat",
 

@@ -96,3 +96,33 @@ func TestDemoRequestsInEveryStatus(t *testing.T) {
 		t.Errorf("R7: vic views acme's billing (%v)", err)
 	}
 }
+
+// TestT4DesignationsHeldByMembers: every designation in the demo data is
+// held by a member of its organisation, someone holding a role there (T4),
+// so the demo never shows a contact or director who could not list or
+// view what they are asked to authorise.
+func TestT4DesignationsHeldByMembers(t *testing.T) {
+	rels, err := seed.Relationships()
+	if err != nil {
+		t.Fatal(err)
+	}
+	members := map[string]bool{} // "org/user"
+	for _, r := range rels {
+		if r.Resource.Type == gatehouse.TypeOrganisation && gatehouse.IsRole(r.Relation) {
+			members[r.Resource.ID+"/"+r.Subject.ID] = true
+		}
+	}
+	designations := 0
+	for _, r := range rels {
+		if r.Resource.Type != gatehouse.TypeOrganisation || !gatehouse.IsDesignation(r.Relation) {
+			continue
+		}
+		designations++
+		if !members[r.Resource.ID+"/"+r.Subject.ID] {
+			t.Errorf("T4: %s designates %s, who holds no role in %s", r, r.Subject, r.Resource.ID)
+		}
+	}
+	if designations == 0 {
+		t.Fatal("the demo data holds no designation: the test proves nothing")
+	}
+}

@@ -11,8 +11,9 @@ import (
 // The demo organisation globex (seed/seed.go): grace owns it; mia is IT
 // manager and main contact, tom IT admin and technical contact, fiona
 // finance admin and finance contact, alan administrator and alternate
-// contact; dora is a verified director, dan a director nobody verified; pat
-// is a cis_processor with no designation; stella is provider staff.
+// contact; dora is a verified director, dan a director nobody verified,
+// both on the team as cis_processors (T4); pat is a cis_processor with no
+// designation; stella is provider staff.
 const (
 	mia    = "user:mia"
 	tom    = "user:tom"
@@ -103,7 +104,7 @@ func testC1AnyMemberFilesAnyKind(t *testing.T, a *API) {
 
 func testC1NonMemberCannotFile(t *testing.T, a *API) {
 	before := a.snapshot()
-	for _, actor := range []string{eve, "user:oscar" /* acme's owner */, dora /* a director holds no role */} {
+	for _, actor := range []string{eve, "user:oscar" /* acme's owner */, "user:carla" /* brightcis's CIS processor */} {
 		a.mustRefuse(t, a.fileCR("globex", actor, cr("x1", "standard")), refusal{status: 403, code: "permission_denied", permission: "member"}, before)
 	}
 	a.mustRefuse(t, a.fileCR("nowhere", pat, cr("x2", "standard")), refusal{status: 403, code: "permission_denied", permission: "member"}, before)
@@ -446,7 +447,7 @@ func testC6BadInput(t *testing.T, a *API) {
 		{"standard kind", map[string]any{"user": pat, "kind": "standard"}, refusal{status: 422, code: "rule_violation", rule: "C6", field: "kind"}},
 		{"unknown kind", map[string]any{"user": pat, "kind": "urgent"}, refusal{status: 400, code: "invalid_argument", field: "kind"}},
 		{"not a member", map[string]any{"user": eve, "kind": "service"}, refusal{status: 422, code: "rule_violation", rule: "C6", field: "user"}},
-		{"a director is no member", map[string]any{"user": dan, "kind": "service"}, refusal{status: 422, code: "rule_violation", rule: "C6", field: "user"}},
+		{"a member of another organisation", map[string]any{"user": "user:carla", "kind": "service"}, refusal{status: 422, code: "rule_violation", rule: "C6", field: "user"}},
 		{"not a user", map[string]any{"user": "organisation:globex", "kind": "service"}, refusal{status: 400, code: "invalid_argument", field: "user"}},
 		{"wildcard user", map[string]any{"user": "user:*", "kind": "service"}, refusal{status: 400, code: "invalid_argument", field: "user"}},
 		{"missing user", map[string]any{"kind": "service"}, refusal{status: 400, code: "invalid_argument", field: "user"}},

@@ -7,10 +7,11 @@ import (
 	"github.com/gatehouse-authz/gatehouse"
 )
 
-// designationPermission is the permission needed to give or take
-// designation: the organisation names its contacts and directors; only
-// provider staff verify a director or mark a contact unavailable (C7, C9).
-func designationPermission(designation string) string {
+// DesignationPermission is the permission on the organisation needed to
+// give or take designation: the organisation names its contacts and
+// directors; only provider staff verify a director or mark a contact
+// unavailable (C7, C9).
+func DesignationPermission(designation string) string {
 	if designation == gatehouse.DesignationVerifiedDirector || designation == gatehouse.DesignationUnavailableContact {
 		return gatehouse.PermProviderStaff
 	}
@@ -51,13 +52,13 @@ func (s *Service) writeDesignation(ctx context.Context, actor gatehouse.Subject,
 	}
 	var tok string
 	err := retryWrite(ctx, func() error {
-		pins, err := s.requirePins(ctx, actor, org, designationPermission(designation))
+		pins, err := s.requirePins(ctx, actor, org, DesignationPermission(designation))
 		if err != nil {
 			return err
 		}
 		// Asked only of those who may give it, so that others learn the
 		// permission they lack first (T3).
-		if op == gatehouse.Touch && designationPermission(designation) == gatehouse.PermProviderStaff && reason == "" {
+		if op == gatehouse.Touch && DesignationPermission(designation) == gatehouse.PermProviderStaff && reason == "" {
 			return final(gatehouse.Invalid("reason", "a reason is required to give %s (provider staff record why)", designation))
 		}
 		if op != gatehouse.Delete {

@@ -79,12 +79,12 @@ func TestGrantorsMatchTheSchema(t *testing.T) {
 	}
 	// Every permission the admin endpoints require is in the table, or is provider_staff.
 	for _, role := range gatehouse.Roles() {
-		if p := grantPermission(role); role != gatehouse.RoleOwner && grantors(p) == nil {
+		if p := RolePermission(role); role != gatehouse.RoleOwner && grantors(p) == nil {
 			t.Errorf("granting %s needs %s, which the table lacks", role, p)
 		}
 	}
 	for _, d := range gatehouse.Designations() {
-		if p := designationPermission(d); p != gatehouse.PermProviderStaff && grantors(p) == nil {
+		if p := DesignationPermission(d); p != gatehouse.PermProviderStaff && grantors(p) == nil {
 			t.Errorf("giving %s needs %s, which the table lacks", d, p)
 		}
 	}

@@ -8,10 +8,11 @@ import (
 	"github.com/gatehouse-authz/gatehouse"
 )
 
-// grantPermission is the permission on the organisation needed to grant or
+// RolePermission is the permission on the organisation needed to grant or
 // revoke role (S2, S3, S5, T2, T3). The owner role has none: it moves only
-// by transfer (O4, O6).
-func grantPermission(role string) string {
+// by transfer (O4, O6). The console reads it to offer only the forms the
+// actor may use.
+func RolePermission(role string) string {
 	switch role {
 	case gatehouse.RoleSecurityAdmin:
 		return gatehouse.PermDelegateSecurityAdmin
@@ -109,7 +110,7 @@ func (s *Service) RevokeRole(ctx context.Context, actor gatehouse.Subject, org s
 // other pins a role they keep, so that two concurrent revocations cannot
 // both take "not the last" and leave a designation on a non-member.
 func (s *Service) writeRole(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, role string, op gatehouse.Operation, reason string) (string, error) {
-	pins, err := s.requirePins(ctx, actor, org, grantPermission(role))
+	pins, err := s.requirePins(ctx, actor, org, RolePermission(role))
 	if err != nil {
 		return "", err
 	}
@@ -332,27 +333,19 @@ func (s *Service) RemoveMember(ctx context.Context, actor gatehouse.Subject, org
 		if len(held) == 0 && len(exceptions) == 0 {
 			return final(gatehouse.Errorf(gatehouse.ENOTFOUND, "%s holds no role, designation or exception in %s", user, org))
 		}
-		perms := []string{}
-		need := func(p string) {
-			if !slices.Contains(perms, p) {
-				perms = append(perms, p)
-			}
-		}
+		var roles []string
+		others := len(exceptions) > 0
 		for _, r := range held {
 			switch {
 			case r.Relation == gatehouse.RoleOwner:
 				return final(gatehouse.RuleViolation("O6", "%s owns %s: the owner is removed only after transferring ownership", user, org))
 			case gatehouse.IsRole(r.Relation):
-				need(grantPermission(r.Relation))
+				roles = append(roles, r.Relation)
 			default:
-				need(gatehouse.PermManageMembers)
+				others = true
 			}
 		}
-		if len(exceptions) > 0 {
-			need(gatehouse.PermManageMembers)
-		}
-		slices.SortFunc(perms, func(a, b string) int { return permOrder(a) - permOrder(b) })
-		pins, err := s.requirePins(ctx, actor, org, perms...)
+		pins, err := s.requirePins(ctx, actor, org, RemovalPermissions(roles, others)...)
 		if err != nil {
 			return err
 		}
@@ -371,6 +364,30 @@ func (s *Service) RemoveMember(ctx context.Context, actor gatehouse.Subject, org
 		return nil
 	})
 	return tok, err
+}
+
+// RemovalPermissions are the permissions on the organisation that
+// RemoveMember needs, besides the manage_team_members every removal needs
+// first, to remove a member who holds roles, and designations or
+// exceptions when others is true: each role's RolePermission (T2, S3, S5),
+// and manage_members for anything but a role (S2). They come from the most
+// to the least widely held, so that a refusal names the first one missing.
+// The owner is never removed (O6), whatever these say.
+func RemovalPermissions(roles []string, others bool) []string {
+	perms := []string{}
+	need := func(p string) {
+		if !slices.Contains(perms, p) {
+			perms = append(perms, p)
+		}
+	}
+	for _, r := range roles {
+		need(RolePermission(r))
+	}
+	if others {
+		need(gatehouse.PermManageMembers)
+	}
+	slices.SortFunc(perms, func(a, b string) int { return permOrder(a) - permOrder(b) })
+	return perms
 }
 
 // permOrder orders the permissions a removal needs from the most to the
