@@ -42,6 +42,8 @@ bench: build ## measure checks and lookups side by side: Gatehouse embedded and 
 	cd bench/openfga && CGO_ENABLED=0 $(GO) build -o ../../$(BIN)/openfga github.com/openfga/openfga/cmd/openfga
 	$(GO) run ./bench -gatehouse $(BIN)/gatehouse -spicedb $(BIN)/spicedb -openfga $(BIN)/openfga $(BENCH_FLAGS)
 	$(GO) test -run '^$$' -bench CheckPaths -benchtime 3s ./spicedb/
+	$(GO) test -run '^$$' -bench CheckScaling -benchtime 300x -timeout 30m ./spicedb/
+	$(GO) test -run '^$$' -bench LookupContractors -benchtime 10x ./spicedb/
 	$(GO) test -run '^$$' -bench Admin -benchtime 3s ./server/
 	$(GO) test -run '^$$' -bench AwaitingMe -benchtime 20x ./workflow/
 

@@ -171,6 +171,17 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		rps[t.name] = r.rps
 		fmt.Fprintf(out, "%-20s %10.0f %9s %9s %7d\n", t.name, r.rps, r.p50, r.p99, r.errors)
 	}
+	// A Zipf-skewed mix (s = 1.1): a few checks are asked very often and
+	// most rarely, as real traffic is (the same users on the same pages).
+	zipf := zipfMix(data.checks, 200000)
+	fmt.Fprintf(out, "\nPOST check, Zipf-skewed mix of the %d checks (s=1.1), %d connections, %s each:\n", len(data.checks), o.conns, o.duration)
+	fmt.Fprintf(out, "%-20s %10s %9s %9s %7s\n", "target", "req/s", "p50", "p99", "errors")
+	zipfRPS := map[string]float64{}
+	for _, t := range targets {
+		r := load(ctx, hc, o.conns, o.duration, zipf, t.call)
+		zipfRPS[t.name] = r.rps
+		fmt.Fprintf(out, "%-20s %10.0f %9s %9s %7d\n", t.name, r.rps, r.p50, r.p99, r.errors)
+	}
 	// One allowed check, repeated: what a cache gives.
 	hot := []check{data.checks[slices.IndexFunc(data.checks, func(c check) bool { return c.want })]}
 	fmt.Fprintf(out, "\nPOST check, one check repeated (%s view %s), %d connections, %s each:\n", hot[0].resource, hot[0].subject, o.conns, o.duration)
@@ -223,12 +234,27 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	// The ratio lines of issue 11, last, all from this run.
 	fmt.Fprintf(out, "\nhot check gatehouse-embedded/spicedb-gateway: %.2f\n", hotRPS["gatehouse-embedded"]/hotRPS["spicedb-gateway"])
 	fmt.Fprintf(out, "distinct checks gatehouse-embedded/spicedb-gateway: %.2f\n", rps["gatehouse-embedded"]/rps["spicedb-gateway"])
+	fmt.Fprintf(out, "zipf checks gatehouse-embedded/spicedb-gateway: %.2f\n", zipfRPS["gatehouse-embedded"]/zipfRPS["spicedb-gateway"])
 	fmt.Fprintf(out, "check gatehouse-remote/spicedb-gateway: %.2f\n", rps["gatehouse-remote"]/rps["spicedb-gateway"])
 	if fga != nil {
 		fmt.Fprintf(out, "check gatehouse-embedded/openfga: %.2f\n", rps["gatehouse-embedded"]/rps["openfga"])
 		fmt.Fprintf(out, "hot check gatehouse-embedded/openfga: %.2f\n", hotRPS["gatehouse-embedded"]/hotRPS["openfga"])
 	}
 	return nil
+}
+
+// zipfMix draws n checks from checks with a Zipf distribution (s = 1.1)
+// over a fixed shuffle of them, so that the most asked ones are spread
+// over organisations and answers.
+func zipfMix(checks []check, n int) []check {
+	rng := rand.New(rand.NewPCG(3, 4)) //nolint:gosec // a fixed seed, so every run asks the same mix
+	order := rng.Perm(len(checks))
+	z := rand.NewZipf(rng, 1.1, 1, uint64(len(checks)-1))
+	out := make([]check, n)
+	for i := range out {
+		out[i] = checks[order[z.Uint64()]]
+	}
+	return out
 }
 
 type check struct {

@@ -48,6 +48,9 @@ type EmbeddedConfig struct {
 	// in-memory gRPC server that takes longer fails as 503. Zero: no bound
 	// beyond the caller's context.
 	Timeout time.Duration
+	// scan leaves the memory datastore without Gatehouse's index, as
+	// SpiceDB ships it: for BenchmarkCheckScaling's comparison only.
+	scan bool
 }
 
 // StartEmbedded starts SpiceDB in-process on the configured datastore,
@@ -66,7 +69,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 		return nil, fmt.Errorf("opening the SpiceDB datastore: %w", err)
 	}
 	memory := cfg.Datastore == "" || cfg.Datastore == "memory"
-	if memory {
+	if memory && !cfg.scan {
 		// The memory datastore finds a resource's relationships by scanning
 		// its relation; the index finds them by id (see indexedMemory).
 		ds = newIndexedMemory(ds)
