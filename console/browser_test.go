@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/console"
+	"github.com/gatehouse-authz/gatehouse/console/oidctest"
 )
 
 // TestBrowser walks the console in a headless Chromium, signed in through
@@ -19,6 +21,26 @@ func TestBrowser(t *testing.T) {
 	c := mustChrome(t, devSignIn)
 	for _, w := range walks {
 		t.Run(w.name, func(t *testing.T) { w.walk(t, c, mustGate(t)) })
+	}
+}
+
+// TestBrowserOIDC (issue 12) runs the same walks with everyone signing in
+// through OpenID Connect, at a real provider started in the test (zitadel's
+// example provider, see oidctest) whose users are the demo users, on a
+// console with the development sign-in off.
+func TestBrowserOIDC(t *testing.T) {
+	c := mustChrome(t, oidcSignIn)
+	demo, err := console.DemoUsers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var users []oidctest.User
+	for _, u := range demo {
+		users = append(users, oidctest.User{Subject: u.ID, Username: u.ID, Email: u.ID + "@example.com"})
+	}
+	p := oidctest.MustProvider(t, users...)
+	for _, w := range walks {
+		t.Run(w.name, func(t *testing.T) { w.walk(t, c, mustGate(t, withOIDC(p, ""), withoutDevLogin)) })
 	}
 }
 

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/gatehouse-authz/gatehouse/console/oidctest"
 )
 
 // The browser tests drive the console in a headless Chromium through
@@ -91,11 +93,20 @@ func devSignIn(base, id string) chromedp.Action[chromedp.Void] {
 	)
 }
 
-// OIDC sign-in goes here: oidcSignIn, a signIn that clicks the console's
-// OIDC button, fills the in-process provider's login form and waits for
-// signedInAs(id) back on the console. TestBrowserOIDC then runs the walks
-// of browser_test.go with mustChrome(t, oidcSignIn) on a gate with OIDC
-// configured.
+// oidcSignIn signs in through OpenID Connect: the sign-in page's "Sign in
+// with Test ID" link, then the in-process provider's own login form (see
+// oidctest), which sends the browser back to the console's callback.
+func oidcSignIn(base, id string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Navigate(base+"/console/login"),
+		waitLoad(chromedp.Click(control("Sign in with Test ID"))),
+		chromedp.WaitVisible(chromedp.CSS("#username")),
+		chromedp.SendKeys(chromedp.CSS("#username"), id),
+		chromedp.SendKeys(chromedp.CSS("#password"), oidctest.Password),
+		waitLoad(chromedp.Click(button("Login"))),
+		chromedp.WaitVisible(signedInAs(id)),
+	)
+}
 
 // signedInAs selects the header's "Signed in as user:<id>".
 func signedInAs(id string) chromedp.Search {

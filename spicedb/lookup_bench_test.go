@@ -36,7 +36,7 @@ func BenchmarkLookupContractors(b *testing.B) {
 			r, err := gatehouse.ParseRelationship("x", s)
 			if err != nil {
 				// ParseRelationship refuses the wildcard K2 flag; build it by hand.
-				r = gatehouse.Relationship{Resource: gatehouse.Object{Type: "contractor", ID: s[len("contractor:"):len(s)-len("#admin_only@user:*")]}, Relation: "admin_only", Subject: gatehouse.Subject{Object: gatehouse.Object{Type: "user", ID: "*"}}}
+				r = gatehouse.Relationship{Resource: gatehouse.Object{Type: "contractor", ID: s[len("contractor:") : len(s)-len("#admin_only@user:*")]}, Relation: "admin_only", Subject: gatehouse.Subject{Object: gatehouse.Object{Type: "user", ID: "*"}}}
 			}
 			w.Updates = append(w.Updates, gatehouse.Update{Relationship: r})
 		}

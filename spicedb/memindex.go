@@ -66,9 +66,9 @@ func (d *indexedMemory) Unwrap() datastore.Datastore { return d.Datastore }
 // proves which: if it did not move, nothing was committed in between.
 func (d *indexedMemory) SnapshotReader(rev datastore.Revision) datastore.Reader {
 	ctx := context.Background()
-	before, err1 := d.Datastore.HeadRevision(ctx)
+	before, err1 := d.HeadRevision(ctx)
 	inner := d.Datastore.SnapshotReader(rev)
-	after, err2 := d.Datastore.HeadRevision(ctx)
+	after, err2 := d.HeadRevision(ctx)
 	r := &indexedReader{Reader: inner, ds: d, now: time.Now()}
 	if err1 != nil || err2 != nil || !before.Revision.Equal(after.Revision) {
 		return r // read as is: which snapshot it reads is not known
