@@ -40,7 +40,7 @@ test: ## run every test: unit, schema proofs, HTTP rules, fuzzing, Docker integr
 bench: build ## measure checks and lookups side by side: Gatehouse embedded and remote, SpiceDB's gateway, OpenFGA
 	$(GO) build -o $(BIN)/spicedb github.com/authzed/spicedb/cmd/spicedb
 	cd bench/openfga && CGO_ENABLED=0 $(GO) build -o ../../$(BIN)/openfga github.com/openfga/openfga/cmd/openfga
-	$(GO) run ./bench -gatehouse $(BIN)/gatehouse -spicedb $(BIN)/spicedb -openfga $(BIN)/openfga $(BENCH_FLAGS)
+	$(GO) run ./bench -gatehouse $(BIN)/gatehouse -spicedb $(BIN)/spicedb -openfga $(BIN)/openfga $(if $(GATEHOUSE_TEST_POSTGRES_URI),-postgres "$(GATEHOUSE_TEST_POSTGRES_URI)") $(BENCH_FLAGS)
 	$(GO) test -run '^$$' -bench CheckPaths -benchtime 3s ./spicedb/
 	$(GO) test -run '^$$' -bench CheckScaling -benchtime 300x -timeout 30m ./spicedb/
 	$(GO) test -run '^$$' -bench LookupContractors -benchtime 10x ./spicedb/

@@ -19,6 +19,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -29,6 +30,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/gatehouse-authz/gatehouse/schema"
 )
@@ -46,6 +49,7 @@ func main() {
 type options struct {
 	gatehouse, spicedb string
 	openfga            string
+	postgres           string
 	orgs, perOrg       int
 	conns              int
 	duration           time.Duration
@@ -60,6 +64,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&o.gatehouse, "gatehouse", "bin/gatehouse", "the gatehouse binary")
 	fs.StringVar(&o.spicedb, "spicedb", "bin/spicedb", "the spicedb binary (the version pinned in go.mod)")
 	fs.StringVar(&o.openfga, "openfga", "", "the openfga binary (bench/openfga/go.mod pins it); empty leaves OpenFGA out")
+	fs.StringVar(&o.postgres, "postgres", "", "a postgres:// URI whose user may create databases: adds Gatehouse embedded, SpiceDB's gateway and Gatehouse remote on Postgres")
 	fs.IntVar(&o.orgs, "orgs", 300, "organisations")
 	fs.IntVar(&o.perOrg, "contractors", 28, "contractors per organisation")
 	fs.IntVar(&o.conns, "conns", 32, "concurrent connections")
@@ -150,6 +155,68 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		targets = append(targets, target{"openfga", fga.check, fga.check, fga.lookup})
 		procs = append(procs, named{"openfga", p})
 	}
+	lookupOrgs := []*gatehouse{ghEmb, ghRem}
+	// (e) The same on Postgres: Gatehouse embedded on a database of its
+	// own, SpiceDB's gateway on another, Gatehouse remote in front of it.
+	if o.postgres != "" {
+		embDB, err := scratchDatabase(ctx, o.postgres, "embedded")
+		if err != nil {
+			return err
+		}
+		defer embDB.drop()
+		sdbDB, err := scratchDatabase(ctx, o.postgres, "spicedb")
+		if err != nil {
+			return err
+		}
+		defer sdbDB.drop()
+		migrate := exec.CommandContext(ctx, o.spicedb, "migrate", "head", "--datastore-engine", "postgres", "--datastore-conn-uri", sdbDB.uri, "--skip-release-check") //nolint:gosec // our binary and our database
+		if out, err := migrate.CombinedOutput(); err != nil {
+			return fmt.Errorf("migrating SpiceDB's database: %w: %s", err, out)
+		}
+		grpcPG, httpPG := freeAddr(), freeAddr()
+		sdbPG, err := start(ctx, o.spicedb, nil, "serve", "--grpc-preshared-key", sdbKey, "--datastore-engine", "postgres", "--datastore-conn-uri", sdbDB.uri,
+			"--grpc-addr", grpcPG, "--http-enabled", "--http-addr", httpPG, "--telemetry-endpoint=",
+			"--metrics-enabled=false", "--dispatch-cluster-enabled=false", "--skip-release-check", "--log-level", "warn")
+		if err != nil {
+			return err
+		}
+		defer sdbPG.stop()
+		gwPG := &gateway{base: "http://" + httpPG, key: sdbKey}
+		if err := waitFor(ctx, func() error { return gwPG.writeSchema(ctx, schema.Text) }); err != nil {
+			return fmt.Errorf("SpiceDB gateway on Postgres: %w", err)
+		}
+		embPGAddr, remPGAddr := freeAddr(), freeAddr()
+		embPG, err := start(ctx, o.gatehouse, []string{"GATEHOUSE_ADDR=" + embPGAddr, "GATEHOUSE_API_KEYS=" + key, "GATEHOUSE_SEED=false", "GATEHOUSE_DATASTORE=" + embDB.uri}, "serve")
+		if err != nil {
+			return err
+		}
+		defer embPG.stop()
+		remPG, err := start(ctx, o.gatehouse, []string{
+			"GATEHOUSE_ADDR=" + remPGAddr, "GATEHOUSE_API_KEYS=" + key,
+			"GATEHOUSE_SPICEDB=" + grpcPG, "GATEHOUSE_SPICEDB_KEY=" + sdbKey, "GATEHOUSE_SPICEDB_INSECURE=true",
+		}, "serve")
+		if err != nil {
+			return err
+		}
+		defer remPG.stop()
+		ghEmbPG := &gatehouse{base: "http://" + embPGAddr, key: key}
+		ghRemPG := &gatehouse{base: "http://" + remPGAddr, key: key}
+		for _, g := range []*gatehouse{ghEmbPG, ghRemPG} {
+			if err := waitFor(ctx, func() error { return g.ready(ctx) }); err != nil {
+				return err
+			}
+			if err := g.load(ctx, data); err != nil {
+				return err
+			}
+		}
+		targets = append(targets,
+			target{"gatehouse-embedded-pg", ghEmbPG.check, ghEmbPG.check, ghEmbPG.lookup},
+			target{"spicedb-gateway-pg", gwPG.check, gwPG.verify, gwPG.lookup},
+			target{"gatehouse-remote-pg", ghRemPG.check, ghRemPG.check, ghRemPG.lookup},
+		)
+		procs = append(procs, named{"gatehouse-embedded-pg", embPG}, named{"gatehouse-remote-pg", remPG}, named{"spicedb-pg", sdbPG})
+		lookupOrgs = append(lookupOrgs, ghEmbPG, ghRemPG)
+	}
 	// Every target must give the same answers before its speed counts.
 	hc := client(o.conns)
 	for _, t := range targets {
@@ -164,38 +231,38 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 	}
 	fmt.Fprintf(out, "\nPOST check, %d connections, %s each:\n", o.conns, o.duration)
-	fmt.Fprintf(out, "%-20s %10s %9s %9s %7s\n", "target", "req/s", "p50", "p99", "errors")
+	fmt.Fprintf(out, "%-22s %10s %9s %9s %7s\n", "target", "req/s", "p50", "p99", "errors")
 	rps := map[string]float64{}
 	for _, t := range targets {
 		r := load(ctx, hc, o.conns, o.duration, data.checks, t.call)
 		rps[t.name] = r.rps
-		fmt.Fprintf(out, "%-20s %10.0f %9s %9s %7d\n", t.name, r.rps, r.p50, r.p99, r.errors)
+		fmt.Fprintf(out, "%-22s %10.0f %9s %9s %7d\n", t.name, r.rps, r.p50, r.p99, r.errors)
 	}
 	// A Zipf-skewed mix (s = 1.1): a few checks are asked very often and
 	// most rarely, as real traffic is (the same users on the same pages).
 	zipf := zipfMix(data.checks, 200000)
 	fmt.Fprintf(out, "\nPOST check, Zipf-skewed mix of the %d checks (s=1.1), %d connections, %s each:\n", len(data.checks), o.conns, o.duration)
-	fmt.Fprintf(out, "%-20s %10s %9s %9s %7s\n", "target", "req/s", "p50", "p99", "errors")
+	fmt.Fprintf(out, "%-22s %10s %9s %9s %7s\n", "target", "req/s", "p50", "p99", "errors")
 	zipfRPS := map[string]float64{}
 	for _, t := range targets {
 		r := load(ctx, hc, o.conns, o.duration, zipf, t.call)
 		zipfRPS[t.name] = r.rps
-		fmt.Fprintf(out, "%-20s %10.0f %9s %9s %7d\n", t.name, r.rps, r.p50, r.p99, r.errors)
+		fmt.Fprintf(out, "%-22s %10.0f %9s %9s %7d\n", t.name, r.rps, r.p50, r.p99, r.errors)
 	}
 	// One allowed check, repeated: what a cache gives.
 	hot := []check{data.checks[slices.IndexFunc(data.checks, func(c check) bool { return c.want })]}
 	fmt.Fprintf(out, "\nPOST check, one check repeated (%s view %s), %d connections, %s each:\n", hot[0].resource, hot[0].subject, o.conns, o.duration)
-	fmt.Fprintf(out, "%-20s %10s %9s %9s %7s\n", "target", "req/s", "p50", "p99", "errors")
+	fmt.Fprintf(out, "%-22s %10s %9s %9s %7s\n", "target", "req/s", "p50", "p99", "errors")
 	hotRPS := map[string]float64{}
 	for _, t := range targets {
 		r := load(ctx, hc, o.conns, o.duration, hot, t.call)
 		hotRPS[t.name] = r.rps
-		fmt.Fprintf(out, "%-20s %10.0f %9s %9s %7d\n", t.name, r.rps, r.p50, r.p99, r.errors)
+		fmt.Fprintf(out, "%-22s %10.0f %9s %9s %7d\n", t.name, r.rps, r.p50, r.p99, r.errors)
 	}
 
 	// The lookup of issue 4: a CIS processor in one organisation of bigOrg
 	// contractors, half of them admin-only.
-	for _, g := range []*gatehouse{ghEmb, ghRem} {
+	for _, g := range lookupOrgs {
 		if err := g.buildBigOrg(ctx, o.bigOrg); err != nil {
 			return fmt.Errorf("building the lookup organisation: %w", err)
 		}
@@ -205,11 +272,27 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return fmt.Errorf("building the lookup organisation in OpenFGA: %w", err)
 		}
 	}
-	fmt.Fprintf(out, "\nlookup resources: contractors a CIS processor may view, %d contractors (half admin-only), %d lookups each:\n", o.bigOrg, o.lookups)
-	fmt.Fprintf(out, "%-20s %9s %9s %9s\n", "target", "p50", "p99", "results")
+	fmt.Fprintf(out, "\nlookup resources: contractors a CIS processor may view, %d contractors (half admin-only), %d lookups each (short: answers without all %d it may view):\n", o.bigOrg, o.lookups, o.bigOrg/2)
+	fmt.Fprintf(out, "%-22s %9s %9s %9s\n", "target", "p50", "p99", "short")
+	// A target reading at a quantised revision (the gateway asks for
+	// minimised latency) may not see the whole organisation for a few
+	// seconds: wait until every one does, then past SpiceDB's quantisation
+	// window (5 s), so that no timed lookup reads from before it.
+	for _, t := range targets {
+		if err := waitFor(ctx, func() error {
+			n, err := t.lookup(ctx, hc)
+			if err == nil && n != o.bigOrg/2 {
+				err = fmt.Errorf("%s lookup: %d contractors, want %d", t.name, n, o.bigOrg/2)
+			}
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	time.Sleep(6 * time.Second)
 	for _, t := range targets {
 		var lat []time.Duration
-		n := 0
+		short := 0
 		for range o.lookups {
 			start := time.Now()
 			got, err := t.lookup(ctx, hc)
@@ -217,13 +300,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 				return fmt.Errorf("%s lookup: %w", t.name, err)
 			}
 			lat = append(lat, time.Since(start))
-			n = got
-		}
-		if n != o.bigOrg/2 {
-			return fmt.Errorf("%s lookup: %d contractors, want %d", t.name, n, o.bigOrg/2)
+			if got != o.bigOrg/2 {
+				short++
+			}
 		}
 		p50, p99 := percentiles(lat)
-		fmt.Fprintf(out, "%-20s %9s %9s %9d\n", t.name, p50, p99, n)
+		fmt.Fprintf(out, "%-22s %9s %9s %9d\n", t.name, p50, p99, short)
 	}
 
 	var rss []string
@@ -236,6 +318,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintf(out, "distinct checks gatehouse-embedded/spicedb-gateway: %.2f\n", rps["gatehouse-embedded"]/rps["spicedb-gateway"])
 	fmt.Fprintf(out, "zipf checks gatehouse-embedded/spicedb-gateway: %.2f\n", zipfRPS["gatehouse-embedded"]/zipfRPS["spicedb-gateway"])
 	fmt.Fprintf(out, "check gatehouse-remote/spicedb-gateway: %.2f\n", rps["gatehouse-remote"]/rps["spicedb-gateway"])
+	if o.postgres != "" {
+		fmt.Fprintf(out, "distinct checks gatehouse-embedded-pg/spicedb-gateway-pg: %.2f\n", rps["gatehouse-embedded-pg"]/rps["spicedb-gateway-pg"])
+		fmt.Fprintf(out, "check gatehouse-remote-pg/spicedb-gateway-pg: %.2f\n", rps["gatehouse-remote-pg"]/rps["spicedb-gateway-pg"])
+	}
 	if fga != nil {
 		fmt.Fprintf(out, "check gatehouse-embedded/openfga: %.2f\n", rps["gatehouse-embedded"]/rps["openfga"])
 		fmt.Fprintf(out, "hot check gatehouse-embedded/openfga: %.2f\n", hotRPS["gatehouse-embedded"]/hotRPS["openfga"])
@@ -590,6 +676,39 @@ func (g *gateway) lookup(ctx context.Context, hc *http.Client) (int, error) {
 		}
 	}
 	return n, sc.Err()
+}
+
+// database is a scratch Postgres database the bench made, dropped after.
+type database struct {
+	base, name, uri string
+}
+
+// scratchDatabase creates an empty database beside base's.
+func scratchDatabase(ctx context.Context, base, what string) (*database, error) {
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	defer conn.Close(ctx)
+	name := fmt.Sprintf("gatehouse_bench_%s_%d", what, time.Now().UnixNano())
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, err
+	}
+	u.Path = "/" + name
+	return &database{base: base, name: name, uri: u.String()}, nil
+}
+
+func (d *database) drop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if conn, err := pgx.Connect(ctx, d.base); err == nil {
+		_, _ = conn.Exec(ctx, "DROP DATABASE "+d.name+" WITH (FORCE)")
+		_ = conn.Close(ctx)
+	}
 }
 
 // named is a process the bench started, by the name its figures use.

@@ -121,19 +121,22 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	return e, nil
 }
 
-// Options are the Store options an embedded SpiceDB needs: its in-process
-// checker; on the memory datastore, which only this process writes, serial
-// writes (see WithSerialWrites) and a cache of check answers (see
-// WithDecisionCache). On Postgres other processes may write, so nothing is
-// cached: every check is computed at the head revision.
+// Options are the Store options an embedded SpiceDB needs. On the memory
+// datastore, which only this process writes: its in-process checker,
+// serial writes (see WithSerialWrites), a cache of check answers (see
+// WithDecisionCache) and reads at the head snapshot (withHeadSnapshots).
+// On Postgres other processes may write, and the in-process engine, with
+// no dispatch cache and at the head revision, would compute every check
+// afresh (measured: 677 checks/s of one repeated check against 6,083
+// through SpiceDB's gRPC API, which caches at its quantised revision):
+// checks go through the gRPC API like every other call.
 func (e *Embedded) Options() []Option {
-	opts := []Option{WithChecker(e.Checker)}
-	if e.memory {
-		// One lock and one cache for every Store over this SpiceDB: a
-		// write through any of them must order and invalidate for all.
-		opts = append(opts, WithSerialWrites(&e.writes), withDecisions(e.decided), withHeadSnapshots(e.headToken))
+	if !e.memory {
+		return nil
 	}
-	return opts
+	// One lock and one cache for every Store over this SpiceDB: a write
+	// through any of them must order and invalidate for all.
+	return []Option{WithChecker(e.Checker), WithSerialWrites(&e.writes), withDecisions(e.decided), withHeadSnapshots(e.headToken)}
 }
 
 // headToken is a ZedToken of the datastore's head snapshot, with the schema
