@@ -11,8 +11,12 @@ import (
 )
 
 func changeRequest(cr workflow.ChangeRequest) wire.ChangeRequest {
+	requester := ""
+	if cr.Requester != (gatehouse.Subject{}) {
+		requester = cr.Requester.String() // none when the answer leaves it out (RaiseFlags)
+	}
 	return wire.ChangeRequest{
-		ID: cr.ID, Organisation: cr.Organisation, Kind: cr.Kind, Target: cr.Target, Requester: cr.Requester.String(),
+		ID: cr.ID, Organisation: cr.Organisation, Kind: cr.Kind, Target: cr.Target, Requester: requester,
 		SubstantialSecurity: cr.SubstantialSecurity, SubstantialCharge: cr.SubstantialCharge, LegalMandate: cr.LegalMandate,
 		Status: cr.Status, Tier: cr.Tier, Authorisers: strs(cr.Authorisers), ApprovalsNeeded: nonNil(cr.ApprovalsNeeded), BlockedOn: cr.BlockedOn,
 		AuthorisedBy: strs(cr.AuthorisedBy), SecurityApprovedBy: strs(cr.SecurityApprovedBy), ChargeApprovedBy: strs(cr.ChargeApprovedBy),

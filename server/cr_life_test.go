@@ -114,6 +114,20 @@ func TestChangeRequestLife(t *testing.T) {
 		if r.Status != http.StatusOK || r.Body["substantialCharge"] != true || !slices.Contains(strs(r.Body["approvalsNeeded"]), "charge") {
 			t.Fatalf("raised: %d %s", r.Status, r.Raw)
 		}
+		// An approver of charges may raise the security flag without
+		// becoming one who may read the request (C14): she learns its
+		// flags and status, not its requester, kind or authorisers.
+		a.mustFile("user:alan", cr("life-flag-blind", "service"))
+		if r := a.Do("GET", "/v1/change-requests/life-flag-blind", fiona, nil); r.Status != http.StatusForbidden {
+			t.Fatalf("fiona reads a service request: %d %s", r.Status, r.Raw)
+		}
+		r = a.Do("POST", "/v1/change-requests/life-flag-blind/flags", fiona, map[string]any{"substantialSecurity": true})
+		if r.Status != http.StatusOK || r.Body["substantialSecurity"] != true || r.Body["status"] == "" {
+			t.Fatalf("fiona raises the security flag: %d %s", r.Status, r.Raw)
+		}
+		if r.Body["requester"] != "" || r.Body["kind"] != "" || len(strs(r.Body["authorisers"])) != 0 {
+			t.Errorf("raising a flag showed fiona a request she may not read: %s", r.Raw)
+		}
 		if r := a.Do("PUT", "/v1/organisations/globex/substantial/access_permissions", pat, map[string]any{"security": true}); r.Status != http.StatusForbidden {
 			t.Errorf("pat declares: %d %s", r.Status, r.Raw)
 		}

@@ -14,6 +14,8 @@ import (
 // changes nothing. The write pins the request open as read and actor's
 // standing (C13, R7). Neither flag asked is 400; a closed or authorised
 // request 409 naming C13; anyone else 403 naming raise_flags.
+// A raiser who may neither view the request nor act on it now gets back
+// only its id, organisation, status and flags.
 func (s *Service) RaiseFlags(ctx context.Context, actor gatehouse.Subject, id string, security, charge bool) (ChangeRequest, error) {
 	if !gatehouse.ValidID(id) {
 		return ChangeRequest{}, gatehouse.Invalid("id", "%q is not a valid change request id", id)
@@ -66,10 +68,34 @@ func (s *Service) RaiseFlags(ctx context.Context, actor gatehouse.Subject, id st
 		return ChangeRequest{}, err
 	}
 	st, err := s.state(ctx, cr)
+	if err != nil {
+		return ChangeRequest{}, err
+	}
 	if tok != "" {
 		st.ZedToken = tok
 	}
-	return st, err
+	// C14, C15: raising a flag does not open the request to reading. A
+	// raiser who may neither view it nor act on it now (an approver of
+	// charges raising only the security flag) learns only what they did:
+	// its flags and status. One who now approves it (the charge flag
+	// makes its approvers) reads what they are to approve.
+	may := false
+	for _, p := range []string{gatehouse.PermView, gatehouse.PermReject} {
+		if may, err = s.allowed(ctx, cr, p, actor); err != nil {
+			return ChangeRequest{}, err
+		}
+		if may {
+			break
+		}
+	}
+	if !may {
+		return ChangeRequest{
+			ID: st.ID, Organisation: st.Organisation, Status: st.Status,
+			SubstantialSecurity: st.SubstantialSecurity, SubstantialCharge: st.SubstantialCharge,
+			Authorisers: []gatehouse.Subject{}, ZedToken: st.ZedToken,
+		}, nil
+	}
+	return st, nil
 }
 
 // flagStanding returns the pins of how actor holds raise_flags on st:
