@@ -14,15 +14,7 @@ import (
 // and the full gRPC API over the in-memory listener. Gatehouse uses the
 // faster for checks without a ZedToken.
 func BenchmarkCheckPaths(b *testing.B) {
-	emb, err := spicedb.StartEmbedded(b.Context(), spicedb.EmbeddedConfig{Datastore: "memory"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer emb.Close()
-	st := spicedb.New(emb.Conn, emb.Options()...)
-	if err := st.WriteSchema(b.Context(), schema.Text); err != nil {
-		b.Fatal(err)
-	}
+	emb, st := mustEmbeddedMemory(b)
 	var w gatehouse.Write
 	for i := range 300 {
 		r, _ := gatehouse.ParseRelationship("x", fmt.Sprintf("organisation:o%d#cis_processor@user:u%d", i, i))
@@ -49,4 +41,20 @@ func BenchmarkCheckPaths(b *testing.B) {
 			}
 		})
 	}
+}
+
+// mustEmbeddedMemory starts SpiceDB embedded on the memory datastore with
+// Gatehouse's schema, and a Store over it as Gatehouse makes one.
+func mustEmbeddedMemory(b *testing.B) (*spicedb.Embedded, *spicedb.SpiceDB) {
+	b.Helper()
+	emb, err := spicedb.StartEmbedded(b.Context(), spicedb.EmbeddedConfig{Datastore: "memory"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = emb.Close() })
+	st := spicedb.New(emb.Conn, emb.Options()...)
+	if err := st.WriteSchema(b.Context(), schema.Text); err != nil {
+		b.Fatal(err)
+	}
+	return emb, st
 }

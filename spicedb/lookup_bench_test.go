@@ -5,8 +5,6 @@ import (
 	"testing"
 
 	"github.com/gatehouse-authz/gatehouse"
-	"github.com/gatehouse-authz/gatehouse/schema"
-	"github.com/gatehouse-authz/gatehouse/spicedb"
 )
 
 // BenchmarkLookupContractors looks up the contractors a CIS processor may
@@ -14,15 +12,7 @@ import (
 // each time at a new revision (a write between lookups), so SpiceDB's
 // caches never answer it: the cost of a lookup after a write.
 func BenchmarkLookupContractors(b *testing.B) {
-	emb, err := spicedb.StartEmbedded(b.Context(), spicedb.EmbeddedConfig{Datastore: "memory"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer emb.Close()
-	st := spicedb.New(emb.Conn, emb.Options()...)
-	if err := st.WriteSchema(b.Context(), schema.Text); err != nil {
-		b.Fatal(err)
-	}
+	_, st := mustEmbeddedMemory(b)
 	rels := []string{"organisation:big#cis_processor@user:cis"}
 	for i := range 10000 {
 		rels = append(rels, fmt.Sprintf("contractor:c%d#organisation@organisation:big", i))
