@@ -95,6 +95,9 @@ func Dial(target, key string, insecureTransport bool, timeout time.Duration) (*g
 			MinConnectTimeout: 2 * time.Second,
 		}),
 	}, deadlines(timeout)...)
+	// Inside the call's deadline: a check stuck on a dead node goes to the
+	// next one too (hedged).
+	opts = append(opts, hedged(hedgeAfter, 3))
 	if insecureTransport {
 		opts = append(opts, grpc.WithTransportCredentials(insecure.NewCredentials()), grpcutil.WithInsecureBearerToken(key))
 	} else {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -42,7 +43,7 @@ type node struct {
 	calls  atomic.Int64
 }
 
-func startNode(t *testing.T) *node {
+func startNode(t *testing.T, services ...func(*grpc.Server)) *node {
 	t.Helper()
 	l, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
@@ -54,6 +55,9 @@ func startNode(t *testing.T) *node {
 		return h(ctx, req)
 	}))
 	healthpb.RegisterHealthServer(n.srv, n.health)
+	for _, register := range services {
+		register(n.srv)
+	}
 	go func() { _ = n.srv.Serve(l) }()
 	t.Cleanup(n.srv.Stop)
 	return n
@@ -143,4 +147,72 @@ func TestDialOneAddress(t *testing.T) {
 	if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 		t.Fatalf("health through one address: %v, %v", resp, err)
 	}
+}
+
+// checker answers every check allowed, or, stuck, never answers: a node
+// that died without closing its connections, which health checks do not
+// notice.
+type checker struct {
+	v1.UnimplementedPermissionsServiceServer
+	stuck bool
+}
+
+func (c checker) CheckPermission(ctx context.Context, _ *v1.CheckPermissionRequest) (*v1.CheckPermissionResponse, error) {
+	if c.stuck {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return &v1.CheckPermissionResponse{Permissionship: v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION}, nil
+}
+
+// TestDialHedgesAStuckNode (issue 10: a node killed under load) dials three
+// nodes of which one takes checks and never answers: every check is
+// answered, within its 2 s deadline, by another node, because a check
+// unanswered after hedgeAfter goes to the next node too.
+func TestDialHedgesAStuckNode(t *testing.T) {
+	answering := func(srv *grpc.Server) { v1.RegisterPermissionsServiceServer(srv, checker{}) }
+	stuck := startNode(t, func(srv *grpc.Server) { v1.RegisterPermissionsServiceServer(srv, checker{stuck: true}) })
+	nodes := []*node{startNode(t, answering), stuck, startNode(t, answering)}
+	addrs := make([]string, len(nodes))
+	for i, n := range nodes {
+		addrs[i] = n.addr
+	}
+	conn, err := spicedb.Dial(strings.Join(addrs, ","), "key", true, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	// Wait until the connections to all three are up (health probes, as
+	// in TestDialBalancesOverNodes), then count only the checks.
+	hc := healthpb.NewHealthClient(conn)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		_, _ = hc.Check(t.Context(), &healthpb.HealthCheckRequest{Service: "probe"})
+		if nodes[0].calls.Load() > 0 && nodes[1].calls.Load() > 0 && nodes[2].calls.Load() > 0 {
+			break
+		}
+	}
+	for _, n := range nodes {
+		n.calls.Store(0)
+	}
+	pc := v1.NewPermissionsServiceClient(conn)
+	req := &v1.CheckPermissionRequest{
+		Resource:   &v1.ObjectReference{ObjectType: "contractor", ObjectId: "c1"},
+		Permission: "view",
+		Subject:    &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "bob"}},
+	}
+	failed := 0
+	for range 12 {
+		resp, err := pc.CheckPermission(t.Context(), req)
+		if err != nil || resp.GetPermissionship() != v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION {
+			failed++
+			t.Logf("check: %v %v", resp, err)
+		}
+	}
+	if stuck.calls.Load() == 0 {
+		t.Fatal("no check went to the stuck node: the test proves nothing")
+	}
+	if failed != 0 {
+		t.Errorf("%d of 12 checks failed with one node stuck (%d checks went to it)", failed, stuck.calls.Load())
+	}
+	t.Logf("12 checks answered; %d went to the stuck node first and were answered by another", stuck.calls.Load())
 }
