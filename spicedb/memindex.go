@@ -43,6 +43,8 @@ type indexedMemory struct {
 	// sizes remembers how many relationships each relation had when last
 	// indexed, to delay indexing large relations at a new revision.
 	sizes sync.Map // relKey → int
+	// seen is a head revision this datastore has had (see SnapshotReader).
+	seen atomic.Pointer[datastore.Revision]
 	// built counts index builds, for tests.
 	built atomic.Int64
 }
@@ -65,6 +67,12 @@ func (d *indexedMemory) Unwrap() datastore.Datastore { return d.Datastore }
 // it), else the head. Reading the head before and after opening the reader
 // proves which: if it did not move, nothing was committed in between.
 func (d *indexedMemory) SnapshotReader(rev datastore.Revision) datastore.Reader {
+	// A revision at or before a head already seen names one snapshot for
+	// good: everything committed since came after that head. That is
+	// every read but the first few at a new revision, with no head read.
+	if h := d.seen.Load(); h != nil && !rev.GreaterThan(*h) {
+		return &indexedReader{Reader: d.Datastore.SnapshotReader(rev), ds: d, snapshot: rev, at: d.at(rev), now: time.Now()}
+	}
 	ctx := context.Background()
 	before, err1 := d.HeadRevision(ctx)
 	inner := d.Datastore.SnapshotReader(rev)
@@ -77,6 +85,10 @@ func (d *indexedMemory) SnapshotReader(rev datastore.Revision) datastore.Reader 
 	if rev.GreaterThan(before.Revision) {
 		r.snapshot = before.Revision
 	}
+	// An older head stored over a newer one by a racing reader is still a
+	// head that was: the bound above stays true.
+	head := before.Revision
+	d.seen.Store(&head)
 	r.at = d.at(r.snapshot)
 	return r
 }
