@@ -19,7 +19,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -31,8 +30,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/gatehouse-authz/gatehouse/integration"
 	"github.com/gatehouse-authz/gatehouse/schema"
 )
 
@@ -159,22 +157,22 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	// (e) The same on Postgres: Gatehouse embedded on a database of its
 	// own, SpiceDB's gateway on another, Gatehouse remote in front of it.
 	if o.postgres != "" {
-		embDB, err := scratchDatabase(ctx, o.postgres, "embedded")
+		embDB, dropEmb, err := integration.CreateDatabase(ctx, o.postgres)
 		if err != nil {
 			return err
 		}
-		defer embDB.drop()
-		sdbDB, err := scratchDatabase(ctx, o.postgres, "spicedb")
+		defer func() { _ = dropEmb(context.WithoutCancel(ctx)) }()
+		sdbDB, dropSdb, err := integration.CreateDatabase(ctx, o.postgres)
 		if err != nil {
 			return err
 		}
-		defer sdbDB.drop()
-		migrate := exec.CommandContext(ctx, o.spicedb, "migrate", "head", "--datastore-engine", "postgres", "--datastore-conn-uri", sdbDB.uri, "--skip-release-check") //nolint:gosec // our binary and our database
+		defer func() { _ = dropSdb(context.WithoutCancel(ctx)) }()
+		migrate := exec.CommandContext(ctx, o.spicedb, "migrate", "head", "--datastore-engine", "postgres", "--datastore-conn-uri", sdbDB, "--skip-release-check") //nolint:gosec // our binary and our database
 		if out, err := migrate.CombinedOutput(); err != nil {
 			return fmt.Errorf("migrating SpiceDB's database: %w: %s", err, out)
 		}
 		grpcPG, httpPG := freeAddr(), freeAddr()
-		sdbPG, err := start(ctx, o.spicedb, nil, "serve", "--grpc-preshared-key", sdbKey, "--datastore-engine", "postgres", "--datastore-conn-uri", sdbDB.uri,
+		sdbPG, err := start(ctx, o.spicedb, nil, "serve", "--grpc-preshared-key", sdbKey, "--datastore-engine", "postgres", "--datastore-conn-uri", sdbDB,
 			"--grpc-addr", grpcPG, "--http-enabled", "--http-addr", httpPG, "--telemetry-endpoint=",
 			"--metrics-enabled=false", "--dispatch-cluster-enabled=false", "--skip-release-check", "--log-level", "warn")
 		if err != nil {
@@ -186,7 +184,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return fmt.Errorf("SpiceDB gateway on Postgres: %w", err)
 		}
 		embPGAddr, remPGAddr := freeAddr(), freeAddr()
-		embPG, err := start(ctx, o.gatehouse, []string{"GATEHOUSE_ADDR=" + embPGAddr, "GATEHOUSE_API_KEYS=" + key, "GATEHOUSE_SEED=false", "GATEHOUSE_DATASTORE=" + embDB.uri}, "serve")
+		embPG, err := start(ctx, o.gatehouse, []string{"GATEHOUSE_ADDR=" + embPGAddr, "GATEHOUSE_API_KEYS=" + key, "GATEHOUSE_SEED=false", "GATEHOUSE_DATASTORE=" + embDB}, "serve")
 		if err != nil {
 			return err
 		}
@@ -676,39 +674,6 @@ func (g *gateway) lookup(ctx context.Context, hc *http.Client) (int, error) {
 		}
 	}
 	return n, sc.Err()
-}
-
-// database is a scratch Postgres database the bench made, dropped after.
-type database struct {
-	base, name, uri string
-}
-
-// scratchDatabase creates an empty database beside base's.
-func scratchDatabase(ctx context.Context, base, what string) (*database, error) {
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: %w", err)
-	}
-	defer conn.Close(ctx)
-	name := fmt.Sprintf("gatehouse_bench_%s_%d", what, time.Now().UnixNano())
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return nil, fmt.Errorf("postgres: %w", err)
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		return nil, err
-	}
-	u.Path = "/" + name
-	return &database{base: base, name: name, uri: u.String()}, nil
-}
-
-func (d *database) drop() {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if conn, err := pgx.Connect(ctx, d.base); err == nil {
-		_, _ = conn.Exec(ctx, "DROP DATABASE "+d.name+" WITH (FORCE)")
-		_ = conn.Close(ctx)
-	}
 }
 
 // named is a process the bench started, by the name its figures use.

@@ -1,19 +1,13 @@
 package spicedb
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	mrand "math/rand/v2"
-	"net/url"
-	"os"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/integration"
 	"github.com/gatehouse-authz/gatehouse/schema"
 )
 
@@ -28,16 +22,12 @@ import (
 //
 //	go test -run '^$' -bench CheckScaling -benchtime 300x ./spicedb/
 func BenchmarkCheckScaling(b *testing.B) {
-	pg := os.Getenv("GATEHOUSE_TEST_POSTGRES_URI")
 	for _, n := range []int{10_000, 100_000, 1_000_000} {
 		for _, ds := range []string{"memory-scan", "memory", "postgres"} {
 			b.Run(fmt.Sprintf("%s/%dk", ds, n/1000), func(b *testing.B) {
 				cfg := EmbeddedConfig{Datastore: "memory", scan: ds == "memory-scan"}
 				if ds == "postgres" {
-					if pg == "" {
-						b.Skip("set GATEHOUSE_TEST_POSTGRES_URI to measure Postgres")
-					}
-					cfg.Datastore = scratchDatabase(b, pg)
+					cfg.Datastore = integration.MustPostgresDatabase(b) // skips without GATEHOUSE_TEST_POSTGRES_URI
 				}
 				benchScaling(b, cfg, n)
 			})
@@ -125,36 +115,4 @@ func benchScaling(b *testing.B, cfg EmbeddedConfig, n int) {
 		i++
 	}
 	b.ReportMetric(float64(orgs*perOrg), "rels")
-}
-
-// scratchDatabase creates an empty database beside base's and drops it after.
-func scratchDatabase(b *testing.B, base string) string {
-	b.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	raw := make([]byte, 6)
-	_, _ = rand.Read(raw)
-	name := "gatehouse_scaling_" + hex.EncodeToString(raw)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if c, err := pgx.Connect(ctx, base); err == nil {
-			_, _ = c.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)")
-			_ = c.Close(ctx)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		b.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
 }
