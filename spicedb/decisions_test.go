@@ -56,12 +56,22 @@ func TestDecisionCacheNeverStale(t *testing.T) {
 	// began is the version of the write under way (or the last one), done
 	// the version of the last write that returned.
 	var began, done [keys]atomic.Int64
-	deadline := time.Now().Add(3 * time.Second)
+	start := time.Now()
+	deadline := start.Add(3 * time.Second)
+	// The writers write for 20 ms of every 30 and all rest for the other 10,
+	// so that the cache, which a write empties, serves checks between
+	// bursts of writes however slow the machine (run under load, writers
+	// that never rested all at once left it no check to serve).
+	const period, rest = 30 * time.Millisecond, 10 * time.Millisecond
 	var wg sync.WaitGroup
 	for w := range writers {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(w), 1)) //nolint:gosec // test data
 			for time.Now().Before(deadline) {
+				if at := time.Since(start) % period; at >= period-rest {
+					time.Sleep(period - at)
+					continue
+				}
 				k := w*keysPer + rng.IntN(keysPer)
 				v := began[k].Add(1)
 				u := gatehouse.Update{Relationship: rel("organisation:o%d#cis_processor@user:u%d", k)}

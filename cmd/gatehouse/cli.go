@@ -395,6 +395,10 @@ Commands:
 	}
 	fmt.Fprint(w, `  serve
       run the Gatehouse server (gatehouse serve -h lists its settings)
+  ring
+      tell a SpiceDB cluster's nodes which of them serve, for their dispatch ring (gatehouse ring -h)
+  ring ready
+      exit 0 once the ring on this host answers (its container's health check)
 
 Run "gatehouse help <command>" for a command's flags.
 `)

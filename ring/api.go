@@ -1,0 +1,153 @@
+package ring
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"net/http"
+	"time"
+)
+
+// WatchFor is how long one watch of the Endpoints lasts before the ring
+// ends it (the resolver watches again at once), as the Kubernetes API
+// times its watches out: no connection lives forever.
+const WatchFor = 5 * time.Minute
+
+// The Kubernetes API's objects, as much of them as SpiceDB's resolver
+// (github.com/sercand/kuberesolver) reads.
+type (
+	endpoints struct {
+		Kind       string   `json:"kind"`
+		APIVersion string   `json:"apiVersion"`
+		Metadata   metadata `json:"metadata"`
+		Subsets    []subset `json:"subsets"`
+	}
+	metadata struct {
+		Name            string `json:"name"`
+		Namespace       string `json:"namespace"`
+		ResourceVersion string `json:"resourceVersion"`
+	}
+	subset struct {
+		Addresses []address `json:"addresses"`
+		Ports     []port    `json:"ports"`
+	}
+	address struct {
+		IP string `json:"ip"`
+	}
+	port struct {
+		Name     string `json:"name"`
+		Port     int    `json:"port"`
+		Protocol string `json:"protocol"`
+	}
+	event struct {
+		Type   string    `json:"type"`
+		Object endpoints `json:"object"`
+	}
+	status struct {
+		Kind       string `json:"kind"`
+		APIVersion string `json:"apiVersion"`
+		Status     string `json:"status"`
+		Message    string `json:"message"`
+		Reason     string `json:"reason"`
+		Code       int    `json:"code"`
+	}
+)
+
+// endpoints returns the Endpoints of the members.
+func (r *Ring) endpoints(members []string, version int) endpoints {
+	e := endpoints{
+		Kind: "Endpoints", APIVersion: "v1",
+		Metadata: metadata{Name: r.cfg.Service, Namespace: r.cfg.Namespace, ResourceVersion: versionString(version)},
+		Subsets:  []subset{},
+	}
+	if len(members) > 0 {
+		s := subset{Ports: []port{{Name: "dispatch", Port: r.cfg.DispatchPort, Protocol: "TCP"}}}
+		for _, ip := range members {
+			s.Addresses = append(s.Addresses, address{IP: ip})
+		}
+		e.Subsets = append(e.Subsets, s)
+	}
+	return e
+}
+
+// Handler serves, to callers presenting token as a bearer token, the
+// Endpoints of the nodes serving (GET
+// /api/v1/namespaces/{namespace}/endpoints/{service}) and a watch of them
+// (GET /api/v1/watch/namespaces/{namespace}/endpoints/{service}: an ADDED
+// event, then a MODIFIED event at every change, for WatchFor), and to
+// anyone GET /readyz (200 once the nodes' name has been resolved).
+func (r *Ring) Handler(token string) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !r.Ready() {
+			http.Error(w, "the nodes' name has not been resolved yet", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /api/v1/namespaces/{namespace}/endpoints/{service}", r.authorised(token, func(w http.ResponseWriter, _ *http.Request) {
+		members, version, _ := r.Members()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(r.endpoints(members, version))
+	}))
+	mux.HandleFunc("GET /api/v1/watch/namespaces/{namespace}/endpoints/{service}", r.authorised(token, r.watch))
+	mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
+		writeStatus(w, http.StatusNotFound, "NotFound", "the ring serves only the Endpoints of its nodes, not "+req.URL.Path)
+	})
+	return mux
+}
+
+// authorised serves next to callers with the token, for the ring's
+// Service and Namespace only.
+func (r *Ring) authorised(token string, next http.HandlerFunc) http.HandlerFunc {
+	want := []byte("Bearer " + token)
+	return func(w http.ResponseWriter, req *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(req.Header.Get("Authorization")), want) != 1 {
+			writeStatus(w, http.StatusUnauthorized, "Unauthorized", "a bearer token from the ring's token file is required")
+			return
+		}
+		if req.PathValue("namespace") != r.cfg.Namespace || req.PathValue("service") != r.cfg.Service {
+			writeStatus(w, http.StatusNotFound, "NotFound",
+				"endpoints "+req.PathValue("namespace")+"/"+req.PathValue("service")+" not found: the ring serves "+r.cfg.Namespace+"/"+r.cfg.Service)
+			return
+		}
+		next(w, req)
+	}
+}
+
+// watch streams the Endpoints: ADDED now, MODIFIED at every change.
+func (r *Ring) watch(w http.ResponseWriter, req *http.Request) {
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		writeStatus(w, http.StatusInternalServerError, "InternalError", "the connection cannot stream")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	enc := json.NewEncoder(w)
+	end := time.NewTimer(WatchFor)
+	defer end.Stop()
+	members, version, changed := r.Members()
+	kind := "ADDED"
+	for {
+		if err := enc.Encode(event{Type: kind, Object: r.endpoints(members, version)}); err != nil {
+			return
+		}
+		flusher.Flush()
+		select {
+		case <-req.Context().Done():
+			return
+		case <-end.C:
+			return
+		case <-changed:
+		}
+		members, version, changed = r.Members()
+		kind = "MODIFIED"
+	}
+}
+
+// writeStatus answers as the Kubernetes API does when it refuses.
+func writeStatus(w http.ResponseWriter, code int, reason, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(status{Kind: "Status", APIVersion: "v1", Status: "Failure", Message: message, Reason: reason, Code: code})
+}

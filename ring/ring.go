@@ -1,0 +1,297 @@
+// Package ring tells the nodes of a SpiceDB cluster, live, which of them
+// are serving: the membership of their dispatch ring.
+//
+// Each SpiceDB node sends the parts of a check to the node that owns them
+// on a consistent hash ring of its peers, and learns its peers from a gRPC
+// resolver. Of the resolvers SpiceDB ships, DNS (dns:///) re-resolves at
+// most every 30 seconds, and the ring's picker does not skip a peer it
+// cannot reach: when a node dies, every check with a part it owned waits
+// until its peers next resolve. The other, kubernetes:///, follows the
+// Endpoints of a Kubernetes Service, pushed to it as they change: a dead
+// node leaves the ring at once. In Kubernetes, that is what to use.
+//
+// Elsewhere (Docker, virtual machines), Ring gives SpiceDB the same: it
+// finds the nodes by a DNS name, follows each one's gRPC health, and serves
+// the two calls of the Kubernetes API that SpiceDB's resolver makes (get
+// and watch the Endpoints of one Service) listing the nodes that serve,
+// over TLS, to a bearer token. It writes what a node needs to call it in a
+// directory laid out as a Kubernetes service account's
+// (/var/run/secrets/kubernetes.io/serviceaccount): ca.crt, token and
+// namespace.
+package ring
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+)
+
+// Config says where the nodes are and what to serve them.
+type Config struct {
+	// Nodes is host:port where every node answers gRPC health checks (its
+	// API port, 50051), the host a DNS name that resolves to every node.
+	Nodes string
+	// DispatchPort is the port of the nodes' dispatch API (50053), which
+	// the Endpoints list for each node, named "dispatch".
+	DispatchPort int
+	// Service and Namespace name the Endpoints served: the nodes dispatch
+	// to kubernetes:///<Service>.<Namespace>:<DispatchPort>.
+	Service, Namespace string
+	// Every is how often the name is resolved again and each node's
+	// health checked, besides the health changes each node pushes.
+	Every time.Duration
+	// Logger takes the changes of membership; nil: slog.Default().
+	Logger *slog.Logger
+	// LookupHost resolves Nodes' host to the nodes' IPs; nil:
+	// net.DefaultResolver's.
+	LookupHost func(ctx context.Context, host string) ([]string, error)
+}
+
+func (c Config) validate() error {
+	host, port, err := net.SplitHostPort(c.Nodes)
+	switch {
+	case err != nil || host == "" || port == "":
+		return fmt.Errorf("nodes: want host:port of the nodes' gRPC health (e.g. spicedb:50051), got %q", c.Nodes)
+	case c.DispatchPort <= 0 || c.DispatchPort > 65535:
+		return fmt.Errorf("dispatch port: want 1-65535, got %d", c.DispatchPort)
+	case !dnsLabel(c.Service):
+		return fmt.Errorf("service: want a DNS label (lower-case letters, digits, '-'), got %q", c.Service)
+	case !dnsLabel(c.Namespace):
+		return fmt.Errorf("namespace: want a DNS label (lower-case letters, digits, '-'), got %q", c.Namespace)
+	case c.Every <= 0:
+		return fmt.Errorf("every: want a positive duration, got %v", c.Every)
+	}
+	return nil
+}
+
+// dnsLabel reports whether s is an RFC 1123 label, as Kubernetes names are.
+func dnsLabel(s string) bool {
+	if s == "" || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// Ring follows the nodes. Run it, and serve Handler.
+type Ring struct {
+	cfg Config
+	log *slog.Logger
+
+	mu      sync.Mutex
+	nodes   map[string]*node // by IP
+	members []string         // the IPs of the nodes serving, sorted
+	version int              // counts the changes of members
+	changed chan struct{}    // closed, and replaced, when members change
+	found   bool             // the name has been resolved once
+}
+
+// node is one node the name resolves to.
+type node struct {
+	stop    context.CancelFunc
+	watched bool // its health watch says SERVING
+	checked bool // its last health check answered SERVING in time
+}
+
+// New returns a Ring for cfg; nothing runs until Run.
+func New(cfg Config) (*Ring, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.LookupHost == nil {
+		cfg.LookupHost = net.DefaultResolver.LookupHost
+	}
+	return &Ring{cfg: cfg, log: cfg.Logger, nodes: map[string]*node{}, changed: make(chan struct{})}, nil
+}
+
+// Run resolves the name every cfg.Every and follows the health of every
+// node it resolves to, until ctx ends.
+func (r *Ring) Run(ctx context.Context) error {
+	host, port, _ := net.SplitHostPort(r.cfg.Nodes)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	tick := time.NewTicker(r.cfg.Every)
+	defer tick.Stop()
+	for {
+		rctx, cancel := context.WithTimeout(ctx, r.cfg.Every)
+		ips, err := r.cfg.LookupHost(rctx, host)
+		cancel()
+		var dnsErr *net.DNSError
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			return nil
+		case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+			ips = nil // no node is up: Docker's DNS then has no name
+		default:
+			r.log.Warn("ring: resolve the nodes", "name", host, "err", err)
+			ips = r.known() // keep following the nodes known
+		}
+		for ip, nctx := range r.reconcile(ctx, ips) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r.follow(nctx, ip, net.JoinHostPort(ip, port))
+			}()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// known returns the IPs followed now.
+func (r *Ring) known() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ips := make([]string, 0, len(r.nodes))
+	for ip := range r.nodes {
+		ips = append(ips, ip)
+	}
+	return ips
+}
+
+// reconcile stops following the nodes the name no longer resolves to and
+// returns the new ones, each with the context that ends when it is no
+// longer followed; the caller follows them.
+func (r *Ring) reconcile(ctx context.Context, ips []string) map[string]context.Context {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.found = true
+	added := map[string]context.Context{}
+	for _, ip := range ips {
+		if _, ok := r.nodes[ip]; !ok {
+			nctx, stop := context.WithCancel(ctx)
+			r.nodes[ip] = &node{stop: stop}
+			added[ip] = nctx
+		}
+	}
+	for ip, n := range r.nodes {
+		if !slices.Contains(ips, ip) {
+			n.stop()
+			delete(r.nodes, ip)
+			r.log.Info("ring: node no longer resolved", "ip", ip)
+		}
+	}
+	r.publishLocked()
+	return added
+}
+
+// follow watches the health of the node at addr, and checks it every
+// cfg.Every, until the node is no longer resolved or ctx ends. The watch
+// learns of a node's death the moment its connections close; the check,
+// of a node that stopped answering without closing them.
+func (r *Ring) follow(ctx context.Context, ip, addr string) {
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		r.log.Error("ring: dial a node", "addr", addr, "err", err)
+		return
+	}
+	defer func() { _ = conn.Close() }()
+	health := healthpb.NewHealthClient(conn)
+	go r.check(ctx, ip, health)
+	for ctx.Err() == nil {
+		stream, err := health.Watch(ctx, &healthpb.HealthCheckRequest{})
+		for err == nil {
+			var st *healthpb.HealthCheckResponse
+			if st, err = stream.Recv(); err == nil {
+				r.set(ip, func(n *node) { n.watched = st.GetStatus() == healthpb.HealthCheckResponse_SERVING })
+			}
+		}
+		r.set(ip, func(n *node) { n.watched = false })
+		select {
+		case <-ctx.Done():
+		case <-time.After(r.cfg.Every):
+		}
+	}
+}
+
+// check asks the node's health every cfg.Every, within cfg.Every.
+func (r *Ring) check(ctx context.Context, ip string, health healthpb.HealthClient) {
+	tick := time.NewTicker(r.cfg.Every)
+	defer tick.Stop()
+	for {
+		cctx, cancel := context.WithTimeout(ctx, r.cfg.Every)
+		st, err := health.Check(cctx, &healthpb.HealthCheckRequest{})
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		r.set(ip, func(n *node) { n.checked = err == nil && st.GetStatus() == healthpb.HealthCheckResponse_SERVING })
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// set changes what is known of the node at ip, if it is still followed.
+func (r *Ring) set(ip string, change func(*node)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if n, ok := r.nodes[ip]; ok {
+		change(n)
+		r.publishLocked()
+	}
+}
+
+// publishLocked recomputes the members and, when they change, wakes every
+// watch.
+func (r *Ring) publishLocked() {
+	var members []string
+	for ip, n := range r.nodes {
+		if n.watched && n.checked {
+			members = append(members, ip)
+		}
+	}
+	slices.SortFunc(members, func(a, b string) int {
+		return netip.MustParseAddr(a).Compare(netip.MustParseAddr(b))
+	})
+	if slices.Equal(members, r.members) {
+		return
+	}
+	r.log.Info("ring: members", "serving", members, "was", r.members)
+	r.members = members
+	r.version++
+	close(r.changed)
+	r.changed = make(chan struct{})
+}
+
+// Members returns the IPs of the nodes serving now, the version of that
+// list, and a channel closed when it changes.
+func (r *Ring) Members() (members []string, version int, changed <-chan struct{}) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.members), r.version, r.changed
+}
+
+// Ready reports whether the nodes' name has been resolved once.
+func (r *Ring) Ready() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.found
+}
+
+// versionString is a member list's version as the API's resourceVersion.
+func versionString(v int) string { return strconv.Itoa(v) }

@@ -1,0 +1,359 @@
+package ring_test
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sercand/kuberesolver/v5"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/resolver"
+	"google.golang.org/grpc/serviceconfig"
+
+	"github.com/gatehouse-authz/gatehouse/ring"
+)
+
+// fakeNode is a node's gRPC health service on a loopback IP of its own.
+type fakeNode struct {
+	ip     string
+	lis    net.Listener
+	srv    *grpc.Server
+	health *health.Server
+}
+
+func startNode(t *testing.T, ip, port string) *fakeNode {
+	t.Helper()
+	lis, err := net.Listen("tcp", net.JoinHostPort(ip, port))
+	if err != nil {
+		t.Skipf("loopback address %s: %v", ip, err)
+	}
+	n := &fakeNode{ip: ip, lis: lis, srv: grpc.NewServer(), health: health.NewServer()}
+	healthpb.RegisterHealthServer(n.srv, n.health)
+	go func() { _ = n.srv.Serve(lis) }()
+	t.Cleanup(n.srv.Stop)
+	return n
+}
+
+// kill ends the node at once, connections and all, as SIGKILL does.
+func (n *fakeNode) kill() { n.srv.Stop() }
+
+// names is a DNS name that resolves to whatever the test says.
+type names struct {
+	mu  sync.Mutex
+	ips []string
+}
+
+func (d *names) set(ips ...string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.ips = ips
+}
+
+func (d *names) LookupHost(_ context.Context, host string) ([]string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if host != "spicedb" {
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	if len(d.ips) == 0 {
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	return slices.Clone(d.ips), nil
+}
+
+// resolverClient is SpiceDB's resolver's Kubernetes client as it is in a
+// pod: the ring's CA and token from the ring's directory.
+type resolverClient struct {
+	host  string
+	token string
+	http  *http.Client
+}
+
+func newResolverClient(t *testing.T, host, dir string) *resolverClient {
+	t.Helper()
+	ca, err := os.ReadFile(filepath.Join(dir, ring.CAFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := os.ReadFile(filepath.Join(dir, ring.TokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(ca) {
+		t.Fatal("ca.crt holds no certificate")
+	}
+	return &resolverClient{host: host, token: string(token), http: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}}
+}
+
+func (c *resolverClient) Do(req *http.Request) (*http.Response, error) { return c.http.Do(req) }
+func (c *resolverClient) Host() string                                 { return c.host }
+func (c *resolverClient) GetRequest(u string) (*http.Request, error) {
+	if !strings.HasPrefix(u, c.host) {
+		u = c.host + "/" + u
+	}
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err == nil {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	return req, err
+}
+
+var _ kuberesolver.K8sClient = (*resolverClient)(nil)
+
+// clientConn takes what the resolver resolves.
+type clientConn struct {
+	resolver.ClientConn
+	mu    sync.Mutex
+	addrs []string
+}
+
+func (c *clientConn) NewAddress(addrs []resolver.Address) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.addrs = nil
+	for _, a := range addrs {
+		c.addrs = append(c.addrs, a.Addr)
+	}
+	slices.Sort(c.addrs)
+}
+func (c *clientConn) UpdateState(s resolver.State) error { c.NewAddress(s.Addresses); return nil }
+func (c *clientConn) ReportError(error)                  {}
+func (c *clientConn) ParseServiceConfig(string) *serviceconfig.ParseResult {
+	return &serviceconfig.ParseResult{}
+}
+
+func (c *clientConn) resolved() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.addrs)
+}
+
+// await waits up to within for the resolver to hold want, and returns how long it took.
+func (c *clientConn) await(t *testing.T, within time.Duration, what string, want ...string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for time.Since(start) < within {
+		if slices.Equal(c.resolved(), want) {
+			t.Logf("%s: the resolver holds %v after %v", what, want, time.Since(start).Round(time.Millisecond))
+			return time.Since(start)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("%s: the resolver holds %v after %v, want %v", what, c.resolved(), within, want)
+	return 0
+}
+
+// TestRingFollowsTheNodes runs SpiceDB's own Kubernetes resolver
+// (kuberesolver, which SpiceDB registers for kubernetes:/// dispatch
+// targets) against a ring following three nodes, and changes the nodes
+// under it: a node killed, a node that says it no longer serves, one that
+// serves again, one the name no longer resolves to. Each change reaches
+// the resolver within a second, where DNS would take up to 30 s.
+func TestRingFollowsTheNodes(t *testing.T) {
+	ips := []string{"127.0.0.21", "127.0.0.22", "127.0.0.23"}
+	probe, err := net.Listen("tcp", "127.0.0.21:0")
+	if err != nil {
+		t.Skipf("loopback addresses beyond 127.0.0.1: %v", err)
+	}
+	_, port, _ := net.SplitHostPort(probe.Addr().String())
+	_ = probe.Close()
+	nodes := map[string]*fakeNode{}
+	for _, ip := range ips {
+		nodes[ip] = startNode(t, ip, port)
+	}
+	dns := &names{}
+	dns.set(ips...)
+	every := 100 * time.Millisecond
+	r, err := ring.New(ring.Config{Nodes: "spicedb:" + port, DispatchPort: 50053, Service: "spicedb", Namespace: "gatehouse", Every: every, LookupHost: dns.LookupHost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+
+	dir := t.TempDir()
+	cert, token, err := ring.Credentials(dir, []string{"127.0.0.1"}, "gatehouse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(r.Handler(token))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+
+	cc := &clientConn{}
+	b := kuberesolver.NewBuilder(newResolverClient(t, srv.URL, dir), "kubernetes")
+	target, _ := url.Parse("kubernetes:///spicedb.gatehouse:50053")
+	res, err := b.Build(resolver.Target{URL: *target}, cc, resolver.BuildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(res.Close)
+	dispatch := func(ips ...string) []string {
+		out := make([]string, len(ips))
+		for i, ip := range ips {
+			out[i] = net.JoinHostPort(ip, "50053")
+		}
+		return out
+	}
+
+	cc.await(t, 5*time.Second, "three nodes serving", dispatch(ips...)...)
+
+	nodes[ips[1]].kill()
+	if took := cc.await(t, time.Second, "node 2 killed", dispatch(ips[0], ips[2])...); took > 500*time.Millisecond {
+		t.Logf("slow: %v (the watch should see the connection close at once)", took)
+	}
+
+	nodes[ips[2]].health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+	cc.await(t, time.Second, "node 3 says it does not serve", dispatch(ips[0])...)
+
+	nodes[ips[2]].health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	cc.await(t, time.Second, "node 3 serves again", dispatch(ips[0], ips[2])...)
+
+	nodes[ips[1]] = startNode(t, ips[1], port)
+	cc.await(t, 2*time.Second, "node 2 started again", dispatch(ips...)...)
+
+	dns.set(ips[0], ips[1])
+	cc.await(t, time.Second, "the name no longer resolves to node 3", dispatch(ips[0], ips[1])...)
+}
+
+// TestRingAPIRefuses: the ring answers only callers with its token, and
+// only for its own Endpoints; a refusal is a Kubernetes Status.
+func TestRingAPIRefuses(t *testing.T) {
+	r, err := ring.New(ring.Config{Nodes: "spicedb:50051", DispatchPort: 50053, Service: "spicedb", Namespace: "gatehouse", Every: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(r.Handler("s3cret"))
+	defer srv.Close()
+	for _, tc := range []struct {
+		path, auth string
+		code       int
+		message    string
+	}{
+		{"/api/v1/namespaces/gatehouse/endpoints/spicedb", "", http.StatusUnauthorized, "bearer token"},
+		{"/api/v1/namespaces/gatehouse/endpoints/spicedb", "Bearer wrong", http.StatusUnauthorized, "bearer token"},
+		{"/api/v1/watch/namespaces/gatehouse/endpoints/spicedb", "s3cret", http.StatusUnauthorized, "bearer token"},
+		{"/api/v1/namespaces/default/endpoints/spicedb", "Bearer s3cret", http.StatusNotFound, "gatehouse/spicedb"},
+		{"/api/v1/namespaces/gatehouse/endpoints/postgres", "Bearer s3cret", http.StatusNotFound, "gatehouse/spicedb"},
+		{"/api/v1/namespaces/gatehouse/secrets/x", "Bearer s3cret", http.StatusNotFound, "only the Endpoints"},
+		{"/api/v1/namespaces/gatehouse/endpoints/spicedb", "Bearer s3cret", http.StatusOK, ""},
+	} {
+		t.Run(fmt.Sprintf("%s_%d", tc.path, tc.code), func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, srv.URL+tc.path, nil)
+			if tc.auth != "" {
+				req.Header.Set("Authorization", tc.auth)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = resp.Body.Close() }()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tc.code {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.code, body)
+			}
+			var got map[string]any
+			if err := json.Unmarshal(body, &got); err != nil {
+				t.Fatalf("not JSON: %s", body)
+			}
+			if tc.code == http.StatusOK {
+				if got["kind"] != "Endpoints" || len(got["subsets"].([]any)) != 0 {
+					t.Fatalf("want Endpoints with no subsets before any node serves, got %s", body)
+				}
+				return
+			}
+			if got["kind"] != "Status" || !strings.Contains(fmt.Sprint(got["message"]), tc.message) {
+				t.Fatalf("want a Status naming %q, got %s", tc.message, body)
+			}
+		})
+	}
+}
+
+// TestCredentialsKept: a ring that restarts keeps its certificate and
+// token (SpiceDB reads the CA once), unless the certificate does not
+// cover the names asked for.
+func TestCredentialsKept(t *testing.T) {
+	dir := t.TempDir()
+	cert1, token1, err := ring.Credentials(dir, []string{"spicedb-ring", "localhost"}, "gatehouse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert2, token2, err := ring.Credentials(dir, []string{"localhost", "spicedb-ring"}, "gatehouse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token1 != token2 || len(token1) != 64 || !slices.Equal(cert1.Certificate[0], cert2.Certificate[0]) {
+		t.Fatal("a second start with the same names made new credentials")
+	}
+	cert3, token3, err := ring.Credentials(dir, []string{"ring.example"}, "gatehouse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token3 != token1 || slices.Equal(cert3.Certificate[0], cert1.Certificate[0]) {
+		t.Fatal("a new name kept a certificate that does not cover it, or changed the token")
+	}
+	if err := cert3.Leaf.VerifyHostname("ring.example"); err != nil {
+		t.Fatal(err)
+	}
+	for name, perm := range map[string]os.FileMode{ring.CAFile: 0o644, ring.TokenFile: 0o644, ring.NamespaceFile: 0o644, "ring.key": 0o600} {
+		st, err := os.Stat(filepath.Join(dir, name))
+		if err != nil || st.Mode().Perm() != perm {
+			t.Errorf("%s: %v %v, want mode %v", name, st.Mode(), err, perm)
+		}
+	}
+	if _, _, err := ring.Credentials(dir, nil, "gatehouse"); err == nil {
+		t.Error("no names: want an error")
+	}
+}
+
+// TestConfigRefused: every setting that cannot work is refused by name.
+func TestConfigRefused(t *testing.T) {
+	good := ring.Config{Nodes: "spicedb:50051", DispatchPort: 50053, Service: "spicedb", Namespace: "gatehouse", Every: time.Second}
+	for name, tc := range map[string]struct {
+		change func(*ring.Config)
+		want   string
+	}{
+		"no port":        {func(c *ring.Config) { c.Nodes = "spicedb" }, "nodes:"},
+		"no host":        {func(c *ring.Config) { c.Nodes = ":50051" }, "nodes:"},
+		"dispatch port":  {func(c *ring.Config) { c.DispatchPort = 0 }, "dispatch port:"},
+		"service":        {func(c *ring.Config) { c.Service = "SpiceDB" }, "service:"},
+		"namespace":      {func(c *ring.Config) { c.Namespace = "-x" }, "namespace:"},
+		"every non-zero": {func(c *ring.Config) { c.Every = 0 }, "every:"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := good
+			tc.change(&c)
+			if _, err := ring.New(c); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error starting %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := ring.New(good); err != nil {
+		t.Fatal(err)
+	}
+}
