@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -85,10 +86,14 @@ func parseRingConfig(args []string, getenv func(string) string, stderr io.Writer
 }
 
 // runRing serves the SpiceDB nodes the membership of their dispatch ring
-// (package ring) until ctx ends; `gatehouse ring ready` is its health check.
+// (package ring) until ctx ends; `gatehouse ring ready` is its health
+// check, and `gatehouse ring members` prints the nodes it lists.
 func runRing(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "ready" {
 		return ringReady(ctx, getenv)
+	}
+	if len(args) > 0 && args[0] == "members" {
+		return ringMembers(ctx, getenv, stdout)
 	}
 	c, err := parseRingConfig(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -136,38 +141,96 @@ func runRing(ctx context.Context, args []string, getenv func(string) string, std
 	return srv.Shutdown(sctx)
 }
 
-// ringReady exits 0 once the ring at GATEHOUSE_RING_ADDR's port on this
-// host answers /readyz over TLS with its own certificate.
-func ringReady(ctx context.Context, getenv func(string) string) error {
-	addr, dir := getenv("GATEHOUSE_RING_ADDR"), getenv("GATEHOUSE_RING_DIR")
-	if addr == "" {
-		addr = "0.0.0.0:8443"
-	}
-	if dir == "" {
-		dir = "/var/run/gatehouse-ring"
-	}
-	_, port, err := net.SplitHostPort(addr)
+// ringLocal calls the ring running on this host, at GATEHOUSE_RING_ADDR's
+// port, as the nodes do: over TLS with its certificate and its token, from
+// GATEHOUSE_RING_DIR.
+type ringLocal struct {
+	http  *http.Client
+	base  string
+	token string
+	cfg   ringConfig
+}
+
+func newRingLocal(getenv func(string) string) (*ringLocal, error) {
+	c, err := parseRingConfig([]string{"--nodes", "unused:0"}, getenv, io.Discard)
 	if err != nil {
-		return fmt.Errorf("GATEHOUSE_RING_ADDR: want host:port, got %q", addr)
+		return nil, err
 	}
-	ca, err := os.ReadFile(filepath.Join(dir, ring.CAFile)) //nolint:gosec // the operator's own setting
+	_, port, _ := net.SplitHostPort(c.addr)
+	ca, err := os.ReadFile(filepath.Join(c.dir, ring.CAFile)) //nolint:gosec // the operator's own setting
 	if err != nil {
-		return fmt.Errorf("the ring's certificate: %w", err)
+		return nil, fmt.Errorf("the ring's certificate: %w", err)
+	}
+	token, err := os.ReadFile(filepath.Join(c.dir, ring.TokenFile)) //nolint:gosec // the operator's own setting
+	if err != nil {
+		return nil, fmt.Errorf("the ring's token: %w", err)
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(ca)
-	client := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "localhost", MinVersion: tls.VersionTLS12}}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+net.JoinHostPort("127.0.0.1", port)+"/readyz", nil)
+	return &ringLocal{
+		http:  &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "localhost", MinVersion: tls.VersionTLS12}}},
+		base:  "https://" + net.JoinHostPort("127.0.0.1", port),
+		token: strings.TrimSpace(string(token)),
+		cfg:   c,
+	}, nil
+}
+
+func (l *ringLocal) get(ctx context.Context, path string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, l.base+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+l.token)
+	resp, err := l.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("ring not answering: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		_ = resp.Body.Close()
+		return nil, fmt.Errorf("ring not ready: %s", resp.Status)
+	}
+	return resp, nil
+}
+
+// ringReady exits 0 once the ring on this host answers /readyz.
+func ringReady(ctx context.Context, getenv func(string) string) error {
+	l, err := newRingLocal(getenv)
 	if err != nil {
 		return err
 	}
-	resp, err := client.Do(req)
+	resp, err := l.get(ctx, "/readyz")
 	if err != nil {
-		return fmt.Errorf("ring not ready: %w", err)
+		return err
 	}
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("ring not ready: %s", resp.Status)
+	return resp.Body.Close()
+}
+
+// ringMembers prints the IPs of the nodes the ring on this host lists as
+// serving, one a line: what every node's dispatch ring holds.
+func ringMembers(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	l, err := newRingLocal(getenv)
+	if err != nil {
+		return err
+	}
+	resp, err := l.get(ctx, "/api/v1/namespaces/"+l.cfg.ring.Namespace+"/endpoints/"+l.cfg.ring.Service)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var e struct {
+		Subsets []struct {
+			Addresses []struct {
+				IP string `json:"ip"`
+			} `json:"addresses"`
+		} `json:"subsets"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
+		return fmt.Errorf("the ring's answer: %w", err)
+	}
+	for _, s := range e.Subsets {
+		for _, a := range s.Addresses {
+			_, _ = fmt.Fprintln(stdout, a.IP)
+		}
 	}
 	return nil
 }

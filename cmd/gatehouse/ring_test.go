@@ -1,10 +1,16 @@
 package main
 
 import (
+	"context"
 	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
 
 // TestParseRingConfig: `gatehouse ring` takes its settings from flags or
@@ -42,4 +48,64 @@ func TestParseRingConfig(t *testing.T) {
 			t.Errorf("%q: got %v, want an error naming %q", tc.args, err, tc.want)
 		}
 	}
+}
+
+// TestRingCommand runs `gatehouse ring` following one node (a gRPC health
+// server on this host), and asks it with `gatehouse ring ready` and
+// `gatehouse ring members` as the container's health check and an
+// operator would.
+func TestRingCommand(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	healthpb.RegisterHealthServer(srv, health.NewServer())
+	go func() { _ = srv.Serve(lis) }()
+	defer srv.Stop()
+	_, nodePort, _ := net.SplitHostPort(lis.Addr().String())
+	addr := freeLocalAddr(t)
+	vars := map[string]string{
+		"GATEHOUSE_RING_NODES": "localhost:" + nodePort,
+		"GATEHOUSE_RING_ADDR":  addr,
+		"GATEHOUSE_RING_DIR":   t.TempDir(),
+		"GATEHOUSE_RING_NAMES": "ring.test",
+		"GATEHOUSE_RING_EVERY": "100ms",
+	}
+	getenv := func(k string) string { return vars[k] }
+	ctx, cancel := context.WithCancel(t.Context())
+	var out, errs syncBuffer
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"ring"}, getenv, &out, &errs) }()
+	defer func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("gatehouse ring exited %d: %s", code, errs.String())
+		}
+	}()
+	var members strings.Builder
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		members.Reset()
+		if run(ctx, []string{"ring", "ready"}, getenv, io.Discard, io.Discard) == 0 &&
+			run(ctx, []string{"ring", "members"}, getenv, &members, io.Discard) == 0 && members.String() == "127.0.0.1\n" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gatehouse ring members printed %q within 10s, want 127.0.0.1; ring's log: %s", members.String(), errs.String())
+		}
+	}
+	if !strings.Contains(out.String(), "following localhost:"+nodePort) {
+		t.Errorf("the ring's first line: %q", out.String())
+	}
+}
+
+// freeLocalAddr returns 127.0.0.1:port, a port no one listens on now.
+func freeLocalAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().String()
 }
