@@ -42,7 +42,7 @@ type (
 		Type   string    `json:"type"`
 		Object endpoints `json:"object"`
 	}
-	status struct {
+	kubeStatus struct {
 		Kind       string `json:"kind"`
 		APIVersion string `json:"apiVersion"`
 		Status     string `json:"status"`
@@ -149,5 +149,5 @@ func (r *Ring) watch(w http.ResponseWriter, req *http.Request) {
 func writeStatus(w http.ResponseWriter, code int, reason, message string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(status{Kind: "Status", APIVersion: "v1", Status: "Failure", Message: message, Reason: reason, Code: code})
+	_ = json.NewEncoder(w).Encode(kubeStatus{Kind: "Status", APIVersion: "v1", Status: "Failure", Message: message, Reason: reason, Code: code})
 }

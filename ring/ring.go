@@ -33,8 +33,10 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 )
 
 // Config says where the nodes are and what to serve them.
@@ -101,12 +103,24 @@ type Ring struct {
 	found   bool             // the name has been resolved once
 }
 
-// node is one node the name resolves to.
+// node is one node the name resolves to, followed from when it was
+// resolved until it no longer is. A node resolved again later (a restart
+// at the same IP) is another node: what is learnt of the old one is never
+// taken for the new one.
 type node struct {
+	ip      string
+	ctx     context.Context //nolint:containedctx // the node's own lifetime, ended by stop
 	stop    context.CancelFunc
 	watched bool // its health watch says SERVING
-	checked bool // its last health check answered SERVING in time
+	checked bool // its health checks answer SERVING in time
+	failed  int  // health checks failed in a row
 }
+
+// failedChecks is how many health checks in a row must fail (or not
+// answer within twice cfg.Every) before a node whose health watch still
+// says SERVING is taken out: a node that stops answering without closing
+// its connections. One slow answer from a busy node is not enough.
+const failedChecks = 2
 
 // New returns a Ring for cfg; nothing runs until Run.
 func New(cfg Config) (*Ring, error) {
@@ -145,11 +159,11 @@ func (r *Ring) Run(ctx context.Context) error {
 			r.log.Warn("ring: resolve the nodes", "name", host, "err", err)
 			ips = r.known() // keep following the nodes known
 		}
-		for ip, nctx := range r.reconcile(ctx, ips) {
+		for _, n := range r.reconcile(ctx, ips) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				r.follow(nctx, ip, net.JoinHostPort(ip, port))
+				r.follow(n, net.JoinHostPort(n.ip, port))
 			}()
 		}
 		select {
@@ -172,18 +186,18 @@ func (r *Ring) known() []string {
 }
 
 // reconcile stops following the nodes the name no longer resolves to and
-// returns the new ones, each with the context that ends when it is no
-// longer followed; the caller follows them.
-func (r *Ring) reconcile(ctx context.Context, ips []string) map[string]context.Context {
+// returns the new ones, which the caller follows.
+func (r *Ring) reconcile(ctx context.Context, ips []string) []*node {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.found = true
-	added := map[string]context.Context{}
+	var added []*node
 	for _, ip := range ips {
 		if _, ok := r.nodes[ip]; !ok {
 			nctx, stop := context.WithCancel(ctx)
-			r.nodes[ip] = &node{stop: stop}
-			added[ip] = nctx
+			n := &node{ip: ip, ctx: nctx, stop: stop}
+			r.nodes[ip] = n
+			added = append(added, n)
 		}
 	}
 	for ip, n := range r.nodes {
@@ -201,7 +215,8 @@ func (r *Ring) reconcile(ctx context.Context, ips []string) map[string]context.C
 // cfg.Every, until the node is no longer resolved or ctx ends. The watch
 // learns of a node's death the moment its connections close; the check,
 // of a node that stopped answering without closing them.
-func (r *Ring) follow(ctx context.Context, ip, addr string) {
+func (r *Ring) follow(n *node, addr string) {
+	ctx := n.ctx
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		r.log.Error("ring: dial a node", "addr", addr, "err", err)
@@ -209,16 +224,22 @@ func (r *Ring) follow(ctx context.Context, ip, addr string) {
 	}
 	defer func() { _ = conn.Close() }()
 	health := healthpb.NewHealthClient(conn)
-	go r.check(ctx, ip, health)
+	go r.check(n, health)
 	for ctx.Err() == nil {
 		stream, err := health.Watch(ctx, &healthpb.HealthCheckRequest{})
 		for err == nil {
 			var st *healthpb.HealthCheckResponse
 			if st, err = stream.Recv(); err == nil {
-				r.set(ip, func(n *node) { n.watched = st.GetStatus() == healthpb.HealthCheckResponse_SERVING })
+				r.set(n, func(n *node) { n.watched = st.GetStatus() == healthpb.HealthCheckResponse_SERVING })
 			}
 		}
-		r.set(ip, func(n *node) { n.watched = false })
+		if status.Code(err) == codes.Unimplemented {
+			// A health service without Watch: the checks decide alone.
+			r.set(n, func(n *node) { n.watched = true })
+			<-ctx.Done()
+			return
+		}
+		r.set(n, func(n *node) { n.watched = false })
 		select {
 		case <-ctx.Done():
 		case <-time.After(r.cfg.Every):
@@ -226,18 +247,29 @@ func (r *Ring) follow(ctx context.Context, ip, addr string) {
 	}
 }
 
-// check asks the node's health every cfg.Every, within cfg.Every.
-func (r *Ring) check(ctx context.Context, ip string, health healthpb.HealthClient) {
+// check asks the node's health every cfg.Every, within twice that; the
+// node is out after failedChecks failures in a row, in at the first
+// success.
+func (r *Ring) check(n *node, health healthpb.HealthClient) {
+	ctx := n.ctx
 	tick := time.NewTicker(r.cfg.Every)
 	defer tick.Stop()
 	for {
-		cctx, cancel := context.WithTimeout(ctx, r.cfg.Every)
+		cctx, cancel := context.WithTimeout(ctx, 2*r.cfg.Every)
 		st, err := health.Check(cctx, &healthpb.HealthCheckRequest{})
 		cancel()
 		if ctx.Err() != nil {
 			return
 		}
-		r.set(ip, func(n *node) { n.checked = err == nil && st.GetStatus() == healthpb.HealthCheckResponse_SERVING })
+		ok := err == nil && st.GetStatus() == healthpb.HealthCheckResponse_SERVING
+		r.set(n, func(n *node) {
+			if ok {
+				n.failed = 0
+			} else {
+				n.failed++
+			}
+			n.checked = n.failed == 0 || (n.checked && n.failed < failedChecks)
+		})
 		select {
 		case <-ctx.Done():
 			return
@@ -246,11 +278,11 @@ func (r *Ring) check(ctx context.Context, ip string, health healthpb.HealthClien
 	}
 }
 
-// set changes what is known of the node at ip, if it is still followed.
-func (r *Ring) set(ip string, change func(*node)) {
+// set changes what is known of n, if it is still followed.
+func (r *Ring) set(n *node, change func(*node)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if n, ok := r.nodes[ip]; ok {
+	if r.nodes[n.ip] == n {
 		change(n)
 		r.publishLocked()
 	}

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,16 +36,40 @@ type fakeNode struct {
 	lis    net.Listener
 	srv    *grpc.Server
 	health *health.Server
+	// frozen makes health checks wait for their deadline, as a node that
+	// stops answering without closing its connections does.
+	frozen atomic.Bool
+}
+
+// freezable is the health service of a fakeNode.
+type freezable struct {
+	*health.Server
+	n *fakeNode
+}
+
+func (f freezable) Check(ctx context.Context, req *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
+	if f.n.frozen.Load() {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return f.Server.Check(ctx, req)
 }
 
 func startNode(t *testing.T, ip, port string) *fakeNode {
 	t.Helper()
-	lis, err := net.Listen("tcp", net.JoinHostPort(ip, port))
+	var lis net.Listener
+	var err error
+	// The port may still be held for a moment by the node killed before.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if lis, err = net.Listen("tcp", net.JoinHostPort(ip, port)); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err != nil {
 		t.Skipf("loopback address %s: %v", ip, err)
 	}
 	n := &fakeNode{ip: ip, lis: lis, srv: grpc.NewServer(), health: health.NewServer()}
-	healthpb.RegisterHealthServer(n.srv, n.health)
+	healthpb.RegisterHealthServer(n.srv, freezable{n.health, n})
 	go func() { _ = n.srv.Serve(lis) }()
 	t.Cleanup(n.srv.Stop)
 	return n
@@ -164,8 +189,9 @@ func (c *clientConn) await(t *testing.T, within time.Duration, what string, want
 // (kuberesolver, which SpiceDB registers for kubernetes:/// dispatch
 // targets) against a ring following three nodes, and changes the nodes
 // under it: a node killed, a node that says it no longer serves, one that
-// serves again, one the name no longer resolves to. Each change reaches
-// the resolver within a second, where DNS would take up to 30 s.
+// serves again, one that stops answering with its connections open, one
+// the name no longer resolves to, and then does again. Each change reaches
+// the resolver within a second or two, where DNS would take up to 30 s.
 func TestRingFollowsTheNodes(t *testing.T) {
 	ips := []string{"127.0.0.21", "127.0.0.22", "127.0.0.23"}
 	probe, err := net.Listen("tcp", "127.0.0.21:0")
@@ -236,6 +262,22 @@ func TestRingFollowsTheNodes(t *testing.T) {
 
 	nodes[ips[1]] = startNode(t, ips[1], port)
 	cc.await(t, 2*time.Second, "node 2 started again", dispatch(ips...)...)
+
+	nodes[ips[0]].frozen.Store(true)
+	cc.await(t, 2*time.Second, "node 1 stops answering, its connections open", dispatch(ips[1], ips[2])...)
+	nodes[ips[0]].frozen.Store(false)
+	cc.await(t, 2*time.Second, "node 1 answers again", dispatch(ips...)...)
+
+	// Node 2 goes from the name and comes back at the same IP at once (a
+	// restart): what was learnt of the node before is not taken for it.
+	dns.set(ips[0], ips[2])
+	cc.await(t, time.Second, "node 2 gone from the name", dispatch(ips[0], ips[2])...)
+	dns.set(ips...)
+	cc.await(t, time.Second, "node 2 back in the name", dispatch(ips...)...)
+	time.Sleep(5 * every)
+	if got := cc.resolved(); !slices.Equal(got, dispatch(ips...)) {
+		t.Fatalf("after node 2 came back: %v", got)
+	}
 
 	dns.set(ips[0], ips[1])
 	cc.await(t, time.Second, "the name no longer resolves to node 3", dispatch(ips[0], ips[1])...)
