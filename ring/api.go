@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // WatchFor is how long one watch of the Endpoints lasts before the ring
@@ -74,7 +77,10 @@ func (r *Ring) endpoints(members []string, version int) endpoints {
 // /api/v1/namespaces/{namespace}/endpoints/{service}) and a watch of them
 // (GET /api/v1/watch/namespaces/{namespace}/endpoints/{service}: an ADDED
 // event, then a MODIFIED event at every change, for WatchFor), and to
-// anyone GET /readyz (200 once the nodes' name has been resolved).
+// anyone GET /readyz (200 once the nodes' name has been resolved) and GET
+// /metrics (Prometheus: the nodes resolved, the nodes serving, the
+// changes, and the watches open, which is the number of nodes following
+// the ring: alert when it is below the nodes resolved).
 func (r *Ring) Handler(token string) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
@@ -90,6 +96,7 @@ func (r *Ring) Handler(token string) http.Handler {
 		_ = json.NewEncoder(w).Encode(r.endpoints(members, version))
 	}))
 	mux.HandleFunc("GET /api/v1/watch/namespaces/{namespace}/endpoints/{service}", r.authorised(token, r.watch))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(r.metrics(), promhttp.HandlerOpts{}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
 		writeStatus(w, http.StatusNotFound, "NotFound", "the ring serves only the Endpoints of its nodes, not "+req.URL.Path)
 	})
@@ -126,6 +133,8 @@ func (r *Ring) watch(w http.ResponseWriter, req *http.Request) {
 	enc := json.NewEncoder(w)
 	end := time.NewTimer(WatchFor)
 	defer end.Stop()
+	r.watches.Add(1)
+	defer r.watches.Add(-1)
 	members, version, changed := r.Members()
 	kind := "ADDED"
 	for {
@@ -150,4 +159,27 @@ func writeStatus(w http.ResponseWriter, code int, reason, message string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(kubeStatus{Kind: "Status", APIVersion: "v1", Status: "Failure", Message: message, Reason: reason, Code: code})
+}
+
+// metrics is the ring's Prometheus registry.
+func (r *Ring) metrics() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	read := func(f func() float64) func() float64 {
+		return func() float64 {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			return f()
+		}
+	}
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gatehouse_ring_nodes_resolved", Help: "Nodes the nodes' DNS name resolves to."},
+			read(func() float64 { return float64(len(r.nodes)) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gatehouse_ring_members", Help: "Nodes serving, which the ring lists."},
+			read(func() float64 { return float64(len(r.members)) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gatehouse_ring_changes_total", Help: "Changes of the nodes listed."},
+			read(func() float64 { return float64(r.version) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gatehouse_ring_watches", Help: "Watches of the Endpoints open: one per node following the ring."},
+			func() float64 { return float64(r.watches.Load()) }),
+	)
+	return reg
 }

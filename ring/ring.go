@@ -30,6 +30,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -101,6 +102,8 @@ type Ring struct {
 	version int              // counts the changes of members
 	changed chan struct{}    // closed, and replaced, when members change
 	found   bool             // the name has been resolved once
+
+	watches atomic.Int64 // watches of the Endpoints open now
 }
 
 // node is one node the name resolves to, followed from when it was

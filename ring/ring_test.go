@@ -281,6 +281,20 @@ func TestRingFollowsTheNodes(t *testing.T) {
 
 	dns.set(ips[0], ips[1])
 	cc.await(t, time.Second, "the name no longer resolves to node 3", dispatch(ips[0], ips[1])...)
+
+	// The operator's view: two resolved, two serving, one node (this
+	// resolver) following the ring.
+	resp, err := newResolverClient(t, srv.URL, dir).http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	for _, want := range []string{"gatehouse_ring_nodes_resolved 2\n", "gatehouse_ring_members 2\n", "gatehouse_ring_watches 1\n", "gatehouse_ring_changes_total "} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, body)
+		}
+	}
 }
 
 // TestRingAPIRefuses: the ring answers only callers with its token, and
