@@ -148,10 +148,9 @@ func (c *SpiceDBCluster) startRing(ctx context.Context, common []testcontainers.
 	return nil
 }
 
-// RingMembers returns the nodes the ring lists now, as the Kubernetes API's
-// Endpoints the nodes dispatch by: their IPs on the cluster's network, in
-// order. It calls the ring as a node does, with its CA and token.
-func (c *SpiceDBCluster) RingMembers(ctx context.Context) ([]string, error) {
+// askRing GETs path from the ring as a node calls it, with its CA and
+// token, and returns the body of a 200.
+func (c *SpiceDBCluster) askRing(ctx context.Context, path string) ([]byte, error) {
 	read := func(name string) ([]byte, error) {
 		rc, err := c.Ring.CopyFileFromContainer(ctx, ringDir+"/"+name)
 		if err != nil {
@@ -175,7 +174,7 @@ func (c *SpiceDBCluster) RingMembers(ctx context.Context) ([]string, error) {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(ca)
 	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "localhost", MinVersion: tls.VersionTLS12}}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, ep+"/api/v1/namespaces/"+ringNamespace+"/endpoints/"+ringService, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, ep+path, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -185,6 +184,43 @@ func (c *SpiceDBCluster) RingMembers(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("ask the ring: %w", err)
 	}
 	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("ask the ring: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("ask the ring %s: %s", path, resp.Status)
+	}
+	return body, nil
+}
+
+// RingWatches returns how many watches of the ring are open: one per node
+// whose dispatch client follows the ring (gatehouse_ring_watches).
+func (c *SpiceDBCluster) RingWatches(ctx context.Context) (int, error) {
+	body, err := c.askRing(ctx, "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(body)) {
+		if v, ok := strings.CutPrefix(line, "gatehouse_ring_watches "); ok {
+			var n int
+			if _, err := fmt.Sscan(v, &n); err != nil {
+				return 0, fmt.Errorf("gatehouse_ring_watches %q: %w", v, err)
+			}
+			return n, nil
+		}
+	}
+	return 0, errors.New("the ring's /metrics has no gatehouse_ring_watches")
+}
+
+// RingMembers returns the nodes the ring lists now, as the Kubernetes API's
+// Endpoints the nodes dispatch by: their IPs on the cluster's network, in
+// order. It calls the ring as a node does, with its CA and token.
+func (c *SpiceDBCluster) RingMembers(ctx context.Context) ([]string, error) {
+	body, err := c.askRing(ctx, "/api/v1/namespaces/"+ringNamespace+"/endpoints/"+ringService)
+	if err != nil {
+		return nil, err
+	}
 	var e struct {
 		Subsets []struct {
 			Addresses []struct {
@@ -192,10 +228,7 @@ func (c *SpiceDBCluster) RingMembers(ctx context.Context) ([]string, error) {
 			} `json:"addresses"`
 		} `json:"subsets"`
 	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("ask the ring: %s", resp.Status)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
+	if err := json.Unmarshal(body, &e); err != nil {
 		return nil, fmt.Errorf("the ring's answer: %w", err)
 	}
 	var ips []string

@@ -151,6 +151,7 @@ func TestClusterKillNodeUnderLoad(t *testing.T) {
 	defer l.halt()
 
 	steady(t, l, "before", 3*time.Second)
+	ringHolds(t, f.cluster, f.cluster.Nodes...)
 	victim := f.cluster.Nodes[1]
 	p, last, _ := disruption(t, l, "kill node 2", watchFor, func() error { return victim.Kill(ctx) })
 	judge(t, p, last, recoveryBound, "the kill")
@@ -167,7 +168,9 @@ func TestClusterKillNodeUnderLoad(t *testing.T) {
 }
 
 // ringHolds waits a few seconds for the cluster's ring to list exactly
-// nodes, by their IPs on the cluster's network.
+// nodes, by their IPs on the cluster's network, and for each of them to
+// watch it (under load every node dispatches, so its dispatch client
+// follows the ring).
 func ringHolds(t *testing.T, c *integration.SpiceDBCluster, nodes ...*integration.SpiceDB) {
 	t.Helper()
 	ctx := t.Context()
@@ -181,14 +184,17 @@ func ringHolds(t *testing.T, c *integration.SpiceDBCluster, nodes ...*integratio
 	}
 	slices.SortFunc(want, func(a, b string) int { return netip.MustParseAddr(a).Compare(netip.MustParseAddr(b)) })
 	var got []string
-	var err error
+	var watches int
+	var err, werr error
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if got, err = c.RingMembers(ctx); err == nil && slices.Equal(got, want) {
-			t.Logf("the ring lists %v", got)
+		got, err = c.RingMembers(ctx)
+		watches, werr = c.RingWatches(ctx)
+		if err == nil && werr == nil && slices.Equal(got, want) && watches == len(nodes) {
+			t.Logf("the ring lists %v, and %d nodes watch it", got, watches)
 			return
 		}
 	}
-	t.Errorf("the ring lists %v (%v), want %v", got, err, want)
+	t.Errorf("the ring lists %v (%v) and %d nodes watch it (%v), want %v and %d", got, err, watches, werr, want, len(nodes))
 }
 
 // TestClusterRollingRestartUnderLoad restarts the three SpiceDB nodes one
