@@ -2,14 +2,10 @@ package integration
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -148,9 +144,9 @@ func (c *SpiceDBCluster) startRing(ctx context.Context, common []testcontainers.
 	return nil
 }
 
-// askRing GETs path from the ring as a node calls it, with its CA and
-// token, and returns the body of a 200.
-func (c *SpiceDBCluster) askRing(ctx context.Context, path string) ([]byte, error) {
+// ringClient returns a client of the cluster's ring that calls it as a
+// node does, with its CA and token, through its published port.
+func (c *SpiceDBCluster) ringClient(ctx context.Context) (*ring.Client, error) {
 	read := func(name string) ([]byte, error) {
 		rc, err := c.Ring.CopyFileFromContainer(ctx, ringDir+"/"+name)
 		if err != nil {
@@ -171,73 +167,29 @@ func (c *SpiceDBCluster) askRing(ctx context.Context, path string) ([]byte, erro
 	if err != nil {
 		return nil, fmt.Errorf("the ring's port: %w", err)
 	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(ca)
-	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "localhost", MinVersion: tls.VersionTLS12}}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, ep+path, nil)
+	return ring.NewClient(ep, "localhost", ca, token, ringService, ringNamespace)
+}
+
+// RingMembers returns the nodes the ring lists now, as the Kubernetes API's
+// Endpoints the nodes dispatch by: their IPs on the cluster's network, in
+// order.
+func (c *SpiceDBCluster) RingMembers(ctx context.Context) ([]string, error) {
+	rc, err := c.ringClient(ctx)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("ask the ring: %w", err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("ask the ring: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("ask the ring %s: %s", path, resp.Status)
-	}
-	return body, nil
+	return rc.Members(ctx)
 }
 
 // RingWatches returns how many watches of the ring are open: one per node
 // whose dispatch client follows the ring (gatehouse_ring_watches).
 func (c *SpiceDBCluster) RingWatches(ctx context.Context) (int, error) {
-	body, err := c.askRing(ctx, "/metrics")
+	rc, err := c.ringClient(ctx)
 	if err != nil {
 		return 0, err
 	}
-	for line := range strings.Lines(string(body)) {
-		if v, ok := strings.CutPrefix(line, "gatehouse_ring_watches "); ok {
-			var n int
-			if _, err := fmt.Sscan(v, &n); err != nil {
-				return 0, fmt.Errorf("gatehouse_ring_watches %q: %w", v, err)
-			}
-			return n, nil
-		}
-	}
-	return 0, errors.New("the ring's /metrics has no gatehouse_ring_watches")
-}
-
-// RingMembers returns the nodes the ring lists now, as the Kubernetes API's
-// Endpoints the nodes dispatch by: their IPs on the cluster's network, in
-// order. It calls the ring as a node does, with its CA and token.
-func (c *SpiceDBCluster) RingMembers(ctx context.Context) ([]string, error) {
-	body, err := c.askRing(ctx, "/api/v1/namespaces/"+ringNamespace+"/endpoints/"+ringService)
-	if err != nil {
-		return nil, err
-	}
-	var e struct {
-		Subsets []struct {
-			Addresses []struct {
-				IP string `json:"ip"`
-			} `json:"addresses"`
-		} `json:"subsets"`
-	}
-	if err := json.Unmarshal(body, &e); err != nil {
-		return nil, fmt.Errorf("the ring's answer: %w", err)
-	}
-	var ips []string
-	for _, s := range e.Subsets {
-		for _, a := range s.Addresses {
-			ips = append(ips, a.IP)
-		}
-	}
-	return ips, nil
+	n, err := rc.Metric(ctx, "gatehouse_ring_watches")
+	return int(n), err
 }
 
 // withRing points a node at the cluster's ring: the ring's files where

@@ -282,18 +282,37 @@ func TestRingFollowsTheNodes(t *testing.T) {
 	dns.set(ips[0], ips[1])
 	cc.await(t, time.Second, "the name no longer resolves to node 3", dispatch(ips[0], ips[1])...)
 
-	// The operator's view: two resolved, two serving, one node (this
+	// The operator's view (ring.Client, as gatehouse ring members and the
+	// cluster tests ask): two resolved, two serving, one node (this
 	// resolver) following the ring.
-	resp, err := newResolverClient(t, srv.URL, dir).http.Get(srv.URL + "/metrics")
+	ca, err := os.ReadFile(filepath.Join(dir, ring.CAFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	for _, want := range []string{"gatehouse_ring_nodes_resolved 2\n", "gatehouse_ring_members 2\n", "gatehouse_ring_watches 1\n", "gatehouse_ring_changes_total "} {
-		if !strings.Contains(string(body), want) {
-			t.Errorf("/metrics lacks %q:\n%s", want, body)
+	rc, err := ring.NewClient(srv.URL, "127.0.0.1", ca, []byte(token), "spicedb", "gatehouse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rc.Ready(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if members, err := rc.Members(t.Context()); err != nil || !slices.Equal(members, ips[:2]) {
+		t.Errorf("members %v (%v), want %v", members, err, ips[:2])
+	}
+	for name, want := range map[string]float64{"gatehouse_ring_nodes_resolved": 2, "gatehouse_ring_members": 2, "gatehouse_ring_watches": 1} {
+		if got, err := rc.Metric(t.Context(), name); err != nil || got != want {
+			t.Errorf("%s = %v (%v), want %v", name, got, err, want)
 		}
+	}
+	if changes, err := rc.Metric(t.Context(), "gatehouse_ring_changes_total"); err != nil || changes < 10 {
+		t.Errorf("gatehouse_ring_changes_total = %v (%v), want the changes above", changes, err)
+	}
+	bad, err := ring.NewClient(srv.URL, "127.0.0.1", ca, []byte("wrong"), "spicedb", "gatehouse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bad.Members(t.Context()); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("a wrong token: %v, want a 401", err)
 	}
 }
 

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -141,17 +139,10 @@ func runRing(ctx context.Context, args []string, getenv func(string) string, std
 	return srv.Shutdown(sctx)
 }
 
-// ringLocal calls the ring running on this host, at GATEHOUSE_RING_ADDR's
-// port, as the nodes do: over TLS with its certificate and its token, from
-// GATEHOUSE_RING_DIR.
-type ringLocal struct {
-	http  *http.Client
-	base  string
-	token string
-	cfg   ringConfig
-}
-
-func newRingLocal(getenv func(string) string) (*ringLocal, error) {
+// ringLocal returns a client of the ring running on this host, at
+// GATEHOUSE_RING_ADDR's port, calling it as the nodes do: over TLS with
+// its certificate and its token, from GATEHOUSE_RING_DIR.
+func ringLocal(getenv func(string) string) (*ring.Client, error) {
 	c, err := parseRingConfig([]string{"--nodes", "unused:0"}, getenv, io.Discard)
 	if err != nil {
 		return nil, err
@@ -165,72 +156,31 @@ func newRingLocal(getenv func(string) string) (*ringLocal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the ring's token: %w", err)
 	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(ca)
-	return &ringLocal{
-		http:  &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "localhost", MinVersion: tls.VersionTLS12}}},
-		base:  "https://" + net.JoinHostPort("127.0.0.1", port),
-		token: strings.TrimSpace(string(token)),
-		cfg:   c,
-	}, nil
-}
-
-func (l *ringLocal) get(ctx context.Context, path string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, l.base+path, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+l.token)
-	resp, err := l.http.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("ring not answering: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		_ = resp.Body.Close()
-		return nil, fmt.Errorf("ring not ready: %s", resp.Status)
-	}
-	return resp, nil
+	return ring.NewClient("https://"+net.JoinHostPort("127.0.0.1", port), "localhost", ca, token, c.ring.Service, c.ring.Namespace)
 }
 
 // ringReady exits 0 once the ring on this host answers /readyz.
 func ringReady(ctx context.Context, getenv func(string) string) error {
-	l, err := newRingLocal(getenv)
+	c, err := ringLocal(getenv)
 	if err != nil {
 		return err
 	}
-	resp, err := l.get(ctx, "/readyz")
-	if err != nil {
-		return err
-	}
-	return resp.Body.Close()
+	return c.Ready(ctx)
 }
 
 // ringMembers prints the IPs of the nodes the ring on this host lists as
 // serving, one a line: what every node's dispatch ring holds.
 func ringMembers(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	l, err := newRingLocal(getenv)
+	c, err := ringLocal(getenv)
 	if err != nil {
 		return err
 	}
-	resp, err := l.get(ctx, "/api/v1/namespaces/"+l.cfg.ring.Namespace+"/endpoints/"+l.cfg.ring.Service)
+	ips, err := c.Members(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = resp.Body.Close() }()
-	var e struct {
-		Subsets []struct {
-			Addresses []struct {
-				IP string `json:"ip"`
-			} `json:"addresses"`
-		} `json:"subsets"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
-		return fmt.Errorf("the ring's answer: %w", err)
-	}
-	for _, s := range e.Subsets {
-		for _, a := range s.Addresses {
-			_, _ = fmt.Fprintln(stdout, a.IP)
-		}
+	for _, ip := range ips {
+		_, _ = fmt.Fprintln(stdout, ip)
 	}
 	return nil
 }
