@@ -55,6 +55,11 @@ type Config struct {
 	OIDC OIDC
 	// SessionKey signs the session cookies; at least 32 bytes.
 	SessionKey []byte
+	// SecureCookies marks the session cookie Secure on every request, as
+	// when the console's public URL is https but TLS ends before
+	// Gatehouse (a proxy); without it the cookie is Secure only on
+	// requests that came over TLS.
+	SecureCookies bool
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
@@ -232,7 +237,7 @@ func (c *console) anonymous(w http.ResponseWriter, r *http.Request) session {
 		return s
 	}
 	s := newSession("", c.now())
-	c.seal.setCookie(w, r, s)
+	c.seal.setCookie(w, r, s, c.cfg.SecureCookies)
 	return s
 }
 

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-authz/gatehouse/console"
 )
 
 // TestSignIn covers the development sign-in and the organisations page:
@@ -83,6 +85,21 @@ func TestCookies(t *testing.T) {
 	sc := resp.Header.Get("Set-Cookie")
 	if !strings.Contains(sc, "HttpOnly") || !strings.Contains(sc, "SameSite=Lax") || !strings.Contains(sc, "Path=/console") {
 		t.Errorf("Set-Cookie %q: want HttpOnly, SameSite=Lax, Path=/console", sc)
+	}
+	// Over plain HTTP it is not Secure (make run: a Secure cookie would
+	// never come back) ...
+	if strings.Contains(sc, "Secure") {
+		t.Errorf("Set-Cookie %q over plain HTTP with no https public URL: want no Secure", sc)
+	}
+	// ... unless the public URL is https and TLS ends before Gatehouse.
+	proxied := mustGate(t, func(cfg *console.Config, _ string) { cfg.SecureCookies = true })
+	resp, err = http.Get(proxied.URL + "/console/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if sc := resp.Header.Get("Set-Cookie"); !strings.Contains(sc, "Secure") {
+		t.Errorf("Set-Cookie %q behind a TLS-ending proxy: want Secure", sc)
 	}
 }
 

@@ -308,7 +308,7 @@ func (c *console) handleOIDCCallback(w http.ResponseWriter, r *http.Request) {
 		c.signInRefused(w, r, status, err.Error())
 		return
 	}
-	c.seal.setCookie(w, r, newSession(id, c.now()))
+	c.seal.setCookie(w, r, newSession(id, c.now()), c.cfg.SecureCookies)
 	c.cfg.Log.InfoContext(r.Context(), "console: signed in with OpenID Connect", "user", id, "issuer", c.oidc.cfg.Issuer)
 	http.Redirect(w, r, localConsolePath(f.Next), http.StatusSeeOther)
 }

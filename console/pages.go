@@ -30,13 +30,13 @@ func (c *console) handleDevLogin(w http.ResponseWriter, r *http.Request, a actor
 		c.fail(w, r, a, "", gatehouse.Errorf(gatehouse.EFORBIDDEN, "the development sign-in is off, or %q is not one of its users", id))
 		return
 	}
-	c.seal.setCookie(w, r, newSession(id, c.now()))
+	c.seal.setCookie(w, r, newSession(id, c.now()), c.cfg.SecureCookies)
 	http.Redirect(w, r, basePath+"/", http.StatusSeeOther)
 }
 
 // handleLogout serves POST /console/logout.
 func (c *console) handleLogout(w http.ResponseWriter, r *http.Request, _ actorCtx) {
-	c.seal.setCookie(w, r, newSession("", c.now()))
+	c.seal.setCookie(w, r, newSession("", c.now()), c.cfg.SecureCookies)
 	http.Redirect(w, r, basePath+"/login", http.StatusSeeOther)
 }
 

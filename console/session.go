@@ -91,13 +91,14 @@ func newSession(user string, now time.Time) session {
 }
 
 // setCookie writes s as the session cookie: HttpOnly, SameSite=Lax, Secure
-// when the request came over TLS, scoped to the console.
-func (k sealer) setCookie(w http.ResponseWriter, r *http.Request, s session) {
-	// Secure only over TLS: `make run` serves plain HTTP on loopback, where
-	// a Secure cookie would never come back.
-	http.SetCookie(w, &http.Cookie{ //nolint:gosec // Secure is set whenever the request came over TLS
+// when the request came over TLS or secure says so (the public URL is
+// https), scoped to the console.
+func (k sealer) setCookie(w http.ResponseWriter, r *http.Request, s session, secure bool) {
+	// Not Secure on plain HTTP otherwise: `make run` serves plain HTTP on
+	// loopback, where a Secure cookie would never come back.
+	http.SetCookie(w, &http.Cookie{ //nolint:gosec // Secure whenever the request came over TLS or the public URL is https
 		Name: cookieName, Value: k.seal(s), Path: basePath,
 		Expires: time.Unix(s.Expires, 0), HttpOnly: true, SameSite: http.SameSiteLaxMode,
-		Secure: r.TLS != nil,
+		Secure: secure || r.TLS != nil,
 	})
 }

@@ -491,6 +491,9 @@ func newConsole(cfg config, store *spicedb.SpiceDB, wf *workflow.Service, log *s
 	return console.New(console.Config{
 		Workflow: wf, Store: store, Log: log,
 		DevLogin: cfg.consoleDevLogin, DevUsers: users, SessionKey: key, OIDC: cfg.oidc,
+		// Behind a proxy that ends TLS, the public URL says the browser
+		// speaks https even though Gatehouse's requests do not.
+		SecureCookies: strings.HasPrefix(cfg.consoleURL, "https://"),
 	})
 }
 
