@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -191,11 +192,100 @@ type view struct {
 	Title string
 	User  string
 	CSRF  string
-	// Org, when set, shows the organisation's navigation.
-	Org  string
+	// Org, when set, is the organisation whose navigation the page shows.
+	Org string
+	// Nav is the organisation's navigation: the links of orgNav that
+	// the reader may open, filled in by render when Org is set.
+	Nav  []shownLink
 	Done string
 	Err  *shownError
 	Data any
+}
+
+// navLink is one link of an organisation's navigation: its label, its
+// path under /console/organisations/<org>, and the permissions on the
+// organisation of which the page it opens needs any one.
+type navLink struct {
+	Label, Suffix string
+	AnyOf         []string
+}
+
+// orgNav is the organisation's navigation, in the order it shows. Each
+// link names the permissions its page's own guard checks, so the
+// navigation offers a person exactly the pages that open for them.
+var orgNav = []navLink{
+	// handleMembers and handleSecurityAdmins: GetOrganisation (member),
+	// or else provider_staff, who get the forms only staff use (C7, C9, S7).
+	{"Members", "", []string{gatehouse.PermMember, gatehouse.PermProviderStaff}},
+	{"Security admins", "/security-admins", []string{gatehouse.PermMember, gatehouse.PermProviderStaff}},
+	// handleContractors: GetOrganisation (member).
+	{"Contractors", "/contractors", []string{gatehouse.PermMember}},
+	// handleInvoices: GetOrganisation, then view_billing, which only
+	// members hold (R3, R6, R7).
+	{"Invoices", "/invoices", []string{permViewBilling}},
+	// handleChangeRequests, with and without awaiting=me: ListChangeRequests
+	// (list_change_requests: members and provider staff, C14).
+	{"Change requests", "/change-requests", []string{gatehouse.PermListChangeRequests}},
+	{"Awaiting me", "/change-requests?awaiting=me", []string{gatehouse.PermListChangeRequests}},
+	// handleExceptions: ListExceptions (view_exceptions: main contacts and
+	// provider staff, C14).
+	{"Exceptions", "/exceptions", []string{gatehouse.PermViewExceptions}},
+	// handleSubstantial: GetOrganisation, then manage_members, which only
+	// members hold (C15).
+	{"Substantial kinds", "/substantial", []string{gatehouse.PermManageMembers}},
+	// handleAudit: view_reports (X2).
+	{"Audit trail", "/audit", []string{permViewReports}},
+}
+
+// shownLink is a link of the navigation as the layout shows it.
+type shownLink struct{ Label, Href string }
+
+// navOf returns the links of org's navigation that actor may open, decided
+// by one bulk check of every permission orgNav names, at the head revision
+// as the pages check. The navigation only saves a person a refusal: a
+// check that fails shows its link (the page still decides) and is logged
+// at debug, and never fails the page.
+func (c *console) navOf(r *http.Request, org string, actor gatehouse.Subject) []shownLink {
+	var perms []string
+	for _, l := range orgNav {
+		for _, p := range l.AnyOf {
+			if !slices.Contains(perms, p) {
+				perms = append(perms, p)
+			}
+		}
+	}
+	checks := make([]gatehouse.CheckRequest, len(perms))
+	for i, p := range perms {
+		checks[i] = gatehouse.CheckRequest{Resource: gatehouse.OrganisationRef(org), Permission: p, Subject: actor}
+	}
+	results, _, err := c.cfg.Store.CheckBulk(r.Context(), checks, gatehouse.Consistency{FullyConsistent: true})
+	if err != nil {
+		c.cfg.Log.DebugContext(r.Context(), "console: the navigation's check failed; showing every link", "org", org, "actor", actor.String(), "err", err)
+	}
+	// open holds the permissions held, and those whose check failed.
+	open := make(map[string]bool, len(perms))
+	for i, p := range perms {
+		switch {
+		case err != nil:
+			open[p] = true
+		case i >= len(results):
+			c.cfg.Log.DebugContext(r.Context(), "console: the navigation's check answered too few; showing the rest's links", "org", org, "actor", actor.String(), "permission", p)
+			open[p] = true
+		case results[i].Err != nil:
+			c.cfg.Log.DebugContext(r.Context(), "console: the navigation's check of a permission failed; showing its links", "org", org, "actor", actor.String(), "permission", p, "err", results[i].Err)
+			open[p] = true
+		default:
+			open[p] = results[i].Allowed
+		}
+	}
+	base := basePath + "/organisations/" + url.PathEscape(org)
+	var out []shownLink
+	for _, l := range orgNav {
+		if slices.ContainsFunc(l.AnyOf, func(p string) bool { return open[p] }) {
+			out = append(out, shownLink{Label: l.Label, Href: base + l.Suffix})
+		}
+	}
+	return out
 }
 
 // shownError is a refusal as a page shows it.
@@ -300,6 +390,9 @@ func (c *console) render(w http.ResponseWriter, r *http.Request, status int, nam
 				v.User = s.User
 			}
 		}
+	}
+	if v.Org != "" && v.User != "" {
+		v.Nav = c.navOf(r, v.Org, gatehouse.User(v.User))
 	}
 	t := c.pages[name]
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
