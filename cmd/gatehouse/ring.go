@@ -28,12 +28,7 @@ type ringConfig struct {
 }
 
 func parseRingConfig(args []string, getenv func(string) string, stderr io.Writer) (ringConfig, error) {
-	env := func(name, def string) string {
-		if v := getenv(name); v != "" {
-			return v
-		}
-		return def
-	}
+	env := envOr(getenv)
 	fs := flag.NewFlagSet("gatehouse ring", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c ringConfig

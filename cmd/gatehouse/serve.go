@@ -65,13 +65,19 @@ type config struct {
 	oidc       console.OIDC
 }
 
-func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
-	env := func(name, def string) string {
+// envOr returns a reader of settings from getenv that gives def for a
+// variable that is unset or empty.
+func envOr(getenv func(string) string) func(name, def string) string {
+	return func(name, def string) string {
 		if v := getenv(name); v != "" {
 			return v
 		}
 		return def
 	}
+}
+
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	env := envOr(getenv)
 	fs := flag.NewFlagSet("gatehouse serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c config
