@@ -125,7 +125,8 @@ func runRing(ctx context.Context, args []string, getenv func(string) string, std
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
-		if !errors.Is(err, http.ErrServerClosed) {
+		// Run returns nil only when ctx ends; the server never returns nil.
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			return err
 		}
 	}
