@@ -4,16 +4,10 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"net/http"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
-
-// WatchFor is how long one watch of the Endpoints lasts before the ring
-// ends it (the resolver watches again at once), as the Kubernetes API
-// times its watches out: no connection lives forever.
-const WatchFor = 5 * time.Minute
 
 // The Kubernetes API's objects, as much of them as SpiceDB's resolver
 // (github.com/sercand/kuberesolver) reads.
@@ -76,7 +70,8 @@ func (r *Ring) endpoints(members []string, version int) endpoints {
 // Endpoints of the nodes serving (GET
 // /api/v1/namespaces/{namespace}/endpoints/{service}) and a watch of them
 // (GET /api/v1/watch/namespaces/{namespace}/endpoints/{service}: an ADDED
-// event, then a MODIFIED event at every change, for WatchFor), and to
+// event, then a MODIFIED event at every change, until the caller or the
+// ring stops), and to
 // anyone GET /readyz (200 once the nodes' name has been resolved) and GET
 // /metrics (Prometheus: the nodes resolved, the nodes serving, the
 // changes, and the watches open, which is the number of nodes following
@@ -121,7 +116,12 @@ func (r *Ring) authorised(token string, next http.HandlerFunc) http.HandlerFunc 
 	}
 }
 
-// watch streams the Endpoints: ADDED now, MODIFIED at every change.
+// watch streams the Endpoints: ADDED now, MODIFIED at every change. A
+// watch lasts until its node closes it or the ring stops: unlike the
+// Kubernetes API, the ring does not end watches after a few minutes,
+// because SpiceDB's resolver (kuberesolver) watches again only after a
+// pause that doubles with every watch ended, from 1 s to 16 s, during
+// which its node would not learn of a peer's death.
 func (r *Ring) watch(w http.ResponseWriter, req *http.Request) {
 	flusher, ok := w.(http.Flusher)
 	if !ok {
@@ -131,8 +131,6 @@ func (r *Ring) watch(w http.ResponseWriter, req *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	enc := json.NewEncoder(w)
-	end := time.NewTimer(WatchFor)
-	defer end.Stop()
 	r.watches.Add(1)
 	defer r.watches.Add(-1)
 	members, version, changed := r.Members()
@@ -144,8 +142,6 @@ func (r *Ring) watch(w http.ResponseWriter, req *http.Request) {
 		flusher.Flush()
 		select {
 		case <-req.Context().Done():
-			return
-		case <-end.C:
 			return
 		case <-changed:
 		}
