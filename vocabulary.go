@@ -130,6 +130,10 @@ const (
 	PermListChangeRequests             = "list_change_requests"
 	PermViewAllChangeRequests          = "view_all_change_requests"
 	PermViewExceptions                 = "view_exceptions"
+	// PermViewBilling opens the organisation's invoices (invoice#view;
+	// R3, R6, R7), PermViewReports its audit trail (X2).
+	PermViewBilling = "view_billing"
+	PermViewReports = "view_reports"
 
 	// On change_request (and view also on contractor and invoice).
 	PermView               = "view"

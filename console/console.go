@@ -222,7 +222,7 @@ var orgNav = []navLink{
 	{"Contractors", "/contractors", []string{gatehouse.PermMember}},
 	// handleInvoices: GetOrganisation, then view_billing, which only
 	// members hold (R3, R6, R7).
-	{"Invoices", "/invoices", []string{permViewBilling}},
+	{"Invoices", "/invoices", []string{gatehouse.PermViewBilling}},
 	// handleChangeRequests, with and without awaiting=me: ListChangeRequests
 	// (list_change_requests: members and provider staff, C14).
 	{"Change requests", "/change-requests", []string{gatehouse.PermListChangeRequests}},
@@ -234,17 +234,17 @@ var orgNav = []navLink{
 	// members hold (C15).
 	{"Substantial kinds", "/substantial", []string{gatehouse.PermManageMembers}},
 	// handleAudit: view_reports (X2).
-	{"Audit trail", "/audit", []string{permViewReports}},
+	{"Audit trail", "/audit", []string{gatehouse.PermViewReports}},
 }
 
 // shownLink is a link of the navigation as the layout shows it.
 type shownLink struct{ Label, Href string }
 
 // navOf returns the links of org's navigation that actor may open, decided
-// by one bulk check of every permission orgNav names, at the head revision
-// as the pages check. The navigation only saves a person a refusal: a
-// check that fails shows its link (the page still decides) and is logged
-// at debug, and never fails the page.
+// by one bulk check (can) of every permission orgNav names, at the head
+// revision as the pages check. The navigation only saves a person a
+// refusal: a check that fails shows every link (the pages still decide)
+// and is logged at debug, and never fails the page.
 func (c *console) navOf(r *http.Request, org string, actor gatehouse.Subject) []shownLink {
 	var perms []string
 	for _, l := range orgNav {
@@ -254,28 +254,13 @@ func (c *console) navOf(r *http.Request, org string, actor gatehouse.Subject) []
 			}
 		}
 	}
-	checks := make([]gatehouse.CheckRequest, len(perms))
-	for i, p := range perms {
-		checks[i] = gatehouse.CheckRequest{Resource: gatehouse.OrganisationRef(org), Permission: p, Subject: actor}
-	}
-	results, _, err := c.cfg.Store.CheckBulk(r.Context(), checks, gatehouse.Consistency{FullyConsistent: true})
+	// open holds the permissions held; if the check fails, every one.
+	open, err := c.can(r, gatehouse.OrganisationRef(org), actor, perms...)
 	if err != nil {
 		c.cfg.Log.DebugContext(r.Context(), "console: the navigation's check failed; showing every link", "org", org, "actor", actor.String(), "err", err)
-	}
-	// open holds the permissions held, and those whose check failed.
-	open := make(map[string]bool, len(perms))
-	for i, p := range perms {
-		switch {
-		case err != nil:
+		open = make(map[string]bool, len(perms))
+		for _, p := range perms {
 			open[p] = true
-		case i >= len(results):
-			c.cfg.Log.DebugContext(r.Context(), "console: the navigation's check answered too few; showing the rest's links", "org", org, "actor", actor.String(), "permission", p)
-			open[p] = true
-		case results[i].Err != nil:
-			c.cfg.Log.DebugContext(r.Context(), "console: the navigation's check of a permission failed; showing its links", "org", org, "actor", actor.String(), "permission", p, "err", results[i].Err)
-			open[p] = true
-		default:
-			open[p] = results[i].Allowed
 		}
 	}
 	base := basePath + "/organisations/" + url.PathEscape(org)

@@ -9,9 +9,6 @@ import (
 	"github.com/gatehouse-authz/gatehouse"
 )
 
-// permViewReports is the organisation permission that opens its audit trail.
-const permViewReports = "view_reports"
-
 // auditFilter is the audit page's filter, as its form and links carry it.
 type auditFilter struct {
 	Actor, Since, Until string
@@ -59,9 +56,9 @@ func (c *console) allowed(r *http.Request, res gatehouse.Object, permission stri
 // time, a page at a time; only for holders of view_reports.
 func (c *console) handleAudit(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	org := r.PathValue("org")
-	ok, err := c.allowed(r, gatehouse.OrganisationRef(org), permViewReports, a.actor)
+	ok, err := c.allowed(r, gatehouse.OrganisationRef(org), gatehouse.PermViewReports, a.actor)
 	if err == nil && !ok {
-		err = gatehouse.Forbidden(a.actor, permViewReports, gatehouse.OrganisationRef(org))
+		err = gatehouse.Forbidden(a.actor, gatehouse.PermViewReports, gatehouse.OrganisationRef(org))
 	}
 	if err != nil {
 		c.fail(w, r, a, org, err)

@@ -8,10 +8,6 @@ import (
 	"github.com/gatehouse-authz/gatehouse/workflow"
 )
 
-// permViewBilling is the organisation permission that opens its invoices
-// (invoice#view; R3, R6, R7).
-const permViewBilling = "view_billing"
-
 // invoiceRow is one invoice of the list.
 type invoiceRow struct{ ID, Amount, Currency string }
 
@@ -30,7 +26,7 @@ func (c *console) handleInvoices(w http.ResponseWriter, r *http.Request, a actor
 		return
 	}
 	orgRef := gatehouse.OrganisationRef(org)
-	if err := c.require(r, orgRef, permViewBilling, a.actor); err != nil {
+	if err := c.require(r, orgRef, gatehouse.PermViewBilling, a.actor); err != nil {
 		c.fail(w, r, a, org, err)
 		return
 	}

@@ -43,7 +43,7 @@ const (
 // RingTarget is the dispatch target of the nodes of a cluster with a ring:
 // the Endpoints of the Service the ring serves, through SpiceDB's
 // Kubernetes resolver.
-var RingTarget = "kubernetes:///" + ringService + "." + ringNamespace + ":" + DispatchPort
+const RingTarget = "kubernetes:///" + ringService + "." + ringNamespace + ":" + DispatchPort
 
 // SpiceDBCluster is several SpiceDB nodes on one Postgres database and one
 // Docker network, dispatching to each other: production's shape. Every
@@ -64,6 +64,9 @@ type SpiceDBCluster struct {
 	Ring testcontainers.Container
 	// volume holds the ring's files, mounted by the ring and every node.
 	volume string
+	// ringCA and ringToken are the ring's certificate and token, read from
+	// it once it serves: they outlive its restarts (the volume keeps them).
+	ringCA, ringToken []byte
 }
 
 // Endpoints returns the gRPC address of every node from the host
@@ -141,33 +144,30 @@ func (c *SpiceDBCluster) startRing(ctx context.Context, common []testcontainers.
 	if err != nil {
 		return hint(fmt.Errorf("start the ring (%s): %w", image, err), image, EnvGatehouseImage)
 	}
-	return nil
-}
-
-// ringClient returns a client of the cluster's ring that calls it as a
-// node does, with its CA and token, through its published port.
-func (c *SpiceDBCluster) ringClient(ctx context.Context) (*ring.Client, error) {
 	read := func(name string) ([]byte, error) {
-		rc, err := c.Ring.CopyFileFromContainer(ctx, ringDir+"/"+name)
+		rc, err := ctr.CopyFileFromContainer(ctx, ringDir+"/"+name)
 		if err != nil {
 			return nil, fmt.Errorf("the ring's %s: %w", name, err)
 		}
 		defer func() { _ = rc.Close() }()
 		return io.ReadAll(rc)
 	}
-	ca, err := read(ring.CAFile)
-	if err != nil {
-		return nil, err
+	if c.ringCA, err = read(ring.CAFile); err != nil {
+		return err
 	}
-	token, err := read(ring.TokenFile)
-	if err != nil {
-		return nil, err
-	}
+	c.ringToken, err = read(ring.TokenFile)
+	return err
+}
+
+// ringClient returns a client of the cluster's ring that calls it as a
+// node does, with its CA and token, through its published port (which
+// changes when the ring restarts).
+func (c *SpiceDBCluster) ringClient(ctx context.Context) (*ring.Client, error) {
 	ep, err := c.Ring.PortEndpoint(ctx, RingPort+"/tcp", "https")
 	if err != nil {
 		return nil, fmt.Errorf("the ring's port: %w", err)
 	}
-	return ring.NewClient(ep, "localhost", ca, token, ringService, ringNamespace)
+	return ring.NewClient(ep, "localhost", c.ringCA, c.ringToken, ringService, ringNamespace)
 }
 
 // RingMembers returns the nodes the ring lists now, as the Kubernetes API's

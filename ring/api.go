@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"net/http"
+	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -53,7 +54,7 @@ type (
 func (r *Ring) endpoints(members []string, version int) endpoints {
 	e := endpoints{
 		Kind: "Endpoints", APIVersion: "v1",
-		Metadata: metadata{Name: r.cfg.Service, Namespace: r.cfg.Namespace, ResourceVersion: versionString(version)},
+		Metadata: metadata{Name: r.cfg.Service, Namespace: r.cfg.Namespace, ResourceVersion: strconv.Itoa(version)},
 		Subsets:  []subset{},
 	}
 	if len(members) > 0 {

@@ -28,7 +28,6 @@ import (
 	"net"
 	"net/netip"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -327,6 +326,3 @@ func (r *Ring) Ready() bool {
 	defer r.mu.Unlock()
 	return r.found
 }
-
-// versionString is a member list's version as the API's resourceVersion.
-func versionString(v int) string { return strconv.Itoa(v) }
