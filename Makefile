@@ -1,13 +1,17 @@
 # Gatehouse. `make help` lists the targets.
 SHELL := /bin/bash
+# SpiceDB v1.57.1 needs Go 1.26.9 or newer: the go command fetches this
+# toolchain from the module proxy (about 10 s, once per machine). A machine
+# runs its own Go otherwise; go.mod's go line alone does not switch it.
+export GOTOOLCHAIN ?= go1.27.3
 GO    ?= go
 BIN   := bin
 LINT  := $(GO) tool -modfile=tools/go.mod golangci-lint
 
 # The integration tests start containers from these images; `make test`
 # builds them locally (no registry is needed). Elsewhere, point them at the
-# official authzed/spicedb:v1.56.0.
-export SPICEDB_IMAGE   ?= gatehouse-spicedb:v1.56.0
+# official authzed/spicedb:v1.57.1.
+export SPICEDB_IMAGE   ?= gatehouse-spicedb:v1.57.1
 export GATEHOUSE_IMAGE ?= gatehouse:dev
 # testcontainers' reaper image cannot be pulled without a registry; tests clean up after themselves.
 export TESTCONTAINERS_RYUK_DISABLED ?= true

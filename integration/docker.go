@@ -19,7 +19,7 @@ import (
 // name others. DefaultSpiceDBImage is the version pinned in Gatehouse's
 // go.mod (a test keeps them equal).
 const (
-	DefaultSpiceDBImage   = "authzed/spicedb:v1.56.0"
+	DefaultSpiceDBImage   = "authzed/spicedb:v1.57.1"
 	DefaultGatehouseImage = "gatehouse:dev"
 )
 

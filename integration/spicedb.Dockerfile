@@ -9,7 +9,7 @@
 # `make images` builds the binaries on the host and then this image:
 #   CGO_ENABLED=0 go build -ldflags='-s -w' -o bin/image/spicedb github.com/authzed/spicedb/cmd/spicedb
 #   CGO_ENABLED=0 go build -ldflags='-s -w' -o bin/image/grpc_health_probe ./integration/cmd/grpc_health_probe
-#   docker build -f integration/spicedb.Dockerfile -t gatehouse-spicedb:v1.56.0 .
+#   docker build -f integration/spicedb.Dockerfile -t gatehouse-spicedb:v1.57.1 .
 # (The official build adds -tags memoryprotection; SpiceDB then logs that
 # it falls back to no memory protection provider, as the official image
 # does without a configured default.)
