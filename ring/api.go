@@ -2,9 +2,12 @@ package ring
 
 import (
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -99,6 +102,22 @@ func (r *Ring) Handler(token string) http.Handler {
 	return mux
 }
 
+// Server returns the ring's HTTPS server: Handler(token) with cert, and
+// cfg.Timeouts, logging its errors (a TLS handshake refused, a connection
+// timed out) to cfg.Logger at Warn. Serve it with ServeTLS(lis, "", "").
+func (r *Ring) Server(token string, cert tls.Certificate) *http.Server {
+	t := r.cfg.Timeouts.orDefault()
+	return &http.Server{
+		Handler:           r.Handler(token),
+		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		ReadHeaderTimeout: t.ReadHeader,
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write,
+		IdleTimeout:       t.Idle,
+		ErrorLog:          slog.NewLogLogger(r.log.Handler(), slog.LevelWarn),
+	}
+}
+
 // authorised serves next to callers with the token, for the ring's
 // Service and Namespace only.
 func (r *Ring) authorised(token string, next http.HandlerFunc) http.HandlerFunc {
@@ -122,25 +141,36 @@ func (r *Ring) authorised(token string, next http.HandlerFunc) http.HandlerFunc 
 // Kubernetes API, the ring does not end watches after a few minutes,
 // because SpiceDB's resolver (kuberesolver) watches again only after a
 // pause that doubles with every watch ended, from 1 s to 16 s, during
-// which its node would not learn of a peer's death.
+// which its node would not learn of a peer's death. The server's write
+// timeout would end it, so each event has its own instead. (Its read
+// timeout does not: net/http lifts it once a request with no body is
+// read, and HTTP/2 applies it to the body only.)
 func (r *Ring) watch(w http.ResponseWriter, req *http.Request) {
-	flusher, ok := w.(http.Flusher)
-	if !ok {
-		writeStatus(w, http.StatusInternalServerError, "InternalError", "the connection cannot stream")
+	rc := http.NewResponseController(w)
+	writeTimeout := r.cfg.Timeouts.orDefault().Write
+	if err := rc.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
+		writeStatus(w, http.StatusInternalServerError, "InternalError", "the connection cannot stream: "+err.Error())
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
 	enc := json.NewEncoder(w)
 	r.watches.Add(1)
 	defer r.watches.Add(-1)
 	members, version, changed := r.Members()
 	kind := "ADDED"
 	for {
-		if err := enc.Encode(event{Type: kind, Object: r.endpoints(members, version)}); err != nil {
+		err := rc.SetWriteDeadline(time.Now().Add(writeTimeout))
+		if err == nil {
+			err = enc.Encode(event{Type: kind, Object: r.endpoints(members, version)})
+		}
+		if err == nil {
+			err = rc.Flush()
+		}
+		// No deadline while the watch waits for a change: over HTTP/2 a
+		// deadline that passes ends the stream even with nothing to write.
+		if err != nil || rc.SetWriteDeadline(time.Time{}) != nil {
 			return
 		}
-		flusher.Flush()
 		select {
 		case <-req.Context().Done():
 			return
@@ -169,8 +199,10 @@ func (r *Ring) metrics() *prometheus.Registry {
 		}
 	}
 	reg.MustRegister(
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gatehouse_ring_nodes_resolved", Help: "Nodes the nodes' DNS name resolves to."},
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gatehouse_ring_nodes_resolved", Help: "Nodes the nodes' DNS name resolves to, in the allowlist if there is one."},
 			read(func() float64 { return float64(len(r.nodes)) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gatehouse_ring_nodes_refused", Help: "Addresses the nodes' DNS name resolves to outside the allowlist, which are never members."},
+			read(func() float64 { return float64(len(r.refused)) })),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gatehouse_ring_members", Help: "Nodes serving, which the ring lists."},
 			read(func() float64 { return float64(len(r.members)) })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gatehouse_ring_changes_total", Help: "Changes of the nodes listed."},

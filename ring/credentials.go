@@ -23,9 +23,9 @@ import (
 // The files of Dir, named as in a Kubernetes service account's directory,
 // where SpiceDB's resolver reads them.
 const (
-	CAFile        = "ca.crt"    // the ring's certificate, which the nodes trust
-	TokenFile     = "token"     // the bearer token the nodes present
-	NamespaceFile = "namespace" // the Namespace of the Endpoints
+	CAFile        = "ca.crt"    // the ring's certificate, which the nodes trust (0644)
+	TokenFile     = "token"     // the bearer token the nodes present (0600)
+	NamespaceFile = "namespace" // the Namespace of the Endpoints (0644)
 	keyFile       = "ring.key"  // the certificate's private key (0600)
 )
 
@@ -36,11 +36,14 @@ const (
 // once, when it starts, so a ring that restarts keeps its certificate
 // unless it no longer covers names (the host names and IPs the nodes reach
 // the ring by), when it makes a new one and the nodes must be restarted.
+// The token and the key are readable by their owner only: the nodes must
+// run as the ring's user (65532 in the Gatehouse and SpiceDB images); a
+// token kept from before with a looser mode is made 0600.
 func Credentials(dir string, names []string, namespace string) (tls.Certificate, string, error) {
 	if len(names) == 0 {
 		return tls.Certificate{}, "", errors.New("names: the ring's certificate needs at least one name the nodes reach it by")
 	}
-	// Readable by the nodes, which may run as another user.
+	// The directory, ca.crt and namespace are readable by any user.
 	if err := os.MkdirAll(dir, 0o755); err != nil { //nolint:gosec // the nodes read it
 		return tls.Certificate{}, "", fmt.Errorf("ring directory: %w", err)
 	}
@@ -49,7 +52,9 @@ func Credentials(dir string, names []string, namespace string) (tls.Certificate,
 		b := make([]byte, 32)
 		_, _ = rand.Read(b)
 		token = []byte(hex.EncodeToString(b))
-		err = writeFile(dir, TokenFile, token, 0o644)
+		err = writeFile(dir, TokenFile, token, 0o600)
+	} else if err == nil {
+		err = private(filepath.Join(dir, TokenFile))
 	}
 	if err != nil {
 		return tls.Certificate{}, "", fmt.Errorf("ring token: %w", err)
@@ -64,6 +69,19 @@ func Credentials(dir string, names []string, namespace string) (tls.Certificate,
 		}
 	}
 	return cert, strings.TrimSpace(string(token)), nil
+}
+
+// private makes the file at path readable by its owner only, if others
+// can read it now (a token written by an older ring, 0644).
+func private(path string) error {
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm()&0o077 == 0 {
+		return err
+	}
+	if err := os.Chmod(path, st.Mode().Perm()&0o700); err != nil {
+		return fmt.Errorf("%s is readable by other users and cannot be made 0600 (%w): chmod 600 it", path, err)
+	}
+	return nil
 }
 
 // covers reports whether cert is valid for a while yet and names each of names.

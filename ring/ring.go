@@ -58,6 +58,48 @@ type Config struct {
 	// LookupHost resolves Nodes' host to the nodes' IPs; nil:
 	// net.DefaultResolver's.
 	LookupHost func(ctx context.Context, host string) ([]string, error)
+	// Allow lists the addresses (each IP a /32 or /128) a resolved node
+	// must have to become a member; a node outside it is never followed.
+	// Empty allows any address the name resolves to.
+	Allow []netip.Prefix
+	// Timeouts bound the callers of Server; a zero field takes
+	// DefaultTimeouts'.
+	Timeouts Timeouts
+}
+
+// Timeouts bound what a caller of the ring's HTTPS server (Server) can
+// hold. A watch is one response that lasts as long as its node runs, so
+// Write bounds the write of each of its events, not the whole response: a
+// node that stops reading its watch loses it, and watches again.
+type Timeouts struct {
+	// ReadHeader bounds the TLS handshake and the request's headers: a
+	// connection that sends nothing is closed after it.
+	ReadHeader time.Duration
+	// Read bounds the whole request (the ring's are GETs, with no body).
+	Read time.Duration
+	// Write bounds a response, or one event of a watch.
+	Write time.Duration
+	// Idle bounds a kept-alive connection between requests.
+	Idle time.Duration
+}
+
+// DefaultTimeouts are the ring's timeouts unless Config says otherwise.
+var DefaultTimeouts = Timeouts{ReadHeader: 5 * time.Second, Read: 10 * time.Second, Write: 10 * time.Second, Idle: 2 * time.Minute}
+
+// orDefault returns t with each zero field taken from DefaultTimeouts.
+func (t Timeouts) orDefault() Timeouts {
+	or := func(d, def time.Duration) time.Duration {
+		if d > 0 {
+			return d
+		}
+		return def
+	}
+	return Timeouts{
+		ReadHeader: or(t.ReadHeader, DefaultTimeouts.ReadHeader),
+		Read:       or(t.Read, DefaultTimeouts.Read),
+		Write:      or(t.Write, DefaultTimeouts.Write),
+		Idle:       or(t.Idle, DefaultTimeouts.Idle),
+	}
 }
 
 func (c Config) validate() error {
@@ -73,6 +115,11 @@ func (c Config) validate() error {
 		return fmt.Errorf("namespace: want a DNS label (lower-case letters, digits, '-'), got %q", c.Namespace)
 	case c.Every <= 0:
 		return fmt.Errorf("every: want a positive duration, got %v", c.Every)
+	}
+	for _, p := range c.Allow {
+		if !p.IsValid() {
+			return fmt.Errorf("allow: want IPs or CIDRs, got %v", p)
+		}
 	}
 	return nil
 }
@@ -101,6 +148,7 @@ type Ring struct {
 	version int              // counts the changes of members
 	changed chan struct{}    // closed, and replaced, when members change
 	found   bool             // the name has been resolved once
+	refused map[string]bool  // resolved last time outside cfg.Allow, and warned of
 
 	watches atomic.Int64 // watches of the Endpoints open now
 }
@@ -135,13 +183,18 @@ func New(cfg Config) (*Ring, error) {
 	if cfg.LookupHost == nil {
 		cfg.LookupHost = net.DefaultResolver.LookupHost
 	}
-	return &Ring{cfg: cfg, log: cfg.Logger, nodes: map[string]*node{}, changed: make(chan struct{})}, nil
+	return &Ring{cfg: cfg, log: cfg.Logger, nodes: map[string]*node{}, refused: map[string]bool{}, changed: make(chan struct{})}, nil
 }
 
 // Run resolves the name every cfg.Every and follows the health of every
 // node it resolves to, until ctx ends.
 func (r *Ring) Run(ctx context.Context) error {
 	host, port, _ := net.SplitHostPort(r.cfg.Nodes)
+	if len(r.cfg.Allow) == 0 {
+		r.log.Warn("ring: no allowlist of members (gatehouse ring --allow): any host the nodes' name resolves to and that answers health becomes a dispatch peer of every node", "name", host)
+	} else {
+		r.log.Info("ring: members only from the allowlist", "allow", r.cfg.Allow)
+	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	tick := time.NewTicker(r.cfg.Every)
@@ -153,6 +206,7 @@ func (r *Ring) Run(ctx context.Context) error {
 		var dnsErr *net.DNSError
 		switch {
 		case err == nil:
+			ips = r.allowed(ips)
 		case ctx.Err() != nil:
 			return nil
 		case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
@@ -174,6 +228,32 @@ func (r *Ring) Run(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// allowed returns those of ips in cfg.Allow (all of them if it is
+// empty), and warns of each other one once, until a resolution no longer
+// gives it.
+func (r *Ring) allowed(ips []string) []string {
+	if len(r.cfg.Allow) == 0 {
+		return ips
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var in []string
+	refused := map[string]bool{}
+	for _, ip := range ips {
+		addr, err := netip.ParseAddr(ip)
+		if err == nil && slices.ContainsFunc(r.cfg.Allow, func(p netip.Prefix) bool { return p.Contains(addr.WithZone("").Unmap()) }) {
+			in = append(in, ip)
+			continue
+		}
+		if !r.refused[ip] {
+			r.log.Warn("ring: a node outside the allowlist is not a member", "ip", ip, "allow", r.cfg.Allow)
+		}
+		refused[ip] = true
+	}
+	r.refused = refused
+	return in
 }
 
 // known returns the IPs followed now.

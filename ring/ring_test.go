@@ -5,11 +5,14 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -378,6 +381,16 @@ func TestCredentialsKept(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	modes := func(when string) {
+		t.Helper()
+		for name, perm := range map[string]os.FileMode{ring.CAFile: 0o644, ring.TokenFile: 0o600, ring.NamespaceFile: 0o644, "ring.key": 0o600} {
+			st, err := os.Stat(filepath.Join(dir, name))
+			if err != nil || st.Mode().Perm() != perm {
+				t.Errorf("%s, %s: %v %v, want mode %v", when, name, st.Mode(), err, perm)
+			}
+		}
+	}
+	modes("made")
 	cert2, token2, err := ring.Credentials(dir, []string{"localhost", "spicedb-ring"}, "gatehouse")
 	if err != nil {
 		t.Fatal(err)
@@ -395,14 +408,258 @@ func TestCredentialsKept(t *testing.T) {
 	if err := cert3.Leaf.VerifyHostname("ring.example"); err != nil {
 		t.Fatal(err)
 	}
-	for name, perm := range map[string]os.FileMode{ring.CAFile: 0o644, ring.TokenFile: 0o644, ring.NamespaceFile: 0o644, "ring.key": 0o600} {
-		st, err := os.Stat(filepath.Join(dir, name))
-		if err != nil || st.Mode().Perm() != perm {
-			t.Errorf("%s: %v %v, want mode %v", name, st.Mode(), err, perm)
-		}
-	}
 	if _, _, err := ring.Credentials(dir, nil, "gatehouse"); err == nil {
 		t.Error("no names: want an error")
+	}
+	// A token an older ring wrote readable by all is kept, and made 0600.
+	if err := os.Chmod(filepath.Join(dir, ring.TokenFile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, token4, err := ring.Credentials(dir, []string{"ring.example"}, "gatehouse"); err != nil || token4 != token1 {
+		t.Fatalf("a 0644 token: %v, or not kept", err)
+	}
+	modes("kept")
+}
+
+// TestAllowlist: a node the name resolves to outside Allow never becomes
+// a member, though it serves, and is warned of once, not at every
+// resolution (again if it leaves the name and comes back); with no
+// allowlist the ring warns at start that any host may join.
+func TestAllowlist(t *testing.T) {
+	in, out := "127.0.0.41", "127.0.0.42"
+	probe, err := net.Listen("tcp", in+":0")
+	if err != nil {
+		t.Skipf("loopback addresses beyond 127.0.0.1: %v", err)
+	}
+	_, port, _ := net.SplitHostPort(probe.Addr().String())
+	_ = probe.Close()
+	startNode(t, in, port)
+	startNode(t, out, port)
+	dns := &names{}
+	dns.set(in, out)
+	every := 20 * time.Millisecond
+	run := func(allow ...netip.Prefix) (*ring.Ring, *logLines) {
+		t.Helper()
+		logs := &logLines{}
+		r, err := ring.New(ring.Config{
+			Nodes: "spicedb:" + port, DispatchPort: 50053, Service: "spicedb", Namespace: "gatehouse", Every: every,
+			LookupHost: dns.LookupHost, Allow: allow, Logger: slog.New(slog.NewJSONHandler(logs, nil)),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- r.Run(ctx) }()
+		t.Cleanup(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		})
+		return r, logs
+	}
+	awaitMembers := func(r *ring.Ring, want ...string) {
+		t.Helper()
+		for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			got, _, _ := r.Members()
+			if slices.Equal(got, want) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("members %v, want %v", got, want)
+			}
+		}
+	}
+
+	r, logs := run(netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix(in+"/32"))
+	awaitMembers(r, in)
+	time.Sleep(20 * every) // twenty resolutions, each giving out again
+	if got, _, _ := r.Members(); !slices.Equal(got, []string{in}) {
+		t.Fatalf("members %v, want only %s", got, in)
+	}
+	if n := logs.count("WARN", "outside the allowlist", out); n != 1 {
+		t.Errorf("%d warnings of %s over twenty resolutions, want 1:\n%s", n, out, logs)
+	}
+	if n := logs.count("WARN", "no allowlist"); n != 0 {
+		t.Errorf("with an allowlist, a warning that there is none:\n%s", logs)
+	}
+	dns.set(in)
+	time.Sleep(5 * every)
+	dns.set(in, out)
+	time.Sleep(5 * every)
+	if n := logs.count("WARN", "outside the allowlist", out); n != 2 {
+		t.Errorf("%d warnings of %s after it left the name and came back, want 2:\n%s", n, out, logs)
+	}
+	if got, _, _ := r.Members(); !slices.Equal(got, []string{in}) {
+		t.Fatalf("members %v, want only %s", got, in)
+	}
+
+	r, logs = run()
+	awaitMembers(r, in, out)
+	if n := logs.count("WARN", "no allowlist"); n != 1 {
+		t.Errorf("no allowlist: %d warnings that any host may join, want 1:\n%s", n, logs)
+	}
+}
+
+// logLines is a slog handler's output, one JSON record a line.
+type logLines struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logLines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logLines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// count returns how many records have level and contain each of words.
+func (l *logLines) count(level string, words ...string) int {
+	n := 0
+	for line := range strings.Lines(l.String()) {
+		if strings.Contains(line, `"level":"`+level+`"`) && !slices.ContainsFunc(words, func(w string) bool { return !strings.Contains(line, w) }) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestServerTimeouts: the ring's server closes a connection that sends
+// nothing after the read-header timeout, while a watch, one response that
+// lasts as long as its node, outlives the read and write timeouts, over
+// HTTP/1.1 (as SpiceDB's resolver calls) and HTTP/2.
+func TestServerTimeouts(t *testing.T) {
+	probe, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(probe.Addr().String())
+	_ = probe.Close()
+	node := startNode(t, "127.0.0.1", port)
+	node.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+	dns := &names{}
+	dns.set("127.0.0.1")
+	// The read-header timeout shortest: net/http bounds the TLS handshake
+	// by the shortest of the three.
+	timeouts := ring.Timeouts{ReadHeader: 200 * time.Millisecond, Read: 600 * time.Millisecond, Write: 600 * time.Millisecond, Idle: 600 * time.Millisecond}
+	r, err := ring.New(ring.Config{
+		Nodes: "spicedb:" + port, DispatchPort: 50053, Service: "spicedb", Namespace: "gatehouse", Every: 50 * time.Millisecond,
+		LookupHost: dns.LookupHost, Timeouts: timeouts, Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	dir := t.TempDir()
+	cert, token, err := ring.Credentials(dir, []string{"127.0.0.1"}, "gatehouse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := r.Server(token, cert)
+	srv.BaseContext = func(net.Listener) context.Context { return ctx }
+	go func() { _ = srv.ServeTLS(lis, "", "") }()
+	t.Cleanup(func() {
+		cancel()
+		_ = srv.Close()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+
+	t.Run("silent_connection_closed", func(t *testing.T) {
+		conn, err := net.Dial("tcp", lis.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = conn.Close() }()
+		start := time.Now()
+		_ = conn.SetReadDeadline(start.Add(5 * time.Second))
+		n, err := conn.Read(make([]byte, 1))
+		took := time.Since(start)
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Fatalf("a connection that sends nothing is still open after %v, want it closed after %v", took, timeouts.ReadHeader)
+		}
+		if took < timeouts.ReadHeader/2 || took >= timeouts.Read {
+			t.Fatalf("closed after %v (read %d, %v), want after the read-header timeout %v", took, n, err, timeouts.ReadHeader)
+		}
+		t.Logf("closed after %v (%v)", took.Round(time.Millisecond), err)
+	})
+
+	ca, err := os.ReadFile(filepath.Join(dir, ring.CAFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	for _, proto := range []int{1, 2} {
+		t.Run(fmt.Sprintf("watch_outlives_timeouts_HTTP%d", proto), func(t *testing.T) {
+			node.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+			tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, ForceAttemptHTTP2: proto == 2}
+			defer tr.CloseIdleConnections()
+			req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "https://"+lis.Addr().String()+"/api/v1/watch/namespaces/gatehouse/endpoints/spicedb", nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := tr.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = resp.Body.Close() }()
+			if resp.ProtoMajor != proto || resp.StatusCode != http.StatusOK {
+				t.Fatalf("%s %s, want HTTP/%d 200", resp.Proto, resp.Status, proto)
+			}
+			events := make(chan string)
+			go func() {
+				defer close(events)
+				dec := json.NewDecoder(resp.Body)
+				for {
+					var e struct {
+						Type   string `json:"type"`
+						Object struct {
+							Subsets []struct {
+								Addresses []struct {
+									IP string `json:"ip"`
+								} `json:"addresses"`
+							} `json:"subsets"`
+						} `json:"object"`
+					}
+					if err := dec.Decode(&e); err != nil {
+						events <- "ended: " + err.Error()
+						return
+					}
+					events <- fmt.Sprintf("%s %v", e.Type, e.Object.Subsets)
+				}
+			}()
+			if e := <-events; e != "ADDED []" {
+				t.Fatalf("first event %q, want ADDED with no node", e)
+			}
+			select {
+			case e := <-events:
+				t.Fatalf("within twice the timeouts: %q, want the watch open and quiet", e)
+			case <-time.After(2 * timeouts.Write):
+			}
+			node.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+			select {
+			case e := <-events:
+				if e != "MODIFIED [{[{127.0.0.1}]}]" {
+					t.Fatalf("after the node serves: %q, want MODIFIED with it", e)
+				}
+			case <-time.After(3 * time.Second):
+				t.Fatal("no event within 3s of the node serving")
+			}
+		})
 	}
 }
 
@@ -419,6 +676,7 @@ func TestConfigRefused(t *testing.T) {
 		"service":        {func(c *ring.Config) { c.Service = "SpiceDB" }, "service:"},
 		"namespace":      {func(c *ring.Config) { c.Namespace = "-x" }, "namespace:"},
 		"every non-zero": {func(c *ring.Config) { c.Every = 0 }, "every:"},
+		"allow":          {func(c *ring.Config) { c.Allow = []netip.Prefix{{}} }, "allow:"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := good

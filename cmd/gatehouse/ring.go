@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -32,7 +32,7 @@ func parseRingConfig(args []string, getenv func(string) string, stderr io.Writer
 	fs := flag.NewFlagSet("gatehouse ring", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c ringConfig
-	var port, every, names string
+	var port, every, names, allow string
 	fs.StringVar(&c.ring.Nodes, "nodes", getenv("GATEHOUSE_RING_NODES"), "host:port of every SpiceDB node's gRPC API, by a DNS name that resolves to all of them, e.g. spicedb:50051; required (GATEHOUSE_RING_NODES)")
 	fs.StringVar(&port, "dispatch-port", env("GATEHOUSE_RING_DISPATCH_PORT", "50053"), "the nodes' dispatch port, which the ring lists (GATEHOUSE_RING_DISPATCH_PORT)")
 	fs.StringVar(&c.ring.Service, "service", env("GATEHOUSE_RING_SERVICE", "spicedb"), "the Service name the nodes dispatch to: kubernetes:///<service>.<namespace>:<dispatch port> (GATEHOUSE_RING_SERVICE)")
@@ -41,6 +41,7 @@ func parseRingConfig(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&c.addr, "addr", env("GATEHOUSE_RING_ADDR", "0.0.0.0:8443"), "HTTPS listen address; the nodes' KUBERNETES_SERVICE_HOST and _PORT (GATEHOUSE_RING_ADDR)")
 	fs.StringVar(&c.dir, "dir", env("GATEHOUSE_RING_DIR", "/var/run/gatehouse-ring"), "directory for ca.crt, token and namespace, which each node mounts at /var/run/secrets/kubernetes.io/serviceaccount (GATEHOUSE_RING_DIR)")
 	fs.StringVar(&names, "names", getenv("GATEHOUSE_RING_NAMES"), "comma-separated host names and IPs the nodes reach the ring by, for its certificate (which names localhost too); default this host's name (GATEHOUSE_RING_NAMES)")
+	fs.StringVar(&allow, "allow", getenv("GATEHOUSE_RING_ALLOW"), "comma-separated IPs and CIDRs the nodes have, e.g. 10.0.1.0/24: an address the name resolves to outside them never becomes a member; empty: any (GATEHOUSE_RING_ALLOW)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -61,6 +62,9 @@ func parseRingConfig(args []string, getenv func(string) string, stderr io.Writer
 	if _, _, err := net.SplitHostPort(c.addr); err != nil {
 		return c, fmt.Errorf("--addr (GATEHOUSE_RING_ADDR): want host:port, got %q", c.addr)
 	}
+	if c.ring.Allow, err = parseAllow(allow); err != nil {
+		return c, fmt.Errorf("--allow (GATEHOUSE_RING_ALLOW): %w", err)
+	}
 	for n := range strings.SplitSeq(names, ",") {
 		if n = strings.TrimSpace(n); n != "" {
 			c.names = append(c.names, n)
@@ -76,6 +80,27 @@ func parseRingConfig(args []string, getenv func(string) string, stderr io.Writer
 	// The health check (gatehouse ring ready) calls the ring as localhost.
 	c.names = append(c.names, "localhost")
 	return c, nil
+}
+
+// parseAllow reads a comma-separated list of IPs and CIDRs.
+func parseAllow(s string) ([]netip.Prefix, error) {
+	var allow []netip.Prefix
+	for a := range strings.SplitSeq(s, ",") {
+		a = strings.TrimSpace(a)
+		if a == "" {
+			continue
+		}
+		if ip, err := netip.ParseAddr(a); err == nil && ip.Zone() == "" {
+			allow = append(allow, netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(a)
+		if err != nil {
+			return nil, fmt.Errorf("want IPs or CIDRs such as 10.0.1.7 or 10.0.1.0/24, got %q", a)
+		}
+		allow = append(allow, p.Masked())
+	}
+	return allow, nil
 }
 
 // runRing serves the SpiceDB nodes the membership of their dispatch ring
@@ -109,15 +134,10 @@ func runRing(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.addr, err)
 	}
-	srv := &http.Server{
-		Handler:           r.Handler(token),
-		ReadHeaderTimeout: 5 * time.Second,
-		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		// The watches end with ctx, so that shutting down does not wait
-		// for them: the nodes watch again when the ring is back.
-		BaseContext: func(net.Listener) context.Context { return ctx },
-	}
+	srv := r.Server(token, cert)
+	// The watches end with ctx, so that shutting down does not wait for
+	// them: the nodes watch again when the ring is back.
+	srv.BaseContext = func(net.Listener) context.Context { return ctx }
 	errc := make(chan error, 2)
 	go func() { errc <- r.Run(ctx) }()
 	go func() { errc <- srv.ServeTLS(lis, "", "") }()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"net"
+	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -30,8 +32,24 @@ func TestParseRingConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.ring.DispatchPort != 6000 || c.ring.Every != 2*time.Second || c.ring.Service != "authz" || c.ring.Namespace != "prod" {
+	if c.ring.DispatchPort != 6000 || c.ring.Every != 2*time.Second || c.ring.Service != "authz" || c.ring.Namespace != "prod" || c.ring.Allow != nil {
 		t.Fatalf("flags: %+v", c)
+	}
+	// The allowlist: IPs (v4, v6, v4-in-v6) and CIDRs, from the flag or
+	// the environment.
+	want := []netip.Prefix{netip.MustParsePrefix("10.0.1.7/32"), netip.MustParsePrefix("172.18.0.0/16"), netip.MustParsePrefix("fd00::/64"), netip.MustParsePrefix("10.0.1.8/32"), netip.MustParsePrefix("fd00::1/128")}
+	const allow = "10.0.1.7, 172.18.3.4/16,fd00::/64, ::ffff:10.0.1.8,fd00::1"
+	for _, tc := range []struct {
+		args []string
+		vars map[string]string
+	}{
+		{[]string{"--nodes", "n:1", "--allow", allow}, nil},
+		{[]string{"--nodes", "n:1"}, map[string]string{"GATEHOUSE_RING_ALLOW": allow}},
+	} {
+		got, err := parseRingConfig(tc.args, env(tc.vars), io.Discard)
+		if err != nil || !slices.Equal(got.ring.Allow, want) {
+			t.Errorf("%q %v: %v (%v), want %v", tc.args, tc.vars, got.ring.Allow, err, want)
+		}
 	}
 	for _, tc := range []struct {
 		args []string
@@ -43,6 +61,8 @@ func TestParseRingConfig(t *testing.T) {
 		{[]string{"--nodes", "n:1", "--every", "soon"}, "--every"},
 		{[]string{"--nodes", "n:1", "--addr", "8443"}, "--addr"},
 		{[]string{"--nodes", "n:1", "extra"}, "unexpected arguments"},
+		{[]string{"--nodes", "n:1", "--allow", "10.0.1.0/24,spicedb-1"}, `--allow (GATEHOUSE_RING_ALLOW): want IPs or CIDRs such as 10.0.1.7 or 10.0.1.0/24, got "spicedb-1"`},
+		{[]string{"--nodes", "n:1", "--allow", "10.0.1.0/33"}, "--allow"},
 	} {
 		if _, err := parseRingConfig(tc.args, env(nil), io.Discard); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: got %v, want an error naming %q", tc.args, err, tc.want)
