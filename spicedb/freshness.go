@@ -5,6 +5,8 @@ import (
 	"sync"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/gatehouse-authz/gatehouse"
 )
@@ -13,7 +15,8 @@ import (
 // read with no consistency of its own is at least as fresh as the latest
 // write this process made. ZedTokens cannot be compared, so when writes
 // overlap the newest token is unknown and reads are fully consistent until
-// a write completes alone.
+// a write completes alone; so too after a write whose outcome is unknown
+// (it failed other than by SpiceDB's refusal: it may have committed).
 type freshness struct {
 	mu       sync.Mutex
 	inflight int
@@ -22,19 +25,50 @@ type freshness struct {
 	unsure   bool
 }
 
-func (s *SpiceDB) beginWrite() (uint64, bool) {
-	if s.writeMu != nil {
-		s.writeMu.Lock()
+// beginWrite waits for the write lock, or until ctx ends: a writer stuck
+// behind a hung write gives up with its request, and then nothing is sent
+// and the error is the one its own call would have ended with.
+func (s *SpiceDB) beginWrite(ctx context.Context) (seq uint64, alone bool, err error) {
+	if err := lockCtx(ctx, s.writeMu); err != nil {
+		return 0, false, translate(err)
 	}
 	s.decided.beginWrite()
-	return s.fresh.begin()
+	seq, alone = s.fresh.begin()
+	return seq, alone, nil
 }
 
-func (s *SpiceDB) endWrite(seq uint64, alone bool, token string) {
-	s.fresh.end(seq, alone, token)
+// endWrite ends a write that beginWrite began, with the token SpiceDB
+// returned ("" when none) and the call's error.
+func (s *SpiceDB) endWrite(seq uint64, alone bool, token string, err error) {
+	s.fresh.end(seq, alone, token, err)
 	s.decided.endWrite()
-	if s.writeMu != nil {
-		s.writeMu.Unlock()
+	s.writeMu.Unlock()
+}
+
+// lockCtx takes mu, or gives up with ctx's error when ctx ends first. A
+// waiter that gives up leaves a goroutine in the queue for mu, which lets
+// mu go as soon as it has it.
+func lockCtx(ctx context.Context, mu *sync.Mutex) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if mu.TryLock() {
+		return nil
+	}
+	handed := make(chan struct{})
+	go func() {
+		mu.Lock()
+		select {
+		case handed <- struct{}{}:
+		case <-ctx.Done():
+			mu.Unlock()
+		}
+	}()
+	select {
+	case <-handed:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -47,11 +81,17 @@ func (f *freshness) begin() (seq uint64, alone bool) {
 	return f.started, alone
 }
 
-func (f *freshness) end(seq uint64, alone bool, token string) {
+func (f *freshness) end(seq uint64, alone bool, token string, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.inflight--
 	if token == "" {
+		// A write whose answer was lost may have committed all the same,
+		// with no token to show for it: the newest write is unknown, as
+		// after overlapping writes, until one returns a token alone.
+		if err != nil && !refused(err) {
+			f.unsure = true
+		}
 		return
 	}
 	if alone && f.started == seq {
@@ -59,6 +99,18 @@ func (f *freshness) end(seq uint64, alone bool, token string) {
 		return
 	}
 	f.unsure = true
+}
+
+// refused reports whether err is SpiceDB's refusal of a write, which then
+// changed nothing. Any other error (a deadline, a cancellation, a lost
+// connection, SpiceDB unavailable or failing) leaves the outcome unknown.
+func refused(err error) bool {
+	switch status.Code(err) {
+	case codes.InvalidArgument, codes.FailedPrecondition, codes.AlreadyExists, codes.NotFound, codes.OutOfRange,
+		codes.PermissionDenied, codes.Unauthenticated, codes.Unimplemented:
+		return true
+	}
+	return false
 }
 
 func (f *freshness) latest() string {

@@ -24,7 +24,7 @@ func (s *SpiceDB) LookupResources(ctx context.Context, req gatehouse.LookupResou
 	cons := s.consistency(ctx, req.Consistency)
 	var at *v1.Cursor
 	if req.Cursor != "" {
-		pc, err := decodeCursor(req.Cursor, call)
+		pc, err := s.decodeCursor(req.Cursor, call)
 		if err != nil {
 			return gatehouse.LookupResourcesResult{}, err
 		}
@@ -65,7 +65,7 @@ func (s *SpiceDB) LookupResources(ctx context.Context, req gatehouse.LookupResou
 			continue
 		}
 		if more {
-			out.Cursor = encodeCursor(pageCursorOf(call, cons, next.GetToken()))
+			out.Cursor = s.encodeCursor(pageCursorOf(call, cons, next.GetToken()))
 		}
 		return out, nil
 	}
@@ -98,7 +98,7 @@ func (s *SpiceDB) LookupSubjectsPage(ctx context.Context, req gatehouse.LookupSu
 	cons := s.consistency(ctx, req.Consistency)
 	after, snapshot := "", ""
 	if req.Cursor != "" {
-		pc, err := decodeCursor(req.Cursor, call)
+		pc, err := s.decodeCursor(req.Cursor, call)
 		if err != nil {
 			return gatehouse.LookupSubjectsResult{}, err
 		}
@@ -156,7 +156,7 @@ func (s *SpiceDB) LookupSubjectsPage(ctx context.Context, req gatehouse.LookupSu
 		if snapshot == "" {
 			snapshot = tok
 		}
-		out.Cursor = encodeCursor(pageCursor{Call: call, Exact: snapshot, After: ids[len(ids)-1]})
+		out.Cursor = s.encodeCursor(pageCursor{Call: call, Exact: snapshot, After: ids[len(ids)-1]})
 	}
 	for _, id := range ids {
 		out.Subjects = append(out.Subjects, gatehouse.Subject{Object: gatehouse.Object{Type: req.SubjectType, ID: id}, Relation: req.SubjectRelation})

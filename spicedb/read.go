@@ -2,6 +2,7 @@ package spicedb
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -53,7 +54,7 @@ func (s *SpiceDB) ReadRelationshipsPage(ctx context.Context, req gatehouse.ReadR
 	cons := s.consistency(ctx, req.Consistency)
 	var at *v1.Cursor
 	if req.Cursor != "" {
-		pc, err := decodeCursor(req.Cursor, call)
+		pc, err := s.decodeCursor(req.Cursor, call)
 		if err != nil {
 			return gatehouse.ReadResult{}, err
 		}
@@ -78,7 +79,7 @@ func (s *SpiceDB) ReadRelationshipsPage(ctx context.Context, req gatehouse.ReadR
 		return gatehouse.ReadResult{}, cursorError(translate(err), req.Cursor)
 	}
 	if more {
-		out.Cursor = encodeCursor(pageCursorOf(call, cons, next.GetToken()))
+		out.Cursor = s.encodeCursor(pageCursorOf(call, cons, next.GetToken()))
 	}
 	return out, nil
 }
@@ -134,10 +135,11 @@ func pageThrough[T cursored](ctx context.Context, limit int, at *v1.Cursor, open
 }
 
 // pageCursor is Gatehouse's cursor: opaque to callers (base64url of this
-// JSON), bound to the request it continues by Call, and carrying what the
-// next page must read at: the first page's consistency and SpiceDB's own
-// cursor, or (for subject lookups, which SpiceDB does not page) the
-// snapshot of the first page and the last id returned.
+// JSON, signed: see encodeCursor), bound to the request it continues by
+// Call, and carrying what the next page must read at: the first page's
+// consistency and SpiceDB's own cursor, or (for subject lookups, which
+// SpiceDB does not page) the snapshot of the first page and the last id
+// returned.
 type pageCursor struct {
 	Call  string `json:"c"`
 	Fresh string `json:"f,omitempty"`
@@ -178,15 +180,25 @@ func exact(tok string) *v1.Consistency {
 	return &v1.Consistency{Requirement: &v1.Consistency_AtExactSnapshot{AtExactSnapshot: &v1.ZedToken{Token: tok}}}
 }
 
-func encodeCursor(pc pageCursor) string {
+// encodeCursor writes pc as a cursor: base64url of its JSON, a dot, and
+// base64url of the JSON's HMAC under the Store's cursor key.
+func (s *SpiceDB) encodeCursor(pc pageCursor) string {
 	b, _ := json.Marshal(pc) //nolint:errchkjson // strings and a bool always marshal
-	return base64.RawURLEncoding.EncodeToString(b)
+	body := base64.RawURLEncoding.EncodeToString(b)
+	return body + "." + base64.RawURLEncoding.EncodeToString(s.cursorMAC(body))
 }
 
-// decodeCursor reads a cursor this server made for the same call.
-func decodeCursor(s, call string) (pageCursor, error) {
+// decodeCursor reads a cursor this server (or a replica with its key) made
+// for the same call: one edited, cut short or signed with another key is
+// refused before anything in it is read.
+func (s *SpiceDB) decodeCursor(c, call string) (pageCursor, error) {
 	var pc pageCursor
-	b, err := base64.RawURLEncoding.DecodeString(s)
+	body, sig, _ := strings.Cut(c, ".")
+	mac, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil || !hmac.Equal(mac, s.cursorMAC(body)) {
+		return pageCursor{}, gatehouse.Invalid("cursor", "cursor is not one this server returned")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(body)
 	if err == nil {
 		err = json.Unmarshal(b, &pc)
 	}
@@ -197,6 +209,14 @@ func decodeCursor(s, call string) (pageCursor, error) {
 		return pageCursor{}, gatehouse.Invalid("cursor", "cursor continues a different request: send the same filter with it")
 	}
 	return pc, nil
+}
+
+// cursorMAC signs the body of a cursor.
+func (s *SpiceDB) cursorMAC(body string) []byte {
+	m := hmac.New(sha256.New, s.cursorKey)
+	// The label keeps these MACs apart from any other use of the key.
+	m.Write([]byte("gatehouse list cursor\x00" + body))
+	return m.Sum(nil)
 }
 
 // callHash names a request by what its pages must share.

@@ -1,7 +1,9 @@
 package spicedb
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"sync"
 	"time"
 
@@ -38,8 +40,11 @@ type SpiceDB struct {
 	decided *decisions
 	audit   *auditState
 
-	// writeMu, when set, makes writes one at a time; see WithSerialWrites.
+	// writeMu makes writes one at a time; see WithSerialWrites. A writer
+	// waits for it only as long as its context lasts (see beginWrite).
 	writeMu *sync.Mutex
+	// cursorKey signs list cursors; see WithCursorKey.
+	cursorKey []byte
 }
 
 // Option configures a SpiceDB store.
@@ -84,6 +89,16 @@ func withDecisions(d *decisions) Option { return func(s *SpiceDB) { s.decided = 
 // to commit out of order.
 func WithSerialWrites(mu *sync.Mutex) Option { return func(s *SpiceDB) { s.writeMu = mu } }
 
+// WithCursorKey signs the cursors of lists (HMAC-SHA256) with key, at
+// least 32 random bytes, so that a cursor a caller edited, cut short or
+// got from a server with another key is refused as invalid. Give every
+// replica the same key: a cursor from one then continues on another.
+// Without it (or with an empty key) New draws a key of its own, and its
+// cursors work only on that Store.
+func WithCursorKey(key []byte) Option {
+	return func(s *SpiceDB) { s.cursorKey = bytes.Clone(key) }
+}
+
 // WithObserver calls f after every SpiceDB call with its method name, duration and error.
 func WithObserver(f func(method string, d time.Duration, err error)) Option {
 	return func(s *SpiceDB) { s.observe = f }
@@ -100,6 +115,10 @@ func New(conn grpc.ClientConnInterface, opts ...Option) *SpiceDB {
 	}
 	for _, o := range opts {
 		o(s)
+	}
+	if len(s.cursorKey) == 0 {
+		s.cursorKey = make([]byte, 32)
+		_, _ = rand.Read(s.cursorKey) // never fails (crypto/rand)
 	}
 	if s.writeMu == nil {
 		// Writes one at a time, so the last write's token bounds every

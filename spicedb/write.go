@@ -20,11 +20,14 @@ func (s *SpiceDB) WriteSchema(ctx context.Context, schema string) error {
 	// Until the new schema is read, no answer is cached: the old one's
 	// expirations no longer say which answers time can change.
 	s.decided.schemaUnknown()
-	seq, alone := s.beginWrite()
+	seq, alone, err := s.beginWrite(ctx)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	resp, err := s.schema.WriteSchema(ctx, &v1.WriteSchemaRequest{Schema: schema})
 	s.timed("WriteSchema", start, err)
-	s.endWrite(seq, alone, token(resp.GetWrittenAt()))
+	s.endWrite(seq, alone, token(resp.GetWrittenAt()), err)
 	if err == nil {
 		s.decided.schemaWritten(schema)
 	}
@@ -61,12 +64,15 @@ func (s *SpiceDB) Write(ctx context.Context, w gatehouse.Write) (string, error) 
 		}
 		req.OptionalPreconditions = append(req.OptionalPreconditions, &v1.Precondition{Operation: op, Filter: toFilter(p.Filter)})
 	}
-	seq, alone := s.beginWrite()
+	seq, alone, err := s.beginWrite(ctx)
+	if err != nil {
+		return "", err
+	}
 	start := time.Now()
 	resp, err := s.perms.WriteRelationships(ctx, req)
 	s.timed("WriteRelationships", start, err)
 	tok := token(resp.GetWrittenAt())
-	s.endWrite(seq, alone, tok)
+	s.endWrite(seq, alone, tok, err)
 	if err != nil {
 		return "", translate(err)
 	}
@@ -90,7 +96,10 @@ func (s *SpiceDB) DeleteMatching(ctx context.Context, fs []gatehouse.Filter, a g
 		for {
 			id := newWriteID()
 			md := metadata(af, id)
-			seq, alone := s.beginWrite()
+			seq, alone, err := s.beginWrite(ctx)
+			if err != nil {
+				return total, tok, err
+			}
 			start := time.Now()
 			resp, err := s.perms.DeleteRelationships(ctx, &v1.DeleteRelationshipsRequest{
 				RelationshipFilter:            toFilter(f),
@@ -99,7 +108,7 @@ func (s *SpiceDB) DeleteMatching(ctx context.Context, fs []gatehouse.Filter, a g
 				OptionalTransactionMetadata:   md,
 			})
 			s.timed("DeleteRelationships", start, err)
-			s.endWrite(seq, alone, token(resp.GetDeletedAt()))
+			s.endWrite(seq, alone, token(resp.GetDeletedAt()), err)
 			if err != nil {
 				return total, tok, translate(err)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -63,6 +64,8 @@ type config struct {
 	// on when oidc.Issuer is set.
 	consoleURL string
 	oidc       console.OIDC
+	// cursorKey signs list cursors; nil: one is generated at start.
+	cursorKey []byte
 }
 
 // envOr returns a reader of settings from getenv that gives def for a
@@ -172,7 +175,42 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if err := parseConsole(&c, consoleFlag, devLogin, getenv("GATEHOUSE_CONSOLE_SESSION_KEY"), !remote && c.datastore == "memory" && c.seed); err != nil {
 		return c, err
 	}
+	// The key has no flag, so that it never shows in the process list.
+	if c.cursorKey, err = parseCursorKey(getenv("GATEHOUSE_CURSOR_KEY")); err != nil {
+		return c, err
+	}
 	return c, nil
+}
+
+// parseCursorKey reads GATEHOUSE_CURSOR_KEY: at least 32 bytes, in hex
+// when it is hex, else in base64 (standard or URL alphabet, padded or
+// not). Empty: nil.
+func parseCursorKey(v string) ([]byte, error) {
+	if v == "" {
+		return nil, nil
+	}
+	key, err := hex.DecodeString(v)
+	if err != nil {
+		key, err = decodeBase64(v)
+	}
+	if err != nil || len(key) < 32 {
+		// The value is a secret: the message never shows it.
+		return nil, errors.New("GATEHOUSE_CURSOR_KEY must be at least 32 random bytes written in hex or base64 (openssl rand -hex 32), " +
+			"the same on every replica, or unset to generate one at start")
+	}
+	return key, nil
+}
+
+// decodeBase64 reads base64 in the standard or the URL alphabet, padded or not.
+func decodeBase64(v string) ([]byte, error) {
+	var err error
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		var b []byte
+		if b, err = enc.DecodeString(v); err == nil {
+			return b, nil
+		}
+	}
+	return nil, err
 }
 
 // parseConsole reads the console's settings. demo says the demo data is
@@ -352,7 +390,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if pg, ok := trail.(*audit.Postgres); ok {
 		defer pg.Close()
 	}
-	storeOpts := []spicedb.Option{spicedb.WithObserver(metrics.ObserveSpiceDB), spicedb.WithAuditTrail(trail)}
+	storeOpts := []spicedb.Option{spicedb.WithObserver(metrics.ObserveSpiceDB), spicedb.WithAuditTrail(trail), spicedb.WithCursorKey(cfg.cursorKey)}
+	if cfg.cursorKey == nil {
+		log.Info("list cursors are signed with a key generated at start: they do not survive a restart or continue on another replica; set GATEHOUSE_CURSOR_KEY, the same on every replica, to keep them")
+	}
 	var store *spicedb.SpiceDB
 	mode := "remote " + cfg.spicedb
 	if cfg.spicedb == "embedded" {

@@ -9,6 +9,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/pem"
 	"fmt"
 	"io"
@@ -382,5 +384,40 @@ func mustStop(t *testing.T, cancel context.CancelFunc, done <-chan int, stderr f
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("did not stop within 30s of the signal")
+	}
+}
+
+// TestParseConfigCursorKey: GATEHOUSE_CURSOR_KEY is 32 bytes or more, in
+// hex or base64; unset, the Store generates one. A refusal names the
+// setting and never shows the value.
+func TestParseConfigCursorKey(t *testing.T) {
+	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	key := bytes.Repeat([]byte{0xfb}, 32)
+	for name, v := range map[string]string{
+		"unset":             "",
+		"hex":               hex.EncodeToString(key),
+		"base64":            base64.StdEncoding.EncodeToString(key),
+		"base64url, no pad": base64.RawURLEncoding.EncodeToString(key),
+	} {
+		c, err := parseConfig(nil, env(map[string]string{"GATEHOUSE_CURSOR_KEY": v}), io.Discard)
+		want := key
+		if v == "" {
+			want = nil
+		}
+		if err != nil || !bytes.Equal(c.cursorKey, want) {
+			t.Errorf("%s: %x, %v; want %x", name, c.cursorKey, err, want)
+		}
+	}
+	for name, v := range map[string]string{
+		"hex of 31 bytes":    hex.EncodeToString(key[:31]),
+		"base64 of 31 bytes": base64.StdEncoding.EncodeToString(key[:31]),
+		"neither":            "secret-cursor-key-secret-cursor-key-secret!",
+	} {
+		_, err := parseConfig(nil, env(map[string]string{"GATEHOUSE_CURSOR_KEY": v}), io.Discard)
+		if err == nil {
+			t.Errorf("%s: accepted", name)
+		} else if !strings.Contains(err.Error(), "GATEHOUSE_CURSOR_KEY") || strings.Contains(err.Error(), v) {
+			t.Errorf("%s: %q does not name the setting, or shows the key", name, err)
+		}
 	}
 }

@@ -1,0 +1,88 @@
+package server_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// TestCursorTampering pages each list one item at a time and sends its
+// cursor back edited: a byte changed, cut short, or re-encoded to start
+// somewhere else. Each is 400 naming the cursor (a cursor is opaque and
+// signed, api.md); the cursor as it was given still continues the list.
+func TestCursorTampering(t *testing.T) {
+	a := MustSeededAPI(t)
+	for _, l := range []struct {
+		name string
+		page func(cursor string) Response
+	}{
+		{"GET /v1/relationships", func(cursor string) Response {
+			return a.Do("GET", "/v1/relationships?resource=organisation:acme&limit=1&cursor="+url.QueryEscape(cursor), "", nil)
+		}},
+		{"lookup/resources", func(cursor string) Response {
+			return a.Do("POST", "/v1/lookup/resources", "", map[string]any{"resourceType": "contractor", "permission": "view", "subject": "user:carla", "limit": 1, "cursor": cursor})
+		}},
+		{"lookup/subjects", func(cursor string) Response {
+			return a.Do("POST", "/v1/lookup/subjects", "", map[string]any{"resource": "organisation:acme", "permission": "member", "subjectType": "user", "limit": 1, "cursor": cursor})
+		}},
+	} {
+		t.Run(l.name, func(t *testing.T) {
+			first := l.page("")
+			cursor := str(first.Body["cursor"])
+			if first.Status != http.StatusOK || cursor == "" {
+				t.Fatalf("first page: %d %s, want 200 and a cursor", first.Status, first.Raw)
+			}
+			for name, edited := range map[string]string{
+				"a byte changed": flip(cursor, len(cursor)/2),
+				"cut short":      cursor[:len(cursor)-4],
+				"re-encoded":     reencoded(t, cursor),
+			} {
+				r := l.page(edited)
+				if r.Status != http.StatusBadRequest || r.ErrorCode() != "invalid_argument" || r.ErrorField() != "cursor" {
+					t.Errorf("cursor %s: %d %s, want 400 invalid_argument naming cursor", name, r.Status, r.Raw)
+				}
+			}
+			if r := l.page(cursor); r.Status != http.StatusOK {
+				t.Errorf("the cursor as given: %d %s", r.Status, r.Raw)
+			}
+		})
+	}
+}
+
+// flip changes the character at i of a base64url cursor to another one.
+func flip(cursor string, i int) string {
+	c := byte('A')
+	if cursor[i] == c {
+		c = 'B'
+	}
+	return cursor[:i] + string(c) + cursor[i+1:]
+}
+
+// reencoded is cursor with its JSON (the base64url text before any '.')
+// edited as a caller could: where it continues from dropped, so that it
+// starts again from the first item.
+func reencoded(t *testing.T, cursor string) string {
+	t.Helper()
+	body, rest, _ := strings.Cut(cursor, ".")
+	b, err := base64.RawURLEncoding.DecodeString(body)
+	if err != nil {
+		t.Fatalf("cursor %q is not base64url JSON: %v", cursor, err)
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(b, &fields); err != nil {
+		t.Fatalf("cursor %q is not base64url JSON: %v", cursor, err)
+	}
+	delete(fields, "a")
+	delete(fields, "s")
+	b, err = json.Marshal(fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rest != "" {
+		rest = "." + rest
+	}
+	return base64.RawURLEncoding.EncodeToString(b) + rest
+}
