@@ -180,6 +180,32 @@ func TestHostileInput_Issue9(t *testing.T) {
 	}
 }
 
+// TestHostileInput_X5_DepthBound sends bodies of nothing but "[", one of
+// 40 KB and one of 1 MiB (the most a body may weigh), with the check-only
+// key: X5 refuses each as nesting deeper than the bound, at the cost of
+// its first levels (BenchmarkHostileInput measures the rest of issue 19's
+// shapes).
+func TestHostileInput_X5_DepthBound(t *testing.T) {
+	a := MustAPI(t)
+	for _, tc := range []struct {
+		name string
+		size int
+	}{
+		{"X5_40KB_of_open_brackets", 40 << 10},
+		{"X5_1MiB_of_open_brackets", 1 << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := a.DoKey(checkKey, "POST", "/v1/check", "", strings.Repeat("[", tc.size))
+			if r.Status != http.StatusBadRequest || r.ErrorCode() != gatehouse.EINVALID || r.ErrorField() != "body" {
+				t.Fatalf("got %d %.300s, want 400 invalid_argument on body", r.Status, r.Raw)
+			}
+			if msg := r.errField("message"); !strings.Contains(msg, "deeper than 32 levels") {
+				t.Errorf("message %q does not name the depth bound", msg)
+			}
+		})
+	}
+}
+
 // TestHostileInput_RateLimit is the table's harness variant with
 // GATEHOUSE_RATE_LIMIT set: a key over it gets 429 with Retry-After before
 // any handler runs, so its writes write nothing.
