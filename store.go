@@ -192,9 +192,6 @@ type Store interface {
 	// batches as large as SpiceDB allows, and returns how many went.
 	DeleteMatching(ctx context.Context, fs []Filter, a Audit) (int, string, error)
 
-	// AuditTrail lists the recorded changes of one organisation, newest first.
-	AuditTrail(ctx context.Context, q AuditQuery) ([]AuditEvent, string, error)
-
 	// Ready returns nil once SpiceDB answers.
 	Ready(ctx context.Context) error
 }

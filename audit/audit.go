@@ -1,10 +1,12 @@
-// Package audit keeps Gatehouse's audit trail (rule X2). SpiceDB carries
-// each write's audit record as transaction metadata; a consumer of
-// SpiceDB's Watch API (package spicedb) turns every such write into an
-// Event and appends it to a Trail: Postgres when the trail must be durable
-// and shared by every replica, or a bounded ring in memory. Appending is
-// idempotent on the write's revision and position, so several consumers
-// of the same Watch stream store each write once.
+// Package audit holds the implementations of the audit trail's port,
+// gatehouse.AuditTrail (rule X2): Postgres when the trail must be durable
+// and shared by every replica, or a bounded ring in memory. SpiceDB
+// carries each write's audit record as transaction metadata; a consumer
+// of SpiceDB's Watch API (package spicedb, started by cmd/gatehouse) turns
+// every such write into one record per organisation it touches and
+// appends them. Appending is idempotent on the record's revision, position
+// and organisation, so several consumers of the same Watch stream store
+// each record once.
 //
 // audit imports the root package, pgx and golang-migrate (never
 // authzed-go); spicedb and cmd/gatehouse import it.
@@ -18,38 +20,12 @@ import (
 	"github.com/gatehouse-authz/gatehouse"
 )
 
-// Event is one write as the Watch consumer saw it.
-type Event struct {
-	gatehouse.AuditEvent
-	// Revision is the SpiceDB revision of the write and Position the index
-	// of its metadata within that revision: together they name the write.
-	Revision string
-	Position int
-	// WriteID is the id the writer put in the metadata, so a writer can
-	// tell when its own write reached the trail.
-	WriteID string
-}
+// Trail is the trail's port, declared by the domain.
+type Trail = gatehouse.AuditTrail
 
-// Trail stores audit events and lists them back.
-type Trail interface {
-	// Append stores events that are not stored yet, and remembers cursor
-	// (a ZedToken) as the point the Watch consumer resumes from, both at
-	// once. Events already stored (same revision and position) are skipped.
-	Append(ctx context.Context, events []Event, cursor string) error
-	// Cursor returns the ZedToken to resume watching from; "" when none.
-	Cursor(ctx context.Context) (string, error)
-	// List returns one page of the events that match q, newest first, and
-	// the cursor of the next page ("" at the end). A cursor names the last
-	// event returned, so pages neither skip nor repeat while writes go on.
-	List(ctx context.Context, q gatehouse.AuditQuery) ([]gatehouse.AuditEvent, string, error)
-	// Export calls fn with every event that matches q (Limit and Cursor
-	// aside), oldest first, until fn returns an error.
-	Export(ctx context.Context, q gatehouse.AuditQuery, fn func(gatehouse.AuditEvent) error) error
-	// Prune removes the events recorded before t and returns how many went.
-	Prune(ctx context.Context, before time.Time) (int64, error)
-	// Durable says whether the trail survives a restart.
-	Durable() bool
-}
+// DefaultMemoryEvents is how many events a memory trail keeps by default
+// (GATEHOUSE_AUDIT_MEMORY_EVENTS).
+const DefaultMemoryEvents = 100_000
 
 // DefaultLimit is the page size of List when the query names none.
 const DefaultLimit = 100

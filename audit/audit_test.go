@@ -2,6 +2,7 @@ package audit_test
 
 import (
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -11,8 +12,8 @@ import (
 	"github.com/gatehouse-authz/gatehouse/integration"
 )
 
-func event(i int, at time.Time) audit.Event {
-	return audit.Event{
+func event(i int, at time.Time) gatehouse.AuditRecord {
+	return gatehouse.AuditRecord{
 		AuditEvent: gatehouse.AuditEvent{
 			At: at, Audit: gatehouse.Audit{Actor: "user:olivia", Action: fmt.Sprintf("a%04d", i), Organisation: "acme"},
 			Changes: []string{fmt.Sprintf("touch organisation:acme#administrator@user:u%d", i)}, ZedToken: fmt.Sprintf("tok%d", i),
@@ -24,12 +25,12 @@ func event(i int, at time.Time) audit.Event {
 func TestMemoryIsBounded(t *testing.T) {
 	m := audit.NewMemory(3)
 	for i := range 10 {
-		if err := m.Append(t.Context(), []audit.Event{event(i, time.Now())}, ""); err != nil {
+		if err := m.Append(t.Context(), []gatehouse.AuditRecord{event(i, time.Now())}, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if m.Len() != 3 {
-		t.Fatalf("memory trail holds %d events, want its bound 3", m.Len())
+	if m.Len() != 3 || m.Dropped() != 7 {
+		t.Fatalf("memory trail holds %d events and dropped %d, want its bound 3 and 7 dropped", m.Len(), m.Dropped())
 	}
 	events, _, err := m.List(t.Context(), gatehouse.AuditQuery{})
 	if err != nil {
@@ -74,7 +75,7 @@ func testTrail(t *testing.T, tr audit.Trail) {
 			if i < 2 {
 				at = old
 			}
-			if err := tr.Append(ctx, []audit.Event{event(i, at)}, fmt.Sprintf("cursor%d", i)); err != nil {
+			if err := tr.Append(ctx, []gatehouse.AuditRecord{event(i, at)}, fmt.Sprintf("cursor%d", i)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -102,7 +103,7 @@ func testTrail(t *testing.T, tr audit.Trail) {
 	go func() {
 		defer wg.Done()
 		for i := 100; i < 140; i++ {
-			_ = tr.Append(ctx, []audit.Event{event(i, time.Now())}, "")
+			_ = tr.Append(ctx, []gatehouse.AuditRecord{event(i, time.Now())}, "")
 		}
 	}()
 	var got []string
@@ -172,4 +173,72 @@ func list(t *testing.T, tr audit.Trail, q gatehouse.AuditQuery) []gatehouse.Audi
 		t.Fatal(err)
 	}
 	return events
+}
+
+// TestTrailsAgree is the trails' field-by-field conformance (X2: the
+// durable trail keeps every field the memory trail keeps): the same
+// records appended to both list and export the same events, every field
+// compared, the records of one write in two organisations included.
+func TestTrailsAgree(t *testing.T) {
+	uri := integration.MustPostgresDatabase(t)
+	pg, err := audit.OpenPostgres(t.Context(), uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	mem := audit.NewMemory(100)
+	at := time.Now().UTC().Truncate(time.Microsecond) // the consumer's precision, and Postgres's
+	full := func(org string, pos int, changes ...string) gatehouse.AuditRecord {
+		return gatehouse.AuditRecord{
+			AuditEvent: gatehouse.AuditEvent{
+				At: at, Audit: gatehouse.Audit{
+					Actor: "user:olivia", Key: "backend-1", Action: "raw_write", Reason: "quarterly review ✓",
+					Organisation: org, Details: map[string]string{"contractor": "contractor:c9", "note": "ü"},
+				},
+				Changes: changes, ZedToken: "tok-7", Write: "write-7",
+			},
+			Revision: "rev7", Position: pos,
+		}
+	}
+	records := []gatehouse.AuditRecord{
+		full("ta", 0, "touch organisation:ta#cis_processor@user:x1"),
+		full("tb", 0, "touch organisation:tb#cis_processor@user:y1"),
+		full("", 1, "touch platform:main#staff@user:p1"),
+		{AuditEvent: gatehouse.AuditEvent{At: at, Audit: gatehouse.Audit{Action: "bare"}, Changes: []string{}, ZedToken: "tok-8"}, Revision: "rev8"},
+	}
+	for _, tr := range []audit.Trail{mem, pg} {
+		for range 2 { // twice, as two replicas' consumers append
+			if err := tr.Append(t.Context(), records, "cursor-8"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, q := range []gatehouse.AuditQuery{{Organisation: "ta"}, {Organisation: "tb"}, {Platform: true}, {}, {Actor: "user:olivia", Limit: 1}} {
+		m, mc, err := mem.List(t.Context(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, pc, err := pg.List(t.Context(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(m, p) || (mc == "") != (pc == "") {
+			t.Errorf("List(%+v):\n memory   %+v (cursor %q)\n postgres %+v (cursor %q)", q, m, mc, p, pc)
+		}
+		var me, pe []gatehouse.AuditEvent
+		q.Limit = 0
+		if err := mem.Export(t.Context(), q, func(e gatehouse.AuditEvent) error { me = append(me, e); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if err := pg.Export(t.Context(), q, func(e gatehouse.AuditEvent) error { pe = append(pe, e); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(me, pe) {
+			t.Errorf("Export(%+v):\n memory   %+v\n postgres %+v", q, me, pe)
+		}
+	}
+	ta := list(t, pg, gatehouse.AuditQuery{Organisation: "ta"})
+	if len(ta) != 1 || len(ta[0].Changes) != 1 || ta[0].Key != "backend-1" || ta[0].Write != "write-7" {
+		t.Fatalf("ta's trail = %+v, want its one change, with the key and the write", ta)
+	}
 }

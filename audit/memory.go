@@ -21,11 +21,14 @@ type Memory struct {
 	seq    int64
 	keys   map[key]int64
 	cursor string
+	// dropped counts the events the ring forgot to make room (Dropped).
+	dropped int64
 }
 
 type key struct {
-	revision string
-	position int
+	revision     string
+	position     int
+	organisation string
 }
 
 type stored struct {
@@ -46,16 +49,17 @@ func NewMemory(size int) *Memory {
 func (m *Memory) Durable() bool { return false }
 
 // Append implements Trail.
-func (m *Memory) Append(_ context.Context, events []Event, cursor string) error {
+func (m *Memory) Append(_ context.Context, events []gatehouse.AuditRecord, cursor string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, e := range events {
-		k := key{e.Revision, e.Position}
+		k := key{e.Revision, e.Position, e.Organisation}
 		if _, ok := m.keys[k]; ok {
 			continue
 		}
 		if m.n == m.size {
 			m.dropOldest()
+			m.dropped++
 		}
 		m.seq++
 		s := stored{seq: m.seq, key: k, ev: e.AuditEvent}
@@ -85,6 +89,14 @@ func (m *Memory) Len() int {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	return m.n
+}
+
+// Dropped returns how many events the ring forgot because it was full
+// (not those Prune removed): the gatehouse_audit_dropped_events_total metric.
+func (m *Memory) Dropped() int64 {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.dropped
 }
 
 func (m *Memory) at(i int) *stored { return &m.ring[(m.first+i)%m.size] }

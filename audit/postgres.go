@@ -78,7 +78,7 @@ func (p *Postgres) Close() { p.pool.Close() }
 func (p *Postgres) Durable() bool { return true }
 
 // Append implements Trail in one transaction: the events, then the cursor.
-func (p *Postgres) Append(ctx context.Context, events []Event, cursor string) error {
+func (p *Postgres) Append(ctx context.Context, events []gatehouse.AuditRecord, cursor string) error {
 	return pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
 		batch := &pgx.Batch{}
 		for _, e := range events {
@@ -93,10 +93,10 @@ func (p *Postgres) Append(ctx context.Context, events []Event, cursor string) er
 				}
 			}
 			batch.Queue(`INSERT INTO audit_events
-				(revision, position, write_id, at, actor, organisation, action, reason, details, changes, zedtoken)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-				ON CONFLICT (revision, position) DO NOTHING`,
-				e.Revision, e.Position, e.WriteID, e.At, e.Actor, e.Organisation, e.Action, e.Reason, details, changes, e.ZedToken)
+				(revision, position, write_id, at, actor, key, organisation, action, reason, details, changes, zedtoken)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+				ON CONFLICT (revision, position, organisation) DO NOTHING`,
+				e.Revision, e.Position, e.Write, e.At, e.Actor, e.Key, e.Organisation, e.Action, e.Reason, details, changes, e.ZedToken)
 		}
 		if cursor != "" {
 			batch.Queue(`INSERT INTO audit_cursor (id, zedtoken) VALUES (1, $1)
@@ -157,7 +157,7 @@ func where(q gatehouse.AuditQuery, args []any) (string, []any) {
 	return strings.Join(conds, " AND "), args
 }
 
-const columns = `seq, at, actor, organisation, action, reason, details, changes, zedtoken`
+const columns = `seq, at, actor, key, organisation, action, reason, details, changes, zedtoken, write_id`
 
 func scan(rows pgx.Rows) (int64, gatehouse.AuditEvent, error) {
 	var (
@@ -165,7 +165,7 @@ func scan(rows pgx.Rows) (int64, gatehouse.AuditEvent, error) {
 		e                gatehouse.AuditEvent
 		details, changes []byte
 	)
-	if err := rows.Scan(&seq, &e.At, &e.Actor, &e.Organisation, &e.Action, &e.Reason, &details, &changes, &e.ZedToken); err != nil {
+	if err := rows.Scan(&seq, &e.At, &e.Actor, &e.Key, &e.Organisation, &e.Action, &e.Reason, &details, &changes, &e.ZedToken, &e.Write); err != nil {
 		return 0, e, err
 	}
 	e.At = e.At.UTC()
@@ -220,30 +220,50 @@ func (p *Postgres) List(ctx context.Context, q gatehouse.AuditQuery) ([]gatehous
 	return out, next, nil
 }
 
-// Export implements Trail, streaming rows as Postgres sends them.
+// exportPage is how many events Export reads per query. Each page is
+// read and its connection released before fn sees any of it, so a slow
+// reader of an export holds no connection the Watch consumer needs.
+const exportPage = 500
+
+// Export implements Trail, a page of exportPage events at a time (keyset
+// paging on seq, so events appended meanwhile are neither skipped nor
+// repeated).
 func (p *Postgres) Export(ctx context.Context, q gatehouse.AuditQuery, fn func(gatehouse.AuditEvent) error) error {
 	if err := checkQuery(q); err != nil {
 		return err
 	}
-	cond, args := where(q, nil)
-	rows, err := p.pool.Query(ctx, `SELECT `+columns+` FROM audit_events WHERE `+cond+` ORDER BY seq ASC`, args...)
-	if err != nil {
-		return unavailable(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		_, e, err := scan(rows)
+	var after int64
+	for {
+		cond, args := where(q, nil)
+		args = append(args, after, exportPage)
+		rows, err := p.pool.Query(ctx, `SELECT `+columns+` FROM audit_events WHERE `+cond+
+			` AND seq > $`+strconv.Itoa(len(args)-1)+` ORDER BY seq ASC LIMIT $`+strconv.Itoa(len(args)), args...)
 		if err != nil {
 			return unavailable(err)
 		}
-		if err := fn(e); err != nil {
-			return err
+		var page []gatehouse.AuditEvent
+		for rows.Next() {
+			seq, e, err := scan(rows)
+			if err != nil {
+				rows.Close()
+				return unavailable(err)
+			}
+			page = append(page, e)
+			after = seq
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return unavailable(err)
+		}
+		for _, e := range page {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		if len(page) < exportPage {
+			return nil
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return unavailable(err)
-	}
-	return nil
 }
 
 // Prune implements Trail.

@@ -47,6 +47,8 @@ type Config struct {
 	Workflow *workflow.Service
 	// Store answers the lookups behind the lists.
 	Store gatehouse.Store
+	// Audit is the audit trail the organisation's audit page lists (X2).
+	Audit gatehouse.AuditTrail
 	Log   *slog.Logger
 	// DevLogin offers a sign-in page that lists DevUsers and signs in as
 	// any of them without a password: for the embedded demo only.
@@ -79,8 +81,8 @@ func New(cfg Config) (http.Handler, error) {
 	if len(cfg.SessionKey) < 32 {
 		return nil, errors.New("console: the session key must be at least 32 bytes")
 	}
-	if cfg.Workflow == nil || cfg.Store == nil || cfg.Log == nil {
-		return nil, errors.New("console: Workflow, Store and Log are required")
+	if cfg.Workflow == nil || cfg.Store == nil || cfg.Audit == nil || cfg.Log == nil {
+		return nil, errors.New("console: Workflow, Store, Audit and Log are required")
 	}
 	c := &console{cfg: cfg, seal: sealer{key: cfg.SessionKey}, now: cfg.Now, pages: map[string]*template.Template{}}
 	if c.now == nil {

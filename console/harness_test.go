@@ -21,6 +21,7 @@ import (
 
 	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/console"
+	"github.com/gatehouse-authz/gatehouse/audit"
 	"github.com/gatehouse-authz/gatehouse/schema"
 	"github.com/gatehouse-authz/gatehouse/seed"
 	"github.com/gatehouse-authz/gatehouse/server"
@@ -68,11 +69,12 @@ func mustGate(tb testing.TB, opts ...gateOption) *gate {
 	if err := store.WriteSchema(tb.Context(), schema.Text); err != nil {
 		tb.Fatalf("writing schema: %v", err)
 	}
-	stopAudit, err := store.StartAudit(context.Background(), slog.New(slog.DiscardHandler))
+	trail := audit.NewMemory(audit.DefaultMemoryEvents)
+	consumer, err := spicedb.StartAudit(context.Background(), store, trail, spicedb.AuditConfig{})
 	if err != nil {
 		tb.Fatalf("starting the audit consumer: %v", err)
 	}
-	tb.Cleanup(stopAudit)
+	tb.Cleanup(consumer.Stop)
 	if err := seed.Load(tb.Context(), store); err != nil {
 		tb.Fatalf("loading seed: %v", err)
 	}
@@ -86,7 +88,7 @@ func mustGate(tb testing.TB, opts ...gateOption) *gate {
 	}
 	log := slog.New(slog.DiscardHandler)
 	wf := workflow.New(store)
-	cfg := console.Config{Workflow: wf, Store: store, Log: log, DevLogin: true, DevUsers: users, SessionKey: sessionKey}
+	cfg := console.Config{Workflow: wf, Store: store, Audit: trail, Log: log, DevLogin: true, DevUsers: users, SessionKey: sessionKey}
 	base := "http://" + srv.Listener.Addr().String()
 	for _, o := range opts {
 		o(&cfg, base)
@@ -98,7 +100,7 @@ func mustGate(tb testing.TB, opts ...gateOption) *gate {
 	var ready atomic.Bool
 	ready.Store(true)
 	srv.Config.Handler = server.New(server.Deps{
-		Store: store, Workflow: wf, Schema: idx, Keys: []string{apiKey},
+		Store: store, Audit: trail, Workflow: wf, Schema: idx, Keys: []string{apiKey},
 		Log: log, Metrics: metrics, Ready: &ready, Console: c,
 	})
 	srv.Start()

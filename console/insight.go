@@ -86,7 +86,7 @@ func (c *console) handleAudit(w http.ResponseWriter, r *http.Request, a actorCtx
 		c.fail(w, r, a, org, err)
 		return
 	}
-	events, cursor, err := c.cfg.Store.AuditTrail(r.Context(), aq)
+	events, cursor, err := c.cfg.Audit.List(r.Context(), aq)
 	if err != nil {
 		c.fail(w, r, a, org, err)
 		return

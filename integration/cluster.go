@@ -284,6 +284,7 @@ func StartSpiceDBCluster(ctx context.Context, n int, opts ...Option) (*SpiceDBCl
 				"SPICEDB_SKIP_RELEASE_CHECK":       "true",
 				"SPICEDB_TELEMETRY_ENDPOINT":       "",
 				"SPICEDB_DISPATCH_CLUSTER_ENABLED": "true",
+				"SPICEDB_WATCH_API_HEARTBEAT":      "100ms",
 			}),
 			c.withRing(),
 			withHostGateway(),

@@ -1,13 +1,12 @@
 package integration_test
 
 import (
-	"context"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/audit"
 	"github.com/gatehouse-authz/gatehouse/integration"
 	"github.com/gatehouse-authz/gatehouse/spicedb"
 	"github.com/gatehouse-authz/gatehouse/storetest"
@@ -47,15 +46,14 @@ func remoteStores(t *testing.T, sdb *integration.SpiceDB, opts ...spicedb.Option
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
-	return func(t *testing.T) gatehouse.Store {
+	return func(t *testing.T) (gatehouse.Store, gatehouse.AuditTrail) {
 		s := spicedb.New(conn, opts...)
-		if err := s.PrepareAudit(t.Context()); err != nil {
+		trail := audit.NewMemory(1000)
+		c, err := spicedb.StartAudit(t.Context(), s, trail, spicedb.AuditConfig{})
+		if err != nil {
 			t.Fatal(err)
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { defer close(done); s.ConsumeAudit(ctx, slog.New(slog.DiscardHandler)) }()
-		t.Cleanup(func() { cancel(); <-done })
-		return s
+		t.Cleanup(c.Stop)
+		return s, trail
 	}
 }

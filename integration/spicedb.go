@@ -250,7 +250,7 @@ func StartSpiceDB(ctx context.Context, opts ...Option) (*SpiceDB, error) {
 		sdbtestcontainer.WithBootstrapSchema(cfg.schema),
 		network.WithNetwork([]string{SpiceDBAlias}, s.Network),
 		// No call out to GitHub at start; telemetry is off in the module.
-		testcontainers.WithEnv(map[string]string{"SPICEDB_SKIP_RELEASE_CHECK": "true"}),
+		testcontainers.WithEnv(map[string]string{"SPICEDB_SKIP_RELEASE_CHECK": "true", "SPICEDB_WATCH_API_HEARTBEAT": "100ms"}),
 	}
 	if len(cfg.relationships) > 0 {
 		custom = append(custom, sdbtestcontainer.WithBootstrapRelationships(cfg.relationships...))

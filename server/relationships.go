@@ -122,9 +122,9 @@ func handleAudit(d Deps) op[none, wire.AuditLog] {
 			}
 		}
 		if in.Accepts(ndjson) {
-			return wire.AuditLog{}, exportAudit(ctx, d.Store, q, in)
+			return wire.AuditLog{}, exportAudit(ctx, d.Audit, q, in)
 		}
-		evs, next, err := d.Store.AuditTrail(ctx, q)
+		evs, next, err := d.Audit.List(ctx, q)
 		out := wire.AuditLog{Events: make([]wire.AuditEvent, len(evs)), Cursor: next}
 		for i, e := range evs {
 			out.Events[i] = auditEvent(e)
@@ -136,26 +136,24 @@ func handleAudit(d Deps) op[none, wire.AuditLog] {
 // ndjson is the media type of the audit export: one event per line.
 const ndjson = "application/x-ndjson"
 
-// auditExporter is a Store that streams the whole matching trail, oldest
-// first (the SpiceDB adapter does).
-type auditExporter interface {
-	AuditExport(ctx context.Context, q gatehouse.AuditQuery, fn func(gatehouse.AuditEvent) error) error
-}
-
 // exportAudit streams every event q matches, oldest first, one JSON object
-// per line, for a SIEM: never the whole trail in memory.
-func exportAudit(ctx context.Context, store gatehouse.Store, q gatehouse.AuditQuery, in In[none]) error {
-	exp, ok := store.(auditExporter)
-	if !ok {
-		return gatehouse.Errorf(gatehouse.EINVALID, "this store cannot export the audit trail; page through it as JSON")
-	}
+// per line, for a SIEM: never the whole trail in memory. An export that
+// cannot finish ends with a line {"error": {...}} naming the failure, never
+// as if complete (X2); a complete one ends with its last event.
+func exportAudit(ctx context.Context, trail gatehouse.AuditTrail, q gatehouse.AuditQuery, in In[none]) error {
 	if q.Cursor != "" {
 		return gatehouse.Invalid("cursor", "an export streams every matching event; cursor pages the JSON answer only")
 	}
 	q.Limit = 0
 	return in.Stream(ndjson, func(w io.Writer) error {
 		enc := json.NewEncoder(w)
-		return exp.AuditExport(ctx, q, func(e gatehouse.AuditEvent) error { return enc.Encode(auditEvent(e)) })
+		err := trail.Export(ctx, q, func(e gatehouse.AuditEvent) error { return enc.Encode(auditEvent(e)) })
+		if err != nil {
+			_, detail, _ := detailOf(err)
+			detail.Message = "the export stopped before its end: " + detail.Message
+			_ = enc.Encode(wire.ErrorBody{Error: detail})
+		}
+		return err
 	})
 }
 
@@ -163,6 +161,6 @@ func exportAudit(ctx context.Context, store gatehouse.Store, q gatehouse.AuditQu
 func auditEvent(e gatehouse.AuditEvent) wire.AuditEvent {
 	return wire.AuditEvent{
 		At: e.At, Actor: e.Actor, Key: e.Key, Action: e.Action, Reason: e.Reason, Organisation: e.Organisation,
-		Details: e.Details, Changes: e.Changes, ZedToken: e.ZedToken,
+		Details: e.Details, Changes: e.Changes, ZedToken: e.ZedToken, Write: e.Write,
 	}
 }

@@ -27,6 +27,11 @@ import (
 // Deps is everything the handler needs; New takes all of it.
 type Deps struct {
 	Store gatehouse.Store
+	// Audit is the audit trail (X2) that GET /v1/audit lists.
+	Audit gatehouse.AuditTrail
+	// AuditHealth, when set, is nil while the trail's consumer of SpiceDB's
+	// changes runs; /readyz answers 503 otherwise.
+	AuditHealth func() error
 	// Workflow holds the rules of domain.md that need more than one relationship.
 	Workflow *workflow.Service
 	// Schema indexes the schema, to refuse unknown types and permissions by field.

@@ -1,11 +1,11 @@
 package spicedb_test
 
 import (
-	"context"
 	"log/slog"
 	"testing"
 
 	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/audit"
 	"github.com/gatehouse-authz/gatehouse/integration"
 	"github.com/gatehouse-authz/gatehouse/schema"
 	"github.com/gatehouse-authz/gatehouse/spicedb"
@@ -40,23 +40,21 @@ func embeddedStores(t *testing.T, datastore string) storetest.NewStore {
 	if err := spicedb.New(emb.Conn, emb.Options()...).WriteSchema(t.Context(), schema.Text); err != nil {
 		t.Fatal(err)
 	}
-	return func(t *testing.T) gatehouse.Store { return consuming(t, spicedb.New(emb.Conn, emb.Options()...)) }
+	return func(t *testing.T) (gatehouse.Store, gatehouse.AuditTrail) {
+		s := spicedb.New(emb.Conn, emb.Options()...)
+		return s, consuming(t, s, audit.NewMemory(1000))
+	}
 }
 
-// consuming runs s's audit consumer until the test ends.
-func consuming(t *testing.T, s *spicedb.SpiceDB) *spicedb.SpiceDB {
+// consuming runs an audit consumer of s into trail until the test ends.
+func consuming(t *testing.T, s *spicedb.SpiceDB, trail gatehouse.AuditTrail) gatehouse.AuditTrail {
 	t.Helper()
-	if err := s.PrepareAudit(t.Context()); err != nil {
+	c, err := spicedb.StartAudit(t.Context(), s, trail, spicedb.AuditConfig{Log: testLogger(t)})
+	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.ConsumeAudit(ctx, testLogger(t))
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	return s
+	t.Cleanup(c.Stop)
+	return trail
 }
 
 // testLogger logs to the test's log.

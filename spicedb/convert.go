@@ -1,7 +1,6 @@
 package spicedb
 
 import (
-	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -71,34 +70,3 @@ func toStruct(field string, m map[string]any) (*structpb.Struct, error) {
 }
 
 func token(t *v1.ZedToken) string { return t.GetToken() }
-
-// metadata is the audit record as the transaction metadata of a write,
-// which SpiceDB keeps with the change and returns on its Watch API
-// (watch.go's eventOf reads it back). write names this one write.
-func metadata(a gatehouse.Audit, write string) *structpb.Struct {
-	if a.Actor == "" && a.Action == "" {
-		return nil
-	}
-	m := map[string]any{"actor": a.Actor, "action": a.Action, "at": time.Now().UTC().Format(time.RFC3339Nano), "write": write}
-	if a.Key != "" {
-		m["key"] = a.Key
-	}
-	if a.Reason != "" {
-		m["reason"] = a.Reason
-	}
-	if a.Organisation != "" {
-		m["organisation"] = a.Organisation
-	}
-	if len(a.Details) > 0 {
-		d := map[string]any{}
-		for k, v := range a.Details {
-			d[k] = v
-		}
-		m["details"] = d
-	}
-	st, err := structpb.NewStruct(m)
-	if err != nil {
-		return nil
-	}
-	return st
-}

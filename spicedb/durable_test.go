@@ -2,7 +2,9 @@ package spicedb_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -32,10 +34,10 @@ func TestDurableTrail_X2(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(trail.Close)
-		return spicedb.New(emb.Conn, append(emb.Options(), spicedb.WithAuditTrail(trail))...), trail
+		return spicedb.New(emb.Conn, emb.Options()...), trail
 	}
 	a, trailA := replica()
-	b, _ := replica()
+	b, trailB := replica()
 	if err := a.WriteSchema(t.Context(), schema.Text); err != nil {
 		t.Fatal(err)
 	}
@@ -79,19 +81,18 @@ func TestDurableTrail_X2(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
-	consume := func(s *spicedb.SpiceDB) func() {
-		if err := s.PrepareAudit(t.Context()); err != nil {
+	consume := func(s *spicedb.SpiceDB, trail gatehouse.AuditTrail) func() {
+		c, err := spicedb.StartAudit(t.Context(), s, trail, spicedb.AuditConfig{Log: testLogger(t)})
+		if err != nil {
 			t.Fatal(err)
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { defer close(done); s.ConsumeAudit(ctx, testLogger(t)) }()
-		stop := func() { cancel(); <-done }
+		var once sync.Once
+		stop := func() { once.Do(c.Stop) }
 		t.Cleanup(stop)
 		return stop
 	}
 
-	stopA, stopB := consume(a), consume(b)
+	stopA, stopB := consume(a, trailA), consume(b, trailB)
 	var wg sync.WaitGroup
 	for i := range 40 {
 		wg.Go(func() {
@@ -114,7 +115,108 @@ func TestDurableTrail_X2(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	want(40)
 	// A replica starts again and catches up from the stored cursor.
-	c, _ := replica()
-	consume(c)
+	c, trailC := replica()
+	consume(c, trailC)
 	want(60)
+}
+
+// TestAuditCursorOfAnotherDatastore (issue 19, row 6): a durable trail
+// whose cursor was made by another datastore (embedded memory, restarted)
+// stops the consumer with ErrAuditCursor and its recovery, instead of
+// retrying forever while ready; with FreshDatastore (what gatehouse serve
+// sets on embedded memory) it records from the new datastore's head, and
+// an organisation created after the restart has its events.
+func TestAuditCursorOfAnotherDatastore(t *testing.T) {
+	auditURI := integration.MustPostgresDatabase(t)
+	trail, err := audit.OpenPostgres(t.Context(), auditURI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(trail.Close)
+	run := func(cfg spicedb.AuditConfig) (*spicedb.SpiceDB, *spicedb.AuditConsumer, error) {
+		emb, err := spicedb.StartEmbedded(t.Context(), spicedb.EmbeddedConfig{Datastore: "memory"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = emb.Close() })
+		s := spicedb.New(emb.Conn, emb.Options()...)
+		if err := s.WriteSchema(t.Context(), schema.Text); err != nil {
+			t.Fatal(err)
+		}
+		cfg.Log = testLogger(t)
+		c, err := spicedb.StartAudit(t.Context(), s, trail, cfg)
+		if err == nil {
+			t.Cleanup(c.Stop)
+		}
+		return s, c, err
+	}
+	if _, _, err := run(spicedb.AuditConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	// "Restarted": a new memory datastore, the same trail.
+	_, _, err = run(spicedb.AuditConfig{})
+	if !errors.Is(err, spicedb.ErrAuditCursor) || !strings.Contains(err.Error(), "GATEHOUSE_AUDIT_RESET_CURSOR") {
+		t.Fatalf("consumer on another datastore's cursor: %v; want ErrAuditCursor naming the recovery", err)
+	}
+	s, c, err := run(spicedb.AuditConfig{FreshDatastore: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	org := fmt.Sprintf("restarted%d", time.Now().UnixNano())
+	rel, _ := gatehouse.ParseRelationship("r", "organisation:"+org+"#owner@user:olivia")
+	if _, err := s.Write(t.Context(), gatehouse.Write{
+		Updates: []gatehouse.Update{{Op: gatehouse.Touch, Relationship: rel}},
+		Audit:   gatehouse.Audit{Actor: "user:olivia", Action: "create_organisation", Organisation: org},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// The write returned once its record was in the trail.
+	events, _, err := trail.List(t.Context(), gatehouse.AuditQuery{Organisation: org})
+	if err != nil || len(events) != 1 {
+		t.Fatalf("trail of %s after the restart = %+v, %v; want its one event", org, events, err)
+	}
+	if st := c.Status(); !st.Running || st.Records < 1 || st.Pending != 0 {
+		t.Fatalf("consumer status %+v, want running with the record appended", st)
+	}
+}
+
+// flakyTrail answers its first failures calls to Cursor as a database
+// that is not answering.
+type flakyTrail struct {
+	gatehouse.AuditTrail
+	mu       sync.Mutex
+	failures int
+}
+
+func (f *flakyTrail) Cursor(ctx context.Context) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failures > 0 {
+		f.failures--
+		return "", &gatehouse.Error{Code: gatehouse.EUNAVAILABLE, Message: "the audit database is not answering"}
+	}
+	return f.AuditTrail.Cursor(ctx)
+}
+
+// TestAuditStartRetries (issue 19): a datastore or trail that does not
+// answer while the consumer starts is retried with backoff, not fatal.
+func TestAuditStartRetries(t *testing.T) {
+	emb, err := spicedb.StartEmbedded(t.Context(), spicedb.EmbeddedConfig{Datastore: "memory"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = emb.Close() })
+	s := spicedb.New(emb.Conn, emb.Options()...)
+	if err := s.WriteSchema(t.Context(), schema.Text); err != nil {
+		t.Fatal(err)
+	}
+	trail := &flakyTrail{AuditTrail: audit.NewMemory(10), failures: 3}
+	c, err := spicedb.StartAudit(t.Context(), s, trail, spicedb.AuditConfig{Log: testLogger(t)})
+	if err != nil {
+		t.Fatalf("start with a trail failing 3 times: %v; want it retried", err)
+	}
+	defer c.Stop()
+	if trail.failures != 0 {
+		t.Fatalf("%d failures left, want every one retried", trail.failures)
+	}
 }

@@ -39,6 +39,12 @@ type Embedded struct {
 	done    chan error
 }
 
+// WatchHeartbeat is how often SpiceDB's Watch API sends a checkpoint when
+// nothing changes; on Postgres, how often it looks for changes. A write
+// waits for its audit record about half of it on average. Run a remote
+// SpiceDB with --watch-api-heartbeat=100ms for the same.
+const WatchHeartbeat = 100 * time.Millisecond
+
 // EmbeddedConfig configures an embedded SpiceDB.
 type EmbeddedConfig struct {
 	// Datastore is "memory" or a postgres:// URI.
@@ -85,6 +91,9 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 		server.WithDispatchServer(util.GRPCServerConfig{Enabled: false}),
 		server.WithSilentlyDisableTelemetry(true),
 		server.WithTelemetryEndpoint(""),
+		// Writes wait for their audit record (X2), which Postgres's Watch
+		// polls for once per heartbeat when idle (1 s by default).
+		server.WithWatchHeartbeat(WatchHeartbeat),
 		// The unified schema store lets the in-process checker cache the
 		// compiled schema; in the legacy mode it re-reads and unmarshals
 		// every namespace on every dispatch (measured: 1.5 ms per check

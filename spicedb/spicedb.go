@@ -5,13 +5,13 @@ import (
 	"context"
 	"crypto/rand"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"google.golang.org/grpc"
 
 	"github.com/gatehouse-authz/gatehouse"
-	"github.com/gatehouse-authz/gatehouse/audit"
 )
 
 var _ gatehouse.Store = (*SpiceDB)(nil)
@@ -38,7 +38,8 @@ type SpiceDB struct {
 	head func(context.Context) (string, error)
 	// decided caches the engine's answers; nil without WithDecisionCache.
 	decided *decisions
-	audit   *auditState
+	// audit, once an AuditConsumer runs, makes writes wait for their record.
+	audit atomic.Pointer[auditState]
 
 	// writeMu makes writes one at a time; see WithSerialWrites. A writer
 	// waits for it only as long as its context lasts (see beginWrite).
@@ -111,7 +112,6 @@ func New(conn grpc.ClientConnInterface, opts ...Option) *SpiceDB {
 		schema:  v1.NewSchemaServiceClient(conn),
 		watch:   v1.NewWatchServiceClient(conn),
 		observe: func(string, time.Duration, error) {},
-		audit:   newAuditState(audit.NewMemory(DefaultMemoryEvents)),
 	}
 	for _, o := range opts {
 		o(s)

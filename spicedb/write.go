@@ -5,6 +5,7 @@ import (
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/gatehouse-authz/gatehouse"
 )
@@ -45,7 +46,10 @@ func (s *SpiceDB) Write(ctx context.Context, w gatehouse.Write) (string, error) 
 	}
 	id := newWriteID()
 	w.Audit = gatehouse.StampAudit(ctx, w.Audit)
-	md := metadata(s.attributed(ctx, w.Audit, nil, rels), id)
+	md, err := s.record(ctx, w.Audit, id, nil, rels)
+	if err != nil {
+		return "", err
+	}
 	req := &v1.WriteRelationshipsRequest{OptionalTransactionMetadata: md}
 	for _, u := range w.Updates {
 		op := v1.RelationshipUpdate_OPERATION_TOUCH
@@ -77,7 +81,7 @@ func (s *SpiceDB) Write(ctx context.Context, w gatehouse.Write) (string, error) 
 		return "", translate(err)
 	}
 	if md != nil {
-		s.audit.wrote(id, tok)
+		s.recorded(ctx, id, tok)
 	}
 	return tok, nil
 }
@@ -89,13 +93,12 @@ func (s *SpiceDB) DeleteMatching(ctx context.Context, fs []gatehouse.Filter, a g
 	total := 0
 	var tok string
 	for _, f := range fs {
-		af := s.attributed(ctx, a, []gatehouse.Object{{Type: f.ResourceType, ID: f.ResourceID}}, nil)
-		if af.Organisation == "" && f.SubjectType == typeOrganisation && f.Relation == relOrganisation {
-			af.Organisation = f.SubjectID
-		}
 		for {
 			id := newWriteID()
-			md := metadata(af, id)
+			md, err := s.record(ctx, a, id, []gatehouse.Object{{Type: f.ResourceType, ID: f.ResourceID}}, nil)
+			if err != nil {
+				return total, tok, err
+			}
 			seq, alone, err := s.beginWrite(ctx)
 			if err != nil {
 				return total, tok, err
@@ -116,7 +119,7 @@ func (s *SpiceDB) DeleteMatching(ctx context.Context, fs []gatehouse.Filter, a g
 			n := int(resp.GetRelationshipsDeletedCount()) //nolint:gosec // at most maxDeletePerCall
 			total += n
 			if n > 0 && md != nil {
-				s.audit.wrote(id, tok)
+				s.recorded(ctx, id, tok)
 			}
 			if resp.GetDeletionProgress() != v1.DeleteRelationshipsResponse_DELETION_PROGRESS_PARTIAL {
 				break
@@ -124,4 +127,34 @@ func (s *SpiceDB) DeleteMatching(ctx context.Context, fs []gatehouse.Filter, a g
 		}
 	}
 	return total, tok, nil
+}
+
+// record is the metadata of an audited write: a, with the organisations
+// of the owned objects it touches read for attribution (X2). An error
+// refuses the write: its record could not be made.
+func (s *SpiceDB) record(ctx context.Context, a gatehouse.Audit, id string, objs []gatehouse.Object, rels []gatehouse.Relationship) (*structpb.Struct, error) {
+	if a.Actor == "" && a.Action == "" {
+		return nil, nil
+	}
+	if err := a.Validate(); err != nil {
+		return nil, err
+	}
+	owners, err := s.owners(ctx, objs, rels)
+	if err != nil {
+		return nil, err
+	}
+	return metadata(a, id, owners)
+}
+
+// recorded waits, when an audit consumer runs, until the record of the
+// committed write id is in the trail, so that every replica sharing the
+// trail lists it next (X2). After awaitLimit it gives up waiting: the
+// write is made, and its record comes when the consumer catches up.
+func (s *SpiceDB) recorded(ctx context.Context, id, tok string) {
+	a := s.audit.Load()
+	if a == nil {
+		return
+	}
+	a.wrote(id, tok)
+	a.await(ctx, id)
 }

@@ -1,7 +1,7 @@
 package storetest
 
 import (
-	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -28,7 +28,7 @@ func testAuditEvent(f *fixture) {
 	}})
 	after := time.Now()
 
-	events, cursor, err := f.store.AuditTrail(f.Context(), gatehouse.AuditQuery{Organisation: org})
+	events, cursor, err := f.trail.List(f.Context(), gatehouse.AuditQuery{Organisation: org})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func testAuditPaging(f *fixture) {
 		if page > 5 {
 			f.Fatal("still paging after 5 pages")
 		}
-		events, cursor, err := f.store.AuditTrail(f.Context(), q)
+		events, cursor, err := f.trail.List(f.Context(), q)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -90,14 +90,14 @@ func testAuditPaging(f *fixture) {
 	}
 	wantStrings(f, "every page, newest first", got, want)
 
-	all, _, err := f.store.AuditTrail(f.Context(), gatehouse.AuditQuery{Organisation: org})
+	all, _, err := f.trail.List(f.Context(), gatehouse.AuditQuery{Organisation: org})
 	if err != nil {
 		f.Fatal(err)
 	}
 	if len(all) != 5 {
 		f.Fatalf("without a limit: %d events, want 5", len(all))
 	}
-	_, _, err = f.store.AuditTrail(f.Context(), gatehouse.AuditQuery{Organisation: org, Cursor: "not-a-cursor"})
+	_, _, err = f.trail.List(f.Context(), gatehouse.AuditQuery{Organisation: org, Cursor: "not-a-cursor"})
 	wantCode(f, "audit trail with a cursor it never returned", err, gatehouse.EINVALID)
 }
 
@@ -127,7 +127,7 @@ func testAuditFilters(f *fixture) {
 		{"since", gatehouse.AuditQuery{Organisation: org, Since: mid}, []string{"3"}},
 		{"until", gatehouse.AuditQuery{Organisation: org, Until: mid}, []string{"2", "0"}},
 	} {
-		events, _, err := f.store.AuditTrail(f.Context(), tc.q)
+		events, _, err := f.trail.List(f.Context(), tc.q)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -149,16 +149,10 @@ func testAuditFailedWrite(f *fixture) {
 		Preconditions: []gatehouse.Precondition{{MustMatch: true, Filter: gatehouse.Filter{ResourceType: "organisation", ResourceID: org, Relation: "owner"}}},
 	})
 	wantCode(f, "write whose precondition fails", err, gatehouse.ECONFLICT)
-	events, _, err := f.store.AuditTrail(f.Context(), gatehouse.AuditQuery{Organisation: org})
+	events, _, err := f.trail.List(f.Context(), gatehouse.AuditQuery{Organisation: org})
 	if err != nil || len(events) != 0 {
 		f.Fatalf("audit trail after a failed write = %+v, %v; want none", events, err)
 	}
-}
-
-// Exporter is the streaming form of AuditTrail that a Store may offer
-// (spicedb.SpiceDB does), for an NDJSON export.
-type Exporter interface {
-	AuditExport(ctx context.Context, q gatehouse.AuditQuery, fn func(gatehouse.AuditEvent) error) error
 }
 
 func testAuditAttribution(f *fixture) {
@@ -176,14 +170,14 @@ func testAuditAttribution(f *fixture) {
 		f.Fatal(err)
 	}
 
-	events, _, err := f.store.AuditTrail(f.Context(), gatehouse.AuditQuery{Organisation: org, Actor: staff})
+	events, _, err := f.trail.List(f.Context(), gatehouse.AuditQuery{Organisation: org, Actor: staff})
 	if err != nil {
 		f.Fatal(err)
 	}
 	if len(events) != 4 {
 		f.Fatalf("organisation %s lists %d events, want the 4 raw writes on its contractor and invoice: %+v", org, len(events), events)
 	}
-	platform, _, err := f.store.AuditTrail(f.Context(), gatehouse.AuditQuery{Platform: true, Actor: staff})
+	platform, _, err := f.trail.List(f.Context(), gatehouse.AuditQuery{Platform: true, Actor: staff})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -191,7 +185,7 @@ func testAuditAttribution(f *fixture) {
 		platform[0].Changes[0] != "touch platform:provider#staff@"+staff {
 		f.Fatalf("platform events = %+v, want the one platform#staff write", platform)
 	}
-	_, _, err = f.store.AuditTrail(f.Context(), gatehouse.AuditQuery{Platform: true, Organisation: org})
+	_, _, err = f.trail.List(f.Context(), gatehouse.AuditQuery{Platform: true, Organisation: org})
 	wantCode(f, "platform and organisation at once", err, gatehouse.EINVALID)
 }
 
@@ -209,7 +203,7 @@ func testAuditStableCursor(f *fixture) {
 	// Cursor stability is the point here, not how soon the trail shows a
 	// write: wait until the twelve are listed, then page.
 	for deadline := time.Now().Add(10 * time.Second); ; {
-		events, _, err := f.store.AuditTrail(f.Context(), gatehouse.AuditQuery{Organisation: org, Limit: 100})
+		events, _, err := f.trail.List(f.Context(), gatehouse.AuditQuery{Organisation: org, Limit: 100})
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -223,7 +217,7 @@ func testAuditStableCursor(f *fixture) {
 	q := gatehouse.AuditQuery{Organisation: org, Limit: 3}
 	var got []string
 	for page := 0; ; page++ {
-		events, cursor, err := f.store.AuditTrail(f.Context(), q)
+		events, cursor, err := f.trail.List(f.Context(), q)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -252,10 +246,6 @@ func testAuditStableCursor(f *fixture) {
 }
 
 func testAuditExport(f *fixture) {
-	ex, ok := f.store.(Exporter)
-	if !ok {
-		f.Skip("this Store has no AuditExport")
-	}
 	org := f.id("org")
 	for i := range 3 {
 		f.write(gatehouse.Write{
@@ -264,11 +254,71 @@ func testAuditExport(f *fixture) {
 		})
 	}
 	var got []string
-	if err := ex.AuditExport(f.Context(), gatehouse.AuditQuery{Organisation: org, Limit: 1}, func(e gatehouse.AuditEvent) error {
+	if err := f.trail.Export(f.Context(), gatehouse.AuditQuery{Organisation: org, Limit: 1}, func(e gatehouse.AuditEvent) error {
 		got = append(got, e.Action)
 		return nil
 	}); err != nil {
 		f.Fatal(err)
 	}
 	wantStrings(f, "export, oldest first, every event", got, []string{"step0", "step1", "step2"})
+}
+
+// testAuditPerOrganisation: one write touching two organisations is
+// listed in each one's trail with that organisation's change only, and a
+// platform change in the platform trail (X2, tenant isolation).
+func testAuditPerOrganisation(f *fixture) {
+	ta, tb, c := f.id("ta"), f.id("tb"), f.id("c")
+	staff := "user:" + f.id("staff")
+	f.touch(f.rel("contractor:%s#organisation@organisation:%s", c, tb))
+	f.write(gatehouse.Write{Audit: gatehouse.Audit{Actor: staff, Action: "write_relationships", Reason: "two at once"}, Updates: updates(gatehouse.Touch,
+		f.rel("organisation:%s#cis_processor@user:x1", ta),
+		f.rel("organisation:%s#cis_processor@user:y1", tb),
+		f.rel("contractor:%s#label@label:%s", c, f.id("l")),
+		f.rel("platform:provider#staff@user:%s", f.id("p")),
+	)})
+	changesOf := func(q gatehouse.AuditQuery) []string {
+		f.Helper()
+		q.Actor = staff
+		events, _, err := f.trail.List(f.Context(), q)
+		if err != nil {
+			f.Fatal(err)
+		}
+		if len(events) != 1 {
+			f.Fatalf("trail %+v lists %d events of the write, want 1: %+v", q, len(events), events)
+		}
+		if events[0].Reason != "two at once" || events[0].Write == "" {
+			f.Errorf("event %+v lost the write's record", events[0])
+		}
+		return events[0].Changes
+	}
+	wantStrings(f, "ta's trail", changesOf(gatehouse.AuditQuery{Organisation: ta}), []string{
+		fmt.Sprintf("touch organisation:%s#cis_processor@user:x1", ta),
+	})
+	wantStrings(f, "tb's trail", changesOf(gatehouse.AuditQuery{Organisation: tb}), []string{
+		fmt.Sprintf("touch contractor:%s#label@label:%s", c, f.id("l")),
+		fmt.Sprintf("touch organisation:%s#cis_processor@user:y1", tb),
+	})
+	wantStrings(f, "the platform trail", changesOf(gatehouse.AuditQuery{Platform: true}), []string{
+		fmt.Sprintf("touch platform:provider#staff@user:%s", f.id("p")),
+	})
+}
+
+// testAuditUnencodable: a write whose record cannot be stored (a reason
+// that is not UTF-8) is refused, naming the field, and writes nothing (X2).
+func testAuditUnencodable(f *fixture) {
+	org := f.id("org")
+	rel := f.rel("organisation:%s#administrator@user:adam", org)
+	_, err := f.store.Write(f.Context(), gatehouse.Write{
+		Audit:   gatehouse.Audit{Actor: "user:olivia", Action: "transfer_ownership", Organisation: org, Reason: "\xff\xfebad"},
+		Updates: updates(gatehouse.Touch, rel),
+	})
+	wantCode(f, "a write whose reason is not UTF-8", err, gatehouse.EINVALID)
+	var ge *gatehouse.Error
+	if errors.As(err, &ge) && ge.Field != "reason" {
+		f.Errorf("refusal names field %q, want reason", ge.Field)
+	}
+	wantStrings(f, "relationships after the refused write", f.read(gatehouse.Filter{ResourceType: "organisation", ResourceID: org}), nil)
+	if events, _, err := f.trail.List(f.Context(), gatehouse.AuditQuery{Organisation: org}); err != nil || len(events) != 0 {
+		f.Fatalf("trail after the refused write = %+v, %v; want none", events, err)
+	}
 }

@@ -65,7 +65,7 @@ func testManyRelationships(f *fixture) {
 	}
 	wantStrings(f, "read after DeleteMatching", f.read(gatehouse.Filter{ResourceType: "invoice", IDPrefix: prefix}), nil)
 
-	events, _, err := f.store.AuditTrail(f.Context(), gatehouse.AuditQuery{Organisation: org})
+	events, _, err := f.trail.List(f.Context(), gatehouse.AuditQuery{Organisation: org})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -44,6 +44,9 @@ type AuditEvent struct {
 	Details      map[string]string `json:"details,omitempty"`
 	Changes      []string          `json:"changes"`
 	ZedToken     string            `json:"zedToken"`
+	// Write names the write: the events of one write that touched several
+	// organisations, each in its own organisation's trail, share it.
+	Write string `json:"write,omitempty"`
 }
 
 // AuditLog is one page of the audit trail, newest first; a non-empty

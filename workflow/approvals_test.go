@@ -271,7 +271,7 @@ var approvalRules = []rule{
 		if got.Name != "Globex Group" {
 			t.Errorf("name = %q", got.Name)
 		}
-		events, _, err := f.store.AuditTrail(t.Context(), gatehouse.AuditQuery{Organisation: g.id, Limit: 100})
+		events, _, err := f.trail.List(t.Context(), gatehouse.AuditQuery{Organisation: g.id, Limit: 100})
 		mustOK(t, err, "audit")
 		if !slices.ContainsFunc(events, func(e gatehouse.AuditEvent) bool {
 			return e.Action == "edit_organisation" && e.Actor == g.alan.String() && e.Details["previousName"] == "Org o7"

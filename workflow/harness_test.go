@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"testing"
 
 	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/audit"
 	"github.com/gatehouse-authz/gatehouse/schema"
 	"github.com/gatehouse-authz/gatehouse/spicedb"
 	"github.com/gatehouse-authz/gatehouse/workflow"
@@ -24,6 +24,7 @@ type fixture struct {
 	t     *testing.T
 	svc   *workflow.Service
 	store gatehouse.Store
+	trail gatehouse.AuditTrail
 }
 
 // mustFixture starts the fixture; its SpiceDB stops with the test.
@@ -39,12 +40,13 @@ func mustFixture(t *testing.T) fixture {
 		t.Fatalf("writing schema: %v", err)
 	}
 	// The audit trail is what SpiceDB's Watch API brings back (X2).
-	stopAudit, err := store.StartAudit(context.Background(), slog.New(slog.DiscardHandler))
+	trail := audit.NewMemory(audit.DefaultMemoryEvents)
+	consumer, err := spicedb.StartAudit(context.Background(), store, trail, spicedb.AuditConfig{})
 	if err != nil {
 		t.Fatalf("starting the audit consumer: %v", err)
 	}
-	t.Cleanup(stopAudit)
-	f := fixture{t: t, svc: workflow.New(store), store: store}
+	t.Cleanup(consumer.Stop)
+	f := fixture{t: t, svc: workflow.New(store), store: store, trail: trail}
 	f.touch(gatehouse.Relationship{Resource: gatehouse.Provider, Relation: gatehouse.RelStaff, Subject: staff})
 	return f
 }

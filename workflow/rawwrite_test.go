@@ -46,7 +46,7 @@ var rawRules = []rule{
 			raw(t, "touch[0]", gatehouse.Touch, "contractor:rawaudit-c1#label@label:abc"),
 		}, "rename by hand", false)
 		mustOK(t, err, "raw label write")
-		evs, _, err := f.store.AuditTrail(t.Context(), gatehouse.AuditQuery{Organisation: tm.id, Limit: 10})
+		evs, _, err := f.trail.List(t.Context(), gatehouse.AuditQuery{Organisation: tm.id, Limit: 10})
 		mustOK(t, err, "reading the trail")
 		if len(evs) == 0 || evs[0].Action != "write_relationships" || evs[0].Actor != "user:ops" || evs[0].Reason != "rename by hand" {
 			t.Errorf("newest event of %s = %+v, want the raw write by user:ops", tm.id, evs)

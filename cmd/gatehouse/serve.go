@@ -54,6 +54,8 @@ type config struct {
 	auditDatabase     string
 	auditRetention    time.Duration
 	auditMemoryEvents int
+	// auditResetCursor starts the audit consumer at SpiceDB's head whatever cursor is stored.
+	auditResetCursor bool
 	// console serves the admin console under /console; consoleDevLogin
 	// offers its development sign-in (embedded demo data only).
 	console           bool
@@ -107,8 +109,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.auditDatabase, "audit-database", getenv("GATEHOUSE_AUDIT_DATABASE"), "postgres:// URI of the durable audit trail, shared by every replica; none: in memory (GATEHOUSE_AUDIT_DATABASE)")
 	retention := env("GATEHOUSE_AUDIT_RETENTION", "0")
 	fs.StringVar(&retention, "audit-retention", retention, "remove audit events older than this, e.g. 2160h; 0 keeps them (GATEHOUSE_AUDIT_RETENTION)")
-	memEvents := env("GATEHOUSE_AUDIT_MEMORY_EVENTS", strconv.Itoa(spicedb.DefaultMemoryEvents))
+	memEvents := env("GATEHOUSE_AUDIT_MEMORY_EVENTS", strconv.Itoa(audit.DefaultMemoryEvents))
 	fs.StringVar(&memEvents, "audit-memory-events", memEvents, "without an audit database: how many of the newest events the trail keeps (GATEHOUSE_AUDIT_MEMORY_EVENTS)")
+	resetCursor := getenv("GATEHOUSE_AUDIT_RESET_CURSOR")
+	fs.StringVar(&resetCursor, "audit-reset-cursor", resetCursor, "start recording the audit trail at SpiceDB's head, whatever cursor is stored: the recovery when it names another datastore or has expired; writes in between go unrecorded (GATEHOUSE_AUDIT_RESET_CURSOR)")
 	fs.StringVar(&consoleFlag, "console", getenv("GATEHOUSE_CONSOLE"), "serve the admin console under /console; default on with the embedded demo data (GATEHOUSE_CONSOLE)")
 	fs.StringVar(&devLogin, "console-dev-login", getenv("GATEHOUSE_CONSOLE_DEV_LOGIN"), "the console's password-less sign-in as any demo user; default on with the embedded demo data, refused otherwise (GATEHOUSE_CONSOLE_DEV_LOGIN)")
 	fs.StringVar(&c.consoleURL, "console-url", getenv("GATEHOUSE_CONSOLE_URL"), "the console's public URL as browsers reach it, e.g. https://gatehouse.example.com/console/; required with --oidc-issuer (GATEHOUSE_CONSOLE_URL)")
@@ -147,6 +151,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if c.auditMemoryEvents, err = strconv.Atoi(memEvents); err != nil || c.auditMemoryEvents <= 0 {
 		return c, fmt.Errorf("GATEHOUSE_AUDIT_MEMORY_EVENTS must be a positive number of events, got %q", memEvents)
+	}
+	if c.auditResetCursor, err = parseBool("GATEHOUSE_AUDIT_RESET_CURSOR", resetCursor, false); err != nil {
+		return c, err
 	}
 	if c.auditDatabase != "" && !strings.HasPrefix(c.auditDatabase, "postgres://") && !strings.HasPrefix(c.auditDatabase, "postgresql://") {
 		return c, errors.New("GATEHOUSE_AUDIT_DATABASE must be a postgres:// URI")
@@ -390,7 +397,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if pg, ok := trail.(*audit.Postgres); ok {
 		defer pg.Close()
 	}
-	storeOpts := []spicedb.Option{spicedb.WithObserver(metrics.ObserveSpiceDB), spicedb.WithAuditTrail(trail), spicedb.WithCursorKey(cfg.cursorKey)}
+	storeOpts := []spicedb.Option{spicedb.WithObserver(metrics.ObserveSpiceDB), spicedb.WithCursorKey(cfg.cursorKey)}
 	if cfg.cursorKey == nil {
 		log.Info("list cursors are signed with a key generated at start: they do not survive a restart or continue on another replica; set GATEHOUSE_CURSOR_KEY, the same on every replica, to keep them")
 	}
@@ -435,7 +442,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	wf := workflow.New(store)
 	var consoleHandler http.Handler
 	if cfg.console {
-		if consoleHandler, err = newConsole(cfg, store, wf, log); err != nil {
+		if consoleHandler, err = newConsole(cfg, store, trail, wf, log); err != nil {
 			_ = ln.Close()
 			return err
 		}
@@ -450,9 +457,28 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintf(stdout, "GATEHOUSE_CONSOLE_URL=%s\n", consoleURL)
 	}
 	var ready atomic.Bool
+	// The audit consumer starts in prepare; until then the API answers 503.
+	var auditConsumer atomic.Pointer[spicedb.AuditConsumer]
+	auditHealth := func() error {
+		if c := auditConsumer.Load(); c != nil {
+			return c.Healthy()
+		}
+		return errors.New("the audit consumer is starting")
+	}
+	metrics.WatchAudit(func() server.AuditGauges {
+		var g server.AuditGauges
+		if c := auditConsumer.Load(); c != nil {
+			st := c.Status()
+			g = server.AuditGauges{Running: st.Running, Behind: st.Behind, Pending: st.Pending}
+		}
+		if m, ok := trail.(*audit.Memory); ok {
+			g.Dropped = m.Dropped()
+		}
+		return g
+	})
 	srv := &http.Server{
 		Handler: traced(server.New(server.Deps{
-			Store: store, Workflow: wf, Schema: idx,
+			Store: store, Audit: trail, AuditHealth: auditHealth, Workflow: wf, Schema: idx,
 			Keys: cfg.keys, CheckKeys: cfg.checkKeys, Log: log, Metrics: metrics, Ready: &ready,
 			PlatformKeys: cfg.platformKeys, RateLimit: cfg.rateLimit, RateBurst: cfg.rateBurst,
 			RequestTimeout: cfg.requestTimeout, Console: consoleHandler,
@@ -484,10 +510,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	// The schema is written, and the demo data loaded, while /healthz
 	// already answers and /readyz says not yet; a remote SpiceDB that is
 	// still starting is retried until ctx ends.
-	if err := prepare(ctx, store, cfg, log); err != nil {
+	consumer, err := prepare(ctx, store, trail, cfg, log)
+	if err != nil {
 		_ = srv.Close()
 		return err
 	}
+	defer consumer.Stop()
+	auditConsumer.Store(consumer)
 	ready.Store(true)
 	log.Info("gatehouse ready", "addr", ln.Addr().String(), "tls", tlsConfig != nil, "mode", mode, "seed", cfg.seed,
 		"rate_limit", cfg.rateLimit, "request_timeout", cfg.requestTimeout.String())
@@ -510,7 +539,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 // newConsole builds the admin console: its session key from
 // GATEHOUSE_CONSOLE_SESSION_KEY, or a random one (sessions then end with
 // the process and are not shared between replicas).
-func newConsole(cfg config, store *spicedb.SpiceDB, wf *workflow.Service, log *slog.Logger) (http.Handler, error) {
+func newConsole(cfg config, store *spicedb.SpiceDB, trail gatehouse.AuditTrail, wf *workflow.Service, log *slog.Logger) (http.Handler, error) {
 	key := cfg.consoleSessionKey
 	if len(key) == 0 {
 		key = make([]byte, 32)
@@ -536,7 +565,7 @@ func newConsole(cfg config, store *spicedb.SpiceDB, wf *workflow.Service, log *s
 		}
 	}
 	return console.New(console.Config{
-		Workflow: wf, Store: store, Log: log,
+		Workflow: wf, Store: store, Audit: trail, Log: log,
 		DevLogin: cfg.consoleDevLogin, DevUsers: users, SessionKey: key, OIDC: cfg.oidc,
 		// Behind a proxy that ends TLS, the public URL says the browser
 		// speaks https even though Gatehouse's requests do not.
@@ -562,38 +591,47 @@ const writeGrace = 10 * time.Second
 // minKeyLen is the shortest secret start accepts without a warning.
 const minKeyLen = 16
 
-func prepare(ctx context.Context, store *spicedb.SpiceDB, cfg config, log *slog.Logger) error {
+func prepare(ctx context.Context, store *spicedb.SpiceDB, trail gatehouse.AuditTrail, cfg config, log *slog.Logger) (*spicedb.AuditConsumer, error) {
 	for attempt := 1; ; attempt++ {
 		err := store.WriteSchema(ctx, schema.Text)
 		if err == nil {
 			break
 		}
 		if gatehouse.ErrorCode(err) != gatehouse.EUNAVAILABLE || ctx.Err() != nil {
-			return fmt.Errorf("writing the schema: %w", err)
+			return nil, fmt.Errorf("writing the schema: %w", err)
 		}
 		log.Warn("SpiceDB not answering yet; retrying", "attempt", attempt, "err", err)
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return nil, ctx.Err()
 		case <-time.After(time.Second):
 		}
 	}
 	// The consumer starts once the schema is there and before any write
-	// of ours, so the trail misses none (X2); it stops with ctx.
-	if _, err := store.StartAudit(ctx, log); err != nil {
-		return fmt.Errorf("starting the audit consumer: %w", err)
+	// of ours, so the trail misses none (X2); it stops with ctx. A
+	// datastore that does not answer yet is retried (not ready meanwhile).
+	consumer, err := spicedb.StartAudit(ctx, store, trail, spicedb.AuditConfig{
+		// Embedded memory starts empty each run: an audit database's cursor
+		// names the datastore of the run before.
+		FreshDatastore: cfg.spicedb == "embedded" && cfg.datastore == "memory",
+		ResetCursor:    cfg.auditResetCursor,
+		Log:            log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("starting the audit consumer: %w", err)
 	}
 	if cfg.seed {
 		if err := seed.Load(ctx, store); err != nil {
-			return fmt.Errorf("loading the demo data: %w", err)
+			consumer.Stop()
+			return nil, fmt.Errorf("loading the demo data: %w", err)
 		}
 	}
-	return nil
+	return consumer, nil
 }
 
 // openTrail opens the audit trail: Postgres when GATEHOUSE_AUDIT_DATABASE
 // names one (migrated at start), else a bounded ring in memory.
-func openTrail(ctx context.Context, cfg config, log *slog.Logger) (audit.Trail, error) {
+func openTrail(ctx context.Context, cfg config, log *slog.Logger) (gatehouse.AuditTrail, error) {
 	if cfg.auditDatabase != "" {
 		return audit.OpenPostgres(ctx, cfg.auditDatabase)
 	}

@@ -27,6 +27,7 @@ type AuditEvent struct {
 	Key          *string            `json:"key,omitempty"`
 	Organisation *string            `json:"organisation,omitempty"`
 	Reason       *string            `json:"reason,omitempty"`
+	Write        *string            `json:"write,omitempty"`
 	ZedToken     string             `json:"zedToken"`
 }
 
