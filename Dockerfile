@@ -11,14 +11,10 @@
 #
 # The same binary is the server (`serve`, the default command) and the CLI,
 # which gives the health check: `gatehouse ready` exits 0 once GET /readyz
-# answers 200. It is also `gatehouse ring`, which tells a SpiceDB cluster's
-# nodes which of them serve (see the README's "Running in production").
+# answers 200.
 FROM scratch
 COPY bin/image/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY bin/image/gatehouse /usr/local/bin/gatehouse
-# An empty directory the user owns, for `gatehouse ring` (GATEHOUSE_RING_DIR):
-# a named volume mounted here starts out owned by the user too.
-COPY --chown=65532:65532 bin/image/ring/ /var/run/gatehouse-ring/
 ENV PATH=/usr/local/bin \
     GATEHOUSE_ADDR=0.0.0.0:8080
 USER 65532:65532

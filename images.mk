@@ -38,19 +38,16 @@ images: ## build the images gatehouse:dev and gatehouse-spicedb:<pinned version>
 	$(GO_STATIC) -tags memoryprotection -ldflags='-s -w -checklinkname=0' -o $(IMAGE_BIN)/spicedb github.com/authzed/spicedb/cmd/spicedb
 	$(GO_STATIC) -ldflags='-s -w' -o $(IMAGE_BIN)/grpc_health_probe ./integration/cmd/grpc_health_probe
 	cp $(CA_BUNDLE) $(IMAGE_BIN)/ca-certificates.crt
-	@mkdir -p $(IMAGE_BIN)/ring
 	docker build -q -t $(GATEHOUSE_LOCAL_IMAGE) -f Dockerfile .
 	docker build -q -t $(SPICEDB_LOCAL_IMAGE) -f integration/spicedb.Dockerfile .
 	@docker run --rm $(SPICEDB_LOCAL_IMAGE) version
 
-up: ## start 3 SpiceDB nodes on Postgres (and the ring that tells them who serves) with 2 Gatehouse replicas in front on :8080 and :8081 (LOCAL=1: local SpiceDB image; POSTGRES_URI=: your Postgres)
+up: ## start 3 SpiceDB nodes on Postgres with 2 Gatehouse replicas in front on :8080 and :8081 (LOCAL=1: local SpiceDB image; POSTGRES_URI=: your Postgres)
 ifeq ($(POSTGRES_URI),)
 	$(COMPOSE_CMD) up -d postgres
 	$(call wait_healthy,postgres)
 endif
 	$(COMPOSE_CMD) run --rm --no-deps spicedb-migrate
-	$(COMPOSE_CMD) up -d --no-deps spicedb-ring
-	$(call wait_healthy,spicedb-ring)
 	$(COMPOSE_CMD) up -d --no-deps spicedb-1 spicedb-2 spicedb-3
 	$(call wait_healthy,spicedb-1)
 	$(call wait_healthy,spicedb-2)

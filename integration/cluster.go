@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"strings"
 	"testing"
@@ -18,7 +17,6 @@ import (
 	"github.com/testcontainers/testcontainers-go/network"
 	"github.com/testcontainers/testcontainers-go/wait"
 
-	"github.com/gatehouse-authz/gatehouse/ring"
 	"github.com/gatehouse-authz/gatehouse/schema"
 )
 
@@ -26,24 +24,13 @@ import (
 // nodes of a cluster send each other the parts of a check.
 const DispatchPort = "50053"
 
-// The ring of a cluster (package ring, `gatehouse ring`): its alias on the
-// cluster's network, its port, the directory it writes the nodes' files
-// to, and where each node mounts that directory, the path at which
-// SpiceDB's Kubernetes resolver reads a service account's files.
-const (
-	RingAlias       = "spicedb-ring"
-	RingPort        = "8443"
-	ringDir         = "/var/run/gatehouse-ring"
-	serviceAccount  = "/var/run/secrets/kubernetes.io/serviceaccount"
-	ringService     = "spicedb"
-	ringNamespace   = "gatehouse"
-	ringStartupWait = time.Minute
-)
-
-// RingTarget is the dispatch target of the nodes of a cluster with a ring:
-// the Endpoints of the Service the ring serves, through SpiceDB's
-// Kubernetes resolver.
-const RingTarget = "kubernetes:///" + ringService + "." + ringNamespace + ":" + DispatchPort
+// DispatchTarget is every node's dispatch target: all the nodes, by the
+// alias they share on the cluster's network, through gRPC's DNS resolver.
+// SpiceDB (from v1.57.1) keeps only peers whose connection is ready on
+// its dispatch hash ring, so a node that dies leaves every other node's
+// ring as soon as its connection fails; the name is resolved again at most
+// every 30 s, which matters only when a node with a new address joins.
+const DispatchTarget = "dns:///" + SpiceDBAlias + ":" + DispatchPort
 
 // SpiceDBCluster is several SpiceDB nodes on one Postgres database and one
 // Docker network, dispatching to each other: production's shape. Every
@@ -59,14 +46,6 @@ type SpiceDBCluster struct {
 	Key string
 	// Datastore is the Postgres URI as the containers see it.
 	Datastore string
-	// Ring tells the nodes which of them serve (`gatehouse ring`, from the
-	// Gatehouse image): their dispatch target is RingTarget.
-	Ring testcontainers.Container
-	// volume holds the ring's files, mounted by the ring and every node.
-	volume string
-	// ringCA and ringToken are the ring's certificate and token, read from
-	// it once it serves: they outlive its restarts (the volume keeps them).
-	ringCA, ringToken []byte
 }
 
 // Endpoints returns the gRPC address of every node from the host
@@ -99,7 +78,7 @@ func (c *SpiceDBCluster) NetworkTarget() string {
 	return "dns:///" + net.JoinHostPort(SpiceDBAlias, "50051")
 }
 
-// Terminate removes every node, the ring, its volume and the network.
+// Terminate removes every node and the network.
 func (c *SpiceDBCluster) Terminate(ctx context.Context) error {
 	var errs []error
 	for _, n := range c.Nodes {
@@ -107,129 +86,18 @@ func (c *SpiceDBCluster) Terminate(ctx context.Context) error {
 			errs = append(errs, n.Terminate(ctx))
 		}
 	}
-	if c.Ring != nil {
-		errs = append(errs, c.Ring.Terminate(ctx))
-	}
-	if c.volume != "" {
-		errs = append(errs, removeVolume(ctx, c.volume))
-	}
 	if c.Network != nil {
 		errs = append(errs, c.Network.Remove(ctx))
 	}
 	return errors.Join(errs...)
 }
 
-// startRing starts `gatehouse ring` from the Gatehouse image on the
-// cluster's network, writing the nodes' files to the cluster's volume.
-func (c *SpiceDBCluster) startRing(ctx context.Context, common []testcontainers.ContainerCustomizer) error {
-	image := GatehouseImage()
-	custom := append([]testcontainers.ContainerCustomizer{
-		testcontainers.WithCmd("ring"),
-		testcontainers.WithEnv(map[string]string{
-			"GATEHOUSE_RING_NODES":     net.JoinHostPort(SpiceDBAlias, "50051"),
-			"GATEHOUSE_RING_NAMES":     RingAlias,
-			"GATEHOUSE_RING_ADDR":      "0.0.0.0:" + RingPort,
-			"GATEHOUSE_RING_DIR":       ringDir,
-			"GATEHOUSE_RING_SERVICE":   ringService,
-			"GATEHOUSE_RING_NAMESPACE": ringNamespace,
-			"GATEHOUSE_RING_EVERY":     "250ms",
-		}),
-		network.WithNetwork([]string{RingAlias}, c.Network),
-		testcontainers.WithExposedPorts(RingPort + "/tcp"),
-		testcontainers.WithMounts(testcontainers.VolumeMount(c.volume, ringDir)),
-		testcontainers.WithWaitStrategyAndDeadline(ringStartupWait, wait.ForLog("gatehouse ring: following")),
-	}, common...)
-	ctr, err := testcontainers.Run(ctx, image, custom...)
-	c.Ring = ctr
-	if err != nil {
-		return hint(fmt.Errorf("start the ring (%s): %w", image, err), image, EnvGatehouseImage)
-	}
-	read := func(name string) ([]byte, error) {
-		rc, err := ctr.CopyFileFromContainer(ctx, ringDir+"/"+name)
-		if err != nil {
-			return nil, fmt.Errorf("the ring's %s: %w", name, err)
-		}
-		defer func() { _ = rc.Close() }()
-		return io.ReadAll(rc)
-	}
-	if c.ringCA, err = read(ring.CAFile); err != nil {
-		return err
-	}
-	c.ringToken, err = read(ring.TokenFile)
-	return err
-}
-
-// ringClient returns a client of the cluster's ring that calls it as a
-// node does, with its CA and token, through its published port (which
-// changes when the ring restarts).
-func (c *SpiceDBCluster) ringClient(ctx context.Context) (*ring.Client, error) {
-	ep, err := c.Ring.PortEndpoint(ctx, RingPort+"/tcp", "https")
-	if err != nil {
-		return nil, fmt.Errorf("the ring's port: %w", err)
-	}
-	return ring.NewClient(ep, "localhost", c.ringCA, c.ringToken, ringService, ringNamespace)
-}
-
-// RingMembers returns the nodes the ring lists now, as the Kubernetes API's
-// Endpoints the nodes dispatch by: their IPs on the cluster's network, in
-// order.
-func (c *SpiceDBCluster) RingMembers(ctx context.Context) ([]string, error) {
-	rc, err := c.ringClient(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return rc.Members(ctx)
-}
-
-// RingWatches returns how many watches of the ring are open: one per node
-// whose dispatch client follows the ring (gatehouse_ring_watches).
-func (c *SpiceDBCluster) RingWatches(ctx context.Context) (int, error) {
-	rc, err := c.ringClient(ctx)
-	if err != nil {
-		return 0, err
-	}
-	n, err := rc.Metric(ctx, "gatehouse_ring_watches")
-	return int(n), err
-}
-
-// withRing points a node at the cluster's ring: the ring's files where
-// SpiceDB's Kubernetes resolver reads a service account's, the ring as the
-// Kubernetes API, and RingTarget as the dispatch target.
-func (c *SpiceDBCluster) withRing() testcontainers.CustomizeRequestOption {
-	return func(req *testcontainers.GenericContainerRequest) error {
-		m := testcontainers.VolumeMount(c.volume, serviceAccount)
-		m.ReadOnly = true
-		req.Mounts = append(req.Mounts, m)
-		if req.Env == nil {
-			req.Env = map[string]string{}
-		}
-		req.Env["KUBERNETES_SERVICE_HOST"] = RingAlias
-		req.Env["KUBERNETES_SERVICE_PORT"] = RingPort
-		req.Env["SPICEDB_DISPATCH_UPSTREAM_ADDR"] = RingTarget
-		return nil
-	}
-}
-
-// removeVolume removes a Docker volume.
-func removeVolume(ctx context.Context, name string) error {
-	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
-	if err != nil {
-		return fmt.Errorf("docker client: %w", err)
-	}
-	defer func() { _ = cli.Close() }()
-	if _, err := cli.VolumeRemove(ctx, name, client.VolumeRemoveOptions{Force: true}); err != nil {
-		return fmt.Errorf("remove volume %s: %w", name, err)
-	}
-	return nil
-}
-
 // StartSpiceDBCluster starts n SpiceDB nodes on the Postgres database of
 // WithPostgres (required; it is migrated first, once), on a Docker network
 // of their own, with dispatch between them: every node serves the dispatch
-// API on DispatchPort and dispatches to the nodes serving, as a ring
-// (`gatehouse ring`, started first from GatehouseImage) tells them, through
-// SpiceDB's Kubernetes resolver (RingTarget). The schema and relationships of the options are
-// written through the first node. Telemetry and the release check are off.
+// API on DispatchPort and dispatches to the others through DispatchTarget.
+// The schema and relationships of the options are written through the
+// first node. Telemetry and the release check are off.
 // The caller calls Terminate; tests use MustSpiceDBCluster.
 func StartSpiceDBCluster(ctx context.Context, n int, opts ...Option) (*SpiceDBCluster, error) {
 	cfg := spicedbConfig{image: SpiceDBImage(), schema: schema.Text}
@@ -267,10 +135,6 @@ func StartSpiceDBCluster(ctx context.Context, n int, opts ...Option) (*SpiceDBCl
 	if err := migrate(ctx, cfg.image, inside, nw, common...); err != nil {
 		return fail(err)
 	}
-	c.volume = "gatehouse-ring-" + randomHex(6)
-	if err := c.startRing(ctx, common); err != nil {
-		return fail(err)
-	}
 	for i := range n {
 		hostPort, err := freePort(ctx)
 		if err != nil {
@@ -284,9 +148,9 @@ func StartSpiceDBCluster(ctx context.Context, n int, opts ...Option) (*SpiceDBCl
 				"SPICEDB_SKIP_RELEASE_CHECK":       "true",
 				"SPICEDB_TELEMETRY_ENDPOINT":       "",
 				"SPICEDB_DISPATCH_CLUSTER_ENABLED": "true",
+				"SPICEDB_DISPATCH_UPSTREAM_ADDR":   DispatchTarget,
 				"SPICEDB_WATCH_API_HEARTBEAT":      "100ms",
 			}),
-			c.withRing(),
 			withHostGateway(),
 			withHostPort("50051/tcp", hostPort),
 			// Both the dispatch server and the API server log the line;
@@ -329,16 +193,8 @@ func MustSpiceDBCluster(tb testing.TB, n int, opts ...Option) *SpiceDBCluster {
 	if err != nil {
 		tb.Fatalf("integration: %v", err)
 	}
-	// Cleanups run last first: the logs, the nodes, the ring, its volume,
-	// then the network.
+	// Cleanups run last first: the logs, the nodes, then the network.
 	testcontainers.CleanupNetwork(tb, c.Network)
-	tb.Cleanup(func() {
-		if err := removeVolume(context.WithoutCancel(tb.Context()), c.volume); err != nil {
-			tb.Errorf("integration: %v", err)
-		}
-	})
-	testcontainers.CleanupContainer(tb, c.Ring)
-	logOnFailure(tb, "ring", c.Ring)
 	for i, node := range c.Nodes {
 		testcontainers.CleanupContainer(tb, node.Container)
 		logOnFailure(tb, fmt.Sprintf("spicedb node %d", i+1), node.Container)

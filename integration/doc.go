@@ -21,9 +21,7 @@
 //     official authzed/spicedb at the version Gatehouse pins). Where no
 //     registry can be reached, `make images` builds gatehouse-spicedb:<version>.
 //   - GATEHOUSE_IMAGE: the Gatehouse image (default gatehouse:dev, built by
-//     `make images`), for MustGatehouse and for the ring of
-//     MustSpiceDBCluster (`gatehouse ring`, which tells the cluster's nodes
-//     which of them serve).
+//     `make images`), for MustGatehouse.
 //   - GATEHOUSE_TEST_POSTGRES_URI: a Postgres whose user may create
 //     databases, as the host sees it (postgres://user:pw@127.0.0.1:5432/db);
 //     MustPostgresDatabase makes a fresh database in it per test, and the

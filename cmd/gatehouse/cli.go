@@ -395,12 +395,6 @@ Commands:
 	}
 	fmt.Fprint(w, `  serve
       run the Gatehouse server (gatehouse serve -h lists its settings)
-  ring
-      tell a SpiceDB cluster's nodes which of them serve, for their dispatch ring (gatehouse ring -h)
-  ring ready
-      exit 0 once the ring on this host answers (its container's health check)
-  ring members
-      print the IPs of the nodes the ring on this host lists as serving
 
 Run "gatehouse help <command>" for a command's flags.
 `)

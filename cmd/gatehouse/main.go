@@ -28,12 +28,5 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return 0
 	}
-	if len(args) > 0 && args[0] == "ring" {
-		if err := runRing(ctx, args[1:], getenv, stdout, stderr); err != nil {
-			fmt.Fprintln(stderr, "gatehouse ring:", err)
-			return 1
-		}
-		return 0
-	}
 	return runCLI(ctx, args, getenv, stdout, stderr)
 }
