@@ -20,8 +20,8 @@ import (
 	"time"
 
 	"github.com/gatehouse-authz/gatehouse"
-	"github.com/gatehouse-authz/gatehouse/console"
 	"github.com/gatehouse-authz/gatehouse/audit"
+	"github.com/gatehouse-authz/gatehouse/console"
 	"github.com/gatehouse-authz/gatehouse/schema"
 	"github.com/gatehouse-authz/gatehouse/seed"
 	"github.com/gatehouse-authz/gatehouse/server"

@@ -179,7 +179,7 @@ func (c *AuditConsumer) Status() AuditStatus {
 		st.Behind = now.Sub(c.failingSince)
 	}
 	if st.Err == nil && st.Behind > c.cfg.StallAfter {
-		st.Err = fmt.Errorf("the audit consumer has not followed SpiceDB's changes for %s (last error: %v)", st.Behind.Round(time.Second), c.lastErr)
+		st.Err = fmt.Errorf("the audit consumer has not followed SpiceDB's changes for %s (last error: %w)", st.Behind.Round(time.Second), c.lastErr)
 	}
 	st.Running = st.Err == nil
 	return st

@@ -134,15 +134,7 @@ func TestAuditCursorOfAnotherDatastore(t *testing.T) {
 	}
 	t.Cleanup(trail.Close)
 	run := func(cfg spicedb.AuditConfig) (*spicedb.SpiceDB, *spicedb.AuditConsumer, error) {
-		emb, err := spicedb.StartEmbedded(t.Context(), spicedb.EmbeddedConfig{Datastore: "memory"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = emb.Close() })
-		s := spicedb.New(emb.Conn, emb.Options()...)
-		if err := s.WriteSchema(t.Context(), schema.Text); err != nil {
-			t.Fatal(err)
-		}
+		s := memoryStore(t)
 		cfg.Log = testLogger(t)
 		c, err := spicedb.StartAudit(t.Context(), s, trail, cfg)
 		if err == nil {
@@ -201,15 +193,7 @@ func (f *flakyTrail) Cursor(ctx context.Context) (string, error) {
 // TestAuditStartRetries (issue 19): a datastore or trail that does not
 // answer while the consumer starts is retried with backoff, not fatal.
 func TestAuditStartRetries(t *testing.T) {
-	emb, err := spicedb.StartEmbedded(t.Context(), spicedb.EmbeddedConfig{Datastore: "memory"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = emb.Close() })
-	s := spicedb.New(emb.Conn, emb.Options()...)
-	if err := s.WriteSchema(t.Context(), schema.Text); err != nil {
-		t.Fatal(err)
-	}
+	s := memoryStore(t)
 	trail := &flakyTrail{AuditTrail: audit.NewMemory(10), failures: 3}
 	c, err := spicedb.StartAudit(t.Context(), s, trail, spicedb.AuditConfig{Log: testLogger(t)})
 	if err != nil {
@@ -219,4 +203,20 @@ func TestAuditStartRetries(t *testing.T) {
 	if trail.failures != 0 {
 		t.Fatalf("%d failures left, want every one retried", trail.failures)
 	}
+}
+
+// memoryStore is a Store over a new embedded SpiceDB on memory, with the
+// schema written; it stops with the test.
+func memoryStore(t *testing.T) *spicedb.SpiceDB {
+	t.Helper()
+	emb, err := spicedb.StartEmbedded(t.Context(), spicedb.EmbeddedConfig{Datastore: "memory"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = emb.Close() })
+	s := spicedb.New(emb.Conn, emb.Options()...)
+	if err := s.WriteSchema(t.Context(), schema.Text); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
