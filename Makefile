@@ -13,6 +13,11 @@ LINT  := $(GO) tool -modfile=tools/go.mod golangci-lint
 # official authzed/spicedb:v1.57.1.
 export SPICEDB_IMAGE   ?= gatehouse-spicedb:v1.57.1
 export GATEHOUSE_IMAGE ?= gatehouse:dev
+# The HTTP rule tests that `make test` runs again in every other shape
+# (GATEHOUSE_TEST_SHAPE, server/shape_test.go): embedded SpiceDB on
+# Postgres, a remote SpiceDB on memory, and a remote SpiceDB on Postgres
+# with two Gatehouse replicas on one durable audit trail.
+MATRIX_TESTS := ^(TestChangeRequestLife|TestHostileInput_Issue9|TestSeededCheck|TestReadYourWrites|TestCrossReplicaReadYourWrites|TestCallerTokenHeader_Bounded|TestAuditTrail_X2|TestEverywhereRules|TestRoleRules|TestSecurityRules|TestContractorRules|TestOrganisationRules)$$
 # testcontainers' reaper image cannot be pulled without a registry; tests clean up after themselves.
 export TESTCONTAINERS_RYUK_DISABLED ?= true
 # A /.dockerenv makes testcontainers believe it runs inside a container and
@@ -38,6 +43,8 @@ run: build ## start Gatehouse on embedded SpiceDB with the demo data (prints the
 test: ## run every test: unit, schema proofs, HTTP rules, fuzzing, Docker integration
 	@if docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory images; else echo "Docker is not reachable: integration tests will skip (and fail under CI=true)"; fi
 	$(GO) test -count=1 -timeout 60m ./...
+	@pids=(); for shape in embedded-postgres remote-memory remote-postgres; do GATEHOUSE_TEST_SHAPE=$$shape $(GO) test -count=1 -timeout 20m -run '$(MATRIX_TESTS)' ./server/ > >(sed "s/^/[$$shape] /") 2>&1 & pids+=($$!); done; \
+	  failed=0; for p in "$${pids[@]}"; do wait $$p || failed=1; done; exit $$failed
 	@# Budgets in executions, not seconds: Go 1.26's fuzz coordinator can fail a
 	@# time-bounded run with a bare "context deadline exceeded" when a worker is
 	@# mid-call at the deadline (go.dev/issue/75804, fixed in Go 1.27).

@@ -182,11 +182,14 @@ func TestAuthentication(t *testing.T) {
 
 // TestReadYourWrites writes and checks at once, many times over, with no
 // token passed: every check sees the write before it, and every delete.
+// Each writer is a caller of its own (with several replicas, its own
+// client, carrying its own ZedToken).
 func TestReadYourWrites(t *testing.T) {
-	a := MustSeededAPI(t)
+	seeded := MustSeededAPI(t)
 	var wg sync.WaitGroup
 	for w := range 4 {
 		wg.Add(1)
+		a := seeded.Session(t)
 		go func() {
 			defer wg.Done()
 			for i := range 50 {

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -29,14 +28,17 @@ const (
 	checkKey = "check-only-key"
 )
 
-// API is a Gatehouse on embedded SpiceDB (memory datastore), served over
-// real HTTP, for tests that go through the public API.
+// API is a Gatehouse served over real HTTP, for tests that go through the
+// public API; SpiceDB is as the test's shape has it (GATEHOUSE_TEST_SHAPE).
 type API struct {
 	t     testing.TB
 	URL   string
 	Store *spicedb.SpiceDB
 	// hc checks every exchange against the served /openapi.json.
 	hc *http.Client
+	// client, with several replicas, takes turns between them and carries
+	// the newest ZedToken from one to the next; nil with one.
+	client *balancer
 }
 
 // MustAPI starts a Gatehouse with the schema written and no data.
@@ -46,47 +48,67 @@ func MustAPI(tb testing.TB) *API {
 	return a
 }
 
-// mustServer starts a Gatehouse on embedded SpiceDB (memory) with the
-// schema written, its audit consumer running and log as its log, with the
-// deps that edit makes (keys, rate limit, a wrapped store); it returns the
-// API, every exchange held to /openapi.json, and the handler.
+// mustServer starts a Gatehouse in the test's shape (GATEHOUSE_TEST_SHAPE;
+// embedded SpiceDB on memory by default) with the schema written, its
+// audit consumer running and log as its log, with the deps that edit makes
+// (keys, rate limit, a wrapped store); it returns the API, every exchange
+// held to /openapi.json, and the handler. In the remote-postgres shape it
+// starts two replicas, each built by edit, behind one client that takes
+// turns between them; Store and the handler are the first replica's.
 func mustServer(tb testing.TB, log *slog.Logger, edit func(*server.Deps)) (*API, http.Handler) {
 	tb.Helper()
-	emb, err := spicedb.StartEmbedded(tb.Context(), spicedb.EmbeddedConfig{Datastore: "memory"})
-	if err != nil {
-		tb.Fatalf("starting embedded SpiceDB: %v", err)
-	}
-	tb.Cleanup(func() { _ = emb.Close() })
-	metrics := server.NewMetrics()
-	store := spicedb.New(emb.Conn, append(emb.Options(), spicedb.WithObserver(metrics.ObserveSpiceDB))...)
-	if err := store.WriteSchema(tb.Context(), schema.Text); err != nil {
-		tb.Fatalf("writing schema: %v", err)
-	}
-	// The audit trail is what SpiceDB's Watch API brings back (X2).
-	stopAudit, err := store.StartAudit(context.Background(), slog.New(slog.DiscardHandler))
-	if err != nil {
-		tb.Fatalf("starting the audit consumer: %v", err)
-	}
-	tb.Cleanup(stopAudit)
+	var metrics []*server.Metrics
+	stores := mustStores(tb, func(int) spicedb.Option {
+		m := server.NewMetrics()
+		metrics = append(metrics, m)
+		return spicedb.WithObserver(m.ObserveSpiceDB)
+	})
 	idx, err := schema.NewIndex(schema.Text)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var ready atomic.Bool
-	ready.Store(true)
-	d := server.Deps{
-		Store: store, Schema: idx,
-		Keys: []string{testKey}, CheckKeys: []string{checkKey},
-		Log: log, Metrics: metrics, Ready: &ready,
+	var (
+		urls     []string
+		handlers []http.Handler
+	)
+	for i, store := range stores {
+		var ready atomic.Bool
+		ready.Store(true)
+		d := server.Deps{
+			Store: store, Audit: auditOf(store).trail, AuditHealth: auditOf(store).consumer.Healthy, Schema: idx,
+			Keys: []string{testKey}, CheckKeys: []string{checkKey},
+			Log: log, Metrics: metrics[i], Ready: &ready,
+		}
+		if edit != nil {
+			edit(&d)
+		}
+		d.Workflow = workflow.New(d.Store)
+		h := server.New(d)
+		srv := httptest.NewServer(h)
+		tb.Cleanup(srv.Close)
+		urls, handlers = append(urls, srv.URL), append(handlers, h)
 	}
-	if edit != nil {
-		edit(&d)
+	a := &API{t: tb, URL: urls[0], Store: stores[0]}
+	if len(urls) > 1 {
+		a.URL, a.client = newBalancer(tb, urls, stores[0])
 	}
-	d.Workflow = workflow.New(d.Store)
-	h := server.New(d)
-	srv := httptest.NewServer(h)
-	tb.Cleanup(srv.Close)
-	return &API{t: tb, URL: srv.URL, Store: store, hc: validatingClient(tb, srv.URL)}, h
+	a.hc = validatingClient(tb, a.URL)
+	return a, handlers[0]
+}
+
+// Session is a second client of the same Gatehouse, for one caller among
+// several at once: with several replicas, it carries a ZedToken of its
+// own (a caller's reads are as fresh as its own writes, not as every
+// caller's); with one, it is a.
+func (a *API) Session(tb testing.TB) *API {
+	tb.Helper()
+	if a.client == nil {
+		return a
+	}
+	s := *a
+	s.URL, s.client = a.client.session(tb)
+	s.hc = validatingClient(tb, s.URL)
+	return &s
 }
 
 // MustSeededAPI starts a Gatehouse with the demo data of seed/ loaded.
@@ -241,7 +263,9 @@ func (a *API) setUp(op gatehouse.Operation, rels []string) {
 		}
 		w.Updates = append(w.Updates, gatehouse.Update{Op: op, Relationship: r})
 	}
-	if _, err := a.Store.Write(a.t.Context(), w); err != nil {
+	tok, err := a.Store.Write(a.t.Context(), w)
+	if err != nil {
 		a.t.Fatalf("writing %v: %v", rels, err)
 	}
+	a.client.wrote(tok)
 }

@@ -225,6 +225,24 @@ func authenticate(k *keyring, log *slog.Logger) gin.HandlerFunc {
 	}
 }
 
+// callerToken puts the request's Gatehouse-Zed-Token header, the newest
+// ZedToken the caller has seen from any replica, on the context: every read
+// the request makes with no consistency of its own is at least as fresh as
+// it (cross-replica read-your-writes).
+func callerToken(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		tok := c.GetHeader(wire.ZedTokenHeader)
+		if len(tok) > gatehouse.MaxCallerTokenBytes {
+			writeError(c, log, gatehouse.Invalid(wire.ZedTokenHeader, "the %s header is a ZedToken of at most %d bytes", wire.ZedTokenHeader, gatehouse.MaxCallerTokenBytes))
+			return
+		}
+		if tok != "" {
+			c.Request = c.Request.WithContext(gatehouse.WithCallerToken(c.Request.Context(), tok))
+		}
+		c.Next()
+	}
+}
+
 // fullAccess refuses check-only keys (least privilege for backends).
 func fullAccess(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {

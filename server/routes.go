@@ -159,7 +159,7 @@ func addRoutes(r *gin.Engine, d Deps) {
 	}
 
 	keys := newKeyring(d.Keys, d.CheckKeys, d.PlatformKeys)
-	v1 := r.Group("", authenticate(keys, d.Log), rateLimit(keys.names(), d.RateLimit, d.RateBurst, d.Log))
+	v1 := r.Group("", started(d), authenticate(keys, d.Log), rateLimit(keys.names(), d.RateLimit, d.RateBurst, d.Log), callerToken(d.Log))
 	for _, rt := range api {
 		hs := []gin.HandlerFunc{}
 		if !rt.checkKey {

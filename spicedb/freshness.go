@@ -178,6 +178,9 @@ func (s *SpiceDB) consistency(ctx context.Context, c gatehouse.Consistency) *v1.
 	if tok := s.headSnapshot(ctx, c); tok != "" {
 		return exact(tok)
 	}
+	if cons := s.callerFloor(ctx, c); cons != nil {
+		return cons
+	}
 	return s.fresh.consistency(c)
 }
 
@@ -186,7 +189,32 @@ func (s *SpiceDB) checkConsistency(ctx context.Context, c gatehouse.Consistency)
 	if tok := s.headSnapshot(ctx, c); tok != "" {
 		return exact(tok), nil
 	}
+	if cons := s.callerFloor(ctx, c); cons != nil {
+		return cons, nil
+	}
 	return s.fresh.check(c)
+}
+
+// callerFloor is the consistency of a read that names none of its own
+// when the caller sent the newest ZedToken it has seen
+// (gatehouse.CallerToken, the Gatehouse-Zed-Token header), or nil when it
+// sent none: at least as fresh as that token, so a write made through
+// another replica is seen. The read must also see this process's own
+// writes; ZedTokens cannot be compared, so when this process's latest
+// write token is another one (or unknown, after overlapping writes)
+// either may be the newer, and the read is fully consistent.
+func (s *SpiceDB) callerFloor(ctx context.Context, c gatehouse.Consistency) *v1.Consistency {
+	tok := gatehouse.CallerToken(ctx)
+	if tok == "" || c != (gatehouse.Consistency{}) {
+		return nil
+	}
+	s.fresh.mu.Lock()
+	own, unsure := s.fresh.token, s.fresh.unsure
+	s.fresh.mu.Unlock()
+	if unsure || (own != "" && own != tok) {
+		return fully()
+	}
+	return &v1.Consistency{Requirement: &v1.Consistency_AtLeastAsFresh{AtLeastAsFresh: &v1.ZedToken{Token: tok}}}
 }
 
 // headSnapshot is the head's token when reads of consistency c go there.
