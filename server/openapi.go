@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/wire"
 )
 
@@ -142,6 +143,11 @@ func operation(rt route, schemas obj) obj {
 			"description": "the person the request acts for, user:<id>", "schema": obj{"type": "string"}, "example": "user:alice",
 		})
 	}
+	params = append(params, obj{
+		"name": wire.ZedTokenHeader, "in": "header", "required": false,
+		"description": "the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it",
+		"schema":      obj{"type": "string", "maxLength": gatehouse.MaxCallerTokenBytes},
+	})
 	params = append(params, obj{
 		"name": requestIDHeader, "in": "header", "required": false,
 		"description": "the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged",
