@@ -52,8 +52,10 @@ func TestEverywhereRules(t *testing.T) {
 	})
 
 	t.Run("X2_every_change_is_recorded_with_who_what_why_newest_first", func(t *testing.T) {
-		at := newOrgTeam(t, a, "aud")
+		// Before the team's creation, whose events are listed too: on
+		// Postgres a write waits up to a Watch heartbeat for its record.
 		start := time.Now().Add(-time.Second)
+		at := newOrgTeam(t, a, "aud")
 		ann := "user:x2-ann"
 		steps := []struct {
 			actor, method, path string
