@@ -48,6 +48,10 @@ const DefaultStallAfter = 30 * time.Second
 // count as followed.
 const firstWait = time.Second
 
+// startWait is how long StartAudit waits for the stream's first answer
+// (a refusal comes at once) before it counts the stream as open.
+const startWait = 250 * time.Millisecond
+
 // AuditConfig configures an AuditConsumer.
 type AuditConfig struct {
 	// FreshDatastore says the datastore started empty with this process
@@ -93,6 +97,7 @@ type AuditConsumer struct {
 	records      int64
 	first        chan struct{} // closed at the first response, or a fatal error
 	once         sync.Once
+	failed       chan struct{} // closed on a fatal error
 
 	stop func()
 	done chan struct{}
@@ -128,7 +133,10 @@ func StartAudit(ctx context.Context, s *SpiceDB, trail gatehouse.AuditTrail, cfg
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &AuditConsumer{s: s, trail: trail, cfg: cfg, log: log, w: newAuditState(), first: make(chan struct{}), done: make(chan struct{})}
+	c := &AuditConsumer{
+		s: s, trail: trail, cfg: cfg, log: log, w: newAuditState(),
+		first: make(chan struct{}), failed: make(chan struct{}), done: make(chan struct{}),
+	}
 	if err := c.prepare(ctx); err != nil {
 		return nil, err
 	}
@@ -140,11 +148,12 @@ func StartAudit(ctx context.Context, s *SpiceDB, trail gatehouse.AuditTrail, cfg
 		defer close(c.done)
 		c.run(runCtx)
 	}()
-	// A stream that cannot be followed fails at once; one that can may
-	// stay silent (the memory datastore sends no checkpoint when idle).
+	// A stream that cannot be followed fails at once, as a rule; one that
+	// can may stay silent (the memory datastore sends no checkpoint when
+	// idle). A failure that comes later closes Failed.
 	select {
 	case <-c.first:
-	case <-time.After(firstWait):
+	case <-time.After(startWait):
 	case <-ctx.Done():
 		c.Stop()
 		return nil, ctx.Err()
@@ -184,6 +193,10 @@ func (c *AuditConsumer) Status() AuditStatus {
 	st.Running = st.Err == nil
 	return st
 }
+
+// Failed is closed when the consumer stops for good (ErrAuditCursor):
+// Gatehouse must not go on taking writes it cannot record.
+func (c *AuditConsumer) Failed() <-chan struct{} { return c.failed }
 
 // Healthy returns nil while the consumer runs (Status().Err otherwise): readiness.
 func (c *AuditConsumer) Healthy() error { return c.Status().Err }
@@ -273,6 +286,7 @@ func (c *AuditConsumer) run(ctx context.Context) {
 			c.mu.Unlock()
 			c.log.Error("audit consumer stopped", "err", fatal)
 			c.once.Do(func() { close(c.first) })
+			close(c.failed)
 			return
 		}
 		c.mu.Lock()

@@ -524,6 +524,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	select {
 	case err := <-serveErr:
 		return fmt.Errorf("serving HTTP: %w", err)
+	case <-consumer.Failed():
+		// Writes would go unrecorded (X2): stop, saying why and what to do.
+		_ = srv.Close()
+		return fmt.Errorf("the audit consumer stopped: %w", consumer.Healthy())
 	case <-ctx.Done():
 	}
 	ready.Store(false)
