@@ -182,6 +182,23 @@ func TestNoContentWritesCarryTheirZedToken(t *testing.T) {
 	}
 }
 
+// TestGrantRoleExpiresAt_T5: the ExpiresAt option sends the grant's expiry
+// in RFC 3339, in UTC, and nothing else.
+func TestGrantRoleExpiresAt_T5(t *testing.T) {
+	var body map[string]string
+	c := MustServer(t, func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		w.WriteHeader(http.StatusNoContent)
+	}, client.WithActor("olivia"))
+	at := time.Date(2027, 1, 31, 1, 0, 0, 0, time.FixedZone("CET", 3600))
+	if _, err := c.GrantRole(t.Context(), "brightcis", "tina", "cis_processor", client.ExpiresAt(at)); err != nil {
+		t.Fatal(err)
+	}
+	if len(body) != 1 || body["expiresAt"] != "2027-01-31T00:00:00Z" {
+		t.Errorf("body = %v, want expiresAt 2027-01-31T00:00:00Z alone", body)
+	}
+}
+
 func TestRetryOn503HonoursRetryAfter(t *testing.T) {
 	var calls atomic.Int32
 	var first, second time.Time

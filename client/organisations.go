@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"net/url"
+	"time"
 
 	"github.com/gatehouse-authz/gatehouse/wire"
 )
@@ -88,6 +89,12 @@ func RequestedBy(user string) GrantOption {
 	return func(g *grant) { g.body.RequestedBy = actorRef(user) }
 }
 
+// ExpiresAt makes the grant lapse on its own at t (T5). owner,
+// security_admin and alternate_security_admin refuse it (422, rule T5).
+func ExpiresAt(t time.Time) GrantOption {
+	return func(g *grant) { g.body.ExpiresAt = t.UTC().Format(time.RFC3339) }
+}
+
 // memberPath is /v1/organisations/{org}/members/{user}; user may be bare
 // or "user:<id>".
 func memberPath(org, user string) string {
@@ -103,7 +110,7 @@ func (c *Client) GrantRole(ctx context.Context, org, user, role string, opts ...
 		o(&g)
 	}
 	var body any
-	if g.body.Reason != "" || g.body.RequestedBy != "" {
+	if g.body != (wire.GrantRoleRequest{}) {
 		body = g.body
 	}
 	return c.put(ctx, memberPath(org, user)+"/roles/"+seg(role), g.query, body)

@@ -42,7 +42,8 @@ type (
 	Organisation = wire.Organisation
 	// Ownership is the owner after a transfer.
 	Ownership = wire.Ownership
-	// Member is one person on a team with their roles and designations.
+	// Member is one person on a team with their roles, when each role that
+	// ends on its own ends (T5), and their designations.
 	Member = wire.Member
 	// Contractor is a contractor of one organisation (K1, K2).
 	Contractor = wire.Contractor

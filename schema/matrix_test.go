@@ -435,7 +435,7 @@ func TestRuleCoverage(t *testing.T) {
 		O3 O4 O5
 		S2 S3 S4 S5 S6 S7
 		R1 R2 R3 R4 R5 R6 R7
-		T1 T2 T4
+		T1 T2 T4 T5
 		K1 K2 K3
 		C1 C2 C3 C4 C5 C6 C7 C8 C9 C10 C11 C12 C13 C14 C15 C16 C17 C18
 		X1`) {

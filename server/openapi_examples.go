@@ -63,8 +63,9 @@ var examples = map[string]example{
 	"transferOwnership": {wire.TransferOwnershipRequest{To: "user:bob", Reason: "alice retires"}, wire.Ownership{Owner: "user:bob", ZedToken: tok}},
 	"listMembers": {nil, wire.Members{Members: []wire.Member{
 		{User: "user:bob", Roles: []string{"administrator"}, Designations: []string{"main_contact"}},
+		{User: "user:carla", Roles: []string{"cis_processor"}, Designations: []string{}, ExpiresAt: map[string]string{"cis_processor": "2027-01-31T00:00:00Z"}},
 	}, ZedToken: tok}},
-	"grantRole":        {wire.GrantRoleRequest{Reason: "new security lead"}, nil},
+	"grantRole":        {wire.GrantRoleRequest{Reason: "contractor until the end of January", ExpiresAt: "2027-01-31T00:00:00Z"}, nil},
 	"createContractor": {wire.CreateContractorRequest{ID: "c1", Name: "Northwind", AdminOnly: true}, wire.Contractor{ID: "c1", Name: "Northwind", AdminOnly: true, Organisation: "acme", ZedToken: tok}},
 	"patchContractor":  {wire.ContractorPatch{AdminOnly: new(bool)}, wire.Contractor{ID: "c1", Name: "Northwind", Organisation: "acme", ZedToken: tok}},
 	"createInvoice": {

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/wire"
@@ -68,6 +69,12 @@ func handleListMembers(d Deps) op[none, wire.Members] {
 		out := wire.Members{Members: make([]wire.Member, len(ms)), ZedToken: tok}
 		for i, m := range ms {
 			out.Members[i] = wire.Member{User: m.User.String(), Roles: nonNil(m.Roles), Designations: nonNil(m.Designations)}
+			for role, at := range m.ExpiresAt {
+				if out.Members[i].ExpiresAt == nil {
+					out.Members[i].ExpiresAt = map[string]string{}
+				}
+				out.Members[i].ExpiresAt[role] = at.UTC().Format(time.RFC3339)
+			}
 		}
 		return out, err
 	}
@@ -97,6 +104,13 @@ func handleGrantRole(d Deps) op[wire.GrantRoleRequest, written] {
 				return written{}, gatehouse.Invalid("requestedBy", "requestedBy must be a user (user:<id>)")
 			}
 			g.RequestedBy = &rb
+		}
+		if in.Body.ExpiresAt != "" {
+			t, err := time.Parse(time.RFC3339, in.Body.ExpiresAt)
+			if err != nil {
+				return written{}, gatehouse.Invalid("expiresAt", "expiresAt %q is not an RFC 3339 time", in.Body.ExpiresAt)
+			}
+			g.ExpiresAt = &t
 		}
 		tok, err := d.Workflow.GrantRole(ctx, in.Actor, g)
 		return written{tok}, err

@@ -85,10 +85,10 @@ var api = []route{
 	{method: "PATCH", path: "/v1/organisations/{org}", id: "editOrganisation", tag: "organisations", summary: "Change an organisation's details (its name), audited", rules: []string{"O7"}, actor: actorRequired, status: 200, op: bind(handleEditOrganisation)},
 	{method: "DELETE", path: "/v1/organisations/{org}", id: "deleteOrganisation", tag: "organisations", summary: "Delete an organisation and everything in it", rules: []string{"O3"}, actor: actorRequired, status: 204, op: bind(handleDeleteOrganisation)},
 	{method: "POST", path: "/v1/organisations/{org}/transfer-ownership", id: "transferOwnership", tag: "organisations", summary: "Transfer ownership to a team member", rules: []string{"O2", "O4"}, actor: actorRequired, status: 200, op: bind(handleTransferOwnership)},
-	{method: "GET", path: "/v1/organisations/{org}/members", id: "listMembers", tag: "members", summary: "List members with their roles and designations", rules: []string{"X1"}, actor: actorRequired, status: 200, op: bind(handleListMembers)},
+	{method: "GET", path: "/v1/organisations/{org}/members", id: "listMembers", tag: "members", summary: "List members with their roles, each role's expiry, and designations", rules: []string{"T5", "X1"}, actor: actorRequired, status: 200, op: bind(handleListMembers)},
 	{
-		method: "PUT", path: "/v1/organisations/{org}/members/{user}/roles/{role}", id: "grantRole", tag: "members", summary: "Grant a role; SA and ASA replace the current holder atomically",
-		rules: []string{"O6", "S1", "S2", "S3", "S5", "S7", "T2", "T3"}, actor: actorRequired, status: 204, optionalBody: true, op: bind(handleGrantRole),
+		method: "PUT", path: "/v1/organisations/{org}/members/{user}/roles/{role}", id: "grantRole", tag: "members", summary: "Grant a role, optionally until expiresAt; SA and ASA replace the current holder atomically",
+		rules: []string{"O6", "S1", "S2", "S3", "S5", "S7", "T2", "T3", "T5"}, actor: actorRequired, status: 204, optionalBody: true, op: bind(handleGrantRole),
 		query: []param{{name: "previousBecomesAlternate", kind: "boolean", doc: "on security_admin: the outgoing SA becomes the ASA (S3)"}},
 	},
 	{method: "DELETE", path: "/v1/organisations/{org}/members/{user}/roles/{role}", id: "revokeRole", tag: "members", summary: "Revoke a role", rules: []string{"O6", "S2", "T2", "T3"}, actor: actorRequired, status: 204, op: bind(handleRevokeRole)},

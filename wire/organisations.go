@@ -28,11 +28,14 @@ type Ownership struct {
 }
 
 // Member is one person on an organisation's team, with the roles and
-// designations they hold there, each sorted.
+// designations they hold there, each sorted. ExpiresAt gives, for each
+// role that ends on its own, when (RFC 3339, T5); a role that never does
+// is not in it, and it is left out when no role does.
 type Member struct {
-	User         string   `json:"user"`
-	Roles        []string `json:"roles"`
-	Designations []string `json:"designations"`
+	User         string            `json:"user"`
+	Roles        []string          `json:"roles"`
+	Designations []string          `json:"designations"`
+	ExpiresAt    map[string]string `json:"expiresAt,omitempty"`
 }
 
 // Members lists the team, sorted by user.
@@ -42,11 +45,15 @@ type Members struct {
 }
 
 // GrantRoleRequest is the optional body of a role grant: the reason for the
-// audit trail and, when provider staff delegate a security admin because SA
-// and ASA are both unavailable, the verified director who asked (S7).
+// audit trail; when provider staff delegate a security admin because SA
+// and ASA are both unavailable, the verified director who asked (S7); and
+// ExpiresAt (RFC 3339), when the grant lapses on its own (T5), never on
+// owner, security_admin or alternate_security_admin. Granting again
+// without it makes the role permanent.
 type GrantRoleRequest struct {
 	Reason      string `json:"reason,omitempty"`
 	RequestedBy string `json:"requestedBy,omitempty"`
+	ExpiresAt   string `json:"expiresAt,omitempty"`
 }
 
 // CreateContractorRequest creates a contractor; AdminOnly hides it from all

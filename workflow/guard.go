@@ -190,11 +190,20 @@ type writeSet struct {
 	seen    map[string]bool
 }
 
+// identity names r without its expiry: SpiceDB keeps one relationship
+// per resource, relation and subject, whatever its expiry (T5), so a
+// touch, a delete or a comparison of what was read must not tell two
+// expiries of it apart.
+func identity(r gatehouse.Relationship) string {
+	r.ExpiresAt = nil
+	return r.String()
+}
+
 func (c *writeSet) update(op gatehouse.Operation, r gatehouse.Relationship) {
 	if c.seen == nil {
 		c.seen = map[string]bool{}
 	}
-	k := "u" + r.String()
+	k := "u" + identity(r)
 	if !c.seen[k] {
 		c.seen[k] = true
 		c.updates = append(c.updates, gatehouse.Update{Op: op, Relationship: r})

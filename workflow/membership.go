@@ -116,7 +116,7 @@ func (s *Service) settleMembership(ctx context.Context, c *writeSet, org string)
 			continue
 		}
 		if u.Op == gatehouse.Delete {
-			deleted[r.String()] = true
+			deleted[identity(r)] = true
 			if !slices.Contains(losing, r.Subject) {
 				losing = append(losing, r.Subject)
 			}
@@ -133,7 +133,7 @@ func (s *Service) settleMembership(ctx context.Context, c *writeSet, org string)
 		if err != nil {
 			return nil, err
 		}
-		i := slices.IndexFunc(held, func(r gatehouse.Relationship) bool { return gatehouse.IsRole(r.Relation) && !deleted[r.String()] })
+		i := slices.IndexFunc(held, func(r gatehouse.Relationship) bool { return gatehouse.IsRole(r.Relation) && !deleted[identity(r)] })
 		if i >= 0 {
 			c.pin(pinPresent(held[i]))
 			continue

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sort"
+	"time"
 
 	"github.com/gatehouse-authz/gatehouse"
 )
@@ -115,16 +116,21 @@ func (s *Service) GetOrganisation(ctx context.Context, actor gatehouse.Subject, 
 	return out, nil
 }
 
-// Member is one person of an organisation: a user holding a role or a
-// designation there, with both lists sorted.
+// Member is one person of an organisation: a user holding a role there,
+// with the roles and the designations they hold, both sorted. ExpiresAt
+// says when each role that ends on its own ends (T5); a role that never
+// does is not in it.
 type Member struct {
 	User         gatehouse.Subject
 	Roles        []string
 	Designations []string
+	ExpiresAt    map[string]time.Time
 }
 
-// Members lists the users who hold a role or a designation in org, sorted
-// by user; actor must be a member.
+// Members lists the users who hold a role in org, sorted by user; actor
+// must be a member. A role that expired is gone (T5), so a user whose last
+// role expired is not listed, though the designations left behind are
+// still stored: they are not a member's, and grant nothing (T4).
 func (s *Service) Members(ctx context.Context, actor gatehouse.Subject, org string) ([]Member, string, error) {
 	if err := validOrg("org", org); err != nil {
 		return nil, "", err
@@ -149,12 +155,21 @@ func (s *Service) Members(ctx context.Context, actor gatehouse.Subject, org stri
 		switch {
 		case gatehouse.IsRole(r.Relation):
 			m.Roles = append(m.Roles, r.Relation)
+			if r.ExpiresAt != nil {
+				if m.ExpiresAt == nil {
+					m.ExpiresAt = map[string]time.Time{}
+				}
+				m.ExpiresAt[r.Relation] = r.ExpiresAt.UTC()
+			}
 		case gatehouse.IsDesignation(r.Relation):
 			m.Designations = append(m.Designations, r.Relation)
 		}
 	}
 	out := make([]Member, 0, len(byUser))
 	for _, m := range byUser {
+		if len(m.Roles) == 0 {
+			continue
+		}
 		sort.Strings(m.Roles)
 		sort.Strings(m.Designations)
 		out = append(out, *m)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-authz/gatehouse"
 )
@@ -37,13 +38,28 @@ type RoleGrant struct {
 	// RequestedBy is the verified director at whose request provider staff
 	// delegate a new SA when neither SA nor ASA is available (S7).
 	RequestedBy *gatehouse.Subject
+	// ExpiresAt, when set, ends the grant: SpiceDB's relationship
+	// expiration stops it counting at that moment, with no write (T5).
+	// Never on owner, security_admin or alternate_security_admin (O2, S1).
+	ExpiresAt *time.Time
+}
+
+// expiring reports whether role may carry an expiry (T5): every role but
+// the single-holder ones, whose holders O2 and S1 keep in Go.
+func expiring(role string) bool {
+	switch role {
+	case gatehouse.RoleOwner, gatehouse.RoleSecurityAdmin, gatehouse.RoleAlternateSecurityAdmin:
+		return false
+	}
+	return true
 }
 
 // GrantRole gives g.User the role g.Role in g.Org, for actor. Owner is
 // refused (transfer it, O4). security_admin and alternate_security_admin
 // replace their current holder in one write whose preconditions pin the
 // holders read, so there is never more than one of each, and never the
-// same user (S1).
+// same user (S1). Any other role may carry an expiry (T5); granting it
+// again replaces the expiry, or removes it when g.ExpiresAt is nil.
 func (s *Service) GrantRole(ctx context.Context, actor gatehouse.Subject, g RoleGrant) (string, error) {
 	if err := validOrg("org", g.Org); err != nil {
 		return "", err
@@ -53,6 +69,16 @@ func (s *Service) GrantRole(ctx context.Context, actor gatehouse.Subject, g Role
 	}
 	if !gatehouse.IsRole(g.Role) {
 		return "", gatehouse.Invalid("role", "%q is not a role; roles are %s", g.Role, strings.Join(gatehouse.Roles(), ", "))
+	}
+	if g.ExpiresAt != nil {
+		if !expiring(g.Role) {
+			v := gatehouse.RuleViolation("T5", "%s never expires: an organisation keeps its single owner, security admin and alternate security admin until replaced (O2, S1)", g.Role)
+			v.Field = "expiresAt"
+			return "", v
+		}
+		if !g.ExpiresAt.After(s.now()) {
+			return "", gatehouse.Invalid("expiresAt", "expiresAt %s is not in the future", g.ExpiresAt.UTC().Format(time.RFC3339))
+		}
 	}
 	if g.Role == gatehouse.RoleOwner {
 		return "", gatehouse.RuleViolation("O2", "an organisation has exactly one owner: use transfer-ownership (O4)")
@@ -72,7 +98,7 @@ func (s *Service) GrantRole(ctx context.Context, actor gatehouse.Subject, g Role
 		case gatehouse.RoleAlternateSecurityAdmin:
 			tok, err = s.delegateASA(ctx, actor, g)
 		default:
-			tok, err = s.writeRole(ctx, actor, g.Org, g.User, g.Role, gatehouse.Touch, g.Reason)
+			tok, err = s.grantRole(ctx, actor, g)
 		}
 		return err
 	})
@@ -98,33 +124,70 @@ func (s *Service) RevokeRole(ctx context.Context, actor gatehouse.Subject, org s
 	var tok string
 	err := retryWrite(ctx, func() error {
 		var err error
-		tok, err = s.writeRole(ctx, actor, org, user, role, gatehouse.Delete, "")
+		tok, err = s.revokeRole(ctx, actor, org, user, role)
 		return err
 	})
 	return tok, err
 }
 
-// writeRole touches or deletes one ordinary role, pinned on the actor's
-// standing. Revoking a user's last role takes them off the team (T4) with
-// everything else they hold there, in the same write (T1); revoking any
-// other pins a role they keep, so that two concurrent revocations cannot
-// both take "not the last" and leave a designation on a non-member.
-func (s *Service) writeRole(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, role string, op gatehouse.Operation, reason string) (string, error) {
+// grantRole touches one ordinary role, with g.ExpiresAt or none (T5),
+// pinned on the actor's standing. A user who is no member but still holds
+// designations or exceptions (left when their last role expired, T5, which
+// deletes nothing) rejoins as a revoked member would, with nothing of
+// theirs: the write deletes what is left and pins the rest absent (T1, T4),
+// so an old designation does not come back with the new role.
+func (s *Service) grantRole(ctx context.Context, actor gatehouse.Subject, g RoleGrant) (string, error) {
+	pins, err := s.requirePins(ctx, actor, g.Org, RolePermission(g.Role))
+	if err != nil {
+		return "", err
+	}
+	o := gatehouse.OrganisationRef(g.Org)
+	details := map[string]string{"role": g.Role, "user": g.User.String()}
+	if g.ExpiresAt != nil {
+		details["expiresAt"] = g.ExpiresAt.UTC().Format(time.RFC3339)
+	}
+	var c writeSet
+	c.pin(pins...)
+	held, err := s.relationsOf(ctx, g.Org, g.User)
+	if err != nil {
+		return "", err
+	}
+	if _, member := roleOf(held); !member {
+		exceptions, err := s.exceptionsOf(ctx, g.Org, g.User)
+		if err != nil {
+			return "", err
+		}
+		if len(held) > 0 || len(exceptions) > 0 {
+			c.leave(o, g.User, held, exceptions)
+			details["rule"] = "T5"
+		}
+	}
+	rel := makeRel(o, g.Role, g.User)
+	rel.ExpiresAt = g.ExpiresAt
+	c.update(gatehouse.Touch, rel)
+	return s.write(ctx, c, gatehouse.Audit{
+		Actor: actor.String(), Action: "grant_role", Reason: g.Reason, Organisation: g.Org, Details: details,
+	})
+}
+
+// revokeRole deletes one ordinary role, pinned on the actor's standing,
+// whether or not it carries an expiry. Revoking a user's last role takes
+// them off the team (T4) with everything else they hold there, in the
+// same write (T1); revoking any other pins a role they keep, so that two
+// concurrent revocations cannot both take "not the last" and leave a
+// designation on a non-member.
+func (s *Service) revokeRole(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, role string) (string, error) {
 	pins, err := s.requirePins(ctx, actor, org, RolePermission(role))
 	if err != nil {
 		return "", err
 	}
-	action := "grant_role"
-	if op == gatehouse.Delete {
-		action = "revoke_role"
-	}
 	audit := gatehouse.Audit{
-		Actor: actor.String(), Action: action, Reason: reason, Organisation: org,
+		Actor: actor.String(), Action: "revoke_role", Organisation: org,
 		Details: map[string]string{"role": role, "user": user.String()},
 	}
 	var c writeSet
 	c.pin(pins...)
-	c.update(op, makeRel(gatehouse.OrganisationRef(org), role, user))
+	c.update(gatehouse.Delete, makeRel(gatehouse.OrganisationRef(org), role, user))
 	return s.writeSettled(ctx, c, org, audit)
 }
 

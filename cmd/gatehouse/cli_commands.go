@@ -87,6 +87,7 @@ func commands() []*command {
 			minArgs: 3, maxArgs: 3, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) {
 				reasonFlag(fs, c)
 				fs.BoolVar(&c.previousBecomesAlt, "previous-becomes-alternate", false, "with security_admin: the outgoing SA becomes the ASA")
+				fs.StringVar(&c.expires, "expires", "", "the role lapses on its own at this `time` (RFC 3339; T5: not owner, security_admin or alternate_security_admin)")
 			}, run: runOrgGrant,
 		},
 		{
@@ -507,7 +508,14 @@ func runOrgMembers(ctx context.Context, c *client.Client, inv invocation, out io
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "USER\tROLES\tDESIGNATIONS")
 		for _, m := range ms {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", m.User, orDash(m.Roles), orDash(m.Designations))
+			roles := make([]string, len(m.Roles))
+			for i, r := range m.Roles {
+				roles[i] = r
+				if at := m.ExpiresAt[r]; at != "" {
+					roles[i] += " until " + at
+				}
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", m.User, orDash(roles), orDash(m.Designations))
 		}
 		_ = tw.Flush()
 	})
@@ -528,6 +536,13 @@ func runOrgGrant(ctx context.Context, c *client.Client, inv invocation, out io.W
 	}
 	if inv.cfg.reason != "" {
 		opts = append(opts, client.WithReason(inv.cfg.reason))
+	}
+	if inv.cfg.expires != "" {
+		at, err := time.Parse(time.RFC3339, inv.cfg.expires)
+		if err != nil {
+			return exitError, usagef("--expires %q is not an RFC 3339 time, such as 2027-01-31T00:00:00Z", inv.cfg.expires)
+		}
+		opts = append(opts, client.ExpiresAt(at))
 	}
 	w, err := c.GrantRole(ctx, inv.args[0], inv.args[1], inv.args[2], opts...)
 	if err != nil {

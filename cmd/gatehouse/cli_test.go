@@ -481,6 +481,17 @@ func TestLifecycleCommands(t *testing.T) {
 			wantBody: `{"name":"Globex Group"}`, wantOutExactly: "id:    globex\nname:  Globex Group\nowner: user:grace\n",
 		},
 		{
+			name: "org_grant_expires_T5", args: []string{"org", "grant", "brightcis", "tina", "cis_processor", "--expires", "2027-01-31T00:00:00Z"},
+			route: "PUT /v1/organisations/brightcis/members/tina/roles/cis_processor", status: 204,
+			wantBody: `{"expiresAt":"2027-01-31T00:00:00Z"}`, wantOutExactly: "ztok\n",
+		},
+		{
+			name: "org_members_show_expiry_T5", args: []string{"org", "members", "brightcis"},
+			route: "GET /v1/organisations/brightcis/members", status: 200,
+			answer:  `{"members":[{"user":"user:carla","roles":["cis_processor"],"designations":[]},{"user":"user:tina","roles":["billing_manager","cis_processor"],"designations":["main_contact"],"expiresAt":{"cis_processor":"2027-01-31T00:00:00Z"}}]}`,
+			wantOut: []string{"USER ROLES DESIGNATIONS", "user:carla cis_processor -", "user:tina billing_manager,cis_processor until 2027-01-31T00:00:00Z main_contact"},
+		},
+		{
 			name: "org_remove", args: []string{"org", "remove", "globex", "pat"},
 			route: "DELETE /v1/organisations/globex/members/pat", status: 204, wantOutExactly: "ztok\n",
 		},

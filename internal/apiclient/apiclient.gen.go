@@ -224,6 +224,7 @@ type GrantExceptionRequest struct {
 
 // GrantRoleRequest defines model for GrantRoleRequest.
 type GrantRoleRequest struct {
+	ExpiresAt   *string `json:"expiresAt,omitempty"`
 	Reason      *string `json:"reason,omitempty"`
 	RequestedBy *string `json:"requestedBy,omitempty"`
 }
@@ -284,9 +285,10 @@ type LookupSubjectsResult struct {
 
 // Member defines model for Member.
 type Member struct {
-	Designations []string `json:"designations"`
-	Roles        []string `json:"roles"`
-	User         string   `json:"user"`
+	Designations []string           `json:"designations"`
+	ExpiresAt    *map[string]string `json:"expiresAt,omitempty"`
+	Roles        []string           `json:"roles"`
+	User         string             `json:"user"`
 }
 
 // Members defines model for Members.
@@ -1289,9 +1291,9 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/organisations/{org}/invoices (the `CreateInvoice` operationId).
 	CreateInvoice(ctx context.Context, org string, params *CreateInvoiceParams, body CreateInvoiceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ListMembers List members with their roles and designations
+	// ListMembers List members with their roles, each role's expiry, and designations
 	//
-	// List members with their roles and designations. Enforces X1 of domain.md.
+	// List members with their roles, each role's expiry, and designations. Enforces T5, X1 of domain.md.
 	//
 	// Corresponds with GET /v1/organisations/{org}/members (the `ListMembers` operationId).
 	ListMembers(ctx context.Context, org string, params *ListMembersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1346,18 +1348,18 @@ type ClientInterface interface {
 	// Corresponds with DELETE /v1/organisations/{org}/members/{user}/roles/{role} (the `RevokeRole` operationId).
 	RevokeRole(ctx context.Context, org string, user string, role string, params *RevokeRoleParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GrantRoleWithBody Grant a role; SA and ASA replace the current holder atomically
+	// GrantRoleWithBody Grant a role, optionally until expiresAt; SA and ASA replace the current holder atomically
 	//
-	// Grant a role; SA and ASA replace the current holder atomically. Enforces O6, S1, S2, S3, S5, S7, T2, T3 of domain.md.
+	// Grant a role, optionally until expiresAt; SA and ASA replace the current holder atomically. Enforces O6, S1, S2, S3, S5, S7, T2, T3, T5 of domain.md.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PUT /v1/organisations/{org}/members/{user}/roles/{role} (the `GrantRole` operationId).
 	GrantRoleWithBody(ctx context.Context, org string, user string, role string, params *GrantRoleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GrantRole Grant a role; SA and ASA replace the current holder atomically
+	// GrantRole Grant a role, optionally until expiresAt; SA and ASA replace the current holder atomically
 	//
-	// Grant a role; SA and ASA replace the current holder atomically. Enforces O6, S1, S2, S3, S5, S7, T2, T3 of domain.md.
+	// Grant a role, optionally until expiresAt; SA and ASA replace the current holder atomically. Enforces O6, S1, S2, S3, S5, S7, T2, T3, T5 of domain.md.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2307,9 +2309,9 @@ func (c *Client) CreateInvoice(ctx context.Context, org string, params *CreateIn
 	return c.Client.Do(req)
 }
 
-// ListMembers List members with their roles and designations
+// ListMembers List members with their roles, each role's expiry, and designations
 //
-// List members with their roles and designations. Enforces X1 of domain.md.
+// List members with their roles, each role's expiry, and designations. Enforces T5, X1 of domain.md.
 //
 // Corresponds with GET /v1/organisations/{org}/members (the `ListMembers` operationId).
 func (c *Client) ListMembers(ctx context.Context, org string, params *ListMembersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2434,9 +2436,9 @@ func (c *Client) RevokeRole(ctx context.Context, org string, user string, role s
 	return c.Client.Do(req)
 }
 
-// GrantRoleWithBody Grant a role; SA and ASA replace the current holder atomically
+// GrantRoleWithBody Grant a role, optionally until expiresAt; SA and ASA replace the current holder atomically
 //
-// Grant a role; SA and ASA replace the current holder atomically. Enforces O6, S1, S2, S3, S5, S7, T2, T3 of domain.md.
+// Grant a role, optionally until expiresAt; SA and ASA replace the current holder atomically. Enforces O6, S1, S2, S3, S5, S7, T2, T3, T5 of domain.md.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2453,9 +2455,9 @@ func (c *Client) GrantRoleWithBody(ctx context.Context, org string, user string,
 	return c.Client.Do(req)
 }
 
-// GrantRole Grant a role; SA and ASA replace the current holder atomically
+// GrantRole Grant a role, optionally until expiresAt; SA and ASA replace the current holder atomically
 //
-// Grant a role; SA and ASA replace the current holder atomically. Enforces O6, S1, S2, S3, S5, S7, T2, T3 of domain.md.
+// Grant a role, optionally until expiresAt; SA and ASA replace the current holder atomically. Enforces O6, S1, S2, S3, S5, S7, T2, T3, T5 of domain.md.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -6035,9 +6037,9 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/organisations/{org}/invoices (the `CreateInvoice` operationId).
 	CreateInvoiceWithResponse(ctx context.Context, org string, params *CreateInvoiceParams, body CreateInvoiceJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateInvoiceResponse, error)
 
-	// ListMembersWithResponse List members with their roles and designations
+	// ListMembersWithResponse List members with their roles, each role's expiry, and designations
 	//
-	// List members with their roles and designations. Enforces X1 of domain.md.
+	// List members with their roles, each role's expiry, and designations. Enforces T5, X1 of domain.md.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -6098,18 +6100,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /v1/organisations/{org}/members/{user}/roles/{role} (the `RevokeRole` operationId).
 	RevokeRoleWithResponse(ctx context.Context, org string, user string, role string, params *RevokeRoleParams, reqEditors ...RequestEditorFn) (*RevokeRoleResponse, error)
 
-	// GrantRoleWithBodyWithResponse Grant a role; SA and ASA replace the current holder atomically
+	// GrantRoleWithBodyWithResponse Grant a role, optionally until expiresAt; SA and ASA replace the current holder atomically
 	//
-	// Grant a role; SA and ASA replace the current holder atomically. Enforces O6, S1, S2, S3, S5, S7, T2, T3 of domain.md.
+	// Grant a role, optionally until expiresAt; SA and ASA replace the current holder atomically. Enforces O6, S1, S2, S3, S5, S7, T2, T3, T5 of domain.md.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /v1/organisations/{org}/members/{user}/roles/{role} (the `GrantRole` operationId).
 	GrantRoleWithBodyWithResponse(ctx context.Context, org string, user string, role string, params *GrantRoleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GrantRoleResponse, error)
 
-	// GrantRoleWithResponse Grant a role; SA and ASA replace the current holder atomically
+	// GrantRoleWithResponse Grant a role, optionally until expiresAt; SA and ASA replace the current holder atomically
 	//
-	// Grant a role; SA and ASA replace the current holder atomically. Enforces O6, S1, S2, S3, S5, S7, T2, T3 of domain.md.
+	// Grant a role, optionally until expiresAt; SA and ASA replace the current holder atomically. Enforces O6, S1, S2, S3, S5, S7, T2, T3, T5 of domain.md.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -13628,9 +13630,9 @@ func (c *ClientWithResponses) CreateInvoiceWithResponse(ctx context.Context, org
 	return ParseCreateInvoiceResponse(rsp)
 }
 
-// ListMembersWithResponse List members with their roles and designations
+// ListMembersWithResponse List members with their roles, each role's expiry, and designations
 //
-// List members with their roles and designations. Enforces X1 of domain.md.
+// List members with their roles, each role's expiry, and designations. Enforces T5, X1 of domain.md.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -13733,9 +13735,9 @@ func (c *ClientWithResponses) RevokeRoleWithResponse(ctx context.Context, org st
 	return ParseRevokeRoleResponse(rsp)
 }
 
-// GrantRoleWithBodyWithResponse Grant a role; SA and ASA replace the current holder atomically
+// GrantRoleWithBodyWithResponse Grant a role, optionally until expiresAt; SA and ASA replace the current holder atomically
 //
-// Grant a role; SA and ASA replace the current holder atomically. Enforces O6, S1, S2, S3, S5, S7, T2, T3 of domain.md.
+// Grant a role, optionally until expiresAt; SA and ASA replace the current holder atomically. Enforces O6, S1, S2, S3, S5, S7, T2, T3, T5 of domain.md.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -13748,9 +13750,9 @@ func (c *ClientWithResponses) GrantRoleWithBodyWithResponse(ctx context.Context,
 	return ParseGrantRoleResponse(rsp)
 }
 
-// GrantRoleWithResponse Grant a role; SA and ASA replace the current holder atomically
+// GrantRoleWithResponse Grant a role, optionally until expiresAt; SA and ASA replace the current holder atomically
 //
-// Grant a role; SA and ASA replace the current holder atomically. Enforces O6, S1, S2, S3, S5, S7, T2, T3 of domain.md.
+// Grant a role, optionally until expiresAt; SA and ASA replace the current holder atomically. Enforces O6, S1, S2, S3, S5, S7, T2, T3, T5 of domain.md.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
