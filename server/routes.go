@@ -158,6 +158,12 @@ func addRoutes(r *gin.Engine, d Deps) {
 		r.Any("/console/*path", gin.WrapH(d.Console))
 	}
 
+	// Operations name the endpoints of other operations (X6's grantors);
+	// they read them from here, as the route table cannot refer to itself.
+	d.endpoints = map[string]route{}
+	for _, rt := range api {
+		d.endpoints[rt.id] = rt
+	}
 	keys := newKeyring(d.Keys, d.CheckKeys, d.PlatformKeys)
 	v1 := r.Group("", started(d), authenticate(keys, d.Log), rateLimit(keys.names(), d.RateLimit, d.RateBurst, d.Log), callerToken(d.Log))
 	for _, rt := range api {

@@ -218,17 +218,29 @@ var errWhyNotBound = errors.New("why-not bound reached")
 // condition that fails is a Block named by its rule. Bounded in depth,
 // time and ways like Explain; past a bound the answer is Truncated.
 func (s *Service) WhyNot(ctx context.Context, req gatehouse.CheckRequest, zedToken string) (WhyNot, error) {
+	return s.whyNot(ctx, req, zedToken, whyNotBounds{depth: whyNotDepth, time: whyNotTime, ways: whyNotWays})
+}
+
+// whyNotBounds bound one why-not search: how deep the walk goes, how long
+// it may take and how many ways it holds.
+type whyNotBounds struct {
+	depth int
+	time  time.Duration
+	ways  int
+}
+
+func (s *Service) whyNot(ctx context.Context, req gatehouse.CheckRequest, zedToken string, b whyNotBounds) (WhyNot, error) {
 	defs, err := compiledSchema()
 	if err != nil {
 		return WhyNot{}, err
 	}
-	bounded, cancel := context.WithTimeout(ctx, whyNotTime)
+	bounded, cancel := context.WithTimeout(ctx, b.time)
 	defer cancel()
 	w := &whyNotWalk{
 		s: s, defs: defs, subject: req.Subject, ctxt: req.Context,
-		at:      gatehouse.Consistency{AtLeastAsFresh: zedToken},
-		checks:  map[checkKey]bool{}, linked: map[linkKey][]gatehouse.Object{}, grants: map[linkKey]*Grant{},
-		maxWays: whyNotWays, depth: whyNotDepth,
+		at:     gatehouse.Consistency{AtLeastAsFresh: zedToken},
+		checks: map[checkKey]bool{}, linked: map[linkKey][]gatehouse.Object{}, grants: map[linkKey]*Grant{},
+		maxWays: b.ways, depth: b.depth,
 	}
 	out := WhyNot{Ways: []Way{}}
 	stopped := func(err error) bool {

@@ -42,6 +42,14 @@ type AuthoriseRequest struct {
 	Note *string `json:"note,omitempty"`
 }
 
+// BlockedBy defines model for BlockedBy.
+type BlockedBy struct {
+	Lift     *Grantors `json:"lift,omitempty"`
+	Reason   *string   `json:"reason,omitempty"`
+	Relation string    `json:"relation"`
+	Rule     *string   `json:"rule,omitempty"`
+}
+
 // BulkCheckRequest defines model for BulkCheckRequest.
 type BulkCheckRequest struct {
 	Consistency *Consistency   `json:"consistency,omitempty"`
@@ -201,10 +209,12 @@ type ExceptionList struct {
 
 // Explanation defines model for Explanation.
 type Explanation struct {
-	Allowed   bool       `json:"allowed"`
-	Paths     [][]string `json:"paths"`
-	Truncated *bool      `json:"truncated,omitempty"`
-	ZedToken  *string    `json:"zedToken,omitempty"`
+	Allowed   bool         `json:"allowed"`
+	Paths     [][]string   `json:"paths"`
+	Summary   *string      `json:"summary,omitempty"`
+	Truncated *bool        `json:"truncated,omitempty"`
+	WhyNot    *[]WhyNotWay `json:"whyNot,omitempty"`
+	ZedToken  *string      `json:"zedToken,omitempty"`
 }
 
 // FlagsRequest defines model for FlagsRequest.
@@ -226,6 +236,15 @@ type GrantExceptionRequest struct {
 type GrantRoleRequest struct {
 	Reason      *string `json:"reason,omitempty"`
 	RequestedBy *string `json:"requestedBy,omitempty"`
+}
+
+// Grantors defines model for Grantors.
+type Grantors struct {
+	Endpoint   string   `json:"endpoint"`
+	More       *bool    `json:"more,omitempty"`
+	On         string   `json:"on"`
+	Permission string   `json:"permission"`
+	Subjects   []string `json:"subjects"`
 }
 
 // Invoice defines model for Invoice.
@@ -295,6 +314,12 @@ type Members struct {
 	ZedToken *string  `json:"zedToken,omitempty"`
 }
 
+// Missing defines model for Missing.
+type Missing struct {
+	Grantors     *Grantors `json:"grantors,omitempty"`
+	Relationship string    `json:"relationship"`
+}
+
 // NewChangeRequest defines model for NewChangeRequest.
 type NewChangeRequest struct {
 	Id                  string  `json:"id"`
@@ -352,6 +377,13 @@ type SubstantialRequest struct {
 type TransferOwnershipRequest struct {
 	Reason *string `json:"reason,omitempty"`
 	To     string  `json:"to"`
+}
+
+// WhyNotWay defines model for WhyNotWay.
+type WhyNotWay struct {
+	BlockedBy *[]BlockedBy `json:"blockedBy,omitempty"`
+	Missing   *[]Missing   `json:"missing,omitempty"`
+	Via       string       `json:"via"`
 }
 
 // WithdrawRequest defines model for WithdrawRequest.
