@@ -1124,18 +1124,18 @@ type ClientInterface interface {
 	// Corresponds with PATCH /v1/contractors/{id} (the `PatchContractor` operationId).
 	PatchContractor(ctx context.Context, id string, params *PatchContractorParams, body PatchContractorJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ExplainWithBody Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true
+	// ExplainWithBody Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true
 	//
-	// Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true. Enforces X3, X5 of domain.md.
+	// Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true. Enforces X3, X5, X6 of domain.md.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/explain (the `Explain` operationId).
 	ExplainWithBody(ctx context.Context, params *ExplainParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// Explain Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true
+	// Explain Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true
 	//
-	// Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true. Enforces X3, X5 of domain.md.
+	// Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true. Enforces X3, X5, X6 of domain.md.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1912,9 +1912,9 @@ func (c *Client) PatchContractor(ctx context.Context, id string, params *PatchCo
 	return c.Client.Do(req)
 }
 
-// ExplainWithBody Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true
+// ExplainWithBody Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true
 //
-// Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true. Enforces X3, X5 of domain.md.
+// Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true. Enforces X3, X5, X6 of domain.md.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1931,9 +1931,9 @@ func (c *Client) ExplainWithBody(ctx context.Context, params *ExplainParams, con
 	return c.Client.Do(req)
 }
 
-// Explain Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true
+// Explain Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true
 //
-// Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true. Enforces X3, X5 of domain.md.
+// Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true. Enforces X3, X5, X6 of domain.md.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5860,18 +5860,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /v1/contractors/{id} (the `PatchContractor` operationId).
 	PatchContractorWithResponse(ctx context.Context, id string, params *PatchContractorParams, body PatchContractorJSONRequestBody, reqEditors ...RequestEditorFn) (*PatchContractorResponse, error)
 
-	// ExplainWithBodyWithResponse Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true
+	// ExplainWithBodyWithResponse Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true
 	//
-	// Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true. Enforces X3, X5 of domain.md.
+	// Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true. Enforces X3, X5, X6 of domain.md.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/explain (the `Explain` operationId).
 	ExplainWithBodyWithResponse(ctx context.Context, params *ExplainParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ExplainResponse, error)
 
-	// ExplainWithResponse Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true
+	// ExplainWithResponse Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true
 	//
-	// Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true. Enforces X3, X5 of domain.md.
+	// Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true. Enforces X3, X5, X6 of domain.md.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -13315,9 +13315,9 @@ func (c *ClientWithResponses) PatchContractorWithResponse(ctx context.Context, i
 	return ParsePatchContractorResponse(rsp)
 }
 
-// ExplainWithBodyWithResponse Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true
+// ExplainWithBodyWithResponse Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true
 //
-// Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true. Enforces X3, X5 of domain.md.
+// Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true. Enforces X3, X5, X6 of domain.md.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -13330,9 +13330,9 @@ func (c *ClientWithResponses) ExplainWithBodyWithResponse(ctx context.Context, p
 	return ParseExplainResponse(rsp)
 }
 
-// ExplainWithResponse Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true
+// ExplainWithResponse Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true
 //
-// Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true. Enforces X3, X5 of domain.md.
+// Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true. Enforces X3, X5, X6 of domain.md.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
