@@ -422,6 +422,9 @@ type ListAuditParams struct {
 	// Cursor the cursor of the previous page, to continue it; opaque
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -430,6 +433,9 @@ type ListAuditParams struct {
 type GetChangeRequestParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
@@ -440,6 +446,9 @@ type AuthoriseChangeRequestParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -448,6 +457,9 @@ type AuthoriseChangeRequestParams struct {
 type RaiseFlagsParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
@@ -458,6 +470,9 @@ type OverrideChangeRequestParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -466,6 +481,9 @@ type OverrideChangeRequestParams struct {
 type ConfirmOverrideParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
@@ -476,6 +494,9 @@ type RejectChangeRequestParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -485,18 +506,27 @@ type WithdrawChangeRequestParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
 
 // CheckParams defines parameters for Check.
 type CheckParams struct {
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
 
 // CheckBulkParams defines parameters for CheckBulk.
 type CheckBulkParams struct {
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -505,6 +535,9 @@ type CheckBulkParams struct {
 type DeleteContractorParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
@@ -515,24 +548,36 @@ type PatchContractorParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
 
 // ExplainParams defines parameters for Explain.
 type ExplainParams struct {
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
 
 // LookupResourcesParams defines parameters for LookupResources.
 type LookupResourcesParams struct {
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
 
 // LookupSubjectsParams defines parameters for LookupSubjects.
 type LookupSubjectsParams struct {
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -541,6 +586,9 @@ type LookupSubjectsParams struct {
 type CreateOrganisationParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
@@ -551,6 +599,9 @@ type DeleteOrganisationParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -560,6 +611,9 @@ type GetOrganisationParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -568,6 +622,9 @@ type GetOrganisationParams struct {
 type EditOrganisationParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
@@ -590,6 +647,9 @@ type ListChangeRequestsParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -599,6 +659,9 @@ type FileChangeRequestParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -607,6 +670,9 @@ type FileChangeRequestParams struct {
 type CreateContractorParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
@@ -623,6 +689,9 @@ type ListExceptionsParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -631,6 +700,9 @@ type ListExceptionsParams struct {
 type GrantExceptionParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
@@ -641,6 +713,9 @@ type RevokeExceptionParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -649,6 +724,9 @@ type RevokeExceptionParams struct {
 type CreateInvoiceParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
@@ -659,6 +737,9 @@ type ListMembersParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -667,6 +748,9 @@ type ListMembersParams struct {
 type RemoveMemberParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
@@ -677,6 +761,9 @@ type UnsetDesignationParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -686,6 +773,9 @@ type SetDesignationParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -694,6 +784,9 @@ type SetDesignationParams struct {
 type RevokeRoleParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
@@ -707,6 +800,9 @@ type GrantRoleParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -718,6 +814,9 @@ type UnsetAlwaysSubstantialParams struct {
 
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
@@ -731,6 +830,9 @@ type SetAlwaysSubstantialParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -739,6 +841,9 @@ type SetAlwaysSubstantialParams struct {
 type TransferOwnershipParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
@@ -762,6 +867,9 @@ type ReadRelationshipsParams struct {
 	// Cursor the cursor of the previous page, to continue it; opaque
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -771,12 +879,18 @@ type WriteRelationshipsParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor *string `json:"Gatehouse-Actor,omitempty"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
 
 // ReadSchemaParams defines parameters for ReadSchema.
 type ReadSchemaParams struct {
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -2902,15 +3016,26 @@ func NewListAuditRequest(server string, params *ListAuditParams) (*http.Request,
 
 	if params != nil {
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam0)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
 		}
 
 	}
@@ -2960,15 +3085,26 @@ func NewGetChangeRequestRequest(server string, id string, params *GetChangeReque
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -3031,15 +3167,26 @@ func NewAuthoriseChangeRequestRequestWithBody(server string, id string, params *
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -3102,15 +3249,26 @@ func NewRaiseFlagsRequestWithBody(server string, id string, params *RaiseFlagsPa
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -3173,15 +3331,26 @@ func NewOverrideChangeRequestRequestWithBody(server string, id string, params *O
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -3231,15 +3400,26 @@ func NewConfirmOverrideRequest(server string, id string, params *ConfirmOverride
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -3302,15 +3482,26 @@ func NewRejectChangeRequestRequestWithBody(server string, id string, params *Rej
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -3373,15 +3564,26 @@ func NewWithdrawChangeRequestRequestWithBody(server string, id string, params *W
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -3428,15 +3630,26 @@ func NewCheckRequestWithBody(server string, params *CheckParams, contentType str
 
 	if params != nil {
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam0)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
 		}
 
 	}
@@ -3483,15 +3696,26 @@ func NewCheckBulkRequestWithBody(server string, params *CheckBulkParams, content
 
 	if params != nil {
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam0)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
 		}
 
 	}
@@ -3541,15 +3765,26 @@ func NewDeleteContractorRequest(server string, id string, params *DeleteContract
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -3612,15 +3847,26 @@ func NewPatchContractorRequestWithBody(server string, id string, params *PatchCo
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -3667,15 +3913,26 @@ func NewExplainRequestWithBody(server string, params *ExplainParams, contentType
 
 	if params != nil {
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam0)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
 		}
 
 	}
@@ -3722,15 +3979,26 @@ func NewLookupResourcesRequestWithBody(server string, params *LookupResourcesPar
 
 	if params != nil {
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam0)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
 		}
 
 	}
@@ -3777,15 +4045,26 @@ func NewLookupSubjectsRequestWithBody(server string, params *LookupSubjectsParam
 
 	if params != nil {
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam0)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
 		}
 
 	}
@@ -3841,15 +4120,26 @@ func NewCreateOrganisationRequestWithBody(server string, params *CreateOrganisat
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -3899,15 +4189,26 @@ func NewDeleteOrganisationRequest(server string, org string, params *DeleteOrgan
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -3957,15 +4258,26 @@ func NewGetOrganisationRequest(server string, org string, params *GetOrganisatio
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -4028,15 +4340,26 @@ func NewEditOrganisationRequestWithBody(server string, org string, params *EditO
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -4149,15 +4472,26 @@ func NewListChangeRequestsRequest(server string, org string, params *ListChangeR
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -4220,15 +4554,26 @@ func NewFileChangeRequestRequestWithBody(server string, org string, params *File
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -4291,15 +4636,26 @@ func NewCreateContractorRequestWithBody(server string, org string, params *Creat
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -4388,15 +4744,26 @@ func NewListExceptionsRequest(server string, org string, params *ListExceptionsP
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -4459,15 +4826,26 @@ func NewGrantExceptionRequestWithBody(server string, org string, params *GrantEx
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -4531,15 +4909,26 @@ func NewRevokeExceptionRequest(server string, org string, user string, kind stri
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -4602,15 +4991,26 @@ func NewCreateInvoiceRequestWithBody(server string, org string, params *CreateIn
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -4660,15 +5060,26 @@ func NewListMembersRequest(server string, org string, params *ListMembersParams)
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -4725,15 +5136,26 @@ func NewRemoveMemberRequest(server string, org string, user string, params *Remo
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -4810,15 +5232,26 @@ func NewUnsetDesignationRequestWithBody(server string, org string, user string, 
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -4895,15 +5328,26 @@ func NewSetDesignationRequestWithBody(server string, org string, user string, de
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -4967,15 +5411,26 @@ func NewRevokeRoleRequest(server string, org string, user string, role string, p
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -5079,15 +5534,26 @@ func NewGrantRoleRequestWithBody(server string, org string, user string, role st
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -5171,15 +5637,26 @@ func NewUnsetAlwaysSubstantialRequest(server string, org string, kind string, pa
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -5276,15 +5753,26 @@ func NewSetAlwaysSubstantialRequestWithBody(server string, org string, kind stri
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -5347,15 +5835,26 @@ func NewTransferOwnershipRequestWithBody(server string, org string, params *Tran
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -5476,15 +5975,26 @@ func NewReadRelationshipsRequest(server string, params *ReadRelationshipsParams)
 
 	if params != nil {
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam0)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
 		}
 
 	}
@@ -5542,15 +6052,26 @@ func NewWriteRelationshipsRequestWithBody(server string, params *WriteRelationsh
 			req.Header.Set("Gatehouse-Actor", headerParam0)
 		}
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -5584,15 +6105,26 @@ func NewReadSchemaRequest(server string, params *ReadSchemaParams) (*http.Reques
 
 	if params != nil {
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam0)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
 		}
 
 	}
