@@ -235,7 +235,17 @@ func handleExplain(d Deps) op[wire.CheckRequest, wire.Explanation] {
 		for i, p := range ex.Paths {
 			out.Paths[i] = strs(p)
 		}
-		return out, err
+		if err != nil || ex.Allowed || d.Workflow == nil {
+			return out, err
+		}
+		wn, err := d.Workflow.WhyNot(ctx, req, ex.ZedToken)
+		if err != nil {
+			return wire.Explanation{}, err
+		}
+		out.WhyNot = whyNotWays(d, wn)
+		out.Summary = whyNotSummary(req, out.WhyNot)
+		out.Truncated = out.Truncated || wn.Truncated
+		return out, nil
 	})
 }
 

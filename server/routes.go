@@ -50,7 +50,7 @@ var api = []route{
 	{method: "POST", path: "/v1/check/bulk", id: "checkBulk", tag: "check", summary: "Check up to 1000 permissions at once; a bad item fails alone", rules: []string{"X1", "X3", "X5"}, checkKey: true, status: 200, op: bind(handleCheckBulk)},
 	{method: "POST", path: "/v1/lookup/resources", id: "lookupResources", tag: "check", summary: "List the resources a subject holds a permission on", rules: []string{"K3", "X3", "X5"}, checkKey: true, status: 200, op: bind(handleLookupResources)},
 	{method: "POST", path: "/v1/lookup/subjects", id: "lookupSubjects", tag: "check", summary: "List the subjects that hold a permission on a resource", rules: []string{"X3", "X5"}, checkKey: true, status: 200, op: bind(handleLookupSubjects)},
-	{method: "POST", path: "/v1/explain", id: "explain", tag: "check", summary: "Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true", rules: []string{"X3", "X5"}, checkKey: true, status: 200, op: bind(handleExplain)},
+	{method: "POST", path: "/v1/explain", id: "explain", tag: "check", summary: "Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true", rules: []string{"X3", "X5", "X6"}, checkKey: true, status: 200, op: bind(handleExplain)},
 	{method: "GET", path: "/v1/schema", id: "readSchema", tag: "relationships", summary: "Read the SpiceDB schema", checkKey: true, status: 200, op: bind(handleSchema)},
 	{
 		method: "GET", path: "/v1/relationships", id: "readRelationships", tag: "relationships", summary: "Read relationships; resource (type:id) or resourceType is required",
@@ -158,6 +158,12 @@ func addRoutes(r *gin.Engine, d Deps) {
 		r.Any("/console/*path", gin.WrapH(d.Console))
 	}
 
+	// Operations name the endpoints of other operations (X6's grantors);
+	// they read them from here, as the route table cannot refer to itself.
+	d.endpoints = map[string]route{}
+	for _, rt := range api {
+		d.endpoints[rt.id] = rt
+	}
 	keys := newKeyring(d.Keys, d.CheckKeys, d.PlatformKeys)
 	v1 := r.Group("", started(d), authenticate(keys, d.Log), rateLimit(keys.names(), d.RateLimit, d.RateBurst, d.Log), callerToken(d.Log))
 	for _, rt := range api {

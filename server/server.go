@@ -53,6 +53,9 @@ type Deps struct {
 	RequestTimeout time.Duration
 	// Console, when set, serves the admin console under /console (package console).
 	Console http.Handler
+
+	// endpoints are the routes by operation id, filled by New.
+	endpoints map[string]route
 }
 
 // New returns the HTTP handler of the whole API.

@@ -119,9 +119,59 @@ type LookupSubjectsResult struct {
 // ("organisation:acme#administrator@user:bob"). Truncated says the search
 // for chains hit its bound in depth or time: Paths holds the chains found
 // so far, and Allowed is still the check's whole answer.
+//
+// On a denial, WhyNot holds each way the permission could have been
+// granted and what it lacks (X6), and Summary says it in one sentence;
+// Truncated then also covers that search (the same bounds: 32 levels
+// deep, 3 seconds, 100 ways).
 type Explanation struct {
-	Allowed   bool       `json:"allowed"`
-	Paths     [][]string `json:"paths"`
-	Truncated bool       `json:"truncated,omitempty"`
-	ZedToken  string     `json:"zedToken,omitempty"`
+	Allowed   bool        `json:"allowed"`
+	Paths     [][]string  `json:"paths"`
+	WhyNot    []WhyNotWay `json:"whyNot,omitempty"`
+	Summary   string      `json:"summary,omitempty"`
+	Truncated bool        `json:"truncated,omitempty"`
+	ZedToken  string      `json:"zedToken,omitempty"`
+}
+
+// WhyNotWay is one way a denied permission could be granted (X6): Via is
+// the path through the schema from the resource ("organisation->
+// view_admin_only_contractors->manage_contractors->administrator"; an
+// arrow is written tupleset->permission). The way grants once every
+// Missing relationship is written and no BlockedBy holds.
+type WhyNotWay struct {
+	Via       string      `json:"via"`
+	Missing   []Missing   `json:"missing,omitempty"`
+	BlockedBy []BlockedBy `json:"blockedBy,omitempty"`
+}
+
+// Missing is a relationship a way lacks, in zed's notation
+// ("organisation:brightcis#administrator@user:carla"), and, when an
+// endpoint writes it, who may: Grantors.
+type Missing struct {
+	Relationship string    `json:"relationship"`
+	Grantors     *Grantors `json:"grantors,omitempty"`
+}
+
+// BlockedBy is what shuts a way whatever is written: a subtraction whose
+// subtracted side holds the subject, or an intersection whose other side
+// does not. Relation is where it bites ("contractor:c3#admin_only"), Rule
+// the rule ID of domain.md it keeps (K2) and Reason that rule in words;
+// Lift, when an endpoint takes it away, who may.
+type BlockedBy struct {
+	Relation string    `json:"relation"`
+	Rule     string    `json:"rule,omitempty"`
+	Reason   string    `json:"reason,omitempty"`
+	Lift     *Grantors `json:"lift,omitempty"`
+}
+
+// Grantors are who may make a change now: the Endpoint that makes it
+// ("PUT /v1/organisations/brightcis/members/carla/roles/administrator"),
+// the Permission it requires On an object, and the first ten Subjects
+// holding it; More says there are others.
+type Grantors struct {
+	Endpoint   string   `json:"endpoint"`
+	Permission string   `json:"permission"`
+	On         string   `json:"on"`
+	Subjects   []string `json:"subjects"`
+	More       bool     `json:"more,omitempty"`
 }

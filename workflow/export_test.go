@@ -1,5 +1,12 @@
 package workflow
 
+import (
+	"context"
+	"time"
+
+	"github.com/gatehouse-authz/gatehouse"
+)
+
 // UseAwaitingPermission makes "awaiting me" look up permission instead of
 // awaiting until the returned function restores it: benchmarks compare
 // with reject, which cannot leave out settled requests (C14).
@@ -7,4 +14,9 @@ func UseAwaitingPermission(permission string) (restore func()) {
 	old := awaitingPermission
 	awaitingPermission = permission
 	return func() { awaitingPermission = old }
+}
+
+// WhyNotBounded is WhyNot with its bounds chosen: depth, time and ways.
+func (s *Service) WhyNotBounded(ctx context.Context, req gatehouse.CheckRequest, zedToken string, depth int, d time.Duration, ways int) (WhyNot, error) {
+	return s.whyNot(ctx, req, zedToken, whyNotBounds{depth: depth, time: d, ways: ways})
 }

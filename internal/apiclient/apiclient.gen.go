@@ -42,6 +42,14 @@ type AuthoriseRequest struct {
 	Note *string `json:"note,omitempty"`
 }
 
+// BlockedBy defines model for BlockedBy.
+type BlockedBy struct {
+	Lift     *Grantors `json:"lift,omitempty"`
+	Reason   *string   `json:"reason,omitempty"`
+	Relation string    `json:"relation"`
+	Rule     *string   `json:"rule,omitempty"`
+}
+
 // BulkCheckRequest defines model for BulkCheckRequest.
 type BulkCheckRequest struct {
 	Consistency *Consistency   `json:"consistency,omitempty"`
@@ -201,10 +209,12 @@ type ExceptionList struct {
 
 // Explanation defines model for Explanation.
 type Explanation struct {
-	Allowed   bool       `json:"allowed"`
-	Paths     [][]string `json:"paths"`
-	Truncated *bool      `json:"truncated,omitempty"`
-	ZedToken  *string    `json:"zedToken,omitempty"`
+	Allowed   bool         `json:"allowed"`
+	Paths     [][]string   `json:"paths"`
+	Summary   *string      `json:"summary,omitempty"`
+	Truncated *bool        `json:"truncated,omitempty"`
+	WhyNot    *[]WhyNotWay `json:"whyNot,omitempty"`
+	ZedToken  *string      `json:"zedToken,omitempty"`
 }
 
 // FlagsRequest defines model for FlagsRequest.
@@ -227,6 +237,15 @@ type GrantRoleRequest struct {
 	ExpiresAt   *string `json:"expiresAt,omitempty"`
 	Reason      *string `json:"reason,omitempty"`
 	RequestedBy *string `json:"requestedBy,omitempty"`
+}
+
+// Grantors defines model for Grantors.
+type Grantors struct {
+	Endpoint   string   `json:"endpoint"`
+	More       *bool    `json:"more,omitempty"`
+	On         string   `json:"on"`
+	Permission string   `json:"permission"`
+	Subjects   []string `json:"subjects"`
 }
 
 // Invoice defines model for Invoice.
@@ -297,6 +316,12 @@ type Members struct {
 	ZedToken *string  `json:"zedToken,omitempty"`
 }
 
+// Missing defines model for Missing.
+type Missing struct {
+	Grantors     *Grantors `json:"grantors,omitempty"`
+	Relationship string    `json:"relationship"`
+}
+
 // NewChangeRequest defines model for NewChangeRequest.
 type NewChangeRequest struct {
 	Id                  string  `json:"id"`
@@ -356,6 +381,13 @@ type TransferOwnershipRequest struct {
 	To     string  `json:"to"`
 }
 
+// WhyNotWay defines model for WhyNotWay.
+type WhyNotWay struct {
+	BlockedBy *[]BlockedBy `json:"blockedBy,omitempty"`
+	Missing   *[]Missing   `json:"missing,omitempty"`
+	Via       string       `json:"via"`
+}
+
 // WithdrawRequest defines model for WithdrawRequest.
 type WithdrawRequest struct {
 	Reason *string `json:"reason,omitempty"`
@@ -392,6 +424,9 @@ type ListAuditParams struct {
 	// Cursor the cursor of the previous page, to continue it; opaque
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -400,6 +435,9 @@ type ListAuditParams struct {
 type GetChangeRequestParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
@@ -410,6 +448,9 @@ type AuthoriseChangeRequestParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -418,6 +459,9 @@ type AuthoriseChangeRequestParams struct {
 type RaiseFlagsParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
@@ -428,6 +472,9 @@ type OverrideChangeRequestParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -436,6 +483,9 @@ type OverrideChangeRequestParams struct {
 type ConfirmOverrideParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
@@ -446,6 +496,9 @@ type RejectChangeRequestParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -455,18 +508,27 @@ type WithdrawChangeRequestParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
 
 // CheckParams defines parameters for Check.
 type CheckParams struct {
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
 
 // CheckBulkParams defines parameters for CheckBulk.
 type CheckBulkParams struct {
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -475,6 +537,9 @@ type CheckBulkParams struct {
 type DeleteContractorParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
@@ -485,24 +550,36 @@ type PatchContractorParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
 
 // ExplainParams defines parameters for Explain.
 type ExplainParams struct {
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
 
 // LookupResourcesParams defines parameters for LookupResources.
 type LookupResourcesParams struct {
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
 
 // LookupSubjectsParams defines parameters for LookupSubjects.
 type LookupSubjectsParams struct {
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -511,6 +588,9 @@ type LookupSubjectsParams struct {
 type CreateOrganisationParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
@@ -521,6 +601,9 @@ type DeleteOrganisationParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -530,6 +613,9 @@ type GetOrganisationParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -538,6 +624,9 @@ type GetOrganisationParams struct {
 type EditOrganisationParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
@@ -560,6 +649,9 @@ type ListChangeRequestsParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -569,6 +661,9 @@ type FileChangeRequestParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -577,6 +672,9 @@ type FileChangeRequestParams struct {
 type CreateContractorParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
@@ -593,6 +691,9 @@ type ListExceptionsParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -601,6 +702,9 @@ type ListExceptionsParams struct {
 type GrantExceptionParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
@@ -611,6 +715,9 @@ type RevokeExceptionParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -619,6 +726,9 @@ type RevokeExceptionParams struct {
 type CreateInvoiceParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
@@ -629,6 +739,9 @@ type ListMembersParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -637,6 +750,9 @@ type ListMembersParams struct {
 type RemoveMemberParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
@@ -647,6 +763,9 @@ type UnsetDesignationParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -656,6 +775,9 @@ type SetDesignationParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -664,6 +786,9 @@ type SetDesignationParams struct {
 type RevokeRoleParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
@@ -677,6 +802,9 @@ type GrantRoleParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -688,6 +816,9 @@ type UnsetAlwaysSubstantialParams struct {
 
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
@@ -701,6 +832,9 @@ type SetAlwaysSubstantialParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -709,6 +843,9 @@ type SetAlwaysSubstantialParams struct {
 type TransferOwnershipParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
@@ -732,6 +869,9 @@ type ReadRelationshipsParams struct {
 	// Cursor the cursor of the previous page, to continue it; opaque
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -741,12 +881,18 @@ type WriteRelationshipsParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor *string `json:"Gatehouse-Actor,omitempty"`
 
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
 
 // ReadSchemaParams defines parameters for ReadSchema.
 type ReadSchemaParams struct {
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
@@ -1094,18 +1240,18 @@ type ClientInterface interface {
 	// Corresponds with PATCH /v1/contractors/{id} (the `PatchContractor` operationId).
 	PatchContractor(ctx context.Context, id string, params *PatchContractorParams, body PatchContractorJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ExplainWithBody Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true
+	// ExplainWithBody Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true
 	//
-	// Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true. Enforces X3, X5 of domain.md.
+	// Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true. Enforces X3, X5, X6 of domain.md.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/explain (the `Explain` operationId).
 	ExplainWithBody(ctx context.Context, params *ExplainParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// Explain Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true
+	// Explain Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true
 	//
-	// Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true. Enforces X3, X5 of domain.md.
+	// Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true. Enforces X3, X5, X6 of domain.md.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1882,9 +2028,9 @@ func (c *Client) PatchContractor(ctx context.Context, id string, params *PatchCo
 	return c.Client.Do(req)
 }
 
-// ExplainWithBody Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true
+// ExplainWithBody Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true
 //
-// Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true. Enforces X3, X5 of domain.md.
+// Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true. Enforces X3, X5, X6 of domain.md.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1901,9 +2047,9 @@ func (c *Client) ExplainWithBody(ctx context.Context, params *ExplainParams, con
 	return c.Client.Do(req)
 }
 
-// Explain Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true
+// Explain Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true
 //
-// Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true. Enforces X3, X5 of domain.md.
+// Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true. Enforces X3, X5, X6 of domain.md.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2872,15 +3018,26 @@ func NewListAuditRequest(server string, params *ListAuditParams) (*http.Request,
 
 	if params != nil {
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam0)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
 		}
 
 	}
@@ -2930,15 +3087,26 @@ func NewGetChangeRequestRequest(server string, id string, params *GetChangeReque
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -3001,15 +3169,26 @@ func NewAuthoriseChangeRequestRequestWithBody(server string, id string, params *
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -3072,15 +3251,26 @@ func NewRaiseFlagsRequestWithBody(server string, id string, params *RaiseFlagsPa
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -3143,15 +3333,26 @@ func NewOverrideChangeRequestRequestWithBody(server string, id string, params *O
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -3201,15 +3402,26 @@ func NewConfirmOverrideRequest(server string, id string, params *ConfirmOverride
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -3272,15 +3484,26 @@ func NewRejectChangeRequestRequestWithBody(server string, id string, params *Rej
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -3343,15 +3566,26 @@ func NewWithdrawChangeRequestRequestWithBody(server string, id string, params *W
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -3398,15 +3632,26 @@ func NewCheckRequestWithBody(server string, params *CheckParams, contentType str
 
 	if params != nil {
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam0)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
 		}
 
 	}
@@ -3453,15 +3698,26 @@ func NewCheckBulkRequestWithBody(server string, params *CheckBulkParams, content
 
 	if params != nil {
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam0)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
 		}
 
 	}
@@ -3511,15 +3767,26 @@ func NewDeleteContractorRequest(server string, id string, params *DeleteContract
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -3582,15 +3849,26 @@ func NewPatchContractorRequestWithBody(server string, id string, params *PatchCo
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -3637,15 +3915,26 @@ func NewExplainRequestWithBody(server string, params *ExplainParams, contentType
 
 	if params != nil {
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam0)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
 		}
 
 	}
@@ -3692,15 +3981,26 @@ func NewLookupResourcesRequestWithBody(server string, params *LookupResourcesPar
 
 	if params != nil {
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam0)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
 		}
 
 	}
@@ -3747,15 +4047,26 @@ func NewLookupSubjectsRequestWithBody(server string, params *LookupSubjectsParam
 
 	if params != nil {
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam0)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
 		}
 
 	}
@@ -3811,15 +4122,26 @@ func NewCreateOrganisationRequestWithBody(server string, params *CreateOrganisat
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -3869,15 +4191,26 @@ func NewDeleteOrganisationRequest(server string, org string, params *DeleteOrgan
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -3927,15 +4260,26 @@ func NewGetOrganisationRequest(server string, org string, params *GetOrganisatio
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -3998,15 +4342,26 @@ func NewEditOrganisationRequestWithBody(server string, org string, params *EditO
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -4119,15 +4474,26 @@ func NewListChangeRequestsRequest(server string, org string, params *ListChangeR
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -4190,15 +4556,26 @@ func NewFileChangeRequestRequestWithBody(server string, org string, params *File
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -4261,15 +4638,26 @@ func NewCreateContractorRequestWithBody(server string, org string, params *Creat
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -4358,15 +4746,26 @@ func NewListExceptionsRequest(server string, org string, params *ListExceptionsP
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -4429,15 +4828,26 @@ func NewGrantExceptionRequestWithBody(server string, org string, params *GrantEx
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -4501,15 +4911,26 @@ func NewRevokeExceptionRequest(server string, org string, user string, kind stri
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -4572,15 +4993,26 @@ func NewCreateInvoiceRequestWithBody(server string, org string, params *CreateIn
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -4630,15 +5062,26 @@ func NewListMembersRequest(server string, org string, params *ListMembersParams)
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -4695,15 +5138,26 @@ func NewRemoveMemberRequest(server string, org string, user string, params *Remo
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -4780,15 +5234,26 @@ func NewUnsetDesignationRequestWithBody(server string, org string, user string, 
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -4865,15 +5330,26 @@ func NewSetDesignationRequestWithBody(server string, org string, user string, de
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -4937,15 +5413,26 @@ func NewRevokeRoleRequest(server string, org string, user string, role string, p
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -5049,15 +5536,26 @@ func NewGrantRoleRequestWithBody(server string, org string, user string, role st
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -5141,15 +5639,26 @@ func NewUnsetAlwaysSubstantialRequest(server string, org string, kind string, pa
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -5246,15 +5755,26 @@ func NewSetAlwaysSubstantialRequestWithBody(server string, org string, kind stri
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -5317,15 +5837,26 @@ func NewTransferOwnershipRequestWithBody(server string, org string, params *Tran
 
 		req.Header.Set("Gatehouse-Actor", headerParam0)
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -5446,15 +5977,26 @@ func NewReadRelationshipsRequest(server string, params *ReadRelationshipsParams)
 
 	if params != nil {
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam0)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
 		}
 
 	}
@@ -5512,15 +6054,26 @@ func NewWriteRelationshipsRequestWithBody(server string, params *WriteRelationsh
 			req.Header.Set("Gatehouse-Actor", headerParam0)
 		}
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam1)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
 		}
 
 	}
@@ -5554,15 +6107,26 @@ func NewReadSchemaRequest(server string, params *ReadSchemaParams) (*http.Reques
 
 	if params != nil {
 
-		if params.XRequestId != nil {
+		if params.GatehouseZedToken != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-Id", headerParam0)
+			req.Header.Set("Gatehouse-Zed-Token", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
 		}
 
 	}
@@ -5830,18 +6394,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /v1/contractors/{id} (the `PatchContractor` operationId).
 	PatchContractorWithResponse(ctx context.Context, id string, params *PatchContractorParams, body PatchContractorJSONRequestBody, reqEditors ...RequestEditorFn) (*PatchContractorResponse, error)
 
-	// ExplainWithBodyWithResponse Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true
+	// ExplainWithBodyWithResponse Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true
 	//
-	// Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true. Enforces X3, X5 of domain.md.
+	// Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true. Enforces X3, X5, X6 of domain.md.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/explain (the `Explain` operationId).
 	ExplainWithBodyWithResponse(ctx context.Context, params *ExplainParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ExplainResponse, error)
 
-	// ExplainWithResponse Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true
+	// ExplainWithResponse Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true
 	//
-	// Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true. Enforces X3, X5 of domain.md.
+	// Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true. Enforces X3, X5, X6 of domain.md.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -13285,9 +13849,9 @@ func (c *ClientWithResponses) PatchContractorWithResponse(ctx context.Context, i
 	return ParsePatchContractorResponse(rsp)
 }
 
-// ExplainWithBodyWithResponse Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true
+// ExplainWithBodyWithResponse Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true
 //
-// Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true. Enforces X3, X5 of domain.md.
+// Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true. Enforces X3, X5, X6 of domain.md.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -13300,9 +13864,9 @@ func (c *ClientWithResponses) ExplainWithBodyWithResponse(ctx context.Context, p
 	return ParseExplainResponse(rsp)
 }
 
-// ExplainWithResponse Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true
+// ExplainWithResponse Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true
 //
-// Explain a check as the relationship chains that grant it; a search for chains cut short by its bounds (32 levels deep, 3 seconds, 100 chains) answers the chains found so far with truncated: true. Enforces X3, X5 of domain.md.
+// Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true. Enforces X3, X5, X6 of domain.md.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
