@@ -1,7 +1,11 @@
 package spicedb
 
 import (
+	"math"
+	"slices"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/authzed/spicedb/pkg/schemadsl/compiler"
 	"github.com/authzed/spicedb/pkg/schemadsl/input"
@@ -32,10 +36,13 @@ const DefaultDecisionCacheSize = 100_000
 //     write has returned (the epoch has moved past it) never sees an
 //     answer computed before that write.
 //
-// Answers that time alone can change are never cached: a check whose
-// permission can reach a relationship with an expiration (SpiceDB hides an
-// expired one at read time, with no write), and a check with a caveat
-// context of its own.
+// Time changes answers too: SpiceDB hides an expired relationship at read
+// time, with no write (C6's exceptions, T5's roles). Every expiration is
+// written through this Store, so each is a change known in advance: an
+// answer whose permission can reach an expiring relationship is stored
+// under tick as well, and tick moves at every expiration written, at the
+// first check at or after it. A check with a caveat context of its own is
+// never cached.
 type decisions struct {
 	cache    *otter.Cache[decisionKey, gatehouse.CheckResult]
 	epoch    atomic.Uint64
@@ -44,12 +51,18 @@ type decisions struct {
 	// an expiration; nil until the schema is known, and then nothing is
 	// cached.
 	timed atomic.Pointer[map[typeRel]bool]
+	// tick moves when an expiration passes; next is the earliest one to
+	// come (Unix ns; MaxInt64: none), and expiries every one to come, sorted.
+	tick     atomic.Uint64
+	next     atomic.Int64
+	mu       sync.Mutex
+	expiries []int64
 }
 
 type typeRel struct{ typ, rel string }
 
 type decisionKey struct {
-	epoch                    uint64
+	epoch, tick              uint64
 	resourceType, resourceID string
 	permission               string
 	subjectType, subjectID   string
@@ -57,7 +70,60 @@ type decisionKey struct {
 }
 
 func newDecisions(size int) *decisions {
-	return &decisions{cache: otter.Must(&otter.Options[decisionKey, gatehouse.CheckResult]{MaximumSize: size})}
+	d := &decisions{cache: otter.Must(&otter.Options[decisionKey, gatehouse.CheckResult]{MaximumSize: size})}
+	d.next.Store(math.MaxInt64)
+	return d
+}
+
+// expiring schedules the expirations a write is about to store: each is a
+// change of every answer that can reach it, at its time. Call it before
+// the write begins.
+func (d *decisions) expiring(updates []gatehouse.Update) {
+	if d == nil {
+		return
+	}
+	now := time.Now().UnixNano()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, u := range updates {
+		if u.Op == gatehouse.Delete || u.Relationship.ExpiresAt == nil {
+			continue
+		}
+		if at := u.Relationship.ExpiresAt.UnixNano(); at > now {
+			i, found := slices.BinarySearch(d.expiries, at)
+			if !found {
+				d.expiries = slices.Insert(d.expiries, i, at)
+			}
+		}
+	}
+	if len(d.expiries) > 0 {
+		d.next.Store(d.expiries[0])
+	}
+}
+
+// passExpiries moves tick when an expiration has passed since the last
+// check: every answer that time can change, stored before, is gone.
+func (d *decisions) passExpiries() {
+	now := time.Now().UnixNano()
+	if now < d.next.Load() {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	i := 0
+	for i < len(d.expiries) && d.expiries[i] <= now {
+		i++
+	}
+	if i == 0 {
+		return
+	}
+	d.expiries = d.expiries[i:]
+	d.tick.Add(1)
+	next := int64(math.MaxInt64)
+	if len(d.expiries) > 0 {
+		next = d.expiries[0]
+	}
+	d.next.Store(next)
 }
 
 // beginWrite and endWrite bracket every write through the Store. A nil
@@ -105,8 +171,14 @@ func (d *decisions) check(req gatehouse.CheckRequest, compute func() (gatehouse.
 		return compute()
 	}
 	timed := d.timed.Load()
-	if len(req.Context) > 0 || timed == nil || (*timed)[typeRel{req.Resource.Type, req.Permission}] {
+	if len(req.Context) > 0 || timed == nil {
 		return compute()
+	}
+	d.passExpiries()
+	isTimed := (*timed)[typeRel{req.Resource.Type, req.Permission}]
+	var tick uint64
+	if isTimed {
+		tick = d.tick.Load()
 	}
 	epoch := d.epoch.Load()
 	if d.inflight.Load() > 0 {
@@ -115,7 +187,7 @@ func (d *decisions) check(req gatehouse.CheckRequest, compute func() (gatehouse.
 		return compute()
 	}
 	key := decisionKey{
-		epoch:        epoch,
+		epoch: epoch, tick: tick,
 		resourceType: req.Resource.Type, resourceID: req.Resource.ID,
 		permission:  req.Permission,
 		subjectType: req.Subject.Type, subjectID: req.Subject.ID, subjectRelation: req.Subject.Relation,

@@ -131,10 +131,11 @@ func TestDecisionCacheNeverStale(t *testing.T) {
 	}
 }
 
-// TestDecisionCacheSkipsExpirations: a permission that can reach a
+// TestDecisionCacheKnowsWhatTimeChanges: a permission that can reach a
 // relationship with an expiration changes as time passes, with no write,
-// so its answers are never cached; the rest are.
-func TestDecisionCacheSkipsExpirations(t *testing.T) {
+// so its answers are kept only until the next expiration; the rest are
+// kept until a write.
+func TestDecisionCacheKnowsWhatTimeChanges(t *testing.T) {
 	timed, err := expiringRelations(`use expiration
 definition user {}
 
@@ -188,4 +189,69 @@ func cut(s string) (string, string, bool) {
 		}
 	}
 	return s, "", false
+}
+
+// TestDecisionCacheExpiresOnTime (T5, C6; issue 20 item 2): an expiring
+// role is served from the cache while it holds, and stops counting at its
+// expiry with no write, on the first check after it; an answer that no
+// expiration can change stays cached across it.
+func TestDecisionCacheExpiresOnTime(t *testing.T) {
+	emb, err := StartEmbedded(t.Context(), EmbeddedConfig{Datastore: "memory"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = emb.Close() })
+	var computed atomic.Int64
+	s := New(emb.Conn, append(emb.Options(), WithObserver(func(m string, _ time.Duration, _ error) {
+		if m == "CheckEmbedded" {
+			computed.Add(1)
+		}
+	}))...)
+	if err := s.WriteSchema(t.Context(), schema.Text); err != nil {
+		t.Fatal(err)
+	}
+	expires := time.Now().Add(1500 * time.Millisecond)
+	must := func(r string) gatehouse.Relationship {
+		rel, err := gatehouse.ParseRelationship("x", r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rel
+	}
+	role := must("organisation:acme#cis_processor@user:carla")
+	role.ExpiresAt = &expires
+	if _, err := s.Write(t.Context(), gatehouse.Write{Updates: []gatehouse.Update{
+		{Relationship: must("organisation:acme#owner@user:olivia")},
+		{Relationship: must("contractor:c1#organisation@organisation:acme")},
+		{Relationship: role},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(res, perm, sub string) (bool, int64) {
+		t.Helper()
+		before := computed.Load()
+		obj, err := gatehouse.ParseObject("resource", res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := s.Check(t.Context(), gatehouse.CheckRequest{Resource: obj, Permission: perm, Subject: gatehouse.User(sub)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Allowed, computed.Load() - before
+	}
+	if ok, _ := check("contractor:c1", "view", "carla"); !ok {
+		t.Fatal("carla's live cis_processor role does not let her view c1")
+	}
+	if ok, n := check("contractor:c1", "view", "carla"); !ok || n != 0 {
+		t.Fatalf("second check: allowed %v, %d computed; want allowed from the cache", ok, n)
+	}
+	check("organisation:acme", "delete", "olivia")
+	time.Sleep(time.Until(expires) + 50*time.Millisecond)
+	if ok, n := check("contractor:c1", "view", "carla"); ok || n != 1 {
+		t.Fatalf("after the expiry: allowed %v, %d computed; want denied, computed anew", ok, n)
+	}
+	if ok, n := check("organisation:acme", "delete", "olivia"); !ok || n != 0 {
+		t.Fatalf("the owner's delete after an expiration it cannot reach: allowed %v, %d computed; want allowed from the cache", ok, n)
+	}
 }
