@@ -111,7 +111,8 @@ var blockRules = []blockRule{
 	{gatehouse.TypeChangeRequest, gatehouse.PermChargeApproved, gatehouse.RelRequester, "C11", "the requester does not approve their own request"},
 	{gatehouse.TypeChangeRequest, "", gatehouse.RelRequester, "C16", "the requester does not approve their own request"},
 	{gatehouse.TypeChangeRequest, "", "(organisation->member + organisation->provider_staff)", "X1", "a requester counts only while a member"},
-	{gatehouse.TypeChangeRequest, gatehouse.PermStanding, "(standard->member + authorise_main + role_covers + kind->excepted + target->excepted)", "C5", "nothing authorises the request as filed"},
+	{gatehouse.TypeChangeRequest, gatehouse.PermStanding, "(standard->member + authorise_main + role_covers + ((kind->excepted + target->excepted) & organisation->member))", "C5", "nothing authorises the request as filed"},
+	{gatehouse.TypeChangeRequest, gatehouse.PermStanding, "organisation->member", "T5", "an exception counts only while its holder is a member"},
 }
 
 // ruleOf returns the row of an operand of permission on typ, if any.
