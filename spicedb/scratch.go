@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"strings"
 
-	devinterface "github.com/authzed/spicedb/pkg/proto/developer/v1"
-	core "github.com/authzed/spicedb/pkg/proto/core/v1"
 	"github.com/authzed/spicedb/pkg/development"
+	core "github.com/authzed/spicedb/pkg/proto/core/v1"
+	devinterface "github.com/authzed/spicedb/pkg/proto/developer/v1"
 	"github.com/authzed/spicedb/pkg/tuple"
 
 	"github.com/gatehouse-authz/gatehouse"
