@@ -17,8 +17,8 @@ type Effect struct {
 }
 
 // Outcome is what a dry run would do: its changes, one a relationship in
-// the order first made, and their effects, sorted by subject, object and
-// permission. Truncated says the effects were not computed: the touched
+// the order first made, and their effects, sorted by subject, then object,
+// then permission in domain.md's table order. Truncated says the effects were not computed: the touched
 // organisations hold more than MaxRelationships, or the comparison would
 // take more than MaxChecks checks a side.
 type Outcome struct {
