@@ -162,6 +162,28 @@ const (
 	PermAwaiting = "awaiting"
 )
 
+// Checked reports the permissions domain.md's tables list on objectType,
+// the ones backends check by name, in the tables' order: what a dry run
+// (X7) compares before and after a write. Nil for a type with none.
+func Checked(objectType string) []string {
+	switch objectType {
+	case TypeOrganisation:
+		return []string{
+			PermMember, PermDelete, PermTransferOwnership, PermDelegateSecurityAdmin, PermDelegateAlternateSecurityAdmin,
+			PermManageMembers, PermManageTeamMembers, PermEditDetails, PermViewBilling, PermManageBilling, PermManageContractors,
+			"view_services", PermViewReports, "request_user_changes", "request_config_changes", "request_services",
+			PermApproveConfigChanges, PermApproveSpending, PermApproveSecurityChanges, PermApproveCharges,
+		}
+	case TypeContractor:
+		return []string{PermView, "edit"}
+	case TypeInvoice:
+		return []string{PermView, "pay", "approve"}
+	case TypeChangeRequest:
+		return []string{PermView, PermAuthorise}
+	}
+	return nil
+}
+
 // Provider is the platform every organisation is linked to, so that its
 // staff reach the organisation by an arrow (S7, C7, C9, C12).
 var Provider = Object{Type: TypePlatform, ID: "provider"}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/dryrun"
 	"github.com/gatehouse-authz/gatehouse/wire"
 )
 
@@ -108,7 +110,12 @@ func bind[B, R any](mk func(Deps) op[B, R]) binding {
 		serve: func(d Deps, rt route) gin.HandlerFunc {
 			run := mk(d)
 			return func(c *gin.Context) {
-				out, err := serve(c, rt, run)
+				out, err := serve(c, rt, func(ctx context.Context, in In[B]) (any, error) {
+					if in.Bool(dryRunParam.name) {
+						return dryRun(ctx, d, mk, in)
+					}
+					return run(ctx, in)
+				})
 				switch {
 				case c.Writer.Written() && err != nil:
 					// A stream broke after its first bytes (In.Stream).
@@ -133,27 +140,79 @@ func typeOf[T any]() reflect.Type {
 	return t
 }
 
-func serve[B, R any](c *gin.Context, rt route, run op[B, R]) (R, error) {
-	var zero R
+func serve[B any](c *gin.Context, rt route, run func(context.Context, In[B]) (any, error)) (any, error) {
 	in := In[B]{path: c.Params, accept: c.GetHeader("Accept"), w: c.Writer}
 	var err error
 	if in.Actor, err = readActor(c.GetHeader(wire.ActorHeader), rt.actor); err != nil {
-		return zero, err
+		return nil, err
 	}
-	if in.query, err = readQuery(c.Request.URL.Query(), rt.query); err != nil {
-		return zero, err
+	if in.query, err = readQuery(c.Request.URL.Query(), rt.params()); err != nil {
+		return nil, err
 	}
 	if typeOf[B]() != nil {
 		if err := readBody(c.Writer, c.Request, &in.Body, rt.optionalBody); err != nil {
-			return zero, err
+			return nil, err
 		}
 	}
 	return run(c.Request.Context(), in)
 }
 
+// dryRunParam is the query parameter of every write route that tries the
+// write without making it (X7).
+var dryRunParam = param{name: "dryRun", kind: "boolean", doc: "try the write without making it (X7): refused exactly as the real write would be; otherwise answers 200 with the relationships it would change and the permissions each person would gain or lose, and writes and audits nothing"}
+
+// writes reports whether the route changes anything: every route but the
+// reads (GET) and the checking endpoints a check-only key may call.
+func (rt route) writes() bool { return rt.method != http.MethodGet && !rt.checkKey }
+
+// params are the query parameters the route declares, with dryRun on a write.
+func (rt route) params() []param {
+	if !rt.writes() {
+		return rt.query
+	}
+	return append(slices.Clip(rt.query), dryRunParam)
+}
+
+// dryRun runs the operation mk makes over a dry-run Store (package dryrun)
+// instead of d.Store, and answers what it would have changed: the same
+// refusal as the real write, or the changes and their effects.
+func dryRun[B, R any](ctx context.Context, d Deps, mk func(Deps) op[B, R], in In[B]) (wire.DryRun, error) {
+	store := dryrun.New(d.Store, d.Scratch)
+	defer store.Close()
+	dd := d
+	dd.Store, dd.Workflow = store, d.Workflow.Over(store)
+	if _, err := mk(dd)(ctx, in); err != nil {
+		return wire.DryRun{}, err
+	}
+	o, err := store.Outcome(ctx)
+	if err != nil {
+		return wire.DryRun{}, err
+	}
+	out := wire.DryRun{DryRun: true, Changes: make([]string, len(o.Changes)), Effects: make([]wire.Effect, len(o.Effects)), EffectsTruncated: o.Truncated}
+	for i, u := range o.Changes {
+		verb := "touch"
+		if u.Op == gatehouse.Delete {
+			verb = "delete"
+		}
+		out.Changes[i] = verb + " " + u.Relationship.String()
+	}
+	for i, e := range o.Effects {
+		change := "lost"
+		if e.Gained {
+			change = "gained"
+		}
+		out.Effects[i] = wire.Effect{Subject: e.Subject.String(), Permission: e.Permission, On: e.On.String(), Change: change}
+	}
+	return out, nil
+}
+
 // respond writes the answer: 204 with the ZedToken header, or the row's
 // status with a Location for what a 201 created.
 func respond(c *gin.Context, rt route, out any) {
+	if dry, ok := out.(wire.DryRun); ok {
+		c.JSON(http.StatusOK, dry)
+		return
+	}
 	if w, ok := out.(written); ok {
 		if w.ZedToken != "" {
 			c.Header(wire.ZedTokenHeader, w.ZedToken)

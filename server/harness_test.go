@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/dryrun"
 	"github.com/gatehouse-authz/gatehouse/schema"
 	"github.com/gatehouse-authz/gatehouse/seed"
 	"github.com/gatehouse-authz/gatehouse/server"
@@ -77,7 +79,7 @@ func mustServer(tb testing.TB, log *slog.Logger, edit func(*server.Deps)) (*API,
 		d := server.Deps{
 			Store: store, Audit: auditOf(store).trail, AuditHealth: auditOf(store).consumer.Healthy, Schema: idx,
 			Keys: []string{testKey}, CheckKeys: []string{checkKey},
-			Log: log, Metrics: metrics[i], Ready: &ready,
+			Log: log, Metrics: metrics[i], Ready: &ready, Scratch: scratch,
 		}
 		if edit != nil {
 			edit(&d)
@@ -109,6 +111,11 @@ func (a *API) Session(tb testing.TB) *API {
 	s.URL, s.client = a.client.session(tb)
 	s.hc = validatingClient(tb, s.URL)
 	return &s
+}
+
+// scratch is the engine of every test server's dry runs (X7), as cmd/gatehouse wires it.
+func scratch(ctx context.Context, rels []gatehouse.Relationship) (dryrun.Scratch, error) {
+	return spicedb.NewScratch(ctx, schema.Text, rels)
 }
 
 // MustSeededAPI starts a Gatehouse with the demo data of seed/ loaded.

@@ -111,7 +111,7 @@ func TestHostileInput_Issue9(t *testing.T) {
 
 		// Unknown query parameters.
 		{name: "unknown parameter on relationships", method: "GET", path: "/v1/relationships?resource=organisation:acme&colour=red", status: 400, code: bad, field: "colour"},
-		{name: "unknown parameter on a write", method: "POST", path: "/v1/relationships?dryRun=true", body: raw("touch", "organisation:acme#administrator@user:mallory"), status: 400, code: bad, field: "dryRun"},
+		{name: "unknown parameter on a write", method: "POST", path: "/v1/relationships?force=true", body: raw("touch", "organisation:acme#administrator@user:mallory"), status: 400, code: bad, field: "force"},
 		{name: "unknown parameter on a check", method: "POST", path: "/v1/check?as=user:stella", body: map[string]any{"resource": "contractor:c1", "permission": "view", "subject": "user:mallory"}, status: 400, code: bad, field: "as"},
 		{name: "limit on a route without lists", method: "POST", path: "/v1/check?limit=5", body: map[string]any{"resource": "contractor:c1", "permission": "view", "subject": "user:mallory"}, status: 400, code: bad, field: "limit"},
 

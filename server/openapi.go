@@ -120,7 +120,7 @@ func operation(rt route, schemas obj) obj {
 	for _, m := range pathParam.FindAllStringSubmatch(rt.path, -1) {
 		params = append(params, obj{"name": m[1], "in": "path", "required": true, "schema": obj{"type": "string"}})
 	}
-	for _, q := range rt.query {
+	for _, q := range rt.params() {
 		s := obj{"type": q.kind}
 		switch q.kind {
 		case "integer":
@@ -179,6 +179,17 @@ func operation(rt route, schemas obj) obj {
 		"429":                   errResp("The key exceeded GATEHOUSE_RATE_LIMIT", retryAfter),
 		"503":                   errResp("SpiceDB unavailable, or the request outlived GATEHOUSE_REQUEST_TIMEOUT", retryAfter),
 		"default":               errResp("Any other error, in the same shape", nil),
+	}
+	if rt.writes() {
+		// A dry run (X7) answers 200 with what the write would do.
+		dry := schemaOf(reflect.TypeFor[wire.DryRun](), schemas)
+		if content, has := ok["content"].(obj); has && rt.status == http.StatusOK {
+			media := content["application/json"].(obj)
+			media["schema"] = obj{"oneOf": []any{media["schema"], dry}}
+			ok["description"] = "OK; with dryRun=true, a " + componentName(reflect.TypeFor[wire.DryRun]()) + " instead"
+		} else {
+			responses["200"] = obj{"description": "dryRun=true: what the write would change, nothing written", "headers": withRequestID(nil), "content": jsonContent(dry, exampleDryRun)}
+		}
 	}
 	if !rt.checkKey {
 		responses["403"] = errResp("Check-only key, or the actor lacks the permission named in error.permission", nil)

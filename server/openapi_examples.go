@@ -21,6 +21,17 @@ var exampleCR = wire.ChangeRequest{
 	ApprovalsNeeded: []string{"authorisation"}, AuthorisedBy: []string{}, ZedToken: tok,
 }
 
+// exampleDryRun is a dry run's answer (X7): removing carla from brightcis.
+var exampleDryRun = wire.DryRun{
+	DryRun:  true,
+	Changes: []string{"delete organisation:brightcis#cis_processor@user:carla"},
+	Effects: []wire.Effect{
+		{Subject: "user:carla", Permission: "view", On: "contractor:c1", Change: "lost"},
+		{Subject: "user:carla", Permission: "view", On: "contractor:c2", Change: "lost"},
+		{Subject: "user:carla", Permission: "member", On: "organisation:brightcis", Change: "lost"},
+	},
+}
+
 // examples are keyed by operationId.
 // exampleCursor is what a cursor looks like: opaque, to be sent back as it is.
 const exampleCursor = "eyJjIjoiLi4uIn0"

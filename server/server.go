@@ -7,7 +7,7 @@
 // says, answers with the row's status and writes every error in one place
 // (error.go). /openapi.json is generated from the same rows. The rules
 // live in package workflow; server holds none of them. It imports the root
-// package, workflow, wire and schema (never authzed-go); only cmd/gatehouse
+// package, workflow, dryrun, wire and schema (never authzed-go); only cmd/gatehouse
 // and tests import it.
 package server
 
@@ -20,6 +20,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/dryrun"
 	"github.com/gatehouse-authz/gatehouse/schema"
 	"github.com/gatehouse-authz/gatehouse/workflow"
 )
@@ -51,6 +52,10 @@ type Deps struct {
 	RateBurst int
 	// RequestTimeout bounds the work of one request (0: unbounded).
 	RequestTimeout time.Duration
+	// Scratch starts the scratch SpiceDB a dry run (?dryRun=true, X7)
+	// evaluates the would-be state in (spicedb.NewScratch with the schema);
+	// without it a dry run reports its changes but no effects.
+	Scratch dryrun.Engine
 	// Console, when set, serves the admin console under /console (package console).
 	Console http.Handler
 

@@ -55,3 +55,26 @@ type AuditLog struct {
 	Events []AuditEvent `json:"events"`
 	Cursor string       `json:"cursor,omitempty"`
 }
+
+// DryRun answers a write tried with ?dryRun=true (X7): nothing was
+// written or audited. Changes are the relationships the write would
+// touch or delete ("touch <rel>", "delete <rel>"); Effects the
+// permissions each person would gain or lose. EffectsTruncated says the
+// effects were left out: the organisations the write touches hold more
+// than 10,000 relationships, or the comparison would take more than
+// 20,000 checks a side.
+type DryRun struct {
+	DryRun           bool     `json:"dryRun"`
+	Changes          []string `json:"changes"`
+	Effects          []Effect `json:"effects"`
+	EffectsTruncated bool     `json:"effectsTruncated,omitempty"`
+}
+
+// Effect is one permission a subject would gain or lose on an object.
+type Effect struct {
+	Subject    string `json:"subject"`
+	Permission string `json:"permission"`
+	On         string `json:"on"`
+	// Change is "gained" or "lost".
+	Change string `json:"change"`
+}

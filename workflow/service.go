@@ -20,6 +20,14 @@ func New(store gatehouse.Store) *Service {
 	return &Service{store: store, now: time.Now}
 }
 
+// Over returns a Service that runs the same workflows over store: for one
+// call over a decorated Store, such as a dry run's (X7).
+func (s *Service) Over(store gatehouse.Store) *Service {
+	c := *s
+	c.store = store
+	return &c
+}
+
 // validID refuses an id SpiceDB would refuse, naming the field.
 func validID(field, id string) error {
 	if id == "" {

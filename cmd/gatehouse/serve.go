@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/audit"
 	"github.com/gatehouse-authz/gatehouse/console"
+	"github.com/gatehouse-authz/gatehouse/dryrun"
 	"github.com/gatehouse-authz/gatehouse/schema"
 	"github.com/gatehouse-authz/gatehouse/seed"
 	"github.com/gatehouse-authz/gatehouse/server"
@@ -482,6 +483,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			Keys: cfg.keys, CheckKeys: cfg.checkKeys, Log: log, Metrics: metrics, Ready: &ready,
 			PlatformKeys: cfg.platformKeys, RateLimit: cfg.rateLimit, RateBurst: cfg.rateBurst,
 			RequestTimeout: cfg.requestTimeout, Console: consoleHandler,
+			Scratch: func(ctx context.Context, rels []gatehouse.Relationship) (dryrun.Scratch, error) {
+				return spicedb.NewScratch(ctx, schema.Text, rels)
+			},
 		})),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,

@@ -172,9 +172,25 @@ type DesignationRequest struct {
 	Reason *string `json:"reason,omitempty"`
 }
 
+// DryRun defines model for DryRun.
+type DryRun struct {
+	Changes          []string `json:"changes"`
+	DryRun           bool     `json:"dryRun"`
+	Effects          []Effect `json:"effects"`
+	EffectsTruncated *bool    `json:"effectsTruncated,omitempty"`
+}
+
 // EditOrganisationRequest defines model for EditOrganisationRequest.
 type EditOrganisationRequest struct {
 	Name string `json:"name"`
+}
+
+// Effect defines model for Effect.
+type Effect struct {
+	Change     string `json:"change"`
+	On         string `json:"on"`
+	Permission string `json:"permission"`
+	Subject    string `json:"subject"`
 }
 
 // Error defines model for Error.
@@ -445,6 +461,9 @@ type GetChangeRequestParams struct {
 
 // AuthoriseChangeRequestParams defines parameters for AuthoriseChangeRequest.
 type AuthoriseChangeRequestParams struct {
+	// DryRun try the write without making it (X7): refused exactly as the real write would be; otherwise answers 200 with the relationships it would change and the permissions each person would gain or lose, and writes and audits nothing
+	DryRun *bool `form:"dryRun,omitempty" json:"dryRun,omitempty"`
+
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
@@ -453,10 +472,18 @@ type AuthoriseChangeRequestParams struct {
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
+}
+
+// AuthoriseChangeRequest200JSONResponseBody defines parameters for AuthoriseChangeRequest.
+type AuthoriseChangeRequest200JSONResponseBody struct {
+	union json.RawMessage
 }
 
 // RaiseFlagsParams defines parameters for RaiseFlags.
 type RaiseFlagsParams struct {
+	// DryRun try the write without making it (X7): refused exactly as the real write would be; otherwise answers 200 with the relationships it would change and the permissions each person would gain or lose, and writes and audits nothing
+	DryRun *bool `form:"dryRun,omitempty" json:"dryRun,omitempty"`
+
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
@@ -465,10 +492,18 @@ type RaiseFlagsParams struct {
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
+}
+
+// RaiseFlags200JSONResponseBody defines parameters for RaiseFlags.
+type RaiseFlags200JSONResponseBody struct {
+	union json.RawMessage
 }
 
 // OverrideChangeRequestParams defines parameters for OverrideChangeRequest.
 type OverrideChangeRequestParams struct {
+	// DryRun try the write without making it (X7): refused exactly as the real write would be; otherwise answers 200 with the relationships it would change and the permissions each person would gain or lose, and writes and audits nothing
+	DryRun *bool `form:"dryRun,omitempty" json:"dryRun,omitempty"`
+
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
@@ -477,10 +512,18 @@ type OverrideChangeRequestParams struct {
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
+}
+
+// OverrideChangeRequest200JSONResponseBody defines parameters for OverrideChangeRequest.
+type OverrideChangeRequest200JSONResponseBody struct {
+	union json.RawMessage
 }
 
 // ConfirmOverrideParams defines parameters for ConfirmOverride.
 type ConfirmOverrideParams struct {
+	// DryRun try the write without making it (X7): refused exactly as the real write would be; otherwise answers 200 with the relationships it would change and the permissions each person would gain or lose, and writes and audits nothing
+	DryRun *bool `form:"dryRun,omitempty" json:"dryRun,omitempty"`
+
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
@@ -489,10 +532,18 @@ type ConfirmOverrideParams struct {
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
+}
+
+// ConfirmOverride200JSONResponseBody defines parameters for ConfirmOverride.
+type ConfirmOverride200JSONResponseBody struct {
+	union json.RawMessage
 }
 
 // RejectChangeRequestParams defines parameters for RejectChangeRequest.
 type RejectChangeRequestParams struct {
+	// DryRun try the write without making it (X7): refused exactly as the real write would be; otherwise answers 200 with the relationships it would change and the permissions each person would gain or lose, and writes and audits nothing
+	DryRun *bool `form:"dryRun,omitempty" json:"dryRun,omitempty"`
+
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
@@ -503,8 +554,16 @@ type RejectChangeRequestParams struct {
 	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
 
+// RejectChangeRequest200JSONResponseBody defines parameters for RejectChangeRequest.
+type RejectChangeRequest200JSONResponseBody struct {
+	union json.RawMessage
+}
+
 // WithdrawChangeRequestParams defines parameters for WithdrawChangeRequest.
 type WithdrawChangeRequestParams struct {
+	// DryRun try the write without making it (X7): refused exactly as the real write would be; otherwise answers 200 with the relationships it would change and the permissions each person would gain or lose, and writes and audits nothing
+	DryRun *bool `form:"dryRun,omitempty" json:"dryRun,omitempty"`
+
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
@@ -513,6 +572,11 @@ type WithdrawChangeRequestParams struct {
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
+}
+
+// WithdrawChangeRequest200JSONResponseBody defines parameters for WithdrawChangeRequest.
+type WithdrawChangeRequest200JSONResponseBody struct {
+	union json.RawMessage
 }
 
 // CheckParams defines parameters for Check.
@@ -535,6 +599,9 @@ type CheckBulkParams struct {
 
 // DeleteContractorParams defines parameters for DeleteContractor.
 type DeleteContractorParams struct {
+	// DryRun try the write without making it (X7): refused exactly as the real write would be; otherwise answers 200 with the relationships it would change and the permissions each person would gain or lose, and writes and audits nothing
+	DryRun *bool `form:"dryRun,omitempty" json:"dryRun,omitempty"`
+
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
@@ -547,6 +614,9 @@ type DeleteContractorParams struct {
 
 // PatchContractorParams defines parameters for PatchContractor.
 type PatchContractorParams struct {
+	// DryRun try the write without making it (X7): refused exactly as the real write would be; otherwise answers 200 with the relationships it would change and the permissions each person would gain or lose, and writes and audits nothing
+	DryRun *bool `form:"dryRun,omitempty" json:"dryRun,omitempty"`
+
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
@@ -555,6 +625,11 @@ type PatchContractorParams struct {
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
+}
+
+// PatchContractor200JSONResponseBody defines parameters for PatchContractor.
+type PatchContractor200JSONResponseBody struct {
+	union json.RawMessage
 }
 
 // ExplainParams defines parameters for Explain.
@@ -586,6 +661,9 @@ type LookupSubjectsParams struct {
 
 // CreateOrganisationParams defines parameters for CreateOrganisation.
 type CreateOrganisationParams struct {
+	// DryRun try the write without making it (X7): refused exactly as the real write would be; otherwise answers 200 with the relationships it would change and the permissions each person would gain or lose, and writes and audits nothing
+	DryRun *bool `form:"dryRun,omitempty" json:"dryRun,omitempty"`
+
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
@@ -598,6 +676,9 @@ type CreateOrganisationParams struct {
 
 // DeleteOrganisationParams defines parameters for DeleteOrganisation.
 type DeleteOrganisationParams struct {
+	// DryRun try the write without making it (X7): refused exactly as the real write would be; otherwise answers 200 with the relationships it would change and the permissions each person would gain or lose, and writes and audits nothing
+	DryRun *bool `form:"dryRun,omitempty" json:"dryRun,omitempty"`
+
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
@@ -622,6 +703,9 @@ type GetOrganisationParams struct {
 
 // EditOrganisationParams defines parameters for EditOrganisation.
 type EditOrganisationParams struct {
+	// DryRun try the write without making it (X7): refused exactly as the real write would be; otherwise answers 200 with the relationships it would change and the permissions each person would gain or lose, and writes and audits nothing
+	DryRun *bool `form:"dryRun,omitempty" json:"dryRun,omitempty"`
+
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
@@ -630,6 +714,11 @@ type EditOrganisationParams struct {
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
+}
+
+// EditOrganisation200JSONResponseBody defines parameters for EditOrganisation.
+type EditOrganisation200JSONResponseBody struct {
+	union json.RawMessage
 }
 
 // ListChangeRequestsParams defines parameters for ListChangeRequests.
@@ -658,6 +747,9 @@ type ListChangeRequestsParams struct {
 
 // FileChangeRequestParams defines parameters for FileChangeRequest.
 type FileChangeRequestParams struct {
+	// DryRun try the write without making it (X7): refused exactly as the real write would be; otherwise answers 200 with the relationships it would change and the permissions each person would gain or lose, and writes and audits nothing
+	DryRun *bool `form:"dryRun,omitempty" json:"dryRun,omitempty"`
+
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
@@ -670,6 +762,9 @@ type FileChangeRequestParams struct {
 
 // CreateContractorParams defines parameters for CreateContractor.
 type CreateContractorParams struct {
+	// DryRun try the write without making it (X7): refused exactly as the real write would be; otherwise answers 200 with the relationships it would change and the permissions each person would gain or lose, and writes and audits nothing
+	DryRun *bool `form:"dryRun,omitempty" json:"dryRun,omitempty"`
+
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
@@ -700,6 +795,9 @@ type ListExceptionsParams struct {
 
 // GrantExceptionParams defines parameters for GrantException.
 type GrantExceptionParams struct {
+	// DryRun try the write without making it (X7): refused exactly as the real write would be; otherwise answers 200 with the relationships it would change and the permissions each person would gain or lose, and writes and audits nothing
+	DryRun *bool `form:"dryRun,omitempty" json:"dryRun,omitempty"`
+
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
@@ -712,6 +810,9 @@ type GrantExceptionParams struct {
 
 // RevokeExceptionParams defines parameters for RevokeException.
 type RevokeExceptionParams struct {
+	// DryRun try the write without making it (X7): refused exactly as the real write would be; otherwise answers 200 with the relationships it would change and the permissions each person would gain or lose, and writes and audits nothing
+	DryRun *bool `form:"dryRun,omitempty" json:"dryRun,omitempty"`
+
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
@@ -724,6 +825,9 @@ type RevokeExceptionParams struct {
 
 // CreateInvoiceParams defines parameters for CreateInvoice.
 type CreateInvoiceParams struct {
+	// DryRun try the write without making it (X7): refused exactly as the real write would be; otherwise answers 200 with the relationships it would change and the permissions each person would gain or lose, and writes and audits nothing
+	DryRun *bool `form:"dryRun,omitempty" json:"dryRun,omitempty"`
+
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
@@ -748,6 +852,9 @@ type ListMembersParams struct {
 
 // RemoveMemberParams defines parameters for RemoveMember.
 type RemoveMemberParams struct {
+	// DryRun try the write without making it (X7): refused exactly as the real write would be; otherwise answers 200 with the relationships it would change and the permissions each person would gain or lose, and writes and audits nothing
+	DryRun *bool `form:"dryRun,omitempty" json:"dryRun,omitempty"`
+
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
@@ -760,6 +867,9 @@ type RemoveMemberParams struct {
 
 // UnsetDesignationParams defines parameters for UnsetDesignation.
 type UnsetDesignationParams struct {
+	// DryRun try the write without making it (X7): refused exactly as the real write would be; otherwise answers 200 with the relationships it would change and the permissions each person would gain or lose, and writes and audits nothing
+	DryRun *bool `form:"dryRun,omitempty" json:"dryRun,omitempty"`
+
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
@@ -772,6 +882,9 @@ type UnsetDesignationParams struct {
 
 // SetDesignationParams defines parameters for SetDesignation.
 type SetDesignationParams struct {
+	// DryRun try the write without making it (X7): refused exactly as the real write would be; otherwise answers 200 with the relationships it would change and the permissions each person would gain or lose, and writes and audits nothing
+	DryRun *bool `form:"dryRun,omitempty" json:"dryRun,omitempty"`
+
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
@@ -784,6 +897,9 @@ type SetDesignationParams struct {
 
 // RevokeRoleParams defines parameters for RevokeRole.
 type RevokeRoleParams struct {
+	// DryRun try the write without making it (X7): refused exactly as the real write would be; otherwise answers 200 with the relationships it would change and the permissions each person would gain or lose, and writes and audits nothing
+	DryRun *bool `form:"dryRun,omitempty" json:"dryRun,omitempty"`
+
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
@@ -798,6 +914,9 @@ type RevokeRoleParams struct {
 type GrantRoleParams struct {
 	// PreviousBecomesAlternate on security_admin: the outgoing SA becomes the ASA (S3)
 	PreviousBecomesAlternate *bool `form:"previousBecomesAlternate,omitempty" json:"previousBecomesAlternate,omitempty"`
+
+	// DryRun try the write without making it (X7): refused exactly as the real write would be; otherwise answers 200 with the relationships it would change and the permissions each person would gain or lose, and writes and audits nothing
+	DryRun *bool `form:"dryRun,omitempty" json:"dryRun,omitempty"`
 
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
@@ -814,6 +933,9 @@ type UnsetAlwaysSubstantialParams struct {
 	// Target the target the declaration names
 	Target *string `form:"target,omitempty" json:"target,omitempty"`
 
+	// DryRun try the write without making it (X7): refused exactly as the real write would be; otherwise answers 200 with the relationships it would change and the permissions each person would gain or lose, and writes and audits nothing
+	DryRun *bool `form:"dryRun,omitempty" json:"dryRun,omitempty"`
+
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
@@ -829,6 +951,9 @@ type SetAlwaysSubstantialParams struct {
 	// Target narrow the declaration to one target
 	Target *string `form:"target,omitempty" json:"target,omitempty"`
 
+	// DryRun try the write without making it (X7): refused exactly as the real write would be; otherwise answers 200 with the relationships it would change and the permissions each person would gain or lose, and writes and audits nothing
+	DryRun *bool `form:"dryRun,omitempty" json:"dryRun,omitempty"`
+
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
@@ -841,6 +966,9 @@ type SetAlwaysSubstantialParams struct {
 
 // TransferOwnershipParams defines parameters for TransferOwnership.
 type TransferOwnershipParams struct {
+	// DryRun try the write without making it (X7): refused exactly as the real write would be; otherwise answers 200 with the relationships it would change and the permissions each person would gain or lose, and writes and audits nothing
+	DryRun *bool `form:"dryRun,omitempty" json:"dryRun,omitempty"`
+
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
@@ -849,6 +977,11 @@ type TransferOwnershipParams struct {
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
+}
+
+// TransferOwnership200JSONResponseBody defines parameters for TransferOwnership.
+type TransferOwnership200JSONResponseBody struct {
+	union json.RawMessage
 }
 
 // ReadRelationshipsParams defines parameters for ReadRelationships.
@@ -878,6 +1011,9 @@ type ReadRelationshipsParams struct {
 
 // WriteRelationshipsParams defines parameters for WriteRelationships.
 type WriteRelationshipsParams struct {
+	// DryRun try the write without making it (X7): refused exactly as the real write would be; otherwise answers 200 with the relationships it would change and the permissions each person would gain or lose, and writes and audits nothing
+	DryRun *bool `form:"dryRun,omitempty" json:"dryRun,omitempty"`
+
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor *string `json:"Gatehouse-Actor,omitempty"`
 
@@ -886,6 +1022,11 @@ type WriteRelationshipsParams struct {
 
 	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
 	XRequestId *string `json:"X-Request-Id,omitempty"`
+}
+
+// WriteRelationships200JSONResponseBody defines parameters for WriteRelationships.
+type WriteRelationships200JSONResponseBody struct {
+	union json.RawMessage
 }
 
 // ReadSchemaParams defines parameters for ReadSchema.
@@ -965,6 +1106,626 @@ type TransferOwnershipJSONRequestBody = TransferOwnershipRequest
 
 // WriteRelationshipsJSONRequestBody defines body for WriteRelationships for application/json ContentType.
 type WriteRelationshipsJSONRequestBody = WriteRelationshipsRequest
+
+// AsChangeRequest returns the union data inside the AuthoriseChangeRequest200JSONResponseBody as a ChangeRequest
+func (t AuthoriseChangeRequest200JSONResponseBody) AsChangeRequest() (ChangeRequest, error) {
+	var body ChangeRequest
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromChangeRequest overwrites any union data inside the AuthoriseChangeRequest200JSONResponseBody as the provided ChangeRequest
+func (t *AuthoriseChangeRequest200JSONResponseBody) FromChangeRequest(v ChangeRequest) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeChangeRequest performs a merge with any union data inside the AuthoriseChangeRequest200JSONResponseBody, using the provided ChangeRequest
+func (t *AuthoriseChangeRequest200JSONResponseBody) MergeChangeRequest(v ChangeRequest) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsDryRun returns the union data inside the AuthoriseChangeRequest200JSONResponseBody as a DryRun
+func (t AuthoriseChangeRequest200JSONResponseBody) AsDryRun() (DryRun, error) {
+	var body DryRun
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromDryRun overwrites any union data inside the AuthoriseChangeRequest200JSONResponseBody as the provided DryRun
+func (t *AuthoriseChangeRequest200JSONResponseBody) FromDryRun(v DryRun) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeDryRun performs a merge with any union data inside the AuthoriseChangeRequest200JSONResponseBody, using the provided DryRun
+func (t *AuthoriseChangeRequest200JSONResponseBody) MergeDryRun(v DryRun) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t AuthoriseChangeRequest200JSONResponseBody) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *AuthoriseChangeRequest200JSONResponseBody) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsChangeRequest returns the union data inside the RaiseFlags200JSONResponseBody as a ChangeRequest
+func (t RaiseFlags200JSONResponseBody) AsChangeRequest() (ChangeRequest, error) {
+	var body ChangeRequest
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromChangeRequest overwrites any union data inside the RaiseFlags200JSONResponseBody as the provided ChangeRequest
+func (t *RaiseFlags200JSONResponseBody) FromChangeRequest(v ChangeRequest) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeChangeRequest performs a merge with any union data inside the RaiseFlags200JSONResponseBody, using the provided ChangeRequest
+func (t *RaiseFlags200JSONResponseBody) MergeChangeRequest(v ChangeRequest) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsDryRun returns the union data inside the RaiseFlags200JSONResponseBody as a DryRun
+func (t RaiseFlags200JSONResponseBody) AsDryRun() (DryRun, error) {
+	var body DryRun
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromDryRun overwrites any union data inside the RaiseFlags200JSONResponseBody as the provided DryRun
+func (t *RaiseFlags200JSONResponseBody) FromDryRun(v DryRun) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeDryRun performs a merge with any union data inside the RaiseFlags200JSONResponseBody, using the provided DryRun
+func (t *RaiseFlags200JSONResponseBody) MergeDryRun(v DryRun) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t RaiseFlags200JSONResponseBody) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *RaiseFlags200JSONResponseBody) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsChangeRequest returns the union data inside the OverrideChangeRequest200JSONResponseBody as a ChangeRequest
+func (t OverrideChangeRequest200JSONResponseBody) AsChangeRequest() (ChangeRequest, error) {
+	var body ChangeRequest
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromChangeRequest overwrites any union data inside the OverrideChangeRequest200JSONResponseBody as the provided ChangeRequest
+func (t *OverrideChangeRequest200JSONResponseBody) FromChangeRequest(v ChangeRequest) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeChangeRequest performs a merge with any union data inside the OverrideChangeRequest200JSONResponseBody, using the provided ChangeRequest
+func (t *OverrideChangeRequest200JSONResponseBody) MergeChangeRequest(v ChangeRequest) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsDryRun returns the union data inside the OverrideChangeRequest200JSONResponseBody as a DryRun
+func (t OverrideChangeRequest200JSONResponseBody) AsDryRun() (DryRun, error) {
+	var body DryRun
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromDryRun overwrites any union data inside the OverrideChangeRequest200JSONResponseBody as the provided DryRun
+func (t *OverrideChangeRequest200JSONResponseBody) FromDryRun(v DryRun) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeDryRun performs a merge with any union data inside the OverrideChangeRequest200JSONResponseBody, using the provided DryRun
+func (t *OverrideChangeRequest200JSONResponseBody) MergeDryRun(v DryRun) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t OverrideChangeRequest200JSONResponseBody) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *OverrideChangeRequest200JSONResponseBody) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsChangeRequest returns the union data inside the ConfirmOverride200JSONResponseBody as a ChangeRequest
+func (t ConfirmOverride200JSONResponseBody) AsChangeRequest() (ChangeRequest, error) {
+	var body ChangeRequest
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromChangeRequest overwrites any union data inside the ConfirmOverride200JSONResponseBody as the provided ChangeRequest
+func (t *ConfirmOverride200JSONResponseBody) FromChangeRequest(v ChangeRequest) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeChangeRequest performs a merge with any union data inside the ConfirmOverride200JSONResponseBody, using the provided ChangeRequest
+func (t *ConfirmOverride200JSONResponseBody) MergeChangeRequest(v ChangeRequest) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsDryRun returns the union data inside the ConfirmOverride200JSONResponseBody as a DryRun
+func (t ConfirmOverride200JSONResponseBody) AsDryRun() (DryRun, error) {
+	var body DryRun
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromDryRun overwrites any union data inside the ConfirmOverride200JSONResponseBody as the provided DryRun
+func (t *ConfirmOverride200JSONResponseBody) FromDryRun(v DryRun) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeDryRun performs a merge with any union data inside the ConfirmOverride200JSONResponseBody, using the provided DryRun
+func (t *ConfirmOverride200JSONResponseBody) MergeDryRun(v DryRun) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ConfirmOverride200JSONResponseBody) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ConfirmOverride200JSONResponseBody) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsChangeRequest returns the union data inside the RejectChangeRequest200JSONResponseBody as a ChangeRequest
+func (t RejectChangeRequest200JSONResponseBody) AsChangeRequest() (ChangeRequest, error) {
+	var body ChangeRequest
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromChangeRequest overwrites any union data inside the RejectChangeRequest200JSONResponseBody as the provided ChangeRequest
+func (t *RejectChangeRequest200JSONResponseBody) FromChangeRequest(v ChangeRequest) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeChangeRequest performs a merge with any union data inside the RejectChangeRequest200JSONResponseBody, using the provided ChangeRequest
+func (t *RejectChangeRequest200JSONResponseBody) MergeChangeRequest(v ChangeRequest) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsDryRun returns the union data inside the RejectChangeRequest200JSONResponseBody as a DryRun
+func (t RejectChangeRequest200JSONResponseBody) AsDryRun() (DryRun, error) {
+	var body DryRun
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromDryRun overwrites any union data inside the RejectChangeRequest200JSONResponseBody as the provided DryRun
+func (t *RejectChangeRequest200JSONResponseBody) FromDryRun(v DryRun) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeDryRun performs a merge with any union data inside the RejectChangeRequest200JSONResponseBody, using the provided DryRun
+func (t *RejectChangeRequest200JSONResponseBody) MergeDryRun(v DryRun) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t RejectChangeRequest200JSONResponseBody) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *RejectChangeRequest200JSONResponseBody) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsChangeRequest returns the union data inside the WithdrawChangeRequest200JSONResponseBody as a ChangeRequest
+func (t WithdrawChangeRequest200JSONResponseBody) AsChangeRequest() (ChangeRequest, error) {
+	var body ChangeRequest
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromChangeRequest overwrites any union data inside the WithdrawChangeRequest200JSONResponseBody as the provided ChangeRequest
+func (t *WithdrawChangeRequest200JSONResponseBody) FromChangeRequest(v ChangeRequest) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeChangeRequest performs a merge with any union data inside the WithdrawChangeRequest200JSONResponseBody, using the provided ChangeRequest
+func (t *WithdrawChangeRequest200JSONResponseBody) MergeChangeRequest(v ChangeRequest) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsDryRun returns the union data inside the WithdrawChangeRequest200JSONResponseBody as a DryRun
+func (t WithdrawChangeRequest200JSONResponseBody) AsDryRun() (DryRun, error) {
+	var body DryRun
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromDryRun overwrites any union data inside the WithdrawChangeRequest200JSONResponseBody as the provided DryRun
+func (t *WithdrawChangeRequest200JSONResponseBody) FromDryRun(v DryRun) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeDryRun performs a merge with any union data inside the WithdrawChangeRequest200JSONResponseBody, using the provided DryRun
+func (t *WithdrawChangeRequest200JSONResponseBody) MergeDryRun(v DryRun) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t WithdrawChangeRequest200JSONResponseBody) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *WithdrawChangeRequest200JSONResponseBody) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsContractor returns the union data inside the PatchContractor200JSONResponseBody as a Contractor
+func (t PatchContractor200JSONResponseBody) AsContractor() (Contractor, error) {
+	var body Contractor
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromContractor overwrites any union data inside the PatchContractor200JSONResponseBody as the provided Contractor
+func (t *PatchContractor200JSONResponseBody) FromContractor(v Contractor) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeContractor performs a merge with any union data inside the PatchContractor200JSONResponseBody, using the provided Contractor
+func (t *PatchContractor200JSONResponseBody) MergeContractor(v Contractor) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsDryRun returns the union data inside the PatchContractor200JSONResponseBody as a DryRun
+func (t PatchContractor200JSONResponseBody) AsDryRun() (DryRun, error) {
+	var body DryRun
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromDryRun overwrites any union data inside the PatchContractor200JSONResponseBody as the provided DryRun
+func (t *PatchContractor200JSONResponseBody) FromDryRun(v DryRun) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeDryRun performs a merge with any union data inside the PatchContractor200JSONResponseBody, using the provided DryRun
+func (t *PatchContractor200JSONResponseBody) MergeDryRun(v DryRun) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t PatchContractor200JSONResponseBody) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *PatchContractor200JSONResponseBody) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsOrganisation returns the union data inside the EditOrganisation200JSONResponseBody as a Organisation
+func (t EditOrganisation200JSONResponseBody) AsOrganisation() (Organisation, error) {
+	var body Organisation
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromOrganisation overwrites any union data inside the EditOrganisation200JSONResponseBody as the provided Organisation
+func (t *EditOrganisation200JSONResponseBody) FromOrganisation(v Organisation) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeOrganisation performs a merge with any union data inside the EditOrganisation200JSONResponseBody, using the provided Organisation
+func (t *EditOrganisation200JSONResponseBody) MergeOrganisation(v Organisation) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsDryRun returns the union data inside the EditOrganisation200JSONResponseBody as a DryRun
+func (t EditOrganisation200JSONResponseBody) AsDryRun() (DryRun, error) {
+	var body DryRun
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromDryRun overwrites any union data inside the EditOrganisation200JSONResponseBody as the provided DryRun
+func (t *EditOrganisation200JSONResponseBody) FromDryRun(v DryRun) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeDryRun performs a merge with any union data inside the EditOrganisation200JSONResponseBody, using the provided DryRun
+func (t *EditOrganisation200JSONResponseBody) MergeDryRun(v DryRun) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t EditOrganisation200JSONResponseBody) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *EditOrganisation200JSONResponseBody) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsOwnership returns the union data inside the TransferOwnership200JSONResponseBody as a Ownership
+func (t TransferOwnership200JSONResponseBody) AsOwnership() (Ownership, error) {
+	var body Ownership
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromOwnership overwrites any union data inside the TransferOwnership200JSONResponseBody as the provided Ownership
+func (t *TransferOwnership200JSONResponseBody) FromOwnership(v Ownership) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeOwnership performs a merge with any union data inside the TransferOwnership200JSONResponseBody, using the provided Ownership
+func (t *TransferOwnership200JSONResponseBody) MergeOwnership(v Ownership) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsDryRun returns the union data inside the TransferOwnership200JSONResponseBody as a DryRun
+func (t TransferOwnership200JSONResponseBody) AsDryRun() (DryRun, error) {
+	var body DryRun
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromDryRun overwrites any union data inside the TransferOwnership200JSONResponseBody as the provided DryRun
+func (t *TransferOwnership200JSONResponseBody) FromDryRun(v DryRun) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeDryRun performs a merge with any union data inside the TransferOwnership200JSONResponseBody, using the provided DryRun
+func (t *TransferOwnership200JSONResponseBody) MergeDryRun(v DryRun) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t TransferOwnership200JSONResponseBody) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *TransferOwnership200JSONResponseBody) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsWriteResult returns the union data inside the WriteRelationships200JSONResponseBody as a WriteResult
+func (t WriteRelationships200JSONResponseBody) AsWriteResult() (WriteResult, error) {
+	var body WriteResult
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromWriteResult overwrites any union data inside the WriteRelationships200JSONResponseBody as the provided WriteResult
+func (t *WriteRelationships200JSONResponseBody) FromWriteResult(v WriteResult) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeWriteResult performs a merge with any union data inside the WriteRelationships200JSONResponseBody, using the provided WriteResult
+func (t *WriteRelationships200JSONResponseBody) MergeWriteResult(v WriteResult) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsDryRun returns the union data inside the WriteRelationships200JSONResponseBody as a DryRun
+func (t WriteRelationships200JSONResponseBody) AsDryRun() (DryRun, error) {
+	var body DryRun
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromDryRun overwrites any union data inside the WriteRelationships200JSONResponseBody as the provided DryRun
+func (t *WriteRelationships200JSONResponseBody) FromDryRun(v DryRun) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeDryRun performs a merge with any union data inside the WriteRelationships200JSONResponseBody, using the provided DryRun
+func (t *WriteRelationships200JSONResponseBody) MergeDryRun(v DryRun) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t WriteRelationships200JSONResponseBody) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *WriteRelationships200JSONResponseBody) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -3151,6 +3912,33 @@ func NewAuthoriseChangeRequestRequestWithBody(server string, id string, params *
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.DryRun != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dryRun", *params.DryRun, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
@@ -3231,6 +4019,33 @@ func NewRaiseFlagsRequestWithBody(server string, id string, params *RaiseFlagsPa
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.DryRun != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dryRun", *params.DryRun, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
@@ -3315,6 +4130,33 @@ func NewOverrideChangeRequestRequestWithBody(server string, id string, params *O
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.DryRun != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dryRun", *params.DryRun, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
@@ -3384,6 +4226,33 @@ func NewConfirmOverrideRequest(server string, id string, params *ConfirmOverride
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.DryRun != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dryRun", *params.DryRun, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
@@ -3466,6 +4335,33 @@ func NewRejectChangeRequestRequestWithBody(server string, id string, params *Rej
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.DryRun != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dryRun", *params.DryRun, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
@@ -3546,6 +4442,33 @@ func NewWithdrawChangeRequestRequestWithBody(server string, id string, params *W
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.DryRun != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dryRun", *params.DryRun, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
@@ -3751,6 +4674,33 @@ func NewDeleteContractorRequest(server string, id string, params *DeleteContract
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.DryRun != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dryRun", *params.DryRun, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
@@ -3829,6 +4779,33 @@ func NewPatchContractorRequestWithBody(server string, id string, params *PatchCo
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.DryRun != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dryRun", *params.DryRun, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
@@ -4104,6 +5081,33 @@ func NewCreateOrganisationRequestWithBody(server string, params *CreateOrganisat
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.DryRun != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dryRun", *params.DryRun, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
@@ -4173,6 +5177,33 @@ func NewDeleteOrganisationRequest(server string, org string, params *DeleteOrgan
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.DryRun != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dryRun", *params.DryRun, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
@@ -4322,6 +5353,33 @@ func NewEditOrganisationRequestWithBody(server string, org string, params *EditO
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.DryRun != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dryRun", *params.DryRun, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
@@ -4538,6 +5596,33 @@ func NewFileChangeRequestRequestWithBody(server string, org string, params *File
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.DryRun != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dryRun", *params.DryRun, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
@@ -4618,6 +5703,33 @@ func NewCreateContractorRequestWithBody(server string, org string, params *Creat
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.DryRun != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dryRun", *params.DryRun, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
@@ -4810,6 +5922,33 @@ func NewGrantExceptionRequestWithBody(server string, org string, params *GrantEx
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.DryRun != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dryRun", *params.DryRun, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
@@ -4895,6 +6034,33 @@ func NewRevokeExceptionRequest(server string, org string, user string, kind stri
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.DryRun != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dryRun", *params.DryRun, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
@@ -4973,6 +6139,33 @@ func NewCreateInvoiceRequestWithBody(server string, org string, params *CreateIn
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.DryRun != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dryRun", *params.DryRun, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
@@ -5122,6 +6315,33 @@ func NewRemoveMemberRequest(server string, org string, user string, params *Remo
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.DryRun != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dryRun", *params.DryRun, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
@@ -5214,6 +6434,33 @@ func NewUnsetDesignationRequestWithBody(server string, org string, user string, 
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.DryRun != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dryRun", *params.DryRun, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), body)
@@ -5312,6 +6559,33 @@ func NewSetDesignationRequestWithBody(server string, org string, user string, de
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.DryRun != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dryRun", *params.DryRun, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
 	if err != nil {
 		return nil, err
@@ -5395,6 +6669,33 @@ func NewRevokeRoleRequest(server string, org string, user string, role string, p
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.DryRun != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dryRun", *params.DryRun, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
@@ -5512,6 +6813,18 @@ func NewGrantRoleRequestWithBody(server string, org string, user string, role st
 
 		}
 
+		if params.DryRun != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dryRun", *params.DryRun, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -5608,6 +6921,18 @@ func NewUnsetAlwaysSubstantialRequest(server string, org string, kind string, pa
 		if params.Target != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "target", *params.Target, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DryRun != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dryRun", *params.DryRun, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -5731,6 +7056,18 @@ func NewSetAlwaysSubstantialRequestWithBody(server string, org string, kind stri
 
 		}
 
+		if params.DryRun != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dryRun", *params.DryRun, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -5817,6 +7154,33 @@ func NewTransferOwnershipRequestWithBody(server string, org string, params *Tran
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.DryRun != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dryRun", *params.DryRun, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
@@ -6032,6 +7396,33 @@ func NewWriteRelationshipsRequestWithBody(server string, params *WriteRelationsh
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.DryRun != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dryRun", *params.DryRun, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
@@ -7356,7 +8747,7 @@ type AuthoriseChangeRequestResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *ChangeRequest
+	JSON200 *AuthoriseChangeRequest200JSONResponseBody
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -7402,7 +8793,7 @@ type AuthoriseChangeRequestResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r AuthoriseChangeRequestResponse) GetJSON200() *ChangeRequest {
+func (r AuthoriseChangeRequestResponse) GetJSON200() *AuthoriseChangeRequest200JSONResponseBody {
 	return r.JSON200
 }
 
@@ -7546,7 +8937,7 @@ type RaiseFlagsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *ChangeRequest
+	JSON200 *RaiseFlags200JSONResponseBody
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -7592,7 +8983,7 @@ type RaiseFlagsResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r RaiseFlagsResponse) GetJSON200() *ChangeRequest {
+func (r RaiseFlagsResponse) GetJSON200() *RaiseFlags200JSONResponseBody {
 	return r.JSON200
 }
 
@@ -7736,7 +9127,7 @@ type OverrideChangeRequestResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *ChangeRequest
+	JSON200 *OverrideChangeRequest200JSONResponseBody
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -7782,7 +9173,7 @@ type OverrideChangeRequestResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r OverrideChangeRequestResponse) GetJSON200() *ChangeRequest {
+func (r OverrideChangeRequestResponse) GetJSON200() *OverrideChangeRequest200JSONResponseBody {
 	return r.JSON200
 }
 
@@ -7921,7 +9312,7 @@ type ConfirmOverrideResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *ChangeRequest
+	JSON200 *ConfirmOverride200JSONResponseBody
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -7963,7 +9354,7 @@ type ConfirmOverrideResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ConfirmOverrideResponse) GetJSON200() *ChangeRequest {
+func (r ConfirmOverrideResponse) GetJSON200() *ConfirmOverride200JSONResponseBody {
 	return r.JSON200
 }
 
@@ -8102,7 +9493,7 @@ type RejectChangeRequestResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *ChangeRequest
+	JSON200 *RejectChangeRequest200JSONResponseBody
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -8148,7 +9539,7 @@ type RejectChangeRequestResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r RejectChangeRequestResponse) GetJSON200() *ChangeRequest {
+func (r RejectChangeRequestResponse) GetJSON200() *RejectChangeRequest200JSONResponseBody {
 	return r.JSON200
 }
 
@@ -8292,7 +9683,7 @@ type WithdrawChangeRequestResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *ChangeRequest
+	JSON200 *WithdrawChangeRequest200JSONResponseBody
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -8338,7 +9729,7 @@ type WithdrawChangeRequestResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r WithdrawChangeRequestResponse) GetJSON200() *ChangeRequest {
+func (r WithdrawChangeRequestResponse) GetJSON200() *WithdrawChangeRequest200JSONResponseBody {
 	return r.JSON200
 }
 
@@ -8689,6 +10080,11 @@ func (r CheckBulkResponse) ContentType() string {
 	return ""
 }
 
+// DeleteContractorResponse200Headers the declared response headers of an HTTP 200 response for DeleteContractor
+type DeleteContractorResponse200Headers struct {
+	XRequestId *string
+}
+
 // DeleteContractorResponse204Headers the declared response headers of an HTTP 204 response for DeleteContractor
 type DeleteContractorResponse204Headers struct {
 	GatehouseZedToken *string
@@ -8745,6 +10141,8 @@ type DeleteContractorResponseDefaultHeaders struct {
 type DeleteContractorResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DryRun
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -8763,6 +10161,8 @@ type DeleteContractorResponse struct {
 	JSON503 *Error
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DeleteContractorResponse200Headers
 	// Headers204 the parsed response headers for an HTTP 204 response
 	Headers204 *DeleteContractorResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -8783,6 +10183,11 @@ type DeleteContractorResponse struct {
 	Headers503 *DeleteContractorResponse503Headers
 	// HeadersDefault the parsed response headers for an HTTP default response
 	HeadersDefault *DeleteContractorResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeleteContractorResponse) GetJSON200() *DryRun {
+	return r.JSON200
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -8920,7 +10325,7 @@ type PatchContractorResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Contractor
+	JSON200 *PatchContractor200JSONResponseBody
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -8966,7 +10371,7 @@ type PatchContractorResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r PatchContractorResponse) GetJSON200() *Contractor {
+func (r PatchContractorResponse) GetJSON200() *PatchContractor200JSONResponseBody {
 	return r.JSON200
 }
 
@@ -9451,6 +10856,11 @@ func (r LookupSubjectsResponse) ContentType() string {
 	return ""
 }
 
+// CreateOrganisationResponse200Headers the declared response headers of an HTTP 200 response for CreateOrganisation
+type CreateOrganisationResponse200Headers struct {
+	XRequestId *string
+}
+
 // CreateOrganisationResponse201Headers the declared response headers of an HTTP 201 response for CreateOrganisation
 type CreateOrganisationResponse201Headers struct {
 	Location   *string
@@ -9512,6 +10922,8 @@ type CreateOrganisationResponseDefaultHeaders struct {
 type CreateOrganisationResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DryRun
 	// JSON201 the response for an HTTP 201 `application/json` response
 	JSON201 *Organisation
 	// JSON400 the response for an HTTP 400 `application/json` response
@@ -9534,6 +10946,8 @@ type CreateOrganisationResponse struct {
 	JSON503 *Error
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CreateOrganisationResponse200Headers
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateOrganisationResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -9556,6 +10970,11 @@ type CreateOrganisationResponse struct {
 	Headers503 *CreateOrganisationResponse503Headers
 	// HeadersDefault the parsed response headers for an HTTP default response
 	HeadersDefault *CreateOrganisationResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateOrganisationResponse) GetJSON200() *DryRun {
+	return r.JSON200
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -9642,6 +11061,11 @@ func (r CreateOrganisationResponse) ContentType() string {
 	return ""
 }
 
+// DeleteOrganisationResponse200Headers the declared response headers of an HTTP 200 response for DeleteOrganisation
+type DeleteOrganisationResponse200Headers struct {
+	XRequestId *string
+}
+
 // DeleteOrganisationResponse204Headers the declared response headers of an HTTP 204 response for DeleteOrganisation
 type DeleteOrganisationResponse204Headers struct {
 	GatehouseZedToken *string
@@ -9698,6 +11122,8 @@ type DeleteOrganisationResponseDefaultHeaders struct {
 type DeleteOrganisationResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DryRun
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -9716,6 +11142,8 @@ type DeleteOrganisationResponse struct {
 	JSON503 *Error
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DeleteOrganisationResponse200Headers
 	// Headers204 the parsed response headers for an HTTP 204 response
 	Headers204 *DeleteOrganisationResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -9736,6 +11164,11 @@ type DeleteOrganisationResponse struct {
 	Headers503 *DeleteOrganisationResponse503Headers
 	// HeadersDefault the parsed response headers for an HTTP default response
 	HeadersDefault *DeleteOrganisationResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeleteOrganisationResponse) GetJSON200() *DryRun {
+	return r.JSON200
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -10049,7 +11482,7 @@ type EditOrganisationResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Organisation
+	JSON200 *EditOrganisation200JSONResponseBody
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -10095,7 +11528,7 @@ type EditOrganisationResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r EditOrganisationResponse) GetJSON200() *Organisation {
+func (r EditOrganisationResponse) GetJSON200() *EditOrganisation200JSONResponseBody {
 	return r.JSON200
 }
 
@@ -10354,6 +11787,11 @@ func (r ListChangeRequestsResponse) ContentType() string {
 	return ""
 }
 
+// FileChangeRequestResponse200Headers the declared response headers of an HTTP 200 response for FileChangeRequest
+type FileChangeRequestResponse200Headers struct {
+	XRequestId *string
+}
+
 // FileChangeRequestResponse201Headers the declared response headers of an HTTP 201 response for FileChangeRequest
 type FileChangeRequestResponse201Headers struct {
 	XRequestId *string
@@ -10414,6 +11852,8 @@ type FileChangeRequestResponseDefaultHeaders struct {
 type FileChangeRequestResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DryRun
 	// JSON201 the response for an HTTP 201 `application/json` response
 	JSON201 *ChangeRequest
 	// JSON400 the response for an HTTP 400 `application/json` response
@@ -10436,6 +11876,8 @@ type FileChangeRequestResponse struct {
 	JSON503 *Error
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *FileChangeRequestResponse200Headers
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *FileChangeRequestResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -10458,6 +11900,11 @@ type FileChangeRequestResponse struct {
 	Headers503 *FileChangeRequestResponse503Headers
 	// HeadersDefault the parsed response headers for an HTTP default response
 	HeadersDefault *FileChangeRequestResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r FileChangeRequestResponse) GetJSON200() *DryRun {
+	return r.JSON200
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -10544,6 +11991,11 @@ func (r FileChangeRequestResponse) ContentType() string {
 	return ""
 }
 
+// CreateContractorResponse200Headers the declared response headers of an HTTP 200 response for CreateContractor
+type CreateContractorResponse200Headers struct {
+	XRequestId *string
+}
+
 // CreateContractorResponse201Headers the declared response headers of an HTTP 201 response for CreateContractor
 type CreateContractorResponse201Headers struct {
 	Location   *string
@@ -10605,6 +12057,8 @@ type CreateContractorResponseDefaultHeaders struct {
 type CreateContractorResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DryRun
 	// JSON201 the response for an HTTP 201 `application/json` response
 	JSON201 *Contractor
 	// JSON400 the response for an HTTP 400 `application/json` response
@@ -10627,6 +12081,8 @@ type CreateContractorResponse struct {
 	JSON503 *Error
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CreateContractorResponse200Headers
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateContractorResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -10649,6 +12105,11 @@ type CreateContractorResponse struct {
 	Headers503 *CreateContractorResponse503Headers
 	// HeadersDefault the parsed response headers for an HTTP default response
 	HeadersDefault *CreateContractorResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateContractorResponse) GetJSON200() *DryRun {
+	return r.JSON200
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -10911,6 +12372,11 @@ func (r ListExceptionsResponse) ContentType() string {
 	return ""
 }
 
+// GrantExceptionResponse200Headers the declared response headers of an HTTP 200 response for GrantException
+type GrantExceptionResponse200Headers struct {
+	XRequestId *string
+}
+
 // GrantExceptionResponse201Headers the declared response headers of an HTTP 201 response for GrantException
 type GrantExceptionResponse201Headers struct {
 	XRequestId *string
@@ -10971,6 +12437,8 @@ type GrantExceptionResponseDefaultHeaders struct {
 type GrantExceptionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DryRun
 	// JSON201 the response for an HTTP 201 `application/json` response
 	JSON201 *Exception
 	// JSON400 the response for an HTTP 400 `application/json` response
@@ -10993,6 +12461,8 @@ type GrantExceptionResponse struct {
 	JSON503 *Error
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GrantExceptionResponse200Headers
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *GrantExceptionResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -11015,6 +12485,11 @@ type GrantExceptionResponse struct {
 	Headers503 *GrantExceptionResponse503Headers
 	// HeadersDefault the parsed response headers for an HTTP default response
 	HeadersDefault *GrantExceptionResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GrantExceptionResponse) GetJSON200() *DryRun {
+	return r.JSON200
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -11101,6 +12576,11 @@ func (r GrantExceptionResponse) ContentType() string {
 	return ""
 }
 
+// RevokeExceptionResponse200Headers the declared response headers of an HTTP 200 response for RevokeException
+type RevokeExceptionResponse200Headers struct {
+	XRequestId *string
+}
+
 // RevokeExceptionResponse204Headers the declared response headers of an HTTP 204 response for RevokeException
 type RevokeExceptionResponse204Headers struct {
 	GatehouseZedToken *string
@@ -11157,6 +12637,8 @@ type RevokeExceptionResponseDefaultHeaders struct {
 type RevokeExceptionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DryRun
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -11175,6 +12657,8 @@ type RevokeExceptionResponse struct {
 	JSON503 *Error
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RevokeExceptionResponse200Headers
 	// Headers204 the parsed response headers for an HTTP 204 response
 	Headers204 *RevokeExceptionResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -11195,6 +12679,11 @@ type RevokeExceptionResponse struct {
 	Headers503 *RevokeExceptionResponse503Headers
 	// HeadersDefault the parsed response headers for an HTTP default response
 	HeadersDefault *RevokeExceptionResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RevokeExceptionResponse) GetJSON200() *DryRun {
+	return r.JSON200
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -11271,6 +12760,11 @@ func (r RevokeExceptionResponse) ContentType() string {
 	return ""
 }
 
+// CreateInvoiceResponse200Headers the declared response headers of an HTTP 200 response for CreateInvoice
+type CreateInvoiceResponse200Headers struct {
+	XRequestId *string
+}
+
 // CreateInvoiceResponse201Headers the declared response headers of an HTTP 201 response for CreateInvoice
 type CreateInvoiceResponse201Headers struct {
 	XRequestId *string
@@ -11331,6 +12825,8 @@ type CreateInvoiceResponseDefaultHeaders struct {
 type CreateInvoiceResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DryRun
 	// JSON201 the response for an HTTP 201 `application/json` response
 	JSON201 *Invoice
 	// JSON400 the response for an HTTP 400 `application/json` response
@@ -11353,6 +12849,8 @@ type CreateInvoiceResponse struct {
 	JSON503 *Error
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CreateInvoiceResponse200Headers
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateInvoiceResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -11375,6 +12873,11 @@ type CreateInvoiceResponse struct {
 	Headers503 *CreateInvoiceResponse503Headers
 	// HeadersDefault the parsed response headers for an HTTP default response
 	HeadersDefault *CreateInvoiceResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateInvoiceResponse) GetJSON200() *DryRun {
+	return r.JSON200
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -11637,6 +13140,11 @@ func (r ListMembersResponse) ContentType() string {
 	return ""
 }
 
+// RemoveMemberResponse200Headers the declared response headers of an HTTP 200 response for RemoveMember
+type RemoveMemberResponse200Headers struct {
+	XRequestId *string
+}
+
 // RemoveMemberResponse204Headers the declared response headers of an HTTP 204 response for RemoveMember
 type RemoveMemberResponse204Headers struct {
 	GatehouseZedToken *string
@@ -11693,6 +13201,8 @@ type RemoveMemberResponseDefaultHeaders struct {
 type RemoveMemberResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DryRun
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -11711,6 +13221,8 @@ type RemoveMemberResponse struct {
 	JSON503 *Error
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RemoveMemberResponse200Headers
 	// Headers204 the parsed response headers for an HTTP 204 response
 	Headers204 *RemoveMemberResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -11731,6 +13243,11 @@ type RemoveMemberResponse struct {
 	Headers503 *RemoveMemberResponse503Headers
 	// HeadersDefault the parsed response headers for an HTTP default response
 	HeadersDefault *RemoveMemberResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RemoveMemberResponse) GetJSON200() *DryRun {
+	return r.JSON200
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -11807,6 +13324,11 @@ func (r RemoveMemberResponse) ContentType() string {
 	return ""
 }
 
+// UnsetDesignationResponse200Headers the declared response headers of an HTTP 200 response for UnsetDesignation
+type UnsetDesignationResponse200Headers struct {
+	XRequestId *string
+}
+
 // UnsetDesignationResponse204Headers the declared response headers of an HTTP 204 response for UnsetDesignation
 type UnsetDesignationResponse204Headers struct {
 	GatehouseZedToken *string
@@ -11868,6 +13390,8 @@ type UnsetDesignationResponseDefaultHeaders struct {
 type UnsetDesignationResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DryRun
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -11888,6 +13412,8 @@ type UnsetDesignationResponse struct {
 	JSON503 *Error
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UnsetDesignationResponse200Headers
 	// Headers204 the parsed response headers for an HTTP 204 response
 	Headers204 *UnsetDesignationResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -11910,6 +13436,11 @@ type UnsetDesignationResponse struct {
 	Headers503 *UnsetDesignationResponse503Headers
 	// HeadersDefault the parsed response headers for an HTTP default response
 	HeadersDefault *UnsetDesignationResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UnsetDesignationResponse) GetJSON200() *DryRun {
+	return r.JSON200
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -11991,6 +13522,11 @@ func (r UnsetDesignationResponse) ContentType() string {
 	return ""
 }
 
+// SetDesignationResponse200Headers the declared response headers of an HTTP 200 response for SetDesignation
+type SetDesignationResponse200Headers struct {
+	XRequestId *string
+}
+
 // SetDesignationResponse204Headers the declared response headers of an HTTP 204 response for SetDesignation
 type SetDesignationResponse204Headers struct {
 	GatehouseZedToken *string
@@ -12052,6 +13588,8 @@ type SetDesignationResponseDefaultHeaders struct {
 type SetDesignationResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DryRun
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -12072,6 +13610,8 @@ type SetDesignationResponse struct {
 	JSON503 *Error
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SetDesignationResponse200Headers
 	// Headers204 the parsed response headers for an HTTP 204 response
 	Headers204 *SetDesignationResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -12094,6 +13634,11 @@ type SetDesignationResponse struct {
 	Headers503 *SetDesignationResponse503Headers
 	// HeadersDefault the parsed response headers for an HTTP default response
 	HeadersDefault *SetDesignationResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetDesignationResponse) GetJSON200() *DryRun {
+	return r.JSON200
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -12175,6 +13720,11 @@ func (r SetDesignationResponse) ContentType() string {
 	return ""
 }
 
+// RevokeRoleResponse200Headers the declared response headers of an HTTP 200 response for RevokeRole
+type RevokeRoleResponse200Headers struct {
+	XRequestId *string
+}
+
 // RevokeRoleResponse204Headers the declared response headers of an HTTP 204 response for RevokeRole
 type RevokeRoleResponse204Headers struct {
 	GatehouseZedToken *string
@@ -12231,6 +13781,8 @@ type RevokeRoleResponseDefaultHeaders struct {
 type RevokeRoleResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DryRun
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -12249,6 +13801,8 @@ type RevokeRoleResponse struct {
 	JSON503 *Error
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RevokeRoleResponse200Headers
 	// Headers204 the parsed response headers for an HTTP 204 response
 	Headers204 *RevokeRoleResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -12269,6 +13823,11 @@ type RevokeRoleResponse struct {
 	Headers503 *RevokeRoleResponse503Headers
 	// HeadersDefault the parsed response headers for an HTTP default response
 	HeadersDefault *RevokeRoleResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RevokeRoleResponse) GetJSON200() *DryRun {
+	return r.JSON200
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -12345,6 +13904,11 @@ func (r RevokeRoleResponse) ContentType() string {
 	return ""
 }
 
+// GrantRoleResponse200Headers the declared response headers of an HTTP 200 response for GrantRole
+type GrantRoleResponse200Headers struct {
+	XRequestId *string
+}
+
 // GrantRoleResponse204Headers the declared response headers of an HTTP 204 response for GrantRole
 type GrantRoleResponse204Headers struct {
 	GatehouseZedToken *string
@@ -12406,6 +13970,8 @@ type GrantRoleResponseDefaultHeaders struct {
 type GrantRoleResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DryRun
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -12426,6 +13992,8 @@ type GrantRoleResponse struct {
 	JSON503 *Error
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GrantRoleResponse200Headers
 	// Headers204 the parsed response headers for an HTTP 204 response
 	Headers204 *GrantRoleResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -12448,6 +14016,11 @@ type GrantRoleResponse struct {
 	Headers503 *GrantRoleResponse503Headers
 	// HeadersDefault the parsed response headers for an HTTP default response
 	HeadersDefault *GrantRoleResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GrantRoleResponse) GetJSON200() *DryRun {
+	return r.JSON200
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -12529,6 +14102,11 @@ func (r GrantRoleResponse) ContentType() string {
 	return ""
 }
 
+// UnsetAlwaysSubstantialResponse200Headers the declared response headers of an HTTP 200 response for UnsetAlwaysSubstantial
+type UnsetAlwaysSubstantialResponse200Headers struct {
+	XRequestId *string
+}
+
 // UnsetAlwaysSubstantialResponse204Headers the declared response headers of an HTTP 204 response for UnsetAlwaysSubstantial
 type UnsetAlwaysSubstantialResponse204Headers struct {
 	GatehouseZedToken *string
@@ -12585,6 +14163,8 @@ type UnsetAlwaysSubstantialResponseDefaultHeaders struct {
 type UnsetAlwaysSubstantialResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DryRun
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -12603,6 +14183,8 @@ type UnsetAlwaysSubstantialResponse struct {
 	JSON503 *Error
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UnsetAlwaysSubstantialResponse200Headers
 	// Headers204 the parsed response headers for an HTTP 204 response
 	Headers204 *UnsetAlwaysSubstantialResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -12623,6 +14205,11 @@ type UnsetAlwaysSubstantialResponse struct {
 	Headers503 *UnsetAlwaysSubstantialResponse503Headers
 	// HeadersDefault the parsed response headers for an HTTP default response
 	HeadersDefault *UnsetAlwaysSubstantialResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UnsetAlwaysSubstantialResponse) GetJSON200() *DryRun {
+	return r.JSON200
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -12699,6 +14286,11 @@ func (r UnsetAlwaysSubstantialResponse) ContentType() string {
 	return ""
 }
 
+// SetAlwaysSubstantialResponse200Headers the declared response headers of an HTTP 200 response for SetAlwaysSubstantial
+type SetAlwaysSubstantialResponse200Headers struct {
+	XRequestId *string
+}
+
 // SetAlwaysSubstantialResponse204Headers the declared response headers of an HTTP 204 response for SetAlwaysSubstantial
 type SetAlwaysSubstantialResponse204Headers struct {
 	GatehouseZedToken *string
@@ -12760,6 +14352,8 @@ type SetAlwaysSubstantialResponseDefaultHeaders struct {
 type SetAlwaysSubstantialResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DryRun
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -12780,6 +14374,8 @@ type SetAlwaysSubstantialResponse struct {
 	JSON503 *Error
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SetAlwaysSubstantialResponse200Headers
 	// Headers204 the parsed response headers for an HTTP 204 response
 	Headers204 *SetAlwaysSubstantialResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -12802,6 +14398,11 @@ type SetAlwaysSubstantialResponse struct {
 	Headers503 *SetAlwaysSubstantialResponse503Headers
 	// HeadersDefault the parsed response headers for an HTTP default response
 	HeadersDefault *SetAlwaysSubstantialResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetAlwaysSubstantialResponse) GetJSON200() *DryRun {
+	return r.JSON200
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -12944,7 +14545,7 @@ type TransferOwnershipResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Ownership
+	JSON200 *TransferOwnership200JSONResponseBody
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -12990,7 +14591,7 @@ type TransferOwnershipResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r TransferOwnershipResponse) GetJSON200() *Ownership {
+func (r TransferOwnershipResponse) GetJSON200() *TransferOwnership200JSONResponseBody {
 	return r.JSON200
 }
 
@@ -13258,7 +14859,7 @@ type WriteRelationshipsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *WriteResult
+	JSON200 *WriteRelationships200JSONResponseBody
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -13296,7 +14897,7 @@ type WriteRelationshipsResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r WriteRelationshipsResponse) GetJSON200() *WriteResult {
+func (r WriteRelationshipsResponse) GetJSON200() *WriteRelationships200JSONResponseBody {
 	return r.JSON200
 }
 
@@ -15024,7 +16625,7 @@ func ParseAuthoriseChangeRequestResponse(rsp *http.Response) (*AuthoriseChangeRe
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest ChangeRequest
+		var dest AuthoriseChangeRequest200JSONResponseBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -15247,7 +16848,7 @@ func ParseRaiseFlagsResponse(rsp *http.Response) (*RaiseFlagsResponse, error) {
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest ChangeRequest
+		var dest RaiseFlags200JSONResponseBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -15470,7 +17071,7 @@ func ParseOverrideChangeRequestResponse(rsp *http.Response) (*OverrideChangeRequ
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest ChangeRequest
+		var dest OverrideChangeRequest200JSONResponseBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -15693,7 +17294,7 @@ func ParseConfirmOverrideResponse(rsp *http.Response) (*ConfirmOverrideResponse,
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest ChangeRequest
+		var dest ConfirmOverride200JSONResponseBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -15899,7 +17500,7 @@ func ParseRejectChangeRequestResponse(rsp *http.Response) (*RejectChangeRequestR
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest ChangeRequest
+		var dest RejectChangeRequest200JSONResponseBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -16122,7 +17723,7 @@ func ParseWithdrawChangeRequestResponse(rsp *http.Response) (*WithdrawChangeRequ
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest ChangeRequest
+		var dest WithdrawChangeRequest200JSONResponseBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -16654,6 +18255,13 @@ func ParseDeleteContractorResponse(rsp *http.Response) (*DeleteContractorRespons
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DryRun
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case rsp.StatusCode == 204:
 		break // No content-type
 
@@ -16723,6 +18331,16 @@ func ParseDeleteContractorResponse(rsp *http.Response) (*DeleteContractorRespons
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers DeleteContractorResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 204:
 		var headers DeleteContractorResponse204Headers
 		if values := rsp.Header.Values("Gatehouse-Zed-Token"); len(values) > 0 {
@@ -16864,7 +18482,7 @@ func ParsePatchContractorResponse(rsp *http.Response) (*PatchContractorResponse,
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Contractor
+		var dest PatchContractor200JSONResponseBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -17551,6 +19169,13 @@ func ParseCreateOrganisationResponse(rsp *http.Response) (*CreateOrganisationRes
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DryRun
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
 		var dest Organisation
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -17631,6 +19256,16 @@ func ParseCreateOrganisationResponse(rsp *http.Response) (*CreateOrganisationRes
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers CreateOrganisationResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 201:
 		var headers CreateOrganisationResponse201Headers
 		if values := rsp.Header.Values("Location"); len(values) > 0 {
@@ -17781,6 +19416,13 @@ func ParseDeleteOrganisationResponse(rsp *http.Response) (*DeleteOrganisationRes
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DryRun
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case rsp.StatusCode == 204:
 		break // No content-type
 
@@ -17850,6 +19492,16 @@ func ParseDeleteOrganisationResponse(rsp *http.Response) (*DeleteOrganisationRes
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers DeleteOrganisationResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 204:
 		var headers DeleteOrganisationResponse204Headers
 		if values := rsp.Header.Values("Gatehouse-Zed-Token"); len(values) > 0 {
@@ -18197,7 +19849,7 @@ func ParseEditOrganisationResponse(rsp *http.Response) (*EditOrganisationRespons
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Organisation
+		var dest EditOrganisation200JSONResponseBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -18625,6 +20277,13 @@ func ParseFileChangeRequestResponse(rsp *http.Response) (*FileChangeRequestRespo
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DryRun
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
 		var dest ChangeRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -18705,6 +20364,16 @@ func ParseFileChangeRequestResponse(rsp *http.Response) (*FileChangeRequestRespo
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers FileChangeRequestResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 201:
 		var headers FileChangeRequestResponse201Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -18848,6 +20517,13 @@ func ParseCreateContractorResponse(rsp *http.Response) (*CreateContractorRespons
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DryRun
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
 		var dest Contractor
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -18928,6 +20604,16 @@ func ParseCreateContractorResponse(rsp *http.Response) (*CreateContractorRespons
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers CreateContractorResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 201:
 		var headers CreateContractorResponse201Headers
 		if values := rsp.Header.Values("Location"); len(values) > 0 {
@@ -19284,6 +20970,13 @@ func ParseGrantExceptionResponse(rsp *http.Response) (*GrantExceptionResponse, e
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DryRun
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
 		var dest Exception
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19364,6 +21057,16 @@ func ParseGrantExceptionResponse(rsp *http.Response) (*GrantExceptionResponse, e
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers GrantExceptionResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 201:
 		var headers GrantExceptionResponse201Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -19507,6 +21210,13 @@ func ParseRevokeExceptionResponse(rsp *http.Response) (*RevokeExceptionResponse,
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DryRun
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case rsp.StatusCode == 204:
 		break // No content-type
 
@@ -19576,6 +21286,16 @@ func ParseRevokeExceptionResponse(rsp *http.Response) (*RevokeExceptionResponse,
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers RevokeExceptionResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 204:
 		var headers RevokeExceptionResponse204Headers
 		if values := rsp.Header.Values("Gatehouse-Zed-Token"); len(values) > 0 {
@@ -19716,6 +21436,13 @@ func ParseCreateInvoiceResponse(rsp *http.Response) (*CreateInvoiceResponse, err
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DryRun
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
 		var dest Invoice
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19796,6 +21523,16 @@ func ParseCreateInvoiceResponse(rsp *http.Response) (*CreateInvoiceResponse, err
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers CreateInvoiceResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 201:
 		var headers CreateInvoiceResponse201Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -20145,6 +21882,13 @@ func ParseRemoveMemberResponse(rsp *http.Response) (*RemoveMemberResponse, error
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DryRun
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case rsp.StatusCode == 204:
 		break // No content-type
 
@@ -20214,6 +21958,16 @@ func ParseRemoveMemberResponse(rsp *http.Response) (*RemoveMemberResponse, error
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers RemoveMemberResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 204:
 		var headers RemoveMemberResponse204Headers
 		if values := rsp.Header.Values("Gatehouse-Zed-Token"); len(values) > 0 {
@@ -20354,6 +22108,13 @@ func ParseUnsetDesignationResponse(rsp *http.Response) (*UnsetDesignationRespons
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DryRun
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case rsp.StatusCode == 204:
 		break // No content-type
 
@@ -20430,6 +22191,16 @@ func ParseUnsetDesignationResponse(rsp *http.Response) (*UnsetDesignationRespons
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers UnsetDesignationResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 204:
 		var headers UnsetDesignationResponse204Headers
 		if values := rsp.Header.Values("Gatehouse-Zed-Token"); len(values) > 0 {
@@ -20580,6 +22351,13 @@ func ParseSetDesignationResponse(rsp *http.Response) (*SetDesignationResponse, e
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DryRun
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case rsp.StatusCode == 204:
 		break // No content-type
 
@@ -20656,6 +22434,16 @@ func ParseSetDesignationResponse(rsp *http.Response) (*SetDesignationResponse, e
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers SetDesignationResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 204:
 		var headers SetDesignationResponse204Headers
 		if values := rsp.Header.Values("Gatehouse-Zed-Token"); len(values) > 0 {
@@ -20806,6 +22594,13 @@ func ParseRevokeRoleResponse(rsp *http.Response) (*RevokeRoleResponse, error) {
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DryRun
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case rsp.StatusCode == 204:
 		break // No content-type
 
@@ -20875,6 +22670,16 @@ func ParseRevokeRoleResponse(rsp *http.Response) (*RevokeRoleResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers RevokeRoleResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 204:
 		var headers RevokeRoleResponse204Headers
 		if values := rsp.Header.Values("Gatehouse-Zed-Token"); len(values) > 0 {
@@ -21015,6 +22820,13 @@ func ParseGrantRoleResponse(rsp *http.Response) (*GrantRoleResponse, error) {
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DryRun
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case rsp.StatusCode == 204:
 		break // No content-type
 
@@ -21091,6 +22903,16 @@ func ParseGrantRoleResponse(rsp *http.Response) (*GrantRoleResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers GrantRoleResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 204:
 		var headers GrantRoleResponse204Headers
 		if values := rsp.Header.Values("Gatehouse-Zed-Token"); len(values) > 0 {
@@ -21241,6 +23063,13 @@ func ParseUnsetAlwaysSubstantialResponse(rsp *http.Response) (*UnsetAlwaysSubsta
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DryRun
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case rsp.StatusCode == 204:
 		break // No content-type
 
@@ -21310,6 +23139,16 @@ func ParseUnsetAlwaysSubstantialResponse(rsp *http.Response) (*UnsetAlwaysSubsta
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers UnsetAlwaysSubstantialResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 204:
 		var headers UnsetAlwaysSubstantialResponse204Headers
 		if values := rsp.Header.Values("Gatehouse-Zed-Token"); len(values) > 0 {
@@ -21450,6 +23289,13 @@ func ParseSetAlwaysSubstantialResponse(rsp *http.Response) (*SetAlwaysSubstantia
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DryRun
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case rsp.StatusCode == 204:
 		break // No content-type
 
@@ -21526,6 +23372,16 @@ func ParseSetAlwaysSubstantialResponse(rsp *http.Response) (*SetAlwaysSubstantia
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers SetAlwaysSubstantialResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 204:
 		var headers SetAlwaysSubstantialResponse204Headers
 		if values := rsp.Header.Values("Gatehouse-Zed-Token"); len(values) > 0 {
@@ -21677,7 +23533,7 @@ func ParseTransferOwnershipResponse(rsp *http.Response) (*TransferOwnershipRespo
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Ownership
+		var dest TransferOwnership200JSONResponseBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -22055,7 +23911,7 @@ func ParseWriteRelationshipsResponse(rsp *http.Response) (*WriteRelationshipsRes
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest WriteResult
+		var dest WriteRelationships200JSONResponseBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
