@@ -191,6 +191,10 @@ type call struct {
 	noAuth bool
 	// token receives the Gatehouse-Zed-Token header of the answer.
 	token *string
+	// accept, when set, is the Accept header, and sink receives the 2xx
+	// body as it comes (an export) instead of out.
+	accept string
+	sink   io.Writer
 }
 
 // do sends the call, retrying as the policy allows, and decodes a 2xx body
@@ -244,6 +248,9 @@ func (c *Client) once(ctx context.Context, cl call, target string, payload []byt
 		return fmt.Errorf("gatehouse %s %s: %w", cl.method, cl.path, err)
 	}
 	req.Header.Set("Accept", "application/json")
+	if cl.accept != "" {
+		req.Header.Set("Accept", cl.accept)
+	}
 	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -266,6 +273,12 @@ func (c *Client) once(ctx context.Context, cl call, target string, payload []byt
 	}
 	if cl.token != nil {
 		*cl.token = resp.Header.Get(ZedTokenHeader)
+	}
+	if cl.sink != nil {
+		if _, err := io.Copy(cl.sink, resp.Body); err != nil {
+			return fmt.Errorf("gatehouse %s %s: reading the export: %w", cl.method, cl.path, err)
+		}
+		return nil
 	}
 	if cl.out == nil || resp.StatusCode == http.StatusNoContent {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))

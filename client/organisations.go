@@ -2,7 +2,10 @@ package client
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/gatehouse-authz/gatehouse/wire"
@@ -60,6 +63,44 @@ func (c *Client) Members(ctx context.Context, org string) ([]Member, error) {
 		return nil, err
 	}
 	return out.Members, nil
+}
+
+// Access reads one page of org's access review (members with
+// view_reports and provider staff only): at most limit members (0 for the
+// server's default of 50; at most 200), after cursor ("" for the first
+// page). The answer's Cursor continues it while more members remain.
+func (c *Client) Access(ctx context.Context, org string, limit int, cursor string) (*AccessReview, error) {
+	q := url.Values{}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	var out AccessReview
+	if err := c.get(ctx, "/v1/organisations/"+seg(org)+"/access", q, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// AccessCSV writes org's whole access review to w as CSV (user,
+// permission, object, via, until), every page, as the server streams it.
+// A last row "#truncated" or "#error" says the export is not whole. It is
+// never retried once the answer started, which would repeat rows.
+func (c *Client) AccessCSV(ctx context.Context, org string, w io.Writer) error {
+	return c.do(ctx, call{method: http.MethodGet, path: "/v1/organisations/" + seg(org) + "/access", accept: "text/csv", sink: w})
+}
+
+// MemberAccess reads user's access in org ("bob" or "user:bob"), with the
+// latest changes they made there: the person themselves, members with
+// view_reports and provider staff may.
+func (c *Client) MemberAccess(ctx context.Context, org, user string) (*MemberAccess, error) {
+	var out MemberAccess
+	if err := c.get(ctx, memberPath(org, user)+"/access", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // grant is what the GrantOptions say.

@@ -45,6 +45,13 @@ type (
 	// Member is one person on a team with their roles, when each role that
 	// ends on its own ends (T5), and their designations.
 	Member = wire.Member
+	// Access is one permission a person holds, with the relationships that
+	// grant it and until when.
+	Access = wire.Access
+	// AccessReview is one page of an organisation's access review.
+	AccessReview = wire.AccessReview
+	// MemberAccess is one person's access and latest changes.
+	MemberAccess = wire.MemberAccess
 	// Contractor is a contractor of one organisation (K1, K2).
 	Contractor = wire.Contractor
 	// ContractorPatch changes the fields of a contractor that are set.

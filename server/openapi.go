@@ -164,9 +164,7 @@ func operation(rt route, schemas obj) obj {
 	case rt.op.answer != nil:
 		ok["content"] = jsonContent(schemaOf(rt.op.answer, schemas), ex.resp)
 		if rt.stream != "" {
-			ok["content"].(obj)[rt.stream] = obj{"schema": obj{
-				"type": "string", "description": "sent when the request's Accept names this type: one JSON object per line, each an " + componentName(reflect.TypeFor[wire.AuditEvent]()) + ", oldest first",
-			}}
+			ok["content"].(obj)[rt.stream] = obj{"schema": obj{"type": "string", "description": rt.streamDoc}}
 		}
 	}
 	if rt.location != "" {
@@ -286,9 +284,14 @@ func structSchema(t reflect.Type, schemas obj) obj {
 }
 
 // withBounds adds the bounds a field's openapi tag declares
-// (openapi:"minimum=1,maximum=10000,default=1000") to its schema.
+// (openapi:"minimum=1,maximum=10000,default=1000") to its schema, and
+// nullable (openapi:"nullable") to a field answered as null.
 func withBounds(s obj, tag string) obj {
 	for kv := range strings.SplitSeq(tag, ",") {
+		if kv == "nullable" {
+			s["nullable"] = true
+			continue
+		}
 		k, v, ok := strings.Cut(kv, "=")
 		if n, err := strconv.Atoi(v); ok && err == nil && (k == "minimum" || k == "maximum" || k == "default") {
 			s[k] = n

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/wire"
+	"github.com/gatehouse-authz/gatehouse/workflow"
 )
 
 // route is one endpoint of the API: how the one adapter serves it and how
@@ -29,8 +30,9 @@ type route struct {
 	query    []param
 	// optionalBody lets the body be left out.
 	optionalBody bool
-	// stream is the media type the route also answers as a stream (In.Stream), when the caller accepts it.
-	stream string
+	// stream is the media type the route also answers as a stream (In.Stream), when the caller accepts it;
+	// streamDoc describes that body in /openapi.json.
+	stream, streamDoc string
 	// status answers success; 204 routes return written.
 	status int
 	// location, on a 201, is the path of what was created, less its id.
@@ -69,6 +71,7 @@ var api = []route{
 		method: "GET", path: "/v1/audit", id: "listAudit", tag: "relationships",
 		summary: "List the audit trail of an organisation (or, with platform=true, the events that name none), newest first; Accept: application/x-ndjson exports every matching event, oldest first",
 		rules:   []string{"X2"}, status: 200, op: bind(handleAudit), stream: ndjson,
+		streamDoc: "sent when the request's Accept names this type: one JSON object per line, each an AuditEvent, oldest first",
 		query: []param{
 			{name: "organisation", kind: "string", doc: "organisation id; required unless platform=true"},
 			{name: "platform", kind: "boolean", doc: "list the events that name no organisation (e.g. platform#staff)"},
@@ -93,6 +96,17 @@ var api = []route{
 	},
 	{method: "DELETE", path: "/v1/organisations/{org}/members/{user}/roles/{role}", id: "revokeRole", tag: "members", summary: "Revoke a role", rules: []string{"O6", "S2", "T2", "T3"}, actor: actorRequired, status: 204, op: bind(handleRevokeRole)},
 	{method: "DELETE", path: "/v1/organisations/{org}/members/{user}", id: "removeMember", tag: "members", summary: "Remove a member with all their roles, designations and exceptions", rules: []string{"O6", "S2", "T1"}, actor: actorRequired, status: 204, op: bind(handleRemoveMember)},
+	{
+		method: "GET", path: "/v1/organisations/{org}/access", id: "reviewAccess", tag: "members",
+		summary: "Who holds what, for an access review: every member (by user, paged) with every organisation permission and every permission on its contractors and invoices (the first 100 of each, by id; truncated beyond) that they hold, each with the relationships that grant it (via) and when the last ends (until); members with view_reports and provider staff only. Accept: text/csv exports every page",
+		rules:   []string{"X1", "R7", "K2", "T5"}, actor: actorRequired, status: 200, op: bind(handleAccessReview), stream: textCSV,
+		streamDoc: "sent when the request's Accept names this type: a header row user,permission,object,via,until, then one row per member, permission and object, every page (via: the relationships, space-separated; until: RFC 3339 or empty); a last row #truncated when objects were left out, #error when the export stopped before its end",
+		query: []param{
+			{name: "limit", kind: "integer", min: 1, max: workflow.AccessMaxLimit, def: workflow.AccessDefaultLimit, doc: "at most this many members, 1 to 200 (default 50); the CSV export reads pages of this size"},
+			cursor,
+		},
+	},
+	{method: "GET", path: "/v1/organisations/{org}/members/{user}/access", id: "memberAccess", tag: "members", summary: "One person's access with its paths, as the access review shows it, and the latest 20 changes they made in the organisation (the person themselves while a member, members with view_reports, provider staff)", rules: []string{"X1", "X2", "R7", "K2", "T5"}, actor: actorRequired, status: 200, op: bind(handleMemberAccess)},
 	{method: "PUT", path: "/v1/organisations/{org}/members/{user}/designations/{designation}", id: "setDesignation", tag: "members", summary: "Give a designation to a team member", rules: []string{"C7", "C9", "R7", "T4"}, actor: actorRequired, status: 204, optionalBody: true, op: bind(handleSetDesignation)},
 	{method: "DELETE", path: "/v1/organisations/{org}/members/{user}/designations/{designation}", id: "unsetDesignation", tag: "members", summary: "Take a designation away", rules: []string{"T4"}, actor: actorRequired, status: 204, optionalBody: true, op: bind(handleUnsetDesignation)},
 	{method: "POST", path: "/v1/organisations/{org}/contractors", id: "createContractor", tag: "contractors", summary: "Create a contractor, optionally admin-only", rules: []string{"K1", "K2", "R4"}, actor: actorRequired, status: 201, location: "/v1/contractors/", op: bind(handleCreateContractor)},

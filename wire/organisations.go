@@ -108,3 +108,36 @@ type DesignationRequest struct {
 type EditOrganisationRequest struct {
 	Name string `json:"name"`
 }
+
+// Access is one permission a person holds, for an access review: User
+// holds Permission on On (an organisation, contractor or invoice), through
+// Via, the relationships of theirs that grant it (a role or designation
+// in the organisation, or provider staff). Until (RFC 3339) is when the
+// last of them ends (T5); null when one never does.
+type Access struct {
+	User       string   `json:"user"`
+	Permission string   `json:"permission"`
+	On         string   `json:"on"`
+	Via        []string `json:"via"`
+	Until      *string  `json:"until" openapi:"nullable"`
+}
+
+// AccessReview is one page of an organisation's access review: the rows
+// of a page of members, by user, with a cursor while more members remain.
+// Truncated says the organisation has more contractors or invoices than a
+// review weighs (100 of each, by id): the rows on the others are left out.
+type AccessReview struct {
+	Access    []Access `json:"access"`
+	Cursor    string   `json:"cursor,omitempty"`
+	Truncated bool     `json:"truncated"`
+}
+
+// MemberAccess is one person's access in an organisation, with its paths
+// (Truncated as in AccessReview), and the latest changes they made there,
+// newest first (at most 20).
+type MemberAccess struct {
+	User          string       `json:"user"`
+	Access        []Access     `json:"access"`
+	Truncated     bool         `json:"truncated"`
+	RecentChanges []AuditEvent `json:"recentChanges"`
+}

@@ -20,3 +20,6 @@ func UseAwaitingPermission(permission string) (restore func()) {
 func (s *Service) WhyNotBounded(ctx context.Context, req gatehouse.CheckRequest, zedToken string, depth int, d time.Duration, ways int) (WhyNot, error) {
 	return s.whyNot(ctx, req, zedToken, whyNotBounds{depth: depth, time: d, ways: ways})
 }
+
+// PermissionsOf lists the permissions of typ in the compiled schema.
+func PermissionsOf(typ string) ([]string, error) { return permissionsOf(typ) }

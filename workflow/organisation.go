@@ -135,15 +135,25 @@ func (s *Service) Members(ctx context.Context, actor gatehouse.Subject, org stri
 	if err := validOrg("org", org); err != nil {
 		return nil, "", err
 	}
-	rels, tok, err := s.store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: gatehouse.TypeOrganisation, ResourceID: org, SubjectType: gatehouse.TypeUser}, gatehouse.Consistency{})
+	ms, tok, err := s.members(ctx, org, gatehouse.Consistency{})
+	if err != nil {
+		return nil, "", err
+	}
+	if err := s.require(ctx, actor, gatehouse.PermMember, gatehouse.OrganisationRef(org)); err != nil {
+		return nil, "", err
+	}
+	return ms, tok, nil
+}
+
+// members reads the team of org as Members lists it, with no permission
+// checked: 404 when org does not exist.
+func (s *Service) members(ctx context.Context, org string, c gatehouse.Consistency) ([]Member, string, error) {
+	rels, tok, err := s.store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: gatehouse.TypeOrganisation, ResourceID: org, SubjectType: gatehouse.TypeUser}, c)
 	if err != nil {
 		return nil, "", err
 	}
 	if !slices.ContainsFunc(rels, func(r gatehouse.Relationship) bool { return r.Relation == gatehouse.RoleOwner }) {
 		return nil, "", notFound(org)
-	}
-	if err := s.require(ctx, actor, gatehouse.PermMember, gatehouse.OrganisationRef(org)); err != nil {
-		return nil, "", err
 	}
 	byUser := map[string]*Member{}
 	for _, r := range rels {

@@ -45,6 +45,8 @@ type cliConfig struct {
 	legalReason, category string
 	target, expires       string
 	adminOnly             bool
+	// csv asks access for the CSV export.
+	csv bool
 	// set names the flags given on the command line, for the commands that
 	// tell "not given" from "given empty or false" (contractor patch,
 	// cr file --legal-reason).

@@ -75,6 +75,14 @@ func commands() []*command {
 			minArgs: 1, maxArgs: 1, needsActor: true, run: runOrgMembers,
 		},
 		{
+			name: "access", args: "<org> [user]", summary: "who holds what, with the roles and designations that grant it: every member (view_reports holders and staff), or one person with their latest changes",
+			minArgs: 1, maxArgs: 2, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) {
+				fs.BoolVar(&c.csv, "csv", false, "print the whole review as CSV (user,permission,object,via,until), every page")
+				fs.IntVar(&c.pageSize, "limit", 0, "at most `n` members a page (0: the server's 50; at most 200)")
+				fs.StringVar(&c.cursor, "cursor", "", "continue the review from the `cursor` a previous page printed")
+			}, run: runAccess,
+		},
+		{
 			name: "org edit", args: "<id> [name]", summary: "change an organisation's details: its name (edit_details holders)",
 			minArgs: 1, maxArgs: 2, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) { fs.StringVar(&c.name, "name", "", "the new display `name`") }, run: runOrgEdit,
 		},
@@ -667,4 +675,58 @@ func orDash(s []string) string {
 		return "-"
 	}
 	return strings.Join(s, ",")
+}
+
+func runAccess(ctx context.Context, c *client.Client, inv invocation, out io.Writer) (int, error) {
+	org := inv.args[0]
+	switch {
+	case len(inv.args) == 2 && inv.cfg.csv:
+		return exitError, usagef("access --csv exports every member; leave out the user")
+	case len(inv.args) == 2:
+		m, err := c.MemberAccess(ctx, org, inv.args[1])
+		if err != nil {
+			return exitError, err
+		}
+		return exitOK, emit(out, inv.cfg, m, func(w io.Writer) {
+			printAccess(w, m.Access, m.Truncated)
+			fmt.Fprintln(w, "\nrecent changes:")
+			if len(m.RecentChanges) == 0 {
+				fmt.Fprintln(w, "-")
+			}
+			for _, e := range m.RecentChanges {
+				fmt.Fprintf(w, "%s  %s  %s\n", e.At.UTC().Format(time.RFC3339), e.Action, strings.Join(e.Changes, ", "))
+			}
+		})
+	case inv.cfg.csv:
+		if err := c.AccessCSV(ctx, org, out); err != nil {
+			return exitError, err
+		}
+		return exitOK, nil
+	}
+	r, err := c.Access(ctx, org, inv.cfg.pageSize, inv.cfg.cursor)
+	if err != nil {
+		return exitError, err
+	}
+	return exitOK, emit(out, inv.cfg, r, func(w io.Writer) {
+		printAccess(w, r.Access, r.Truncated)
+		printMore(w, r.Cursor)
+	})
+}
+
+// printAccess prints access rows as a table: who, what, on what, through
+// which relationships, until when.
+func printAccess(w io.Writer, rows []client.Access, truncated bool) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "USER\tPERMISSION\tON\tVIA\tUNTIL")
+	for _, r := range rows {
+		until := "-"
+		if r.Until != nil {
+			until = *r.Until
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.User, r.Permission, r.On, orDash(r.Via), until)
+	}
+	_ = tw.Flush()
+	if truncated {
+		fmt.Fprintln(w, "truncated: only the first 100 contractors and 100 invoices were weighed")
+	}
 }

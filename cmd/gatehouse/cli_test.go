@@ -492,6 +492,24 @@ func TestLifecycleCommands(t *testing.T) {
 			wantOut: []string{"USER ROLES DESIGNATIONS", "user:carla cis_processor -", "user:tina billing_manager,cis_processor until 2027-01-31T00:00:00Z main_contact"},
 		},
 		{
+			name: "access_page", args: []string{"access", "brightcis", "--limit", "1"},
+			route: "GET /v1/organisations/brightcis/access", status: 200, wantQuery: "limit=1",
+			answer:  `{"access":[{"user":"user:adam","permission":"edit_details","on":"organisation:brightcis","via":["organisation:brightcis#administrator@user:adam"],"until":null}],"cursor":"YWRhbQ","truncated":false}`,
+			wantOut: []string{"USER PERMISSION ON VIA UNTIL", "user:adam edit_details organisation:brightcis organisation:brightcis#administrator@user:adam -", "more: --cursor YWRhbQ"},
+		},
+		{
+			name: "access_csv", args: []string{"access", "brightcis", "--csv"},
+			route: "GET /v1/organisations/brightcis/access", status: 200,
+			answer:         "user,permission,object,via,until\nuser:adam,view,contractor:c1,organisation:brightcis#administrator@user:adam,\n",
+			wantOutExactly: "user,permission,object,via,until\nuser:adam,view,contractor:c1,organisation:brightcis#administrator@user:adam,\n",
+		},
+		{
+			name: "access_one_person", args: []string{"access", "brightcis", "carla"},
+			route: "GET /v1/organisations/brightcis/members/carla/access", status: 200,
+			answer:  `{"user":"user:carla","access":[{"user":"user:carla","permission":"view","on":"contractor:c1","via":["organisation:brightcis#cis_processor@user:carla"],"until":"2027-01-31T00:00:00Z"}],"truncated":false,"recentChanges":[{"at":"2026-02-01T10:00:00Z","actor":"user:carla","action":"file_change_request","changes":["touch change_request:cr1#requester@user:carla"],"zedToken":"z"}]}`,
+			wantOut: []string{"user:carla view contractor:c1 organisation:brightcis#cis_processor@user:carla 2027-01-31T00:00:00Z", "recent changes:", "2026-02-01T10:00:00Z file_change_request touch change_request:cr1#requester@user:carla"},
+		},
+		{
 			name: "org_remove", args: []string{"org", "remove", "globex", "pat"},
 			route: "DELETE /v1/organisations/globex/members/pat", status: 204, wantOutExactly: "ztok\n",
 		},

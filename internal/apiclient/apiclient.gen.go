@@ -17,6 +17,22 @@ import (
 	"github.com/oapi-codegen/runtime"
 )
 
+// Access defines model for Access.
+type Access struct {
+	On         string   `json:"on"`
+	Permission string   `json:"permission"`
+	Until      *string  `json:"until,omitempty"`
+	User       string   `json:"user"`
+	Via        []string `json:"via"`
+}
+
+// AccessReview defines model for AccessReview.
+type AccessReview struct {
+	Access    []Access `json:"access"`
+	Cursor    *string  `json:"cursor,omitempty"`
+	Truncated bool     `json:"truncated"`
+}
+
 // AuditEvent defines model for AuditEvent.
 type AuditEvent struct {
 	Action       string             `json:"action"`
@@ -324,6 +340,14 @@ type Member struct {
 	ExpiresAt    *map[string]string `json:"expiresAt,omitempty"`
 	Roles        []string           `json:"roles"`
 	User         string             `json:"user"`
+}
+
+// MemberAccess defines model for MemberAccess.
+type MemberAccess struct {
+	Access        []Access     `json:"access"`
+	RecentChanges []AuditEvent `json:"recentChanges"`
+	Truncated     bool         `json:"truncated"`
+	User          string       `json:"user"`
 }
 
 // Members defines model for Members.
@@ -721,6 +745,24 @@ type EditOrganisation200JSONResponseBody struct {
 	union json.RawMessage
 }
 
+// ReviewAccessParams defines parameters for ReviewAccess.
+type ReviewAccessParams struct {
+	// Limit at most this many members, 1 to 200 (default 50); the CSV export reads pages of this size
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor the cursor of the previous page, to continue it; opaque
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// GatehouseActor the person the request acts for, user:<id>
+	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
+	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
+	XRequestId *string `json:"X-Request-Id,omitempty"`
+}
+
 // ListChangeRequestsParams defines parameters for ListChangeRequests.
 type ListChangeRequestsParams struct {
 	// Status authorised, pending, blocked, rejected or withdrawn
@@ -855,6 +897,18 @@ type RemoveMemberParams struct {
 	// DryRun try the write without making it (X7): refused exactly as the real write would be; otherwise answers 200 with the relationships it would change and the permissions each person would gain or lose, and writes and audits nothing
 	DryRun *bool `form:"dryRun,omitempty" json:"dryRun,omitempty"`
 
+	// GatehouseActor the person the request acts for, user:<id>
+	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
+	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
+	XRequestId *string `json:"X-Request-Id,omitempty"`
+}
+
+// MemberAccessParams defines parameters for MemberAccess.
+type MemberAccessParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
@@ -2105,6 +2159,13 @@ type ClientInterface interface {
 	// Corresponds with PATCH /v1/organisations/{org} (the `EditOrganisation` operationId).
 	EditOrganisation(ctx context.Context, org string, params *EditOrganisationParams, body EditOrganisationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ReviewAccess Who holds what, for an access review: every member (by user, paged) with every organisation permission and every permission on its contractors and invoices (the first 100 of each, by id; truncated beyond) that they hold, each with the relationships that grant it (via) and when the last ends (until); members with view_reports and provider staff only. Accept: text/csv exports every page
+	//
+	// Who holds what, for an access review: every member (by user, paged) with every organisation permission and every permission on its contractors and invoices (the first 100 of each, by id; truncated beyond) that they hold, each with the relationships that grant it (via) and when the last ends (until); members with view_reports and provider staff only. Accept: text/csv exports every page. Enforces X1, R7, K2, T5 of domain.md.
+	//
+	// Corresponds with GET /v1/organisations/{org}/access (the `ReviewAccess` operationId).
+	ReviewAccess(ctx context.Context, org string, params *ReviewAccessParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListChangeRequests List the change requests the actor may view (all with view_reports, else their own); awaiting=me lists the open ones the actor may authorise or approve now
 	//
 	// List the change requests the actor may view (all with view_reports, else their own); awaiting=me lists the open ones the actor may authorise or approve now. Enforces C13, C14 of domain.md.
@@ -2211,6 +2272,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /v1/organisations/{org}/members/{user} (the `RemoveMember` operationId).
 	RemoveMember(ctx context.Context, org string, user string, params *RemoveMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MemberAccess One person's access with its paths, as the access review shows it, and the latest 20 changes they made in the organisation (the person themselves while a member, members with view_reports, provider staff)
+	//
+	// One person's access with its paths, as the access review shows it, and the latest 20 changes they made in the organisation (the person themselves while a member, members with view_reports, provider staff). Enforces X1, X2, R7, K2, T5 of domain.md.
+	//
+	// Corresponds with GET /v1/organisations/{org}/members/{user}/access (the `MemberAccess` operationId).
+	MemberAccess(ctx context.Context, org string, user string, params *MemberAccessParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UnsetDesignationWithBody Take a designation away
 	//
@@ -3013,6 +3081,23 @@ func (c *Client) EditOrganisation(ctx context.Context, org string, params *EditO
 	return c.Client.Do(req)
 }
 
+// ReviewAccess Who holds what, for an access review: every member (by user, paged) with every organisation permission and every permission on its contractors and invoices (the first 100 of each, by id; truncated beyond) that they hold, each with the relationships that grant it (via) and when the last ends (until); members with view_reports and provider staff only. Accept: text/csv exports every page
+//
+// Who holds what, for an access review: every member (by user, paged) with every organisation permission and every permission on its contractors and invoices (the first 100 of each, by id; truncated beyond) that they hold, each with the relationships that grant it (via) and when the last ends (until); members with view_reports and provider staff only. Accept: text/csv exports every page. Enforces X1, R7, K2, T5 of domain.md.
+//
+// Corresponds with GET /v1/organisations/{org}/access (the `ReviewAccess` operationId).
+func (c *Client) ReviewAccess(ctx context.Context, org string, params *ReviewAccessParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReviewAccessRequest(c.Server, org, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListChangeRequests List the change requests the actor may view (all with view_reports, else their own); awaiting=me lists the open ones the actor may authorise or approve now
 //
 // List the change requests the actor may view (all with view_reports, else their own); awaiting=me lists the open ones the actor may authorise or approve now. Enforces C13, C14 of domain.md.
@@ -3240,6 +3325,23 @@ func (c *Client) ListMembers(ctx context.Context, org string, params *ListMember
 // Corresponds with DELETE /v1/organisations/{org}/members/{user} (the `RemoveMember` operationId).
 func (c *Client) RemoveMember(ctx context.Context, org string, user string, params *RemoveMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRemoveMemberRequest(c.Server, org, user, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MemberAccess One person's access with its paths, as the access review shows it, and the latest 20 changes they made in the organisation (the person themselves while a member, members with view_reports, provider staff)
+//
+// One person's access with its paths, as the access review shows it, and the latest 20 changes they made in the organisation (the person themselves while a member, members with view_reports, provider staff). Enforces X1, X2, R7, K2, T5 of domain.md.
+//
+// Corresponds with GET /v1/organisations/{org}/members/{user}/access (the `MemberAccess` operationId).
+func (c *Client) MemberAccess(ctx context.Context, org string, user string, params *MemberAccessParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMemberAccessRequest(c.Server, org, user, params)
 	if err != nil {
 		return nil, err
 	}
@@ -5427,6 +5529,114 @@ func NewEditOrganisationRequestWithBody(server string, org string, params *EditO
 	return req, nil
 }
 
+// NewReviewAccessRequest constructs an http.Request for the ReviewAccess method
+func NewReviewAccessRequest(server string, org string, params *ReviewAccessParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "org", org, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/organisations/%s/access", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Actor", params.GatehouseActor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Gatehouse-Actor", headerParam0)
+
+		if params.GatehouseZedToken != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListChangeRequestsRequest constructs an http.Request for the ListChangeRequests method
 func NewListChangeRequestsRequest(server string, org string, params *ListChangeRequestsParams) (*http.Request, error) {
 	var err error
@@ -6343,6 +6553,82 @@ func NewRemoveMemberRequest(server string, org string, user string, params *Remo
 	}
 
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Actor", params.GatehouseActor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Gatehouse-Actor", headerParam0)
+
+		if params.GatehouseZedToken != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewMemberAccessRequest constructs an http.Request for the MemberAccess method
+func NewMemberAccessRequest(server string, org string, user string, params *MemberAccessParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "org", org, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "user", user, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/organisations/%s/members/%s/access", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -7893,6 +8179,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /v1/organisations/{org} (the `EditOrganisation` operationId).
 	EditOrganisationWithResponse(ctx context.Context, org string, params *EditOrganisationParams, body EditOrganisationJSONRequestBody, reqEditors ...RequestEditorFn) (*EditOrganisationResponse, error)
 
+	// ReviewAccessWithResponse Who holds what, for an access review: every member (by user, paged) with every organisation permission and every permission on its contractors and invoices (the first 100 of each, by id; truncated beyond) that they hold, each with the relationships that grant it (via) and when the last ends (until); members with view_reports and provider staff only. Accept: text/csv exports every page
+	//
+	// Who holds what, for an access review: every member (by user, paged) with every organisation permission and every permission on its contractors and invoices (the first 100 of each, by id; truncated beyond) that they hold, each with the relationships that grant it (via) and when the last ends (until); members with view_reports and provider staff only. Accept: text/csv exports every page. Enforces X1, R7, K2, T5 of domain.md.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/organisations/{org}/access (the `ReviewAccess` operationId).
+	ReviewAccessWithResponse(ctx context.Context, org string, params *ReviewAccessParams, reqEditors ...RequestEditorFn) (*ReviewAccessResponse, error)
+
 	// ListChangeRequestsWithResponse List the change requests the actor may view (all with view_reports, else their own); awaiting=me lists the open ones the actor may authorise or approve now
 	//
 	// List the change requests the actor may view (all with view_reports, else their own); awaiting=me lists the open ones the actor may authorise or approve now. Enforces C13, C14 of domain.md.
@@ -8009,6 +8304,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /v1/organisations/{org}/members/{user} (the `RemoveMember` operationId).
 	RemoveMemberWithResponse(ctx context.Context, org string, user string, params *RemoveMemberParams, reqEditors ...RequestEditorFn) (*RemoveMemberResponse, error)
+
+	// MemberAccessWithResponse One person's access with its paths, as the access review shows it, and the latest 20 changes they made in the organisation (the person themselves while a member, members with view_reports, provider staff)
+	//
+	// One person's access with its paths, as the access review shows it, and the latest 20 changes they made in the organisation (the person themselves while a member, members with view_reports, provider staff). Enforces X1, X2, R7, K2, T5 of domain.md.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/organisations/{org}/members/{user}/access (the `MemberAccess` operationId).
+	MemberAccessWithResponse(ctx context.Context, org string, user string, params *MemberAccessParams, reqEditors ...RequestEditorFn) (*MemberAccessResponse, error)
 
 	// UnsetDesignationWithBodyWithResponse Take a designation away
 	//
@@ -11611,6 +11915,182 @@ func (r EditOrganisationResponse) ContentType() string {
 	return ""
 }
 
+// ReviewAccessResponse200Headers the declared response headers of an HTTP 200 response for ReviewAccess
+type ReviewAccessResponse200Headers struct {
+	XRequestId *string
+}
+
+// ReviewAccessResponse400Headers the declared response headers of an HTTP 400 response for ReviewAccess
+type ReviewAccessResponse400Headers struct {
+	XRequestId *string
+}
+
+// ReviewAccessResponse401Headers the declared response headers of an HTTP 401 response for ReviewAccess
+type ReviewAccessResponse401Headers struct {
+	XRequestId *string
+}
+
+// ReviewAccessResponse403Headers the declared response headers of an HTTP 403 response for ReviewAccess
+type ReviewAccessResponse403Headers struct {
+	XRequestId *string
+}
+
+// ReviewAccessResponse404Headers the declared response headers of an HTTP 404 response for ReviewAccess
+type ReviewAccessResponse404Headers struct {
+	XRequestId *string
+}
+
+// ReviewAccessResponse409Headers the declared response headers of an HTTP 409 response for ReviewAccess
+type ReviewAccessResponse409Headers struct {
+	XRequestId *string
+}
+
+// ReviewAccessResponse422Headers the declared response headers of an HTTP 422 response for ReviewAccess
+type ReviewAccessResponse422Headers struct {
+	XRequestId *string
+}
+
+// ReviewAccessResponse429Headers the declared response headers of an HTTP 429 response for ReviewAccess
+type ReviewAccessResponse429Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// ReviewAccessResponse503Headers the declared response headers of an HTTP 503 response for ReviewAccess
+type ReviewAccessResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// ReviewAccessResponseDefaultHeaders the declared response headers of an HTTP default response for ReviewAccess
+type ReviewAccessResponseDefaultHeaders struct {
+	XRequestId *string
+}
+
+type ReviewAccessResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AccessReview
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ReviewAccessResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ReviewAccessResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ReviewAccessResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ReviewAccessResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ReviewAccessResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ReviewAccessResponse409Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ReviewAccessResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ReviewAccessResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ReviewAccessResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ReviewAccessResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReviewAccessResponse) GetJSON200() *AccessReview {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ReviewAccessResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ReviewAccessResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ReviewAccessResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ReviewAccessResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ReviewAccessResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ReviewAccessResponse) GetJSON422() *Error {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ReviewAccessResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ReviewAccessResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ReviewAccessResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ReviewAccessResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReviewAccessResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReviewAccessResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReviewAccessResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListChangeRequestsResponse200Headers the declared response headers of an HTTP 200 response for ListChangeRequests
 type ListChangeRequestsResponse200Headers struct {
 	XRequestId *string
@@ -13318,6 +13798,182 @@ func (r RemoveMemberResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RemoveMemberResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// MemberAccessResponse200Headers the declared response headers of an HTTP 200 response for MemberAccess
+type MemberAccessResponse200Headers struct {
+	XRequestId *string
+}
+
+// MemberAccessResponse400Headers the declared response headers of an HTTP 400 response for MemberAccess
+type MemberAccessResponse400Headers struct {
+	XRequestId *string
+}
+
+// MemberAccessResponse401Headers the declared response headers of an HTTP 401 response for MemberAccess
+type MemberAccessResponse401Headers struct {
+	XRequestId *string
+}
+
+// MemberAccessResponse403Headers the declared response headers of an HTTP 403 response for MemberAccess
+type MemberAccessResponse403Headers struct {
+	XRequestId *string
+}
+
+// MemberAccessResponse404Headers the declared response headers of an HTTP 404 response for MemberAccess
+type MemberAccessResponse404Headers struct {
+	XRequestId *string
+}
+
+// MemberAccessResponse409Headers the declared response headers of an HTTP 409 response for MemberAccess
+type MemberAccessResponse409Headers struct {
+	XRequestId *string
+}
+
+// MemberAccessResponse422Headers the declared response headers of an HTTP 422 response for MemberAccess
+type MemberAccessResponse422Headers struct {
+	XRequestId *string
+}
+
+// MemberAccessResponse429Headers the declared response headers of an HTTP 429 response for MemberAccess
+type MemberAccessResponse429Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// MemberAccessResponse503Headers the declared response headers of an HTTP 503 response for MemberAccess
+type MemberAccessResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// MemberAccessResponseDefaultHeaders the declared response headers of an HTTP default response for MemberAccess
+type MemberAccessResponseDefaultHeaders struct {
+	XRequestId *string
+}
+
+type MemberAccessResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MemberAccess
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *MemberAccessResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *MemberAccessResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *MemberAccessResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *MemberAccessResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *MemberAccessResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *MemberAccessResponse409Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *MemberAccessResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *MemberAccessResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *MemberAccessResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *MemberAccessResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r MemberAccessResponse) GetJSON200() *MemberAccess {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r MemberAccessResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r MemberAccessResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r MemberAccessResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r MemberAccessResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r MemberAccessResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r MemberAccessResponse) GetJSON422() *Error {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r MemberAccessResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r MemberAccessResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r MemberAccessResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r MemberAccessResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MemberAccessResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MemberAccessResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MemberAccessResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -15630,6 +16286,21 @@ func (c *ClientWithResponses) EditOrganisationWithResponse(ctx context.Context, 
 	return ParseEditOrganisationResponse(rsp)
 }
 
+// ReviewAccessWithResponse Who holds what, for an access review: every member (by user, paged) with every organisation permission and every permission on its contractors and invoices (the first 100 of each, by id; truncated beyond) that they hold, each with the relationships that grant it (via) and when the last ends (until); members with view_reports and provider staff only. Accept: text/csv exports every page
+//
+// Who holds what, for an access review: every member (by user, paged) with every organisation permission and every permission on its contractors and invoices (the first 100 of each, by id; truncated beyond) that they hold, each with the relationships that grant it (via) and when the last ends (until); members with view_reports and provider staff only. Accept: text/csv exports every page. Enforces X1, R7, K2, T5 of domain.md.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/organisations/{org}/access (the `ReviewAccess` operationId).
+func (c *ClientWithResponses) ReviewAccessWithResponse(ctx context.Context, org string, params *ReviewAccessParams, reqEditors ...RequestEditorFn) (*ReviewAccessResponse, error) {
+	rsp, err := c.ReviewAccess(ctx, org, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReviewAccessResponse(rsp)
+}
+
 // ListChangeRequestsWithResponse List the change requests the actor may view (all with view_reports, else their own); awaiting=me lists the open ones the actor may authorise or approve now
 //
 // List the change requests the actor may view (all with view_reports, else their own); awaiting=me lists the open ones the actor may authorise or approve now. Enforces C13, C14 of domain.md.
@@ -15823,6 +16494,21 @@ func (c *ClientWithResponses) RemoveMemberWithResponse(ctx context.Context, org 
 		return nil, err
 	}
 	return ParseRemoveMemberResponse(rsp)
+}
+
+// MemberAccessWithResponse One person's access with its paths, as the access review shows it, and the latest 20 changes they made in the organisation (the person themselves while a member, members with view_reports, provider staff)
+//
+// One person's access with its paths, as the access review shows it, and the latest 20 changes they made in the organisation (the person themselves while a member, members with view_reports, provider staff). Enforces X1, X2, R7, K2, T5 of domain.md.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/organisations/{org}/members/{user}/access (the `MemberAccess` operationId).
+func (c *ClientWithResponses) MemberAccessWithResponse(ctx context.Context, org string, user string, params *MemberAccessParams, reqEditors ...RequestEditorFn) (*MemberAccessResponse, error) {
+	rsp, err := c.MemberAccess(ctx, org, user, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMemberAccessResponse(rsp)
 }
 
 // UnsetDesignationWithBodyWithResponse Take a designation away
@@ -20057,6 +20743,215 @@ func ParseEditOrganisationResponse(rsp *http.Response) (*EditOrganisationRespons
 	return response, nil
 }
 
+// ParseReviewAccessResponse parses an HTTP response from a ReviewAccessWithResponse call
+func ParseReviewAccessResponse(rsp *http.Response) (*ReviewAccessResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReviewAccessResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AccessReview
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ReviewAccessResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ReviewAccessResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ReviewAccessResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ReviewAccessResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ReviewAccessResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ReviewAccessResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 422:
+		var headers ReviewAccessResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers ReviewAccessResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ReviewAccessResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers ReviewAccessResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListChangeRequestsResponse parses an HTTP response from a ListChangeRequestsWithResponse call
 func ParseListChangeRequestsResponse(rsp *http.Response) (*ListChangeRequestsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -22081,6 +22976,212 @@ func ParseRemoveMemberResponse(rsp *http.Response) (*RemoveMemberResponse, error
 		response.Headers503 = &headers
 	case true:
 		var headers RemoveMemberResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseMemberAccessResponse parses an HTTP response from a MemberAccessWithResponse call
+func ParseMemberAccessResponse(rsp *http.Response) (*MemberAccessResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MemberAccessResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MemberAccess
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers MemberAccessResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers MemberAccessResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers MemberAccessResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers MemberAccessResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers MemberAccessResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers MemberAccessResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 422:
+		var headers MemberAccessResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers MemberAccessResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers MemberAccessResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers MemberAccessResponseDefaultHeaders
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
