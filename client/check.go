@@ -28,7 +28,7 @@ func MinimizeLatency() *Consistency { return &Consistency{MinimizeLatency: true}
 func (c *Client) Check(ctx context.Context, req CheckRequest) (*CheckResult, error) {
 	req.Consistency = c.consistency(req.Consistency)
 	var out CheckResult
-	if err := c.post(ctx, "/v1/check", req, &out, true); err != nil {
+	if err := c.ask(ctx, "/v1/check", req, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -39,7 +39,7 @@ func (c *Client) Check(ctx context.Context, req CheckRequest) (*CheckResult, err
 // on its own has its Error set and does not fail the call.
 func (c *Client) CheckBulk(ctx context.Context, items []CheckRequest, cons *Consistency) (*BulkCheckResult, error) {
 	var out BulkCheckResult
-	if err := c.post(ctx, "/v1/check/bulk", wire.BulkCheckRequest{Items: items, Consistency: c.consistency(cons)}, &out, true); err != nil {
+	if err := c.ask(ctx, "/v1/check/bulk", wire.BulkCheckRequest{Items: items, Consistency: c.consistency(cons)}, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -50,7 +50,7 @@ func (c *Client) CheckBulk(ctx context.Context, items []CheckRequest, cons *Cons
 func (c *Client) LookupResources(ctx context.Context, req LookupResourcesRequest) (*LookupResourcesResult, error) {
 	req.Consistency = c.consistency(req.Consistency)
 	var out LookupResourcesResult
-	if err := c.post(ctx, "/v1/lookup/resources", req, &out, true); err != nil {
+	if err := c.ask(ctx, "/v1/lookup/resources", req, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -89,18 +89,20 @@ func (c *Client) AllResources(ctx context.Context, req LookupResourcesRequest) i
 func (c *Client) LookupSubjects(ctx context.Context, req LookupSubjectsRequest) (*LookupSubjectsResult, error) {
 	req.Consistency = c.consistency(req.Consistency)
 	var out LookupSubjectsResult
-	if err := c.post(ctx, "/v1/lookup/subjects", req, &out, true); err != nil {
+	if err := c.ask(ctx, "/v1/lookup/subjects", req, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
 }
 
 // Explain answers a check with the relationship chains that grant it (POST
-// /v1/explain).
+// /v1/explain) or, when it is denied, with WhyNot: each way it could be
+// granted, the relationships it lacks and who may write them, and what
+// blocks it by rule ID, summed up in Summary (X6).
 func (c *Client) Explain(ctx context.Context, req CheckRequest) (*Explanation, error) {
 	req.Consistency = c.consistency(req.Consistency)
 	var out Explanation
-	if err := c.post(ctx, "/v1/explain", req, &out, true); err != nil {
+	if err := c.ask(ctx, "/v1/explain", req, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

@@ -36,6 +36,10 @@
 // req.Consistency = client.AtLeastAsFresh(tok), or for every read of a
 // derived client, c.WithConsistency(client.AtLeastAsFresh(tok)).
 //
+// Any write can be tried first without being made (X7): c.DryRun(func(c
+// *client.Client) error { ... }) answers the relationships it would change
+// and the permissions people would gain or lose.
+//
 // client imports only wire, the root package and the standard library, so
 // an application backend pulls in neither Gin nor SpiceDB; cmd/gatehouse
 // (the CLI) and integration import it.
@@ -66,7 +70,7 @@ const (
 
 // Client calls one Gatehouse server. It is safe for concurrent use. The
 // methods As and WithConsistency return derived clients that share its
-// connections.
+// connections, as does the one DryRun hands its function.
 type Client struct {
 	base       *url.URL
 	apiKey     string
@@ -77,6 +81,9 @@ type Client struct {
 	maxRetries int
 	minBackoff time.Duration
 	maxBackoff time.Duration
+	// dry, inside DryRun, turns every write into a dry run and keeps its
+	// answer.
+	dry *dryRuns
 }
 
 // Option configures a Client made by New.
@@ -187,6 +194,9 @@ type call struct {
 	body       any
 	out        any
 	idempotent bool
+	// read marks a POST that only reads (checks, lookups, explain): it is
+	// sent as it is inside DryRun. Every other call but a GET is a write.
+	read bool
 	// noAuth leaves out the Authorization header (health endpoints).
 	noAuth bool
 	// token receives the Gatehouse-Zed-Token header of the answer.
@@ -202,6 +212,9 @@ type call struct {
 func (c *Client) do(ctx context.Context, cl call) error {
 	if c.base == nil {
 		return fmt.Errorf("gatehouse client: invalid base URL")
+	}
+	if c.dry != nil && cl.writes() {
+		return c.dryRun(ctx, cl)
 	}
 	var payload []byte
 	if cl.body != nil {
@@ -362,6 +375,12 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, out any) er
 
 func (c *Client) post(ctx context.Context, path string, body, out any, idempotent bool) error {
 	return c.do(ctx, call{method: http.MethodPost, path: path, body: body, out: out, idempotent: idempotent})
+}
+
+// ask is a POST that only reads, retried like a read and sent as it is
+// inside DryRun.
+func (c *Client) ask(ctx context.Context, path string, body, out any) error {
+	return c.do(ctx, call{method: http.MethodPost, path: path, body: body, out: out, idempotent: true, read: true})
 }
 
 // put and del answer 204 with the write's ZedToken in a header.

@@ -26,8 +26,18 @@ type (
 	LookupSubjectsRequest = wire.LookupSubjectsRequest
 	// LookupSubjectsResult lists the subjects found.
 	LookupSubjectsResult = wire.LookupSubjectsResult
-	// Explanation holds every chain of relationships that grants a check.
+	// Explanation holds every chain of relationships that grants a check
+	// or, for a denial, every way it could be granted and what each
+	// lacks (X6).
 	Explanation = wire.Explanation
+	// WhyNotWay is one way a denied permission could be granted.
+	WhyNotWay = wire.WhyNotWay
+	// Missing is a relationship a way lacks, with who may write it.
+	Missing = wire.Missing
+	// BlockedBy is what shuts a way whatever is written, by rule ID.
+	BlockedBy = wire.BlockedBy
+	// Grantors are who may make a change now, and through which endpoint.
+	Grantors = wire.Grantors
 	// Relationships lists relationships in zed's notation.
 	Relationships = wire.Relationships
 	// WriteRelationshipsRequest is one atomic change of relationships.

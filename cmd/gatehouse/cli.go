@@ -47,6 +47,8 @@ type cliConfig struct {
 	adminOnly             bool
 	// csv asks access for the CSV export.
 	csv bool
+	// dryRun tries a write without making it (X7).
+	dryRun bool
 	// set names the flags given on the command line, for the commands that
 	// tell "not given" from "given empty or false" (contractor patch,
 	// cr file --legal-reason).
@@ -98,7 +100,9 @@ type command struct {
 	hidden bool
 	// needsActor refuses to run without --actor or GATEHOUSE_ACTOR.
 	needsActor bool
-	flags      func(*flag.FlagSet, *cliConfig)
+	// writes marks a command that changes something: it takes --dry-run.
+	writes bool
+	flags  func(*flag.FlagSet, *cliConfig)
 	// validate, if set, refuses flags that parse but do not make sense
 	// together (a required --reason left out), before anything is sent.
 	validate func(cliConfig) error
@@ -155,7 +159,11 @@ func runCLI(ctx context.Context, args []string, getenv func(string) string, stdo
 		opts = append(opts, client.WithHTTPClient(hc))
 	}
 	c := client.New(inv.cfg.url, inv.cfg.apiKey, opts...)
-	code, err := inv.cmd.run(ctx, c, inv, stdout)
+	run := inv.cmd.run
+	if inv.cfg.dryRun {
+		run = runDry
+	}
+	code, err := run(ctx, c, inv, stdout)
 	if err != nil {
 		fmt.Fprintln(stderr, "gatehouse:", describe(err))
 		if errors.As(err, &ue) {
@@ -207,10 +215,7 @@ func parseCLI(cmds []*command, args []string, getenv func(string) string) (invoc
 	}
 	inv := invocation{cmd: cmd}
 	fs := newFlagSet("gatehouse " + cmd.name)
-	globalFlags(fs, &cfg)
-	if cmd.flags != nil {
-		cmd.flags(fs, &cfg)
-	}
+	commandFlags(fs, cmd, &cfg)
 	pos, err := parseInterspersed(fs, rest[n:])
 	if err != nil {
 		return inv, flagError(err)
@@ -339,6 +344,18 @@ func globalFlags(fs *flag.FlagSet, cfg *cliConfig) {
 	fs.StringVar(&cfg.caCert, "ca-cert", cfg.caCert, "PEM `file` of the CA certificates to trust for HTTPS (GATEHOUSE_CA_CERT)")
 }
 
+// commandFlags are the flags cmd accepts: the global ones, --dry-run on a
+// write, and its own.
+func commandFlags(fs *flag.FlagSet, cmd *command, cfg *cliConfig) {
+	globalFlags(fs, cfg)
+	if cmd.writes {
+		fs.BoolVar(&cfg.dryRun, "dry-run", false, "write nothing: print the relationships it would touch or delete and who would gain or lose which permission (X7)")
+	}
+	if cmd.flags != nil {
+		cmd.flags(fs, cfg)
+	}
+}
+
 // consistencyFlags are zed's names for how fresh a read must be.
 func consistencyFlags(fs *flag.FlagSet, cfg *cliConfig) {
 	fs.StringVar(&cfg.atLeast, "consistency-at-least", "", "read at least as fresh as this `zedToken`")
@@ -346,7 +363,7 @@ func consistencyFlags(fs *flag.FlagSet, cfg *cliConfig) {
 	fs.BoolVar(&cfg.minimizeLatency, "consistency-min-latency", false, "read as fast as possible, maybe a few seconds stale")
 }
 
-// checkFlags are the flags of check and explain.
+// checkFlags are the flags of check, explain and why.
 func checkFlags(fs *flag.FlagSet, cfg *cliConfig) {
 	consistencyFlags(fs, cfg)
 	fs.BoolVar(&cfg.failDenied, "fail-denied", false, "exit 1 when the permission is denied")
@@ -370,10 +387,7 @@ func printUsage(w io.Writer, cmds []*command, cmd *command) {
 		fmt.Fprintf(w, "Usage: gatehouse %s %s [flags]\n\n%s\n\nFlags:\n", cmd.name, cmd.args, cmd.summary)
 		fs := newFlagSet(cmd.name)
 		cfg := cliConfig{}
-		globalFlags(fs, &cfg)
-		if cmd.flags != nil {
-			cmd.flags(fs, &cfg)
-		}
+		commandFlags(fs, cmd, &cfg)
 		fs.SetOutput(w)
 		fs.PrintDefaults()
 		return
@@ -385,8 +399,10 @@ The command-line client of a Gatehouse server, configured by GATEHOUSE_URL
 set), GATEHOUSE_API_KEY and, for the commands that
 change an organisation, GATEHOUSE_ACTOR (or --actor). GATEHOUSE_CA_CERT (or
 --ca-cert) names a PEM file of CA certificates to trust for HTTPS. Every
-command takes --url, --actor, --ca-cert and --json. Exit status: 0 done (or allowed), 1 denied
-(check and explain with --fail-denied), 2 error.
+command takes --url, --actor, --ca-cert and --json; every command that
+writes takes --dry-run, which prints what it would change and writes
+nothing. Exit status: 0 done (or allowed), 1 denied (check, explain and why
+with --fail-denied), 2 error.
 
 Commands:
 `)

@@ -27,6 +27,10 @@ func commands() []*command {
 			minArgs: 3, maxArgs: 3, flags: checkFlags, run: runExplain,
 		},
 		{
+			name: "why", args: "<resource> <permission> <subject>", summary: "explain a check: the chains that grant it or, when denied, each way it could be granted, what it lacks and who may write it, and what blocks it by rule",
+			minArgs: 3, maxArgs: 3, flags: checkFlags, run: runWhy,
+		},
+		{
 			name: "lookup resources", args: "<resource-type> <permission> <subject>", summary: "list the resources a subject holds a permission on",
 			minArgs: 3, maxArgs: 3, flags: lookupFlags, run: runLookupResources,
 		},
@@ -48,11 +52,11 @@ func commands() []*command {
 		},
 		{
 			name: "rel touch", args: "<resource> <relation> <subject> | <relationship>...", summary: "create or update relationships, atomically",
-			minArgs: 1, maxArgs: -1, flags: reasonFlag, run: runRelWrite(false),
+			writes: true, minArgs: 1, maxArgs: -1, flags: reasonFlag, run: runRelWrite(false),
 		},
 		{
 			name: "rel delete", args: "<resource> <relation> <subject> | <relationship>...", summary: "delete relationships, atomically",
-			minArgs: 1, maxArgs: -1, flags: reasonFlag, run: runRelWrite(true),
+			writes: true, minArgs: 1, maxArgs: -1, flags: reasonFlag, run: runRelWrite(true),
 		},
 		{
 			name: "audit", args: "<organisation>", summary: "list the audit trail of an organisation, newest first",
@@ -60,7 +64,7 @@ func commands() []*command {
 		},
 		{
 			name: "org create", args: "<id> [name]", summary: "create an organisation owned by the actor",
-			minArgs: 1, maxArgs: 2, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) { fs.StringVar(&c.name, "name", "", "display `name`") }, run: runOrgCreate,
+			writes: true, minArgs: 1, maxArgs: 2, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) { fs.StringVar(&c.name, "name", "", "display `name`") }, run: runOrgCreate,
 		},
 		{
 			name: "org get", args: "<id>", summary: "show an organisation",
@@ -68,7 +72,7 @@ func commands() []*command {
 		},
 		{
 			name: "org delete", args: "<id>", summary: "delete an organisation and everything in it (owner only)",
-			minArgs: 1, maxArgs: 1, needsActor: true, run: runOrgDelete,
+			writes: true, minArgs: 1, maxArgs: 1, needsActor: true, run: runOrgDelete,
 		},
 		{
 			name: "org members", args: "<id>", summary: "list the members with their roles and designations",
@@ -84,15 +88,15 @@ func commands() []*command {
 		},
 		{
 			name: "org edit", args: "<id> [name]", summary: "change an organisation's details: its name (edit_details holders)",
-			minArgs: 1, maxArgs: 2, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) { fs.StringVar(&c.name, "name", "", "the new display `name`") }, run: runOrgEdit,
+			writes: true, minArgs: 1, maxArgs: 2, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) { fs.StringVar(&c.name, "name", "", "the new display `name`") }, run: runOrgEdit,
 		},
 		{
 			name: "org transfer", args: "<id> <user>", summary: "transfer ownership to a team member (owner only)",
-			minArgs: 2, maxArgs: 2, needsActor: true, flags: reasonFlag, run: runOrgTransfer,
+			writes: true, minArgs: 2, maxArgs: 2, needsActor: true, flags: reasonFlag, run: runOrgTransfer,
 		},
 		{
 			name: "org grant", args: "<id> <user> <role>", summary: "give a member a role",
-			minArgs: 3, maxArgs: 3, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) {
+			writes: true, minArgs: 3, maxArgs: 3, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) {
 				reasonFlag(fs, c)
 				fs.BoolVar(&c.previousBecomesAlt, "previous-becomes-alternate", false, "with security_admin: the outgoing SA becomes the ASA")
 				fs.StringVar(&c.expires, "expires", "", "the role lapses on its own at this `time` (RFC 3339; T5: not owner, security_admin or alternate_security_admin)")
@@ -100,30 +104,30 @@ func commands() []*command {
 		},
 		{
 			name: "org revoke", args: "<id> <user> <role>", summary: "take a role away from a member",
-			minArgs: 3, maxArgs: 3, needsActor: true, run: runOrgRevoke,
+			writes: true, minArgs: 3, maxArgs: 3, needsActor: true, run: runOrgRevoke,
 		},
 		{
 			name: "org remove", args: "<id> <user>", summary: "remove a member with all their roles, designations and exceptions",
-			minArgs: 2, maxArgs: 2, needsActor: true, run: runOrgRemove,
+			writes: true, minArgs: 2, maxArgs: 2, needsActor: true, run: runOrgRemove,
 		},
 		{
 			name: "designation set", args: "<org> <user> <designation>", summary: "designate a team member (main_contact, ...; verified_director and unavailable_contact: staff, with --reason)",
-			minArgs: 3, maxArgs: 3, needsActor: true, flags: reasonFlag, run: runDesignation(false),
+			writes: true, minArgs: 3, maxArgs: 3, needsActor: true, flags: reasonFlag, run: runDesignation(false),
 		},
 		{
 			name: "designation unset", args: "<org> <user> <designation>", summary: "take a designation away",
-			minArgs: 3, maxArgs: 3, needsActor: true, flags: reasonFlag, run: runDesignation(true),
+			writes: true, minArgs: 3, maxArgs: 3, needsActor: true, flags: reasonFlag, run: runDesignation(true),
 		},
 		{
 			name: "contractor create", args: "<org> <id> [name]", summary: "create a contractor, admin-only with --admin-only",
-			minArgs: 2, maxArgs: 3, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) {
+			writes: true, minArgs: 2, maxArgs: 3, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) {
 				fs.StringVar(&c.name, "name", "", "display `name`")
 				fs.BoolVar(&c.adminOnly, "admin-only", false, "visible only to the owner, SA, ASA and administrators (K2)")
 			}, run: runContractorCreate,
 		},
 		{
 			name: "contractor patch", args: "<id>", summary: "rename a contractor or change its admin-only flag",
-			minArgs: 1, maxArgs: 1, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) {
+			writes: true, minArgs: 1, maxArgs: 1, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) {
 				fs.StringVar(&c.name, "name", "", "the new display `name`")
 				fs.BoolVar(&c.adminOnly, "admin-only", false, "--admin-only or --admin-only=false")
 			}, validate: func(c cliConfig) error {
@@ -135,11 +139,11 @@ func commands() []*command {
 		},
 		{
 			name: "contractor delete", args: "<id>", summary: "delete a contractor",
-			minArgs: 1, maxArgs: 1, needsActor: true, run: runContractorDelete,
+			writes: true, minArgs: 1, maxArgs: 1, needsActor: true, run: runContractorDelete,
 		},
 		{
 			name: "cr file", args: "<org> <id> <kind> [target]", summary: "file a change request of a kind (standard, public_facing, configuration, ...: domain.md C2)",
-			minArgs: 3, maxArgs: 4, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) {
+			writes: true, minArgs: 3, maxArgs: 4, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) {
 				fs.BoolVar(&c.security, "substantial-security", false, "a substantial security impact: needs a security approval (C10)")
 				fs.BoolVar(&c.charge, "substantial-charge", false, "a substantial additional charge: needs a charge approval (C11)")
 				fs.StringVar(&c.legalReason, "legal-reason", "", "provider staff: a legally mandated change, and why (C12)")
@@ -159,23 +163,23 @@ func commands() []*command {
 		},
 		{
 			name: "cr authorise", args: "<id>", summary: "authorise, or approve, everything still needed that the actor may give",
-			minArgs: 1, maxArgs: 1, needsActor: true, flags: noteFlag, run: runCRAuthorise,
+			writes: true, minArgs: 1, maxArgs: 1, needsActor: true, flags: noteFlag, run: runCRAuthorise,
 		},
 		{
 			name: "cr authorize", args: "<id>", summary: "authorise (American spelling)",
-			minArgs: 1, maxArgs: 1, needsActor: true, hidden: true, flags: noteFlag, run: runCRAuthorise,
+			writes: true, minArgs: 1, maxArgs: 1, needsActor: true, hidden: true, flags: noteFlag, run: runCRAuthorise,
 		},
 		{
 			name: "cr reject", args: "<id>", summary: "reject an open change request, with --reason (C13)",
-			minArgs: 1, maxArgs: 1, needsActor: true, flags: reasonFlag, validate: needReason("cr reject"), run: runCRReject,
+			writes: true, minArgs: 1, maxArgs: 1, needsActor: true, flags: reasonFlag, validate: needReason("cr reject"), run: runCRReject,
 		},
 		{
 			name: "cr withdraw", args: "<id>", summary: "withdraw one's own open change request (C13)",
-			minArgs: 1, maxArgs: 1, needsActor: true, flags: reasonFlag, run: runCRWithdraw,
+			writes: true, minArgs: 1, maxArgs: 1, needsActor: true, flags: reasonFlag, run: runCRWithdraw,
 		},
 		{
 			name: "cr flag", args: "<id>", summary: "raise the substantial-security and/or substantial-charge flag of an open request (C15)",
-			minArgs: 1, maxArgs: 1, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) {
+			writes: true, minArgs: 1, maxArgs: 1, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) {
 				fs.BoolVar(&c.security, "security", false, "raise substantialSecurity: needs a security approval (C10)")
 				fs.BoolVar(&c.charge, "charge", false, "raise substantialCharge: needs a charge approval (C11)")
 			}, validate: func(c cliConfig) error {
@@ -187,7 +191,7 @@ func commands() []*command {
 		},
 		{
 			name: "cr override", args: "<id>", summary: "provider staff: authorise on mitigating circumstances, pending a second staff member (C18)",
-			minArgs: 1, maxArgs: 1, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) {
+			writes: true, minArgs: 1, maxArgs: 1, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) {
 				reasonFlag(fs, c)
 				fs.StringVar(&c.category, "category", "", "the kind of circumstance (`category`): outage, say")
 			}, validate: func(c cliConfig) error {
@@ -199,18 +203,18 @@ func commands() []*command {
 		},
 		{
 			name: "cr confirm", args: "<id>", summary: "provider staff: confirm another staff member's override (C18)",
-			minArgs: 1, maxArgs: 1, needsActor: true, run: runCRConfirm,
+			writes: true, minArgs: 1, maxArgs: 1, needsActor: true, run: runCRConfirm,
 		},
 		{
 			name: "exception grant", args: "<org> <user> <kind> [target]", summary: "let a user file one kind of request, authorised when filed (main contacts, C6)",
-			minArgs: 3, maxArgs: 4, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) {
+			writes: true, minArgs: 3, maxArgs: 4, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) {
 				reasonFlag(fs, c)
 				fs.StringVar(&c.expires, "expires", "", "the exception ends at this `time` (RFC 3339)")
 			}, run: runExceptionGrant,
 		},
 		{
 			name: "exception revoke", args: "<org> <user> <kind>", summary: "revoke an exception",
-			minArgs: 3, maxArgs: 3, needsActor: true, run: runExceptionRevoke,
+			writes: true, minArgs: 3, maxArgs: 3, needsActor: true, run: runExceptionRevoke,
 		},
 		{
 			name: "exception list", args: "<org>", summary: "list an organisation's exceptions (main contacts and provider staff)",
@@ -218,7 +222,7 @@ func commands() []*command {
 		},
 		{
 			name: "substantial set", args: "<org> <kind>", summary: "declare a kind (or, with --target, one target of it) always substantial (C15)",
-			minArgs: 2, maxArgs: 2, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) {
+			writes: true, minArgs: 2, maxArgs: 2, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) {
 				targetFlag(fs, c)
 				fs.BoolVar(&c.security, "security", false, "requests of it are flagged substantialSecurity")
 				fs.BoolVar(&c.charge, "charge", false, "requests of it are flagged substantialCharge")
@@ -231,7 +235,7 @@ func commands() []*command {
 		},
 		{
 			name: "substantial unset", args: "<org> <kind>", summary: "lift an always-substantial declaration",
-			minArgs: 2, maxArgs: 2, needsActor: true, flags: targetFlag, run: runSubstantialUnset,
+			writes: true, minArgs: 2, maxArgs: 2, needsActor: true, flags: targetFlag, run: runSubstantialUnset,
 		},
 		{
 			name: "ready", args: "", summary: "exit 0 once the server is ready (GET /readyz); for health checks and scripts",

@@ -2,13 +2,16 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-authz/gatehouse/client"
 )
@@ -160,6 +163,20 @@ func TestParseCLI(t *testing.T) {
 		{name: "org_needs_actor", args: []string{"org", "create", "acme"}, wantErr: "pass --actor <user> or set GATEHOUSE_ACTOR"},
 		{name: "two_consistencies", args: []string{"check", "a:b", "view", "user:c", "--consistency-full", "--consistency-min-latency"}, wantErr: "choose one of"},
 		{name: "bad_context", args: []string{"check", "a:b", "view", "user:c", "--context", "[1]"}, wantErr: "--context must be a JSON object"},
+		{name: "dry_run_only_on_writes", args: []string{"check", "a:b", "view", "user:c", "--dry-run"}, wantErr: "flag provided but not defined: -dry-run"},
+		{
+			name: "dry_run_on_a_write", args: []string{"org", "remove", "brightcis", "carla", "--dry-run", "--actor", "olivia"},
+			wantCmd: "org remove", wantArgs: []string{"brightcis", "carla"},
+			check: func(t *testing.T, cfg cliConfig) {
+				if !cfg.dryRun {
+					t.Error("dryRun not set")
+				}
+			},
+		},
+		{
+			name: "why", args: []string{"why", "contractor:c3", "view", "user:carla", "--fail-denied"},
+			wantCmd: "why", wantArgs: []string{"contractor:c3", "view", "user:carla"},
+		},
 		{name: "help", args: []string{"help", "check"}, wantErr: errHelp.Error()},
 		{name: "dash_h", args: []string{"check", "-h"}, wantErr: errHelp.Error()},
 	}
@@ -301,6 +318,36 @@ func TestRunCLIExitCodes(t *testing.T) {
 			map[string]answer{"POST /v1/relationships": {200, `{"zedToken":"ztok"}`}},
 			exitOK, "ztok\n", "",
 		},
+		{
+			"why_denied_with_fail_denied_X6",
+			[]string{"why", "contractor:c3", "view", "user:carla", "--fail-denied"},
+			map[string]answer{"POST /v1/explain": {200, `{"allowed":false,"paths":[],"summary":"carla may not view contractor:c3: the contractor is admin-only (K2).","whyNot":[{"via":"organisation->view_unflagged_contractors->cis_processor","blockedBy":[{"relation":"contractor:c3#admin_only","rule":"K2","reason":"the contractor is admin-only","lift":{"endpoint":"PATCH /v1/contractors/c3","permission":"manage_contractors","on":"organisation:brightcis","subjects":["user:adam"],"more":true}}]}],"truncated":true}`}},
+			exitDenied,
+			"denied\ncarla may not view contractor:c3: the contractor is admin-only (K2).\n\n" +
+				"way 1: organisation->view_unflagged_contractors->cis_processor\n" +
+				"  blocked by contractor:c3#admin_only (K2: the contractor is admin-only)\n" +
+				"    who may lift it: user:adam and others (manage_contractors on organisation:brightcis, PATCH /v1/contractors/c3)\n" +
+				"\ntruncated: the search stopped at its bounds (32 levels, 3 s, 100 ways); there may be more\n",
+			"",
+		},
+		{
+			"why_allowed",
+			[]string{"why", "contractor:c1", "view", "user:carla", "--fail-denied"},
+			map[string]answer{"POST /v1/explain": {200, `{"allowed":true,"paths":[["organisation:brightcis#cis_processor@user:carla","contractor:c1#organisation@organisation:brightcis"]]}`}},
+			exitOK, "allowed\n\npath 1:\n  organisation:brightcis#cis_processor@user:carla\n  contractor:c1#organisation@organisation:brightcis\n", "",
+		},
+		{
+			"dry_run_prints_changes_and_effects_X7",
+			[]string{"org", "remove", "brightcis", "carla", "--dry-run", "--actor", "olivia"},
+			map[string]answer{"DELETE /v1/organisations/brightcis/members/carla": {200, `{"dryRun":true,"changes":["delete organisation:brightcis#cis_processor@user:carla"],"effects":[{"subject":"user:carla","permission":"view","on":"contractor:c1","change":"lost"},{"subject":"user:tina","permission":"view","on":"contractor:c1","change":"gained"}]}`}},
+			exitOK, "would delete organisation:brightcis#cis_processor@user:carla\nuser:carla loses view on contractor:c1\nuser:tina gains view on contractor:c1\n" + dryRunNote + "\n", "",
+		},
+		{
+			"dry_run_truncated_effects_json",
+			[]string{"org", "delete", "acme", "--dry-run", "--actor", "alice", "--json"},
+			map[string]answer{"DELETE /v1/organisations/acme": {200, `{"dryRun":true,"changes":["delete organisation:acme#owner@user:alice"],"effects":[],"effectsTruncated":true}`}},
+			exitOK, "{\n  \"dryRun\": true,\n  \"changes\": [\n    \"delete organisation:acme#owner@user:alice\"\n  ],\n  \"effects\": [],\n  \"effectsTruncated\": true\n}\n", "",
+		},
 		{"usage_error", []string{"check"}, nil, exitError, "", "gatehouse: check takes arguments"},
 	}
 	for _, tt := range tests {
@@ -360,6 +407,7 @@ func TestHelpGoesToStdout(t *testing.T) {
 	for _, want := range []string{
 		"lookup resources", "rel touch", "org transfer", "GATEHOUSE_API_KEY", "org edit", "cr file", "cr list", "cr reject", "cr withdraw",
 		"cr flag", "cr override", "cr confirm", "exception grant", "exception list", "designation set", "contractor patch", "substantial set",
+		"why", "--dry-run",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("usage lacks %q:\n%s", want, out.String())
@@ -603,4 +651,179 @@ func TestLifecycleErrors(t *testing.T) {
 	if want := "gatehouse: conflict (HTTP 409): change request cr1 is rejected [rule C13]\n"; errOut.String() != want {
 		t.Errorf("stderr = %q, want %q", errOut.String(), want)
 	}
+}
+
+// TestEveryWriteTakesDryRun: a command takes --dry-run exactly when it
+// sends a write (anything but a GET or a checking POST), and with it every
+// request it sends carries dryRun=true and what it prints is the dry run.
+func TestEveryWriteTakesDryRun(t *testing.T) {
+	reads := map[string]bool{"/v1/check": true, "/v1/check/bulk": true, "/v1/lookup/resources": true, "/v1/lookup/subjects": true, "/v1/explain": true}
+	for _, cmd := range commands() {
+		t.Run(strings.ReplaceAll(cmd.name, " ", "_"), func(t *testing.T) {
+			var wrote, undry bool
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.Copy(io.Discard, r.Body)
+				if r.Method != http.MethodGet && !reads[r.URL.Path] {
+					wrote = true
+					undry = undry || r.URL.Query().Get("dryRun") != "true"
+				}
+				_, _ = io.WriteString(w, `{"dryRun":true,"changes":["touch a:b#r@user:c"],"effects":[]}`)
+			}))
+			t.Cleanup(srv.Close)
+			args := strings.Fields(cmd.name)
+			for range cmd.minArgs {
+				args = append(args, "a:b#r@user:c")
+			}
+			// Enough flags to pass each command's own validation.
+			fs := newFlagSet(cmd.name)
+			commandFlags(fs, cmd, &cliConfig{})
+			for f, v := range map[string]string{"reason": "r", "category": "c", "security": "true", "name": "n"} {
+				if fs.Lookup(f) != nil {
+					args = append(args, "--"+f+"="+v)
+				}
+			}
+			vars := map[string]string{"GATEHOUSE_URL": srv.URL, "GATEHOUSE_ACTOR": "alan"}
+			code, _, errOut := cli(t, vars, args...)
+			if code != exitOK {
+				t.Fatalf("%q: exit %d: %s", args, code, errOut)
+			}
+			if wrote != cmd.writes {
+				t.Fatalf("sends a write: %t; marked writes: %t", wrote, cmd.writes)
+			}
+			if !cmd.writes {
+				return
+			}
+			wrote, undry = false, false
+			code, out, errOut := cli(t, vars, append(args, "--dry-run")...)
+			if code != exitOK || !wrote || undry || out != "would touch a:b#r@user:c\nno one would gain or lose a permission\n"+dryRunNote+"\n" {
+				t.Errorf("--dry-run: exit %d, wrote %t, a request without dryRun=true %t, stdout %q, stderr %q", code, wrote, undry, out, errOut)
+			}
+		})
+	}
+}
+
+// MustGatehouse starts `gatehouse serve` in this process (embedded
+// SpiceDB, memory datastore, the seed's demo data) on a free port and
+// returns the CLI's environment for it; the server stops when tb ends.
+func MustGatehouse(tb testing.TB) map[string]string {
+	tb.Helper()
+	l, err := (&net.ListenConfig{}).Listen(tb.Context(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	const key = "cli-test-key-0123456789abcdef"
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve"}, env(map[string]string{"GATEHOUSE_ADDR": addr, "GATEHOUSE_API_KEYS": "cli=" + key}), &stdout, &stderr)
+	}()
+	tb.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			tb.Error("gatehouse serve did not stop within 30s")
+		}
+	})
+	base := "http://" + addr
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		req, _ := http.NewRequestWithContext(tb.Context(), http.MethodGet, base+"/readyz", nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("gatehouse serve not ready in 60s:\n%s", stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return map[string]string{"GATEHOUSE_URL": base, "GATEHOUSE_API_KEY": key}
+}
+
+// cli runs the command line against vars and returns its exit code and
+// output.
+func cli(t *testing.T, vars map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = runCLI(t.Context(), args, env(vars), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// TestWhyAndDryRunOnTheSeed runs why (X6) and --dry-run (X7) against a
+// real Gatehouse holding the seed.
+func TestWhyAndDryRunOnTheSeed(t *testing.T) {
+	vars := MustGatehouse(t)
+
+	t.Run("why_K2_admin_only_hidden_from_cis_processor", func(t *testing.T) {
+		code, out, errOut := cli(t, vars, "why", "contractor:c3", "view", "user:carla", "--fail-denied")
+		if code != exitDenied {
+			t.Errorf("exit %d, want %d (stderr %q)", code, exitDenied, errOut)
+		}
+		for _, want := range []string{
+			"denied\n",
+			"blocked by contractor:c3#admin_only (K2: ",
+			"missing organisation:brightcis#administrator@user:carla",
+			"who may write it: ",
+			"(manage_members on organisation:brightcis, PUT /v1/organisations/brightcis/members/carla/roles/administrator)",
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("why lacks %q:\n%s", want, out)
+			}
+		}
+		if code, _, _ := cli(t, vars, "why", "contractor:c3", "view", "user:carla"); code != exitOK {
+			t.Errorf("without --fail-denied: exit %d, want 0 as check", code)
+		}
+	})
+
+	t.Run("why_allowed_prints_the_paths", func(t *testing.T) {
+		code, out, errOut := cli(t, vars, "why", "contractor:c1", "view", "user:carla", "--fail-denied")
+		if code != exitOK || !strings.HasPrefix(out, "allowed\n") || !strings.Contains(out, "path 1:\n") ||
+			!strings.Contains(out, "organisation:brightcis#cis_processor@user:carla") {
+			t.Errorf("exit %d:\n%s%s", code, out, errOut)
+		}
+	})
+
+	t.Run("why_json_is_the_answer", func(t *testing.T) {
+		code, out, _ := cli(t, vars, "why", "contractor:c3", "view", "user:carla", "--json")
+		if code != exitOK || !strings.Contains(out, `"whyNot": [`) || !strings.Contains(out, `"rule": "K2"`) || !strings.Contains(out, `"summary": "`) {
+			t.Errorf("exit %d:\n%s", code, out)
+		}
+	})
+
+	t.Run("dry_run_remove_carla_writes_nothing_X7", func(t *testing.T) {
+		code, out, errOut := cli(t, vars, "org", "remove", "brightcis", "carla", "--dry-run", "--actor", "olivia")
+		if code != exitOK {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		for _, want := range []string{
+			"would delete organisation:brightcis#cis_processor@user:carla\n",
+			"user:carla loses view on contractor:c1\n",
+			dryRunNote + "\n",
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("dry run lacks %q:\n%s", want, out)
+			}
+		}
+		if strings.Contains(out, "user:carla loses view on contractor:c3") {
+			t.Errorf("carla never saw c3 (K2), yet loses it:\n%s", out)
+		}
+		if code, out, _ := cli(t, vars, "check", "contractor:c1", "view", "user:carla", "--fail-denied", "--consistency-full"); code != exitOK || out != "true\n" {
+			t.Errorf("after the dry run carla's view of c1: exit %d %q, want true", code, out)
+		}
+		if _, out, _ := cli(t, vars, "org", "members", "brightcis", "--actor", "olivia"); !strings.Contains(out, "user:carla") {
+			t.Errorf("after the dry run carla is no longer a member:\n%s", out)
+		}
+	})
+
+	t.Run("dry_run_refused_as_for_real", func(t *testing.T) {
+		code, out, errOut := cli(t, vars, "org", "remove", "brightcis", "adam", "--dry-run", "--actor", "carla")
+		if code != exitError || out != "" || !strings.Contains(errOut, "HTTP 403") {
+			t.Errorf("exit %d, stdout %q, stderr %q; want the 403 of the real write", code, out, errOut)
+		}
+	})
 }
