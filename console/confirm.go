@@ -56,7 +56,7 @@ func (c *console) confirmed(w http.ResponseWriter, r *http.Request, a actorCtx, 
 	d := confirmPage{Doing: doing, Effects: effectWords(o.Effects), Truncated: o.Truncated, Action: r.URL.Path, Back: back}
 	switch {
 	case o.Truncated:
-		d.Lead = doing + ": too much is touched to weigh who gains or loses what; the changes are listed below."
+		d.Lead = doing + ": who gains or loses what was not worked out (too much is touched); the changes are listed below."
 	case len(d.Effects) == 0:
 		d.Lead = doing + ": nobody gains or loses a permission."
 	case len(d.Effects) == 1:
