@@ -60,13 +60,13 @@ func TestMembers(t *testing.T) {
 		if !g.has("organisation:globex#billing_manager@user:pat") {
 			t.Fatal("not granted")
 		}
-		p = alan.post("/console/organisations/globex/members/pat/roles/billing_manager/revoke", nil)
+		p = alan.post("/console/organisations/globex/members/pat/roles/billing_manager/revoke", confirm)
 		shows(t, p, "The role was revoked.")
 		if g.has("organisation:globex#billing_manager@user:pat") {
 			t.Error("not revoked")
 		}
 		// An administrator may not revoke it_admin (T2): same 403 as the API.
-		p = alan.post("/console/organisations/globex/members/tom/roles/it_admin/revoke", nil)
+		p = alan.post("/console/organisations/globex/members/tom/roles/it_admin/revoke", confirm)
 		status, body := g.api("DELETE", "/v1/organisations/globex/members/tom/roles/it_admin", "user:alan", nil)
 		if p.Status != status || status != http.StatusForbidden || !p.contains(apiError(body)) {
 			t.Errorf("console %d, API %d %q", p.Status, status, apiError(body))
@@ -79,7 +79,7 @@ func TestMembers(t *testing.T) {
 	t.Run("O6_owner_is_never_removed", func(t *testing.T) {
 		mia := g.signedIn("grace")
 		mia.get("/console/organisations/globex")
-		p := mia.post("/console/organisations/globex/members/grace/remove", nil)
+		p := mia.post("/console/organisations/globex/members/grace/remove", confirm)
 		status, body := g.api("DELETE", "/v1/organisations/globex/members/grace", "user:grace", nil)
 		if p.Status != status || p.Status < 400 || !p.contains(apiError(body)) {
 			t.Errorf("console %d, API %d %q", p.Status, status, apiError(body))
@@ -91,7 +91,7 @@ func TestMembers(t *testing.T) {
 
 	t.Run("T1_remove_member", func(t *testing.T) {
 		grace.get("/console/organisations/globex")
-		p := grace.post("/console/organisations/globex/members/dan/remove", nil)
+		p := grace.post("/console/organisations/globex/members/dan/remove", confirm)
 		shows(t, p, "The member was removed from the team.")
 		if g.has("organisation:globex#director@user:dan") {
 			t.Error("dan still holds director")

@@ -60,7 +60,8 @@ var walks = []struct {
 // of brightcis, is refused a transfer to an outsider (O4) with nothing
 // changed, then transfers to adam: brightcis has exactly one owner at each
 // step (O2), olivia stays on as an administrator (O4), and only adam is
-// offered the transfer form afterwards.
+// offered the transfer form afterwards; the transfer is confirmed after
+// its dry run shows who gains and loses what.
 func walkOwnershipTransfer(t *testing.T, c *chrome, g *gate) {
 	olivia := c.as(t, g, "olivia")
 	olivia.shows("BrightCIS Builders", "organisation:brightcis")
@@ -89,6 +90,13 @@ func walkOwnershipTransfer(t *testing.T, c *chrome, g *gate) {
 	transfer.fill("Reason (recorded in the audit trail)", "olivia retires")
 	if status := transfer.submit("Transfer ownership"); status != http.StatusOK {
 		t.Errorf("the transfer to adam answered %d", status)
+	}
+	// The first press only tries it (X7): the confirmation says what
+	// changes, and nothing is written until it is confirmed.
+	olivia.shows("Transferring ownership of brightcis to adam: adam gains", "olivia loses", "nothing has been changed yet")
+	wantOwners(t, g, "olivia")
+	if status := olivia.form("Confirm").submit("Confirm: Transferring ownership of brightcis to adam"); status != http.StatusOK {
+		t.Errorf("confirming the transfer to adam answered %d", status)
 	}
 	olivia.shows("Ownership was transferred; you stay on the team as an administrator.", "Owner: user:adam")
 	olivia.lacks("New owner's user id")

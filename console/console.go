@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/dryrun"
 	"github.com/gatehouse-authz/gatehouse/wire"
 	"github.com/gatehouse-authz/gatehouse/workflow"
 )
@@ -49,7 +50,11 @@ type Config struct {
 	Store gatehouse.Store
 	// Audit is the audit trail the organisation's audit page lists (X2).
 	Audit gatehouse.AuditTrail
-	Log   *slog.Logger
+	// Scratch evaluates the would-be state of a dry run (X7), which a
+	// destructive or powerful action shows before it is confirmed
+	// (spicedb.NewScratch with the schema); nil shows the changes only.
+	Scratch dryrun.Engine
+	Log     *slog.Logger
 	// DevLogin offers a sign-in page that lists DevUsers and signs in as
 	// any of them without a password: for the embedded demo only.
 	DevLogin bool
@@ -137,6 +142,7 @@ func (c *console) routes() http.Handler {
 	mux.HandleFunc("GET "+basePath+"/{$}", c.page(c.handleOrganisations))
 	mux.HandleFunc("GET "+basePath+"/organisations/{org}", c.page(c.handleMembers))
 	mux.HandleFunc("POST "+basePath+"/organisations/{org}/roles", c.form(true, c.handleGrantRole))
+	mux.HandleFunc("GET "+basePath+"/organisations/{org}/members/{user}", c.page(c.handlePerson))
 	mux.HandleFunc("POST "+basePath+"/organisations/{org}/members/{user}/roles/{role}/revoke", c.form(true, c.handleRevokeRole))
 	mux.HandleFunc("POST "+basePath+"/organisations/{org}/members/{user}/remove", c.form(true, c.handleRemoveMember))
 	mux.HandleFunc("POST "+basePath+"/organisations/{org}/transfer-ownership", c.form(true, c.handleTransferOwnership))
@@ -286,6 +292,9 @@ type shownError struct {
 	// Hint is the console's own sentence on what the refusal means for
 	// the reader, when the API's message alone leaves them puzzled.
 	Hint string
+	// Why, for a 403 naming a permission on an object, is what the
+	// reader lacks and who could grant it (X6).
+	Why *whyShown
 }
 
 // hinted is a refusal with the console's hint for it.
@@ -402,6 +411,9 @@ func (c *console) fail(w http.ResponseWriter, r *http.Request, a actorCtx, org s
 			var h hinted
 			if errors.As(err, &h) {
 				shown.Hint = h.hint
+			}
+			if on, ok := refusedOn(e); ok && a.s.signedIn() {
+				shown.Why = c.whyRefused(r, a.actor, e.Permission, on)
 			}
 		}
 	}

@@ -24,7 +24,7 @@ func TestCreateDeleteContractor(t *testing.T) {
 			if g.has("contractor:c8#organisation@organisation:brightcis") {
 				t.Error("a refused create wrote the contractor")
 			}
-			p = b.post("/console/organisations/brightcis/contractors/c1/delete", nil)
+			p = b.post("/console/organisations/brightcis/contractors/c1/delete", confirm)
 			status, body = g.api("DELETE", "/v1/contractors/c1", "user:"+who, nil)
 			refusedAlike(t, p, status, body, http.StatusForbidden)
 			if !g.has("contractor:c1#organisation@organisation:brightcis") {
@@ -51,7 +51,7 @@ func TestCreateDeleteContractor(t *testing.T) {
 			t.Fatal("c9 was not created admin-only in brightcis")
 		}
 		lacks(t, g.signedIn("carla").get("/console/organisations/brightcis/contractors"), "Quiet Locksmiths")
-		p = olivia.post("/console/organisations/brightcis/contractors/c9/delete", nil)
+		p = olivia.post("/console/organisations/brightcis/contractors/c9/delete", confirm)
 		shows(t, p, "The contractor was deleted.")
 		lacks(t, p, "Quiet Locksmiths")
 		if g.has("contractor:c9#organisation@organisation:brightcis") {

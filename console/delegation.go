@@ -74,7 +74,8 @@ func (c *console) handleSecurityAdmins(w http.ResponseWriter, r *http.Request, a
 // handleDelegate serves POST /console/organisations/{org}/security-admins/{role}:
 // GrantRole of security_admin (S3, with previous_becomes_alternate; S7
 // with requested_by, for provider staff) or alternate_security_admin (S5),
-// as PUT /v1/organisations/{org}/members/{user}/roles/{role} does.
+// as PUT /v1/organisations/{org}/members/{user}/roles/{role} does,
+// confirmed first (confirmed).
 func (c *console) handleDelegate(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	org, role := r.PathValue("org"), r.PathValue("role")
 	if role != gatehouse.RoleSecurityAdmin && role != gatehouse.RoleAlternateSecurityAdmin {
@@ -94,7 +95,11 @@ func (c *console) handleDelegate(w http.ResponseWriter, r *http.Request, a actor
 		}
 		g.RequestedBy = &rb
 	}
-	if _, err := c.cfg.Workflow.GrantRole(r.Context(), a.actor, g); err != nil {
+	grant := func(wf *workflow.Service) error { _, err := wf.GrantRole(r.Context(), a.actor, g); return err }
+	if !c.confirmed(w, r, a, org, "Making "+g.User.ID+" "+role+" of "+org, basePath+"/organisations/"+url.PathEscape(org)+"/security-admins", grant) {
+		return
+	}
+	if err := grant(c.cfg.Workflow); err != nil {
 		c.fail(w, r, a, org, err)
 		return
 	}

@@ -51,7 +51,7 @@ func TestConsoleDelegation(t *testing.T) {
 	t.Run("S4_alternate_cannot_delegate_sa", func(t *testing.T) {
 		alex := g.signedIn("alex")
 		alex.get("/console/organisations/acme/security-admins")
-		p := alex.post("/console/organisations/acme/security-admins/security_admin", url.Values{"user": {"ian"}})
+		p := alex.post("/console/organisations/acme/security-admins/security_admin", url.Values{"confirm": {"1"}, "user": {"ian"}})
 		status, body := put("alex", "acme", "ian", "security_admin", "", nil)
 		alike(t, p, status, body, http.StatusForbidden)
 		shows(t, p, "Missing permission: delegate_security_admin")
@@ -61,7 +61,7 @@ func TestConsoleDelegation(t *testing.T) {
 	t.Run("S5_it_manager_cannot_delegate_asa", func(t *testing.T) {
 		ian := g.signedIn("ian")
 		ian.get("/console/organisations/acme/security-admins")
-		p := ian.post("/console/organisations/acme/security-admins/alternate_security_admin", url.Values{"user": {"ian"}})
+		p := ian.post("/console/organisations/acme/security-admins/alternate_security_admin", url.Values{"confirm": {"1"}, "user": {"ian"}})
 		status, body := put("ian", "acme", "ian", "alternate_security_admin", "", nil)
 		alike(t, p, status, body, http.StatusForbidden)
 		shows(t, p, "Missing permission: delegate_alternate_security_admin")
@@ -71,7 +71,7 @@ func TestConsoleDelegation(t *testing.T) {
 	t.Run("S1_the_sa_is_never_also_the_asa", func(t *testing.T) {
 		sam := g.signedIn("sam")
 		sam.get("/console/organisations/acme/security-admins")
-		p := sam.post("/console/organisations/acme/security-admins/alternate_security_admin", url.Values{"user": {"sam"}})
+		p := sam.post("/console/organisations/acme/security-admins/alternate_security_admin", url.Values{"confirm": {"1"}, "user": {"sam"}})
 		status, body := put("sam", "acme", "sam", "alternate_security_admin", "", nil)
 		alike(t, p, status, body, http.StatusUnprocessableEntity)
 		shows(t, p, "Rule S1: There is at most one SA and at most one ASA, and they are different users.")
@@ -81,7 +81,7 @@ func TestConsoleDelegation(t *testing.T) {
 	t.Run("S3_only_sa_and_asa_here", func(t *testing.T) {
 		sam := g.signedIn("sam")
 		sam.get("/console/organisations/acme/security-admins")
-		p := sam.post("/console/organisations/acme/security-admins/administrator", url.Values{"user": {"ian"}})
+		p := sam.post("/console/organisations/acme/security-admins/administrator", url.Values{"confirm": {"1"}, "user": {"ian"}})
 		if p.Status != http.StatusBadRequest {
 			t.Errorf("delegating administrator here: %d", p.Status)
 		}
@@ -100,21 +100,21 @@ func TestConsoleDelegation(t *testing.T) {
 		shows(t, p, "Provider staff: delegate a security admin (S7)")
 		lacks(t, p, "Security admin sam", "Delegate the alternate")
 		// acme's SA and ASA are available: staff may not step in.
-		p = stella.post("/console/organisations/acme/security-admins/security_admin", url.Values{"user": {"ian"}, "requested_by": {"oscar"}, "reason": {"phone call"}})
+		p = stella.post("/console/organisations/acme/security-admins/security_admin", url.Values{"confirm": {"1"}, "user": {"ian"}, "requested_by": {"oscar"}, "reason": {"phone call"}})
 		status, body := put("stella", "acme", "ian", "security_admin", "", map[string]any{"requestedBy": "user:oscar", "reason": "phone call"})
 		alike(t, p, status, body, http.StatusUnprocessableEntity)
 		shows(t, p, "Rule S7:")
 		unchanged(t)
 		// globex has neither, but dan is a director nobody verified (C9).
-		p = stella.post("/console/organisations/globex/security-admins/security_admin", url.Values{"user": {"alan"}, "requested_by": {"dan"}, "reason": {"phone call"}})
+		p = stella.post("/console/organisations/globex/security-admins/security_admin", url.Values{"confirm": {"1"}, "user": {"alan"}, "requested_by": {"dan"}, "reason": {"phone call"}})
 		status, body = put("stella", "globex", "alan", "security_admin", "", map[string]any{"requestedBy": "user:dan", "reason": "phone call"})
 		alike(t, p, status, body, http.StatusUnprocessableEntity)
 		// dora is verified, but staff must say why.
-		p = stella.post("/console/organisations/globex/security-admins/security_admin", url.Values{"user": {"alan"}, "requested_by": {"user:dora"}})
+		p = stella.post("/console/organisations/globex/security-admins/security_admin", url.Values{"confirm": {"1"}, "user": {"alan"}, "requested_by": {"user:dora"}})
 		status, body = put("stella", "globex", "alan", "security_admin", "", map[string]any{"requestedBy": "user:dora"})
 		alike(t, p, status, body, http.StatusBadRequest)
 		// Without requested_by staff hold nothing here at all.
-		p = stella.post("/console/organisations/globex/security-admins/security_admin", url.Values{"user": {"alan"}, "reason": {"phone call"}})
+		p = stella.post("/console/organisations/globex/security-admins/security_admin", url.Values{"confirm": {"1"}, "user": {"alan"}, "reason": {"phone call"}})
 		status, body = put("stella", "globex", "alan", "security_admin", "", map[string]any{"reason": "phone call"})
 		alike(t, p, status, body, http.StatusForbidden)
 		if g.has("organisation:globex#security_admin@user:alan") {
@@ -134,7 +134,7 @@ func TestConsoleDelegation(t *testing.T) {
 	t.Run("S5_sa_delegates_a_new_asa", func(t *testing.T) {
 		sam := g.signedIn("sam")
 		sam.get("/console/organisations/acme/security-admins")
-		p := sam.post("/console/organisations/acme/security-admins/alternate_security_admin", url.Values{"user": {"ivy"}, "reason": {"alex moved on"}})
+		p := sam.post("/console/organisations/acme/security-admins/alternate_security_admin", url.Values{"confirm": {"1"}, "user": {"ivy"}, "reason": {"alex moved on"}})
 		status, body := twin.api("PUT", "/v1/organisations/acme/members/ivy/roles/alternate_security_admin", "user:sam", map[string]any{"reason": "alex moved on"})
 		alike(t, p, status, body, http.StatusNoContent)
 		shows(t, p, "The role was delegated.", "Alternate security admin ivy")
@@ -149,7 +149,7 @@ func TestConsoleDelegation(t *testing.T) {
 	t.Run("S3_outgoing_sa_becomes_the_asa", func(t *testing.T) {
 		sam := g.signedIn("sam")
 		sam.get("/console/organisations/acme/security-admins")
-		p := sam.post("/console/organisations/acme/security-admins/security_admin", url.Values{"user": {"ian"}, "previous_becomes_alternate": {"true"}, "reason": {"handover"}})
+		p := sam.post("/console/organisations/acme/security-admins/security_admin", url.Values{"confirm": {"1"}, "user": {"ian"}, "previous_becomes_alternate": {"true"}, "reason": {"handover"}})
 		status, body := twin.api("PUT", "/v1/organisations/acme/members/ian/roles/security_admin?previousBecomesAlternate=true", "user:sam", map[string]any{"reason": "handover"})
 		alike(t, p, status, body, http.StatusNoContent)
 		same(t, g, twin, acme...)
@@ -165,7 +165,7 @@ func TestConsoleDelegation(t *testing.T) {
 	t.Run("S7_staff_delegate_at_a_verified_directors_request", func(t *testing.T) {
 		stella := g.signedIn("stella")
 		stella.get("/console/organisations/globex/security-admins")
-		p := stella.post("/console/organisations/globex/security-admins/security_admin", url.Values{"user": {"alan"}, "requested_by": {"dora"}, "reason": {"no SA or ASA; dora asked by phone"}})
+		p := stella.post("/console/organisations/globex/security-admins/security_admin", url.Values{"confirm": {"1"}, "user": {"alan"}, "requested_by": {"dora"}, "reason": {"no SA or ASA; dora asked by phone"}})
 		status, body := twin.api("PUT", "/v1/organisations/globex/members/alan/roles/security_admin", "user:stella", map[string]any{"requestedBy": "user:dora", "reason": "no SA or ASA; dora asked by phone"})
 		alike(t, p, status, body, http.StatusNoContent)
 		shows(t, p, "The role was delegated.")

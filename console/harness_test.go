@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/audit"
 	"github.com/gatehouse-authz/gatehouse/console"
+	"github.com/gatehouse-authz/gatehouse/dryrun"
 	"github.com/gatehouse-authz/gatehouse/schema"
 	"github.com/gatehouse-authz/gatehouse/seed"
 	"github.com/gatehouse-authz/gatehouse/server"
@@ -88,7 +89,10 @@ func mustGate(tb testing.TB, opts ...gateOption) *gate {
 	}
 	log := slog.New(slog.DiscardHandler)
 	wf := workflow.New(store)
-	cfg := console.Config{Workflow: wf, Store: store, Audit: trail, Log: log, DevLogin: true, DevUsers: users, SessionKey: sessionKey}
+	scratch := func(ctx context.Context, rels []gatehouse.Relationship) (dryrun.Scratch, error) {
+		return spicedb.NewScratch(ctx, schema.Text, rels)
+	}
+	cfg := console.Config{Workflow: wf, Store: store, Audit: trail, Scratch: scratch, Log: log, DevLogin: true, DevUsers: users, SessionKey: sessionKey}
 	base := "http://" + srv.Listener.Addr().String()
 	for _, o := range opts {
 		o(&cfg, base)
@@ -101,7 +105,7 @@ func mustGate(tb testing.TB, opts ...gateOption) *gate {
 	ready.Store(true)
 	srv.Config.Handler = server.New(server.Deps{
 		Store: store, Audit: trail, Workflow: wf, Schema: idx, Keys: []string{apiKey},
-		Log: log, Metrics: metrics, Ready: &ready, Console: c,
+		Log: log, Metrics: metrics, Ready: &ready, Console: c, Scratch: scratch,
 	})
 	srv.Start()
 	tb.Cleanup(srv.Close)
@@ -239,6 +243,11 @@ func (b *browser) post(path string, form url.Values) page {
 	}
 	return b.postRaw(path, form)
 }
+
+// confirm is the form of a destructive or powerful action's confirmed
+// post: the console writes only with it, and without it answers with the
+// dry run's confirmation page.
+var confirm = url.Values{"confirm": {"1"}}
 
 // postRaw submits form exactly as given.
 func (b *browser) postRaw(path string, form url.Values) page {

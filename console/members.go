@@ -20,7 +20,7 @@ type memberActions map[string]bool
 
 // memberPermissions are the permissions memberActions reads.
 func memberPermissions() []string {
-	ps := []string{gatehouse.PermManageTeamMembers, gatehouse.PermManageMembers}
+	ps := []string{gatehouse.PermManageTeamMembers, gatehouse.PermManageMembers, gatehouse.PermViewReports, gatehouse.PermProviderStaff}
 	add := func(p string) {
 		if !slices.Contains(ps, p) {
 			ps = append(ps, p)
@@ -64,6 +64,12 @@ func (m memberActions) Remove(mem workflow.Member) bool {
 // Team reports whether the actor may remove anyone at all: the
 // manage_team_members every removal needs (T2), which opens the Actions column.
 func (m memberActions) Team() bool { return m[gatehouse.PermManageTeamMembers] }
+
+// Review reports whether the actor may open user's page of access
+// (MemberAccess): their own, or anyone's with view_reports or as staff.
+func (m memberActions) Review(actor, user string) bool {
+	return actor == user || m[gatehouse.PermViewReports] || m[gatehouse.PermProviderStaff]
+}
 
 // Staff reports whether the actor is provider staff here (C7, C9, S7).
 func (m memberActions) Staff() bool { return m[gatehouse.PermProviderStaff] }

@@ -30,7 +30,7 @@ func TestTransferOwnership(t *testing.T) {
 		alan := g.signedIn("alan")
 		p := alan.get("/console/organisations/globex")
 		lacks(t, p, "Transfer ownership")
-		p = alan.post("/console/organisations/globex/transfer-ownership", url.Values{"to": {"alan"}})
+		p = alan.post("/console/organisations/globex/transfer-ownership", url.Values{"confirm": {"1"}, "to": {"alan"}})
 		status, body := g.api("POST", "/v1/organisations/globex/transfer-ownership", "user:alan", map[string]any{"to": "user:alan"})
 		refusedAlike(t, p, status, body, http.StatusForbidden)
 		shows(t, p, "Missing permission: transfer_ownership")
@@ -42,7 +42,7 @@ func TestTransferOwnership(t *testing.T) {
 	t.Run("O4_only_to_a_member", func(t *testing.T) {
 		grace := g.signedIn("grace")
 		grace.get("/console/organisations/globex")
-		p := grace.post("/console/organisations/globex/transfer-ownership", url.Values{"to": {"oscar"}})
+		p := grace.post("/console/organisations/globex/transfer-ownership", url.Values{"confirm": {"1"}, "to": {"oscar"}})
 		status, body := g.api("POST", "/v1/organisations/globex/transfer-ownership", "user:grace", map[string]any{"to": "user:oscar"})
 		refusedAlike(t, p, status, body, http.StatusUnprocessableEntity)
 		shows(t, p, "Rule O4: Only the owner can transfer ownership")
@@ -55,7 +55,7 @@ func TestTransferOwnership(t *testing.T) {
 		oscar := g.signedIn("oscar")
 		p := oscar.get("/console/organisations/acme")
 		shows(t, p, "Transfer ownership", "no_financial_access")
-		p = oscar.post("/console/organisations/acme/transfer-ownership", url.Values{"to": {"vic"}, "reason": {"vip"}})
+		p = oscar.post("/console/organisations/acme/transfer-ownership", url.Values{"confirm": {"1"}, "to": {"vic"}, "reason": {"vip"}})
 		status, body := g.api("POST", "/v1/organisations/acme/transfer-ownership", "user:oscar", map[string]any{"to": "user:vic"})
 		refusedAlike(t, p, status, body, http.StatusUnprocessableEntity)
 		shows(t, p, "Rule R7: Decision (seed 003")
@@ -67,7 +67,7 @@ func TestTransferOwnership(t *testing.T) {
 	t.Run("O4_owner_transfers", func(t *testing.T) {
 		grace := g.signedIn("grace")
 		grace.get("/console/organisations/globex")
-		p := grace.post("/console/organisations/globex/transfer-ownership", url.Values{"to": {"user:alan"}, "reason": {"retiring"}})
+		p := grace.post("/console/organisations/globex/transfer-ownership", url.Values{"confirm": {"1"}, "to": {"user:alan"}, "reason": {"retiring"}})
 		shows(t, p, "Ownership was transferred", "Owner: user:alan")
 		lacks(t, p, "Transfer ownership")
 		if !g.has("organisation:globex#owner@user:alan") || g.has("organisation:globex#owner@user:grace") || !g.has("organisation:globex#administrator@user:grace") {
@@ -291,7 +291,7 @@ func TestMembersOffersWhatEachMayDo(t *testing.T) {
 		}
 		alan := g.signedIn("alan")
 		alan.get("/console/organisations/globex")
-		r := alan.post("/console/organisations/globex/members/dora/remove", nil)
+		r := alan.post("/console/organisations/globex/members/dora/remove", confirm)
 		status, body := g.api("DELETE", "/v1/organisations/globex/members/dora", "user:alan", nil)
 		alike(t, r, status, body, http.StatusForbidden)
 		shows(t, r, "Missing permission: manage_members")

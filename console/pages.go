@@ -94,34 +94,56 @@ func (c *console) organisations(r *http.Request, a actorCtx, permission, cursor,
 	return rows, next, nil
 }
 
-// handleGrantRole serves POST /console/organisations/{org}/roles.
+// handleGrantRole serves POST /console/organisations/{org}/roles; a grant
+// of security_admin or alternate_security_admin is confirmed first (confirmed).
 func (c *console) handleGrantRole(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	org := r.PathValue("org")
-	_, err := c.cfg.Workflow.GrantRole(r.Context(), a.actor, workflow.RoleGrant{
+	g := workflow.RoleGrant{
 		Org: org, User: gatehouse.User(r.PostForm.Get("user")), Role: r.PostForm.Get("role"),
 		Reason: r.PostForm.Get("reason"),
-	})
-	if err != nil {
+	}
+	grant := func(wf *workflow.Service) error { _, err := wf.GrantRole(r.Context(), a.actor, g); return err }
+	back := basePath + "/organisations/" + url.PathEscape(org)
+	if powerful(g.Role) && !c.confirmed(w, r, a, org, "Making "+g.User.ID+" "+g.Role+" of "+org, back, grant) {
+		return
+	}
+	if err := grant(c.cfg.Workflow); err != nil {
 		c.fail(w, r, a, org, err)
 		return
 	}
 	done(w, r, basePath+"/organisations/"+url.PathEscape(org), "granted")
 }
 
-// handleRevokeRole serves POST /console/organisations/{org}/members/{user}/roles/{role}/revoke.
+// handleRevokeRole serves POST /console/organisations/{org}/members/{user}/roles/{role}/revoke,
+// confirmed first (confirmed).
 func (c *console) handleRevokeRole(w http.ResponseWriter, r *http.Request, a actorCtx) {
-	org := r.PathValue("org")
-	if _, err := c.cfg.Workflow.RevokeRole(r.Context(), a.actor, org, gatehouse.User(r.PathValue("user")), r.PathValue("role")); err != nil {
+	org, user, role := r.PathValue("org"), gatehouse.User(r.PathValue("user")), r.PathValue("role")
+	revoke := func(wf *workflow.Service) error {
+		_, err := wf.RevokeRole(r.Context(), a.actor, org, user, role)
+		return err
+	}
+	if !c.confirmed(w, r, a, org, "Revoking "+role+" from "+user.ID, basePath+"/organisations/"+url.PathEscape(org), revoke) {
+		return
+	}
+	if err := revoke(c.cfg.Workflow); err != nil {
 		c.fail(w, r, a, org, err)
 		return
 	}
 	done(w, r, basePath+"/organisations/"+url.PathEscape(org), "revoked")
 }
 
-// handleRemoveMember serves POST /console/organisations/{org}/members/{user}/remove.
+// handleRemoveMember serves POST /console/organisations/{org}/members/{user}/remove,
+// confirmed first (confirmed).
 func (c *console) handleRemoveMember(w http.ResponseWriter, r *http.Request, a actorCtx) {
-	org := r.PathValue("org")
-	if _, err := c.cfg.Workflow.RemoveMember(r.Context(), a.actor, org, gatehouse.User(r.PathValue("user"))); err != nil {
+	org, user := r.PathValue("org"), gatehouse.User(r.PathValue("user"))
+	remove := func(wf *workflow.Service) error {
+		_, err := wf.RemoveMember(r.Context(), a.actor, org, user)
+		return err
+	}
+	if !c.confirmed(w, r, a, org, "Removing "+user.ID, basePath+"/organisations/"+url.PathEscape(org), remove) {
+		return
+	}
+	if err := remove(c.cfg.Workflow); err != nil {
 		c.fail(w, r, a, org, err)
 		return
 	}
@@ -146,10 +168,17 @@ func userOf(r *http.Request, field string) gatehouse.Subject {
 
 // handleTransferOwnership serves POST /console/organisations/{org}/transfer-ownership:
 // TransferOwnership to the member the form names (O4; R7 when they are
-// designated no_financial_access).
+// designated no_financial_access), confirmed first (confirmed).
 func (c *console) handleTransferOwnership(w http.ResponseWriter, r *http.Request, a actorCtx) {
-	org := r.PathValue("org")
-	if _, err := c.cfg.Workflow.TransferOwnership(r.Context(), a.actor, org, userOf(r, "to"), r.PostForm.Get("reason")); err != nil {
+	org, to := r.PathValue("org"), userOf(r, "to")
+	transfer := func(wf *workflow.Service) error {
+		_, err := wf.TransferOwnership(r.Context(), a.actor, org, to, r.PostForm.Get("reason"))
+		return err
+	}
+	if !c.confirmed(w, r, a, org, "Transferring ownership of "+org+" to "+to.ID, basePath+"/organisations/"+url.PathEscape(org), transfer) {
+		return
+	}
+	if err := transfer(c.cfg.Workflow); err != nil {
 		c.fail(w, r, a, org, err)
 		return
 	}
@@ -277,10 +306,15 @@ func (c *console) handleCreateContractor(w http.ResponseWriter, r *http.Request,
 
 // handleDeleteContractor serves POST /console/organisations/{org}/contractors/{id}/delete:
 // DeleteContractor, whose permission check is on the contractor's own
-// organisation (K1); {org} only says which list to go back to.
+// organisation (K1); {org} only says which list to go back to. Confirmed
+// first (confirmed).
 func (c *console) handleDeleteContractor(w http.ResponseWriter, r *http.Request, a actorCtx) {
-	org := r.PathValue("org")
-	if _, err := c.cfg.Workflow.DeleteContractor(r.Context(), a.actor, r.PathValue("id")); err != nil {
+	org, id := r.PathValue("org"), r.PathValue("id")
+	del := func(wf *workflow.Service) error { _, err := wf.DeleteContractor(r.Context(), a.actor, id); return err }
+	if !c.confirmed(w, r, a, org, "Deleting contractor "+id, basePath+"/organisations/"+url.PathEscape(org)+"/contractors", del) {
+		return
+	}
+	if err := del(c.cfg.Workflow); err != nil {
 		c.fail(w, r, a, org, err)
 		return
 	}

@@ -14,7 +14,7 @@ func TestUnrecordableReasonRefused_X2(t *testing.T) {
 	g := mustGate(t)
 	olivia := g.signedIn("olivia")
 	olivia.get("/console/organisations/brightcis")
-	p := olivia.post("/console/organisations/brightcis/transfer-ownership", url.Values{"to": {"adam"}, "reason": {"\xff\xfebad"}})
+	p := olivia.post("/console/organisations/brightcis/transfer-ownership", url.Values{"confirm": {"1"}, "to": {"adam"}, "reason": {"\xff\xfebad"}})
 	if p.Status != http.StatusBadRequest || !strings.Contains(p.Body, "reason") {
 		t.Fatalf("transfer with a reason that is not UTF-8: %d\n%s\nwant 400 naming reason", p.Status, p.Body)
 	}

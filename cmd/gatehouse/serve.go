@@ -483,9 +483,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			Keys: cfg.keys, CheckKeys: cfg.checkKeys, Log: log, Metrics: metrics, Ready: &ready,
 			PlatformKeys: cfg.platformKeys, RateLimit: cfg.rateLimit, RateBurst: cfg.rateBurst,
 			RequestTimeout: cfg.requestTimeout, Console: consoleHandler,
-			Scratch: func(ctx context.Context, rels []gatehouse.Relationship) (dryrun.Scratch, error) {
-				return spicedb.NewScratch(ctx, schema.Text, rels)
-			},
+			Scratch: scratchEngine,
 		})),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -573,12 +571,19 @@ func newConsole(cfg config, store *spicedb.SpiceDB, trail gatehouse.AuditTrail, 
 		}
 	}
 	return console.New(console.Config{
-		Workflow: wf, Store: store, Audit: trail, Log: log,
+		Workflow: wf, Store: store, Audit: trail, Log: log, Scratch: scratchEngine,
 		DevLogin: cfg.consoleDevLogin, DevUsers: users, SessionKey: key, OIDC: cfg.oidc,
 		// Behind a proxy that ends TLS, the public URL says the browser
 		// speaks https even though Gatehouse's requests do not.
 		SecureCookies: strings.HasPrefix(cfg.consoleURL, "https://"),
 	})
+}
+
+// scratchEngine starts the scratch SpiceDB in which a dry run (X7)
+// weighs its would-be state, for the API's ?dryRun=true and the
+// console's confirmations.
+func scratchEngine(ctx context.Context, rels []gatehouse.Relationship) (dryrun.Scratch, error) {
+	return spicedb.NewScratch(ctx, schema.Text, rels)
 }
 
 // secureURL reports whether u is https, or http on a loopback host where
