@@ -11,7 +11,7 @@ import (
 // TestRefusalSaysWhoCouldGrant (X6): a 403 of the workflow that names a
 // permission on an object says, besides the API's message, each way the
 // reader could hold it, what is missing in words and who may grant it by
-// name; to a reader off the team it names nobody (X1).
+// name; to a reader off the team it explains nothing (X1).
 func TestRefusalSaysWhoCouldGrant(t *testing.T) {
 	g := mustGate(t)
 
@@ -34,8 +34,21 @@ func TestRefusalSaysWhoCouldGrant(t *testing.T) {
 		if p.Status != http.StatusForbidden {
 			t.Fatalf("an outsider's page answered %d", p.Status)
 		}
-		shows(t, p, "Missing permission: member", "Missing: user:olivia is administrator of organisation:acme.", "only the team sees who")
-		lacks(t, p, "oscar", "sam", "alex")
+		// X1: off the team, the refusal explains nothing of acme's.
+		shows(t, p, "Missing permission: member", "Nothing was changed.")
+		lacks(t, p, "oscar", "sam", "alex", "Missing: user:olivia is")
+	})
+
+	t.Run("X1_outsider_learns_nothing_of_an_object", func(t *testing.T) {
+		// c3 is brightcis's admin-only contractor (K2); oscar is acme's owner.
+		oscar := g.signedIn("oscar")
+		oscar.get("/console/")
+		p := oscar.post("/console/contractors/c3/rename", url.Values{"name": {"Mine now"}})
+		if p.Status != http.StatusForbidden {
+			t.Fatalf("an outsider's rename of c3 answered %d", p.Status)
+		}
+		shows(t, p, "Nothing was changed.")
+		lacks(t, p, "K2", "admin-only", "olivia", "Missing:")
 	})
 }
 

@@ -74,6 +74,11 @@ func refusedOn(e *gatehouse.Error) (gatehouse.Object, bool) {
 // grants name nobody. The refusal stands without an explanation: a
 // failure is logged and none is shown.
 func (c *console) whyRefused(r *http.Request, actor gatehouse.Subject, permission string, res gatehouse.Object) *whyShown {
+	if !c.insider(r, actor, res) {
+		// X1: what holds on an organisation's objects (an admin-only
+		// flag, K2) is its team's business; an outsider learns nothing.
+		return nil
+	}
 	req := gatehouse.CheckRequest{Resource: res, Permission: permission, Subject: actor}
 	wn, err := c.cfg.Workflow.WhyNot(r.Context(), req, "")
 	if err != nil {
@@ -247,4 +252,29 @@ func orList(ns []string, more bool) string {
 		return strings.Join(ns, "")
 	}
 	return strings.Join(ns[:len(ns)-1], ", ") + " or " + ns[len(ns)-1]
+}
+
+// insider reports whether actor is on the team of the organisation res
+// belongs to, or is provider staff: the people an explanation of a
+// refusal on res may tell what holds there (X1).
+func (c *console) insider(r *http.Request, actor gatehouse.Subject, res gatehouse.Object) bool {
+	if ok, err := c.allowed(r, gatehouse.Provider, gatehouse.PermStaffMember, actor); err == nil && ok {
+		return true
+	}
+	owners := map[gatehouse.Object]string{}
+	if gatehouse.Owned(res.Type) {
+		links, _, err := c.cfg.Store.ReadRelationships(r.Context(), gatehouse.Filter{
+			ResourceType: res.Type, ResourceID: res.ID, Relation: gatehouse.RelOrganisation, SubjectType: gatehouse.TypeOrganisation,
+		}, gatehouse.Consistency{FullyConsistent: true})
+		if err != nil || len(links) == 0 {
+			return false
+		}
+		owners[res] = links[0].Subject.ID
+	}
+	org := gatehouse.OrganisationOf(res, owners)
+	if org == "" {
+		return false
+	}
+	ok, err := c.allowed(r, gatehouse.Object{Type: gatehouse.TypeOrganisation, ID: org}, gatehouse.PermMember, actor)
+	return err == nil && ok
 }
