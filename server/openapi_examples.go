@@ -53,9 +53,32 @@ var examples = map[string]example{
 		wire.LookupSubjectsRequest{Resource: "organisation:acme", Permission: "manage_members", SubjectType: "user", Limit: new(100)},
 		wire.LookupSubjectsResult{Subjects: []string{"user:alice", "user:sam"}, ZedToken: tok},
 	},
-	"explain": {exampleCheck, wire.Explanation{Allowed: true, Paths: [][]string{{
-		"organisation:acme#administrator@user:alice", "contractor:c1#organisation@organisation:acme",
-	}}, ZedToken: tok}},
+	// A denial, with its why-not (X6): carla may not view the admin-only c3.
+	"explain": {wire.CheckRequest{Resource: "contractor:c3", Permission: "view", Subject: "user:carla"}, wire.Explanation{
+		Allowed: false, Paths: [][]string{},
+		WhyNot: []wire.WhyNotWay{
+			{Via: "organisation->view_admin_only_contractors->manage_contractors->administrator", Missing: []wire.Missing{{
+				Relationship: "organisation:brightcis#administrator@user:carla",
+				Grantors: &wire.Grantors{
+					Endpoint: "PUT /v1/organisations/brightcis/members/carla/roles/administrator", Permission: "manage_members",
+					On: "organisation:brightcis", Subjects: []string{"user:olivia"},
+				},
+			}}},
+			{Via: "organisation->view_unflagged_contractors->cis_processor", BlockedBy: []wire.BlockedBy{{
+				Relation: "contractor:c3#admin_only", Rule: "K2", Reason: "the contractor is admin-only",
+				Lift: &wire.Grantors{Endpoint: "PATCH /v1/contractors/c3", Permission: "manage_contractors", On: "organisation:brightcis", Subjects: []string{"user:adam", "user:olivia"}},
+			}}},
+		},
+		Summary:  "carla may not view contractor:c3: the contractor is admin-only (K2). carla would hold it with organisation:brightcis#administrator@user:carla, which olivia (manage_members on organisation:brightcis) may write through PUT /v1/organisations/brightcis/members/carla/roles/administrator.",
+		ZedToken: tok,
+	}},
+	"reviewAccess": {nil, wire.AccessReview{Access: []wire.Access{
+		{User: "user:adam", Permission: "manage_contractors", On: "organisation:brightcis", Via: []string{"organisation:brightcis#administrator@user:adam"}},
+		{User: "user:carla", Permission: "view", On: "contractor:c1", Via: []string{"organisation:brightcis#cis_processor@user:carla"}, Until: new("2027-01-31T00:00:00Z")},
+	}, Cursor: exampleCursor}},
+	"memberAccess": {nil, wire.MemberAccess{User: "user:carla", Access: []wire.Access{
+		{User: "user:carla", Permission: "view", On: "contractor:c1", Via: []string{"organisation:brightcis#cis_processor@user:carla"}},
+	}, RecentChanges: []wire.AuditEvent{}}},
 	"readSchema":        {nil, wire.Schema{Schema: "definition user {}"}},
 	"readRelationships": {nil, wire.Relationships{Relationships: []string{"organisation:acme#owner@user:alice"}, ZedToken: tok}},
 	"writeRelationships": {
