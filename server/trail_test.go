@@ -99,6 +99,14 @@ func TestExceptionExpiresOnTime_C6(t *testing.T) {
 	if !a.Allowed(res, perm, "user:tom") {
 		t.Fatalf("%s#%s@user:tom before its expiry: denied", res, perm)
 	}
+	// Checked again just before the expiry, so that SpiceDB holds a fresh
+	// answer from before it (its dispatch cache) at the newest revision.
+	time.Sleep(time.Until(expires.Add(-300 * time.Millisecond)))
+	for range 3 {
+		if !a.Allowed(res, perm, "user:tom") {
+			t.Fatalf("%s#%s@user:tom just before its expiry: denied", res, perm)
+		}
+	}
 	time.Sleep(time.Until(expires.Add(time.Second)))
 	// Every consistency a caller can ask for, and none.
 	for i, c := range []map[string]any{nil, {"minimizeLatency": true}, {"fullyConsistent": true}, nil, nil} {

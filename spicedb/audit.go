@@ -377,6 +377,7 @@ func (c *AuditConsumer) consume(ctx context.Context) error {
 			c.w.seen(nil, rev, resp.GetIsCheckpoint())
 			continue
 		}
+		c.s.expired.add(expiringOf(resp))
 		records := recordsOf(resp, rev)
 		if err := c.trail.Append(ctx, records, tok); err != nil {
 			return fmt.Errorf("appending to the audit trail: %w", err)
@@ -439,6 +440,18 @@ func recordsOf(resp *v1.WatchResponse, revision string) []gatehouse.AuditRecord 
 			slices.Sort(e.Changes)
 			e.ZedToken = tok
 			out = append(out, gatehouse.AuditRecord{AuditEvent: e, Revision: revision, Position: i})
+		}
+	}
+	return out
+}
+
+// expiringOf is the relationships with an expiration that resp writes:
+// every replica learns the expirations written through the others.
+func expiringOf(resp *v1.WatchResponse) []gatehouse.Update {
+	var out []gatehouse.Update
+	for _, u := range resp.GetUpdates() {
+		if u.GetOperation() != v1.RelationshipUpdate_OPERATION_DELETE && u.GetRelationship().GetOptionalExpiresAt() != nil {
+			out = append(out, gatehouse.Update{Relationship: fromRel(u.GetRelationship())})
 		}
 	}
 	return out

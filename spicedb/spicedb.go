@@ -33,6 +33,9 @@ type SpiceDB struct {
 	observe func(method string, d time.Duration, err error)
 
 	fresh freshness
+	// expired knows the expirations written, to read past SpiceDB's cache
+	// after one passes (expiryGrace).
+	expired expiries
 	// head, when set, names the datastore's head snapshot as a ZedToken;
 	// see withHeadSnapshots.
 	head func(context.Context) (string, error)

@@ -51,6 +51,7 @@ func (s *SpiceDB) Write(ctx context.Context, w gatehouse.Write) (string, error) 
 		return "", err
 	}
 	s.decided.expiring(w.Updates)
+	s.expired.add(w.Updates)
 	req := &v1.WriteRelationshipsRequest{OptionalTransactionMetadata: md}
 	for _, u := range w.Updates {
 		op := v1.RelationshipUpdate_OPERATION_TOUCH
