@@ -25,12 +25,28 @@ var tickRelationship = gatehouse.Relationship{
 // no longer 23 s after. So the first read after an expiration this
 // process knows of writes nothing (deletes tickRelationship) to make a new
 // revision, and reads go on from its token.
-func (s *SpiceDB) afterExpiry(ctx context.Context) {
-	if s.head != nil || !s.expired.due() {
-		return // the head snapshot of embedded memory is exact already
+//
+// A read that asks to minimise latency gets SpiceDB's quantised revision,
+// which may still be from before the new one for a quantisation window
+// (5 s by default): for quantisationGrace after an expiration it is read
+// at least as fresh as this process's writes instead, the new revision
+// among them. It returns c as the read should be made.
+func (s *SpiceDB) afterExpiry(ctx context.Context, c gatehouse.Consistency) gatehouse.Consistency {
+	if s.head != nil {
+		return c // the head snapshot of embedded memory is exact already
 	}
-	_, _ = s.Write(ctx, gatehouse.Write{Updates: []gatehouse.Update{{Op: gatehouse.Delete, Relationship: tickRelationship}}})
+	if s.expired.due() {
+		_, _ = s.Write(ctx, gatehouse.Write{Updates: []gatehouse.Update{{Op: gatehouse.Delete, Relationship: tickRelationship}}})
+	}
+	if c.MinimizeLatency && s.expired.within(quantisationGrace) {
+		c.MinimizeLatency = false
+	}
+	return c
 }
+
+// quantisationGrace is longer than SpiceDB's default quantisation window
+// (5 s) with its follower-read delay.
+const quantisationGrace = 10 * time.Second
 
 // expiries are the expirations this process knows of: written through
 // this Store, or seen on SpiceDB's Watch stream by the audit consumer (so
@@ -38,6 +54,7 @@ func (s *SpiceDB) afterExpiry(ctx context.Context) {
 type expiries struct {
 	mu     sync.Mutex
 	future []time.Time // sorted
+	passed time.Time   // the latest that has passed, once due saw it
 }
 
 // add schedules the future expirations of updates.
@@ -65,8 +82,16 @@ func (e *expiries) due() bool {
 	defer e.mu.Unlock()
 	i := 0
 	for i < len(e.future) && !e.future[i].After(now) {
+		e.passed = e.future[i]
 		i++
 	}
 	e.future = e.future[i:]
 	return i > 0
+}
+
+// within reports whether an expiration passed less than d ago.
+func (e *expiries) within(d time.Duration) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return !e.passed.IsZero() && time.Since(e.passed) < d
 }

@@ -178,7 +178,7 @@ func (s *SpiceDB) consistency(ctx context.Context, c gatehouse.Consistency) *v1.
 	if tok := s.headSnapshot(ctx, c); tok != "" {
 		return exact(tok)
 	}
-	s.afterExpiry(ctx)
+	c = s.afterExpiry(ctx, c)
 	if cons := s.callerFloor(ctx, c); cons != nil {
 		return cons
 	}
@@ -190,7 +190,7 @@ func (s *SpiceDB) checkConsistency(ctx context.Context, c gatehouse.Consistency)
 	if tok := s.headSnapshot(ctx, c); tok != "" {
 		return exact(tok), nil
 	}
-	s.afterExpiry(ctx)
+	c = s.afterExpiry(ctx, c)
 	if cons := s.callerFloor(ctx, c); cons != nil {
 		return cons, nil
 	}
