@@ -19,23 +19,7 @@ import (
 // see exactly the last completed one. The cache must also have served
 // some checks, or the test proves nothing.
 func TestDecisionCacheNeverStale(t *testing.T) {
-	emb, err := StartEmbedded(t.Context(), EmbeddedConfig{Datastore: "memory"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = emb.Close() })
-	var computed atomic.Int64
-	s := New(emb.Conn, append(emb.Options(), WithObserver(func(m string, _ time.Duration, _ error) {
-		if m == "CheckEmbedded" {
-			computed.Add(1)
-		}
-	}))...)
-	if s.decided == nil {
-		t.Fatal("the embedded memory datastore has no decision cache")
-	}
-	if err := s.WriteSchema(t.Context(), schema.Text); err != nil {
-		t.Fatal(err)
-	}
+	s, computed := cachedStore(t)
 	const writers, keysPer, checkers = 4, 2, 8
 	const keys = writers * keysPer
 	rel := func(format string, k int) gatehouse.Relationship {
@@ -196,20 +180,7 @@ func cut(s string) (string, string, bool) {
 // expiry with no write, on the first check after it; an answer that no
 // expiration can change stays cached across it.
 func TestDecisionCacheExpiresOnTime(t *testing.T) {
-	emb, err := StartEmbedded(t.Context(), EmbeddedConfig{Datastore: "memory"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = emb.Close() })
-	var computed atomic.Int64
-	s := New(emb.Conn, append(emb.Options(), WithObserver(func(m string, _ time.Duration, _ error) {
-		if m == "CheckEmbedded" {
-			computed.Add(1)
-		}
-	}))...)
-	if err := s.WriteSchema(t.Context(), schema.Text); err != nil {
-		t.Fatal(err)
-	}
+	s, computed := cachedStore(t)
 	expires := time.Now().Add(1500 * time.Millisecond)
 	must := func(r string) gatehouse.Relationship {
 		rel, err := gatehouse.ParseRelationship("x", r)
@@ -254,4 +225,29 @@ func TestDecisionCacheExpiresOnTime(t *testing.T) {
 	if ok, n := check("organisation:acme", "delete", "olivia"); !ok || n != 0 {
 		t.Fatalf("the owner's delete after an expiration it cannot reach: allowed %v, %d computed; want allowed from the cache", ok, n)
 	}
+}
+
+// cachedStore is a Store over a new embedded SpiceDB on memory, with its
+// decision cache and the schema written, and the count of the checks its
+// engine computed (those the cache did not answer).
+func cachedStore(t *testing.T) (*SpiceDB, *atomic.Int64) {
+	t.Helper()
+	emb, err := StartEmbedded(t.Context(), EmbeddedConfig{Datastore: "memory"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = emb.Close() })
+	computed := new(atomic.Int64)
+	s := New(emb.Conn, append(emb.Options(), WithObserver(func(m string, _ time.Duration, _ error) {
+		if m == "CheckEmbedded" {
+			computed.Add(1)
+		}
+	}))...)
+	if s.decided == nil {
+		t.Fatal("the embedded memory datastore has no decision cache")
+	}
+	if err := s.WriteSchema(t.Context(), schema.Text); err != nil {
+		t.Fatal(err)
+	}
+	return s, computed
 }
