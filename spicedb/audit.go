@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
@@ -98,6 +99,9 @@ type AuditConsumer struct {
 	first        chan struct{} // closed at the first response, or a fatal error
 	once         sync.Once
 	failed       chan struct{} // closed on a fatal error
+	// replace: the stored cursor is still to be replaced by the head
+	// (FreshDatastore, ResetCursor), which happens once, at start.
+	replace atomic.Bool
 
 	stop func()
 	done chan struct{}
@@ -137,6 +141,7 @@ func StartAudit(ctx context.Context, s *SpiceDB, trail gatehouse.AuditTrail, cfg
 		s: s, trail: trail, cfg: cfg, log: log, w: newAuditState(),
 		first: make(chan struct{}), failed: make(chan struct{}), done: make(chan struct{}),
 	}
+	c.replace.Store(cfg.FreshDatastore || cfg.ResetCursor)
 	if err := c.prepare(ctx); err != nil {
 		return nil, err
 	}
@@ -227,7 +232,8 @@ func (c *AuditConsumer) prepareOnce(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if cursor != "" && !c.cfg.FreshDatastore && !c.cfg.ResetCursor {
+	replace := c.replace.Load()
+	if cursor != "" && !replace {
 		return nil
 	}
 	head, err := c.s.headToken(ctx)
@@ -238,7 +244,12 @@ func (c *AuditConsumer) prepareOnce(ctx context.Context) error {
 		c.log.Warn("audit consumer: starting from SpiceDB's head instead of the stored cursor; writes made in between are not recorded",
 			"fresh_datastore", c.cfg.FreshDatastore, "reset_cursor", c.cfg.ResetCursor)
 	}
-	return c.trail.Append(ctx, nil, head)
+	if err := c.trail.Append(ctx, nil, head); err != nil {
+		return err
+	}
+	// Once: a stream resumed later resumes from what this run stored.
+	c.replace.Store(false)
+	return nil
 }
 
 // headToken is a ZedToken of the head revision: a fully consistent check
@@ -338,7 +349,7 @@ func (c *AuditConsumer) heard(records int) {
 
 // consume follows one Watch stream until it ends.
 func (c *AuditConsumer) consume(ctx context.Context) error {
-	if err := c.prepareOnce(ctx); err != nil && !c.cfg.FreshDatastore {
+	if err := c.prepareOnce(ctx); err != nil {
 		return err
 	}
 	cursor, err := c.trail.Cursor(ctx)
@@ -467,14 +478,11 @@ func newWriteID() string {
 // metadata is a write's audit record as SpiceDB transaction metadata; nil
 // for a write that carries none (no actor, no action). owners names the
 // organisations of the owned objects the write touches, read before it,
-// for attribution (gatehouse.Attribute). A record that cannot be encoded
-// (not UTF-8, too long) refuses the write: X2, never unrecorded.
+// for attribution (gatehouse.Attribute). The caller has validated a
+// (record); one that still cannot be encoded refuses the write: X2.
 func metadata(a gatehouse.Audit, write string, owners map[gatehouse.Object]string) (*structpb.Struct, error) {
 	if a.Actor == "" && a.Action == "" {
 		return nil, nil
-	}
-	if err := a.Validate(); err != nil {
-		return nil, err
 	}
 	m := map[string]any{"actor": a.Actor, "action": a.Action, "at": time.Now().UTC().Format(time.RFC3339Nano), "write": write}
 	if a.Key != "" {

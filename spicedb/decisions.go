@@ -1,11 +1,7 @@
 package spicedb
 
 import (
-	"math"
-	"slices"
-	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/authzed/spicedb/pkg/schemadsl/compiler"
 	"github.com/authzed/spicedb/pkg/schemadsl/input"
@@ -51,12 +47,9 @@ type decisions struct {
 	// an expiration; nil until the schema is known, and then nothing is
 	// cached.
 	timed atomic.Pointer[map[typeRel]bool]
-	// tick moves when an expiration passes; next is the earliest one to
-	// come (Unix ns; MaxInt64: none), and expiries every one to come, sorted.
-	tick     atomic.Uint64
-	next     atomic.Int64
-	mu       sync.Mutex
-	expiries []int64
+	// tick moves when one of the expirations scheduled passes.
+	tick      atomic.Uint64
+	scheduled expiries
 }
 
 type typeRel struct{ typ, rel string }
@@ -70,60 +63,24 @@ type decisionKey struct {
 }
 
 func newDecisions(size int) *decisions {
-	d := &decisions{cache: otter.Must(&otter.Options[decisionKey, gatehouse.CheckResult]{MaximumSize: size})}
-	d.next.Store(math.MaxInt64)
-	return d
+	return &decisions{cache: otter.Must(&otter.Options[decisionKey, gatehouse.CheckResult]{MaximumSize: size})}
 }
 
 // expiring schedules the expirations a write is about to store: each is a
 // change of every answer that can reach it, at its time. Call it before
 // the write begins.
 func (d *decisions) expiring(updates []gatehouse.Update) {
-	if d == nil {
-		return
-	}
-	now := time.Now().UnixNano()
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, u := range updates {
-		if u.Op == gatehouse.Delete || u.Relationship.ExpiresAt == nil {
-			continue
-		}
-		if at := u.Relationship.ExpiresAt.UnixNano(); at > now {
-			i, found := slices.BinarySearch(d.expiries, at)
-			if !found {
-				d.expiries = slices.Insert(d.expiries, i, at)
-			}
-		}
-	}
-	if len(d.expiries) > 0 {
-		d.next.Store(d.expiries[0])
+	if d != nil {
+		d.scheduled.add(updates)
 	}
 }
 
 // passExpiries moves tick when an expiration has passed since the last
 // check: every answer that time can change, stored before, is gone.
 func (d *decisions) passExpiries() {
-	now := time.Now().UnixNano()
-	if now < d.next.Load() {
-		return
+	if d.scheduled.due() {
+		d.tick.Add(1)
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	i := 0
-	for i < len(d.expiries) && d.expiries[i] <= now {
-		i++
-	}
-	if i == 0 {
-		return
-	}
-	d.expiries = d.expiries[i:]
-	d.tick.Add(1)
-	next := int64(math.MaxInt64)
-	if len(d.expiries) > 0 {
-		next = d.expiries[0]
-	}
-	d.next.Store(next)
 }
 
 // beginWrite and endWrite bracket every write through the Store. A nil

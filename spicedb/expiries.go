@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-authz/gatehouse"
@@ -52,6 +53,9 @@ const quantisationGrace = 10 * time.Second
 // this Store, or seen on SpiceDB's Watch stream by the audit consumer (so
 // every replica learns those written through the others).
 type expiries struct {
+	// next is the earliest to come (Unix ns; 0: none), so that a read
+	// with none due takes no lock.
+	next   atomic.Int64
 	mu     sync.Mutex
 	future []time.Time // sorted
 	passed time.Time   // the latest that has passed, once due saw it
@@ -72,12 +76,25 @@ func (e *expiries) add(updates []gatehouse.Update) {
 			e.future = slices.Insert(e.future, i, *at)
 		}
 	}
+	e.setNext()
+}
+
+// setNext publishes the earliest expiration to come; e.mu is held.
+func (e *expiries) setNext() {
+	var next int64
+	if len(e.future) > 0 {
+		next = e.future[0].UnixNano()
+	}
+	e.next.Store(next)
 }
 
 // due reports whether an expiration has passed since the last call, and
 // forgets those that have.
 func (e *expiries) due() bool {
 	now := time.Now()
+	if n := e.next.Load(); n == 0 || now.UnixNano() < n {
+		return false
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	i := 0
@@ -86,6 +103,7 @@ func (e *expiries) due() bool {
 		i++
 	}
 	e.future = e.future[i:]
+	e.setNext()
 	return i > 0
 }
 
