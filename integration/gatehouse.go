@@ -354,12 +354,26 @@ func (p *process) stop(ctx context.Context) error {
 	return errors.New("gatehouse did not stop within 15s of SIGTERM; killed")
 }
 
+// tail returns the process's last n lines, after its last n lines that are
+// not an access-log line at INFO (a warning, an error, a panic, the
+// server's own complaints), which a busy test's request lines would push
+// out of a plain tail.
 func (p *process) tail(n int) string {
 	lines := strings.Split(strings.TrimRight(p.out.String(), "\n"), "\n")
+	var notable []string
+	for _, l := range lines {
+		if !strings.Contains(l, `"level":"INFO","msg":"request"`) {
+			notable = append(notable, l)
+		}
+	}
+	if len(notable) > n {
+		notable = notable[len(notable)-n:]
+	}
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}
-	return strings.Join(lines, "\n")
+	return "(lines other than requests answered at INFO)\n" + strings.Join(notable, "\n") +
+		"\n(last lines)\n" + strings.Join(lines, "\n")
 }
 
 // syncBuffer is a bytes.Buffer safe for the process's writes and our reads.
