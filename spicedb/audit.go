@@ -362,9 +362,15 @@ func (c *AuditConsumer) consume(ctx context.Context) error {
 	if cursor != "" {
 		req.OptionalStartCursor = &v1.ZedToken{Token: cursor}
 	}
+	ctx, cancel := context.WithCancel(withoutStreamDeadline(ctx))
+	defer cancel()
 	stream, err := c.s.watch.Watch(ctx, req)
 	if err != nil {
 		return err
+	}
+	defer c.s.follow.broke()
+	if f := c.s.follow; f != nil {
+		go c.s.keepHearing(ctx, cancel)
 	}
 	c.mu.Lock()
 	c.openedAt = time.Now()
@@ -385,6 +391,7 @@ func (c *AuditConsumer) consume(ctx context.Context) error {
 				stored = time.Now()
 			}
 			c.heard(0)
+			c.s.follow.heard(resp, func() { c.s.decided.changed(resp) })
 			c.w.seen(nil, rev, resp.GetIsCheckpoint())
 			continue
 		}
@@ -395,6 +402,9 @@ func (c *AuditConsumer) consume(ctx context.Context) error {
 		}
 		stored = time.Now()
 		c.heard(len(records))
+		// Before the writes waiting for their record go on: their next
+		// read must find them in the snapshot.
+		c.s.follow.heard(resp, func() { c.s.decided.changed(resp) })
 		ids := make([]string, len(records))
 		for i, r := range records {
 			ids[i] = r.Write

@@ -7,6 +7,8 @@ import (
 	"github.com/authzed/spicedb/pkg/schemadsl/input"
 	"github.com/maypok86/otter/v2"
 
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+
 	core "github.com/authzed/spicedb/pkg/proto/core/v1"
 
 	"github.com/gatehouse-authz/gatehouse"
@@ -50,12 +52,29 @@ type decisions struct {
 	// tick moves when one of the expirations scheduled passes.
 	tick      atomic.Uint64
 	scheduled expiries
+
+	// watched is a cache kept by SpiceDB's Watch stream instead (every
+	// shape but embedded memory; see follower): writes through this
+	// Store move nothing, the stream's changes move gens, and the Store
+	// moves tick as an expiration passes, after dropping its snapshot.
+	watched bool
+	// readers is, per relation the schema stores relationships in, the
+	// generations of every relation and permission whose check can read
+	// it; nil until the schema is known.
+	readers atomic.Pointer[readers]
+}
+
+// readers maps a stored relation to the generation counters of what reads
+// it, and each relation or permission to its own counter.
+type readers struct {
+	of  map[typeRel][]*atomic.Uint64
+	gen map[typeRel]*atomic.Uint64
 }
 
 type typeRel struct{ typ, rel string }
 
 type decisionKey struct {
-	epoch, tick              uint64
+	epoch, tick, gen         uint64
 	resourceType, resourceID string
 	permission               string
 	subjectType, subjectID   string
@@ -86,7 +105,7 @@ func (d *decisions) passExpiries() {
 // beginWrite and endWrite bracket every write through the Store. A nil
 // *decisions (no cache) ignores every call.
 func (d *decisions) beginWrite() {
-	if d == nil {
+	if d == nil || d.watched {
 		return
 	}
 	d.inflight.Add(1)
@@ -94,7 +113,7 @@ func (d *decisions) beginWrite() {
 }
 
 func (d *decisions) endWrite() {
-	if d == nil {
+	if d == nil || d.watched {
 		return
 	}
 	d.epoch.Add(1)
@@ -105,6 +124,8 @@ func (d *decisions) endWrite() {
 func (d *decisions) schemaUnknown() {
 	if d != nil {
 		d.timed.Store(nil)
+		d.readers.Store(nil)
+		d.epoch.Add(1)
 	}
 }
 
@@ -119,7 +140,85 @@ func (d *decisions) schemaWritten(schema string) {
 		d.timed.Store(nil)
 		return
 	}
+	deps, err := readersOf(schema)
+	if err != nil {
+		d.timed.Store(nil)
+		return
+	}
+	d.readers.Store(deps)
+	d.epoch.Add(1)
 	d.timed.Store(&timed)
+}
+
+// watchedKey is the key of req's answer in a watched cache, read before
+// the snapshot the answer is computed at (see follower.heard); false when
+// req is not to be cached.
+func (d *decisions) watchedKey(req gatehouse.CheckRequest) (decisionKey, bool) {
+	if d == nil || !d.watched || len(req.Context) > 0 {
+		return decisionKey{}, false
+	}
+	timed, rd := d.timed.Load(), d.readers.Load()
+	if timed == nil || rd == nil {
+		return decisionKey{}, false
+	}
+	g := rd.gen[typeRel{req.Resource.Type, req.Permission}]
+	if g == nil {
+		return decisionKey{}, false // not in the schema: SpiceDB refuses it
+	}
+	key := decisionKey{
+		epoch: d.epoch.Load(), gen: g.Load(),
+		resourceType: req.Resource.Type, resourceID: req.Resource.ID,
+		permission:  req.Permission,
+		subjectType: req.Subject.Type, subjectID: req.Subject.ID, subjectRelation: req.Subject.Relation,
+	}
+	if (*timed)[typeRel{req.Resource.Type, req.Permission}] {
+		key.tick = d.tick.Load()
+	}
+	return key, true
+}
+
+// changed drops, from a watched cache, every answer that the changes of
+// one Watch response can affect: the answers of every relation and
+// permission that can read a relation changed. A change of the schema, or
+// of a relation the schema it knows does not have, drops everything.
+func (d *decisions) changed(resp *v1.WatchResponse) {
+	if d == nil || !d.watched {
+		return
+	}
+	if resp.GetSchemaUpdated() {
+		d.epoch.Add(1)
+		return
+	}
+	rd := d.readers.Load()
+	if rd == nil {
+		d.epoch.Add(1)
+		return
+	}
+	done := map[typeRel]bool{}
+	for _, u := range resp.GetUpdates() {
+		r := u.GetRelationship()
+		k := typeRel{r.GetResource().GetObjectType(), r.GetRelation()}
+		if done[k] {
+			continue
+		}
+		done[k] = true
+		gens, ok := rd.of[k]
+		if !ok {
+			d.epoch.Add(1)
+			return
+		}
+		for _, g := range gens {
+			g.Add(1)
+		}
+	}
+}
+
+// expiryPassed drops, from a watched cache, every answer an expiration can
+// change; the Store calls it after dropping its snapshot.
+func (d *decisions) expiryPassed() {
+	if d != nil && d.watched {
+		d.tick.Add(1)
+	}
 }
 
 // check answers req from the cache, or through compute and caches the answer when that is exact.
@@ -261,6 +360,94 @@ func expiringRelations(schema string) (map[typeRel]bool, error) {
 			visited = map[typeRel]bool{}
 			if reaches(typ, rel) {
 				out[typeRel{typ, rel}] = true
+			}
+		}
+	}
+	return out, nil
+}
+
+// readersOf returns, for schema, the generation counters of a watched
+// cache: per relation that stores relationships, those of every relation
+// and permission whose check can read it, directly, through a subject
+// relation (team#member), or through an arrow (its tupleset, then the
+// computed relation on every type the tupleset may point at).
+func readersOf(schema string) (*readers, error) {
+	compiled, err := compiler.Compile(compiler.InputSchema{Source: input.Source("schema"), SchemaString: schema}, compiler.AllowUnprefixedObjectType())
+	if err != nil {
+		return nil, err
+	}
+	defs := map[string]map[string]*core.Relation{}
+	for _, ns := range compiled.ObjectDefinitions {
+		rels := map[string]*core.Relation{}
+		for _, r := range ns.GetRelation() {
+			rels[r.GetName()] = r
+		}
+		defs[ns.GetName()] = rels
+	}
+	// reads collects into seen every relation and permission the check of
+	// (typ, rel) can evaluate; each stored one among them is read.
+	var reads func(typ, rel string, seen map[typeRel]bool)
+	reads = func(typ, rel string, seen map[typeRel]bool) {
+		k := typeRel{typ, rel}
+		r := defs[typ][rel]
+		if seen[k] || r == nil {
+			return
+		}
+		seen[k] = true
+		for _, a := range r.GetTypeInformation().GetAllowedDirectRelations() {
+			if sr := a.GetRelation(); sr != "" && sr != "..." {
+				reads(a.GetNamespace(), sr, seen)
+			}
+		}
+		arrow := func(tupleset, computed string) {
+			reads(typ, tupleset, seen)
+			for _, a := range defs[typ][tupleset].GetTypeInformation().GetAllowedDirectRelations() {
+				reads(a.GetNamespace(), computed, seen)
+			}
+		}
+		var rewrite func(*core.UsersetRewrite)
+		rewrite = func(rw *core.UsersetRewrite) {
+			op := rw.GetUnion()
+			if op == nil {
+				op = rw.GetIntersection()
+			}
+			if op == nil {
+				op = rw.GetExclusion()
+			}
+			for _, c := range op.GetChild() {
+				switch {
+				case c.GetComputedUserset() != nil:
+					reads(typ, c.GetComputedUserset().GetRelation(), seen)
+				case c.GetTupleToUserset() != nil:
+					t := c.GetTupleToUserset()
+					arrow(t.GetTupleset().GetRelation(), t.GetComputedUserset().GetRelation())
+				case c.GetFunctionedTupleToUserset() != nil:
+					t := c.GetFunctionedTupleToUserset()
+					arrow(t.GetTupleset().GetRelation(), t.GetComputedUserset().GetRelation())
+				case c.GetUsersetRewrite() != nil:
+					rewrite(c.GetUsersetRewrite())
+				}
+			}
+		}
+		if rw := r.GetUsersetRewrite(); rw != nil {
+			rewrite(rw)
+		}
+	}
+	out := &readers{of: map[typeRel][]*atomic.Uint64{}, gen: map[typeRel]*atomic.Uint64{}}
+	for typ, rels := range defs {
+		for rel := range rels {
+			out.gen[typeRel{typ, rel}] = new(atomic.Uint64)
+		}
+	}
+	for typ, rels := range defs {
+		for rel := range rels {
+			seen := map[typeRel]bool{}
+			reads(typ, rel, seen)
+			for k := range seen {
+				// Only a relation stores relationships; a change names one.
+				if defs[k.typ][k.rel].GetUsersetRewrite() == nil {
+					out.of[k] = append(out.of[k], out.gen[typeRel{typ, rel}])
+				}
 			}
 		}
 	}

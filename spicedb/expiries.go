@@ -37,6 +37,16 @@ func (s *SpiceDB) afterExpiry(ctx context.Context, c gatehouse.Consistency) gate
 		return c // the head snapshot of embedded memory is exact already
 	}
 	if s.expired.due() {
+		// The follower's snapshot is from before the expiration: no read
+		// goes there, then every cached answer an expiration can change
+		// is dropped, and reads go on from the new revision's token, this
+		// process's last write, until the stream brings a snapshot at
+		// least as new (follower).
+		if f := s.follow; f != nil {
+			f.expiring.Add(1)
+			defer f.expiring.Add(-1)
+		}
+		s.decided.expiryPassed()
 		_, _ = s.Write(ctx, gatehouse.Write{Updates: []gatehouse.Update{{Op: gatehouse.Delete, Relationship: tickRelationship}}})
 	}
 	if c.MinimizeLatency && s.expired.within(quantisationGrace) {

@@ -179,6 +179,9 @@ func (s *SpiceDB) consistency(ctx context.Context, c gatehouse.Consistency) *v1.
 		return exact(tok)
 	}
 	c = s.afterExpiry(ctx, c)
+	if tok := s.snapshotFor(ctx, c); tok != "" {
+		return exact(tok)
+	}
 	if cons := s.callerFloor(ctx, c); cons != nil {
 		return cons
 	}
@@ -191,6 +194,9 @@ func (s *SpiceDB) checkConsistency(ctx context.Context, c gatehouse.Consistency)
 		return exact(tok), nil
 	}
 	c = s.afterExpiry(ctx, c)
+	if tok := s.snapshotFor(ctx, c); tok != "" {
+		return exact(tok), nil
+	}
 	if cons := s.callerFloor(ctx, c); cons != nil {
 		return cons, nil
 	}

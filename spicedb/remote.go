@@ -142,6 +142,9 @@ func deadlines(timeout time.Duration) []grpc.DialOption {
 			return invoker(ctx, method, req, reply, cc, opts...)
 		}),
 		grpc.WithChainStreamInterceptor(func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+			if ctx.Value(noStreamDeadline{}) != nil {
+				return streamer(ctx, desc, cc, method, opts...)
+			}
 			ctx, cancel := context.WithTimeout(ctx, streamFactor*timeout)
 			s, err := streamer(ctx, desc, cc, method, opts...)
 			if err != nil {

@@ -39,8 +39,12 @@ type SpiceDB struct {
 	// head, when set, names the datastore's head snapshot as a ZedToken;
 	// see withHeadSnapshots.
 	head func(context.Context) (string, error)
-	// decided caches the engine's answers; nil without WithDecisionCache.
+	// decided caches the engine's answers: with WithDecisionCache on
+	// embedded memory, and kept by the Watch stream (follow) elsewhere.
 	decided *decisions
+	// follow keeps the snapshot reads go to from the Watch stream the
+	// audit consumer follows; nil on embedded memory, whose head is exact.
+	follow *follower
 	// audit, once an AuditConsumer runs, makes writes wait for their record.
 	audit atomic.Pointer[auditState]
 
@@ -122,6 +126,15 @@ func New(conn grpc.ClientConnInterface, opts ...Option) *SpiceDB {
 	if len(s.cursorKey) == 0 {
 		s.cursorKey = make([]byte, 32)
 		_, _ = rand.Read(s.cursorKey) // never fails (crypto/rand)
+	}
+	if s.head == nil && s.fast == nil {
+		// Every shape but embedded memory: the audit consumer's Watch
+		// stream keeps a snapshot and a decision cache (see follower).
+		s.follow = &follower{}
+		if s.decided == nil {
+			s.decided = newDecisions(DefaultDecisionCacheSize)
+		}
+		s.decided.watched = true
 	}
 	if s.writeMu == nil {
 		// Writes one at a time, so the last write's token bounds every
