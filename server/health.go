@@ -64,11 +64,16 @@ type AuditGauges struct {
 	Pending int
 	// Dropped counts the events a memory trail forgot because it was full.
 	Dropped int64
+	// Following: reads go to the snapshot the Watch stream keeps, and
+	// checks to the decision cache (every shape but embedded memory, whose
+	// head is exact: there it stays 0).
+	Following bool
 }
 
 // WatchAudit exports the audit consumer's state as
 // gatehouse_audit_consumer_running, gatehouse_audit_consumer_lag_seconds,
-// gatehouse_audit_pending_writes and gatehouse_audit_dropped_events_total,
+// gatehouse_audit_pending_writes, gatehouse_snapshot_current and
+// gatehouse_audit_dropped_events_total,
 // read from gauges at every scrape.
 func (m *Metrics) WatchAudit(gauges func() AuditGauges) {
 	m.Registry.MustRegister(
@@ -86,6 +91,14 @@ func (m *Metrics) WatchAudit(gauges func() AuditGauges) {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "gatehouse_audit_pending_writes", Help: "Writes of this process whose audit record is not in the trail yet.",
 		}, func() float64 { return float64(gauges().Pending) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "gatehouse_snapshot_current", Help: "1 while reads go to the snapshot SpiceDB's Watch stream keeps (and checks to the decision cache), else 0.",
+		}, func() float64 {
+			if gauges().Following {
+				return 1
+			}
+			return 0
+		}),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "gatehouse_audit_dropped_events_total", Help: "Audit events the memory trail forgot because it was full (GATEHOUSE_AUDIT_MEMORY_EVENTS).",
 		}, func() float64 { return float64(gauges().Dropped) }),

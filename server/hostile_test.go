@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/gatehouse-authz/gatehouse"
-	"github.com/gatehouse-authz/gatehouse/seed"
 	"github.com/gatehouse-authz/gatehouse/server"
 )
 
@@ -34,9 +33,7 @@ type hostile struct {
 // endpoint by endpoint; this table covers the trust boundary.
 func TestHostileInput_Issue9(t *testing.T) {
 	s := mustSecured(t, func(d *server.Deps) { d.PlatformKeys = []string{platformKey} })
-	if err := seed.Load(t.Context(), s.Store); err != nil {
-		t.Fatal(err)
-	}
+	s.Seed(t)
 	raw := func(op string, rels ...string) map[string]any { return map[string]any{op: rels} }
 	lookupSubjects := func(kv ...any) map[string]any {
 		b := map[string]any{"resource": "organisation:acme", "permission": "member", "subjectType": "user"}
@@ -212,9 +209,7 @@ func TestHostileInput_X5_DepthBound(t *testing.T) {
 // any handler runs, so its writes write nothing.
 func TestHostileInput_RateLimit(t *testing.T) {
 	s := mustSecured(t, func(d *server.Deps) { d.RateLimit, d.RateBurst = 0.2, 1 })
-	if err := seed.Load(t.Context(), s.Store); err != nil {
-		t.Fatal(err)
-	}
+	s.Seed(t)
 	before := storeSnapshot(t, s.API)
 	if r := s.Do("GET", "/v1/schema", "", nil); r.Status != http.StatusOK {
 		t.Fatalf("the burst's one request: %d %s", r.Status, r.Raw)

@@ -472,6 +472,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			st := c.Status()
 			g = server.AuditGauges{Running: st.Running, Behind: st.Behind, Pending: st.Pending}
 		}
+		g.Following = store.Following().Current
 		if m, ok := trail.(*audit.Memory); ok {
 			g.Dropped = m.Dropped()
 		}
