@@ -486,8 +486,8 @@ type judge struct {
 	// returns while such a check runs makes its claim newer than its answer.
 	boundClaims bool
 
-	checks, withToken, judgedB, raced, writes, leases atomic.Int64
-	failed                                            atomic.Int64
+	checks, allowed, withToken, judgedB, raced, writes, leases atomic.Int64
+	failed                                                     atomic.Int64
 }
 
 func newJudge(t *testing.T, a *API) *judge {
@@ -496,6 +496,16 @@ func newJudge(t *testing.T, a *API) *judge {
 }
 
 const maxReported = 20
+
+func (j *judge) count(ans answer) {
+	j.checks.Add(1)
+	if ans.allowed {
+		j.allowed.Add(1)
+	}
+	if ans.callerToken != "" {
+		j.withToken.Add(1)
+	}
+}
 
 func (j *judge) fail(err error) {
 	if j.failed.Add(1) <= maxReported {
@@ -642,8 +652,8 @@ func TestNeverStale_AcrossReplicas(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d writes and %d expiring grants; %d checks under load and %d at rest, %d with a writer's token; %d held to SpiceDB at their revision (b), %d of them claiming a write that raced them",
-		j.writes.Load(), j.leases.Load(), loadChecks, j.checks.Load()-loadChecks, j.withToken.Load(), j.judgedB.Load(), j.raced.Load())
+	t.Logf("%d writes and %d expiring grants; %d checks under load and %d at rest, %d allowed, %d with a writer's token; %d held to SpiceDB at their revision (b), %d of them claiming a write that raced them",
+		j.writes.Load(), j.leases.Load(), loadChecks, j.checks.Load()-loadChecks, j.allowed.Load(), j.withToken.Load(), j.judgedB.Load(), j.raced.Load())
 	if j.failed.Load() > maxReported {
 		t.Errorf("%d failures in all, %d reported", j.failed.Load(), maxReported)
 	}
@@ -665,10 +675,7 @@ func checkPartition(ctx context.Context, j *judge, r replica, p *partition, q qu
 		return err
 	}
 	m := p.begun()
-	j.checks.Add(1)
-	if withToken {
-		j.withToken.Add(1)
-	}
+	j.count(ans)
 	fresh := p.reflects(ans, k, m)
 	if withToken || j.oneProcess {
 		if fresh != nil {
@@ -702,10 +709,7 @@ func checkLease(ctx context.Context, j *judge, r replica, l lease, q query, with
 	if err != nil {
 		return err
 	}
-	j.checks.Add(1)
-	if withToken {
-		j.withToken.Add(1)
-	}
+	j.count(ans)
 	if err := l.expiry(ans); err != nil {
 		j.fail(err)
 	}
@@ -785,4 +789,130 @@ func TestNeverStale_OracleFlagsWrongAnswers(t *testing.T) {
 	if err := l.expiry(ans); err != nil {
 		t.Errorf("(T5) flags a true answer: %v", err)
 	}
+}
+
+// randomWorldSteps is how many writes and checks TestNeverStale_RandomWorld draws.
+const randomWorldSteps = 300
+
+// TestNeverStale_RandomWorld (issue 20) is a differential test: a random
+// sequence (fixed seed, printed) of writes and checks, each on the next
+// replica in turn. Writes touch and delete roles through the raw
+// relationships endpoint (every role but owner, SA and ASA, which X4
+// keeps from it) and flip contractors admin-only (K2); checks read R1-R6,
+// T4 and X1, half of them carrying the last write's token. Every answer
+// equals SpiceDB's at the exact revision it claims (b); one that carried
+// the token (or, with one replica, any: read-your-writes) equals SpiceDB's
+// fully consistent answer made right after it, and what the rules make of
+// the world as written. Only the test changes the world.
+func TestNeverStale_RandomWorld(t *testing.T) {
+	const seed = 20
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, seed))
+	a := MustAPI(t)
+	reps := replicasOf(a)
+	j := newJudge(t, a)
+	ctx := t.Context()
+
+	users := []string{"user:rw-u0", "user:rw-u1", "user:rw-u2", "user:rw-u3"}
+	var parts []*partition
+	worlds := map[string]world{}
+	var last string
+	for _, org := range []string{"rw-o0", "rw-o1"} {
+		p, err := setUpPartition(ctx, reps[0], org, 2, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.users = users
+		parts = append(parts, p)
+		worlds[org] = p.states[0].clone()
+		_, last = p.latest()
+	}
+	pick := func(xs []string) string { return xs[rng.IntN(len(xs))] }
+
+	var steps []string
+	failf := func(format string, args ...any) {
+		from := max(0, len(steps)-8)
+		t.Fatalf("step %d: %s\nthe steps before:\n  %s", len(steps), fmt.Sprintf(format, args...), strings.Join(steps[from:], "\n  "))
+	}
+	// allowed counts the answers that allowed; behind, those without a
+	// token that were older than the head, as a replica may answer them.
+	writes, allowed, behind := 0, 0, 0
+	for i := range randomWorldSteps {
+		r := reps[i%len(reps)]
+		p := parts[rng.IntN(len(parts))]
+		w := worlds[p.org]
+		if rng.IntN(100) < 35 {
+			writes++
+			var (
+				tok string
+				err error
+			)
+			if rng.IntN(5) == 0 {
+				c := pick(p.contractors)
+				w.adminOnly[c] = !w.adminOnly[c]
+				steps = append(steps, fmt.Sprintf("%s: contractor %s adminOnly=%v", r.name, c, w.adminOnly[c]))
+				tok, err = r.write(ctx, "PATCH", "/v1/contractors/"+c, p.owner, map[string]any{"adminOnly": w.adminOnly[c]}, http.StatusOK)
+			} else {
+				var touch, del []string
+				seen := map[string]bool{}
+				for range 1 + rng.IntN(3) {
+					user, role := pick(users), pick(staleRoles)
+					rel := "organisation:" + p.org + "#" + role + "@" + user
+					if seen[rel] {
+						continue
+					}
+					seen[rel] = true
+					if rng.IntN(2) == 0 {
+						touch = append(touch, rel)
+						w.grant(user, role)
+					} else {
+						del = append(del, rel)
+						w.revoke(user, role)
+					}
+				}
+				steps = append(steps, fmt.Sprintf("%s: touch %v delete %v", r.name, touch, del))
+				tok, err = r.write(ctx, "POST", "/v1/relationships", "", map[string]any{"touch": touch, "delete": del, "reason": "random world"}, http.StatusOK)
+			}
+			if err != nil {
+				failf("%v", err)
+			}
+			last = tok
+			continue
+		}
+		qs := p.queries()
+		q := qs[rng.IntN(len(qs))]
+		tok := ""
+		if rng.IntN(2) == 0 {
+			tok = last
+		}
+		ans, err := r.check(ctx, q, tok)
+		if err != nil {
+			failf("%v", err)
+		}
+		steps = append(steps, ans.String())
+		if err := j.sdb.sameAsClaimed(ctx, ans); err != nil {
+			failf("%v", err)
+		}
+		if ans.allowed {
+			allowed++
+		}
+		now, err := j.sdb.now(ctx, q)
+		if err != nil {
+			failf("%v", err)
+		}
+		if tok == "" && !j.oneProcess {
+			if now != ans.allowed {
+				behind++
+			}
+			continue
+		}
+		if now != ans.allowed {
+			failf("%s, but SpiceDB fully consistent right after says allowed=%v", ans, now)
+		}
+		if want := w.allows(q); want != ans.allowed {
+			failf("%s, but the rules make allowed=%v of the world as written", ans, want)
+		}
+	}
+	t.Logf("%d steps over %d replicas: %d writes, %d checks (%d allowed; %d without a token answered before the last write)",
+		randomWorldSteps, len(reps), writes, randomWorldSteps-writes, allowed, behind)
 }
