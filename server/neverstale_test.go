@@ -828,6 +828,17 @@ func TestNeverStale_RandomWorld(t *testing.T) {
 		_, last = p.latest()
 	}
 	pick := func(xs []string) string { return xs[rng.IntN(len(xs))] }
+	orgOf := map[string]string{}
+	for _, p := range parts {
+		orgOf["organisation:"+p.org] = p.org
+		for _, c := range p.contractors {
+			orgOf["contractor:"+c] = p.org
+		}
+	}
+	// Checks lean towards what a cache would answer wrongly: what the
+	// last write changed (touched), and what was checked just before
+	// (recent: a cache holds it), besides any check at all.
+	var touched, recent []query
 
 	var steps []string
 	failf := func(format string, args ...any) {
@@ -852,6 +863,10 @@ func TestNeverStale_RandomWorld(t *testing.T) {
 				w.adminOnly[c] = !w.adminOnly[c]
 				steps = append(steps, fmt.Sprintf("%s: contractor %s adminOnly=%v", r.name, c, w.adminOnly[c]))
 				tok, err = r.write(ctx, "PATCH", "/v1/contractors/"+c, p.owner, map[string]any{"adminOnly": w.adminOnly[c]}, http.StatusOK)
+				touched = touched[:0]
+				for _, u := range users {
+					touched = append(touched, query{"contractor:" + c, "view", u})
+				}
 			} else {
 				var touch, del []string
 				seen := map[string]bool{}
@@ -870,6 +885,12 @@ func TestNeverStale_RandomWorld(t *testing.T) {
 						w.revoke(user, role)
 					}
 				}
+				touched = touched[:0]
+				for _, q := range p.queries() {
+					if slices.ContainsFunc(append(touch, del...), func(rel string) bool { return strings.HasSuffix(rel, "@"+q.subject) }) {
+						touched = append(touched, q)
+					}
+				}
 				steps = append(steps, fmt.Sprintf("%s: touch %v delete %v", r.name, touch, del))
 				tok, err = r.write(ctx, "POST", "/v1/relationships", "", map[string]any{"touch": touch, "delete": del, "reason": "random world"}, http.StatusOK)
 			}
@@ -879,8 +900,21 @@ func TestNeverStale_RandomWorld(t *testing.T) {
 			last = tok
 			continue
 		}
-		qs := p.queries()
-		q := qs[rng.IntN(len(qs))]
+		var q query
+		switch n := rng.IntN(10); {
+		case n < 4 && len(touched) > 0:
+			q = touched[rng.IntN(len(touched))]
+		case n < 7 && len(recent) > 0:
+			q = recent[rng.IntN(len(recent))]
+		default:
+			qs := p.queries()
+			q = qs[rng.IntN(len(qs))]
+		}
+		recent = append(recent, q)
+		if len(recent) > 8 {
+			recent = recent[1:]
+		}
+		w = worlds[orgOf[q.resource]]
 		tok := ""
 		if rng.IntN(2) == 0 {
 			tok = last
