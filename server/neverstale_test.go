@@ -28,11 +28,16 @@ import (
 //
 //   - (a) an answer to a check that carried the token of a write reflects
 //     that write: each writer owns its organisation, contractors and users,
-//     so it knows what domain.md's rules make of the state it wrote;
+//     so it knows what domain.md's rules make of the state it wrote. With
+//     one replica, every answer reflects every write that returned before
+//     the check was sent (read-your-writes in one process, api.md);
 //   - (b) an answer equals SpiceDB's own answer at the exact revision the
 //     answer claims (its zedToken), asked of SpiceDB directly;
 //   - (T5) a role grant that has expired counts for nothing on any replica,
 //     at any consistency; one that has not, counts.
+//
+// A stale answer fails (a) or T5; one that claims a revision it was not
+// answered at fails (b).
 
 // expiryAllowance is how far from an expiry the T5 oracle makes no claim:
 // clocks are read at different moments by the test, Gatehouse and SpiceDB.
@@ -378,7 +383,7 @@ func (p *partition) reflects(ans answer, k, m int) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("(a) %s, sent with the token of write %d of %s: no state from write %d to %d answers that (after write %d the rules say allowed=%v)",
+	return fmt.Errorf("(a) %s, sent once write %d of %s had returned: no state from write %d to %d answers that (after write %d the rules say allowed=%v)",
 		ans, k, p.org, k, m, k, !ans.allowed)
 }
 
@@ -491,8 +496,7 @@ type judge struct {
 }
 
 func newJudge(t *testing.T, a *API) *judge {
-	shape := testShape(t)
-	return &judge{t: t, sdb: spiceDBOf(t, a.Store), oneProcess: a.client == nil, boundClaims: shape == shapeEmbeddedMemory}
+	return &judge{t: t, sdb: spiceDBOf(t, a.Store), oneProcess: a.client == nil, boundClaims: testShape(t) == shapeEmbeddedMemory}
 }
 
 const maxReported = 20
@@ -799,7 +803,8 @@ const randomWorldSteps = 300
 // replica in turn. Writes touch and delete roles through the raw
 // relationships endpoint (every role but owner, SA and ASA, which X4
 // keeps from it) and flip contractors admin-only (K2); checks read R1-R6,
-// T4 and X1, half of them carrying the last write's token. Every answer
+// T4 and X1, half of them carrying the last write's token, and lean
+// towards what a cache would answer wrongly. Every answer
 // equals SpiceDB's at the exact revision it claims (b); one that carried
 // the token (or, with one replica, any: read-your-writes) equals SpiceDB's
 // fully consistent answer made right after it, and what the rules make of
