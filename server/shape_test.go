@@ -136,6 +136,7 @@ func newStore(tb testing.TB, conn grpc.ClientConnInterface, trailURI string, opt
 		trail = pg
 	}
 	store := spicedb.New(conn, opts...)
+	conns.Store(store, conn)
 	if err := store.WriteSchema(tb.Context(), schema.Text); err != nil {
 		tb.Fatalf("writing schema: %v", err)
 	}
@@ -157,6 +158,21 @@ type replicaAudit struct {
 
 // trails maps each Store newStore made to its replicaAudit.
 var trails sync.Map
+
+// conns maps each Store newStore made to its connection to SpiceDB, for
+// tests that ask SpiceDB itself, past Gatehouse (the never-stale oracle).
+var conns sync.Map
+
+// connOf returns the connection newStore gave store.
+func connOf(tb testing.TB, store *spicedb.SpiceDB) grpc.ClientConnInterface {
+	tb.Helper()
+	c, ok := conns.Load(store)
+	if !ok {
+		tb.Fatal("the Store was not made by newStore: no connection to SpiceDB known")
+	}
+	conn, _ := c.(grpc.ClientConnInterface)
+	return conn
+}
 
 // auditOf returns the audit trail and consumer newStore gave store.
 func auditOf(store *spicedb.SpiceDB) replicaAudit {

@@ -63,6 +63,7 @@ func (s *SpiceDB) watchedCheck(ctx context.Context, req gatehouse.CheckRequest) 
 	}
 	if cached {
 		if res, ok := s.decided.cache.GetIfPresent(key); ok {
+			s.decided.hits.Add(1)
 			res.ZedToken = snap
 			return res, true, nil
 		}
@@ -149,4 +150,12 @@ func (s *SpiceDB) CheckBulk(ctx context.Context, reqs []gatehouse.CheckRequest, 
 		out[i].CheckResult = checkResult(it.GetPermissionship(), it.GetPartialCaveatInfo(), tok)
 	}
 	return out, tok, nil
+}
+
+// CacheHits counts the checks this Store answered from its decision cache.
+func (s *SpiceDB) CacheHits() int64 {
+	if s.decided == nil {
+		return 0
+	}
+	return s.decided.hits.Load()
 }

@@ -58,6 +58,8 @@ type decisions struct {
 	// Store move nothing, the stream's changes move gens, and the Store
 	// moves tick as an expiration passes, after dropping its snapshot.
 	watched bool
+	// hits counts the checks answered from the cache.
+	hits atomic.Int64
 	// readers is, per relation the schema stores relationships in, the
 	// generations of every relation and permission whose check can read
 	// it; nil until the schema is known.
@@ -249,6 +251,7 @@ func (d *decisions) check(req gatehouse.CheckRequest, compute func() (gatehouse.
 		subjectType: req.Subject.Type, subjectID: req.Subject.ID, subjectRelation: req.Subject.Relation,
 	}
 	if res, ok := d.cache.GetIfPresent(key); ok {
+		d.hits.Add(1)
 		return res, nil
 	}
 	res, err := compute()

@@ -61,12 +61,13 @@ type Option func(*SpiceDB)
 // WithChecker answers checks that need no older snapshot through c.
 func WithChecker(c Checker) Option { return func(s *SpiceDB) { s.fast = c } }
 
-// WithDecisionCache keeps up to size answers of the in-process checker
-// (WithChecker) and serves a repeated check from them until a write
-// through this Store, or the schema, may have changed it (see decisions).
-// It is exact only when no other process writes to the datastore: the
-// embedded memory datastore. Checks with a caveat context, or whose
-// permission can reach a relationship with an expiration, are never cached.
+// WithDecisionCache keeps up to size answers and serves a repeated check
+// from them while nothing can have changed it (see decisions). With the
+// in-process checker (WithChecker, embedded memory, which only this
+// process writes) a write through this Store drops them; on any other
+// Store (the default there, DefaultDecisionCacheSize) the Watch stream the
+// audit consumer follows does (see follower), and until it runs nothing is
+// cached. Checks with a caveat context are never cached.
 func WithDecisionCache(size int) Option {
 	return func(s *SpiceDB) { s.decided = newDecisions(size) }
 }
