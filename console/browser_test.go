@@ -98,7 +98,7 @@ func walkOwnershipTransfer(t *testing.T, c *chrome, g *gate) {
 	if status := olivia.form("Confirm").submit("Confirm: Transferring ownership of brightcis to adam"); status != http.StatusOK {
 		t.Errorf("confirming the transfer to adam answered %d", status)
 	}
-	olivia.shows("Ownership was transferred; you stay on the team as an administrator.", "Owner: user:adam")
+	olivia.shows("Ownership of brightcis was transferred to adam; you stay on the team as an administrator.", "Owner: user:adam")
 	olivia.lacks("New owner's user id")
 	if r := olivia.row("olivia"); !strings.Contains(r, "administrator") || strings.Contains(r, "owner") {
 		t.Errorf("olivia's row after the transfer: %q", r)

@@ -6,7 +6,9 @@ package console
 
 import (
 	"context"
+	"crypto/hmac"
 	"embed"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"html/template"
@@ -390,6 +392,9 @@ func (c *console) render(w http.ResponseWriter, r *http.Request, status int, nam
 	if v.Org != "" && v.User != "" {
 		v.Nav = c.navOf(r, v.Org, gatehouse.User(v.User))
 	}
+	if said := c.saidOf(r); v.Done != "" && said != "" {
+		v.Done = said
+	}
 	t := c.pages[name]
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
@@ -427,6 +432,30 @@ func (c *console) fail(w http.ResponseWriter, r *http.Request, a actorCtx, org s
 // the name of what was done, which the page shows from a fixed table.
 func done(w http.ResponseWriter, r *http.Request, to, what string) {
 	http.Redirect(w, r, to+"?done="+what, http.StatusSeeOther)
+}
+
+// doneSaying is done with a sentence naming who and what ("carla was
+// removed from brightcis."), which the page shows instead of the
+// table's. The sentence is signed for this session (saidOf), so a link
+// cannot make a page say it.
+func (c *console) doneSaying(w http.ResponseWriter, r *http.Request, a actorCtx, to, what, said string) {
+	q := url.Values{"done": {what}, "said": {said}, "sig": {base64.RawURLEncoding.EncodeToString(c.seal.mac("done", a.s.Nonce, what, said))}}
+	http.Redirect(w, r, to+"?"+q.Encode(), http.StatusSeeOther)
+}
+
+// saidOf returns the signed sentence of doneSaying on r, or "" when there
+// is none or it was not signed for the reader's session.
+func (c *console) saidOf(r *http.Request) string {
+	q := r.URL.Query()
+	s, ok := c.current(r)
+	if !ok || q.Get("said") == "" {
+		return ""
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(q.Get("sig"))
+	if err != nil || !hmac.Equal(sig, c.seal.mac("done", s.Nonce, q.Get("done"), q.Get("said"))) {
+		return ""
+	}
+	return q.Get("said")
 }
 
 // doneMessages are the confirmations a page may show; ?done= picks one,

@@ -96,12 +96,13 @@ func (c *console) handleDelegate(w http.ResponseWriter, r *http.Request, a actor
 		g.RequestedBy = &rb
 	}
 	grant := func(wf *workflow.Service) error { _, err := wf.GrantRole(r.Context(), a.actor, g); return err }
-	if !c.confirmed(w, r, a, org, "Making "+g.User.ID+" "+role+" of "+org, basePath+"/organisations/"+url.PathEscape(org)+"/security-admins", grant) {
+	back := basePath + "/organisations/" + url.PathEscape(org) + "/security-admins"
+	if !c.confirmed(w, r, a, confirmation{org: org, doing: "Making " + g.User.ID + " " + role + " of " + org, back: back}, grant) {
 		return
 	}
 	if err := grant(c.cfg.Workflow); err != nil {
 		c.fail(w, r, a, org, err)
 		return
 	}
-	done(w, r, basePath+"/organisations/"+url.PathEscape(org)+"/security-admins", "delegated")
+	c.doneSaying(w, r, a, back, "delegated", g.User.ID+" was made "+role+" of "+org+".")
 }

@@ -1,0 +1,138 @@
+package console_test
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// The browser tests of issue 22, each named after the problem it proves
+// gone: the console as an administrator who never read the docs meets it.
+
+// TestBrowserSafeByDefault (issue 22, item 2, problems 1 and 2): a grant
+// picks a person from the team, a typo adds nobody until its id is
+// confirmed as a new person, the role offered first is the least powerful,
+// and a removal is confirmed after its dry run with a reason that the
+// audit trail shows, and says who was removed from where.
+func TestBrowserSafeByDefault(t *testing.T) {
+	c := mustChrome(t, devSignIn)
+
+	t.Run("typo_in_a_grant_adds_nobody_unconfirmed", func(t *testing.T) {
+		g := mustGate(t)
+		olivia := c.as(t, g, "olivia")
+		olivia.click("BrightCIS Builders")
+		grant := olivia.form("Grant a role")
+		if role := olivia.value(grant.field("Role")); role != "cis_processor" {
+			t.Errorf("the grant form offers %q first, not the least powerful role", role)
+		}
+		people := olivia.values(`#team option`)
+		if !slices.Contains(people, "carla") || !slices.Contains(people, "adam") || slices.Contains(people, "pat") {
+			t.Errorf("the person field offers %v, not brightcis's team", people)
+		}
+
+		grant.fill("Person (type to search the team)", "carlaa")
+		if status := grant.submit("Grant"); status != http.StatusOK {
+			t.Errorf("the grant to carlaa answered %d", status)
+		}
+		olivia.shows("carlaa is not on the team of brightcis: confirming adds a new person with the id “carlaa”", "nothing has been changed yet")
+		if g.has("organisation:brightcis#cis_processor@user:carlaa") {
+			t.Fatal("a typo added carlaa without a confirmation")
+		}
+		olivia.click("Cancel")
+		if g.has("organisation:brightcis#cis_processor@user:carlaa") {
+			t.Fatal("cancelling added carlaa")
+		}
+
+		grant = olivia.form("Grant a role")
+		grant.fill("Person (type to search the team)", "carla")
+		grant.choose("Role", "billing_manager")
+		grant.fill("Reason (recorded in the audit trail)", "runs the invoices now")
+		if status := grant.submit("Grant"); status != http.StatusOK {
+			t.Errorf("the grant to carla answered %d", status)
+		}
+		olivia.shows("carla was made billing_manager of brightcis.")
+		if !g.has("organisation:brightcis#billing_manager@user:carla") {
+			t.Error("the grant to carla, a member, did not happen")
+		}
+
+		// A new person is added once their id is confirmed.
+		grant = olivia.form("Grant a role")
+		grant.fill("Person (type to search the team)", "nina")
+		grant.submit("Grant")
+		olivia.form("Confirm").fill("Reason (recorded in the audit trail)", "nina joins in May")
+		if status := olivia.form("Confirm").submit("Add nina as a new person"); status != http.StatusOK {
+			t.Errorf("confirming nina answered %d", status)
+		}
+		olivia.shows("nina was made cis_processor of brightcis.")
+		if !g.has("organisation:brightcis#cis_processor@user:nina") {
+			t.Error("the confirmed new person was not added")
+		}
+	})
+
+	t.Run("removal_confirmed_with_a_reason_the_trail_shows", func(t *testing.T) {
+		g := mustGate(t)
+		olivia := c.as(t, g, "olivia")
+		olivia.click("BrightCIS Builders")
+		if status := olivia.click("Remove carla from the team"); status != http.StatusOK {
+			t.Errorf("Remove answered %d", status)
+		}
+		olivia.shows("Removing carla: carla loses view on contractors c1 and c2", "nothing has been changed yet")
+		if !g.has("organisation:brightcis#cis_processor@user:carla") {
+			t.Fatal("the first press removed carla")
+		}
+		confirm := olivia.form("Confirm")
+		confirm.fill("Reason (recorded in the audit trail)", "left the company")
+		if status := confirm.submit("Confirm: Removing carla"); status != http.StatusOK {
+			t.Errorf("confirming the removal answered %d", status)
+		}
+		olivia.shows("carla was removed from brightcis.")
+		if g.has("organisation:brightcis#cis_processor@user:carla") {
+			t.Error("carla is still on the team")
+		}
+		g.auditEvent("brightcis", func(ev map[string]any) bool {
+			return ev["action"] == "remove_member" && ev["reason"] == "left the company"
+		})
+		olivia.click("Audit trail")
+		olivia.shows("left the company")
+	})
+}
+
+// value returns the value of the form field sel.
+func (p *tab) value(sel chromedp.Search) string {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Value(sel))
+	if err != nil {
+		p.fatalf("reading the value of %s: %v", sel, err)
+	}
+	return v
+}
+
+// values returns the value of every element the CSS selector css
+// matches (the options of a datalist), in order.
+func (p *tab) values(css string) []string {
+	p.t.Helper()
+	return p.eval(`Array.from(document.querySelectorAll(` + jsString(css) + `), e => e.value)`)
+}
+
+// eval returns the string array the JavaScript expression js evaluates to.
+func (p *tab) eval(js string) []string {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](js))
+	if err != nil {
+		p.fatalf("evaluating %s: %v", js, err)
+	}
+	return v
+}
+
+// jsString quotes s as a JavaScript string literal.
+func jsString(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+}
