@@ -392,7 +392,8 @@ func (c *console) handleChangeRequests(w http.ResponseWriter, r *http.Request, a
 }
 
 // handleChangeRequest serves GET /console/change-requests/{id}: its state,
-// and the authorise and reject forms while it is open.
+// and, while it is open, the authorise and reject forms to those it
+// awaits (workflow's ChangeRequest.Awaits), withdraw to its requester.
 func (c *console) handleChangeRequest(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	cr, err := c.cfg.Workflow.ChangeRequest(r.Context(), a.actor, r.PathValue("id"))
 	if gatehouse.ErrorCode(err) == gatehouse.EFORBIDDEN {
@@ -412,7 +413,7 @@ func (c *console) handleChangeRequest(w http.ResponseWriter, r *http.Request, a 
 		Awaits  bool
 		IsOwner bool
 		Can     crActions
-	}{cr, slices.Contains(cr.Authorisers, a.actor), cr.Requester == a.actor, can}})
+	}{cr, cr.Awaits(a.actor), cr.Requester == a.actor, can}})
 }
 
 // handleAuthorise serves POST /console/change-requests/{id}/authorise.

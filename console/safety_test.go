@@ -136,3 +136,36 @@ func (p *tab) eval(js string) []string {
 func jsString(s string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }
+
+// TestBrowserOnlyWhatOneMayDo (issue 22, item 3, problem 3): a change
+// request's page offers Authorise and Reject only to those the workflow
+// says it awaits. pat, who filed globex-cr-pending, sees neither (the
+// API would refuse him, lacking authorise_main) but may withdraw it; mia,
+// its main contact, sees both.
+func TestBrowserOnlyWhatOneMayDo(t *testing.T) {
+	c := mustChrome(t, devSignIn)
+	g := mustGate(t)
+	pat := c.as(t, g, "pat")
+	pat.click("Globex Corporation")
+	pat.click("Change requests")
+	pat.click("globex-cr-pending")
+	if bs := pat.buttons(); slices.Contains(bs, "Authorise") || slices.Contains(bs, "Reject") || !slices.Contains(bs, "Withdraw") {
+		t.Errorf("pat, its requester, is offered %v", bs)
+	}
+	pat.shows("Waiting for mia, tom to authorise or reject it.")
+	if status, _ := g.api("POST", "/v1/change-requests/globex-cr-pending/authorise", "user:pat", map[string]any{}); status != http.StatusForbidden {
+		t.Errorf("the API lets pat authorise (%d): the page should offer it", status)
+	}
+
+	mia := c.as(t, g, "mia")
+	mia.open("/console/change-requests/globex-cr-pending")
+	if bs := mia.buttons(); !slices.Contains(bs, "Authorise") || !slices.Contains(bs, "Reject") || slices.Contains(bs, "Withdraw") {
+		t.Errorf("mia, its main contact, is offered %v", bs)
+	}
+}
+
+// buttons returns the text of every button in the page's main part.
+func (p *tab) buttons() []string {
+	p.t.Helper()
+	return p.eval(`Array.from(document.querySelectorAll('main button'), b => b.textContent.trim())`)
+}
