@@ -81,7 +81,7 @@ func walkOwnershipTransfer(t *testing.T, c *chrome, g *gate) {
 	if status := transfer.submit("Transfer ownership"); status != http.StatusUnprocessableEntity {
 		t.Errorf("a transfer to an outsider answered %d", status)
 	}
-	olivia.shows("Refused (422)", "Rule O4: Only the owner can transfer ownership, and only to a current team member.", "Nothing was changed.")
+	olivia.shows("Not done: One of the organisation's rules does not allow this.", "(refused, 422)", "Rule O4: Only the owner can transfer ownership, and only to a current team member.", "Nothing was changed.")
 	wantOwners(t, g, "olivia")
 
 	olivia.click("Members")

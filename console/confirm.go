@@ -45,6 +45,10 @@ type hiddenField struct{ Name, Value string }
 type confirmation struct {
 	org, doing, back string
 	warning, button  string
+	// form and page, when page is set, are the form's name and the page
+	// it was sent from, which shows a refusal again (refuse).
+	form string
+	page pageFunc
 }
 
 // confirmed reports whether the request is the confirmed post of a
@@ -61,7 +65,7 @@ func (c *console) confirmed(w http.ResponseWriter, r *http.Request, a actorCtx, 
 	store := dryrun.New(c.cfg.Store, c.cfg.Scratch)
 	defer store.Close()
 	if err := act(c.cfg.Workflow.Over(store)); err != nil {
-		c.fail(w, r, a, cf.org, err)
+		c.refuse(w, r, a, cf.org, err, cf.form, cf.page)
 		return false
 	}
 	o, err := store.Outcome(r.Context())

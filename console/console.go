@@ -209,7 +209,10 @@ type view struct {
 	Nav  []shownLink
 	Done string
 	Err  *shownError
-	Data any
+	// Refill, set on a refused form drawn again on its own page, is
+	// what was typed in it (Kept, Marked).
+	Refill *refill
+	Data   any
 }
 
 // navLink is one link of an organisation's navigation: its label, its
@@ -297,6 +300,30 @@ type shownError struct {
 	// Why, for a 403 naming a permission on an object, is what the
 	// reader lacks and who could grant it (X6).
 	Why *whyShown
+	// Plain is the refusal in a sentence of plain words (plainWords).
+	Plain string
+}
+
+// plain is a refusal the console can say better than the API's rule: a
+// request someone else already settled ("Already authorised by mia").
+// Its sentence replaces plainWords', and the rule is quoted only when
+// quoteRule says it still explains the refusal.
+type plain struct {
+	error
+	sentence string
+	// quoteRule keeps the refusal's rule quoted after the sentence.
+	quoteRule bool
+}
+
+func (p plain) Unwrap() error { return p.error }
+
+// Mark returns the attributes that mark field of the form named form
+// as the one its refusal names, or none.
+func (v view) Mark(form, field string) template.HTMLAttr {
+	if !v.Marked(form, field) {
+		return ""
+	}
+	return ` aria-invalid="true" aria-describedby="refusal-title" class="invalid"`
 }
 
 // hinted is a refusal with the console's hint for it.
@@ -392,6 +419,14 @@ func (c *console) render(w http.ResponseWriter, r *http.Request, status int, nam
 	if v.Org != "" && v.User != "" {
 		v.Nav = c.navOf(r, v.Org, gatehouse.User(v.User))
 	}
+	if f, _ := r.Context().Value(refillKey{}).(*refill); f != nil {
+		// The form's refusal is what the reader must see: on its page,
+		// or, when that page does not open for them, alone.
+		status, v.Err, v.Done = f.err.Status, f.err, ""
+		if name != "error" {
+			v.Refill = f
+		}
+	}
 	if said := c.saidOf(r); v.Done != "" && said != "" {
 		v.Done = said
 	}
@@ -407,6 +442,12 @@ func (c *console) render(w http.ResponseWriter, r *http.Request, status int, nam
 // permission, and for a rule refusal the rule's ID and sentence. An
 // untyped error says only "internal error"; its cause goes to the log.
 func (c *console) fail(w http.ResponseWriter, r *http.Request, a actorCtx, org string, err error) {
+	shown := c.shown(r, a, err)
+	c.render(w, r, shown.Status, "error", view{Title: "Refused", User: a.s.User, CSRF: c.seal.csrf(a.s), Org: org, Err: shown})
+}
+
+// shown is err as a page shows it (fail), logged when it is the console's own.
+func (c *console) shown(r *http.Request, a actorCtx, err error) *shownError {
 	var e *gatehouse.Error
 	shown := &shownError{Status: http.StatusInternalServerError, Code: gatehouse.EINTERNAL, Message: "internal error"}
 	if errors.As(err, &e) {
@@ -425,7 +466,82 @@ func (c *console) fail(w http.ResponseWriter, r *http.Request, a actorCtx, org s
 	if shown.Status >= http.StatusInternalServerError {
 		c.cfg.Log.ErrorContext(r.Context(), "console: request failed", "path", r.URL.Path, "err", err)
 	}
-	c.render(w, r, shown.Status, "error", view{Title: "Refused", User: a.s.User, CSRF: c.seal.csrf(a.s), Org: org, Err: shown})
+	shown.Plain = plainWords(shown)
+	var p plain
+	if errors.As(err, &p) {
+		shown.Plain = p.sentence
+		if !p.quoteRule {
+			shown.Rule = ""
+		}
+	}
+	return shown
+}
+
+// refill is a refused form shown again on its own page (issue 22 item
+// 4): which form it was, what was typed in it, and the refusal.
+type refill struct {
+	Form   string
+	Values url.Values
+	err    *shownError
+}
+
+// refillKey carries a refill on a request's context to render.
+type refillKey struct{}
+
+// pageFunc draws a page of the console (a GET handler).
+type pageFunc func(http.ResponseWriter, *http.Request, actorCtx)
+
+// refuse shows err on the page the form named form was sent from, drawn
+// again by page with the refusal's status, the form's values kept, the
+// field the refusal names marked and the organisation's menu. An error
+// of the console's own (5xx), or no page, is fail's error page.
+func (c *console) refuse(w http.ResponseWriter, r *http.Request, a actorCtx, org string, err error, form string, page pageFunc) {
+	shown := c.shown(r, a, err)
+	if page == nil || shown.Status >= http.StatusInternalServerError {
+		c.render(w, r, shown.Status, "error", view{Title: "Refused", User: a.s.User, CSRF: c.seal.csrf(a.s), Org: org, Err: shown})
+		return
+	}
+	ctx := context.WithValue(r.Context(), refillKey{}, &refill{Form: form, Values: r.PostForm, err: shown})
+	page(w, r.WithContext(ctx), a)
+}
+
+// Kept returns what was typed in field of the refused form named form,
+// for the page to show it again; "" on any other form.
+func (v view) Kept(form, field string) string {
+	if v.Refill == nil || v.Refill.Form != form {
+		return ""
+	}
+	return v.Refill.Values.Get(field)
+}
+
+// Marked reports whether field of the form named form is the one its
+// refusal names (the API's field name, which the console's forms share).
+func (v view) Marked(form, field string) bool {
+	return v.Refill != nil && v.Refill.Form == form && v.Err != nil && v.Err.Field == field
+}
+
+// Refused reports whether the form named form is the refused one.
+func (v view) Refused(form string) bool { return v.Refill != nil && v.Refill.Form == form }
+
+// plainWords says a refusal in a sentence for someone who never read
+// the API: what went wrong and what to do, the API's words following.
+func plainWords(e *shownError) string {
+	switch e.Code {
+	case gatehouse.EINVALID:
+		if e.Field != "" {
+			return "Please check the field marked below (" + strings.ReplaceAll(e.Field, "_", " ") + ")."
+		}
+		return "Please check the form below."
+	case gatehouse.EFORBIDDEN:
+		return "You may not do this here."
+	case gatehouse.ECONFLICT:
+		return "This changed while you were looking at it; the page shows it as it is now."
+	case gatehouse.ENOTFOUND:
+		return "That does not exist, or no longer does."
+	case gatehouse.ERULE:
+		return "One of the organisation's rules does not allow this."
+	}
+	return ""
 }
 
 // done sends the browser back to to after a successful action (303), with

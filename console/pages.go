@@ -107,7 +107,7 @@ func (c *console) handleGrantRole(w http.ResponseWriter, r *http.Request, a acto
 	}
 	grant := func(wf *workflow.Service) error { _, err := wf.GrantRole(r.Context(), a.actor, g); return err }
 	back := basePath + "/organisations/" + url.PathEscape(org)
-	cf := confirmation{org: org, doing: "Making " + g.User.ID + " " + g.Role + " of " + org, back: back}
+	cf := confirmation{org: org, doing: "Making " + g.User.ID + " " + g.Role + " of " + org, back: back, form: "grant", page: c.handleMembers}
 	newcomer := c.newcomer(r, a, org, g.User)
 	if newcomer {
 		cf.doing = "Adding " + g.User.ID + " to " + org + " as a new person, " + g.Role
@@ -118,7 +118,7 @@ func (c *console) handleGrantRole(w http.ResponseWriter, r *http.Request, a acto
 		return
 	}
 	if err := grant(c.cfg.Workflow); err != nil {
-		c.fail(w, r, a, org, err)
+		c.refuse(w, r, a, org, err, "grant", c.handleMembers)
 		return
 	}
 	c.doneSaying(w, r, a, back, "granted", g.User.ID+" was made "+g.Role+" of "+org+".")
@@ -144,11 +144,11 @@ func (c *console) handleRevokeRole(w http.ResponseWriter, r *http.Request, a act
 		return err
 	}
 	back := basePath + "/organisations/" + url.PathEscape(org)
-	if !c.confirmed(w, r, a, confirmation{org: org, doing: "Revoking " + role + " from " + user.ID, back: back}, revoke) {
+	if !c.confirmed(w, r, a, confirmation{org: org, doing: "Revoking " + role + " from " + user.ID, back: back, page: c.handleMembers}, revoke) {
 		return
 	}
 	if err := revoke(c.withReason(r, "Revoke on the console's members page")); err != nil {
-		c.fail(w, r, a, org, err)
+		c.refuse(w, r, a, org, err, "", c.handleMembers)
 		return
 	}
 	c.doneSaying(w, r, a, back, "revoked", user.ID+" is no longer "+role+" of "+org+".")
@@ -163,11 +163,11 @@ func (c *console) handleRemoveMember(w http.ResponseWriter, r *http.Request, a a
 		return err
 	}
 	back := basePath + "/organisations/" + url.PathEscape(org)
-	if !c.confirmed(w, r, a, confirmation{org: org, doing: "Removing " + user.ID, back: back}, remove) {
+	if !c.confirmed(w, r, a, confirmation{org: org, doing: "Removing " + user.ID, back: back, page: c.handleMembers}, remove) {
 		return
 	}
 	if err := remove(c.withReason(r, "Remove on the console's members page")); err != nil {
-		c.fail(w, r, a, org, err)
+		c.refuse(w, r, a, org, err, "", c.handleMembers)
 		return
 	}
 	c.doneSaying(w, r, a, back, "removed", user.ID+" was removed from "+org+".")
@@ -199,11 +199,11 @@ func (c *console) handleTransferOwnership(w http.ResponseWriter, r *http.Request
 		return err
 	}
 	back := basePath + "/organisations/" + url.PathEscape(org)
-	if !c.confirmed(w, r, a, confirmation{org: org, doing: "Transferring ownership of " + org + " to " + to.ID, back: back}, transfer) {
+	if !c.confirmed(w, r, a, confirmation{org: org, doing: "Transferring ownership of " + org + " to " + to.ID, back: back, form: "transfer", page: c.handleMembers}, transfer) {
 		return
 	}
 	if err := transfer(c.cfg.Workflow); err != nil {
-		c.fail(w, r, a, org, err)
+		c.refuse(w, r, a, org, err, "transfer", c.handleMembers)
 		return
 	}
 	c.doneSaying(w, r, a, back, "transferred", "Ownership of "+org+" was transferred to "+to.ID+"; you stay on the team as an administrator.")
@@ -215,7 +215,7 @@ func (c *console) handleTransferOwnership(w http.ResponseWriter, r *http.Request
 func (c *console) handleSetDesignation(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	org := r.PathValue("org")
 	if _, err := c.cfg.Workflow.SetDesignation(r.Context(), a.actor, org, userOf(r, "user"), r.PostForm.Get("designation"), r.PostForm.Get("reason")); err != nil {
-		c.fail(w, r, a, org, err)
+		c.refuse(w, r, a, org, err, "designate", c.handleMembers)
 		return
 	}
 	done(w, r, basePath+"/organisations/"+url.PathEscape(org), "designated")
@@ -234,7 +234,7 @@ func (c *console) handleUnsetDesignation(w http.ResponseWriter, r *http.Request,
 		user, designation = userOf(r, "user"), r.PostForm.Get("designation")
 	}
 	if _, err := c.cfg.Workflow.UnsetDesignation(r.Context(), a.actor, org, user, designation, reasonOr(r, "Take away on the console's members page")); err != nil {
-		c.fail(w, r, a, org, err)
+		c.refuse(w, r, a, org, err, "undesignate", c.handleMembers)
 		return
 	}
 	done(w, r, basePath+"/organisations/"+url.PathEscape(org), "undesignated")
@@ -322,7 +322,7 @@ func (c *console) handleCreateContractor(w http.ResponseWriter, r *http.Request,
 		ID: strings.TrimSpace(r.PostForm.Get("id")), Name: r.PostForm.Get("name"), AdminOnly: r.PostForm.Get("admin_only") == "true",
 	})
 	if err != nil {
-		c.fail(w, r, a, org, err)
+		c.refuse(w, r, a, org, err, "create", c.handleContractors)
 		return
 	}
 	done(w, r, basePath+"/organisations/"+url.PathEscape(org)+"/contractors", "created")
@@ -336,11 +336,11 @@ func (c *console) handleDeleteContractor(w http.ResponseWriter, r *http.Request,
 	org, id := r.PathValue("org"), r.PathValue("id")
 	del := func(wf *workflow.Service) error { _, err := wf.DeleteContractor(r.Context(), a.actor, id); return err }
 	back := basePath + "/organisations/" + url.PathEscape(org) + "/contractors"
-	if !c.confirmed(w, r, a, confirmation{org: org, doing: "Deleting contractor " + id, back: back}, del) {
+	if !c.confirmed(w, r, a, confirmation{org: org, doing: "Deleting contractor " + id, back: back, page: c.handleContractors}, del) {
 		return
 	}
 	if err := del(c.withReason(r, "Delete on the console's contractors page")); err != nil {
-		c.fail(w, r, a, org, err)
+		c.refuse(w, r, a, org, err, "", c.handleContractors)
 		return
 	}
 	c.doneSaying(w, r, a, back, "deleted", "Contractor "+id+" was deleted from "+org+".")
@@ -420,7 +420,7 @@ func (c *console) handleChangeRequest(w http.ResponseWriter, r *http.Request, a 
 func (c *console) handleAuthorise(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	id := r.PathValue("id")
 	if _, err := c.cfg.Workflow.AuthoriseChangeRequest(r.Context(), a.actor, id, r.PostForm.Get("note")); err != nil {
-		c.fail(w, r, a, "", err)
+		c.refuse(w, r, a, "", c.settled(r, a, id, err), "authorise", c.handleChangeRequest)
 		return
 	}
 	done(w, r, basePath+"/change-requests/"+url.PathEscape(id), "authorised")
@@ -430,10 +430,40 @@ func (c *console) handleAuthorise(w http.ResponseWriter, r *http.Request, a acto
 func (c *console) handleReject(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	id := r.PathValue("id")
 	if _, err := c.cfg.Workflow.Reject(r.Context(), a.actor, id, r.PostForm.Get("reason")); err != nil {
-		c.fail(w, r, a, "", err)
+		c.refuse(w, r, a, "", c.settled(r, a, id, err), "reject", c.handleChangeRequest)
 		return
 	}
 	done(w, r, basePath+"/change-requests/"+url.PathEscape(id), "rejected")
+}
+
+// settled returns refused, a refusal of authorising, rejecting or
+// withdrawing change request id, saying in plain words who settled the
+// request first when it is no longer open (a second tab, a colleague):
+// "Already authorised by mia", not the rule of who authorises (C4).
+func (c *console) settled(r *http.Request, a actorCtx, id string, refused error) error {
+	if code := gatehouse.ErrorCode(refused); code != gatehouse.ERULE && code != gatehouse.ECONFLICT {
+		return refused
+	}
+	cr, err := c.cfg.Workflow.ChangeRequest(r.Context(), a.actor, id)
+	if err != nil || cr.Open() {
+		return refused
+	}
+	var sentence string
+	switch {
+	case cr.ClosedBy != nil:
+		sentence = "Already " + cr.Status + " by " + bare(*cr.ClosedBy)
+		if cr.ClosedAt != nil {
+			sentence += " at " + cr.ClosedAt.UTC().Format("15:04 MST on 2 January")
+		}
+		sentence += ": it is closed."
+	case len(cr.AuthorisedBy) > 0:
+		sentence = "Already authorised by " + andList(names(cr.AuthorisedBy)) + ": nothing is left to authorise."
+	default:
+		sentence = "Already " + cr.Status + ": nothing is left to do."
+	}
+	// A closed request is C13's business; an authorised one is not C4's,
+	// which says who authorises.
+	return plain{error: refused, sentence: sentence, quoteRule: cr.ClosedBy != nil}
 }
 
 // handleFileChangeRequest serves POST /console/organisations/{org}/change-requests:
@@ -448,7 +478,7 @@ func (c *console) handleFileChangeRequest(w http.ResponseWriter, r *http.Request
 		LegalReason: f.Get("legal_reason"),
 	})
 	if err != nil {
-		c.fail(w, r, a, org, err)
+		c.refuse(w, r, a, org, err, "file", c.handleChangeRequests)
 		return
 	}
 	done(w, r, basePath+"/change-requests/"+url.PathEscape(cr.ID), "filed")
@@ -459,7 +489,7 @@ func (c *console) handleFileChangeRequest(w http.ResponseWriter, r *http.Request
 func (c *console) handleWithdraw(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	id := r.PathValue("id")
 	if _, err := c.cfg.Workflow.Withdraw(r.Context(), a.actor, id, r.PostForm.Get("reason")); err != nil {
-		c.fail(w, r, a, "", err)
+		c.refuse(w, r, a, "", c.settled(r, a, id, err), "withdraw", c.handleChangeRequest)
 		return
 	}
 	done(w, r, basePath+"/change-requests/"+url.PathEscape(id), "withdrawn")

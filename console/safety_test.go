@@ -169,3 +169,57 @@ func (p *tab) buttons() []string {
 	p.t.Helper()
 	return p.eval(`Array.from(document.querySelectorAll('main button'), b => b.textContent.trim())`)
 }
+
+// TestBrowserErrorsThatHelp (issue 22, item 4, problem 4): a refused form
+// comes back on its own page, with what was typed, the refused field
+// marked, the organisation's menu and a sentence in plain words; and
+// authorising a request someone already authorised says who did, not the
+// rule of who authorises (C4).
+func TestBrowserErrorsThatHelp(t *testing.T) {
+	c := mustChrome(t, devSignIn)
+	g := mustGate(t)
+
+	t.Run("invalid_field_keeps_the_input_and_the_menu", func(t *testing.T) {
+		pat := c.as(t, g, "pat")
+		pat.click("Globex Corporation")
+		pat.click("Change requests")
+		file := pat.form("File a change request")
+		file.fill("Request id", "cr pricing 2")
+		file.fill("Target (optional, e.g. page:about)", "share:finance")
+		if status := file.submit("File"); status != http.StatusBadRequest {
+			t.Errorf("an id with spaces answered %d", status)
+		}
+		if h := pat.title(); h != "Change requests" {
+			t.Errorf("the refusal is on a page headed %q, not the form's own", h)
+		}
+		pat.shows("Not done: Please check the field marked below (id).", `"cr pricing 2" may contain only letters`)
+		file = pat.form("File a change request")
+		if v := pat.value(file.field("Target (optional, e.g. page:about)")); v != "share:finance" {
+			t.Errorf("the target typed is lost: %q", v)
+		}
+		if v := pat.value(file.field("Request id")); v != "cr pricing 2" {
+			t.Errorf("the id typed is lost: %q", v)
+		}
+		if marked := pat.eval(`Array.from(document.querySelectorAll('[aria-invalid="true"]'), e => e.name)`); !slices.Equal(marked, []string{"id"}) {
+			t.Errorf("the fields marked are %v, want the id", marked)
+		}
+		if menu := pat.read("the menu", `//nav[@aria-label="Organisation"]`); !strings.Contains(menu, "Members") || !strings.Contains(menu, "Change requests") {
+			t.Errorf("the organisation's menu is gone: %q", menu)
+		}
+	})
+
+	t.Run("C4_already_authorised_says_by_whom", func(t *testing.T) {
+		mia := c.as(t, g, "mia")
+		mia.open("/console/change-requests/globex-cr-pending")
+		// tom, the other main contact, authorises it meanwhile.
+		if status, body := g.api("POST", "/v1/change-requests/globex-cr-pending/authorise", "user:tom", map[string]any{}); status != http.StatusOK {
+			t.Fatalf("tom's authorisation: %d %v", status, body)
+		}
+		mia.form("Authorise").submit("Authorise")
+		mia.shows("Not done: Already authorised by tom: nothing is left to authorise.", "Status authorised")
+		mia.lacks("Rule C4")
+		if h := mia.title(); h != "Change request globex-cr-pending" {
+			t.Errorf("the refusal is on a page headed %q", h)
+		}
+	})
+}
