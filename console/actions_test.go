@@ -16,7 +16,7 @@ func TestMembers(t *testing.T) {
 	if p.Status != http.StatusOK {
 		t.Fatalf("members page: %d", p.Status)
 	}
-	shows(t, p, "Globex Corporation: members", "Owner: user:grace", "main_contact", "technical_contact", "verified_director", "Grant a role")
+	shows(t, p, "Globex Corporation: members", "Owner: user:grace", "Main contact", "Technical contact", "Verified director", "Grant a role")
 
 	t.Run("X1_outsider_cannot_see_members", func(t *testing.T) {
 		b := g.signedIn("oscar")

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -101,6 +102,7 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	funcs := template.FuncMap{
 		"rule":    func(id string) string { return ruleSentences[id] },
+		"word":    wordOf,
 		"join":    strings.Join,
 		"add1":    func(i int) int { return i + 1 },
 		"subject": func(s gatehouse.Subject) string { return s.String() },
@@ -204,6 +206,8 @@ type view struct {
 	CSRF  string
 	// Org, when set, is the organisation whose navigation the page shows.
 	Org string
+	// OrgName names Org on every page of it, in its navigation.
+	OrgName string
 	// Nav is the organisation's navigation: the links of orgNav that
 	// the reader may open, filled in by render when Org is set.
 	Nav  []shownLink
@@ -239,7 +243,7 @@ var orgNav = []navLink{
 	// handleChangeRequests, with and without awaiting=me: ListChangeRequests
 	// (list_change_requests: members and provider staff, C14).
 	{"Change requests", "/change-requests", []string{gatehouse.PermListChangeRequests}},
-	{"Awaiting me", "/change-requests?awaiting=me", []string{gatehouse.PermListChangeRequests}},
+	{awaitingLabel, "/change-requests?awaiting=me", []string{gatehouse.PermListChangeRequests}},
 	// handleExceptions: ListExceptions (view_exceptions: main contacts and
 	// provider staff, C14).
 	{"Exceptions", "/exceptions", []string{gatehouse.PermViewExceptions}},
@@ -250,14 +254,24 @@ var orgNav = []navLink{
 	{"Audit trail", "/audit", []string{gatehouse.PermViewReports}},
 }
 
-// shownLink is a link of the navigation as the layout shows it.
-type shownLink struct{ Label, Href string }
+// shownLink is a link of the navigation as the layout shows it: Current
+// marks the page the reader is on, Count is the number beside it (the
+// requests awaiting them), when there is one.
+type shownLink struct {
+	Label, Href string
+	Current     bool
+	Count       string
+}
+
+// awaitingLabel is the navigation's link to what awaits the reader.
+const awaitingLabel = "Awaiting me"
 
 // navOf returns the links of org's navigation that actor may open, decided
 // by one bulk check (can) of every permission orgNav names, at the head
-// revision as the pages check. The navigation only saves a person a
-// refusal: a check that fails shows every link (the pages still decide)
-// and is logged at debug, and never fails the page.
+// revision as the pages check, the one of the page r asks marked current
+// and the requests awaiting the actor counted. The navigation only saves
+// a person a refusal: a check that fails shows every link (the pages still
+// decide) and is logged at debug, and never fails the page.
 func (c *console) navOf(r *http.Request, org string, actor gatehouse.Subject) []shownLink {
 	var perms []string
 	for _, l := range orgNav {
@@ -280,10 +294,74 @@ func (c *console) navOf(r *http.Request, org string, actor gatehouse.Subject) []
 	var out []shownLink
 	for _, l := range orgNav {
 		if slices.ContainsFunc(l.AnyOf, func(p string) bool { return open[p] }) {
-			out = append(out, shownLink{Label: l.Label, Href: base + l.Suffix})
+			link := shownLink{Label: l.Label, Href: base + l.Suffix}
+			if l.Label == awaitingLabel {
+				link.Count = c.awaitingCount(r, org, actor)
+			}
+			out = append(out, link)
 		}
 	}
+	if i := currentLink(r, base, out); i >= 0 {
+		out[i].Current = true
+	}
 	return out
+}
+
+// currentLink returns the index of the link of links that leads to the
+// page r asks (or the page a form on r was sent from), or -1: the link
+// whose path r's is, or else the longest under which r's lies; the
+// members page owns its people's pages and its forms' paths, and a
+// change request's page lies under the organisation's change requests.
+func currentLink(r *http.Request, base string, links []shownLink) int {
+	path := r.URL.Path
+	if strings.HasPrefix(path, basePath+"/change-requests/") {
+		path = base + "/change-requests"
+	}
+	for _, own := range []string{"/members/", "/roles", "/designations", "/transfer-ownership"} {
+		if strings.HasPrefix(path, base+own) {
+			path = base
+		}
+	}
+	awaiting := r.URL.Query().Get("awaiting") == "me"
+	best, bestLen := -1, -1
+	for i, l := range links {
+		lp, _, _ := strings.Cut(l.Href, "?")
+		switch {
+		case l.Label == awaitingLabel && awaiting && path == lp:
+			return i
+		case l.Label == awaitingLabel, awaiting && path == lp:
+			// The awaiting list is its link's page, not the whole list's.
+			continue
+		case path == lp:
+			return i
+		case lp != base && strings.HasPrefix(path, lp+"/") && len(lp) > bestLen:
+			best, bestLen = i, len(lp)
+		}
+	}
+	return best
+}
+
+// awaitingCount returns how many open requests of org await actor, as
+// the workflow's awaiting-me list has them ("25+" past a page), or ""
+// when none do or the list fails (the count only signposts).
+func (c *console) awaitingCount(r *http.Request, org string, actor gatehouse.Subject) string {
+	list, cursor, err := c.cfg.Workflow.ListChangeRequests(r.Context(), actor, org, "", true, pageSize, "")
+	switch {
+	case err != nil || len(list) == 0:
+		return ""
+	case cursor != "":
+		return strconv.Itoa(len(list)) + "+"
+	}
+	return strconv.Itoa(len(list))
+}
+
+// orgName returns org's name as the workflow tells actor, or its id
+// when it tells them none (provider staff off the team).
+func (c *console) orgName(r *http.Request, org string, actor gatehouse.Subject) string {
+	if o, err := c.cfg.Workflow.GetOrganisation(r.Context(), actor, org); err == nil && o.Name != "" {
+		return o.Name
+	}
+	return org
 }
 
 // shownError is a refusal as a page shows it.
@@ -418,6 +496,9 @@ func (c *console) render(w http.ResponseWriter, r *http.Request, status int, nam
 	}
 	if v.Org != "" && v.User != "" {
 		v.Nav = c.navOf(r, v.Org, gatehouse.User(v.User))
+		if len(v.Nav) > 0 {
+			v.OrgName = c.orgName(r, v.Org, gatehouse.User(v.User))
+		}
 	}
 	if f, _ := r.Context().Value(refillKey{}).(*refill); f != nil {
 		// The form's refusal is what the reader must see: on its page,

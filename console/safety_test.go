@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -216,10 +217,106 @@ func TestBrowserErrorsThatHelp(t *testing.T) {
 			t.Fatalf("tom's authorisation: %d %v", status, body)
 		}
 		mia.form("Authorise").submit("Authorise")
-		mia.shows("Not done: Already authorised by tom: nothing is left to authorise.", "Status authorised")
+		mia.shows("Not done: Already authorised by tom: nothing is left to authorise.", "Status Authorised")
 		mia.lacks("Rule C4")
 		if h := mia.title(); h != "Change request globex-cr-pending" {
 			t.Errorf("the refusal is on a page headed %q", h)
 		}
 	})
+}
+
+// TestBrowserSignposts (issue 22, items 6 and 7, problems 7 and 8): every
+// page of an organisation names it, its menu marks the page the reader is
+// on and counts what awaits them; roles, designations, tiers and statuses
+// read in plain words, their API names and rules in a tooltip; and on a
+// phone every button of the members table is a tap target of at least
+// 44 by 44 px.
+func TestBrowserSignposts(t *testing.T) {
+	c := mustChrome(t, devSignIn)
+	g := mustGate(t)
+	mia := c.as(t, g, "mia")
+	mia.click("Globex Corporation")
+	if cur := mia.current(); cur != "Members" {
+		t.Errorf("the menu marks %q on the members page", cur)
+	}
+	menu := mia.read("the menu", `//nav[@aria-label="Organisation"]`)
+	if !strings.HasPrefix(menu, "Globex Corporation Members") || !strings.Contains(menu, "Awaiting me 1") {
+		t.Errorf("the menu reads %q: want the organisation's name first and one request awaiting mia", menu)
+	}
+	if row := mia.row("mia"); !strings.Contains(row, "Main contact") || strings.Contains(row, "main_contact") {
+		t.Errorf("mia's row reads %q, not in plain words", row)
+	}
+	if tip := mia.eval(`Array.from(document.querySelectorAll('table.rows .word'), e => e.title)`); !slices.Contains(tip, "main_contact (rule C4)") {
+		t.Errorf("the tooltips are %v", tip)
+	}
+
+	mia.click("Awaiting me")
+	if cur := mia.current(); cur != "Awaiting me" {
+		t.Errorf("the menu marks %q on the awaiting page", cur)
+	}
+	mia.shows("globex-cr-pending", "Waiting for authorisation")
+	mia.click("globex-cr-pending")
+	if cur := mia.current(); cur != "Change requests" {
+		t.Errorf("the menu marks %q on a change request", cur)
+	}
+	mia.shows("Status Waiting for authorisation", "Who must authorise Main or technical contact")
+	mia.lacks("Tier", "main_contact")
+	if menu := mia.read("the menu", `//nav[@aria-label="Organisation"]`); !strings.HasPrefix(menu, "Globex Corporation") {
+		t.Errorf("a change request's page does not name its organisation: %q", menu)
+	}
+
+	grace := c.as(t, g, "grace")
+	phone := grace.phone("/console/organisations/globex")
+	var sizes []struct {
+		Name string
+		W, H float64
+	}
+	phone.evalInto(`Array.from(document.querySelectorAll('table.rows button'), b => { const r = b.getBoundingClientRect(); return {name: b.getAttribute('aria-label'), w: r.width, h: r.height} })`, &sizes)
+	if len(sizes) < 7 {
+		t.Fatalf("the members table has %d buttons for grace", len(sizes))
+	}
+	for _, s := range sizes {
+		if s.W < 44 || s.H < 44 {
+			t.Errorf("%q is %.0f x %.0f px on a phone, under 44 x 44", s.Name, s.W, s.H)
+		}
+	}
+	phone.shot("members-phone-targets")
+}
+
+// current returns the label of the menu's link marked as the current page.
+func (p *tab) current() string {
+	p.t.Helper()
+	cur := p.eval(`Array.from(document.querySelectorAll('nav.org a[aria-current="page"]'), a => a.textContent.trim())`)
+	if len(cur) != 1 {
+		p.t.Errorf("the menu marks %d links as the current page: %v", len(cur), cur)
+		return ""
+	}
+	return cur[0]
+}
+
+// phone opens path in a second tab of the same person, as a phone shows
+// it (390x844, mobile).
+func (p *tab) phone(path string) *tab {
+	p.t.Helper()
+	ctx, cancel := chromedp.NewContext(p.ctx)
+	p.t.Cleanup(cancel)
+	phone := &tab{t: p.t, c: p.c, g: p.g, who: p.who, ctx: ctx}
+	phone.attach()
+	phone.do("emulating a phone", chromedp.EmulateViewport(phoneWidth, phoneHeight, chromedp.EmulateMobile))
+	phone.open(path)
+	return phone
+}
+
+// evalInto evaluates the JavaScript expression js into out.
+func (p *tab) evalInto(js string, out any) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
+	defer cancel()
+	raw, err := chromedp.Run(ctx, chromedp.Evaluate[json.RawMessage](js))
+	if err == nil {
+		err = json.Unmarshal(raw, out)
+	}
+	if err != nil {
+		p.fatalf("evaluating %s: %v", js, err)
+	}
 }
