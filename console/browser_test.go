@@ -208,7 +208,7 @@ func walkChangeRequest(t *testing.T, c *chrome, g *gate) {
 	alan.lacks("cr-browser")
 
 	grace.click("Audit trail")
-	grace.shows("user:grace", "unset_designation", "organisation:globex#technical_contact@user:tom")
+	grace.shows("grace took Technical contact away from tom.", "grace took Main contact away from mia.")
 	grace.shot("audit")
 }
 

@@ -37,7 +37,7 @@ func TestAuditTrail(t *testing.T) {
 		if p.Status != http.StatusOK {
 			t.Fatalf("audit page: %d", p.Status)
 		}
-		shows(t, p, "Audit trail of brightcis", "user:olivia", "console", "audit test", "organisation:brightcis#administrator@user:carla", "Audit trail")
+		shows(t, p, "Audit trail of brightcis", "olivia made carla Administrator.", "console", "audit test", "organisation:brightcis#administrator@user:carla", "Audit trail")
 		lacks(t, adam.get("/console/organisations/brightcis/audit?actor=nobody"), "audit test")
 		lacks(t, adam.get("/console/organisations/brightcis/audit?actor=olivia&until=2000-01-01"), "audit test")
 		p = adam.get("/console/organisations/brightcis/audit?since=yesterday")

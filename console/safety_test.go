@@ -320,3 +320,47 @@ func (p *tab) evalInto(js string, out any) {
 		p.fatalf("evaluating %s: %v", js, err)
 	}
 }
+
+// TestBrowserAuditTrailReads (issue 22, item 5, problem 6): the audit
+// trail says each action as a sentence, with its reason and links to the
+// people it names, one row for one click (an authorisation and the write
+// that settles the request it completed), and shows no raw relationship
+// or base64 label until asked what changed.
+func TestBrowserAuditTrailReads(t *testing.T) {
+	c := mustChrome(t, devSignIn)
+	g := mustGate(t)
+	if status, body := g.api("POST", "/v1/organisations/brightcis/transfer-ownership", "user:olivia", map[string]any{"to": "user:adam", "reason": "Olivia leaves at month end"}); status != http.StatusOK {
+		t.Fatalf("transfer: %d %v", status, body)
+	}
+	if status, body := g.api("PATCH", "/v1/contractors/c1", "user:adam", map[string]any{"name": "Northwind Carpentry"}); status != http.StatusOK {
+		t.Fatalf("rename: %d %v", status, body)
+	}
+	g.auditEvent("brightcis", func(ev map[string]any) bool { return ev["action"] == "update_contractor" })
+
+	adam := c.as(t, g, "adam")
+	adam.click("BrightCIS Builders")
+	adam.click("Audit trail")
+	adam.shows("olivia transferred ownership of brightcis to adam. “Olivia leaves at month end”", "adam renamed contractor c1 to Northwind Carpentry.")
+	adam.lacks("touch organisation:brightcis", "label:eyJ")
+	adam.click("olivia")
+	if h := adam.title(); !strings.Contains(h, "olivia") {
+		t.Errorf("the trail's link to olivia leads to %q", h)
+	}
+
+	if status, body := g.api("POST", "/v1/change-requests/globex-cr-pending/authorise", "user:mia", map[string]any{}); status != http.StatusOK {
+		t.Fatalf("authorise: %d %v", status, body)
+	}
+	g.auditEvent("globex", func(ev map[string]any) bool { return ev["action"] == "settle_change_request" })
+	grace := c.as(t, g, "grace")
+	grace.open("/console/organisations/globex/audit")
+	rows := grace.eval(`Array.from(document.querySelectorAll('.trail > li .sentence'), e => e.textContent.trim())`)
+	var about []string
+	for _, r := range rows {
+		if strings.Contains(r, "globex-cr-pending") && !strings.Contains(r, "loaded the demo data") {
+			about = append(about, r)
+		}
+	}
+	if !slices.Equal(about, []string{"mia authorised change request globex-cr-pending; it needs nothing more."}) {
+		t.Errorf("the authorisation reads as %q, want one row", about)
+	}
+}
