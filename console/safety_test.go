@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -362,5 +364,54 @@ func TestBrowserAuditTrailReads(t *testing.T) {
 	}
 	if !slices.Equal(about, []string{"mia authorised change request globex-cr-pending; it needs nothing more."}) {
 		t.Errorf("the authorisation reads as %q, want one row", about)
+	}
+}
+
+// TestRefusedFormsComeBack (issue 22, item 4): every form that names
+// things comes back on its own page when refused, as the API refuses it,
+// with what was typed and the refused field marked.
+func TestRefusedFormsComeBack(t *testing.T) {
+	g := mustGate(t)
+	for _, c := range []struct {
+		name, who, page, path string
+		form                  url.Values
+		title                 string
+		status                int
+		kept                  []string
+		marked                string
+	}{
+		{
+			name: "R3_invoice_amount", who: "olivia", page: "/console/organisations/brightcis/invoices",
+			path: "/console/organisations/brightcis/invoices", form: url.Values{"id": {"inv9"}, "amount": {"12,50"}, "currency": {"EUR"}},
+			title: "BrightCIS Builders: invoices", status: http.StatusBadRequest, kept: []string{`value="inv9"`, `value="12,50"`, `value="EUR"`}, marked: "amount",
+		},
+		{
+			name: "C6_exception_in_the_past", who: "mia", page: "/console/organisations/globex/exceptions",
+			path: "/console/organisations/globex/exceptions", form: url.Values{"user": {"pat"}, "kind": {"public_facing"}, "target": {"page:about"}, "expires_at": {"2001-01-01"}},
+			title: "Exceptions of globex", status: http.StatusBadRequest, kept: []string{`value="pat"`, `value="page:about"`, `<option selected>public_facing</option>`}, marked: "expires_at",
+		},
+		{
+			name: "T4_designating_an_outsider", who: "grace", page: "/console/organisations/globex",
+			path: "/console/organisations/globex/designations", form: url.Values{"user": {"oscar"}, "designation": {"finance_contact"}, "reason": {"books"}},
+			title: "Globex Corporation: members", kept: []string{`value="oscar"`, `value="books"`, `<option value="finance_contact" selected>`},
+		},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := g.signedIn(c.who)
+			b.get(c.page)
+			p := b.post(c.path, c.form)
+			if c.status != 0 && p.Status != c.status || p.Status < 400 {
+				t.Errorf("answered %d, want %d", p.Status, c.status)
+			}
+			shows(t, p, c.title, "Not done:")
+			for _, k := range c.kept {
+				if !strings.Contains(p.Body, k) {
+					t.Errorf("the page does not keep %s", k)
+				}
+			}
+			if c.marked != "" && !regexp.MustCompile(`name="`+c.marked+`"[^>]*aria-invalid="true"`).MatchString(p.Body) {
+				t.Errorf("the field %s is not marked", c.marked)
+			}
+		})
 	}
 }
