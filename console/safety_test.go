@@ -296,19 +296,6 @@ func (p *tab) current() string {
 	return cur[0]
 }
 
-// phone opens path in a second tab of the same person, as a phone shows
-// it (390x844, mobile).
-func (p *tab) phone(path string) *tab {
-	p.t.Helper()
-	ctx, cancel := chromedp.NewContext(p.ctx)
-	p.t.Cleanup(cancel)
-	phone := &tab{t: p.t, c: p.c, g: p.g, who: p.who, ctx: ctx}
-	phone.attach()
-	phone.do("emulating a phone", chromedp.EmulateViewport(phoneWidth, phoneHeight, chromedp.EmulateMobile))
-	phone.open(path)
-	return phone
-}
-
 // evalInto evaluates the JavaScript expression js into out.
 func (p *tab) evalInto(js string, out any) {
 	p.t.Helper()
