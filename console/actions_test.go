@@ -16,7 +16,7 @@ func TestMembers(t *testing.T) {
 	if p.Status != http.StatusOK {
 		t.Fatalf("members page: %d", p.Status)
 	}
-	shows(t, p, "Globex Corporation: members", "Owner: user:grace", "main_contact", "technical_contact", "verified_director", "Grant a role")
+	shows(t, p, "Globex Corporation: members", "Owner: user:grace", "Main contact", "Technical contact", "Verified director", "Grant a role")
 
 	t.Run("X1_outsider_cannot_see_members", func(t *testing.T) {
 		b := g.signedIn("oscar")
@@ -56,12 +56,12 @@ func TestMembers(t *testing.T) {
 		alan := g.signedIn("alan")
 		alan.get("/console/organisations/globex")
 		p := alan.post("/console/organisations/globex/roles", url.Values{"user": {"pat"}, "role": {"billing_manager"}, "reason": {"invoices"}})
-		shows(t, p, "The role was granted.")
+		shows(t, p, "pat was made billing_manager of globex.")
 		if !g.has("organisation:globex#billing_manager@user:pat") {
 			t.Fatal("not granted")
 		}
 		p = alan.post("/console/organisations/globex/members/pat/roles/billing_manager/revoke", confirm)
-		shows(t, p, "The role was revoked.")
+		shows(t, p, "pat is no longer billing_manager of globex.")
 		if g.has("organisation:globex#billing_manager@user:pat") {
 			t.Error("not revoked")
 		}
@@ -92,7 +92,7 @@ func TestMembers(t *testing.T) {
 	t.Run("T1_remove_member", func(t *testing.T) {
 		grace.get("/console/organisations/globex")
 		p := grace.post("/console/organisations/globex/members/dan/remove", confirm)
-		shows(t, p, "The member was removed from the team.")
+		shows(t, p, "dan was removed from globex.")
 		if g.has("organisation:globex#director@user:dan") {
 			t.Error("dan still holds director")
 		}

@@ -225,7 +225,7 @@ func TestConsoleOverride(t *testing.T) {
 		p := b.post("/console"+pending+"/override/confirm", nil)
 		status, body := twin.api("POST", "/v1"+pending+"/override/confirm", "user:steve", nil)
 		alike(t, p, status, body, http.StatusOK)
-		shows(t, p, "You confirmed the override.", "confirmed by user:steve", "authorised")
+		shows(t, p, "You confirmed the override.", "confirmed by user:steve", "Status Authorised")
 		same(t, g, twin, "change_request:globex-cr-pending#override_confirmed_by@user:steve")
 		if body["status"] != "authorised" {
 			t.Errorf("after the confirmation the API reads %v", body["status"])

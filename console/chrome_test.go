@@ -388,13 +388,20 @@ func (p *tab) phoneShot(name, path string) {
 	if p.c.shots == "" {
 		return
 	}
+	p.phone(path).shot(name)
+}
+
+// phone opens path in a second tab of the same person, as a phone shows
+// it (390x844, mobile); the tab closes when the test ends.
+func (p *tab) phone(path string) *tab {
+	p.t.Helper()
 	ctx, cancel := chromedp.NewContext(p.ctx)
-	defer cancel()
+	p.t.Cleanup(cancel)
 	phone := &tab{t: p.t, c: p.c, g: p.g, who: p.who, ctx: ctx}
 	phone.attach()
 	phone.do("emulating a phone", chromedp.EmulateViewport(phoneWidth, phoneHeight, chromedp.EmulateMobile))
 	phone.open(path)
-	phone.shot(name)
+	return phone
 }
 
 // waitLoad runs steps (a click) and waits until the page they load has

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
@@ -14,10 +15,13 @@ import (
 // action was confirmed; without it the action is only tried (X7).
 const confirmField = "confirm"
 
-// confirmPage is what a confirmation shows: the action, its effects in
-// words, the relationships it changes, and the same form again, confirmed.
+// confirmPage is what a confirmation shows: the action, what to check
+// first, its effects in words, the relationships it changes, and the same
+// form again, confirmed, with the reason the audit trail will show.
 type confirmPage struct {
 	Doing string
+	// Warning, when set, is what to check before confirming (a new person).
+	Warning string
 	// Lead is the action, with its effect when one person's alone
 	// (the page lists several).
 	Lead      string
@@ -26,34 +30,57 @@ type confirmPage struct {
 	Truncated bool
 	Action    string
 	Fields    []hiddenField
-	Back      string
+	// Reason is the form's reason, asked again on the confirmation.
+	Reason string
+	Button string
+	Back   string
 }
 
 // hiddenField is one field of the form the confirmation posts again.
 type hiddenField struct{ Name, Value string }
+
+// confirmation is what a destructive or powerful action's confirmation
+// says: the action (doing), the page Cancel returns to (back), and,
+// when set, what to check first (warning) and the button's words.
+type confirmation struct {
+	org, doing, back string
+	warning, button  string
+	// form and page, when page is set, are the form's name and the page
+	// it was sent from, which shows a refusal again (refuse).
+	form string
+	page pageFunc
+}
 
 // confirmed reports whether the request is the confirmed post of a
 // destructive or powerful action, which the caller then makes. Otherwise
 // it tries act over a dry-run Store (package dryrun, as the API's
 // ?dryRun=true does): a refusal is shown as the real write's would be,
 // and an allowed action gets a confirmation page with its effect and a
-// form that posts the same fields with confirm=1. Nothing is written.
-func (c *console) confirmed(w http.ResponseWriter, r *http.Request, a actorCtx, org, doing, back string, act func(*workflow.Service) error) bool {
+// form that posts the same fields with confirm=1 and a reason. Nothing
+// is written.
+func (c *console) confirmed(w http.ResponseWriter, r *http.Request, a actorCtx, cf confirmation, act func(*workflow.Service) error) bool {
 	if r.PostForm.Get(confirmField) == "1" {
 		return true
 	}
 	store := dryrun.New(c.cfg.Store, c.cfg.Scratch)
 	defer store.Close()
 	if err := act(c.cfg.Workflow.Over(store)); err != nil {
-		c.fail(w, r, a, org, err)
+		c.refuse(w, r, a, cf.org, err, cf.form, cf.page)
 		return false
 	}
 	o, err := store.Outcome(r.Context())
 	if err != nil {
-		c.fail(w, r, a, org, err)
+		c.fail(w, r, a, cf.org, err)
 		return false
 	}
-	d := confirmPage{Doing: doing, Effects: effectWords(o.Effects), Truncated: o.Truncated, Action: r.URL.Path, Back: back}
+	doing := cf.doing
+	d := confirmPage{
+		Doing: doing, Warning: cf.warning, Effects: effectWords(o.Effects), Truncated: o.Truncated,
+		Action: r.URL.Path, Back: cf.back, Reason: r.PostForm.Get("reason"), Button: cf.button,
+	}
+	if d.Button == "" {
+		d.Button = "Confirm: " + doing
+	}
 	switch {
 	case o.Truncated:
 		d.Lead = doing + ": who gains or loses what was not worked out (too much is touched); the changes are listed below."
@@ -73,7 +100,7 @@ func (c *console) confirmed(w http.ResponseWriter, r *http.Request, a actorCtx, 
 	}
 	keys := make([]string, 0, len(r.PostForm))
 	for k := range r.PostForm {
-		if k != "csrf" && k != confirmField {
+		if k != "csrf" && k != confirmField && k != "reason" {
 			keys = append(keys, k)
 		}
 	}
@@ -83,8 +110,37 @@ func (c *console) confirmed(w http.ResponseWriter, r *http.Request, a actorCtx, 
 			d.Fields = append(d.Fields, hiddenField{k, v})
 		}
 	}
-	c.render(w, r, http.StatusOK, "confirm", view{Title: "Confirm: " + doing, User: a.s.User, CSRF: c.seal.csrf(a.s), Org: org, Data: d})
+	c.render(w, r, http.StatusOK, "confirm", view{Title: "Confirm: " + doing, User: a.s.User, CSRF: c.seal.csrf(a.s), Org: cf.org, Data: d})
 	return false
+}
+
+// reasoned is a Store whose audited writes carry reason when the
+// workflow gives none: Revoke, Remove and Delete contractor take a reason
+// on their confirmation, which the API's routes for them do not.
+type reasoned struct {
+	gatehouse.Store
+	reason string
+}
+
+func (s reasoned) Write(ctx context.Context, w gatehouse.Write) (string, error) {
+	if w.Audit.Action != "" && w.Audit.Reason == "" {
+		w.Audit.Reason = s.reason
+	}
+	return s.Store.Write(ctx, w)
+}
+
+func (s reasoned) DeleteMatching(ctx context.Context, fs []gatehouse.Filter, a gatehouse.Audit) (int, string, error) {
+	if a.Action != "" && a.Reason == "" {
+		a.Reason = s.reason
+	}
+	return s.Store.DeleteMatching(ctx, fs, a)
+}
+
+// withReason returns the workflow over a Store whose audited writes
+// carry the form's reason, or, left blank, one saying that none was
+// given and which console action made the change (reasonOr).
+func (c *console) withReason(r *http.Request, action string) *workflow.Service {
+	return c.cfg.Workflow.Over(reasoned{Store: c.cfg.Store, reason: reasonOr(r, action)})
 }
 
 // changeWords says a relationship a dry run changes: as inWords, but a

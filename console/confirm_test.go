@@ -56,6 +56,7 @@ func TestRefusalSaysWhoCouldGrant(t *testing.T) {
 var (
 	confirmFormRE = regexp.MustCompile(`(?s)<form method="post" action="([^"]+)" class="stack" aria-label="Confirm">(.*?)</form>`)
 	hiddenRE      = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+	reasonRE      = regexp.MustCompile(`<input id="confirm-reason" name="reason" value="([^"]*)"`)
 )
 
 // confirmation returns the action and the fields of p's confirmation
@@ -69,6 +70,10 @@ func confirmation(t *testing.T, p page) (string, url.Values) {
 	form := url.Values{}
 	for _, f := range hiddenRE.FindAllStringSubmatch(m[2], -1) {
 		form.Add(html.UnescapeString(f[1]), html.UnescapeString(f[2]))
+	}
+	// The reason is asked again, filled in with the form's.
+	if f := reasonRE.FindStringSubmatch(m[2]); f != nil && f[1] != "" {
+		form.Set("reason", html.UnescapeString(f[1]))
 	}
 	return html.UnescapeString(m[1]), form
 }
@@ -92,37 +97,37 @@ func TestConfirmations(t *testing.T) {
 			name: "T1_remove_member", who: "olivia", page: "/console/organisations/brightcis",
 			path:   "/console/organisations/brightcis/members/carla/remove",
 			shown:  []string{"Removing carla: carla loses view on contractors c1 and c2; member on organisation brightcis.", "Removed: user:carla is cis processor of organisation:brightcis"},
-			before: "organisation:brightcis#cis_processor@user:carla", done: "The member was removed from the team.",
+			before: "organisation:brightcis#cis_processor@user:carla", done: "carla was removed from brightcis.",
 		},
 		{
 			name: "T2_revoke_role", who: "olivia", page: "/console/organisations/brightcis",
 			path:   "/console/organisations/brightcis/members/bill/roles/billing_manager/revoke",
 			shown:  []string{"Revoking billing_manager from bill: bill loses", "view on invoices inv1 and inv2", "Removed: user:bill is billing manager of organisation:brightcis"},
-			before: "organisation:brightcis#billing_manager@user:bill", done: "The role was revoked.",
+			before: "organisation:brightcis#billing_manager@user:bill", done: "bill is no longer billing_manager of brightcis.",
 		},
 		{
 			name: "O4_transfer_ownership", who: "olivia", page: "/console/organisations/brightcis",
 			path: "/console/organisations/brightcis/transfer-ownership", form: url.Values{"to": {"adam"}, "reason": {"retiring"}},
 			shown:  []string{"Transferring ownership of brightcis to adam:", "adam gains", "olivia loses", "delete, transfer_ownership", "Added: user:adam is owner of organisation:brightcis"},
-			before: "organisation:brightcis#owner@user:olivia", after: "organisation:brightcis#owner@user:adam", done: "Ownership was transferred",
+			before: "organisation:brightcis#owner@user:olivia", after: "organisation:brightcis#owner@user:adam", done: "Ownership of brightcis was transferred to adam",
 		},
 		{
 			name: "K1_delete_contractor", who: "olivia", page: "/console/organisations/brightcis/contractors",
 			path:   "/console/organisations/brightcis/contractors/c1/delete",
 			shown:  []string{"Deleting contractor c1:", "olivia loses view and edit on contractor c1", "adam loses view and edit on contractor c1", "Removed: contractor:c1 belongs to organisation:brightcis"},
-			before: "contractor:c1#organisation@organisation:brightcis", done: "The contractor was deleted.",
+			before: "contractor:c1#organisation@organisation:brightcis", done: "Contractor c1 was deleted from brightcis.",
 		},
 		{
 			name: "S3_delegate_security_admin", who: "sam", page: "/console/organisations/acme/security-admins",
 			path: "/console/organisations/acme/security-admins/security_admin", form: url.Values{"user": {"ian"}, "previous_becomes_alternate": {"true"}, "reason": {"handover"}},
 			shown:  []string{"Making ian security_admin of acme:", "ian gains", "alex loses", "Added: user:ian is security admin of organisation:acme", "Added: user:sam is alternate security admin of organisation:acme"},
-			before: "organisation:acme#security_admin@user:sam", after: "organisation:acme#security_admin@user:ian", done: "The role was delegated.",
+			before: "organisation:acme#security_admin@user:sam", after: "organisation:acme#security_admin@user:ian", done: "ian was made security_admin of acme.",
 		},
 		{
 			name: "S5_grant_alternate_on_the_members_page", who: "olivia", page: "/console/organisations/brightcis",
 			path: "/console/organisations/brightcis/roles", form: url.Values{"user": {"adam"}, "role": {"alternate_security_admin"}},
 			shown:  []string{"Making adam alternate_security_admin of brightcis: adam gains", "Added: user:adam is alternate security admin of organisation:brightcis"},
-			before: "organisation:brightcis#administrator@user:adam", after: "organisation:brightcis#alternate_security_admin@user:adam", done: "The role was granted.",
+			before: "organisation:brightcis#administrator@user:adam", after: "organisation:brightcis#alternate_security_admin@user:adam", done: "adam was made alternate_security_admin of brightcis.",
 		},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -174,7 +179,7 @@ func TestConfirmations(t *testing.T) {
 	t.Run("one_click_for_the_rest", func(t *testing.T) {
 		olivia := g.signedIn("olivia")
 		olivia.get("/console/organisations/brightcis")
-		shows(t, olivia.post("/console/organisations/brightcis/roles", url.Values{"user": {"bill"}, "role": {"finance_admin"}}), "The role was granted.")
+		shows(t, olivia.post("/console/organisations/brightcis/roles", url.Values{"user": {"bill"}, "role": {"finance_admin"}}), "bill was made finance_admin of brightcis.")
 		if !g.has("organisation:brightcis#finance_admin@user:bill") {
 			t.Error("a grant of finance_admin waited for a confirmation")
 		}
@@ -190,7 +195,7 @@ func TestPersonPage(t *testing.T) {
 	g := mustGate(t)
 	olivia := g.signedIn("olivia")
 	olivia.get("/console/organisations/brightcis")
-	shows(t, olivia.post("/console/organisations/brightcis/roles", url.Values{"user": {"bill"}, "role": {"finance_admin"}, "reason": {"person page"}}), "The role was granted.")
+	shows(t, olivia.post("/console/organisations/brightcis/roles", url.Values{"user": {"bill"}, "role": {"finance_admin"}, "reason": {"person page"}}), "bill was made finance_admin of brightcis.")
 	g.auditEvent("brightcis", func(ev map[string]any) bool { return ev["reason"] == "person page" })
 
 	t.Run("view_reports_holder_sees_a_member", func(t *testing.T) {

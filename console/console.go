@@ -6,7 +6,9 @@ package console
 
 import (
 	"context"
+	"crypto/hmac"
 	"embed"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"html/template"
@@ -15,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -99,6 +102,7 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	funcs := template.FuncMap{
 		"rule":    func(id string) string { return ruleSentences[id] },
+		"word":    wordOf,
 		"join":    strings.Join,
 		"add1":    func(i int) int { return i + 1 },
 		"subject": func(s gatehouse.Subject) string { return s.String() },
@@ -202,12 +206,17 @@ type view struct {
 	CSRF  string
 	// Org, when set, is the organisation whose navigation the page shows.
 	Org string
+	// OrgName names Org on every page of it, in its navigation.
+	OrgName string
 	// Nav is the organisation's navigation: the links of orgNav that
 	// the reader may open, filled in by render when Org is set.
 	Nav  []shownLink
 	Done string
 	Err  *shownError
-	Data any
+	// Refill, set on a refused form drawn again on its own page, is
+	// what was typed in it (Kept, Marked).
+	Refill *refill
+	Data   any
 }
 
 // navLink is one link of an organisation's navigation: its label, its
@@ -234,7 +243,7 @@ var orgNav = []navLink{
 	// handleChangeRequests, with and without awaiting=me: ListChangeRequests
 	// (list_change_requests: members and provider staff, C14).
 	{"Change requests", "/change-requests", []string{gatehouse.PermListChangeRequests}},
-	{"Awaiting me", "/change-requests?awaiting=me", []string{gatehouse.PermListChangeRequests}},
+	{awaitingLabel, "/change-requests?awaiting=me", []string{gatehouse.PermListChangeRequests}},
 	// handleExceptions: ListExceptions (view_exceptions: main contacts and
 	// provider staff, C14).
 	{"Exceptions", "/exceptions", []string{gatehouse.PermViewExceptions}},
@@ -245,14 +254,24 @@ var orgNav = []navLink{
 	{"Audit trail", "/audit", []string{gatehouse.PermViewReports}},
 }
 
-// shownLink is a link of the navigation as the layout shows it.
-type shownLink struct{ Label, Href string }
+// shownLink is a link of the navigation as the layout shows it: Current
+// marks the page the reader is on, Count is the number beside it (the
+// requests awaiting them), when there is one.
+type shownLink struct {
+	Label, Href string
+	Current     bool
+	Count       string
+}
+
+// awaitingLabel is the navigation's link to what awaits the reader.
+const awaitingLabel = "Awaiting me"
 
 // navOf returns the links of org's navigation that actor may open, decided
 // by one bulk check (can) of every permission orgNav names, at the head
-// revision as the pages check. The navigation only saves a person a
-// refusal: a check that fails shows every link (the pages still decide)
-// and is logged at debug, and never fails the page.
+// revision as the pages check, the one of the page r asks marked current
+// and the requests awaiting the actor counted. The navigation only saves
+// a person a refusal: a check that fails shows every link (the pages still
+// decide) and is logged at debug, and never fails the page.
 func (c *console) navOf(r *http.Request, org string, actor gatehouse.Subject) []shownLink {
 	var perms []string
 	for _, l := range orgNav {
@@ -275,10 +294,74 @@ func (c *console) navOf(r *http.Request, org string, actor gatehouse.Subject) []
 	var out []shownLink
 	for _, l := range orgNav {
 		if slices.ContainsFunc(l.AnyOf, func(p string) bool { return open[p] }) {
-			out = append(out, shownLink{Label: l.Label, Href: base + l.Suffix})
+			link := shownLink{Label: l.Label, Href: base + l.Suffix}
+			if l.Label == awaitingLabel {
+				link.Count = c.awaitingCount(r, org, actor)
+			}
+			out = append(out, link)
 		}
 	}
+	if i := currentLink(r, base, out); i >= 0 {
+		out[i].Current = true
+	}
 	return out
+}
+
+// currentLink returns the index of the link of links that leads to the
+// page r asks (or the page a form on r was sent from), or -1: the link
+// whose path r's is, or else the longest under which r's lies; the
+// members page owns its people's pages and its forms' paths, and a
+// change request's page lies under the organisation's change requests.
+func currentLink(r *http.Request, base string, links []shownLink) int {
+	path := r.URL.Path
+	if strings.HasPrefix(path, basePath+"/change-requests/") {
+		path = base + "/change-requests"
+	}
+	for _, own := range []string{"/members/", "/roles", "/designations", "/transfer-ownership"} {
+		if strings.HasPrefix(path, base+own) {
+			path = base
+		}
+	}
+	awaiting := r.URL.Query().Get("awaiting") == "me"
+	best, bestLen := -1, -1
+	for i, l := range links {
+		lp, _, _ := strings.Cut(l.Href, "?")
+		switch {
+		case l.Label == awaitingLabel && awaiting && path == lp:
+			return i
+		case l.Label == awaitingLabel, awaiting && path == lp:
+			// The awaiting list is its link's page, not the whole list's.
+			continue
+		case path == lp:
+			return i
+		case lp != base && strings.HasPrefix(path, lp+"/") && len(lp) > bestLen:
+			best, bestLen = i, len(lp)
+		}
+	}
+	return best
+}
+
+// awaitingCount returns how many open requests of org await actor, as
+// the workflow's awaiting-me list has them ("25+" past a page), or ""
+// when none do or the list fails (the count only signposts).
+func (c *console) awaitingCount(r *http.Request, org string, actor gatehouse.Subject) string {
+	list, cursor, err := c.cfg.Workflow.ListChangeRequests(r.Context(), actor, org, "", true, pageSize, "")
+	switch {
+	case err != nil || len(list) == 0:
+		return ""
+	case cursor != "":
+		return strconv.Itoa(len(list)) + "+"
+	}
+	return strconv.Itoa(len(list))
+}
+
+// orgName returns org's name as the workflow tells actor, or its id
+// when it tells them none (provider staff off the team).
+func (c *console) orgName(r *http.Request, org string, actor gatehouse.Subject) string {
+	if o, err := c.cfg.Workflow.GetOrganisation(r.Context(), actor, org); err == nil && o.Name != "" {
+		return o.Name
+	}
+	return org
 }
 
 // shownError is a refusal as a page shows it.
@@ -295,6 +378,30 @@ type shownError struct {
 	// Why, for a 403 naming a permission on an object, is what the
 	// reader lacks and who could grant it (X6).
 	Why *whyShown
+	// Plain is the refusal in a sentence of plain words (plainWords).
+	Plain string
+}
+
+// plain is a refusal the console can say better than the API's rule: a
+// request someone else already settled ("Already authorised by mia").
+// Its sentence replaces plainWords', and the rule is quoted only when
+// quoteRule says it still explains the refusal.
+type plain struct {
+	error
+	sentence string
+	// quoteRule keeps the refusal's rule quoted after the sentence.
+	quoteRule bool
+}
+
+func (p plain) Unwrap() error { return p.error }
+
+// Mark returns the attributes that mark field of the form named form
+// as the one its refusal names, or none.
+func (v view) Mark(form, field string) template.HTMLAttr {
+	if !v.Marked(form, field) {
+		return ""
+	}
+	return ` aria-invalid="true" aria-describedby="refusal-title" class="invalid"`
 }
 
 // hinted is a refusal with the console's hint for it.
@@ -389,6 +496,20 @@ func (c *console) render(w http.ResponseWriter, r *http.Request, status int, nam
 	}
 	if v.Org != "" && v.User != "" {
 		v.Nav = c.navOf(r, v.Org, gatehouse.User(v.User))
+		if len(v.Nav) > 0 {
+			v.OrgName = c.orgName(r, v.Org, gatehouse.User(v.User))
+		}
+	}
+	if f, _ := r.Context().Value(refillKey{}).(*refill); f != nil {
+		// The form's refusal is what the reader must see: on its page,
+		// or, when that page does not open for them, alone.
+		status, v.Err, v.Done = f.err.Status, f.err, ""
+		if name != "error" {
+			v.Refill = f
+		}
+	}
+	if said := c.saidOf(r); v.Done != "" && said != "" {
+		v.Done = said
 	}
 	t := c.pages[name]
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -402,6 +523,12 @@ func (c *console) render(w http.ResponseWriter, r *http.Request, status int, nam
 // permission, and for a rule refusal the rule's ID and sentence. An
 // untyped error says only "internal error"; its cause goes to the log.
 func (c *console) fail(w http.ResponseWriter, r *http.Request, a actorCtx, org string, err error) {
+	shown := c.shown(r, a, err)
+	c.render(w, r, shown.Status, "error", view{Title: "Refused", User: a.s.User, CSRF: c.seal.csrf(a.s), Org: org, Err: shown})
+}
+
+// shown is err as a page shows it (fail), logged when it is the console's own.
+func (c *console) shown(r *http.Request, a actorCtx, err error) *shownError {
 	var e *gatehouse.Error
 	shown := &shownError{Status: http.StatusInternalServerError, Code: gatehouse.EINTERNAL, Message: "internal error"}
 	if errors.As(err, &e) {
@@ -420,13 +547,112 @@ func (c *console) fail(w http.ResponseWriter, r *http.Request, a actorCtx, org s
 	if shown.Status >= http.StatusInternalServerError {
 		c.cfg.Log.ErrorContext(r.Context(), "console: request failed", "path", r.URL.Path, "err", err)
 	}
-	c.render(w, r, shown.Status, "error", view{Title: "Refused", User: a.s.User, CSRF: c.seal.csrf(a.s), Org: org, Err: shown})
+	shown.Plain = plainWords(shown)
+	var p plain
+	if errors.As(err, &p) {
+		shown.Plain = p.sentence
+		if !p.quoteRule {
+			shown.Rule = ""
+		}
+	}
+	return shown
+}
+
+// refill is a refused form shown again on its own page (issue 22 item
+// 4): which form it was, what was typed in it, and the refusal.
+type refill struct {
+	Form   string
+	Values url.Values
+	err    *shownError
+}
+
+// refillKey carries a refill on a request's context to render.
+type refillKey struct{}
+
+// pageFunc draws a page of the console (a GET handler).
+type pageFunc func(http.ResponseWriter, *http.Request, actorCtx)
+
+// refuse shows err on the page the form named form was sent from, drawn
+// again by page with the refusal's status, the form's values kept, the
+// field the refusal names marked and the organisation's menu. An error
+// of the console's own (5xx), or no page, is fail's error page.
+func (c *console) refuse(w http.ResponseWriter, r *http.Request, a actorCtx, org string, err error, form string, page pageFunc) {
+	shown := c.shown(r, a, err)
+	if page == nil || shown.Status >= http.StatusInternalServerError {
+		c.render(w, r, shown.Status, "error", view{Title: "Refused", User: a.s.User, CSRF: c.seal.csrf(a.s), Org: org, Err: shown})
+		return
+	}
+	ctx := context.WithValue(r.Context(), refillKey{}, &refill{Form: form, Values: r.PostForm, err: shown})
+	page(w, r.WithContext(ctx), a)
+}
+
+// Kept returns what was typed in field of the refused form named form,
+// for the page to show it again; "" on any other form.
+func (v view) Kept(form, field string) string {
+	if v.Refill == nil || v.Refill.Form != form {
+		return ""
+	}
+	return v.Refill.Values.Get(field)
+}
+
+// Marked reports whether field of the form named form is the one its
+// refusal names (the API's field name, which the console's forms share).
+func (v view) Marked(form, field string) bool {
+	return v.Refill != nil && v.Refill.Form == form && v.Err != nil && v.Err.Field == field
+}
+
+// Refused reports whether the form named form is the refused one.
+func (v view) Refused(form string) bool { return v.Refill != nil && v.Refill.Form == form }
+
+// plainWords says a refusal in a sentence for someone who never read
+// the API: what went wrong and what to do, the API's words following.
+func plainWords(e *shownError) string {
+	switch e.Code {
+	case gatehouse.EINVALID:
+		if e.Field != "" {
+			return "Please check the field marked below (" + strings.ReplaceAll(e.Field, "_", " ") + ")."
+		}
+		return "Please check the form below."
+	case gatehouse.EFORBIDDEN:
+		return "You may not do this here."
+	case gatehouse.ECONFLICT:
+		return "This changed while you were looking at it; the page shows it as it is now."
+	case gatehouse.ENOTFOUND:
+		return "That does not exist, or no longer does."
+	case gatehouse.ERULE:
+		return "One of the organisation's rules does not allow this."
+	}
+	return ""
 }
 
 // done sends the browser back to to after a successful action (303), with
 // the name of what was done, which the page shows from a fixed table.
 func done(w http.ResponseWriter, r *http.Request, to, what string) {
 	http.Redirect(w, r, to+"?done="+what, http.StatusSeeOther)
+}
+
+// doneSaying is done with a sentence naming who and what ("carla was
+// removed from brightcis."), which the page shows instead of the
+// table's. The sentence is signed for this session (saidOf), so a link
+// cannot make a page say it.
+func (c *console) doneSaying(w http.ResponseWriter, r *http.Request, a actorCtx, to, what, said string) {
+	q := url.Values{"done": {what}, "said": {said}, "sig": {base64.RawURLEncoding.EncodeToString(c.seal.mac("done", a.s.Nonce, what, said))}}
+	http.Redirect(w, r, to+"?"+q.Encode(), http.StatusSeeOther)
+}
+
+// saidOf returns the signed sentence of doneSaying on r, or "" when there
+// is none or it was not signed for the reader's session.
+func (c *console) saidOf(r *http.Request) string {
+	q := r.URL.Query()
+	s, ok := c.current(r)
+	if !ok || q.Get("said") == "" {
+		return ""
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(q.Get("sig"))
+	if err != nil || !hmac.Equal(sig, c.seal.mac("done", s.Nonce, q.Get("done"), q.Get("said"))) {
+		return ""
+	}
+	return q.Get("said")
 }
 
 // doneMessages are the confirmations a page may show; ?done= picks one,

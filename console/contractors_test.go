@@ -52,7 +52,7 @@ func TestCreateDeleteContractor(t *testing.T) {
 		}
 		lacks(t, g.signedIn("carla").get("/console/organisations/brightcis/contractors"), "Quiet Locksmiths")
 		p = olivia.post("/console/organisations/brightcis/contractors/c9/delete", confirm)
-		shows(t, p, "The contractor was deleted.")
+		shows(t, p, "was deleted from brightcis.")
 		lacks(t, p, "Quiet Locksmiths")
 		if g.has("contractor:c9#organisation@organisation:brightcis") {
 			t.Error("c9 was not deleted")

@@ -83,6 +83,14 @@ func (c *console) handleDelegate(w http.ResponseWriter, r *http.Request, a actor
 		return
 	}
 	f := r.PostForm
+	// form is which of the page's three forms was sent.
+	form := "asa"
+	switch {
+	case f.Has("requested_by"):
+		form = "s7"
+	case role == gatehouse.RoleSecurityAdmin:
+		form = "sa"
+	}
 	g := workflow.RoleGrant{
 		Org: org, User: userOf(r, "user"), Role: role,
 		PreviousBecomesAlternate: f.Get("previous_becomes_alternate") == "true", Reason: f.Get("reason"),
@@ -90,18 +98,19 @@ func (c *console) handleDelegate(w http.ResponseWriter, r *http.Request, a actor
 	if strings.TrimSpace(f.Get("requested_by")) != "" {
 		rb := userOf(r, "requested_by")
 		if !gatehouse.ValidID(rb.ID) {
-			c.fail(w, r, a, org, gatehouse.Invalid("requestedBy", "requestedBy must be a user (user:<id>)"))
+			c.refuse(w, r, a, org, gatehouse.Invalid("requestedBy", "requestedBy must be a user (user:<id>)"), form, c.handleSecurityAdmins)
 			return
 		}
 		g.RequestedBy = &rb
 	}
 	grant := func(wf *workflow.Service) error { _, err := wf.GrantRole(r.Context(), a.actor, g); return err }
-	if !c.confirmed(w, r, a, org, "Making "+g.User.ID+" "+role+" of "+org, basePath+"/organisations/"+url.PathEscape(org)+"/security-admins", grant) {
+	back := basePath + "/organisations/" + url.PathEscape(org) + "/security-admins"
+	if !c.confirmed(w, r, a, confirmation{org: org, doing: "Making " + g.User.ID + " " + role + " of " + org, back: back, form: form, page: c.handleSecurityAdmins}, grant) {
 		return
 	}
 	if err := grant(c.cfg.Workflow); err != nil {
-		c.fail(w, r, a, org, err)
+		c.refuse(w, r, a, org, err, form, c.handleSecurityAdmins)
 		return
 	}
-	done(w, r, basePath+"/organisations/"+url.PathEscape(org)+"/security-admins", "delegated")
+	c.doneSaying(w, r, a, back, "delegated", g.User.ID+" was made "+role+" of "+org+".")
 }

@@ -25,7 +25,7 @@ func TestDirectorTier(t *testing.T) {
 	pat := g.signedIn("pat")
 	pat.get("/console/organisations/globex/change-requests")
 	p := pat.post("/console/organisations/globex/change-requests", url.Values{"id": {"cr-director"}, "kind": {"service"}})
-	shows(t, p, "The change request was filed.", "Tier verified_director", "Who may act now dora")
+	shows(t, p, "The change request was filed.", "Who must authorise Verified director (escalated)", "Who may act now dora")
 	status, body := g.api("GET", "/v1/change-requests/cr-director", "user:pat", nil)
 	if status != http.StatusOK || body["tier"] != "verified_director" || !slices.Equal(jsonStrings(body["authorisers"]), []string{"user:dora"}) {
 		t.Fatalf("the API reads cr-director as %d %v", status, body)
@@ -57,9 +57,9 @@ func TestDirectorTier(t *testing.T) {
 			shows(t, p, ids...)
 		}
 		p = dora.get("/console/change-requests/cr-director")
-		shows(t, p, "This request is awaiting you.", "Tier verified_director")
+		shows(t, p, "This request is awaiting you.", "Who must authorise Verified director (escalated)")
 		p = dora.post("/console/change-requests/cr-director/authorise", url.Values{"note": {"as registered director"}})
-		shows(t, p, "You authorised or approved the change request.", "Status authorised", "Authorised by dora")
+		shows(t, p, "You authorised or approved the change request.", "Status Authorised", "Authorised by dora")
 		_, body = g.api("GET", "/v1/change-requests/cr-director", "user:pat", nil)
 		if body["status"] != "authorised" || !slices.Equal(jsonStrings(body["authorisedBy"]), []string{"user:dora"}) {
 			t.Errorf("the API reads cr-director as %v", body)

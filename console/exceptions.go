@@ -54,14 +54,14 @@ func (c *console) handleGrantException(w http.ResponseWriter, r *http.Request, a
 	ex := workflow.Exception{Organisation: org, User: userOf(r, "user"), Kind: f.Get("kind"), Target: f.Get("target")}
 	at, err := parseDay("expiresAt", strings.TrimSpace(f.Get("expires_at")), false)
 	if err != nil {
-		c.fail(w, r, a, org, err)
+		c.refuse(w, r, a, org, err, "except", c.handleExceptions)
 		return
 	}
 	if !at.IsZero() {
 		ex.ExpiresAt = &at
 	}
 	if _, err := c.cfg.Workflow.GrantException(r.Context(), a.actor, ex, f.Get("reason")); err != nil {
-		c.fail(w, r, a, org, err)
+		c.refuse(w, r, a, org, err, "except", c.handleExceptions)
 		return
 	}
 	done(w, r, basePath+"/organisations/"+url.PathEscape(org)+"/exceptions", "excepted")
@@ -79,7 +79,7 @@ func (c *console) handleRevokeException(w http.ResponseWriter, r *http.Request, 
 		return
 	}
 	if _, _, err := c.cfg.Workflow.RevokeExceptions(r.Context(), a.actor, org, gatehouse.User(id), r.PathValue("kind"), reasonOr(r, "Revoke on the console's exceptions page")); err != nil {
-		c.fail(w, r, a, org, err)
+		c.refuse(w, r, a, org, err, "", c.handleExceptions)
 		return
 	}
 	done(w, r, basePath+"/organisations/"+url.PathEscape(org)+"/exceptions", "unexcepted")
@@ -180,7 +180,7 @@ func (c *console) handleSetSubstantial(w http.ResponseWriter, r *http.Request, a
 	org := r.PathValue("org")
 	f := r.PostForm
 	if _, err := c.cfg.Workflow.SetAlwaysSubstantial(r.Context(), a.actor, org, f.Get("kind"), f.Get("target"), f.Get("security") == "true", f.Get("charge") == "true"); err != nil {
-		c.fail(w, r, a, org, err)
+		c.refuse(w, r, a, org, err, "declare", c.handleSubstantial)
 		return
 	}
 	done(w, r, basePath+"/organisations/"+url.PathEscape(org)+"/substantial", "declared")
@@ -192,7 +192,7 @@ func (c *console) handleSetSubstantial(w http.ResponseWriter, r *http.Request, a
 func (c *console) handleUnsetSubstantial(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	org := r.PathValue("org")
 	if _, err := c.cfg.Workflow.UnsetAlwaysSubstantial(r.Context(), a.actor, org, r.PathValue("kind"), r.PostForm.Get("target")); err != nil {
-		c.fail(w, r, a, org, err)
+		c.refuse(w, r, a, org, err, "", c.handleSubstantial)
 		return
 	}
 	done(w, r, basePath+"/organisations/"+url.PathEscape(org)+"/substantial", "undeclared")

@@ -81,7 +81,7 @@ func TestFileAndWithdraw(t *testing.T) {
 	t.Run("C13_requester_withdraws", func(t *testing.T) {
 		pat.get("/console/change-requests/cr-form")
 		p := pat.post("/console/change-requests/cr-form/withdraw", url.Values{"reason": {"filed too soon"}})
-		shows(t, p, "You withdrew the change request.", "withdrawn", "filed too soon")
+		shows(t, p, "You withdrew the change request.", "Status Withdrawn", "filed too soon")
 		lacks(t, p, "Reject")
 		_, body := g.api("GET", "/v1/change-requests/cr-form", "user:pat", nil)
 		if body["status"] != "withdrawn" {

@@ -96,10 +96,10 @@ func (c *console) handleAudit(w http.ResponseWriter, r *http.Request, a actorCtx
 		next = f.query(cursor)
 	}
 	c.render(w, r, http.StatusOK, "audit", view{Title: "Audit trail of " + org, Org: org, Data: struct {
-		Events []gatehouse.AuditEvent
+		Rows   []trailRow
 		Filter auditFilter
 		Next   string
-	}{events, f, next}})
+	}{trailRows(org, events), f, next}})
 }
 
 // step is one relationship of a path, in words and in zed's notation.

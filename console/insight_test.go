@@ -26,7 +26,7 @@ func TestAuditTrail(t *testing.T) {
 	t.Run("administrator_sees_a_grant", func(t *testing.T) {
 		olivia := g.signedIn("olivia")
 		olivia.get("/console/organisations/brightcis")
-		shows(t, olivia.post("/console/organisations/brightcis/roles", url.Values{"user": {"carla"}, "role": {"administrator"}, "reason": {"audit test"}}), "The role was granted.")
+		shows(t, olivia.post("/console/organisations/brightcis/roles", url.Values{"user": {"carla"}, "role": {"administrator"}, "reason": {"audit test"}}), "carla was made administrator of brightcis.")
 		adam := g.signedIn("adam")
 		var p page
 		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
@@ -37,7 +37,7 @@ func TestAuditTrail(t *testing.T) {
 		if p.Status != http.StatusOK {
 			t.Fatalf("audit page: %d", p.Status)
 		}
-		shows(t, p, "Audit trail of brightcis", "user:olivia", "console", "audit test", "organisation:brightcis#administrator@user:carla", "Audit trail")
+		shows(t, p, "Audit trail of brightcis", "olivia made carla Administrator.", "console", "audit test", "organisation:brightcis#administrator@user:carla", "Audit trail")
 		lacks(t, adam.get("/console/organisations/brightcis/audit?actor=nobody"), "audit test")
 		lacks(t, adam.get("/console/organisations/brightcis/audit?actor=olivia&until=2000-01-01"), "audit test")
 		p = adam.get("/console/organisations/brightcis/audit?since=yesterday")

@@ -76,7 +76,7 @@ func (c *console) handleCreateInvoice(w http.ResponseWriter, r *http.Request, a 
 		ID: f.Get("id"), Amount: f.Get("amount"), Currency: f.Get("currency"),
 	})
 	if err != nil {
-		c.fail(w, r, a, org, err)
+		c.refuse(w, r, a, org, err, "invoice", c.handleInvoices)
 		return
 	}
 	done(w, r, basePath+"/organisations/"+url.PathEscape(org)+"/invoices", "invoiced")

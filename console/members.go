@@ -84,8 +84,13 @@ type membersPage struct {
 	Member  bool
 	Owner   gatehouse.Subject
 	Members []workflow.Member
-	Can     memberActions
-	// Roles and Designations are those the actor may grant and give.
+	// People are the ids of the whole team, which the forms that name a
+	// person offer to pick from.
+	People []string
+	Can    memberActions
+	// Roles are those the actor may grant, the least powerful first, so
+	// that a grant form's default gives the least; Designations those
+	// they may give.
 	Roles, Designations []string
 	// StaffOnly: every designation offered is provider staff's, whose
 	// giving needs a reason (C7, C9).
@@ -129,6 +134,9 @@ func (c *console) handleMembers(w http.ResponseWriter, r *http.Request, a actorC
 			c.fail(w, r, a, org, err)
 			return
 		}
+		for _, m := range members {
+			d.People = append(d.People, m.User.ID)
+		}
 		after := r.URL.Query().Get("after")
 		start := sort.Search(len(members), func(i int) bool { return members[i].User.ID > after })
 		d.Members = members[start:]
@@ -138,6 +146,8 @@ func (c *console) handleMembers(w http.ResponseWriter, r *http.Request, a actorC
 		}
 		d.Name, d.Owner, d.IsOwner = o.Name, o.Owner, o.Owner == a.actor
 		d.Roles = slices.DeleteFunc(gatehouse.Roles(), func(role string) bool { return !d.Can.Role(role) })
+		// gatehouse.Roles lists the most powerful first (domain.md's order).
+		slices.Reverse(d.Roles)
 	}
 	d.Designations = slices.DeleteFunc(gatehouse.Designations(), func(des string) bool { return !d.Can.Designation(des) })
 	d.StaffOnly = len(d.Designations) > 0 && !slices.ContainsFunc(d.Designations, func(des string) bool {

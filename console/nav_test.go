@@ -25,7 +25,7 @@ var navPages = []struct{ label, suffix string }{
 
 var (
 	navRE     = regexp.MustCompile(`(?s)<nav class="org"[^>]*>(.*?)</nav>`)
-	navLinkRE = regexp.MustCompile(`<a href="([^"]*)">([^<]*)</a>`)
+	navLinkRE = regexp.MustCompile(`<a href="([^"]*)"(?: aria-current="page")?>([^<]*)</a>`)
 )
 
 // navLink is a link of a page's organisation navigation.

@@ -94,60 +94,83 @@ func (c *console) organisations(r *http.Request, a actorCtx, permission, cursor,
 	return rows, next, nil
 }
 
-// handleGrantRole serves POST /console/organisations/{org}/roles; a grant
-// of security_admin or alternate_security_admin is confirmed first (confirmed).
+// handleGrantRole serves POST /console/organisations/{org}/roles. A
+// grant to someone not on the team adds a new person, and a grant of
+// security_admin or alternate_security_admin hands on the organisation's
+// administration: either is confirmed first (confirmed), the new person
+// by their id, so that a typo adds nobody.
 func (c *console) handleGrantRole(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	org := r.PathValue("org")
 	g := workflow.RoleGrant{
-		Org: org, User: gatehouse.User(r.PostForm.Get("user")), Role: r.PostForm.Get("role"),
+		Org: org, User: userOf(r, "user"), Role: r.PostForm.Get("role"),
 		Reason: r.PostForm.Get("reason"),
 	}
 	grant := func(wf *workflow.Service) error { _, err := wf.GrantRole(r.Context(), a.actor, g); return err }
 	back := basePath + "/organisations/" + url.PathEscape(org)
-	if powerful(g.Role) && !c.confirmed(w, r, a, org, "Making "+g.User.ID+" "+g.Role+" of "+org, back, grant) {
+	cf := confirmation{org: org, doing: "Making " + g.User.ID + " " + g.Role + " of " + org, back: back, form: "grant", page: c.handleMembers}
+	newcomer := c.newcomer(r, a, org, g.User)
+	if newcomer {
+		cf.doing = "Adding " + g.User.ID + " to " + org + " as a new person, " + g.Role
+		cf.warning = g.User.ID + " is not on the team of " + org + ": confirming adds a new person with the id \u201c" + g.User.ID + "\u201d. Check the id: to grant a role to someone already on the team, go back and pick them from the list."
+		cf.button = "Add " + g.User.ID + " as a new person"
+	}
+	if (newcomer || powerful(g.Role)) && !c.confirmed(w, r, a, cf, grant) {
 		return
 	}
 	if err := grant(c.cfg.Workflow); err != nil {
-		c.fail(w, r, a, org, err)
+		c.refuse(w, r, a, org, err, "grant", c.handleMembers)
 		return
 	}
-	done(w, r, basePath+"/organisations/"+url.PathEscape(org), "granted")
+	c.doneSaying(w, r, a, back, "granted", g.User.ID+" was made "+g.Role+" of "+org+".")
+}
+
+// newcomer reports whether user is not on org's team as the workflow
+// lists it to the actor; false when the actor may not list it (provider
+// staff off the team), whose grant the workflow decides alone.
+func (c *console) newcomer(r *http.Request, a actorCtx, org string, user gatehouse.Subject) bool {
+	members, _, err := c.cfg.Workflow.Members(r.Context(), a.actor, org)
+	if err != nil {
+		return false
+	}
+	return !slices.ContainsFunc(members, func(m workflow.Member) bool { return m.User == user })
 }
 
 // handleRevokeRole serves POST /console/organisations/{org}/members/{user}/roles/{role}/revoke,
-// confirmed first (confirmed).
+// confirmed first (confirmed), with the reason the confirmation asks.
 func (c *console) handleRevokeRole(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	org, user, role := r.PathValue("org"), gatehouse.User(r.PathValue("user")), r.PathValue("role")
 	revoke := func(wf *workflow.Service) error {
 		_, err := wf.RevokeRole(r.Context(), a.actor, org, user, role)
 		return err
 	}
-	if !c.confirmed(w, r, a, org, "Revoking "+role+" from "+user.ID, basePath+"/organisations/"+url.PathEscape(org), revoke) {
+	back := basePath + "/organisations/" + url.PathEscape(org)
+	if !c.confirmed(w, r, a, confirmation{org: org, doing: "Revoking " + role + " from " + user.ID, back: back, page: c.handleMembers}, revoke) {
 		return
 	}
-	if err := revoke(c.cfg.Workflow); err != nil {
-		c.fail(w, r, a, org, err)
+	if err := revoke(c.withReason(r, "Revoke on the console's members page")); err != nil {
+		c.refuse(w, r, a, org, err, "", c.handleMembers)
 		return
 	}
-	done(w, r, basePath+"/organisations/"+url.PathEscape(org), "revoked")
+	c.doneSaying(w, r, a, back, "revoked", user.ID+" is no longer "+role+" of "+org+".")
 }
 
 // handleRemoveMember serves POST /console/organisations/{org}/members/{user}/remove,
-// confirmed first (confirmed).
+// confirmed first (confirmed), with the reason the confirmation asks.
 func (c *console) handleRemoveMember(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	org, user := r.PathValue("org"), gatehouse.User(r.PathValue("user"))
 	remove := func(wf *workflow.Service) error {
 		_, err := wf.RemoveMember(r.Context(), a.actor, org, user)
 		return err
 	}
-	if !c.confirmed(w, r, a, org, "Removing "+user.ID, basePath+"/organisations/"+url.PathEscape(org), remove) {
+	back := basePath + "/organisations/" + url.PathEscape(org)
+	if !c.confirmed(w, r, a, confirmation{org: org, doing: "Removing " + user.ID, back: back, page: c.handleMembers}, remove) {
 		return
 	}
-	if err := remove(c.cfg.Workflow); err != nil {
-		c.fail(w, r, a, org, err)
+	if err := remove(c.withReason(r, "Remove on the console's members page")); err != nil {
+		c.refuse(w, r, a, org, err, "", c.handleMembers)
 		return
 	}
-	done(w, r, basePath+"/organisations/"+url.PathEscape(org), "removed")
+	c.doneSaying(w, r, a, back, "removed", user.ID+" was removed from "+org+".")
 }
 
 // reasonOr returns the form's reason, or, left blank, one saying that no
@@ -175,14 +198,15 @@ func (c *console) handleTransferOwnership(w http.ResponseWriter, r *http.Request
 		_, err := wf.TransferOwnership(r.Context(), a.actor, org, to, r.PostForm.Get("reason"))
 		return err
 	}
-	if !c.confirmed(w, r, a, org, "Transferring ownership of "+org+" to "+to.ID, basePath+"/organisations/"+url.PathEscape(org), transfer) {
+	back := basePath + "/organisations/" + url.PathEscape(org)
+	if !c.confirmed(w, r, a, confirmation{org: org, doing: "Transferring ownership of " + org + " to " + to.ID, back: back, form: "transfer", page: c.handleMembers}, transfer) {
 		return
 	}
 	if err := transfer(c.cfg.Workflow); err != nil {
-		c.fail(w, r, a, org, err)
+		c.refuse(w, r, a, org, err, "transfer", c.handleMembers)
 		return
 	}
-	done(w, r, basePath+"/organisations/"+url.PathEscape(org), "transferred")
+	c.doneSaying(w, r, a, back, "transferred", "Ownership of "+org+" was transferred to "+to.ID+"; you stay on the team as an administrator.")
 }
 
 // handleSetDesignation serves POST /console/organisations/{org}/designations:
@@ -191,7 +215,7 @@ func (c *console) handleTransferOwnership(w http.ResponseWriter, r *http.Request
 func (c *console) handleSetDesignation(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	org := r.PathValue("org")
 	if _, err := c.cfg.Workflow.SetDesignation(r.Context(), a.actor, org, userOf(r, "user"), r.PostForm.Get("designation"), r.PostForm.Get("reason")); err != nil {
-		c.fail(w, r, a, org, err)
+		c.refuse(w, r, a, org, err, "designate", c.handleMembers)
 		return
 	}
 	done(w, r, basePath+"/organisations/"+url.PathEscape(org), "designated")
@@ -210,7 +234,7 @@ func (c *console) handleUnsetDesignation(w http.ResponseWriter, r *http.Request,
 		user, designation = userOf(r, "user"), r.PostForm.Get("designation")
 	}
 	if _, err := c.cfg.Workflow.UnsetDesignation(r.Context(), a.actor, org, user, designation, reasonOr(r, "Take away on the console's members page")); err != nil {
-		c.fail(w, r, a, org, err)
+		c.refuse(w, r, a, org, err, "undesignate", c.handleMembers)
 		return
 	}
 	done(w, r, basePath+"/organisations/"+url.PathEscape(org), "undesignated")
@@ -298,7 +322,7 @@ func (c *console) handleCreateContractor(w http.ResponseWriter, r *http.Request,
 		ID: strings.TrimSpace(r.PostForm.Get("id")), Name: r.PostForm.Get("name"), AdminOnly: r.PostForm.Get("admin_only") == "true",
 	})
 	if err != nil {
-		c.fail(w, r, a, org, err)
+		c.refuse(w, r, a, org, err, "create", c.handleContractors)
 		return
 	}
 	done(w, r, basePath+"/organisations/"+url.PathEscape(org)+"/contractors", "created")
@@ -311,14 +335,15 @@ func (c *console) handleCreateContractor(w http.ResponseWriter, r *http.Request,
 func (c *console) handleDeleteContractor(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	org, id := r.PathValue("org"), r.PathValue("id")
 	del := func(wf *workflow.Service) error { _, err := wf.DeleteContractor(r.Context(), a.actor, id); return err }
-	if !c.confirmed(w, r, a, org, "Deleting contractor "+id, basePath+"/organisations/"+url.PathEscape(org)+"/contractors", del) {
+	back := basePath + "/organisations/" + url.PathEscape(org) + "/contractors"
+	if !c.confirmed(w, r, a, confirmation{org: org, doing: "Deleting contractor " + id, back: back, page: c.handleContractors}, del) {
 		return
 	}
-	if err := del(c.cfg.Workflow); err != nil {
-		c.fail(w, r, a, org, err)
+	if err := del(c.withReason(r, "Delete on the console's contractors page")); err != nil {
+		c.refuse(w, r, a, org, err, "", c.handleContractors)
 		return
 	}
-	done(w, r, basePath+"/organisations/"+url.PathEscape(org)+"/contractors", "deleted")
+	c.doneSaying(w, r, a, back, "deleted", "Contractor "+id+" was deleted from "+org+".")
 }
 
 // crFilter is the change-request list's filter, as its form and links carry it.
@@ -367,7 +392,8 @@ func (c *console) handleChangeRequests(w http.ResponseWriter, r *http.Request, a
 }
 
 // handleChangeRequest serves GET /console/change-requests/{id}: its state,
-// and the authorise and reject forms while it is open.
+// and, while it is open, the authorise and reject forms to those it
+// awaits (workflow's ChangeRequest.Awaits), withdraw to its requester.
 func (c *console) handleChangeRequest(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	cr, err := c.cfg.Workflow.ChangeRequest(r.Context(), a.actor, r.PathValue("id"))
 	if gatehouse.ErrorCode(err) == gatehouse.EFORBIDDEN {
@@ -387,14 +413,14 @@ func (c *console) handleChangeRequest(w http.ResponseWriter, r *http.Request, a 
 		Awaits  bool
 		IsOwner bool
 		Can     crActions
-	}{cr, slices.Contains(cr.Authorisers, a.actor), cr.Requester == a.actor, can}})
+	}{cr, cr.Awaits(a.actor), cr.Requester == a.actor, can}})
 }
 
 // handleAuthorise serves POST /console/change-requests/{id}/authorise.
 func (c *console) handleAuthorise(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	id := r.PathValue("id")
 	if _, err := c.cfg.Workflow.AuthoriseChangeRequest(r.Context(), a.actor, id, r.PostForm.Get("note")); err != nil {
-		c.fail(w, r, a, "", err)
+		c.refuse(w, r, a, "", c.settled(r, a, id, err), "authorise", c.handleChangeRequest)
 		return
 	}
 	done(w, r, basePath+"/change-requests/"+url.PathEscape(id), "authorised")
@@ -404,10 +430,40 @@ func (c *console) handleAuthorise(w http.ResponseWriter, r *http.Request, a acto
 func (c *console) handleReject(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	id := r.PathValue("id")
 	if _, err := c.cfg.Workflow.Reject(r.Context(), a.actor, id, r.PostForm.Get("reason")); err != nil {
-		c.fail(w, r, a, "", err)
+		c.refuse(w, r, a, "", c.settled(r, a, id, err), "reject", c.handleChangeRequest)
 		return
 	}
 	done(w, r, basePath+"/change-requests/"+url.PathEscape(id), "rejected")
+}
+
+// settled returns refused, a refusal of authorising, rejecting or
+// withdrawing change request id, saying in plain words who settled the
+// request first when it is no longer open (a second tab, a colleague):
+// "Already authorised by mia", not the rule of who authorises (C4).
+func (c *console) settled(r *http.Request, a actorCtx, id string, refused error) error {
+	if code := gatehouse.ErrorCode(refused); code != gatehouse.ERULE && code != gatehouse.ECONFLICT {
+		return refused
+	}
+	cr, err := c.cfg.Workflow.ChangeRequest(r.Context(), a.actor, id)
+	if err != nil || cr.Open() {
+		return refused
+	}
+	var sentence string
+	switch {
+	case cr.ClosedBy != nil:
+		sentence = "Already " + cr.Status + " by " + bare(*cr.ClosedBy)
+		if cr.ClosedAt != nil {
+			sentence += " at " + cr.ClosedAt.UTC().Format("15:04 MST on 2 January")
+		}
+		sentence += ": it is closed."
+	case len(cr.AuthorisedBy) > 0:
+		sentence = "Already authorised by " + andList(names(cr.AuthorisedBy)) + ": nothing is left to authorise."
+	default:
+		sentence = "Already " + cr.Status + ": nothing is left to do."
+	}
+	// A closed request is C13's business; an authorised one is not C4's,
+	// which says who authorises.
+	return plain{error: refused, sentence: sentence, quoteRule: cr.ClosedBy != nil}
 }
 
 // handleFileChangeRequest serves POST /console/organisations/{org}/change-requests:
@@ -422,7 +478,7 @@ func (c *console) handleFileChangeRequest(w http.ResponseWriter, r *http.Request
 		LegalReason: f.Get("legal_reason"),
 	})
 	if err != nil {
-		c.fail(w, r, a, org, err)
+		c.refuse(w, r, a, org, err, "file", c.handleChangeRequests)
 		return
 	}
 	done(w, r, basePath+"/change-requests/"+url.PathEscape(cr.ID), "filed")
@@ -433,7 +489,7 @@ func (c *console) handleFileChangeRequest(w http.ResponseWriter, r *http.Request
 func (c *console) handleWithdraw(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	id := r.PathValue("id")
 	if _, err := c.cfg.Workflow.Withdraw(r.Context(), a.actor, id, r.PostForm.Get("reason")); err != nil {
-		c.fail(w, r, a, "", err)
+		c.refuse(w, r, a, "", c.settled(r, a, id, err), "withdraw", c.handleChangeRequest)
 		return
 	}
 	done(w, r, basePath+"/change-requests/"+url.PathEscape(id), "withdrawn")

@@ -137,6 +137,12 @@ func (s *Service) ListChangeRequests(ctx context.Context, actor gatehouse.Subjec
 	return out, "", nil
 }
 
+// Awaits reports whether st is open and actor may give something it
+// needs now: authorise it in its current tier, or give an approval it
+// still needs; exactly who may authorise or reject it (C4, C13), and
+// whose "awaiting me" lists it (C14). An adapter offers those actions by it.
+func (st ChangeRequest) Awaits(actor gatehouse.Subject) bool { return st.awaits(actor) }
+
 // awaits reports whether st is open and actor may give something it
 // needs now: its authorisation in the current tier, or an approval (C14).
 func (st ChangeRequest) awaits(actor gatehouse.Subject) bool {
