@@ -66,7 +66,17 @@ func createDatabase(ctx context.Context, uri, template string) (string, func(con
 		}
 		defer func() { _ = c.Close(context.WithoutCancel(ctx)) }()
 		// FORCE ends the sessions a stopped SpiceDB may have left behind.
-		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+		// It may not end an autovacuum worker busy in the database (SQLSTATE
+		// 42501, seen in CI), which finishes soon: try again a few times.
+		for try := 0; ; try++ {
+			_, err = c.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+			var pgErr *pgconn.PgError
+			if err == nil || try == 10 || !errors.As(err, &pgErr) || pgErr.Code != "42501" {
+				break
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		if err != nil {
 			return fmt.Errorf("drop database %s: %w", name, err)
 		}
 		return nil
