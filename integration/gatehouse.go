@@ -3,6 +3,7 @@ package integration
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -202,12 +203,12 @@ func Build(ctx context.Context, dir string) (string, error) {
 // MustGatehouseProcess.
 func StartProcess(ctx context.Context, binary string, sdb *SpiceDB, opts ...GatehouseOption) (*Gatehouse, error) {
 	cfg := newGatehouseConfig(opts)
-	addr, err := freeAddr(ctx)
-	if err != nil {
-		return nil, err
-	}
+	// Port 0: the process takes a port of its own and names it in its
+	// "gatehouse ready" line. A port picked here and then handed over
+	// could be taken meanwhile by another process, whose /readyz would
+	// then answer for this one (seen in CI: a replica that never started).
 	env := map[string]string{
-		"GATEHOUSE_ADDR":     addr,
+		"GATEHOUSE_ADDR":     "127.0.0.1:0",
 		"GATEHOUSE_API_KEYS": cfg.apiKey,
 		"GATEHOUSE_SPICEDB":  "embedded",
 		"GATEHOUSE_SEED":     "false",
@@ -229,6 +230,10 @@ func StartProcess(ctx context.Context, binary string, sdb *SpiceDB, opts ...Gate
 	p, err := startProcess(context.WithoutCancel(ctx), binary, env)
 	if err != nil {
 		return nil, err
+	}
+	addr, err := p.readyAddr(ctx, time.Minute)
+	if err != nil {
+		return nil, errors.Join(err, p.stop(context.WithoutCancel(ctx)), fmt.Errorf("gatehouse output:\n%s", p.tail(30)))
 	}
 	g := &Gatehouse{URL: "http://" + addr, APIKey: cfg.apiKey, proc: p}
 	if err := waitReady(ctx, g, time.Minute); err != nil {
@@ -320,6 +325,34 @@ func startProcess(ctx context.Context, binary string, env map[string]string) (*p
 }
 
 // exited returns nil while the process runs, and why it ended afterwards.
+// readyAddr waits for the process's "gatehouse ready" line and returns the
+// address it names, the one it listens on.
+func (p *process) readyAddr(ctx context.Context, timeout time.Duration) (string, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		for _, line := range strings.Split(p.out.String(), "\n") {
+			var ready struct {
+				Msg  string `json:"msg"`
+				Addr string `json:"addr"`
+			}
+			if json.Unmarshal([]byte(line), &ready) == nil && ready.Msg == "gatehouse ready" && ready.Addr != "" {
+				return ready.Addr, nil
+			}
+		}
+		if err := p.exited(); err != nil {
+			return "", fmt.Errorf("gatehouse exited before it was ready: %w", err)
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("gatehouse said it was ready on no address within %v", timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 func (p *process) exited() error {
 	select {
 	case <-p.done:
