@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	implv1 "github.com/authzed/spicedb/pkg/proto/impl/v1"
-
 	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/audit"
 	"github.com/gatehouse-authz/gatehouse/schema"
@@ -199,8 +197,12 @@ func TestWatchedCacheExpiry(t *testing.T) {
 // them in ZedTokens.
 func TestRevisionOrder(t *testing.T) {
 	num := func(whole, frac int64) revision { return revision{whole: whole, frac: frac, numeric: true} }
-	pg := func(xmin uint64, xmax int64, xips ...int64) revision {
-		return revision{pg: &implv1.PostgresRevision{Xmin: xmin, RelativeXmax: xmax, RelativeXips: xips}}
+	pg := func(xmin uint64, xmax uint64, xips ...uint64) revision {
+		snap := &pgSnapshot{xmin: xmin, xmax: xmin + xmax}
+		for _, d := range xips {
+			snap.xips = append(snap.xips, xmin+d)
+		}
+		return revision{pg: snap}
 	}
 	for _, c := range []struct {
 		name string

@@ -19,7 +19,14 @@ import (
 type revision struct {
 	whole, frac int64 // a number: whole.frac
 	numeric     bool
-	pg          *implv1.PostgresRevision
+	pg          *pgSnapshot
+}
+
+// pgSnapshot is a Postgres snapshot: every transaction below xmin is
+// visible, and those below xmax but for xips.
+type pgSnapshot struct {
+	xmin, xmax uint64
+	xips       []uint64
 }
 
 // parseRevision reads the revision of ZedToken tok.
@@ -48,7 +55,18 @@ func parseRevision(tok string) revision {
 	if err := proto.Unmarshal(b, pg); err != nil || pg.GetXmin() == 0 {
 		return revision{}
 	}
-	return revision{pg: pg}
+	rel := pg.GetRelativeXmax()
+	if rel < 0 {
+		return revision{}
+	}
+	snap := &pgSnapshot{xmin: pg.GetXmin(), xmax: pg.GetXmin() + uint64(rel)}
+	for _, d := range pg.GetRelativeXips() {
+		if d < 0 {
+			return revision{}
+		}
+		snap.xips = append(snap.xips, pg.GetXmin()+uint64(d))
+	}
+	return revision{pg: snap}
 }
 
 // known reports whether r is a revision Gatehouse can order.
@@ -67,37 +85,28 @@ func (r revision) atLeast(b revision) bool {
 }
 
 // pgIncludes reports whether every transaction visible in Postgres
-// snapshot b is visible in a. A transaction x is visible in a snapshot
-// when x < xmin, or x < xmax and x is not among those in progress.
-func pgIncludes(a, b *implv1.PostgresRevision) bool {
-	aMax, bMax := a.GetXmin()+uint64(a.GetRelativeXmax()), b.GetXmin()+uint64(b.GetRelativeXmax())
-	aXips, bXips := xips(a), xips(b)
+// snapshot b is visible in a, as SpiceDB's own comparison has it
+// (otherHasMoreInfo). A transaction x is visible in a snapshot when
+// x < xmin, or x < xmax and x is not among those in progress.
+func pgIncludes(a, b *pgSnapshot) bool {
 	// A transaction in a's progress list is invisible there: it must be
 	// invisible in b too.
-	for _, x := range aXips {
-		if x < b.GetXmin() || (x < bMax && !slices.Contains(bXips, x)) {
+	for _, x := range a.xips {
+		if x < b.xmin || (x < b.xmax && !slices.Contains(b.xips, x)) {
 			return false
 		}
 	}
 	// Every transaction from a's xmax up is invisible in a: b must not see
-	// one either, so all of [aMax, bMax) are in b's progress list.
-	if bMax > aMax {
-		if aMax < b.GetXmin() {
+	// one either, so all of [a.xmax, b.xmax) are in b's progress list.
+	if b.xmax > a.xmax {
+		if a.xmax < b.xmin {
 			return false
 		}
-		for x := aMax; x < bMax; x++ {
-			if !slices.Contains(bXips, x) {
+		for x := a.xmax; x < b.xmax; x++ {
+			if !slices.Contains(b.xips, x) {
 				return false
 			}
 		}
 	}
 	return true
-}
-
-func xips(r *implv1.PostgresRevision) []uint64 {
-	out := make([]uint64, len(r.GetRelativeXips()))
-	for i, d := range r.GetRelativeXips() {
-		out[i] = r.GetXmin() + uint64(d)
-	}
-	return out
 }
