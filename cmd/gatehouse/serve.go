@@ -36,30 +36,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	if len(cfg.keys) == 0 {
-		k := make([]byte, 24)
-		_, _ = rand.Read(k)
-		key := "gh_" + hex.EncodeToString(k)
-		cfg.keys = []string{key}
-		// Printed once to stdout, never logged: the log may be shipped elsewhere.
-		fmt.Fprintf(stdout, "GATEHOUSE_API_KEY=%s\n", key)
+	ensureKeys(&cfg, stdout, log)
+	tlsConfig, err := loadTLS(cfg)
+	if err != nil {
+		return err
 	}
-	for _, list := range [][]string{cfg.keys, cfg.checkKeys, cfg.platformKeys} {
-		for _, e := range list {
-			if name, secret := server.KeyName(e); len(secret) < minKeyLen {
-				log.Warn("a key is shorter than recommended; use 32 random hex digits (openssl rand -hex 16)", "key", name, "min_length", minKeyLen)
-			}
-		}
-	}
-	var tlsConfig *tls.Config
-	if cfg.tlsCert != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.tlsCert, cfg.tlsKey)
-		if err != nil {
-			return fmt.Errorf("loading GATEHOUSE_TLS_CERT and GATEHOUSE_TLS_KEY: %w", err)
-		}
-		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
-	}
-
 	traced, stopTracing, err := setupTracing(ctx, getenv)
 	if err != nil {
 		return err
@@ -77,32 +58,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if pg, ok := trail.(*audit.Postgres); ok {
 		defer pg.Close()
 	}
-	storeOpts := []spicedb.Option{spicedb.WithObserver(metrics.ObserveSpiceDB), spicedb.WithCursorKey(cfg.cursorKey)}
-	if cfg.cursorKey == nil {
-		log.Info("list cursors are signed with a key generated at start: they do not survive a restart or continue on another replica; set GATEHOUSE_CURSOR_KEY, the same on every replica, to keep them")
+	store, mode, closeStore, err := openStore(ctx, cfg, metrics, log)
+	if err != nil {
+		return err
 	}
-	var store *spicedb.SpiceDB
-	mode := "remote " + cfg.spicedb
-	if cfg.spicedb == "embedded" {
-		emb, err := spicedb.StartEmbedded(ctx, spicedb.EmbeddedConfig{Datastore: cfg.datastore, Timeout: cfg.spicedbTimeout})
-		if err != nil {
-			return err
-		}
-		defer func() {
-			if err := emb.Close(); err != nil {
-				log.Warn("stopping embedded SpiceDB", "err", err)
-			}
-		}()
-		store = spicedb.New(emb.Conn, append(storeOpts, emb.Options()...)...)
-		mode = "embedded " + datastoreName(cfg.datastore)
-	} else {
-		conn, err := spicedb.Dial(cfg.spicedb, cfg.spicedbKey, cfg.spicedbInsecure, cfg.spicedbTimeout)
-		if err != nil {
-			return err
-		}
-		defer conn.Close()
-		store = spicedb.New(conn, storeOpts...)
-	}
+	defer closeStore()
 	go audit.Retain(ctx, trail, cfg.auditRetention, retentionInterval(cfg.auditRetention), func(n int64, err error) {
 		if err != nil {
 			log.Warn("audit retention", "err", err)
@@ -110,79 +70,69 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			log.Info("audit retention removed old events", "events", n, "older_than", cfg.auditRetention.String())
 		}
 	})
+	return serve(ctx, cfg, backends{
+		store: store, trail: trail, metrics: metrics, log: log,
+		mode: mode, tls: tlsConfig, wrap: traced,
+	}, stdout)
+}
+
+// backends is what runServe opened for serve: SpiceDB, the audit trail,
+// the metrics, the log, and how HTTP is served.
+type backends struct {
+	store   *spicedb.SpiceDB
+	trail   gatehouse.AuditTrail
+	metrics *server.Metrics
+	log     *slog.Logger
+	// mode names the SpiceDB in the ready line: embedded memory, remote host:port...
+	mode string
+	// tls is nil for plain HTTP.
+	tls *tls.Config
+	// wrap traces each request (a no-op without OpenTelemetry).
+	wrap func(http.Handler) http.Handler
+}
+
+// serve listens on cfg.addr and serves the API, and the console, there
+// while it writes the schema and starts the audit consumer; it returns
+// when ctx ends and in-flight requests have finished, or when serving or
+// the audit consumer fails.
+func serve(ctx context.Context, cfg config, b backends, stdout io.Writer) error {
 	idx, err := schema.NewIndex(schema.Text)
 	if err != nil {
 		return err
 	}
-
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.addr)
 	if err != nil {
 		return fmt.Errorf("listening on %s (GATEHOUSE_ADDR): %w", cfg.addr, err)
 	}
-	wf := workflow.New(store)
+	wf := workflow.New(b.store)
 	var consoleHandler http.Handler
 	if cfg.console {
-		if consoleHandler, err = newConsole(cfg, store, trail, wf, log); err != nil {
+		if consoleHandler, err = newConsole(cfg, b.store, b.trail, wf, b.log); err != nil {
 			_ = ln.Close()
 			return err
 		}
-		consoleURL := cfg.consoleURL
-		if consoleURL == "" {
-			scheme := "http"
-			if tlsConfig != nil {
-				scheme = "https"
-			}
-			consoleURL = scheme + "://" + ln.Addr().String() + "/console/"
-		}
-		fmt.Fprintf(stdout, "GATEHOUSE_CONSOLE_URL=%s\n", consoleURL)
+		fmt.Fprintf(stdout, "GATEHOUSE_CONSOLE_URL=%s\n", consoleURL(cfg, ln.Addr(), b.tls != nil))
 	}
 	var ready atomic.Bool
 	// The audit consumer starts in prepare; until then the API answers 503.
 	var auditConsumer atomic.Pointer[spicedb.AuditConsumer]
-	auditHealth := func() error {
-		if c := auditConsumer.Load(); c != nil {
-			return c.Healthy()
-		}
-		return errors.New("the audit consumer is starting")
-	}
-	metrics.WatchAudit(func() server.AuditGauges {
-		var g server.AuditGauges
-		if c := auditConsumer.Load(); c != nil {
-			st := c.Status()
-			g = server.AuditGauges{Running: st.Running, Behind: st.Behind, Pending: st.Pending}
-		}
-		g.Following = store.Following().Current
-		if m, ok := trail.(*audit.Memory); ok {
-			g.Dropped = m.Dropped()
-		}
-		return g
-	})
-	srv := &http.Server{
-		Handler: traced(server.New(server.Deps{
-			Store: store, Audit: trail, AuditHealth: auditHealth, Workflow: wf, Schema: idx,
-			Keys: cfg.keys, CheckKeys: cfg.checkKeys, Log: log, Metrics: metrics, Ready: &ready,
-			PlatformKeys: cfg.platformKeys, RateLimit: cfg.rateLimit, RateBurst: cfg.rateBurst,
-			RequestTimeout: cfg.requestTimeout, Console: consoleHandler,
-			Scratch: scratchEngine,
-		})),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		// Longer than any request may work, so that its answer, a 503
-		// included, is still written.
-		WriteTimeout: cfg.requestTimeout + writeGrace,
-		IdleTimeout:  2 * time.Minute,
-		TLSConfig:    tlsConfig,
-		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	b.metrics.WatchAudit(auditGauges(&auditConsumer, b.store, b.trail))
+	srv := newHTTPServer(cfg, b, b.wrap(server.New(server.Deps{
+		Store: b.store, Audit: b.trail, AuditHealth: auditHealth(&auditConsumer), Workflow: wf, Schema: idx,
+		Keys: cfg.keys, CheckKeys: cfg.checkKeys, Log: b.log, Metrics: b.metrics, Ready: &ready,
+		PlatformKeys: cfg.platformKeys, RateLimit: cfg.rateLimit, RateBurst: cfg.rateBurst,
+		RequestTimeout: cfg.requestTimeout, Console: consoleHandler,
+		Scratch: scratchEngine,
+	})))
 	if cfg.pprofAddr != "" {
-		if err := servePprof(ctx, cfg.pprofAddr, log); err != nil {
+		if err := servePprof(ctx, cfg.pprofAddr, b.log); err != nil {
 			_ = ln.Close()
 			return err
 		}
 	}
 	serveErr := make(chan error, 1)
 	go func() {
-		if tlsConfig != nil {
+		if b.tls != nil {
 			serveErr <- srv.ServeTLS(ln, "", "")
 			return
 		}
@@ -192,7 +142,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	// The schema is written, and the demo data loaded, while /healthz
 	// already answers and /readyz says not yet; a remote SpiceDB that is
 	// still starting is retried until ctx ends.
-	consumer, err := prepare(ctx, store, trail, cfg, log)
+	consumer, err := prepare(ctx, b.store, b.trail, cfg, b.log)
 	if err != nil {
 		_ = srv.Close()
 		return err
@@ -200,9 +150,15 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	defer consumer.Stop()
 	auditConsumer.Store(consumer)
 	ready.Store(true)
-	log.Info("gatehouse ready", "addr", ln.Addr().String(), "tls", tlsConfig != nil, "mode", mode, "seed", cfg.seed,
+	b.log.Info("gatehouse ready", "addr", ln.Addr().String(), "tls", b.tls != nil, "mode", b.mode, "seed", cfg.seed,
 		"rate_limit", cfg.rateLimit, "request_timeout", cfg.requestTimeout.String())
+	return awaitShutdown(ctx, cfg, srv, serveErr, consumer, &ready, b.log)
+}
 
+// awaitShutdown serves until ctx ends, then stops taking requests and
+// gives those in flight cfg.shutdownTimeout to finish. It returns early,
+// with the cause, when serving fails or the audit consumer stops.
+func awaitShutdown(ctx context.Context, cfg config, srv *http.Server, serveErr <-chan error, consumer *spicedb.AuditConsumer, ready *atomic.Bool, log *slog.Logger) error {
 	select {
 	case err := <-serveErr:
 		return fmt.Errorf("serving HTTP: %w", err)
@@ -220,6 +176,119 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("in-flight requests did not finish within %s: %w", cfg.shutdownTimeout, err)
 	}
 	return nil
+}
+
+// ensureKeys generates an API key when none is set, printing it once to
+// stdout, and warns of keys shorter than minKeyLen.
+func ensureKeys(cfg *config, stdout io.Writer, log *slog.Logger) {
+	if len(cfg.keys) == 0 {
+		k := make([]byte, 24)
+		_, _ = rand.Read(k)
+		key := "gh_" + hex.EncodeToString(k)
+		cfg.keys = []string{key}
+		// Printed once to stdout, never logged: the log may be shipped elsewhere.
+		fmt.Fprintf(stdout, "GATEHOUSE_API_KEY=%s\n", key)
+	}
+	for _, list := range [][]string{cfg.keys, cfg.checkKeys, cfg.platformKeys} {
+		for _, e := range list {
+			if name, secret := server.KeyName(e); len(secret) < minKeyLen {
+				log.Warn("a key is shorter than recommended; use 32 random hex digits (openssl rand -hex 16)", "key", name, "min_length", minKeyLen)
+			}
+		}
+	}
+}
+
+// loadTLS loads GATEHOUSE_TLS_CERT and GATEHOUSE_TLS_KEY; nil when HTTP is plain.
+func loadTLS(cfg config) (*tls.Config, error) {
+	if cfg.tlsCert == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(cfg.tlsCert, cfg.tlsKey)
+	if err != nil {
+		return nil, fmt.Errorf("loading GATEHOUSE_TLS_CERT and GATEHOUSE_TLS_KEY: %w", err)
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}, nil
+}
+
+// openStore starts the embedded SpiceDB or dials the remote one. It
+// returns the store, its mode for the log, and what closes it.
+func openStore(ctx context.Context, cfg config, metrics *server.Metrics, log *slog.Logger) (store *spicedb.SpiceDB, mode string, closeStore func(), err error) {
+	storeOpts := []spicedb.Option{spicedb.WithObserver(metrics.ObserveSpiceDB), spicedb.WithCursorKey(cfg.cursorKey)}
+	if cfg.cursorKey == nil {
+		log.Info("list cursors are signed with a key generated at start: they do not survive a restart or continue on another replica; set GATEHOUSE_CURSOR_KEY, the same on every replica, to keep them")
+	}
+	if cfg.spicedb == "embedded" {
+		emb, err := spicedb.StartEmbedded(ctx, spicedb.EmbeddedConfig{Datastore: cfg.datastore, Timeout: cfg.spicedbTimeout})
+		if err != nil {
+			return nil, "", nil, err
+		}
+		closeEmbedded := func() {
+			if err := emb.Close(); err != nil {
+				log.Warn("stopping embedded SpiceDB", "err", err)
+			}
+		}
+		return spicedb.New(emb.Conn, append(storeOpts, emb.Options()...)...), "embedded " + datastoreName(cfg.datastore), closeEmbedded, nil
+	}
+	conn, err := spicedb.Dial(cfg.spicedb, cfg.spicedbKey, cfg.spicedbInsecure, cfg.spicedbTimeout)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return spicedb.New(conn, storeOpts...), "remote " + cfg.spicedb, func() { _ = conn.Close() }, nil
+}
+
+// consoleURL is the console's URL as printed at start: GATEHOUSE_CONSOLE_URL,
+// else the listener's address.
+func consoleURL(cfg config, addr net.Addr, https bool) string {
+	if cfg.consoleURL != "" {
+		return cfg.consoleURL
+	}
+	scheme := "http"
+	if https {
+		scheme = "https"
+	}
+	return scheme + "://" + addr.String() + "/console/"
+}
+
+// auditHealth reports the audit consumer's health, an error while it starts.
+func auditHealth(consumer *atomic.Pointer[spicedb.AuditConsumer]) func() error {
+	return func() error {
+		if c := consumer.Load(); c != nil {
+			return c.Healthy()
+		}
+		return errors.New("the audit consumer is starting")
+	}
+}
+
+// auditGauges reads the audit metrics: the consumer's progress, whether
+// the store follows SpiceDB's changes, and the events the memory trail dropped.
+func auditGauges(consumer *atomic.Pointer[spicedb.AuditConsumer], store *spicedb.SpiceDB, trail gatehouse.AuditTrail) func() server.AuditGauges {
+	return func() server.AuditGauges {
+		var g server.AuditGauges
+		if c := consumer.Load(); c != nil {
+			st := c.Status()
+			g = server.AuditGauges{Running: st.Running, Behind: st.Behind, Pending: st.Pending}
+		}
+		g.Following = store.Following().Current
+		if m, ok := trail.(*audit.Memory); ok {
+			g.Dropped = m.Dropped()
+		}
+		return g
+	}
+}
+
+// newHTTPServer is the API's server, its timeouts set.
+func newHTTPServer(cfg config, b backends, h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		// Longer than any request may work, so that its answer, a 503
+		// included, is still written.
+		WriteTimeout: cfg.requestTimeout + writeGrace,
+		IdleTimeout:  2 * time.Minute,
+		TLSConfig:    b.tls,
+		ErrorLog:     slog.NewLogLogger(b.log.Handler(), slog.LevelWarn),
+	}
 }
 
 // newConsole builds the admin console: its session key from
