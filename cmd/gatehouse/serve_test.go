@@ -178,28 +178,7 @@ func TestServeTLS(t *testing.T) {
 		done <- run(ctx, []string{"serve"}, func(k string) string { return senv[k] }, &stdout, &stderr)
 	}()
 
-	pemBytes, err := os.ReadFile(certFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pemBytes)
-	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool}}}
-	call := func(url, key string) (int, error) {
-		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
-		if err != nil {
-			return 0, err
-		}
-		if key != "" {
-			req.Header.Set("Authorization", "Bearer "+key)
-		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			return 0, err
-		}
-		resp.Body.Close()
-		return resp.StatusCode, nil
-	}
+	call := httpsGet(t, certFile)
 	base := "https://" + addr
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -243,6 +222,34 @@ func TestServeTLS(t *testing.T) {
 	senv["GATEHOUSE_TLS_KEY"] = certFile
 	if code := run(t.Context(), []string{"serve"}, func(k string) string { return senv[k] }, io.Discard, &errOut); code == 0 || !strings.Contains(errOut.String(), "GATEHOUSE_TLS_KEY") {
 		t.Errorf("a bad key: exit %d, %s", code, errOut.String())
+	}
+}
+
+// httpsGet returns a GET over HTTPS that trusts only the certificate in
+// certFile and sends key, when set, as the bearer; it answers the status.
+func httpsGet(t *testing.T, certFile string) func(url, key string) (int, error) {
+	t.Helper()
+	pemBytes, err := os.ReadFile(certFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pemBytes)
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool}}}
+	return func(url, key string) (int, error) {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+		if err != nil {
+			return 0, err
+		}
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
 	}
 }
 
