@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
@@ -127,6 +128,25 @@ func (e *usageError) Error() string { return e.msg }
 // usagef returns a *usageError with the formatted message.
 func usagef(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// commands lists every subcommand of the client, in the order the usage
+// shows them; each noun's file registers its own.
+func commands() []*command {
+	return slices.Concat(
+		checkCommands(),
+		lookupCommands(),
+		schemaCommands(),
+		relCommands(),
+		auditCommands(),
+		orgCommands(),
+		designationCommands(),
+		contractorCommands(),
+		crCommands(),
+		exceptionCommands(),
+		substantialCommands(),
+		readyCommands(),
+	)
 }
 
 // runCLI runs the command-line client; it returns the exit code.
@@ -363,15 +383,24 @@ func consistencyFlags(fs *flag.FlagSet, cfg *cliConfig) {
 	fs.BoolVar(&cfg.minimizeLatency, "consistency-min-latency", false, "read as fast as possible, maybe a few seconds stale")
 }
 
-// checkFlags are the flags of check, explain and why.
-func checkFlags(fs *flag.FlagSet, cfg *cliConfig) {
-	consistencyFlags(fs, cfg)
-	fs.BoolVar(&cfg.failDenied, "fail-denied", false, "exit 1 when the permission is denied")
-	fs.StringVar(&cfg.context, "context", "", "caveat context as a JSON `object`")
-}
-
 func reasonFlag(fs *flag.FlagSet, cfg *cliConfig) {
 	fs.StringVar(&cfg.reason, "reason", "", "why, for the audit trail")
+}
+
+// pageFlags page the change-request and exception lists.
+func pageFlags(fs *flag.FlagSet, cfg *cliConfig) {
+	fs.IntVar(&cfg.pageSize, "limit", 0, "at most `n` items (0: the server's 1000)")
+	fs.StringVar(&cfg.cursor, "cursor", "", "continue the list from the `cursor` a previous page printed")
+}
+
+// needReason refuses the command without a non-blank --reason.
+func needReason(name string) func(cliConfig) error {
+	return func(c cliConfig) error {
+		if strings.TrimSpace(c.reason) == "" {
+			return usagef("%s needs --reason", name)
+		}
+		return nil
+	}
 }
 
 func argsText(c *command) string {

@@ -1,5 +1,3 @@
-// Command gatehouse runs the Gatehouse access-control service (`gatehouse
-// serve`) and is its command-line client (`gatehouse check ...`).
 package main
 
 import (

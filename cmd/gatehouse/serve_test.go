@@ -9,8 +9,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/pem"
 	"fmt"
 	"io"
@@ -24,49 +22,6 @@ import (
 	"testing"
 	"time"
 )
-
-// TestParseConfig covers the settings table of the README and its refusals.
-func TestParseConfig(t *testing.T) {
-	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
-	c, err := parseConfig(nil, env(nil), io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.addr != "127.0.0.1:8080" || c.spicedb != "embedded" || c.datastore != "memory" || !c.seed || len(c.keys) != 0 {
-		t.Errorf("defaults: %+v", c)
-	}
-	c, err = parseConfig([]string{"--addr", "127.0.0.1:9"}, env(map[string]string{
-		"GATEHOUSE_ADDR": "0.0.0.0:1", "GATEHOUSE_API_KEYS": "a, b,,", "GATEHOUSE_CHECK_KEYS": "c",
-		"GATEHOUSE_SPICEDB": "spicedb:50051", "GATEHOUSE_SPICEDB_KEY": "k", "GATEHOUSE_SPICEDB_INSECURE": "true",
-	}), io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.addr != "127.0.0.1:9" || strings.Join(c.keys, "|") != "a|b" || c.checkKeys[0] != "c" || !c.spicedbInsecure || c.seed {
-		t.Errorf("flags and env: %+v", c)
-	}
-	for _, target := range []string{"a:50051,b:50051,c:50051", "dns:///spicedb:50051"} {
-		c, err := parseConfig(nil, env(map[string]string{"GATEHOUSE_SPICEDB": target, "GATEHOUSE_SPICEDB_KEY": "k"}), io.Discard)
-		if err != nil || c.spicedb != target {
-			t.Errorf("GATEHOUSE_SPICEDB=%s: %q, %v", target, c.spicedb, err)
-		}
-	}
-	for name, kv := range map[string]map[string]string{
-		"remote without key":        {"GATEHOUSE_SPICEDB": "spicedb:50051"},
-		"remote list not host:port": {"GATEHOUSE_SPICEDB": "a:1,b", "GATEHOUSE_SPICEDB_KEY": "k"},
-		"remote not host:port":      {"GATEHOUSE_SPICEDB": "spicedb", "GATEHOUSE_SPICEDB_KEY": "k"},
-		"datastore not postgres":    {"GATEHOUSE_DATASTORE": "mysql://x"},
-		"remote with datastore":     {"GATEHOUSE_SPICEDB": "s:1", "GATEHOUSE_SPICEDB_KEY": "k", "GATEHOUSE_DATASTORE": "postgres://x"},
-		"seed not a bool":           {"GATEHOUSE_SEED": "maybe"},
-		"insecure not a bool":       {"GATEHOUSE_SPICEDB_INSECURE": "yes please"},
-	} {
-		if _, err := parseConfig(nil, env(kv), io.Discard); err == nil {
-			t.Errorf("%s: accepted", name)
-		} else if !strings.Contains(err.Error(), "GATEHOUSE_") {
-			t.Errorf("%s: %q does not name the setting", name, err)
-		}
-	}
-}
 
 // syncBuffer is a bytes.Buffer safe for the server's goroutines.
 type syncBuffer struct {
@@ -161,52 +116,6 @@ func get(t *testing.T, url, key string) (int, error) {
 	return resp.StatusCode, nil
 }
 
-// TestParseConfigTrust covers the key, rate limit, timeout and TLS settings.
-func TestParseConfigTrust(t *testing.T) {
-	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
-	c, err := parseConfig(nil, env(nil), io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.rateLimit != 0 || c.requestTimeout != 30*time.Second || c.tlsCert != "" || len(c.platformKeys) != 0 {
-		t.Errorf("defaults: %+v", c)
-	}
-	c, err = parseConfig([]string{"--rate-limit", "2.5", "--request-timeout", "5s"}, env(map[string]string{
-		"GATEHOUSE_API_KEYS": "backend-1=s1,plain", "GATEHOUSE_PLATFORM_KEYS": "ops=s2",
-		"GATEHOUSE_RATE_LIMIT": "100", "GATEHOUSE_TLS_CERT": "c.pem", "GATEHOUSE_TLS_KEY": "k.pem",
-	}), io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.rateLimit != 2.5 || c.rateBurst != 3 || c.requestTimeout != 5*time.Second || c.platformKeys[0] != "ops=s2" || c.tlsKey != "k.pem" {
-		t.Errorf("flags and env: %+v", c)
-	}
-	if c, err = parseConfig(nil, env(map[string]string{"GATEHOUSE_RATE_LIMIT": "10", "GATEHOUSE_RATE_BURST": "50"}), io.Discard); err != nil || c.rateBurst != 50 {
-		t.Errorf("burst: %+v %v", c, err)
-	}
-	for name, kv := range map[string]map[string]string{
-		"cert without key":         {"GATEHOUSE_TLS_CERT": "c.pem"},
-		"key without cert":         {"GATEHOUSE_TLS_KEY": "k.pem"},
-		"rate not a number":        {"GATEHOUSE_RATE_LIMIT": "fast"},
-		"rate negative":            {"GATEHOUSE_RATE_LIMIT": "-1"},
-		"burst zero":               {"GATEHOUSE_RATE_LIMIT": "1", "GATEHOUSE_RATE_BURST": "0"},
-		"burst without rate":       {"GATEHOUSE_RATE_BURST": "5"},
-		"request timeout zero":     {"GATEHOUSE_REQUEST_TIMEOUT": "0s"},
-		"request timeout not time": {"GATEHOUSE_REQUEST_TIMEOUT": "soon"},
-		"key name twice":           {"GATEHOUSE_API_KEYS": "a=one", "GATEHOUSE_PLATFORM_KEYS": "a=two"},
-		"same secret twice":        {"GATEHOUSE_API_KEYS": "a=one", "GATEHOUSE_CHECK_KEYS": "b=one"},
-		"empty secret":             {"GATEHOUSE_CHECK_KEYS": "b="},
-	} {
-		if _, err := parseConfig(nil, env(kv), io.Discard); err == nil {
-			t.Errorf("%s: accepted", name)
-		} else if !strings.Contains(err.Error(), "GATEHOUSE_") {
-			t.Errorf("%s: %q does not name the setting", name, err)
-		} else if strings.Contains(err.Error(), "one") {
-			t.Errorf("%s: %q shows a secret", name, err)
-		}
-	}
-}
-
 // selfSigned writes a self-signed certificate for 127.0.0.1 and its key
 // to dir and returns their paths.
 func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
@@ -269,28 +178,7 @@ func TestServeTLS(t *testing.T) {
 		done <- run(ctx, []string{"serve"}, func(k string) string { return senv[k] }, &stdout, &stderr)
 	}()
 
-	pemBytes, err := os.ReadFile(certFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pemBytes)
-	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool}}}
-	call := func(url, key string) (int, error) {
-		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
-		if err != nil {
-			return 0, err
-		}
-		if key != "" {
-			req.Header.Set("Authorization", "Bearer "+key)
-		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			return 0, err
-		}
-		resp.Body.Close()
-		return resp.StatusCode, nil
-	}
+	call := httpsGet(t, certFile)
 	base := "https://" + addr
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -337,38 +225,31 @@ func TestServeTLS(t *testing.T) {
 	}
 }
 
-// TestParseConfigConsole covers the console's settings: on with the
-// embedded demo data, off elsewhere; the development sign-in refused with
-// any other datastore; a short session key refused.
-func TestParseConfigConsole(t *testing.T) {
-	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
-	c, err := parseConfig(nil, env(nil), io.Discard)
+// httpsGet returns a GET over HTTPS that trusts only the certificate in
+// certFile and sends key, when set, as the bearer; it answers the status.
+func httpsGet(t *testing.T, certFile string) func(url, key string) (int, error) {
+	t.Helper()
+	pemBytes, err := os.ReadFile(certFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.console || !c.consoleDevLogin || len(c.consoleSessionKey) != 0 {
-		t.Errorf("demo defaults: console %v, dev login %v", c.console, c.consoleDevLogin)
-	}
-	c, err = parseConfig(nil, env(map[string]string{"GATEHOUSE_CONSOLE": "false"}), io.Discard)
-	if err != nil || c.console || c.consoleDevLogin {
-		t.Errorf("GATEHOUSE_CONSOLE=false: console %v, dev login %v, %v", c.console, c.consoleDevLogin, err)
-	}
-	c, err = parseConfig(nil, env(map[string]string{"GATEHOUSE_DATASTORE": "postgres://x"}), io.Discard)
-	if err != nil || c.console || c.consoleDevLogin {
-		t.Errorf("postgres defaults: console %v, dev login %v, %v", c.console, c.consoleDevLogin, err)
-	}
-	for name, kv := range map[string]map[string]string{
-		"dev login on postgres":  {"GATEHOUSE_DATASTORE": "postgres://x", "GATEHOUSE_CONSOLE": "true", "GATEHOUSE_CONSOLE_DEV_LOGIN": "true"},
-		"dev login remote":       {"GATEHOUSE_SPICEDB": "s:1", "GATEHOUSE_SPICEDB_KEY": "k", "GATEHOUSE_CONSOLE_DEV_LOGIN": "true"},
-		"dev login without seed": {"GATEHOUSE_SEED": "false", "GATEHOUSE_CONSOLE_DEV_LOGIN": "true"},
-		"console not a bool":     {"GATEHOUSE_CONSOLE": "sure"},
-		"short session key":      {"GATEHOUSE_CONSOLE_SESSION_KEY": "short"},
-	} {
-		if _, err := parseConfig(nil, env(kv), io.Discard); err == nil {
-			t.Errorf("%s: accepted", name)
-		} else if !strings.Contains(err.Error(), "GATEHOUSE_CONSOLE") {
-			t.Errorf("%s: %q does not name the setting", name, err)
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pemBytes)
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool}}}
+	return func(url, key string) (int, error) {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+		if err != nil {
+			return 0, err
 		}
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
 	}
 }
 
@@ -384,40 +265,5 @@ func mustStop(t *testing.T, cancel context.CancelFunc, done <-chan int, stderr f
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("did not stop within 30s of the signal")
-	}
-}
-
-// TestParseConfigCursorKey: GATEHOUSE_CURSOR_KEY is 32 bytes or more, in
-// hex or base64; unset, the Store generates one. A refusal names the
-// setting and never shows the value.
-func TestParseConfigCursorKey(t *testing.T) {
-	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
-	key := bytes.Repeat([]byte{0xfb}, 32)
-	for name, v := range map[string]string{
-		"unset":             "",
-		"hex":               hex.EncodeToString(key),
-		"base64":            base64.StdEncoding.EncodeToString(key),
-		"base64url, no pad": base64.RawURLEncoding.EncodeToString(key),
-	} {
-		c, err := parseConfig(nil, env(map[string]string{"GATEHOUSE_CURSOR_KEY": v}), io.Discard)
-		want := key
-		if v == "" {
-			want = nil
-		}
-		if err != nil || !bytes.Equal(c.cursorKey, want) {
-			t.Errorf("%s: %x, %v; want %x", name, c.cursorKey, err, want)
-		}
-	}
-	for name, v := range map[string]string{
-		"hex of 31 bytes":    hex.EncodeToString(key[:31]),
-		"base64 of 31 bytes": base64.StdEncoding.EncodeToString(key[:31]),
-		"neither":            "secret-cursor-key-secret-cursor-key-secret!",
-	} {
-		_, err := parseConfig(nil, env(map[string]string{"GATEHOUSE_CURSOR_KEY": v}), io.Discard)
-		if err == nil {
-			t.Errorf("%s: accepted", name)
-		} else if !strings.Contains(err.Error(), "GATEHOUSE_CURSOR_KEY") || strings.Contains(err.Error(), v) {
-			t.Errorf("%s: %q does not name the setting, or shows the key", name, err)
-		}
 	}
 }

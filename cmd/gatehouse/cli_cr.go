@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -10,9 +11,81 @@ import (
 	"github.com/gatehouse-authz/gatehouse/client"
 )
 
-// The change-request, exception and always-substantial commands (rules
-// C1-C18). Each prints the request's state after the call, or with --json
-// the server's answer as it came.
+// crCommands registers the change-request commands (rules C1-C18). Each
+// prints the request's state after the call, or with --json the server's
+// answer as it came.
+func crCommands() []*command {
+	return []*command{
+		{
+			name: "cr file", args: "<org> <id> <kind> [target]", summary: "file a change request of a kind (standard, public_facing, configuration, ...: domain.md C2)",
+			writes: true, minArgs: 3, maxArgs: 4, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) {
+				fs.BoolVar(&c.security, "substantial-security", false, "a substantial security impact: needs a security approval (C10)")
+				fs.BoolVar(&c.charge, "substantial-charge", false, "a substantial additional charge: needs a charge approval (C11)")
+				fs.StringVar(&c.legalReason, "legal-reason", "", "provider staff: a legally mandated change, and why (C12)")
+			}, run: runCRFile,
+		},
+		{
+			name: "cr get", args: "<id>", summary: "show a change request's current state",
+			minArgs: 1, maxArgs: 1, needsActor: true, run: runCRGet,
+		},
+		{
+			name: "cr list", args: "<org>", summary: "list the change requests the actor may view; --awaiting-me: those they may decide now",
+			minArgs: 1, maxArgs: 1, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) {
+				fs.StringVar(&c.status, "status", "", "only this `status`: authorised, pending, blocked, rejected or withdrawn")
+				fs.BoolVar(&c.awaitingMe, "awaiting-me", false, "only the open requests the actor may authorise or approve now (C14)")
+				pageFlags(fs, c)
+			}, run: runCRList,
+		},
+		{
+			name: "cr authorise", args: "<id>", summary: "authorise, or approve, everything still needed that the actor may give",
+			writes: true, minArgs: 1, maxArgs: 1, needsActor: true, flags: noteFlag, run: runCRAuthorise,
+		},
+		{
+			name: "cr authorize", args: "<id>", summary: "authorise (American spelling)",
+			writes: true, minArgs: 1, maxArgs: 1, needsActor: true, hidden: true, flags: noteFlag, run: runCRAuthorise,
+		},
+		{
+			name: "cr reject", args: "<id>", summary: "reject an open change request, with --reason (C13)",
+			writes: true, minArgs: 1, maxArgs: 1, needsActor: true, flags: reasonFlag, validate: needReason("cr reject"), run: runCRReject,
+		},
+		{
+			name: "cr withdraw", args: "<id>", summary: "withdraw one's own open change request (C13)",
+			writes: true, minArgs: 1, maxArgs: 1, needsActor: true, flags: reasonFlag, run: runCRWithdraw,
+		},
+		{
+			name: "cr flag", args: "<id>", summary: "raise the substantial-security and/or substantial-charge flag of an open request (C15)",
+			writes: true, minArgs: 1, maxArgs: 1, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) {
+				fs.BoolVar(&c.security, "security", false, "raise substantialSecurity: needs a security approval (C10)")
+				fs.BoolVar(&c.charge, "charge", false, "raise substantialCharge: needs a charge approval (C11)")
+			}, validate: func(c cliConfig) error {
+				if !c.security && !c.charge {
+					return usagef("cr flag raises --security, --charge or both")
+				}
+				return nil
+			}, run: runCRFlag,
+		},
+		{
+			name: "cr override", args: "<id>", summary: "provider staff: authorise on mitigating circumstances, pending a second staff member (C18)",
+			writes: true, minArgs: 1, maxArgs: 1, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) {
+				reasonFlag(fs, c)
+				fs.StringVar(&c.category, "category", "", "the kind of circumstance (`category`): outage, say")
+			}, validate: func(c cliConfig) error {
+				if c.category == "" || c.reason == "" {
+					return usagef("cr override needs --category and --reason")
+				}
+				return nil
+			}, run: runCROverride,
+		},
+		{
+			name: "cr confirm", args: "<id>", summary: "provider staff: confirm another staff member's override (C18)",
+			writes: true, minArgs: 1, maxArgs: 1, needsActor: true, run: runCRConfirm,
+		},
+	}
+}
+
+func noteFlag(fs *flag.FlagSet, cfg *cliConfig) {
+	fs.StringVar(&cfg.note, "note", "", "a note, recorded as the reason in the audit trail")
+}
 
 // printChangeRequest prints a request's state, one field a line, leaving
 // out what it does not carry.
@@ -66,13 +139,6 @@ func printChangeRequest(w io.Writer, cr *client.ChangeRequest) {
 	_ = tw.Flush()
 }
 
-func orNone(s []string) string {
-	if len(s) == 0 {
-		return "none"
-	}
-	return strings.Join(s, ", ")
-}
-
 func orNoneYet(s string) string {
 	if s == "" {
 		return "not yet"
@@ -112,13 +178,6 @@ func runCRGet(ctx context.Context, c *client.Client, inv invocation, out io.Writ
 	return exitOK, emitCR(out, inv.cfg, cr)
 }
 
-// printMore tells how to ask for the next page of a list.
-func printMore(w io.Writer, cursor string) {
-	if cursor != "" {
-		fmt.Fprintf(w, "more: --cursor %s\n", cursor)
-	}
-}
-
 func runCRList(ctx context.Context, c *client.Client, inv invocation, out io.Writer) (int, error) {
 	l, err := c.ListChangeRequests(ctx, inv.args[0], client.ListChangeRequestsOptions{
 		Status: inv.cfg.status, AwaitingMe: inv.cfg.awaitingMe, Limit: inv.cfg.pageSize, Cursor: inv.cfg.cursor,
@@ -139,13 +198,6 @@ func runCRList(ctx context.Context, c *client.Client, inv invocation, out io.Wri
 		_ = tw.Flush()
 		printMore(w, l.Cursor)
 	})
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 func runCRAuthorise(ctx context.Context, c *client.Client, inv invocation, out io.Writer) (int, error) {
@@ -194,69 +246,4 @@ func runCRConfirm(ctx context.Context, c *client.Client, inv invocation, out io.
 		return exitError, err
 	}
 	return exitOK, emitCR(out, inv.cfg, cr)
-}
-
-func runExceptionGrant(ctx context.Context, c *client.Client, inv invocation, out io.Writer) (int, error) {
-	req := client.GrantExceptionRequest{User: inv.args[1], Kind: inv.args[2], ExpiresAt: inv.cfg.expires, Reason: inv.cfg.reason}
-	if len(inv.args) > 3 {
-		req.Target = inv.args[3]
-	}
-	e, err := c.GrantException(ctx, inv.args[0], req)
-	if err != nil {
-		return exitError, err
-	}
-	return exitOK, emit(out, inv.cfg, e, func(w io.Writer) {
-		fmt.Fprintf(w, "%s may file %s", e.User, e.Kind)
-		if e.Target != "" {
-			fmt.Fprintf(w, " on %s", e.Target)
-		}
-		if e.ExpiresAt != "" {
-			fmt.Fprintf(w, " until %s", e.ExpiresAt)
-		}
-		fmt.Fprintf(w, ", authorised when filed\n")
-	})
-}
-
-func runExceptionRevoke(ctx context.Context, c *client.Client, inv invocation, out io.Writer) (int, error) {
-	w, err := c.RevokeException(ctx, inv.args[0], inv.args[1], inv.args[2])
-	if err != nil {
-		return exitError, err
-	}
-	return exitOK, printToken(out, inv.cfg, w)
-}
-
-func runExceptionList(ctx context.Context, c *client.Client, inv invocation, out io.Writer) (int, error) {
-	l, err := c.ListExceptions(ctx, inv.args[0], client.ListExceptionsOptions{Limit: inv.cfg.pageSize, Cursor: inv.cfg.cursor})
-	if err != nil {
-		return exitError, err
-	}
-	return exitOK, emit(out, inv.cfg, l, func(w io.Writer) {
-		if len(l.Exceptions) == 0 {
-			fmt.Fprintln(w, "no exceptions")
-			return
-		}
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "USER\tKIND\tTARGET\tEXPIRES")
-		for _, e := range l.Exceptions {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.User, e.Kind, dash(e.Target), dash(e.ExpiresAt))
-		}
-		_ = tw.Flush()
-		printMore(w, l.Cursor)
-	})
-}
-
-func runSubstantialSet(ctx context.Context, c *client.Client, inv invocation, out io.Writer) (int, error) {
-	w, err := c.SetAlwaysSubstantial(ctx, inv.args[0], inv.args[1], inv.cfg.target, client.SubstantialRequest{Security: inv.cfg.security, Charge: inv.cfg.charge})
-	if err != nil {
-		return exitError, err
-	}
-	return exitOK, printToken(out, inv.cfg, w)
-}
-
-func runSubstantialUnset(ctx context.Context, c *client.Client, inv invocation, out io.Writer) (int, error) {
-	w, err := c.UnsetAlwaysSubstantial(ctx, inv.args[0], inv.args[1], inv.cfg.target)
-	if err != nil {
-		return exitError, err
-	}
-	return exitOK, printToken(out, inv.cfg, w)
 }
