@@ -14,22 +14,23 @@ import (
 // (ChangeRequest) is loaded once from the request's relationships and the
 // permissions SpiceDB computes on it (Service.state), evaluated by the
 // methods in this file, and changed by the transitions of
-// changerequest_transitions.go, each one load and one write; the pins of
-// the actor's standing are in changerequest_standing.go, the reads and
-// lists in changerequest_lists.go. Where each rule is decided (the
+// changerequest_transitions.go, each one load and one write (filing, the
+// first, in changerequest_filing.go); the pins of the actor's standing are
+// in changerequest_standing.go, the reads and lists in
+// changerequest_lists.go. Where each rule is decided (the
 // permissions named are schema/schema.zed's, on change_request):
 //
-//	C1, C12      FileChangeRequest (member, or provider staff with a legal reason)
-//	C2           validKind
-//	C3, C5, C6   the standing permission; FileChangeRequest records it as authorised_by
-//	C4, C7, C9   the authorise_main, authorise_alternate, authorise_director permissions (tiers)
-//	C8           ChangeRequest.escalate: the first tier with anyone in it
-//	C10, C11, C16 approvals and ChangeRequest.needs
-//	C13          ChangeRequest.refuseUnlessOpen, openPins, closing, rejectPath; withdrawStanding
-//	C14          ChangeRequest.status, awaits, settles; changerequest_lists.go
-//	C15          ChangeRequest.raise, flagStanding; declarations in alwayssubstantial.go
-//	C17          the barred permission (target_user) in every tier and *_approved permission
-//	C18          ChangeRequest.overridable, override, confirmOverride; override_confirmed
+//	C1, C12        FileChangeRequest (member, or provider staff with a legal reason)
+//	C2             validKind
+//	C3, C5, C6     the standing permission; authoriseWhenFiled records it as authorised_by
+//	C4, C7, C9     the authorise_main, authorise_alternate, authorise_director permissions (tiers)
+//	C8             ChangeRequest.escalate: the first tier with anyone in it
+//	C10, C11, C16  approvals and ChangeRequest.needs
+//	C13            ChangeRequest.refuseUnlessOpen, openPins, closing, rejectPath; withdrawStanding
+//	C14            ChangeRequest.status, awaits, settles; changerequest_lists.go
+//	C15            ChangeRequest.raise, flagStanding; declarations in alwayssubstantial.go
+//	C17            the barred permission (target_user) in every tier and *_approved permission
+//	C18            ChangeRequest.overridable, override, confirmOverride; override_confirmed
 
 // The statuses of a change request, derived from its relationships.
 const (

@@ -9,12 +9,13 @@
 // X4).
 //
 // A change request is one aggregate (C1–C18): its state and evaluation in
-// changerequest.go, which names where each rule is decided; its
-// transitions (file, authorise, reject, withdraw, raise flags, override,
-// confirm), each one load and one write, in changerequest_transitions.go;
-// the standing they rest on in changerequest_standing.go; reading and
-// listing in changerequest_lists.go; exceptions (C6) in exceptions.go and
-// always-substantial declarations (C15) in alwayssubstantial.go.
+// changerequest.go, which names where each rule is decided; its filing in
+// changerequest_filing.go and its other transitions (authorise, reject,
+// withdraw, raise flags, override, confirm), each one load and one write,
+// in changerequest_transitions.go; the standing they rest on in
+// changerequest_standing.go; reading and listing in changerequest_lists.go;
+// exceptions (C6) in exceptions.go and always-substantial declarations
+// (C15) in alwayssubstantial.go; list paging in paging.go.
 //
 // Each workflow checks the actor's permission in SpiceDB before it writes,
 // and holds its invariants with write preconditions, never a read followed
