@@ -27,7 +27,7 @@ import (
 //	C8             ChangeRequest.escalate: the first tier with anyone in it
 //	C10, C11, C16  approvals and ChangeRequest.needs
 //	C13            ChangeRequest.refuseUnlessOpen, openPins, closing, rejectPath; withdrawStanding
-//	C14            ChangeRequest.status, awaits, settles; changerequest_lists.go
+//	C14            ChangeRequest.status, awaits, involves, settles; changerequest_lists.go
 //	C15            ChangeRequest.raise, flagStanding; declarations in alwayssubstantial.go
 //	C17            the barred permission (target_user) in every tier and *_approved permission
 //	C18            ChangeRequest.overridable, override, confirmOverride; override_confirmed
@@ -542,6 +542,21 @@ func (st ChangeRequest) awaits(actor gatehouse.Subject) bool {
 // current tier (C4, C8).
 func (st ChangeRequest) inTier(actor gatehouse.Subject) bool {
 	return st.Needs(NeedAuthorisation) && st.Tier != TierNone && slices.Contains(st.Authorisers, actor)
+}
+
+// involves reports whether actor is asked for, or gave, something st
+// needs, or closed it: contacts, directors and approvers need not hold
+// view_reports (a finance contact, a director with no role), yet must see
+// what they are asked to authorise (C14).
+func (st ChangeRequest) involves(actor gatehouse.Subject) bool {
+	involved := slices.Concat(st.Authorisers, st.AuthorisedBy, st.SecurityApprovedBy, st.ChargeApprovedBy, st.ConfigurationApprovedBy, st.SpendApprovedBy)
+	for _, subs := range st.approvers {
+		involved = append(involved, subs...)
+	}
+	if st.ClosedBy != nil {
+		involved = append(involved, *st.ClosedBy)
+	}
+	return slices.Contains(involved, actor)
 }
 
 // settles reports whether st is settled for good (C14): authorised, with

@@ -39,17 +39,7 @@ func (s *Service) ChangeRequest(ctx context.Context, actor gatehouse.Subject, id
 	if err != nil {
 		return ChangeRequest{}, err
 	}
-	// Contacts, directors and approvers need not hold view_reports (a
-	// finance contact, a director with no role), yet must see what they
-	// are asked to authorise.
-	involved := slices.Concat(st.Authorisers, st.AuthorisedBy, st.SecurityApprovedBy, st.ChargeApprovedBy, st.ConfigurationApprovedBy, st.SpendApprovedBy)
-	for _, subs := range st.approvers {
-		involved = append(involved, subs...)
-	}
-	if st.ClosedBy != nil {
-		involved = append(involved, *st.ClosedBy)
-	}
-	if !slices.Contains(involved, actor) {
+	if !st.involves(actor) {
 		return ChangeRequest{}, gatehouse.Forbidden(actor, gatehouse.PermView, cr.object())
 	}
 	return st, nil
