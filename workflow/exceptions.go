@@ -2,6 +2,8 @@ package workflow
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-authz/gatehouse"
@@ -134,4 +136,67 @@ func (s *Service) RevokeExceptions(ctx context.Context, actor gatehouse.Subject,
 		Actor: actor.String(), Action: "revoke_exception", Reason: reason, Organisation: org,
 		Details: map[string]string{"user": user.String(), "kind": kind},
 	})
+}
+
+// ListedException is one exception as ListExceptions shows it (C6, C14).
+type ListedException struct {
+	User      gatehouse.Subject
+	Kind      string
+	Target    string
+	ExpiresAt *time.Time
+}
+
+// key orders exceptions and makes their cursor.
+func (e ListedException) key() string { return e.User.String() + "|" + e.Kind + "|" + e.Target }
+
+// ListExceptions lists, for actor, a main contact of org or provider
+// staff, org's exceptions that have not expired (C14, C6), ordered by
+// user, kind and target, at most limit (default 1000, at most 10000), with
+// a cursor for the next page when more remain. Anyone else gets 403
+// naming view_exceptions.
+func (s *Service) ListExceptions(ctx context.Context, actor gatehouse.Subject, org string, limit int, cursor string) ([]ListedException, string, error) {
+	if err := validOrg("org", org); err != nil {
+		return nil, "", err
+	}
+	limit, after, err := pageOf(limit, cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := s.require(ctx, actor, gatehouse.PermViewExceptions, gatehouse.OrganisationRef(org)); err != nil {
+		if ok, xerr := s.orgExists(ctx, org); xerr == nil && !ok {
+			return nil, "", notFound(org)
+		}
+		return nil, "", err
+	}
+	var all []ListedException
+	for _, typ := range []string{gatehouse.TypeChangeKind, gatehouse.TypeChangeTarget} {
+		rels, _, err := s.store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: typ, IDPrefix: org + "/", Relation: gatehouse.RelException}, latest)
+		if err != nil {
+			return nil, "", err
+		}
+		for _, r := range rels {
+			// <org>/<kind> or <org>/<kind>/<type>/<id>
+			parts := strings.SplitN(r.Resource.ID, "/", 4)
+			if len(parts) < 2 || parts[0] != org {
+				continue
+			}
+			e := ListedException{User: r.Subject, Kind: parts[1], ExpiresAt: r.ExpiresAt}
+			if len(parts) == 4 {
+				e.Target = parts[2] + ":" + parts[3]
+			}
+			all = append(all, e)
+		}
+	}
+	slices.SortFunc(all, func(a, b ListedException) int { return strings.Compare(a.key(), b.key()) })
+	out := []ListedException{}
+	for _, e := range all {
+		if e.key() <= after {
+			continue
+		}
+		if len(out) == limit {
+			return out, encodeCursor(out[len(out)-1].key()), nil
+		}
+		out = append(out, e)
+	}
+	return out, "", nil
 }

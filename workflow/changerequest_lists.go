@@ -2,45 +2,47 @@ package workflow
 
 import (
 	"context"
-	"encoding/base64"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/gatehouse-authz/gatehouse"
 )
 
-// The bounds of a list (api.md: default 1000, at most 10000).
-const (
-	DefaultLimit = 1000
-	MaxLimit     = 10000
-)
+// Reading change requests: one, evaluated now, and the lists of C14.
 
-// lookupPage is the page size of the lookups behind a list: SpiceDB's
-// largest (1000).
-const lookupPage = 1000
-
-// validLimit applies the default and refuses a limit out of bounds.
-func validLimit(limit int) (int, error) {
-	switch {
-	case limit == 0:
-		return DefaultLimit, nil
-	case limit < 0 || limit > MaxLimit:
-		return 0, gatehouse.Invalid("limit", "limit must be between 1 and %d", MaxLimit)
+// ChangeRequest returns the current state of the change request id (item 7:
+// re-evaluated now, so it escalates and returns as contacts become
+// unavailable and available again). Its requester, holders of view_reports
+// (change_request#view), provider staff, and whoever may give or has given
+// what it needs may read it; anyone else gets EFORBIDDEN naming view.
+func (s *Service) ChangeRequest(ctx context.Context, actor gatehouse.Subject, id string) (ChangeRequest, error) {
+	if !gatehouse.ValidID(id) {
+		return ChangeRequest{}, gatehouse.Invalid("id", "%q is not a valid change request id", id)
 	}
-	return limit, nil
-}
-
-// encodeCursor and decodeCursor make the key of the last item listed an
-// opaque cursor: the next page starts after it.
-func encodeCursor(key string) string { return base64.RawURLEncoding.EncodeToString([]byte(key)) }
-
-func decodeCursor(cursor string) (string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	cr, err := s.load(ctx, gatehouse.ChangeRequestRef(id))
 	if err != nil {
-		return "", gatehouse.Invalid("cursor", "cursor is not one this server returned")
+		return ChangeRequest{}, err
 	}
-	return string(b), nil
+	for _, p := range []struct {
+		res  gatehouse.Object
+		perm string
+	}{{cr.object(), gatehouse.PermView}, {gatehouse.OrganisationRef(cr.Organisation), gatehouse.PermProviderStaff}} {
+		ok, err := s.allowed(ctx, p.res, p.perm, actor)
+		if err != nil {
+			return ChangeRequest{}, err
+		}
+		if ok {
+			return s.evaluate(ctx, cr)
+		}
+	}
+	st, err := s.evaluate(ctx, cr)
+	if err != nil {
+		return ChangeRequest{}, err
+	}
+	if !st.involves(actor) {
+		return ChangeRequest{}, gatehouse.Forbidden(actor, gatehouse.PermView, cr.object())
+	}
+	return st, nil
 }
 
 // statuses are the statuses a list may be filtered by.
@@ -137,29 +139,6 @@ func (s *Service) ListChangeRequests(ctx context.Context, actor gatehouse.Subjec
 	return out, "", nil
 }
 
-// Awaits reports whether st is open and actor may give something it
-// needs now: authorise it in its current tier, or give an approval it
-// still needs; exactly who may authorise or reject it (C4, C13), and
-// whose "awaiting me" lists it (C14). An adapter offers those actions by it.
-func (st ChangeRequest) Awaits(actor gatehouse.Subject) bool { return st.awaits(actor) }
-
-// awaits reports whether st is open and actor may give something it
-// needs now: its authorisation in the current tier, or an approval (C14).
-func (st ChangeRequest) awaits(actor gatehouse.Subject) bool {
-	if !st.Open() {
-		return false
-	}
-	if st.Needs(NeedAuthorisation) && st.Tier != TierNone && slices.Contains(st.Authorisers, actor) {
-		return true
-	}
-	for need, subs := range st.approvers {
-		if st.Needs(need) && slices.Contains(subs, actor) {
-			return true
-		}
-	}
-	return false
-}
-
 // requestIDs returns the ids of org's change requests: the relationships
 // that name it as their organisation, read from SpiceDB's index.
 func (s *Service) requestIDs(ctx context.Context, org string) (map[string]bool, error) {
@@ -202,78 +181,4 @@ func (s *Service) lookupIDs(ctx context.Context, actor gatehouse.Subject, permis
 	}
 	slices.Sort(out)
 	return slices.Compact(out), nil
-}
-
-// ListedException is one exception as ListExceptions shows it (C6, C14).
-type ListedException struct {
-	User      gatehouse.Subject
-	Kind      string
-	Target    string
-	ExpiresAt *time.Time
-}
-
-// key orders exceptions and makes their cursor.
-func (e ListedException) key() string { return e.User.String() + "|" + e.Kind + "|" + e.Target }
-
-// ListExceptions lists, for actor, a main contact of org or provider
-// staff, org's exceptions that have not expired (C14, C6), ordered by
-// user, kind and target, at most limit (default 1000, at most 10000), with
-// a cursor for the next page when more remain. Anyone else gets 403
-// naming view_exceptions.
-func (s *Service) ListExceptions(ctx context.Context, actor gatehouse.Subject, org string, limit int, cursor string) ([]ListedException, string, error) {
-	if err := validOrg("org", org); err != nil {
-		return nil, "", err
-	}
-	limit, after, err := pageOf(limit, cursor)
-	if err != nil {
-		return nil, "", err
-	}
-	if err := s.require(ctx, actor, gatehouse.PermViewExceptions, gatehouse.OrganisationRef(org)); err != nil {
-		if ok, xerr := s.orgExists(ctx, org); xerr == nil && !ok {
-			return nil, "", notFound(org)
-		}
-		return nil, "", err
-	}
-	var all []ListedException
-	for _, typ := range []string{gatehouse.TypeChangeKind, gatehouse.TypeChangeTarget} {
-		rels, _, err := s.store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: typ, IDPrefix: org + "/", Relation: gatehouse.RelException}, latest)
-		if err != nil {
-			return nil, "", err
-		}
-		for _, r := range rels {
-			// <org>/<kind> or <org>/<kind>/<type>/<id>
-			parts := strings.SplitN(r.Resource.ID, "/", 4)
-			if len(parts) < 2 || parts[0] != org {
-				continue
-			}
-			e := ListedException{User: r.Subject, Kind: parts[1], ExpiresAt: r.ExpiresAt}
-			if len(parts) == 4 {
-				e.Target = parts[2] + ":" + parts[3]
-			}
-			all = append(all, e)
-		}
-	}
-	slices.SortFunc(all, func(a, b ListedException) int { return strings.Compare(a.key(), b.key()) })
-	out := []ListedException{}
-	for _, e := range all {
-		if e.key() <= after {
-			continue
-		}
-		if len(out) == limit {
-			return out, encodeCursor(out[len(out)-1].key()), nil
-		}
-		out = append(out, e)
-	}
-	return out, "", nil
-}
-
-// pageOf checks a list's limit (validLimit) and decodes its cursor into
-// the key the page starts after ("" for the first page).
-func pageOf(limit int, cursor string) (int, string, error) {
-	limit, err := validLimit(limit)
-	if err != nil || cursor == "" {
-		return limit, "", err
-	}
-	after, err := decodeCursor(cursor)
-	return limit, after, err
 }

@@ -1,0 +1,112 @@
+package workflow
+
+import (
+	"context"
+
+	"github.com/gatehouse-authz/gatehouse"
+)
+
+// The always-substantial declarations of C15: holders of manage_members
+// declare a kind of their organisation, optionally narrowed to one target,
+// always substantial, and requests of it are flagged when filed.
+
+// alwaysObject is the change_kind, or with a target the change_target,
+// whose declarations make requests always substantial (C15).
+func alwaysObject(org, kind, target string) gatehouse.Object {
+	if target != "" {
+		return gatehouse.ChangeTargetRef(org, kind, target)
+	}
+	return gatehouse.ChangeKindRef(org, kind)
+}
+
+// SetAlwaysSubstantial declares, for actor, a holder of manage_members in
+// org, the kind of change request (or, with target, that kind on that
+// target only) always of substantial security impact and/or charge (C15):
+// from then on requests of it are flagged when filed whatever the filer
+// says. It replaces the declaration: a false flag removes that part.
+// Requests already filed keep their flags.
+func (s *Service) SetAlwaysSubstantial(ctx context.Context, actor gatehouse.Subject, org, kind, target string, security, charge bool) (string, error) {
+	return s.writeAlways(ctx, actor, org, kind, target, security, charge, "set_always_substantial")
+}
+
+// UnsetAlwaysSubstantial removes, for actor, a holder of manage_members
+// in org, both declarations of kind (or kind on target) (C15).
+func (s *Service) UnsetAlwaysSubstantial(ctx context.Context, actor gatehouse.Subject, org, kind, target string) (string, error) {
+	return s.writeAlways(ctx, actor, org, kind, target, false, false, "unset_always_substantial")
+}
+
+func (s *Service) writeAlways(ctx context.Context, actor gatehouse.Subject, org, kind, target string, security, charge bool, action string) (string, error) {
+	if err := validOrg("org", org); err != nil {
+		return "", err
+	}
+	if err := validKind("kind", kind, true); err != nil {
+		return "", err
+	}
+	if err := validTarget("target", target); err != nil {
+		return "", err
+	}
+	obj := alwaysObject(org, kind, target)
+	details := map[string]string{"kind": kind}
+	if target != "" {
+		details["target"] = target
+	}
+	var tok string
+	err := retryWrite(ctx, func() error {
+		pins, err := s.requirePins(ctx, actor, org, gatehouse.PermManageMembers)
+		if err != nil {
+			return err
+		}
+		var c writeSet
+		c.pin(pins...)
+		for _, x := range []struct {
+			rel string
+			on  bool
+		}{{gatehouse.RelAlwaysSecurity, security}, {gatehouse.RelAlwaysCharge, charge}} {
+			op := gatehouse.Delete
+			if x.on {
+				op = gatehouse.Touch
+			}
+			c.update(op, makeRel(obj, x.rel, gatehouse.Wildcard(gatehouse.TypeUser)))
+		}
+		details["security"], details["charge"] = boolString(security), boolString(charge)
+		tok, err = s.write(ctx, c, gatehouse.Audit{Actor: actor.String(), Action: action, Organisation: org, Details: details})
+		return err
+	})
+	return tok, err
+}
+
+func boolString(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+// declarations reads the always-substantial declarations of kind and of
+// kind+target in org (C15) and pins each one that is absent, so that a
+// declaration made concurrently sends the filing back to be decided again.
+func (s *Service) declarations(ctx context.Context, c *writeSet, org, kind, target string) (security, charge bool, err error) {
+	objs := []gatehouse.Object{gatehouse.ChangeKindRef(org, kind)}
+	if target != "" {
+		objs = append(objs, gatehouse.ChangeTargetRef(org, kind, target))
+	}
+	for _, o := range objs {
+		for _, rel := range []string{gatehouse.RelAlwaysSecurity, gatehouse.RelAlwaysCharge} {
+			f := gatehouse.Filter{ResourceType: o.Type, ResourceID: o.ID, Relation: rel}
+			rels, _, err := s.store.ReadRelationships(ctx, f, latest)
+			if err != nil {
+				return false, false, err
+			}
+			if len(rels) == 0 {
+				c.pin(pinAbsent(f))
+				continue
+			}
+			if rel == gatehouse.RelAlwaysSecurity {
+				security = true
+			} else {
+				charge = true
+			}
+		}
+	}
+	return security, charge, nil
+}

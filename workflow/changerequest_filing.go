@@ -1,0 +1,161 @@
+package workflow
+
+import (
+	"context"
+	"strings"
+
+	"github.com/gatehouse-authz/gatehouse"
+)
+
+// Filing a change request (C1, C2, C12, C15, C17): the first transition,
+// one write that creates it, then, when the requester may authorise it,
+// the write of that authorisation.
+
+// FileChangeRequest files r for actor, who becomes its requester. Any
+// member may file any kind (C1, C2); provider staff may file a legally
+// mandated change with a legal reason (C12). The request's relationships
+// are created in one write that fails with ECONFLICT when the id is taken,
+// pinned on the requester's membership (or staff standing), so a
+// concurrent removal sends it back to be decided again. A target that is a
+// user is recorded as the request's target_user (C17). The kind's and the
+// target's always-substantial declarations flag it whatever the filer says
+// (C15), pinned so a concurrent declaration is not missed.
+// A request the requester may authorise themselves (C3, C5, C6, or they are
+// in the current tier) is authorised as filed, and that is recorded, so an
+// exception that expires later does not undo it; never when it is about
+// the requester (C17).
+func (s *Service) FileChangeRequest(ctx context.Context, actor gatehouse.Subject, r NewChangeRequest) (ChangeRequest, error) {
+	r.LegalReason = strings.TrimSpace(r.LegalReason)
+	if err := r.validate(); err != nil {
+		return ChangeRequest{}, err
+	}
+	org := gatehouse.OrganisationRef(r.Organisation)
+	legal := r.LegalReason != ""
+	cr := gatehouse.ChangeRequestRef(r.ID)
+	var standing []gatehouse.Precondition
+	err := retryWrite(ctx, func() error {
+		var c writeSet
+		var platform gatehouse.Object
+		perm := gatehouse.PermMember
+		if legal {
+			perm = gatehouse.PermProviderStaff
+		}
+		// 403 before anything else, for an organisation that does not exist too.
+		err := s.require(ctx, actor, perm, org)
+		if err != nil {
+			return final(err)
+		}
+		if legal {
+			if standing, err = s.requirePins(ctx, actor, r.Organisation, gatehouse.PermProviderStaff); err != nil {
+				return err
+			}
+			if platform, err = s.platformOf(ctx, actor, org); err != nil {
+				return err
+			}
+		} else if standing, err = s.requirePins(ctx, actor, r.Organisation, gatehouse.PermMember); err != nil {
+			return err
+		}
+		c.pin(standing...)
+		// Ids are global: no relationship of change_request:<id> may exist yet.
+		c.pin(pinAbsent(gatehouse.Filter{ResourceType: cr.Type, ResourceID: cr.ID}))
+		security, charge, err := s.declarations(ctx, &c, r.Organisation, r.Kind, r.Target)
+		if err != nil {
+			return err
+		}
+		details := r.filing(&c, actor, platform, security, charge)
+		_, err = s.write(ctx, c, gatehouse.Audit{Actor: actor.String(), Action: "file_change_request", Reason: r.LegalReason, Organisation: r.Organisation, Details: details})
+		if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
+			if uerr := s.mustBeUnused(ctx, cr, ""); uerr != nil {
+				return uerr
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return ChangeRequest{}, err
+	}
+
+	st, err := s.state(ctx, cr)
+	if err != nil {
+		return st, err
+	}
+	return s.authoriseWhenFiled(ctx, actor, st, standing)
+}
+
+// authoriseWhenFiled records the authorisation of st, just filed by actor
+// on standing, when actor may give it (authorisePath: C3, C5, C6, or in
+// the current tier, C8; never about themselves, C17), and settles a
+// request that needs nothing more (C12, C14).
+func (s *Service) authoriseWhenFiled(ctx context.Context, actor gatehouse.Subject, st ChangeRequest, standing []gatehouse.Precondition) (ChangeRequest, error) {
+	cr := st.object()
+	if !st.Needs(NeedAuthorisation) {
+		// A legal mandate is authorised and approved as filed (C12).
+		return s.settle(ctx, actor, st), nil
+	}
+	path, err := s.authorisePath(ctx, st, actor)
+	if err != nil || path == "" {
+		return st, err
+	}
+	pins, err := s.standingPins(ctx, st, actor, path, nil)
+	if err != nil {
+		return st, err
+	}
+	var c writeSet
+	c.pin(standing...)
+	c.pin(pins...)
+	c.pin(st.openPins()...)
+	c.update(gatehouse.Touch, makeRel(cr, gatehouse.RelAuthorisedBy, actor))
+	tok, err := s.write(ctx, c, gatehouse.Audit{
+		Actor: actor.String(), Action: "authorise_change_request", Organisation: st.Organisation,
+		Reason: "authorised when filed: the requester may authorise it (C3, C5, C6, C8)", Details: map[string]string{"changeRequest": st.ID, "gave": NeedAuthorisation},
+	})
+	if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
+		// Something changed between the two writes (the requester was
+		// removed, or withdrew it): the request stands as filed.
+		return s.state(ctx, cr)
+	}
+	if err != nil {
+		return ChangeRequest{}, err
+	}
+	return s.stateAfter(ctx, actor, cr, tok, nil)
+}
+
+// filing adds to c the relationships that file r for actor (C1, C2, C12,
+// C17), flagged as the filer says or as the declarations security and
+// charge make it (C15), and returns the audit's details.
+func (r NewChangeRequest) filing(c *writeSet, actor gatehouse.Subject, platform gatehouse.Object, security, charge bool) map[string]string {
+	org := gatehouse.OrganisationRef(r.Organisation)
+	cr := gatehouse.ChangeRequestRef(r.ID)
+	add := func(relation string, subject gatehouse.Subject) {
+		c.update(gatehouse.Create, makeRel(cr, relation, subject))
+	}
+	add(gatehouse.RelOrganisation, gatehouse.Subject{Object: org})
+	add(gatehouse.RelRequester, actor)
+	add(gatehouse.RelKind, gatehouse.Subject{Object: gatehouse.ChangeKindRef(r.Organisation, r.Kind)})
+	add(r.Kind, gatehouse.Subject{Object: org})
+	details := map[string]string{"changeRequest": r.ID, "kind": r.Kind}
+	if r.Target != "" {
+		add(gatehouse.RelTarget, gatehouse.Subject{Object: gatehouse.ChangeTargetRef(r.Organisation, r.Kind, r.Target)})
+		details["target"] = r.Target
+		if t, _ := gatehouse.ParseObject("target", r.Target); t.Type == gatehouse.TypeUser {
+			add(gatehouse.RelTargetUser, gatehouse.Subject{Object: t})
+		}
+	}
+	if security && !r.SubstantialSecurity {
+		details["securityDeclared"] = "true"
+	}
+	if charge && !r.SubstantialCharge {
+		details["chargeDeclared"] = "true"
+	}
+	if r.SubstantialSecurity || security {
+		add(gatehouse.RelSubstantialSecurity, gatehouse.Wildcard(gatehouse.TypeUser))
+	}
+	if r.SubstantialCharge || charge {
+		add(gatehouse.RelSubstantialCharge, gatehouse.Wildcard(gatehouse.TypeUser))
+	}
+	if r.LegalReason != "" {
+		add(gatehouse.RelLegalMandate, gatehouse.Subject{Object: platform})
+		details["legalMandate"] = "true"
+	}
+	return details
+}
