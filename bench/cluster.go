@@ -62,7 +62,7 @@ func (b *bench) startCluster(ctx context.Context) error {
 		}
 	}
 
-	target, err := c.Target(ctx)
+	nodes, err := c.Target(ctx)
 	if err != nil {
 		return err
 	}
@@ -70,7 +70,7 @@ func (b *bench) startCluster(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	env := append(remoteEnv(target, c.Key), "GATEHOUSE_AUDIT_DATABASE="+audit)
+	env := append(remoteEnv(nodes, c.Key), "GATEHOUSE_AUDIT_DATABASE="+audit)
 	one, err := b.startGatehouse(ctx, "gatehouse-cluster-a", env...)
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"time"
 )
 
+// result is one target's figures on one workload.
 type result struct {
 	rps      float64
 	p50, p99 time.Duration
