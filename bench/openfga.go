@@ -92,6 +92,28 @@ func openfgaModel() map[string]any {
 	}
 }
 
+// startOpenFGA runs OpenFGA, the peer users would pick instead: memory
+// datastore, its defaults (Check is consistent; its check cache, off by
+// default, would make it eventually consistent), ListObjects unbounded
+// like the others; then it writes the model and the dataset.
+func (b *bench) startOpenFGA(ctx context.Context) (*openfga, error) {
+	addr := freeAddr()
+	p, err := b.start(ctx, "openfga", b.o.openfga, nil, "run", "--datastore-engine", "memory", "--http-addr", addr, "--grpc-addr", freeAddr(),
+		"--playground-enabled=false", "--metrics-enabled=false", "--log-level", "warn",
+		"--listObjects-max-results", "0", "--listObjects-deadline", "30s", "--request-timeout", "35s")
+	if err != nil {
+		return nil, err
+	}
+	f := &openfga{base: "http://" + addr}
+	if err := waitFor(ctx, func() error { return f.setup(ctx) }); err != nil {
+		return nil, p.failed(err)
+	}
+	if err := f.load(ctx, b.data); err != nil {
+		return nil, p.failed(err)
+	}
+	return f, nil
+}
+
 // openfga is an OpenFGA server's HTTP API, with one store and model.
 type openfga struct {
 	base, store, model string
@@ -167,6 +189,11 @@ func (f *openfga) check(ctx context.Context, hc *http.Client, c check) (bool, er
 		"authorization_model_id": f.model,
 	}, &out)
 	return out.Allowed, err
+}
+
+// verify is check: OpenFGA's Check is consistent by default.
+func (f *openfga) verify(ctx context.Context, hc *http.Client, c check) (bool, error) {
+	return f.check(ctx, hc, c)
 }
 
 // lookup is OpenFGA's ListObjects. It answers at most
