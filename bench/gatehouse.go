@@ -149,11 +149,16 @@ func (g *gatehouse) lookup(ctx context.Context, hc *http.Client) (int, error) {
 }
 
 // eachOf runs do for every i in [0, n), 8 at once, and returns the first error.
+// loaders is how many requests eachOf keeps in flight: a write waits for
+// its audit record (a Watch poll, 100 ms here), so 8 at a time loaded the
+// 10,000 contractors of one target in minutes.
+const loaders = 32
+
 func eachOf(n int, do func(i int) error) error {
 	next := atomic.Int64{}
-	errs := make(chan error, 8)
+	errs := make(chan error, loaders)
 	var wg sync.WaitGroup
-	for range 8 {
+	for range loaders {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
