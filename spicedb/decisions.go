@@ -265,17 +265,9 @@ func (d *decisions) check(req gatehouse.CheckRequest, compute func() (gatehouse.
 // check can read a relationship that may carry an expiration, directly or
 // through any relation or permission it refers to.
 func expiringRelations(schema string) (map[typeRel]bool, error) {
-	compiled, err := compiler.Compile(compiler.InputSchema{Source: input.Source("schema"), SchemaString: schema}, compiler.AllowUnprefixedObjectType())
+	defs, err := relationsOf(schema)
 	if err != nil {
 		return nil, err
-	}
-	defs := map[string]map[string]*core.Relation{}
-	for _, ns := range compiled.ObjectDefinitions {
-		rels := map[string]*core.Relation{}
-		for _, r := range ns.GetRelation() {
-			rels[r.GetName()] = r
-		}
-		defs[ns.GetName()] = rels
 	}
 	// One depth-first walk per relation: a relation already visited in
 	// the walk adds nothing its first visit does not find.
@@ -375,17 +367,9 @@ func expiringRelations(schema string) (map[typeRel]bool, error) {
 // relation (team#member), or through an arrow (its tupleset, then the
 // computed relation on every type the tupleset may point at).
 func readersOf(schema string) (*readers, error) {
-	compiled, err := compiler.Compile(compiler.InputSchema{Source: input.Source("schema"), SchemaString: schema}, compiler.AllowUnprefixedObjectType())
+	defs, err := relationsOf(schema)
 	if err != nil {
 		return nil, err
-	}
-	defs := map[string]map[string]*core.Relation{}
-	for _, ns := range compiled.ObjectDefinitions {
-		rels := map[string]*core.Relation{}
-		for _, r := range ns.GetRelation() {
-			rels[r.GetName()] = r
-		}
-		defs[ns.GetName()] = rels
 	}
 	// reads collects into seen every relation and permission the check of
 	// (typ, rel) can evaluate; each stored one among them is read.
@@ -455,4 +439,22 @@ func readersOf(schema string) (*readers, error) {
 		}
 	}
 	return out, nil
+}
+
+// relationsOf compiles schema and returns its relations and permissions by
+// type and name.
+func relationsOf(schema string) (map[string]map[string]*core.Relation, error) {
+	compiled, err := compiler.Compile(compiler.InputSchema{Source: input.Source("schema"), SchemaString: schema}, compiler.AllowUnprefixedObjectType())
+	if err != nil {
+		return nil, err
+	}
+	defs := map[string]map[string]*core.Relation{}
+	for _, ns := range compiled.ObjectDefinitions {
+		rels := map[string]*core.Relation{}
+		for _, r := range ns.GetRelation() {
+			rels[r.GetName()] = r
+		}
+		defs[ns.GetName()] = rels
+	}
+	return defs, nil
 }
