@@ -68,12 +68,16 @@ type AuditGauges struct {
 	// checks to the decision cache (every shape but embedded memory, whose
 	// head is exact: there it stays 0).
 	Following bool
+	// CheckHits and LookupHits count the checks and lookups answered from
+	// the decision and lookup caches.
+	CheckHits, LookupHits int64
 }
 
 // WatchAudit exports the audit consumer's state as
 // gatehouse_audit_consumer_running, gatehouse_audit_consumer_lag_seconds,
-// gatehouse_audit_pending_writes, gatehouse_snapshot_current and
-// gatehouse_audit_dropped_events_total,
+// gatehouse_audit_pending_writes, gatehouse_snapshot_current,
+// gatehouse_audit_dropped_events_total and
+// gatehouse_cache_hits_total{cache="check"|"lookup"},
 // read from gauges at every scrape.
 func (m *Metrics) WatchAudit(gauges func() AuditGauges) {
 	m.Registry.MustRegister(
@@ -102,5 +106,13 @@ func (m *Metrics) WatchAudit(gauges func() AuditGauges) {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "gatehouse_audit_dropped_events_total", Help: "Audit events the memory trail forgot because it was full (GATEHOUSE_AUDIT_MEMORY_EVENTS).",
 		}, func() float64 { return float64(gauges().Dropped) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "gatehouse_cache_hits_total", Help: "Answers served from a cache the Watch stream keeps (cache=check: the decision cache; cache=lookup: whole lookups), without a call to SpiceDB.",
+			ConstLabels: prometheus.Labels{"cache": "check"},
+		}, func() float64 { return float64(gauges().CheckHits) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "gatehouse_cache_hits_total", Help: "Answers served from a cache the Watch stream keeps (cache=check: the decision cache; cache=lookup: whole lookups), without a call to SpiceDB.",
+			ConstLabels: prometheus.Labels{"cache": "lookup"},
+		}, func() float64 { return float64(gauges().LookupHits) }),
 	)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -174,6 +175,76 @@ func (r replica) check(ctx context.Context, q query, callerToken string) (answer
 	}
 	ans.allowed, ans.zedToken = allowed, rep.token
 	return ans, nil
+}
+
+// looked is a replica's answer to a lookup of the contractors user may
+// view, sorted, with the revision it claims.
+type looked struct {
+	replica, user, callerToken string
+	ids                        []string
+	zedToken                   string
+}
+
+func (l looked) String() string {
+	sent := "no token"
+	if l.callerToken != "" {
+		sent = "a token"
+	}
+	return fmt.Sprintf("contractors %s may view, on replica %s with %s: %v", l.user, l.replica, sent, l.ids)
+}
+
+// lookup asks r for every contractor user may view, with the check-only
+// key, sending callerToken when not empty.
+func (r replica) lookup(ctx context.Context, user, callerToken string) (looked, error) {
+	out := looked{replica: r.name, user: user, callerToken: callerToken}
+	rep, err := r.send(ctx, checkKey, "POST", "/v1/lookup/resources", "", callerToken, map[string]any{"resourceType": "contractor", "permission": "view", "subject": user, "limit": 1000})
+	if err != nil {
+		return out, err
+	}
+	var body wire.LookupResourcesResult
+	if err := json.Unmarshal(rep.raw, &body); rep.status != http.StatusOK || err != nil || body.ZedToken == "" && len(body.Resources) > 0 || body.Cursor != "" {
+		return out, fmt.Errorf("lookup for %s on %s: %d %s (want 200, one page and a zedToken with any resource)", user, r.name, rep.status, rep.raw)
+	}
+	out.ids, out.zedToken = sortedIDs(body.Resources), body.ZedToken
+	return out, nil
+}
+
+// sortedIDs is refs ("contractor:c1") sorted; a duplicate is kept, so
+// that the comparison with SpiceDB's set sees it.
+func sortedIDs(refs []string) []string {
+	out := append([]string{}, refs...)
+	slices.Sort(out)
+	return out
+}
+
+// lookup is SpiceDB's own LookupResources of the contractors user may
+// view at consistency c, each once, sorted.
+func (s spiceDB) lookup(ctx context.Context, user string, c *v1.Consistency) ([]string, error) {
+	typ, id, _ := strings.Cut(user, ":")
+	stream, err := s.perms.LookupResources(ctx, &v1.LookupResourcesRequest{
+		Consistency: c, ResourceObjectType: "contractor", Permission: "view",
+		Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: typ, ObjectId: id}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("asking SpiceDB for the contractors %s may view: %w", user, err)
+	}
+	seen := map[string]bool{}
+	for {
+		r, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("asking SpiceDB for the contractors %s may view: %w", user, err)
+		}
+		seen["contractor:"+r.GetResourceObjectId()] = true
+	}
+	out := []string{}
+	for ref := range seen {
+		out = append(out, ref)
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 // spiceDB asks SpiceDB itself, bypassing Gatehouse: the oracle's source of truth.
@@ -805,7 +876,9 @@ const (
 // relationships endpoint (every role but owner, SA and ASA, which X4
 // keeps from it) and flip contractors admin-only (K2); checks read R1-R6,
 // T4 and X1, half of them carrying the last write's token, and lean
-// towards what a cache would answer wrongly. Every answer
+// towards what a cache would answer wrongly; one read in five is a lookup
+// of the contractors a user may view (issue 20 item 4), held to the same
+// oracles against SpiceDB's LookupResources. Every answer
 // equals SpiceDB's at the exact revision it claims (b); one that carried
 // the token (or, with one replica, any: read-your-writes) equals SpiceDB's
 // fully consistent answer made right after it, and what the rules make of
@@ -845,6 +918,7 @@ func TestNeverStale_RandomWorld(t *testing.T) {
 	// last write changed (touched), and what was checked just before
 	// (recent: a cache holds it), besides any check at all.
 	var touched, recent []query
+	var lookedFor string
 
 	var steps []string
 	failf := func(format string, args ...any) {
@@ -853,7 +927,7 @@ func TestNeverStale_RandomWorld(t *testing.T) {
 	}
 	// allowed counts the answers that allowed; behind, those without a
 	// token that were older than the head, as a replica may answer them.
-	writes, allowed, behind, done := 0, 0, 0, 0
+	writes, allowed, behind, done, lookups := 0, 0, 0, 0, 0
 	stop := time.Now().Add(randomWorldTime)
 	for i := range randomWorldSteps {
 		if time.Now().After(stop) {
@@ -911,6 +985,58 @@ func TestNeverStale_RandomWorld(t *testing.T) {
 			last = tok
 			continue
 		}
+		if rng.IntN(100) < 25 {
+			// A lookup (issue 20 item 4), held to the same oracles; the
+			// same user's lookup is often repeated, as a cache would hold it.
+			tok := ""
+			if rng.IntN(2) == 0 {
+				tok = last
+			}
+			if len(lookedFor) == 0 || rng.IntN(3) == 0 {
+				lookedFor = pick(users)
+			}
+			user := lookedFor
+			l, err := r.lookup(ctx, user, tok)
+			if err != nil {
+				failf("%v", err)
+			}
+			lookups++
+			steps = append(steps, l.String())
+			// SpiceDB names no revision for an empty answer read at
+			// other than an exact snapshot: (b) needs one.
+			if l.zedToken != "" {
+				at, err := j.sdb.lookup(ctx, user, exactAt(l.zedToken))
+				if err != nil {
+					failf("%v", err)
+				}
+				if !slices.Equal(at, l.ids) {
+					failf("(b) %s, but SpiceDB at the exact revision it claims says %v", l, at)
+				}
+			}
+			now, err := j.sdb.lookup(ctx, user, fullyConsistent)
+			if err != nil {
+				failf("%v", err)
+			}
+			if tok == "" && !j.oneProcess {
+				continue
+			}
+			if !slices.Equal(now, l.ids) {
+				failf("%s, but SpiceDB fully consistent right after says %v", l, now)
+			}
+			want := []string{}
+			for _, p := range parts {
+				for _, c := range p.contractors {
+					if worlds[p.org].allows(query{"contractor:" + c, "view", user}) {
+						want = append(want, "contractor:"+c)
+					}
+				}
+			}
+			slices.Sort(want)
+			if !slices.Equal(want, l.ids) {
+				failf("%s, but the rules make %v of the world as written", l, want)
+			}
+			continue
+		}
 		var q query
 		switch n := rng.IntN(10); {
 		case n < 4 && len(touched) > 0:
@@ -958,6 +1084,15 @@ func TestNeverStale_RandomWorld(t *testing.T) {
 			failf("%s, but the rules make allowed=%v of the world as written", ans, want)
 		}
 	}
-	t.Logf("%d of %d steps over %d replicas: %d writes, %d checks (%d allowed; %d without a token answered before the last write)",
-		done, randomWorldSteps, len(reps), writes, done-writes, allowed, behind)
+	t.Logf("%d of %d steps over %d replicas: %d writes, %d lookups, %d checks (%d allowed; %d without a token answered before the last write); replica A answered %d lookups from its lookup cache",
+		done, randomWorldSteps, len(reps), writes, lookups, done-writes-lookups, allowed, behind, a.Store.LookupHits())
+	if testShape(t) != shapeEmbeddedMemory && a.Store.LookupHits() == 0 {
+		t.Error("replica A's lookup cache answered no lookup: the test proved nothing about it")
+	}
+}
+
+var fullyConsistent = &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}
+
+func exactAt(tok string) *v1.Consistency {
+	return &v1.Consistency{Requirement: &v1.Consistency_AtExactSnapshot{AtExactSnapshot: &v1.ZedToken{Token: tok}}}
 }

@@ -2,6 +2,7 @@ package spicedb
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,7 +17,7 @@ import (
 // the checks it sent to SpiceDB (those its cache did not answer).
 type watchedReplica struct {
 	*SpiceDB
-	sent *atomic.Int64
+	sent, lookedUp *atomic.Int64
 }
 
 // watchedReplicas starts one embedded SpiceDB on memory and n Stores over
@@ -32,10 +33,13 @@ func watchedReplicas(t *testing.T, n int) []watchedReplica {
 	var writes sync.Mutex // the memory datastore's writes, one at a time (WithSerialWrites)
 	out := make([]watchedReplica, n)
 	for i := range out {
-		sent := new(atomic.Int64)
+		sent, lookedUp := new(atomic.Int64), new(atomic.Int64)
 		s := New(emb.Conn, WithSerialWrites(&writes), WithObserver(func(m string, _ time.Duration, _ error) {
-			if m == "CheckPermission" {
+			switch m {
+			case "CheckPermission":
 				sent.Add(1)
+			case "LookupResources":
+				lookedUp.Add(1)
 			}
 		}))
 		if s.follow == nil || s.decided == nil || !s.decided.watched {
@@ -49,7 +53,7 @@ func watchedReplicas(t *testing.T, n int) []watchedReplica {
 			t.Fatal(err)
 		}
 		t.Cleanup(c.Stop)
-		out[i] = watchedReplica{s, sent}
+		out[i] = watchedReplica{s, sent, lookedUp}
 	}
 	for _, r := range out {
 		waitFor(t, "the replica follows its stream", func() bool { return r.Following().Current })
@@ -94,6 +98,33 @@ func (r watchedReplica) check(t *testing.T, tok, res, perm, sub string) (bool, i
 		t.Fatal(err)
 	}
 	return got.Allowed, r.sent.Load() - before
+}
+
+// lookup asks r for the contractors sub may view, with the caller's
+// token tok ("": none), limit (0: all), and returns their ids, sorted, and
+// how many lookups r sent to SpiceDB for it.
+func (r watchedReplica) lookup(t *testing.T, tok, sub string, limit int) ([]string, int64) {
+	t.Helper()
+	before := r.lookedUp.Load()
+	ctx := t.Context()
+	if tok != "" {
+		ctx = gatehouse.WithCallerToken(ctx, tok)
+	}
+	got, err := r.LookupResources(ctx, gatehouse.LookupResourcesRequest{ResourceType: "contractor", Permission: "view", Subject: gatehouse.User(sub), Limit: limit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{}
+	for _, o := range got.Resources {
+		ids = append(ids, o.ID)
+	}
+	slices.Sort(ids)
+	return ids, r.lookedUp.Load() - before
+}
+
+// adminOnly is contractor id's admin-only flag (K2), a wildcard.
+func adminOnly(id string) gatehouse.Relationship {
+	return gatehouse.Relationship{Resource: gatehouse.Object{Type: "contractor", ID: id}, Relation: "admin_only", Subject: gatehouse.Wildcard("user")}
 }
 
 // caughtUp waits until r's snapshot is at least as new as tok.
@@ -159,6 +190,72 @@ func TestWatchedCacheAcrossReplicas(t *testing.T) {
 	b.check(t, "", "organisation:acme", "delete", "adam")
 	if ok, n := b.check(t, "", "organisation:acme", "delete", "adam"); !ok || n != 0 {
 		t.Fatalf("B again: allowed %v, %d sent; want allowed from the cache", ok, n)
+	}
+}
+
+// TestWatchedLookupAcrossReplicas (issue 20 item 4; K2, R5): replica B
+// answers a repeated lookup whole from its lookup cache; a change through
+// A that contractor#view cannot read leaves it kept; one it can read (a
+// new contractor, the admin-only flag, the viewer's role) is seen by B
+// with A's token at once, and without one once B's stream brings it; a
+// limit smaller than the kept answer, and a cursor, go to SpiceDB.
+func TestWatchedLookupAcrossReplicas(t *testing.T) {
+	rs := watchedReplicas(t, 2)
+	a, b := rs[0], rs[1]
+	tok := a.write(t,
+		gatehouse.Update{Relationship: mustRel(t, "organisation:acme#cis_processor@user:carla")},
+		gatehouse.Update{Relationship: mustRel(t, "contractor:c1#organisation@organisation:acme")},
+		gatehouse.Update{Relationship: mustRel(t, "contractor:c2#organisation@organisation:acme")},
+		gatehouse.Update{Relationship: mustRel(t, "contractor:c3#organisation@organisation:acme")},
+		gatehouse.Update{Relationship: adminOnly("c3")})
+	b.caughtUp(t, tok)
+	want := []string{"c1", "c2"}
+	if ids, _ := b.lookup(t, tok, "carla", 0); !slices.Equal(ids, want) {
+		t.Fatalf("B: carla may view %v, want %v", ids, want)
+	}
+	if ids, n := b.lookup(t, "", "carla", 10); !slices.Equal(ids, want) || n != 0 {
+		t.Fatalf("B again: %v with %d lookups sent to SpiceDB; want %v from the cache", ids, n, want)
+	}
+	if _, n := b.lookup(t, "", "carla", 1); n != 1 {
+		t.Fatalf("B with a limit under the kept answer sent %d lookups, want 1", n)
+	}
+
+	// An invoice's organisation: contractor#view reads no invoice relation.
+	tok = a.write(t, gatehouse.Update{Relationship: mustRel(t, "invoice:i1#organisation@organisation:acme")})
+	b.caughtUp(t, tok)
+	if ids, n := b.lookup(t, tok, "carla", 0); !slices.Equal(ids, want) || n != 0 {
+		t.Fatalf("after a change it cannot read: %v, %d sent; want %v from the cache", ids, n, want)
+	}
+
+	// Each change below is one contractor#view reads; B with A's token
+	// sees it at once, and so does B without one once its stream has it.
+	for _, step := range []struct {
+		what string
+		ups  []gatehouse.Update
+		want []string
+	}{
+		{"a new contractor", []gatehouse.Update{{Relationship: mustRel(t, "contractor:c4#organisation@organisation:acme")}}, []string{"c1", "c2", "c4"}},
+		{"c1 made admin-only (K2)", []gatehouse.Update{{Relationship: adminOnly("c1")}}, []string{"c2", "c4"}},
+		{"carla made an administrator", []gatehouse.Update{{Relationship: mustRel(t, "organisation:acme#administrator@user:carla")}}, []string{"c1", "c2", "c3", "c4"}},
+		{"carla's roles taken away", []gatehouse.Update{
+			{Op: gatehouse.Delete, Relationship: mustRel(t, "organisation:acme#administrator@user:carla")},
+			{Op: gatehouse.Delete, Relationship: mustRel(t, "organisation:acme#cis_processor@user:carla")},
+		}, []string{}},
+	} {
+		tok = a.write(t, step.ups...)
+		if ids, _ := b.lookup(t, tok, "carla", 0); !slices.Equal(ids, step.want) {
+			t.Fatalf("%s: B with A's token says carla may view %v, want %v", step.what, ids, step.want)
+		}
+		b.caughtUp(t, tok)
+		if ids, _ := b.lookup(t, "", "carla", 0); !slices.Equal(ids, step.want) {
+			t.Fatalf("%s: B without a token, once its snapshot has it, says %v, want %v", step.what, ids, step.want)
+		}
+		if ids, n := b.lookup(t, "", "carla", 0); !slices.Equal(ids, step.want) || n != 0 {
+			t.Fatalf("%s: B again: %v, %d sent; want %v from the cache", step.what, ids, n, step.want)
+		}
+	}
+	if b.LookupHits() == 0 {
+		t.Fatal("B answered no lookup from its cache")
 	}
 }
 

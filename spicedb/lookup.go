@@ -15,13 +15,26 @@ import (
 
 // LookupResources implements gatehouse.Store; it returns one page of at
 // most req.Limit, through SpiceDB's own paging.
+// In every shape but embedded memory a whole answer is kept until the
+// Watch stream brings a change the permission can read (see lookups).
 func (s *SpiceDB) LookupResources(ctx context.Context, req gatehouse.LookupResourcesRequest) (gatehouse.LookupResourcesResult, error) {
+	if out, ok, err := s.watchedLookup(ctx, req); ok {
+		return out, err
+	}
+	return s.lookupResources(ctx, req, nil)
+}
+
+// lookupResources is LookupResources through SpiceDB, at cons (nil: the
+// consistency req asks for).
+func (s *SpiceDB) lookupResources(ctx context.Context, req gatehouse.LookupResourcesRequest, cons *v1.Consistency) (gatehouse.LookupResourcesResult, error) {
 	c, err := toStruct("context", req.Context)
 	if err != nil {
 		return gatehouse.LookupResourcesResult{}, err
 	}
 	call := callHash("resources", req.ResourceType, req.Permission, req.Subject.String(), contextKey(req.Context))
-	cons := s.consistency(ctx, req.Consistency)
+	if cons == nil {
+		cons = s.consistency(ctx, req.Consistency)
+	}
 	var at *v1.Cursor
 	if req.Cursor != "" {
 		pc, err := s.decodeCursor(req.Cursor, call)
@@ -32,6 +45,11 @@ func (s *SpiceDB) LookupResources(ctx context.Context, req gatehouse.LookupResou
 	}
 	for {
 		out := gatehouse.LookupResourcesResult{Resources: []gatehouse.Object{}}
+		// SpiceDB answers a resource once for each way it is reached (an
+		// administrator who is also a CIS processor: every unflagged
+		// contractor twice); a page holds each once. A resource reached
+		// two ways may still be on two pages.
+		seen := map[string]bool{}
 		start := time.Now()
 		next, more, err := pageThrough(ctx, req.Limit, at,
 			func(ctx context.Context, at *v1.Cursor) (receiver[*v1.LookupResourcesResponse], error) {
@@ -45,13 +63,24 @@ func (s *SpiceDB) LookupResources(ctx context.Context, req gatehouse.LookupResou
 					OptionalCursor:     at,
 				})
 			},
-			func(r *v1.LookupResourcesResponse) {
-				out.Resources = append(out.Resources, gatehouse.Object{Type: req.ResourceType, ID: r.GetResourceObjectId()})
+			func(r *v1.LookupResourcesResponse) bool {
 				out.ZedToken = token(r.GetLookedUpAt())
+				id := r.GetResourceObjectId()
+				if seen[id] {
+					return false
+				}
+				seen[id] = true
+				out.Resources = append(out.Resources, gatehouse.Object{Type: req.ResourceType, ID: id})
+				return true
 			})
 		s.timed("LookupResources", start, err)
 		if err != nil {
 			return gatehouse.LookupResourcesResult{}, cursorError(translate(err), req.Cursor)
+		}
+		if out.ZedToken == "" {
+			// SpiceDB names the revision only with a result; an empty
+			// answer read at an exact snapshot was read at that one.
+			out.ZedToken = cons.GetAtExactSnapshot().GetToken()
 		}
 		if more && cons.GetAtExactSnapshot() == nil && out.ZedToken != "" {
 			// Every page must be read at one snapshot: at another revision

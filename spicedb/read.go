@@ -70,9 +70,10 @@ func (s *SpiceDB) ReadRelationshipsPage(ctx context.Context, req gatehouse.ReadR
 				Consistency: cons, RelationshipFilter: toFilter(req.Filter), OptionalLimit: spicePageSize, OptionalCursor: at,
 			})
 		},
-		func(r *v1.ReadRelationshipsResponse) {
+		func(r *v1.ReadRelationshipsResponse) bool {
 			out.Relationships = append(out.Relationships, fromRel(r.GetRelationship()))
 			out.ZedToken = token(r.GetReadAt())
+			return true
 		})
 	s.timed("ReadRelationships", start, err)
 	if err != nil {
@@ -98,10 +99,11 @@ type cursored interface{ GetAfterResultCursor() *v1.Cursor }
 
 // pageThrough reads SpiceDB pages opened by open, from the cursor at, and
 // hands each result to keep until keep holds limit (0: no limit) and SpiceDB
-// has another, or SpiceDB has no more. It returns SpiceDB's cursor after
+// has another, or SpiceDB has no more; keep answers false for a result it
+// left out (a duplicate), which does not count. It returns SpiceDB's cursor after
 // the last result kept and whether more remain; it never holds more than
 // one result beyond what keep took.
-func pageThrough[T cursored](ctx context.Context, limit int, at *v1.Cursor, open func(context.Context, *v1.Cursor) (receiver[T], error), keep func(T)) (*v1.Cursor, bool, error) {
+func pageThrough[T cursored](ctx context.Context, limit int, at *v1.Cursor, open func(context.Context, *v1.Cursor) (receiver[T], error), keep func(T) bool) (*v1.Cursor, bool, error) {
 	// Ending early ends the stream of the page being read.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -124,8 +126,9 @@ func pageThrough[T cursored](ctx context.Context, limit int, at *v1.Cursor, open
 			if limit > 0 && kept == limit {
 				return at, true, nil
 			}
-			keep(r)
-			kept++
+			if keep(r) {
+				kept++
+			}
 			at = r.GetAfterResultCursor()
 		}
 		if n < spicePageSize {

@@ -45,6 +45,9 @@ type SpiceDB struct {
 	// follow keeps the snapshot reads go to from the Watch stream the
 	// audit consumer follows; nil on embedded memory, whose head is exact.
 	follow *follower
+	// lookups keeps whole lookup answers by the same stream; nil on
+	// embedded memory.
+	lookups *lookups
 	// audit, once an AuditConsumer runs, makes writes wait for their record.
 	audit atomic.Pointer[auditState]
 
@@ -136,6 +139,7 @@ func New(conn grpc.ClientConnInterface, opts ...Option) *SpiceDB {
 			s.decided = newDecisions(DefaultDecisionCacheSize)
 		}
 		s.decided.watched = true
+		s.lookups = newLookups(DefaultLookupCacheIDs)
 	}
 	if s.writeMu == nil {
 		// Writes one at a time, so the last write's token bounds every

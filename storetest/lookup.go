@@ -57,6 +57,48 @@ func testLookupResourcesPaging(f *fixture) {
 	}
 }
 
+// testLookupResourcesOnceAndFresh: a contractor an administrator who is
+// also a CIS processor reaches two ways is listed once; a lookup repeated
+// after a write through the Store that changes its answer (K2's flag, the
+// role, a new contractor) sees the write (read-your-writes), and one
+// repeated with no such write answers the same.
+func testLookupResourcesOnceAndFresh(f *fixture) {
+	org, ada := f.id("org"), f.id("ada")
+	c := func(n int) string { return "contractor:" + f.id(fmt.Sprintf("c%d", n)) }
+	flag := func(n int) gatehouse.Relationship {
+		return gatehouse.Relationship{Resource: gatehouse.Object{Type: "contractor", ID: f.id(fmt.Sprintf("c%d", n))}, Relation: "admin_only", Subject: gatehouse.Wildcard("user")}
+	}
+	f.touch(
+		f.rel("organisation:%s#administrator@user:%s", org, ada),
+		f.rel("organisation:%s#cis_processor@user:%s", org, ada),
+		f.rel("%s#organisation@organisation:%s", c(1), org),
+		f.rel("%s#organisation@organisation:%s", c(2), org),
+		flag(2),
+	)
+	req := gatehouse.LookupResourcesRequest{ResourceType: "contractor", Permission: "view", Subject: gatehouse.User(ada)}
+	lookup := func(what string, want ...string) {
+		f.Helper()
+		for range 2 {
+			res, err := f.store.LookupResources(f.Context(), req)
+			if err != nil {
+				f.Fatalf("%s: %v", what, err)
+			}
+			got := objects(res.Resources)
+			slices.Sort(got)
+			wantStrings(f, what, got, want)
+		}
+	}
+	lookup("two ways to each contractor", c(1), c(2))
+	f.write(gatehouse.Write{Updates: updates(gatehouse.Delete, f.rel("organisation:%s#administrator@user:%s", org, ada))})
+	lookup("the administrator role taken away: c2 is admin-only (K2)", c(1))
+	f.touch(f.rel("%s#organisation@organisation:%s", c(3), org))
+	lookup("a new contractor", c(1), c(3))
+	f.write(gatehouse.Write{Updates: updates(gatehouse.Delete, flag(2))})
+	lookup("c2's flag lifted", c(1), c(2), c(3))
+	f.write(gatehouse.Write{Updates: updates(gatehouse.Delete, f.rel("organisation:%s#cis_processor@user:%s", org, ada))})
+	lookup("no role left")
+}
+
 func testLookupResourcesErrors(f *fixture) {
 	for _, tc := range []struct {
 		name string

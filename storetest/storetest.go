@@ -57,6 +57,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Check/errors", testCheckErrors},
 		{"CheckBulk/order_and_per_item_errors", testCheckBulk},
 		{"LookupResources/pages_cover_every_resource_once", testLookupResourcesPaging},
+		{"LookupResources/once_each_and_fresh_after_a_write", testLookupResourcesOnceAndFresh},
 		{"LookupResources/errors", testLookupResourcesErrors},
 		{"LookupSubjects/sorted_holders", testLookupSubjects},
 		{"LookupSubjects/wildcard_and_exclusion", testLookupSubjectsWildcard},
