@@ -48,7 +48,7 @@ type lookups struct {
 
 func newLookups(ids int) *lookups {
 	return &lookups{cache: otter.Must(&otter.Options[lookupKey, []string]{
-		MaximumWeight: uint64(ids), //nolint:gosec // a positive constant
+		MaximumWeight: uint64(ids),                                                                //nolint:gosec // a positive constant
 		Weigher:       func(_ lookupKey, ids []string) uint32 { return uint32(max(1, len(ids))) }, //nolint:gosec // at most maxLookupKept
 	})}
 }
