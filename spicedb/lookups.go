@@ -48,10 +48,13 @@ type lookups struct {
 
 func newLookups(ids int) *lookups {
 	return &lookups{cache: otter.Must(&otter.Options[lookupKey, []string]{
-		MaximumWeight: uint64(ids),                                                                //nolint:gosec // a positive constant
-		Weigher:       func(_ lookupKey, ids []string) uint32 { return uint32(max(1, len(ids))) }, //nolint:gosec // at most maxLookupKept
+		MaximumWeight: uint64(ids), //nolint:gosec // a positive constant
+		Weigher:       weighIDs,
 	})}
 }
+
+// weighIDs weighs a kept answer by its ids: at most maxLookupKept.
+func weighIDs(_ lookupKey, ids []string) uint32 { return uint32(max(1, len(ids))) } //nolint:gosec // at most maxLookupKept
 
 // lookupKey is the key of req's whole answer, read before the snapshot
 // it is computed at, as watchedKey is; false when it is not to be kept.
