@@ -1,6 +1,8 @@
 package gatehouse_test
 
 import (
+	"math/rand/v2"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -99,4 +101,57 @@ func FuzzParseSubject(f *testing.F) {
 			t.Fatalf("%q parsed to %q", s, sub.String())
 		}
 	})
+}
+
+// SpiceDB's identifier patterns, which ValidType, ValidID and
+// ValidRelation match by hand.
+var (
+	typeRE     = regexp.MustCompile(`^([a-z][a-z0-9_]{1,61}[a-z0-9]/)?[a-z][a-z0-9_]{1,62}[a-z0-9]$`)
+	idRE       = regexp.MustCompile(`^[a-zA-Z0-9/_|\-=+]+$`)
+	relationRE = regexp.MustCompile(`^[a-z][a-z0-9_]{1,62}[a-z0-9]$`)
+)
+
+// sameAsPatterns fails t when a validator and SpiceDB's pattern disagree on s.
+func sameAsPatterns(t *testing.T, s string) {
+	t.Helper()
+	if got, want := gatehouse.ValidType(s), typeRE.MatchString(s); got != want {
+		t.Errorf("ValidType(%q) = %v, the pattern says %v", s, got, want)
+	}
+	if got, want := gatehouse.ValidID(s), len(s) <= 1024 && idRE.MatchString(s); got != want {
+		t.Errorf("ValidID(%q) = %v, the pattern says %v", s, got, want)
+	}
+	if got, want := gatehouse.ValidRelation(s), relationRE.MatchString(s); got != want {
+		t.Errorf("ValidRelation(%q) = %v, the pattern says %v", s, got, want)
+	}
+}
+
+// TestValidNames (X3): the hand-written validators accept exactly what
+// SpiceDB's patterns do, at every edge of length and alphabet, and for
+// many random strings over the characters that matter.
+func TestValidNames(t *testing.T) {
+	long := func(n int) string { return "a" + strings.Repeat("b", n-2) + "c" }
+	for _, s := range []string{
+		"", "a", "ab", "abc", "a_c", "a_", "_ab", "ab_", "1ab", "aB1", "abc/def", "ab/def", "abc/de", "abc/def/ghi", "/abc", "abc/",
+		long(63), long(64), long(65), long(63) + "/" + long(64), long(64) + "/" + long(64), long(63) + "/" + long(65),
+		"user", "organisation", "change_kind", "x:y", "a-b", "a*b", "*", "é", "abé",
+		strings.Repeat("a", 1024), strings.Repeat("a", 1025), "a|b=c+d-e/f_G9",
+	} {
+		sameAsPatterns(t, s)
+	}
+	rng := rand.New(rand.NewPCG(3, 3))
+	const alphabet = "abz09_/AZ|-=+*:# é"
+	for range 200_000 {
+		b := make([]byte, rng.IntN(70))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		sameAsPatterns(t, string(b))
+	}
+}
+
+func FuzzValidNames(f *testing.F) {
+	f.Add("organisation")
+	f.Add("ns/contractor")
+	f.Add("a|b=c")
+	f.Fuzz(sameAsPatterns)
 }

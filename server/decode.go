@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/gatehouse-authz/gatehouse"
@@ -59,7 +60,7 @@ const maxItems = 10000
 // are refused, each naming the field at any depth. Whatever its shape, a
 // body costs a small constant of memory per byte to read or refuse.
 func decodeJSON(body []byte, v any) error {
-	w := walker{body: body, fields: map[reflect.Type]map[string]reflect.Type{}}
+	w := walker{body: body}
 	if err := w.value(reflect.TypeOf(v).Elem(), 0); err != nil {
 		return err
 	}
@@ -94,7 +95,6 @@ type walker struct {
 	// seen holds the keys read so far, each with the object it is in.
 	seen    map[seenKey]struct{}
 	objects int
-	fields  map[reflect.Type]map[string]reflect.Type
 }
 
 // step is a key (as written, quotes and escapes included) or, when key
@@ -471,16 +471,20 @@ func unknownField(fields map[string]reflect.Type, field, key string) error {
 	return gatehouse.Invalid(field, "unknown field %q", key)
 }
 
-// fieldsOf is fieldsOf, once per type for the walk.
+// knownFields holds fieldsOf of each type a body was read into, once per
+// process: the API's types are few, and the maps are only read.
+var knownFields sync.Map // reflect.Type → map[string]reflect.Type
+
+// fieldsOf is fieldsOf, once per type.
 func (w *walker) fieldsOf(t reflect.Type) map[string]reflect.Type {
 	if t == nil || t.Kind() != reflect.Struct {
 		return nil
 	}
-	f, ok := w.fields[t]
-	if !ok {
-		f = fieldsOf(t)
-		w.fields[t] = f
+	if f, ok := knownFields.Load(t); ok {
+		return f.(map[string]reflect.Type) //nolint:forcetypeassert // only fieldsOf's maps are stored
 	}
+	f := fieldsOf(t)
+	knownFields.Store(t, f)
 	return f
 }
 
