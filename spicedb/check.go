@@ -68,18 +68,10 @@ func (s *SpiceDB) watchedCheck(ctx context.Context, req gatehouse.CheckRequest) 
 			return res, true, nil
 		}
 	}
-	start := time.Now()
-	resp, err := s.perms.CheckPermission(ctx, &v1.CheckPermissionRequest{
-		Consistency: exact(snap),
-		Resource:    objRef(req.Resource),
-		Permission:  req.Permission,
-		Subject:     subjRef(req.Subject),
-	})
-	s.timed("CheckPermission", start, err)
+	res, err := s.coalescedCheck(ctx, snap, req)
 	if err != nil {
-		return gatehouse.CheckResult{}, true, translate(err)
+		return gatehouse.CheckResult{}, true, err
 	}
-	res := checkResult(resp.GetPermissionship(), resp.GetPartialCaveatInfo(), snap)
 	if cached {
 		s.decided.cache.Set(key, res)
 	}

@@ -2,6 +2,7 @@ package spicedb
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -353,5 +354,77 @@ func TestReadersOfSchema(t *testing.T) {
 		if got := reads(c.perm, c.changed); got != c.want {
 			t.Errorf("%v reads %v: %v, want %v", c.perm, c.changed, got, c.want)
 		}
+	}
+}
+
+// TestCoalescedChecks (issue 20; R5, K2): checks at the snapshot that come
+// while coalesceAfter are in flight go to SpiceDB together, and each
+// answer is its own: the same as SpiceDB's fully consistent one, and a
+// check SpiceDB refuses (a permission the schema lacks) refuses only
+// that check.
+func TestCoalescedChecks(t *testing.T) {
+	r := watchedReplicas(t, 1)[0]
+	var ups []gatehouse.Update
+	const contractors, users = 30, 8
+	for i := range contractors {
+		c := fmt.Sprintf("c%d", i)
+		ups = append(ups, gatehouse.Update{Relationship: mustRel(t, "contractor:"+c+"#organisation@organisation:acme")})
+		if i%3 == 0 {
+			ups = append(ups, gatehouse.Update{Relationship: adminOnly(c)})
+		}
+	}
+	for u := range users {
+		role := []string{"cis_processor", "administrator", "billing_manager"}[u%3]
+		ups = append(ups, gatehouse.Update{Relationship: mustRel(t, fmt.Sprintf("organisation:acme#%s@user:u%d", role, u))})
+	}
+	r.caughtUp(t, r.write(t, ups...))
+	type result struct {
+		req     gatehouse.CheckRequest
+		allowed bool
+		err     error
+	}
+	results := make(chan result, contractors*users+users)
+	var wg sync.WaitGroup
+	for i := range contractors {
+		for u := range users {
+			wg.Go(func() {
+				req := gatehouse.CheckRequest{Resource: gatehouse.Object{Type: "contractor", ID: fmt.Sprintf("c%d", i)}, Permission: "view", Subject: gatehouse.User(fmt.Sprintf("u%d", u))}
+				res, err := r.Check(t.Context(), req)
+				results <- result{req, res.Allowed, err}
+			})
+		}
+	}
+	for u := range users {
+		wg.Go(func() {
+			req := gatehouse.CheckRequest{Resource: gatehouse.Object{Type: "contractor", ID: "c1"}, Permission: "pilot", Subject: gatehouse.User(fmt.Sprintf("u%d", u))}
+			_, err := r.Check(t.Context(), req)
+			results <- result{req, false, err}
+		})
+	}
+	wg.Wait()
+	close(results)
+	for res := range results {
+		if res.req.Permission == "pilot" {
+			if gatehouse.ErrorCode(res.err) != gatehouse.EINVALID {
+				t.Errorf("%s#pilot@%s: %v, want a refusal", res.req.Resource, res.req.Subject, res.err)
+			}
+			continue
+		}
+		if res.err != nil {
+			t.Fatalf("%s#view@%s: %v", res.req.Resource, res.req.Subject, res.err)
+		}
+		res.req.Consistency = gatehouse.Consistency{FullyConsistent: true}
+		want, err := r.Check(t.Context(), res.req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.allowed != want.Allowed {
+			t.Errorf("%s#view@%s: allowed %v, SpiceDB fully consistent says %v", res.req.Resource, res.req.Subject, res.allowed, want.Allowed)
+		}
+	}
+	bulks, checks := r.Coalesced()
+	t.Logf("%d checks went in %d bulk calls", checks, bulks)
+	if bulks == 0 {
+		t.Error("no check was coalesced: the test proved nothing")
 	}
 }

@@ -48,6 +48,8 @@ type SpiceDB struct {
 	// lookups keeps whole lookup answers by the same stream; nil on
 	// embedded memory.
 	lookups *lookups
+	// coalesce sends checks at the snapshot together when many wait.
+	coalesce coalescer
 	// audit, once an AuditConsumer runs, makes writes wait for their record.
 	audit atomic.Pointer[auditState]
 
