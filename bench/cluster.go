@@ -52,12 +52,12 @@ func (b *bench) startCluster(ctx context.Context) error {
 	})
 	var gateways []replica
 	for i, n := range c.Nodes {
-		gw := &gateway{base: "http://" + n.Container.HTTPEndpoint(), key: c.PresharedKey()}
+		gw := &gateway{base: "http://" + n.HTTPEndpoint(), key: c.PresharedKey()}
 		if err := waitFor(ctx, func() error { _, err := gw.verify(ctx, http.DefaultClient, b.data.checks[0]); return err }); err != nil {
 			return fmt.Errorf("the gateway of SpiceDB node %d: %w", i+1, err)
 		}
 		gateways = append(gateways, gw)
-		if st, err := n.Container.State(ctx); err == nil {
+		if st, err := n.State(ctx); err == nil {
 			b.procs = append(b.procs, named{fmt.Sprintf("spicedb-cluster-%d", i+1), st.Pid})
 		}
 	}
@@ -113,7 +113,7 @@ func clusterUnavailable(ctx context.Context, postgres string) string {
 // saveLogs writes each node's output to spicedb-cluster-<i>.log.
 func (b *bench) saveLogs(ctx context.Context, c *integration.SpiceDBCluster) {
 	for i, n := range c.Nodes {
-		rc, err := n.Container.Logs(ctx)
+		rc, err := n.Logs(ctx)
 		if err != nil {
 			continue
 		}

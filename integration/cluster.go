@@ -194,13 +194,13 @@ func (s *SpiceDB) Kill(ctx context.Context) error {
 		return fmt.Errorf("docker client: %w", err)
 	}
 	defer func() { _ = cli.Close() }()
-	if _, err := cli.ContainerKill(ctx, s.Container.GetContainerID(), client.ContainerKillOptions{Signal: "KILL"}); err != nil {
+	if _, err := cli.ContainerKill(ctx, s.GetContainerID(), client.ContainerKillOptions{Signal: "KILL"}); err != nil {
 		return fmt.Errorf("kill spicedb: %w", err)
 	}
 	// Wait until Docker has it as exited, so that a Start that follows
 	// starts it rather than finding it still running.
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		st, err := s.Container.State(ctx)
+		st, err := s.State(ctx)
 		if err == nil && !st.Running {
 			return nil
 		}

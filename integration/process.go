@@ -64,9 +64,12 @@ func moduleDir(ctx context.Context) (string, error) {
 		}
 	}
 	out, err := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", modulePath).Output()
+	if err != nil {
+		return "", fmt.Errorf("find the source of %s: go list -m: %w (run from a module that requires it)", modulePath, err)
+	}
 	dir := strings.TrimSpace(string(out))
-	if err != nil || dir == "" {
-		return "", fmt.Errorf("find the source of %s (go list -m: %v): run from a module that requires it", modulePath, err)
+	if dir == "" {
+		return "", fmt.Errorf("find the source of %s: go list -m names no directory for it (vendored?)", modulePath)
 	}
 	return dir, nil
 }
