@@ -2,12 +2,16 @@
 // object types, roles, designations, change kinds, relations and the
 // permissions Gatehouse checks (vocabulary.go), declared once; references
 // and their parsing (ref.go); the one error type (error.go); labels, the
-// display data kept in SpiceDB (label.go); the audit record (audit.go);
-// and the Store interface through which everything reaches SpiceDB
-// (store.go).
+// display data kept in SpiceDB (label.go); the audit record and the
+// AuditTrail port (audit.go), and which organisation each changed
+// relationship belongs to (attribution.go, X2); the caller of a request
+// and the newest ZedToken it sent, carried on the context (caller.go,
+// freshness.go); and the Store interface through which everything
+// reaches SpiceDB (store.go).
 //
 // It holds no workflow: the rules of domain.md that need more than one
 // relationship live in package workflow. It imports only the standard
 // library and knows nothing of HTTP or gRPC, so every package of Gatehouse
-// may import it: workflow, server, spicedb, seed, client tests, cmd.
+// may import it, and most do: workflow, server, console, spicedb, audit,
+// dryrun, seed, wire, client, storetest and cmd/gatehouse.
 package gatehouse

@@ -9,7 +9,8 @@
 // each record once.
 //
 // audit imports the root package, pgx and golang-migrate (never
-// authzed-go); spicedb and cmd/gatehouse import it.
+// authzed-go); only cmd/gatehouse imports it, and hands it to package
+// spicedb as a gatehouse.AuditTrail.
 package audit
 
 import (

@@ -38,8 +38,8 @@ func (b *bench) startCluster(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c, err := integration.StartSpiceDBCluster(ctx, clusterNodes, integration.WithPostgres(db),
-		integration.WithCustomizers(sdbtestcontainer.WithHTTP()))
+	c, err := integration.RunSpiceDBCluster(ctx, integration.SpiceDBImage(), clusterNodes,
+		integration.WithPostgres(db), sdbtestcontainer.WithHTTP())
 	if err != nil {
 		fmt.Fprintf(b.out, "cluster shape skipped: %v\n", err)
 		return nil
@@ -52,25 +52,22 @@ func (b *bench) startCluster(ctx context.Context) error {
 	})
 	var gateways []replica
 	for i, n := range c.Nodes {
-		gw := &gateway{base: "http://" + n.Container.HTTPEndpoint(), key: c.Key}
+		gw := &gateway{base: "http://" + n.HTTPEndpoint(), key: c.PresharedKey()}
 		if err := waitFor(ctx, func() error { _, err := gw.verify(ctx, http.DefaultClient, b.data.checks[0]); return err }); err != nil {
 			return fmt.Errorf("the gateway of SpiceDB node %d: %w", i+1, err)
 		}
 		gateways = append(gateways, gw)
-		if st, err := n.Container.State(ctx); err == nil {
+		if st, err := n.State(ctx); err == nil {
 			b.procs = append(b.procs, named{fmt.Sprintf("spicedb-cluster-%d", i+1), st.Pid})
 		}
 	}
 
-	nodes, err := c.Target(ctx)
-	if err != nil {
-		return err
-	}
+	nodes := c.Target()
 	audit, err := b.database(ctx)
 	if err != nil {
 		return err
 	}
-	env := append(remoteEnv(nodes, c.Key), "GATEHOUSE_AUDIT_DATABASE="+audit)
+	env := append(remoteEnv(nodes, c.PresharedKey()), "GATEHOUSE_AUDIT_DATABASE="+audit)
 	one, err := b.startGatehouse(ctx, "gatehouse-cluster-a", env...)
 	if err != nil {
 		return err
@@ -116,7 +113,7 @@ func clusterUnavailable(ctx context.Context, postgres string) string {
 // saveLogs writes each node's output to spicedb-cluster-<i>.log.
 func (b *bench) saveLogs(ctx context.Context, c *integration.SpiceDBCluster) {
 	for i, n := range c.Nodes {
-		rc, err := n.Container.Logs(ctx)
+		rc, err := n.Logs(ctx)
 		if err != nil {
 			continue
 		}

@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/testcontainers/testcontainers-go"
+
 	"github.com/gatehouse-authz/gatehouse/integration"
 )
 
@@ -76,15 +78,15 @@ func TestExamples(t *testing.T) {
 // in one bash session.
 func runPage(t *testing.T, bin, page string, examples []example) {
 	key := "gh_" + randomHex(t)
-	gh, err := integration.StartProcess(t.Context(), bin, nil,
+	gh, err := integration.RunProcess(t.Context(), bin,
 		integration.WithAPIKey(key),
-		integration.WithEnv("GATEHOUSE_SEED", "true"),
+		testcontainers.WithEnv(map[string]string{"GATEHOUSE_SEED": "true"}),
 	)
 	if err != nil {
 		skipOrFail(t, "cannot start the demo server: %v", err)
 	}
 	t.Cleanup(func() { _ = gh.Terminate(context.WithoutCancel(t.Context())) })
-	u, err := url.Parse(gh.URL)
+	u, err := url.Parse(gh.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +95,7 @@ func runPage(t *testing.T, bin, page string, examples []example) {
 		"PATH=" + filepath.Dir(bin) + string(os.PathListSeparator) + os.Getenv("PATH"),
 		"HOME=" + t.TempDir(),
 		"LANG=C.UTF-8",
-		"GATEHOUSE_URL=" + gh.URL,
+		"GATEHOUSE_URL=" + gh.URL(),
 		"GATEHOUSE_API_KEY=" + key,
 	})
 	for _, ex := range examples {

@@ -19,6 +19,9 @@
 // changes, in one scratch SpiceDB. Bounded: MaxRelationships loaded,
 // MaxChecks checked per side; past either, Outcome reports no effects and
 // says they were truncated.
+//
+// dryrun imports only the root package and the standard library; server,
+// console and cmd/gatehouse import it.
 package dryrun
 
 import (

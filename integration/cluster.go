@@ -16,8 +16,6 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/network"
 	"github.com/testcontainers/testcontainers-go/wait"
-
-	"github.com/gatehouse-authz/gatehouse/schema"
 )
 
 // DispatchPort is the port of SpiceDB's dispatch server, on which the
@@ -38,39 +36,32 @@ const DispatchTarget = "dns:///" + SpiceDBAlias + ":" + DispatchPort
 // (counting from 1) on its own.
 type SpiceDBCluster struct {
 	// Nodes are the nodes, each with its own handles: Stop, Start, Kill,
-	// Restart, Endpoint. A node keeps its host port across restarts.
+	// Restart, GRPCEndpoint. A node keeps its host port across restarts.
 	Nodes []*SpiceDB
 	// Network is the Docker network the nodes are on.
 	Network *testcontainers.DockerNetwork
-	// Key is the gRPC preshared key of every node.
-	Key string
 	// Datastore is the Postgres URI as the containers see it.
 	Datastore string
+
+	key string
 }
+
+// PresharedKey returns the gRPC preshared key of every node.
+func (c *SpiceDBCluster) PresharedKey() string { return c.key }
 
 // Endpoints returns the gRPC address of every node from the host
 // (127.0.0.1:port), which stays the same when a node restarts.
-func (c *SpiceDBCluster) Endpoints(ctx context.Context) ([]string, error) {
+func (c *SpiceDBCluster) Endpoints() []string {
 	eps := make([]string, len(c.Nodes))
 	for i, n := range c.Nodes {
-		ep, err := n.Endpoint(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("node %d: %w", i+1, err)
-		}
-		eps[i] = ep
+		eps[i] = n.GRPCEndpoint()
 	}
-	return eps, nil
+	return eps
 }
 
 // Target returns the nodes' host addresses as one comma-separated list, the
 // form GATEHOUSE_SPICEDB takes for a cluster.
-func (c *SpiceDBCluster) Target(ctx context.Context) (string, error) {
-	eps, err := c.Endpoints(ctx)
-	if err != nil {
-		return "", err
-	}
-	return strings.Join(eps, ","), nil
-}
+func (c *SpiceDBCluster) Target() string { return strings.Join(c.Endpoints(), ",") }
 
 // NetworkTarget returns the gRPC target by which a container on the
 // cluster's network reaches every node: dns:///spicedb:50051.
@@ -92,32 +83,30 @@ func (c *SpiceDBCluster) Terminate(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// StartSpiceDBCluster starts n SpiceDB nodes on the Postgres database of
+// RunSpiceDBCluster starts n nodes of img on the Postgres database of
 // WithPostgres (required; it is migrated first, once), on a Docker network
 // of their own, with dispatch between them: every node serves the dispatch
 // API on DispatchPort and dispatches to the others through DispatchTarget.
 // The schema and relationships of the options are written through the
-// first node. Telemetry and the release check are off.
-// The caller calls Terminate; tests use MustSpiceDBCluster.
-func StartSpiceDBCluster(ctx context.Context, n int, opts ...Option) (*SpiceDBCluster, error) {
-	cfg := spicedbConfig{image: SpiceDBImage(), schema: schema.Text}
-	for _, o := range opts {
-		o(&cfg)
-	}
+// first node. Telemetry and the release check are off. It takes the
+// options RunSpiceDB takes but WithNetwork; each goes to every node. The
+// caller calls Terminate; tests use MustSpiceDBCluster.
+func RunSpiceDBCluster(ctx context.Context, img string, n int, opts ...testcontainers.ContainerCustomizer) (*SpiceDBCluster, error) {
+	set := settingsOf(opts)
 	if n < 1 {
 		return nil, fmt.Errorf("a cluster needs at least one node, got %d", n)
 	}
-	if cfg.postgresURI == "" {
+	if set.postgresURI == "" {
 		return nil, errors.New("a SpiceDB cluster needs a shared datastore: pass WithPostgres (MustSpiceDBCluster makes a database)")
 	}
-	if cfg.key == "" {
-		cfg.key = randomHex(16)
+	if set.key == "" {
+		set.key = randomHex(16)
 	}
-	inside, err := containerURI(cfg.postgresURI)
+	inside, err := containerURI(set.postgresURI)
 	if err != nil {
 		return nil, err
 	}
-	c := &SpiceDBCluster{Key: cfg.key, Datastore: inside}
+	c := &SpiceDBCluster{key: set.key, Datastore: inside}
 	nw, err := network.New(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("create docker network: %w", err)
@@ -128,11 +117,7 @@ func StartSpiceDBCluster(ctx context.Context, n int, opts ...Option) (*SpiceDBCl
 		cctx := context.WithoutCancel(ctx)
 		return nil, errors.Join(err, removeLabelled(cctx, label), c.Terminate(cctx))
 	}
-	common := []testcontainers.ContainerCustomizer{withLabel}
-	if cfg.logger != nil {
-		common = append(common, cfg.logger)
-	}
-	if err := migrate(ctx, cfg.image, inside, nw, common...); err != nil {
+	if err := migrate(ctx, img, inside, nw, set.withLogger(withLabel)...); err != nil {
 		return fail(err)
 	}
 	for i := range n {
@@ -140,8 +125,7 @@ func StartSpiceDBCluster(ctx context.Context, n int, opts ...Option) (*SpiceDBCl
 		if err != nil {
 			return fail(err)
 		}
-		custom := []testcontainers.ContainerCustomizer{
-			sdbtestcontainer.WithPresharedKeys(cfg.key),
+		custom := append(bootstrap(set, i == 0),
 			sdbtestcontainer.WithDatastore("postgres", inside),
 			network.WithNetwork([]string{SpiceDBAlias, fmt.Sprintf("%s-%d", SpiceDBAlias, i+1)}, nw),
 			testcontainers.WithEnv(map[string]string{
@@ -157,64 +141,49 @@ func StartSpiceDBCluster(ctx context.Context, n int, opts ...Option) (*SpiceDBCl
 			// the API's is the one a caller needs.
 			testcontainers.WithWaitStrategyAndDeadline(2*time.Minute, wait.ForListeningPort("50051/tcp"),
 				wait.ForLog("grpc server started serving").WithOccurrence(2)),
-		}
-		if i == 0 {
-			custom = append(custom, sdbtestcontainer.WithBootstrapSchema(cfg.schema))
-			if len(cfg.relationships) > 0 {
-				custom = append(custom, sdbtestcontainer.WithBootstrapRelationships(cfg.relationships...))
-			}
-		}
-		custom = append(append(custom, common...), cfg.customizers...)
-		ctr, err := sdbtestcontainer.Run(ctx, cfg.image, custom...)
+			withLabel,
+		)
+		custom = append(set.withLogger(custom...), opts...)
+		ctr, err := sdbtestcontainer.Run(ctx, img, custom...)
 		if err != nil {
-			return fail(hint(fmt.Errorf("start spicedb node %d (%s): %w", i+1, cfg.image, err), cfg.image, EnvSpiceDBImage))
+			return fail(hint(fmt.Errorf("start spicedb node %d (%s): %w", i+1, img, err), img, EnvSpiceDBImage))
 		}
-		c.Nodes = append(c.Nodes, &SpiceDB{Container: ctr, Network: nw, Key: cfg.key, Image: cfg.image, Datastore: inside})
+		c.Nodes = append(c.Nodes, &SpiceDB{Container: ctr, Network: nw, Datastore: inside, grpcEndpoint: ctr.GRPCEndpoint()})
+		c.key = ctr.PresharedKey()
 	}
 	return c, nil
 }
 
-// MustSpiceDBCluster starts n SpiceDB nodes as StartSpiceDBCluster does, on
-// a fresh Postgres database (MustPostgresDatabase) unless WithPostgres
-// names one, and removes them when the test ends. Without Docker or
-// Postgres it skips the test (fails it under CI=true).
-func MustSpiceDBCluster(tb testing.TB, n int, opts ...Option) *SpiceDBCluster {
+// StartSpiceDBCluster is RunSpiceDBCluster(ctx, SpiceDBImage(), n, opts...).
+//
+// Deprecated: use RunSpiceDBCluster, which names the image as
+// testcontainers' modules do.
+func StartSpiceDBCluster(ctx context.Context, n int, opts ...testcontainers.ContainerCustomizer) (*SpiceDBCluster, error) {
+	return RunSpiceDBCluster(ctx, SpiceDBImage(), n, opts...)
+}
+
+// MustSpiceDBCluster starts n nodes of SpiceDBImage() as RunSpiceDBCluster
+// does, on a fresh Postgres database (MustPostgresDatabase) unless
+// WithPostgres names one, and removes them when the test ends. Without
+// Docker or Postgres it skips the test (fails it under CI=true).
+func MustSpiceDBCluster(tb testing.TB, n int, opts ...testcontainers.ContainerCustomizer) *SpiceDBCluster {
 	tb.Helper()
 	RequireDocker(tb)
-	var probe spicedbConfig
-	for _, o := range opts {
-		o(&probe)
-	}
-	pre := []Option{func(c *spicedbConfig) { c.logger = testLogger(tb) }}
-	if probe.postgresURI == "" {
+	pre := []testcontainers.ContainerCustomizer{logTo(tb)}
+	if settingsOf(opts).postgresURI == "" {
 		pre = append(pre, WithPostgres(MustPostgresDatabase(tb)))
 	}
-	c, err := StartSpiceDBCluster(tb.Context(), n, append(pre, opts...)...)
+	c, err := RunSpiceDBCluster(tb.Context(), SpiceDBImage(), n, append(pre, opts...)...)
 	if err != nil {
 		tb.Fatalf("integration: %v", err)
 	}
 	// Cleanups run last first: the logs, the nodes, then the network.
 	testcontainers.CleanupNetwork(tb, c.Network)
 	for i, node := range c.Nodes {
-		testcontainers.CleanupContainer(tb, node.Container)
-		logOnFailure(tb, fmt.Sprintf("spicedb node %d", i+1), node.Container)
+		testcontainers.CleanupContainer(tb, node)
+		logOnFailure(tb, fmt.Sprintf("spicedb node %d", i+1), node)
 	}
 	return c
-}
-
-// WithSpiceDBCluster points a Gatehouse process at every node of c, by the
-// nodes' host addresses (GATEHOUSE_SPICEDB=host:port,host:port,...).
-func WithSpiceDBCluster(ctx context.Context, c *SpiceDBCluster) (GatehouseOption, error) {
-	target, err := c.Target(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return func(g *gatehouseConfig) {
-		g.env["GATEHOUSE_SPICEDB"] = target
-		g.env["GATEHOUSE_SPICEDB_KEY"] = c.Key
-		g.env["GATEHOUSE_SPICEDB_INSECURE"] = "true"
-		delete(g.env, "GATEHOUSE_SEED")
-	}, nil
 }
 
 // Kill kills SpiceDB at once (SIGKILL): no graceful shutdown, as when its
@@ -225,13 +194,13 @@ func (s *SpiceDB) Kill(ctx context.Context) error {
 		return fmt.Errorf("docker client: %w", err)
 	}
 	defer func() { _ = cli.Close() }()
-	if _, err := cli.ContainerKill(ctx, s.Container.GetContainerID(), client.ContainerKillOptions{Signal: "KILL"}); err != nil {
+	if _, err := cli.ContainerKill(ctx, s.GetContainerID(), client.ContainerKillOptions{Signal: "KILL"}); err != nil {
 		return fmt.Errorf("kill spicedb: %w", err)
 	}
 	// Wait until Docker has it as exited, so that a Start that follows
 	// starts it rather than finding it still running.
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		st, err := s.Container.State(ctx)
+		st, err := s.State(ctx)
 		if err == nil && !st.Running {
 			return nil
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"github.com/testcontainers/testcontainers-go"
 
 	"github.com/gatehouse-authz/gatehouse/client"
 	"github.com/gatehouse-authz/gatehouse/integration"
@@ -74,14 +75,11 @@ func MustClusterFixture(t *testing.T, replicas int) *clusterFixture {
 }
 
 // mustReplica starts one more Gatehouse process in front of every node.
-func (f *clusterFixture) mustReplica(t *testing.T, opts ...integration.GatehouseOption) *integration.Gatehouse {
+func (f *clusterFixture) mustReplica(t *testing.T, opts ...testcontainers.ContainerCustomizer) *integration.Gatehouse {
 	t.Helper()
-	withCluster, err := integration.WithSpiceDBCluster(t.Context(), f.cluster)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return integration.MustGatehouseProcess(t, f.bin, nil, append([]integration.GatehouseOption{
-		withCluster, integration.WithEnv("GATEHOUSE_AUDIT_DATABASE", f.auditDB),
+	return integration.MustGatehouseProcess(t, f.bin, nil, append([]testcontainers.ContainerCustomizer{
+		integration.WithSpiceDBCluster(f.cluster),
+		testcontainers.WithEnv(map[string]string{"GATEHOUSE_AUDIT_DATABASE": f.auditDB}),
 	}, opts...)...)
 }
 
@@ -240,7 +238,7 @@ func contractorEvents(t *testing.T, g *integration.Gatehouse) []string {
 	t.Helper()
 	log, err := g.Client().Audit(t.Context(), client.AuditQuery{Organisation: "acme"})
 	if err != nil {
-		t.Fatalf("audit trail through %s: %v", g.URL, err)
+		t.Fatalf("audit trail through %s: %v", g.URL(), err)
 	}
 	var out []string
 	for _, e := range log.Events {
@@ -329,7 +327,7 @@ func TestClusterStopEverythingAndStart(t *testing.T) {
 		}
 	}
 	for i, n := range f.cluster.Nodes {
-		if err := n.Stop(ctx, 10*time.Second); err != nil {
+		if err := n.Stop(ctx, new(10*time.Second)); err != nil {
 			t.Fatalf("stop node %d: %v", i+1, err)
 		}
 	}
@@ -398,7 +396,7 @@ func orgEvents(t *testing.T, g *integration.Gatehouse, org string, want int) []s
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(250 * time.Millisecond) {
 		log, err := g.Client().Audit(t.Context(), client.AuditQuery{Organisation: org})
 		if err != nil && time.Now().After(deadline) {
-			t.Fatalf("audit trail of %s through %s: %v", org, g.URL, err)
+			t.Fatalf("audit trail of %s through %s: %v", org, g.URL(), err)
 		}
 		if err == nil {
 			out = out[:0]
@@ -456,7 +454,7 @@ func TestClusterKillReplicaDuringWrites(t *testing.T) {
 			}
 		}
 		if err != nil {
-			t.Fatalf("write %d through %s: %v", i, via.URL, err)
+			t.Fatalf("write %d through %s: %v", i, via.URL(), err)
 		}
 		answered++
 	}

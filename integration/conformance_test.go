@@ -37,11 +37,7 @@ func TestConformance(t *testing.T) {
 // over that connection for each test. MustSpiceDB wrote the schema.
 func remoteStores(t *testing.T, sdb *integration.SpiceDB, opts ...spicedb.Option) storetest.NewStore {
 	t.Helper()
-	ep, err := sdb.Endpoint(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := spicedb.Dial(ep, sdb.Key, true, 10*time.Second)
+	conn, err := spicedb.Dial(sdb.GRPCEndpoint(), sdb.PresharedKey(), true, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

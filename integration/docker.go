@@ -12,7 +12,6 @@ import (
 
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
-	tclog "github.com/testcontainers/testcontainers-go/log"
 )
 
 // The images the harness runs unless SPICEDB_IMAGE and GATEHOUSE_IMAGE
@@ -87,12 +86,6 @@ func RequireDocker(tb testing.TB) {
 	if err := DockerAvailable(tb.Context()); err != nil {
 		skipOrFail(tb, "this test needs Docker, which is not available: %v", err)
 	}
-}
-
-// testLogger sends testcontainers' chatter to the test log, shown only for
-// a failed test or with -v.
-func testLogger(tb testing.TB) testcontainers.ContainerCustomizer {
-	return testcontainers.WithLogger(tclog.TestLogger(tb))
 }
 
 // hint adds what to do to the error of a container that did not start.

@@ -83,7 +83,7 @@ func runSuite(t *testing.T, gh *integration.Gatehouse) {
 	})
 
 	t.Run("authentication", func(t *testing.T) {
-		_, err := client.New(gh.URL, "wrong-key").Schema(t.Context())
+		_, err := client.New(gh.URL(), "wrong-key").Schema(t.Context())
 		_ = MustErrorCode(t, err, http.StatusUnauthorized, client.EUNAUTHENTICATED)
 	})
 

@@ -111,7 +111,7 @@ type load struct {
 
 func startLoad(ctx context.Context, gh *integration.Gatehouse, workers int) *load {
 	l := &load{
-		url: gh.URL + "/v1/check", key: gh.APIKey, stop: make(chan struct{}),
+		url: gh.URL() + "/v1/check", key: gh.APIKey(), stop: make(chan struct{}),
 		hc: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: workers}},
 	}
 	l.current.Store(&tally{name: "start", start: time.Now()})
@@ -229,7 +229,7 @@ func TestSpiceDBOutageUnderLoad(t *testing.T) {
 
 	stopAt := time.Now()
 	phases = append(phases, l.phase("stopping"))
-	if err := f.sdb.Stop(ctx, 10*time.Second); err != nil {
+	if err := f.sdb.Stop(ctx, new(10*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("spicedb stopped in %v", time.Since(stopAt).Round(10*time.Millisecond))
@@ -330,7 +330,7 @@ func TestClientRetryRidesOverSpiceDBRestart(t *testing.T) {
 	c := f.gh.Client(client.WithRetries(20), client.WithBackoff(200*time.Millisecond, 3*time.Second),
 		client.WithHTTPClient(&http.Client{Transport: counter, Timeout: 30 * time.Second}))
 
-	if err := f.sdb.Stop(ctx, 10*time.Second); err != nil {
+	if err := f.sdb.Stop(ctx, new(10*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	downAt := time.Now()

@@ -31,93 +31,39 @@ const SpiceDBAlias = "spicedb"
 // hostGateway is how a container reaches the Docker host.
 const hostGateway = "host.docker.internal"
 
-// spicedbConfig is what the Options say.
-type spicedbConfig struct {
-	image         string
-	key           string
-	schema        string
-	relationships []string
-	postgresURI   string
-	network       *testcontainers.DockerNetwork
-	customizers   []testcontainers.ContainerCustomizer
-	// logger receives testcontainers' output for every container started.
-	logger testcontainers.ContainerCustomizer
-}
-
-// Option configures the SpiceDB that StartSpiceDB and MustSpiceDB start.
-type Option func(*spicedbConfig)
-
-// WithImage runs img instead of SpiceDBImage().
-func WithImage(img string) Option {
-	return func(c *spicedbConfig) { c.image = img }
-}
-
-// WithPresharedKey sets SpiceDB's preshared key (default: a random one).
-func WithPresharedKey(key string) Option {
-	return func(c *spicedbConfig) { c.key = key }
-}
-
-// WithSchema writes schema instead of Gatehouse's (schema.Text).
-func WithSchema(s string) Option {
-	return func(c *spicedbConfig) { c.schema = s }
-}
-
-// WithRelationships writes the relationships ("organisation:acme#owner@user:alice")
-// once the schema is written.
-func WithRelationships(rels ...string) Option {
-	return func(c *spicedbConfig) { c.relationships = append(c.relationships, rels...) }
-}
-
-// WithPostgres runs SpiceDB on the Postgres database at uri, as the host
-// sees it; a host of localhost or 127.0.0.1 becomes host.docker.internal
-// inside the container. The database is migrated to the image's version
-// first (spicedb migrate head, in a container of its own). See
-// MustPostgresDatabase for a fresh database per test.
-func WithPostgres(uri string) Option {
-	return func(c *spicedbConfig) { c.postgresURI = uri }
-}
-
-// WithNetwork attaches SpiceDB to nw instead of a network of its own; the
-// caller removes nw.
-func WithNetwork(nw *testcontainers.DockerNetwork) Option {
-	return func(c *spicedbConfig) { c.network = nw }
-}
-
-// WithCustomizers passes testcontainers customizers (testcontainers.WithEnv
-// with SPICEDB_* flags, say) on to the SpiceDB container.
-func WithCustomizers(cs ...testcontainers.ContainerCustomizer) Option {
-	return func(c *spicedbConfig) { c.customizers = append(c.customizers, cs...) }
-}
-
-// SpiceDB is a SpiceDB server in a container with a schema written.
+// SpiceDB is SpiceDB in a container with a schema written: SpiceDB's
+// official testcontainers module (sdbtestcontainer), whose methods it
+// has (PresharedKey, GRPCEndpoint, and testcontainers.Container's), on a
+// Docker network where Gatehouse finds it.
 type SpiceDB struct {
-	// Container is SpiceDB's official testcontainers module.
-	Container *sdbtestcontainer.Container
+	*sdbtestcontainer.Container
 	// Network is the Docker network SpiceDB is on, as SpiceDBAlias.
 	Network *testcontainers.DockerNetwork
-	// Key is the gRPC preshared key.
-	Key string
-	// Image is the image it runs.
-	Image string
 	// Datastore is "memory", or the Postgres URI as the container sees it.
 	Datastore string
 
-	ownNetwork bool
+	grpcEndpoint string
+	ownNetwork   bool
 }
+
+var _ testcontainers.Container = (*SpiceDB)(nil)
+
+// GRPCEndpoint returns the gRPC address of SpiceDB from the host
+// (host:port). Unlike the module's, it stays right when the container
+// restarts through Start or Restart, which ask Docker for the new port.
+func (s *SpiceDB) GRPCEndpoint() string { return s.grpcEndpoint }
 
 // NetworkEndpoint returns the gRPC address of SpiceDB on its Docker
 // network ("spicedb:50051"), for containers on that network.
 func (s *SpiceDB) NetworkEndpoint() string { return net.JoinHostPort(SpiceDBAlias, "50051") }
 
-// Endpoint returns the gRPC address of SpiceDB from the host (host:port).
-// The published port changes when the container restarts, so ask again
-// after Restart.
-func (s *SpiceDB) Endpoint(ctx context.Context) (string, error) {
-	host, err := s.Container.Host(ctx)
+// hostEndpoint asks Docker for SpiceDB's gRPC address from the host.
+func (s *SpiceDB) hostEndpoint(ctx context.Context) (string, error) {
+	host, err := s.Host(ctx)
 	if err != nil {
 		return "", fmt.Errorf("spicedb host: %w", err)
 	}
-	port, err := s.Container.MappedPort(ctx, "50051/tcp")
+	port, err := s.MappedPort(ctx, "50051/tcp")
 	if err != nil {
 		return "", fmt.Errorf("spicedb port: %w", err)
 	}
@@ -126,41 +72,36 @@ func (s *SpiceDB) Endpoint(ctx context.Context) (string, error) {
 
 // Dial returns a gRPC connection to SpiceDB from the host, authenticated
 // with its key, for authzed-go's service clients. The caller closes it.
-func (s *SpiceDB) Dial(ctx context.Context) (*grpc.ClientConn, error) {
-	ep, err := s.Endpoint(ctx)
-	if err != nil {
-		return nil, err
-	}
-	conn, err := grpc.NewClient(ep,
+func (s *SpiceDB) Dial(context.Context) (*grpc.ClientConn, error) {
+	conn, err := grpc.NewClient(s.grpcEndpoint,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpcutil.WithInsecureBearerToken(s.Key))
+		grpcutil.WithInsecureBearerToken(s.PresharedKey()))
 	if err != nil {
-		return nil, fmt.Errorf("dial spicedb at %s: %w", ep, err)
+		return nil, fmt.Errorf("dial spicedb at %s: %w", s.grpcEndpoint, err)
 	}
 	return conn, nil
 }
 
-// Stop stops the container gracefully (SIGTERM, then SIGKILL after
-// timeout); its datastore stays, which on Postgres keeps the data.
-func (s *SpiceDB) Stop(ctx context.Context, timeout time.Duration) error {
-	if err := s.Container.Stop(ctx, &timeout); err != nil {
-		return fmt.Errorf("stop spicedb: %w", err)
-	}
-	return nil
-}
-
-// Start starts a stopped container again and waits until SpiceDB serves.
+// Start starts a stopped container again (after Stop or Kill) and waits
+// until SpiceDB serves; its datastore is what it was, which on Postgres
+// keeps the data.
 func (s *SpiceDB) Start(ctx context.Context) error {
 	if err := s.Container.Start(ctx); err != nil {
 		return fmt.Errorf("start spicedb: %w", err)
 	}
+	ep, err := s.hostEndpoint(ctx)
+	if err != nil {
+		return err
+	}
+	s.grpcEndpoint = ep
 	return s.WaitServing(ctx, time.Minute)
 }
 
-// Restart stops the container and starts it again.
+// Restart stops the container gracefully (SIGTERM, then SIGKILL after
+// timeout) and starts it again.
 func (s *SpiceDB) Restart(ctx context.Context, timeout time.Duration) error {
-	if err := s.Stop(ctx, timeout); err != nil {
-		return err
+	if err := s.Stop(ctx, &timeout); err != nil {
+		return fmt.Errorf("stop spicedb: %w", err)
 	}
 	return s.Start(ctx)
 }
@@ -203,11 +144,12 @@ func (s *SpiceDB) healthy(ctx context.Context) error {
 	return nil
 }
 
-// Terminate removes the container, and the network when StartSpiceDB made it.
-func (s *SpiceDB) Terminate(ctx context.Context) error {
+// Terminate removes the container, and the network when RunSpiceDB made
+// it.
+func (s *SpiceDB) Terminate(ctx context.Context, opts ...testcontainers.TerminateOption) error {
 	var err error
 	if s.Container != nil {
-		err = testcontainers.TerminateContainer(s.Container)
+		err = testcontainers.TerminateContainer(s.Container, opts...)
 	}
 	if s.ownNetwork && s.Network != nil {
 		err = errors.Join(err, s.Network.Remove(ctx))
@@ -215,18 +157,17 @@ func (s *SpiceDB) Terminate(ctx context.Context) error {
 	return err
 }
 
-// StartSpiceDB starts SpiceDB in a container on a Docker network, with
-// Gatehouse's schema (and any relationships of the options) written, and
-// waits until it serves. The caller calls Terminate; tests use MustSpiceDB.
-func StartSpiceDB(ctx context.Context, opts ...Option) (*SpiceDB, error) {
-	cfg := spicedbConfig{image: SpiceDBImage(), schema: schema.Text}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	if cfg.key == "" {
-		cfg.key = randomHex(16)
-	}
-	s := &SpiceDB{Key: cfg.key, Image: cfg.image, Datastore: "memory", Network: cfg.network}
+// RunSpiceDB starts img (SpiceDBImage() for the official one at the
+// pinned version) in a container on a Docker network, with Gatehouse's
+// schema written, and waits until it serves; the caller calls Terminate
+// (testcontainers.CleanupContainer does, in a test). It takes the options
+// of this package for SpiceDB (WithRelationships, WithSchema,
+// WithPresharedKey, WithPostgres, WithNetwork), those of SpiceDB's module
+// (sdbtestcontainer.WithHTTP, ...) and testcontainers' own
+// (testcontainers.WithEnv with SPICEDB_* settings, ...).
+func RunSpiceDB(ctx context.Context, img string, opts ...testcontainers.ContainerCustomizer) (*SpiceDB, error) {
+	set := settingsOf(opts)
+	s := &SpiceDB{Datastore: "memory", Network: set.network}
 	if s.Network == nil {
 		nw, err := network.New(ctx)
 		if err != nil {
@@ -239,59 +180,75 @@ func StartSpiceDB(ctx context.Context, opts ...Option) (*SpiceDB, error) {
 		cctx := context.WithoutCancel(ctx)
 		return nil, errors.Join(err, removeLabelled(cctx, label), s.Terminate(cctx))
 	}
-
-	// common goes to every container of this start.
-	common := []testcontainers.ContainerCustomizer{withLabel}
-	if cfg.logger != nil {
-		common = append(common, cfg.logger)
-	}
-	custom := []testcontainers.ContainerCustomizer{
-		sdbtestcontainer.WithPresharedKeys(cfg.key),
-		sdbtestcontainer.WithBootstrapSchema(cfg.schema),
+	custom := append(bootstrap(set, true),
 		network.WithNetwork([]string{SpiceDBAlias}, s.Network),
 		// No call out to GitHub at start; telemetry is off in the module.
 		testcontainers.WithEnv(map[string]string{"SPICEDB_SKIP_RELEASE_CHECK": "true", "SPICEDB_WATCH_API_HEARTBEAT": "100ms"}),
-	}
-	if len(cfg.relationships) > 0 {
-		custom = append(custom, sdbtestcontainer.WithBootstrapRelationships(cfg.relationships...))
-	}
-	if cfg.postgresURI != "" {
-		inside, err := containerURI(cfg.postgresURI)
+	)
+	if set.postgresURI != "" {
+		inside, err := containerURI(set.postgresURI)
 		if err != nil {
 			return fail(err)
 		}
-		if err := migrate(ctx, cfg.image, inside, s.Network, common...); err != nil {
+		if err := migrate(ctx, img, inside, s.Network, set.withLogger(withLabel)...); err != nil {
 			return fail(err)
 		}
 		s.Datastore = inside
 		custom = append(custom, sdbtestcontainer.WithDatastore("postgres", inside), withHostGateway())
 	}
-	custom = append(append(custom, common...), cfg.customizers...)
+	custom = append(set.withLogger(append(custom, withLabel)...), opts...)
 
-	c, err := sdbtestcontainer.Run(ctx, cfg.image, custom...)
+	c, err := sdbtestcontainer.Run(ctx, img, custom...)
 	if err != nil {
-		return fail(hint(fmt.Errorf("start spicedb (%s): %w", cfg.image, err), cfg.image, EnvSpiceDBImage))
+		return fail(hint(fmt.Errorf("start spicedb (%s): %w", img, err), img, EnvSpiceDBImage))
 	}
-	s.Container = c
+	s.Container, s.grpcEndpoint = c, c.GRPCEndpoint()
 	return s, nil
 }
 
-// MustSpiceDB starts SpiceDB as StartSpiceDB does and removes it when the
-// test ends. Without Docker it skips the test (fails it under CI=true).
-func MustSpiceDB(tb testing.TB, opts ...Option) *SpiceDB {
+// bootstrap returns SpiceDB's module options for what set says of the key
+// and, when withData, the schema (Gatehouse's by default) and the
+// relationships.
+func bootstrap(set settings, withData bool) []testcontainers.ContainerCustomizer {
+	var cs []testcontainers.ContainerCustomizer
+	if set.key != "" {
+		cs = append(cs, sdbtestcontainer.WithPresharedKeys(set.key))
+	}
+	if !withData {
+		return cs
+	}
+	text := schema.Text
+	if set.schema != nil {
+		text = *set.schema
+	}
+	cs = append(cs, sdbtestcontainer.WithBootstrapSchema(text))
+	if len(set.relationships) > 0 {
+		cs = append(cs, sdbtestcontainer.WithBootstrapRelationships(set.relationships...))
+	}
+	return cs
+}
+
+// StartSpiceDB is RunSpiceDB(ctx, SpiceDBImage(), opts...).
+//
+// Deprecated: use RunSpiceDB, which names the image as testcontainers'
+// modules do.
+func StartSpiceDB(ctx context.Context, opts ...testcontainers.ContainerCustomizer) (*SpiceDB, error) {
+	return RunSpiceDB(ctx, SpiceDBImage(), opts...)
+}
+
+// MustSpiceDB starts SpiceDBImage() as RunSpiceDB does and removes it when
+// the test ends, after printing its last lines if the test failed. Without
+// Docker it skips the test (fails it under CI=true).
+func MustSpiceDB(tb testing.TB, opts ...testcontainers.ContainerCustomizer) *SpiceDB {
 	tb.Helper()
 	RequireDocker(tb)
-	withLog := func(c *spicedbConfig) { c.logger = testLogger(tb) }
-	s, err := StartSpiceDB(tb.Context(), append([]Option{withLog}, opts...)...)
+	s, err := RunSpiceDB(tb.Context(), SpiceDBImage(), append([]testcontainers.ContainerCustomizer{logTo(tb)}, opts...)...)
 	if err != nil {
 		tb.Fatalf("integration: %v", err)
 	}
-	// Cleanups run last first: the logs, the container, then the network.
-	if s.ownNetwork {
-		testcontainers.CleanupNetwork(tb, s.Network)
-	}
-	testcontainers.CleanupContainer(tb, s.Container)
-	logOnFailure(tb, "spicedb", s.Container)
+	// Cleanups run last first: the logs, then the container and network.
+	testcontainers.CleanupContainer(tb, s)
+	logOnFailure(tb, "spicedb", s)
 	return s
 }
 

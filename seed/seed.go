@@ -1,6 +1,8 @@
 // Package seed holds Gatehouse's demo data: three organisations, one for
 // each policy document in ../shared/seeds, and the loader that writes them.
-// It writes through a gatehouse.Store; cmd/gatehouse and tests import it.
+// It writes through a gatehouse.Store and imports only the root package;
+// cmd/gatehouse (which loads it), console (its people, for the demo
+// sign-in) and tests import it.
 package seed
 
 import (

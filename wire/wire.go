@@ -5,7 +5,7 @@
 // server's /openapi.json is generated from them too.
 //
 // wire imports only the standard library and the root package's error
-// codes; server/ and client/ import it.
+// codes; server/, console/ and client/ import it.
 package wire
 
 // ActorHeader names the person an admin request acts for: user:<id>.

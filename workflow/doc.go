@@ -1,5 +1,6 @@
 // Package workflow holds the rules of domain.md that need more than one
-// relationship, one file per concept: the write-guard kit every workflow
+// relationship, one file per concept, run by one Service over a
+// gatehouse.Store (service.go): the write-guard kit every workflow
 // uses (guard.go: permission checks, pins, write sets, retries),
 // organisations (organisation.go, details.go), roles and designations
 // (roles.go, designations.go), team membership (membership.go, T1/T4),
