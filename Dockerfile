@@ -5,6 +5,7 @@
 # and copies the host's CA bundle beside it, which remote SpiceDB over TLS
 # needs. Build it with `make images`, or by hand:
 #
+#   export GOTOOLCHAIN=go1.27.3    # SpiceDB v1.57.1 needs Go 1.26.9 or newer
 #   CGO_ENABLED=0 go build -ldflags='-s -w' -o bin/image/gatehouse ./cmd/gatehouse
 #   cp /etc/ssl/certs/ca-certificates.crt bin/image/
 #   docker build -t gatehouse:dev .

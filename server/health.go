@@ -57,8 +57,9 @@ func started(d Deps) gin.HandlerFunc {
 type AuditGauges struct {
 	// Running: the consumer hears from SpiceDB and has no fatal error.
 	Running bool
-	// Behind is how long since SpiceDB last sent the consumer anything (a
-	// checkpoint arrives every heartbeat when nothing changes).
+	// Behind is how long the consumer has been unable to follow SpiceDB's
+	// Watch stream (0 while it follows it; past the stall bound /readyz
+	// answers 503).
 	Behind time.Duration
 	// Pending counts this process's writes whose record is not in the trail yet.
 	Pending int
@@ -90,7 +91,7 @@ func (m *Metrics) WatchAudit(gauges func() AuditGauges) {
 			return 0
 		}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "gatehouse_audit_consumer_lag_seconds", Help: "Seconds since SpiceDB last sent the audit consumer a change or a checkpoint.",
+			Name: "gatehouse_audit_consumer_lag_seconds", Help: "Seconds the audit consumer has been unable to follow SpiceDB's Watch stream (0 while it follows it).",
 		}, func() float64 { return gauges().Behind.Seconds() }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "gatehouse_audit_pending_writes", Help: "Writes of this process whose audit record is not in the trail yet.",

@@ -1,8 +1,13 @@
 package server_test
 
 import (
+	"errors"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	"github.com/gatehouse-authz/gatehouse/server"
 )
 
 // TestMetrics counts requests by route pattern and status, and SpiceDB calls by method.
@@ -25,5 +30,30 @@ func TestMetrics(t *testing.T) {
 	}
 	if strings.Contains(body, testKey) {
 		t.Error("a key reached /metrics")
+	}
+}
+
+// TestReadyzReportsTheAuditConsumer (issue 19, item 5): once the audit
+// consumer reports itself stopped (spicedb.AuditConsumer.Healthy, past its
+// stall bound or on a fatal cursor), /readyz answers 503 saying the trail
+// is not being recorded, so a load balancer takes the replica out.
+func TestReadyzReportsTheAuditConsumer(t *testing.T) {
+	var stopped atomic.Bool
+	s := mustSecured(t, func(d *server.Deps) {
+		healthy := d.AuditHealth
+		d.AuditHealth = func() error {
+			if stopped.Load() {
+				return errors.New("the audit consumer has not followed SpiceDB's changes for 31s")
+			}
+			return healthy()
+		}
+	})
+	if st, _, body := s.get("/readyz", nil); st != http.StatusOK {
+		t.Fatalf("/readyz with the consumer running: %d %s", st, body)
+	}
+	stopped.Store(true)
+	st, _, body := s.get("/readyz", nil)
+	if st != http.StatusServiceUnavailable || !strings.Contains(body, "the audit trail is not being recorded") || !strings.Contains(body, "31s") {
+		t.Fatalf("/readyz with the consumer stopped: %d %s; want 503 saying the trail is not being recorded, and why", st, body)
 	}
 }

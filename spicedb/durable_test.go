@@ -220,3 +220,43 @@ func memoryStore(t *testing.T) *spicedb.SpiceDB {
 	}
 	return s
 }
+
+// TestAuditStallReported (issue 19, item 5): a consumer that loses
+// SpiceDB's Watch stream keeps running for StallAfter, then reports itself
+// stopped (Healthy, which /readyz asks) with the time it has been unable
+// to follow, as gatehouse_audit_consumer_lag_seconds exports it.
+func TestAuditStallReported(t *testing.T) {
+	emb, err := spicedb.StartEmbedded(t.Context(), spicedb.EmbeddedConfig{Datastore: "memory"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var closeOnce sync.Once
+	stop := func() { closeOnce.Do(func() { _ = emb.Close() }) }
+	t.Cleanup(stop)
+	s := spicedb.New(emb.Conn, emb.Options()...)
+	if err := s.WriteSchema(t.Context(), schema.Text); err != nil {
+		t.Fatal(err)
+	}
+	const stall = 500 * time.Millisecond
+	c, err := spicedb.StartAudit(t.Context(), s, audit.NewMemory(10), spicedb.AuditConfig{Log: testLogger(t), StallAfter: stall, FreshDatastore: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Stop)
+	if err := c.Healthy(); err != nil {
+		t.Fatalf("a consumer following its stream reports %v", err)
+	}
+	// SpiceDB goes away: the stream breaks and cannot be opened again.
+	stop()
+	deadline := time.Now().Add(10 * time.Second)
+	for c.Healthy() == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("still healthy 10 s after SpiceDB stopped: %+v", c.Status())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	st := c.Status()
+	if st.Running || st.Behind <= stall || !strings.Contains(st.Err.Error(), "has not followed SpiceDB's changes") {
+		t.Fatalf("status %+v; want stopped, behind more than %v, saying it has not followed", st, stall)
+	}
+}
