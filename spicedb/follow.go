@@ -44,6 +44,10 @@ type follower struct {
 	// expiring counts the expirations being made past (afterExpiry): no
 	// read goes to the snapshot meanwhile, which is from before them.
 	expiring atomic.Int32
+	// covered remembers the last floor (0) and own write token (1) found
+	// at or before the snapshot: the snapshot never moves back, so they
+	// stay covered, and a read does not parse the same token again.
+	covered [2]atomic.Pointer[string]
 
 	mu sync.Mutex
 	// want is the newest revision a read was refused the snapshot for (a
@@ -100,14 +104,19 @@ func (s *SpiceDB) snapshotFor(ctx context.Context, c gatehouse.Consistency) stri
 	if unsure {
 		return ""
 	}
-	for _, tok := range []string{floor, own} {
-		if tok == "" {
+	for i, tok := range []string{floor, own} {
+		if tok == "" || tok == snap.tok {
 			continue
 		}
-		if r := parseRevision(tok); !snap.rev.atLeast(r) {
+		if c := f.covered[i].Load(); c != nil && *c == tok {
+			continue
+		}
+		r := parseRevision(tok)
+		if !snap.rev.atLeast(r) {
 			f.wantAtLeast(r)
 			return ""
 		}
+		f.covered[i].Store(&tok)
 	}
 	return snap.tok
 }
