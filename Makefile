@@ -61,6 +61,7 @@ bench: build ## measure checks and lookups side by side: Gatehouse embedded and 
 	$(GO) test -run '^$$' -bench CheckPaths -benchtime 3s ./spicedb/
 	$(GO) test -run '^$$' -bench CheckScaling -benchtime 300x -timeout 30m ./spicedb/
 	$(GO) test -run '^$$' -bench LookupContractors -benchtime 10x ./spicedb/
+	$(GO) test -run '^$$' -bench CoalescedChecks -benchtime 5s ./spicedb/
 	$(GO) test -run '^$$' -bench Admin -benchtime 3s ./server/
 	$(GO) test -run '^$$' -bench HostileInput -benchmem ./server/
 	$(GO) test -run '^$$' -bench AwaitingMe -benchtime 20x ./workflow/
