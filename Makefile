@@ -53,6 +53,7 @@ test: ## run every test: unit, schema proofs, HTTP rules, fuzzing, Docker integr
 	@# mid-call at the deadline (go.dev/issue/75804, fixed in Go 1.27).
 	$(GO) test -run '^$$' -fuzz FuzzParseRelationship -fuzztime 200000x .
 	$(GO) test -run '^$$' -fuzz FuzzParseSubject -fuzztime 150000x .
+	$(GO) test -run '^$$' -fuzz FuzzValidNames -fuzztime 200000x .
 
 bench: build ## measure checks and lookups side by side: Gatehouse embedded and remote, SpiceDB's gateway, OpenFGA
 	$(GO) build -o $(BIN)/spicedb github.com/authzed/spicedb/cmd/spicedb
