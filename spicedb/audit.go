@@ -267,6 +267,24 @@ func (s *SpiceDB) headToken(ctx context.Context) (string, error) {
 	return resp.GetCheckedAt().GetToken(), nil
 }
 
+// checkCursor asks SpiceDB whether the revision cursor names is still
+// within its GC window, with a check at exactly that revision: SpiceDB
+// answers OutOfRange "revision has expired" once the revision is older
+// than the window and a later one exists. Its Watch does not ask: on
+// Postgres it resumes from the oldest transaction its GC left, skipping
+// the writes in between without a word, and on the memory datastore it
+// panics (v1.57.1, reading the schema at the expired revision). Any
+// error comes back as SpiceDB's, for auditCursorError.
+func (s *SpiceDB) checkCursor(ctx context.Context, cursor string) error {
+	_, err := s.perms.CheckPermission(ctx, &v1.CheckPermissionRequest{
+		Consistency: &v1.Consistency{Requirement: &v1.Consistency_AtExactSnapshot{AtExactSnapshot: &v1.ZedToken{Token: cursor}}},
+		Resource:    &v1.ObjectReference{ObjectType: gatehouse.TypeOrganisation, ObjectId: "gatehouse-audit-start"},
+		Permission:  "member",
+		Subject:     &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "gatehouse-audit-start"}},
+	})
+	return err
+}
+
 // transient says whether err may pass by itself (SpiceDB or the trail's
 // database not answering), as opposed to a refusal.
 func transient(err error) bool {
@@ -324,16 +342,27 @@ func (c *AuditConsumer) run(ctx context.Context) {
 // auditCursorError is ErrAuditCursor, worded for the operator, when err says
 // the stored cursor cannot be followed; nil otherwise.
 func auditCursorError(err error) error {
+	if err == nil {
+		return nil
+	}
 	msg := status.Convert(err).Message()
 	switch {
-	case status.Code(err) == codes.InvalidArgument && strings.Contains(msg, "different datastore"):
+	case strings.Contains(msg, "different datastore"):
+		// InvalidArgument from Watch, Unknown from checkCursor.
 		return fmt.Errorf("%w: it was made by another SpiceDB datastore than the one Gatehouse now uses (%s). "+
 			"If SpiceDB's datastore was replaced on purpose, restart once with GATEHOUSE_AUDIT_RESET_CURSOR=true to record from its head on "+
 			"(the events already stored stay); if Gatehouse points at the wrong SpiceDB or the wrong audit database, fix that instead", ErrAuditCursor, msg)
+	case strings.Contains(msg, "revision has expired"):
+		// OutOfRange from checkCursor; Internal ("failed to read schema")
+		// from the Watch of a SpiceDB that does not panic on it.
+		return fmt.Errorf("%w: it names a revision older than SpiceDB's GC window (%s): no audit consumer has followed SpiceDB "+
+			"for longer than --datastore-gc-window (24 h by default), and SpiceDB no longer serves the writes made since then, "+
+			"so their records cannot be made. Restart once with GATEHOUSE_AUDIT_RESET_CURSOR=true to record from SpiceDB's head on "+
+			"(the events already stored stay; the writes in between stay unrecorded)", ErrAuditCursor, msg)
 	case status.Code(err) == codes.OutOfRange:
-		return fmt.Errorf("%w: SpiceDB has garbage-collected the revision it names (%s): the consumer was stopped longer than SpiceDB's "+
-			"GC window (--datastore-gc-window, 24 h by default) and the writes made meanwhile can no longer be read. "+
-			"Restart once with GATEHOUSE_AUDIT_RESET_CURSOR=true to record from the head on; the gap is logged", ErrAuditCursor, msg)
+		return fmt.Errorf("%w: SpiceDB cannot serve the revision it names (%s). If SpiceDB's datastore was restored or replaced, "+
+			"restart once with GATEHOUSE_AUDIT_RESET_CURSOR=true to record from its head on; if Gatehouse points at the wrong SpiceDB "+
+			"or the wrong audit database, fix that instead", ErrAuditCursor, msg)
 	}
 	return nil
 }
@@ -360,6 +389,9 @@ func (c *AuditConsumer) consume(ctx context.Context) error {
 		v1.WatchKind_WATCH_KIND_INCLUDE_RELATIONSHIP_UPDATES, v1.WatchKind_WATCH_KIND_INCLUDE_CHECKPOINTS,
 	}}
 	if cursor != "" {
+		if err := c.s.checkCursor(ctx, cursor); err != nil {
+			return err
+		}
 		req.OptionalStartCursor = &v1.ZedToken{Token: cursor}
 	}
 	ctx, cancel := context.WithCancel(withoutStreamDeadline(ctx))
