@@ -99,6 +99,9 @@ func TestAuditPastGCWindow(t *testing.T) {
 			write("gap2")
 			time.Sleep(gcWindow + gcWindow/2 + time.Second)
 
+			if err := spicedb.CheckAuditCursor(t.Context(), s, trail, spicedb.AuditConfig{}); !errors.Is(err, spicedb.ErrAuditCursor) {
+				t.Errorf("CheckAuditCursor past the GC window: %v, want ErrAuditCursor", err)
+			}
 			c, err = start(spicedb.AuditConfig{})
 			if err == nil {
 				// What the consumer made of it, for the failure message.
@@ -126,7 +129,8 @@ func TestAuditPastGCWindow(t *testing.T) {
 
 // TestAuditIdleBeyondGCWindow: a cursor older than SpiceDB's GC window
 // with no write after it is still SpiceDB's newest revision, and nothing
-// is missing: the consumer resumes from it.
+// is missing: a consumer started as gatehouse serve starts it (the cursor
+// checked, then the schema written) resumes from it.
 func TestAuditIdleBeyondGCWindow(t *testing.T) {
 	emb, err := spicedb.StartEmbedded(t.Context(), spicedb.EmbeddedConfig{Datastore: integration.MustPostgresDatabase(t), GCWindow: gcWindow})
 	if err != nil {
@@ -148,7 +152,15 @@ func TestAuditIdleBeyondGCWindow(t *testing.T) {
 	}
 	c.Stop()
 	time.Sleep(gcWindow + gcWindow/2 + time.Second)
-	c, err = spicedb.StartAudit(t.Context(), s, trail, spicedb.AuditConfig{Log: testLogger(t)})
+	cfg := spicedb.AuditConfig{CursorChecked: true, Log: testLogger(t)}
+	if err := spicedb.CheckAuditCursor(t.Context(), s, trail, cfg); err != nil {
+		t.Fatalf("CheckAuditCursor idle past the GC window, nothing written since: %v; want nil", err)
+	}
+	// The schema write makes SpiceDB count the old cursor expired.
+	if err := s.WriteSchema(t.Context(), schema.Text); err != nil {
+		t.Fatal(err)
+	}
+	c, err = spicedb.StartAudit(t.Context(), s, trail, cfg)
 	if err != nil {
 		t.Fatalf("consumer idle past the GC window, nothing written since: %v; want it to resume", err)
 	}
