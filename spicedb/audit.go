@@ -1,6 +1,7 @@
 package spicedb
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -64,6 +65,9 @@ type AuditConfig struct {
 	// the stored cursor names another datastore or has expired. Writes
 	// made between the old cursor and now are not recorded.
 	ResetCursor bool
+	// CursorChecked says CheckAuditCursor passed the stored cursor just
+	// before: the first stream does not ask SpiceDB again.
+	CursorChecked bool
 	// StallAfter: see DefaultStallAfter.
 	StallAfter time.Duration
 	// Log takes the consumer's warnings; nil discards them.
@@ -71,8 +75,8 @@ type AuditConfig struct {
 }
 
 // ErrAuditCursor is the consumer's fatal error: the stored cursor cannot
-// be followed (it names another datastore, or SpiceDB has garbage-
-// collected its revision). Events would be lost silently; instead
+// be followed (it names another datastore, or a revision older than
+// SpiceDB's GC window). Events would be lost silently; instead
 // Gatehouse stops, and the operator chooses.
 var ErrAuditCursor = errors.New("the audit trail's cursor cannot be followed")
 
@@ -102,6 +106,8 @@ type AuditConsumer struct {
 	// replace: the stored cursor is still to be replaced by the head
 	// (FreshDatastore, ResetCursor), which happens once, at start.
 	replace atomic.Bool
+	// checked: CursorChecked, until the first stream opens.
+	checked atomic.Bool
 
 	stop func()
 	done chan struct{}
@@ -142,6 +148,7 @@ func StartAudit(ctx context.Context, s *SpiceDB, trail gatehouse.AuditTrail, cfg
 		first: make(chan struct{}), failed: make(chan struct{}), done: make(chan struct{}),
 	}
 	c.replace.Store(cfg.FreshDatastore || cfg.ResetCursor)
+	c.checked.Store(cfg.CursorChecked)
 	if err := c.prepare(ctx); err != nil {
 		return nil, err
 	}
@@ -211,13 +218,19 @@ func (c *AuditConsumer) Healthy() error { return c.Status().Err }
 // every write made from now on. A datastore that does not answer is
 // retried with backoff until ctx ends.
 func (c *AuditConsumer) prepare(ctx context.Context) error {
+	return retrying(ctx, c.log, c.prepareOnce)
+}
+
+// retrying calls fn until it succeeds or fails other than transiently,
+// with backoff, until ctx ends.
+func retrying(ctx context.Context, log *slog.Logger, fn func(context.Context) error) error {
 	backoff := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		err := c.prepareOnce(ctx)
+		err := fn(ctx)
 		if err == nil || ctx.Err() != nil || !transient(err) {
 			return err
 		}
-		c.log.Warn("audit consumer: the datastore does not answer yet; retrying", "attempt", attempt, "err", err, "retry_in", backoff.String())
+		log.Warn("audit consumer: the datastore does not answer yet; retrying", "attempt", attempt, "err", err, "retry_in", backoff.String())
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -267,9 +280,63 @@ func (s *SpiceDB) headToken(ctx context.Context) (string, error) {
 	return resp.GetCheckedAt().GetToken(), nil
 }
 
+// CheckAuditCursor returns ErrAuditCursor, worded for the operator, when
+// SpiceDB cannot follow trail's stored cursor: it names another datastore,
+// or a revision older than SpiceDB's GC window. No cursor, or one that cfg
+// replaces (FreshDatastore, ResetCursor), passes. A datastore or trail
+// that does not answer is retried with backoff until ctx ends. Call it
+// before writing anything, the schema at start included: once a write
+// follows a cursor older than the GC window, SpiceDB counts the cursor
+// expired even when nothing between was missed. Then start the consumer
+// with CursorChecked.
+func CheckAuditCursor(ctx context.Context, s *SpiceDB, trail gatehouse.AuditTrail, cfg AuditConfig) error {
+	if cfg.FreshDatastore || cfg.ResetCursor {
+		return nil
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return retrying(ctx, log, func(ctx context.Context) error {
+		cursor, err := trail.Cursor(ctx)
+		if err != nil || cursor == "" {
+			return err
+		}
+		err = s.checkCursor(ctx, cursor)
+		if fatal := auditCursorError(err); fatal != nil || err == nil || transient(err) {
+			return cmp.Or(fatal, err)
+		}
+		// A refusal of the check itself, not of its revision: the Watch
+		// stream will say what it makes of the cursor.
+		log.Warn("audit consumer: SpiceDB would not check at the stored cursor", "err", err)
+		return nil
+	})
+}
+
+// checkCursor asks SpiceDB whether the revision cursor names is still
+// within its GC window, with a check at exactly that revision: SpiceDB
+// answers OutOfRange "revision has expired" once the revision is older
+// than the window and a later one exists. Its Watch does not ask: on
+// Postgres it resumes from the oldest transaction its GC left, skipping
+// the writes in between without a word, and on the memory datastore it
+// panics (v1.57.1, reading the schema at the expired revision). Any
+// error comes back as SpiceDB's, for auditCursorError.
+func (s *SpiceDB) checkCursor(ctx context.Context, cursor string) error {
+	_, err := s.perms.CheckPermission(ctx, &v1.CheckPermissionRequest{
+		Consistency: &v1.Consistency{Requirement: &v1.Consistency_AtExactSnapshot{AtExactSnapshot: &v1.ZedToken{Token: cursor}}},
+		Resource:    &v1.ObjectReference{ObjectType: gatehouse.TypeOrganisation, ObjectId: "gatehouse-audit-start"},
+		Permission:  "member",
+		Subject:     &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "gatehouse-audit-start"}},
+	})
+	return err
+}
+
 // transient says whether err may pass by itself (SpiceDB or the trail's
 // database not answering), as opposed to a refusal.
 func transient(err error) bool {
+	if errors.Is(err, ErrAuditCursor) {
+		return false
+	}
 	switch gatehouse.ErrorCode(err) {
 	case gatehouse.EUNAVAILABLE:
 		return true
@@ -324,16 +391,27 @@ func (c *AuditConsumer) run(ctx context.Context) {
 // auditCursorError is ErrAuditCursor, worded for the operator, when err says
 // the stored cursor cannot be followed; nil otherwise.
 func auditCursorError(err error) error {
+	if err == nil {
+		return nil
+	}
 	msg := status.Convert(err).Message()
 	switch {
-	case status.Code(err) == codes.InvalidArgument && strings.Contains(msg, "different datastore"):
+	case strings.Contains(msg, "different datastore"):
+		// InvalidArgument from Watch, Unknown from checkCursor.
 		return fmt.Errorf("%w: it was made by another SpiceDB datastore than the one Gatehouse now uses (%s). "+
 			"If SpiceDB's datastore was replaced on purpose, restart once with GATEHOUSE_AUDIT_RESET_CURSOR=true to record from its head on "+
 			"(the events already stored stay); if Gatehouse points at the wrong SpiceDB or the wrong audit database, fix that instead", ErrAuditCursor, msg)
+	case strings.Contains(msg, "revision has expired"):
+		// OutOfRange from checkCursor; Internal ("failed to read schema")
+		// from the Watch of a SpiceDB that does not panic on it.
+		return fmt.Errorf("%w: it names a revision older than SpiceDB's GC window (%s): no audit consumer has followed SpiceDB "+
+			"for longer than --datastore-gc-window (24 h by default), and SpiceDB no longer serves the writes made since then, "+
+			"so their records cannot be made. Restart once with GATEHOUSE_AUDIT_RESET_CURSOR=true to record from SpiceDB's head on "+
+			"(the events already stored stay; the writes in between stay unrecorded)", ErrAuditCursor, msg)
 	case status.Code(err) == codes.OutOfRange:
-		return fmt.Errorf("%w: SpiceDB has garbage-collected the revision it names (%s): the consumer was stopped longer than SpiceDB's "+
-			"GC window (--datastore-gc-window, 24 h by default) and the writes made meanwhile can no longer be read. "+
-			"Restart once with GATEHOUSE_AUDIT_RESET_CURSOR=true to record from the head on; the gap is logged", ErrAuditCursor, msg)
+		return fmt.Errorf("%w: SpiceDB cannot serve the revision it names (%s). If SpiceDB's datastore was restored or replaced, "+
+			"restart once with GATEHOUSE_AUDIT_RESET_CURSOR=true to record from its head on; if Gatehouse points at the wrong SpiceDB "+
+			"or the wrong audit database, fix that instead", ErrAuditCursor, msg)
 	}
 	return nil
 }
@@ -360,6 +438,11 @@ func (c *AuditConsumer) consume(ctx context.Context) error {
 		v1.WatchKind_WATCH_KIND_INCLUDE_RELATIONSHIP_UPDATES, v1.WatchKind_WATCH_KIND_INCLUDE_CHECKPOINTS,
 	}}
 	if cursor != "" {
+		if !c.checked.Swap(false) {
+			if err := c.s.checkCursor(ctx, cursor); err != nil {
+				return err
+			}
+		}
 		req.OptionalStartCursor = &v1.ZedToken{Token: cursor}
 	}
 	ctx, cancel := context.WithCancel(withoutStreamDeadline(ctx))

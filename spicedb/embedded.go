@@ -54,6 +54,10 @@ type EmbeddedConfig struct {
 	// in-memory gRPC server that takes longer fails as 503. Zero: no bound
 	// beyond the caller's context.
 	Timeout time.Duration
+	// GCWindow is how far back SpiceDB keeps revisions readable
+	// (--datastore-gc-window): a Watch resumed from an older revision is
+	// refused. Zero keeps SpiceDB's 24 h; tests shorten it to reach past it.
+	GCWindow time.Duration
 	// scan leaves the memory datastore without Gatehouse's index, as
 	// SpiceDB ships it: for BenchmarkCheckScaling's comparison only.
 	scan bool
@@ -69,6 +73,12 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 			return nil, err
 		}
 		opts = append(opts, dscfg.WithEngine("postgres"), dscfg.WithURI(cfg.Datastore))
+	}
+	if w := cfg.GCWindow; w > 0 {
+		// SpiceDB refuses a quantization interval longer than the window
+		// (5 s by default), and collects every 3 min by default.
+		opts = append(opts, dscfg.WithGCWindow(w), dscfg.WithGCInterval(min(w/2, 3*time.Minute)),
+			dscfg.WithRevisionQuantization(min(w/4, 5*time.Second)))
 	}
 	ds, err := dscfg.NewDatastore(ctx, opts...)
 	if err != nil {

@@ -355,6 +355,19 @@ const writeGrace = 10 * time.Second
 const minKeyLen = 16
 
 func prepare(ctx context.Context, store *spicedb.SpiceDB, trail gatehouse.AuditTrail, cfg config, log *slog.Logger) (*spicedb.AuditConsumer, error) {
+	auditCfg := spicedb.AuditConfig{
+		// Embedded memory starts empty each run: an audit database's cursor
+		// names the datastore of the run before.
+		FreshDatastore: cfg.spicedb == "embedded" && cfg.datastore == "memory",
+		ResetCursor:    cfg.auditResetCursor,
+		CursorChecked:  true,
+		Log:            log,
+	}
+	// Before the schema is written: that write would make a cursor older
+	// than SpiceDB's GC window expired even when nothing was missed.
+	if err := spicedb.CheckAuditCursor(ctx, store, trail, auditCfg); err != nil {
+		return nil, fmt.Errorf("starting the audit consumer: %w", err)
+	}
 	for attempt := 1; ; attempt++ {
 		err := store.WriteSchema(ctx, schema.Text)
 		if err == nil {
@@ -373,13 +386,7 @@ func prepare(ctx context.Context, store *spicedb.SpiceDB, trail gatehouse.AuditT
 	// The consumer starts once the schema is there and before any write
 	// of ours, so the trail misses none (X2); it stops with ctx. A
 	// datastore that does not answer yet is retried (not ready meanwhile).
-	consumer, err := spicedb.StartAudit(ctx, store, trail, spicedb.AuditConfig{
-		// Embedded memory starts empty each run: an audit database's cursor
-		// names the datastore of the run before.
-		FreshDatastore: cfg.spicedb == "embedded" && cfg.datastore == "memory",
-		ResetCursor:    cfg.auditResetCursor,
-		Log:            log,
-	})
+	consumer, err := spicedb.StartAudit(ctx, store, trail, auditCfg)
 	if err != nil {
 		return nil, fmt.Errorf("starting the audit consumer: %w", err)
 	}
