@@ -97,6 +97,7 @@ type ChangeRequest struct {
 	ClosedAt                *time.Time `json:"closedAt,omitempty"`
 	ClosedBy                *string    `json:"closedBy,omitempty"`
 	ConfigurationApprovedBy *[]string  `json:"configurationApprovedBy,omitempty"`
+	Description             *string    `json:"description,omitempty"`
 	Id                      string     `json:"id"`
 	Kind                    string     `json:"kind"`
 	LegalMandate            bool       `json:"legalMandate"`
@@ -115,6 +116,7 @@ type ChangeRequest struct {
 	Target                  *string    `json:"target,omitempty"`
 	TargetUser              *string    `json:"targetUser,omitempty"`
 	Tier                    string     `json:"tier"`
+	Title                   *string    `json:"title,omitempty"`
 	ZedToken                string     `json:"zedToken"`
 }
 
@@ -364,12 +366,14 @@ type Missing struct {
 
 // NewChangeRequest defines model for NewChangeRequest.
 type NewChangeRequest struct {
-	Id                  string  `json:"id"`
+	Description         *string `json:"description,omitempty"`
+	Id                  *string `json:"id,omitempty"`
 	Kind                string  `json:"kind"`
 	LegalReason         *string `json:"legalReason,omitempty"`
 	SubstantialCharge   *bool   `json:"substantialCharge,omitempty"`
 	SubstantialSecurity *bool   `json:"substantialSecurity,omitempty"`
 	Target              *string `json:"target,omitempty"`
+	Title               *string `json:"title,omitempty"`
 }
 
 // Organisation defines model for Organisation.
@@ -12274,6 +12278,7 @@ type FileChangeRequestResponse200Headers struct {
 
 // FileChangeRequestResponse201Headers the declared response headers of an HTTP 201 response for FileChangeRequest
 type FileChangeRequestResponse201Headers struct {
+	Location   *string
 	XRequestId *string
 }
 
@@ -21271,6 +21276,13 @@ func ParseFileChangeRequestResponse(rsp *http.Response) (*FileChangeRequestRespo
 		response.Headers200 = &headers
 	case rsp.StatusCode == 201:
 		var headers FileChangeRequestResponse201Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
