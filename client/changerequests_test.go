@@ -36,6 +36,18 @@ func TestLifecycleCalls(t *testing.T) {
 			},
 		},
 		{
+			name: "Audit_filtered_by_actor_and_action", status: 200, answer: `{"events":[{"action":"remove_member","actor":"user:olivia"}]}`,
+			call: func(ctx context.Context, c *client.Client) (any, error) {
+				return c.Audit(ctx, client.AuditQuery{Organisation: "brightcis", Actor: "user:olivia", Action: "remove_member"})
+			},
+			want: sent{"GET", "/v1/audit", "action=remove_member&actor=user%3Aolivia&organisation=brightcis", ""},
+			check: func(t *testing.T, got any) {
+				if l := got.(*client.AuditLog); len(l.Events) != 1 || l.Events[0].Action != "remove_member" {
+					t.Errorf("audit = %+v", l)
+				}
+			},
+		},
+		{
 			name: "FileChangeRequest_titled_without_an_id", status: 201,
 			answer: `{"id":"cr-abc","status":"pending","tier":"main_contact","title":"New pricing page","description":"Two tiers, not three."}`,
 			call: func(ctx context.Context, c *client.Client) (any, error) {

@@ -158,6 +158,8 @@ func (c *console) routes() http.Handler {
 	mux.HandleFunc("POST "+basePath+"/contractors/{id}/admin-only", c.form(true, c.handleAdminOnly))
 	mux.HandleFunc("POST "+basePath+"/organisations/{org}/contractors/{id}/delete", c.form(true, c.handleDeleteContractor))
 	mux.HandleFunc("GET "+basePath+"/organisations/{org}/audit", c.page(c.handleAudit))
+	mux.HandleFunc("GET "+basePath+"/organisations/{org}/audit.csv", c.page(c.handleAuditCSV))
+	mux.HandleFunc("GET "+basePath+"/organisations/{org}/access.csv", c.page(c.handleAccessCSV))
 	mux.HandleFunc("GET "+basePath+"/why", c.page(c.handleWhy))
 	mux.HandleFunc("GET "+basePath+"/organisations/{org}/change-requests", c.page(c.handleChangeRequests))
 	mux.HandleFunc("POST "+basePath+"/organisations/{org}/change-requests", c.form(true, c.handleFileChangeRequest))

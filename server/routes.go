@@ -76,6 +76,7 @@ var api = []route{
 			{name: "organisation", kind: "string", doc: "organisation id; required unless platform=true"},
 			{name: "platform", kind: "boolean", doc: "list the events that name no organisation (e.g. platform#staff)"},
 			{name: "actor", kind: "string", doc: "user:<id>"},
+			{name: "action", kind: "string", doc: "one action's events, by its name (remove_member, file_change_request)"},
 			{name: "since", kind: "date-time"},
 			{name: "until", kind: "date-time"},
 			limit,

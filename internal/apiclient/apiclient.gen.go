@@ -458,9 +458,12 @@ type ListAuditParams struct {
 	Platform *bool `form:"platform,omitempty" json:"platform,omitempty"`
 
 	// Actor user:<id>
-	Actor *string    `form:"actor,omitempty" json:"actor,omitempty"`
-	Since *time.Time `form:"since,omitempty" json:"since,omitempty"`
-	Until *time.Time `form:"until,omitempty" json:"until,omitempty"`
+	Actor *string `form:"actor,omitempty" json:"actor,omitempty"`
+
+	// Action one action's events, by its name (remove_member, file_change_request)
+	Action *string    `form:"action,omitempty" json:"action,omitempty"`
+	Since  *time.Time `form:"since,omitempty" json:"since,omitempty"`
+	Until  *time.Time `form:"until,omitempty" json:"until,omitempty"`
 
 	// Limit at most this many items, 1 to 10000 (default 1000)
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
@@ -3815,6 +3818,18 @@ func NewListAuditRequest(server string, params *ListAuditParams) (*http.Request,
 		if params.Actor != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "actor", *params.Actor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Action != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "action", *params.Action, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
