@@ -155,6 +155,7 @@ func (c *console) routes() http.Handler {
 	mux.HandleFunc("POST "+basePath+"/organisations/{org}/designations/unset", c.form(true, c.handleUnsetDesignation))
 	mux.HandleFunc("GET "+basePath+"/organisations/{org}/contractors", c.page(c.handleContractors))
 	mux.HandleFunc("POST "+basePath+"/organisations/{org}/contractors", c.form(true, c.handleCreateContractor))
+	mux.HandleFunc("GET "+basePath+"/contractors/{id}", c.page(c.handleContractor))
 	mux.HandleFunc("POST "+basePath+"/contractors/{id}/admin-only", c.form(true, c.handleAdminOnly))
 	mux.HandleFunc("POST "+basePath+"/organisations/{org}/contractors/{id}/delete", c.form(true, c.handleDeleteContractor))
 	mux.HandleFunc("GET "+basePath+"/organisations/{org}/audit", c.page(c.handleAudit))
@@ -313,11 +314,15 @@ func (c *console) navOf(r *http.Request, org string, actor gatehouse.Subject) []
 // page r asks (or the page a form on r was sent from), or -1: the link
 // whose path r's is, or else the longest under which r's lies; the
 // members page owns its people's pages and its forms' paths, and a
-// change request's page lies under the organisation's change requests.
+// change request's or a contractor's page lies under the organisation's
+// change requests or contractors.
 func currentLink(r *http.Request, base string, links []shownLink) int {
 	path := r.URL.Path
 	if strings.HasPrefix(path, basePath+"/change-requests/") {
 		path = base + "/change-requests"
+	}
+	if strings.HasPrefix(path, basePath+"/contractors/") {
+		path = base + "/contractors"
 	}
 	for _, own := range []string{"/members/", "/roles", "/designations", "/transfer-ownership"} {
 		if strings.HasPrefix(path, base+own) {

@@ -324,6 +324,37 @@ func TestBrowserFilingNeedsNoID(t *testing.T) {
 	}
 }
 
+// TestBrowserContractorPage (issue 22 item 6, problem 7: "no page per
+// contractor"): olivia opens an admin-only contractor from the list and
+// reads what it is and who may see it and why (K2); carla, a CIS
+// processor, finds no link to it and is refused it by address.
+func TestBrowserContractorPage(t *testing.T) {
+	c := mustChrome(t, devSignIn)
+	g := mustGate(t)
+	olivia := c.as(t, g, "olivia")
+	olivia.click("BrightCIS Builders")
+	olivia.click("Contractors")
+	if status := olivia.click("Sentinel Security (admin-only)"); status != http.StatusOK {
+		t.Fatalf("the contractor's page answered %d", status)
+	}
+	if h := olivia.title(); h != "Sentinel Security (admin-only)" {
+		t.Errorf("the contractor's page is headed %q", h)
+	}
+	if cur := olivia.current(); cur != "Contractors" {
+		t.Errorf("the menu marks %q on a contractor's page", cur)
+	}
+	olivia.shows("Admin-only Yes: only the owner, the security admins and administrators see it", "Who may view or edit it, and why", "user:adam is administrator of organisation:brightcis")
+	olivia.lacks("carla")
+
+	carla := c.as(t, g, "carla")
+	carla.click("BrightCIS Builders")
+	carla.click("Contractors")
+	carla.lacks("Sentinel Security")
+	carla.open("/console/contractors/c3")
+	carla.shows("Missing permission: view")
+	carla.lacks("Sentinel Security")
+}
+
 // current returns the label of the menu's link marked as the current page.
 func (p *tab) current() string {
 	p.t.Helper()

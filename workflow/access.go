@@ -155,21 +155,28 @@ type target struct {
 // are the organisation's permissions and its contractors' and invoices'
 // (at most MaxAccessObjects of each; truncated says some were left out).
 func (s *Service) accessOf(ctx context.Context, org string, ms []Member) ([]Access, bool, error) {
-	out := []Access{}
 	if len(ms) == 0 {
-		return out, false, nil
+		return []Access{}, false, nil
 	}
 	targets, truncated, err := s.reviewTargets(ctx, org)
 	if err != nil {
 		return nil, false, err
 	}
+	out, err := s.accessOn(ctx, ms, targets)
+	return out, truncated, err
+}
+
+// accessOn is what each of ms holds of targets, in their order, each with
+// the relationships that grant it.
+func (s *Service) accessOn(ctx context.Context, ms []Member, targets []target) ([]Access, error) {
+	out := []Access{}
 	held, err := s.heldBulk(ctx, ms, targets)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	defs, err := compiledSchema()
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	// Which object a contractor or invoice belongs to is the same for
 	// every member: one read of each, shared by their walks.
@@ -185,12 +192,12 @@ func (s *Service) accessOf(ctx context.Context, org string, ms []Member) ([]Acce
 			}
 			via, err := s.via(ctx, w, m, t)
 			if err != nil {
-				return nil, false, err
+				return nil, err
 			}
 			out = append(out, Access{User: m.User, Permission: t.permission, On: t.on, Via: via, Until: until(via)})
 		}
 	}
-	return out, truncated, nil
+	return out, nil
 }
 
 // reviewTargets lists every permission of the organisation, then those of
