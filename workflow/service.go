@@ -53,7 +53,8 @@ func validText(field, text string, maxLen int, multiline bool) (string, error) {
 		return "", gatehouse.Invalid(field, "%s is too long: at most %d bytes, got %d", field, maxLen, len(text))
 	}
 	for _, c := range text {
-		if unicode.IsControl(c) && !(multiline && (c == '\n' || c == '\r' || c == '\t')) {
+		lineBreakOrTab := c == '\n' || c == '\r' || c == '\t'
+		if unicode.IsControl(c) && (!multiline || !lineBreakOrTab) {
 			if multiline {
 				return "", gatehouse.Invalid(field, "%s may hold line breaks and tabs but no other control characters (found %U)", field, c)
 			}
