@@ -40,7 +40,7 @@ func (s *Service) FileChangeRequest(ctx context.Context, actor gatehouse.Subject
 	for range 3 {
 		r.ID = newChangeRequestID()
 		st, err := s.fileChangeRequest(ctx, actor, r)
-		if gatehouse.ErrorCode(err) != gatehouse.ECONFLICT || !taken(err) {
+		if !taken(err) {
 			return st, err
 		}
 	}
@@ -49,16 +49,18 @@ func (s *Service) FileChangeRequest(ctx context.Context, actor gatehouse.Subject
 
 // newChangeRequestID makes a change request id: "cr-" and 13 random
 // letters and digits (64 bits), which no filer is likely to have chosen.
-func newChangeRequestID() string {
+// A variable, so that a test can make ids that are taken.
+var newChangeRequestID = func() string {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24)
 	return "cr-" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
 }
 
-// taken reports whether err is mustBeUnused's refusal of an id in use.
+// taken reports whether err is mustBeUnused's refusal of an id in use:
+// the one conflict of a filing that names the id.
 func taken(err error) bool {
 	var e *gatehouse.Error
-	return errors.As(err, &e) && e.Field == "id" && strings.HasSuffix(e.Message, " exists already")
+	return errors.As(err, &e) && e.Code == gatehouse.ECONFLICT && e.Field == "id"
 }
 
 // fileChangeRequest is FileChangeRequest of r, whose id is set.
