@@ -8,8 +8,9 @@ import (
 
 // TestContractorPage (issue 22 item 6: "a page per contractor"): the
 // contractors list links each contractor to its page, which says what it
-// is (name, organisation, the K2 admin-only flag in plain words) and who
-// may view or edit it and why, from the workflow's access review: a
+// is (name, organisation, the K2 admin-only flag in plain words), offers
+// the forms to manage it only to who holds edit (R4), and says who may
+// view or edit it and why, from the workflow's access review: a
 // reviewer sees everyone on the team, anyone else who may view it only
 // their own reasons; someone who may not view it is refused with the
 // permission named and who could grant it (K2, X1, X6), as the API's
@@ -31,6 +32,7 @@ func TestContractorPage(t *testing.T) {
 		if !rows["olivia view"] || !rows["adam view"] || !rows["adam edit"] || rows["carla view"] {
 			t.Errorf("who may act on c3: %v; want the owner and the administrator, not the CIS processor (K2)", rows)
 		}
+		shows(t, p, "Manage", "Rename", "Lift admin-only", "Delete Sentinel Security (admin-only)")
 		if !strings.Contains(p.Body, `aria-current="page">Contractors</a>`) {
 			t.Errorf("the menu does not mark Contractors on a contractor's page:\n%s", p.Body)
 		}
@@ -49,6 +51,7 @@ func TestContractorPage(t *testing.T) {
 		carla := g.signedIn("carla")
 		p := carla.get("/console/contractors/c1")
 		shows(t, p, "Why you may view it", "user:carla is cis processor of organisation:brightcis")
+		lacks(t, p, "Manage", "Rename", "Delete")
 		if rows := whoMay(p); len(rows) != 1 || !rows["carla view"] {
 			t.Errorf("carla sees the rows %v; want only her own", rows)
 		}

@@ -3,7 +3,10 @@ package console
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
+
+	"github.com/gatehouse-authz/gatehouse"
 
 	"github.com/gatehouse-authz/gatehouse/workflow"
 )
@@ -65,9 +68,15 @@ func (c *console) handleContractor(w http.ResponseWriter, r *http.Request, a act
 	if name == "" {
 		name = "Contractor " + ct.ID
 	}
-	c.render(w, r, http.StatusOK, "contractor", view{Title: name, Org: ct.Organisation, Data: struct {
+	// The forms to rename, flag and delete it show where the workflow's
+	// answer says the reader holds edit on it.
+	edit := slices.ContainsFunc(rows, func(ac workflow.Access) bool {
+		return ac.User == a.actor && ac.Permission == gatehouse.PermEdit
+	})
+	c.render(w, r, http.StatusOK, "contractor", view{Title: name, Org: ct.Organisation, Done: doneOf(r), Data: struct {
 		Contractor workflow.Contractor
 		Access     []contractorAccessRow
 		Everyone   bool
-	}{ct, shown, everyone}})
+		Edit       bool
+	}{ct, shown, everyone, edit}})
 }
