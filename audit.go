@@ -87,8 +87,10 @@ type AuditQuery struct {
 	Organisation string
 	// Platform selects the events that name no organisation (provider
 	// staff, platform-wide changes); it excludes Organisation.
-	Platform     bool
-	Actor        string
+	Platform bool
+	Actor    string
+	// Action keeps the events of one action (remove_member), when set.
+	Action       string
 	Since, Until time.Time
 	Limit        int
 	Cursor       string

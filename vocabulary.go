@@ -135,6 +135,10 @@ const (
 	PermViewBilling = "view_billing"
 	PermViewReports = "view_reports"
 
+	// PermEdit is contractor#edit: who may rename, flag or delete a
+	// contractor (manage_contractors in its organisation, R4).
+	PermEdit = "edit"
+
 	// On change_request (and view also on contractor and invoice).
 	PermView               = "view"
 	PermStanding           = "standing"

@@ -61,6 +61,8 @@ func matches(q gatehouse.AuditQuery, e gatehouse.AuditEvent) bool {
 		return false
 	case q.Actor != "" && e.Actor != q.Actor:
 		return false
+	case q.Action != "" && e.Action != q.Action:
+		return false
 	case !q.Since.IsZero() && e.At.Before(q.Since):
 		return false
 	case !q.Until.IsZero() && e.At.After(q.Until):

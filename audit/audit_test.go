@@ -96,6 +96,13 @@ func testTrail(t *testing.T, tr audit.Trail) {
 			t.Fatalf("event %s stored %d times, want once", a, n)
 		}
 	}
+	// X2: the trail filters by action too, with the other filters.
+	if one := list(t, tr, gatehouse.AuditQuery{Organisation: "acme", Action: "a0003"}); len(one) != 1 || one[0].Action != "a0003" {
+		t.Fatalf("action a0003 lists %+v, want its one event", one)
+	}
+	if none := list(t, tr, gatehouse.AuditQuery{Actor: "user:nobody", Action: "a0003"}); len(none) != 0 {
+		t.Fatalf("action a0003 of user:nobody lists %+v, want nothing", none)
+	}
 
 	// Pages while appends go on: no skip, no repeat of what was there.
 	var wg sync.WaitGroup
@@ -213,7 +220,7 @@ func TestTrailsAgree(t *testing.T) {
 			}
 		}
 	}
-	for _, q := range []gatehouse.AuditQuery{{Organisation: "ta"}, {Organisation: "tb"}, {Platform: true}, {}, {Actor: "user:olivia", Limit: 1}} {
+	for _, q := range []gatehouse.AuditQuery{{Organisation: "ta"}, {Organisation: "tb"}, {Platform: true}, {}, {Actor: "user:olivia", Limit: 1}, {Action: "bare"}, {Organisation: "ta", Action: "raw_write"}} {
 		m, mc, err := mem.List(t.Context(), q)
 		if err != nil {
 			t.Fatal(err)

@@ -145,6 +145,9 @@ func where(q gatehouse.AuditQuery, args []any) (string, []any) {
 	if q.Actor != "" {
 		add("actor = ?", q.Actor)
 	}
+	if q.Action != "" {
+		add("action = ?", q.Action)
+	}
 	if !q.Since.IsZero() {
 		add("at >= ?", q.Since)
 	}

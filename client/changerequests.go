@@ -8,7 +8,9 @@ import (
 	"github.com/gatehouse-authz/gatehouse/wire"
 )
 
-// FileChangeRequest files req in org for the actor (C1).
+// FileChangeRequest files req in org for the actor (C1). req.ID may be
+// left empty: the server makes one, which the answer's ID carries.
+// req.Title and req.Description are optional display text.
 func (c *Client) FileChangeRequest(ctx context.Context, org string, req NewChangeRequest) (*ChangeRequest, error) {
 	var out ChangeRequest
 	if err := c.post(ctx, "/v1/organisations/"+seg(org)+"/change-requests", req, &out, false); err != nil {

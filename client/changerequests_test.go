@@ -36,6 +36,31 @@ func TestLifecycleCalls(t *testing.T) {
 			},
 		},
 		{
+			name: "Audit_filtered_by_actor_and_action", status: 200, answer: `{"events":[{"action":"remove_member","actor":"user:olivia"}]}`,
+			call: func(ctx context.Context, c *client.Client) (any, error) {
+				return c.Audit(ctx, client.AuditQuery{Organisation: "brightcis", Actor: "user:olivia", Action: "remove_member"})
+			},
+			want: sent{"GET", "/v1/audit", "action=remove_member&actor=user%3Aolivia&organisation=brightcis", ""},
+			check: func(t *testing.T, got any) {
+				if l := got.(*client.AuditLog); len(l.Events) != 1 || l.Events[0].Action != "remove_member" {
+					t.Errorf("audit = %+v", l)
+				}
+			},
+		},
+		{
+			name: "FileChangeRequest_titled_without_an_id", status: 201,
+			answer: `{"id":"cr-abc","status":"pending","tier":"main_contact","title":"New pricing page","description":"Two tiers, not three."}`,
+			call: func(ctx context.Context, c *client.Client) (any, error) {
+				return c.FileChangeRequest(ctx, "globex", client.NewChangeRequest{Kind: "public_facing", Title: "New pricing page", Description: "Two tiers, not three."})
+			},
+			want: sent{"POST", "/v1/organisations/globex/change-requests", "", `{"kind":"public_facing","title":"New pricing page","description":"Two tiers, not three."}`},
+			check: func(t *testing.T, got any) {
+				if cr := got.(*client.ChangeRequest); cr.ID != "cr-abc" || cr.Title != "New pricing page" || cr.Description != "Two tiers, not three." {
+					t.Errorf("change request = %+v", cr)
+				}
+			},
+		},
+		{
 			name: "ListChangeRequests_filtered_and_paged", status: 200,
 			answer: `{"changeRequests":[{"id":"cr1","status":"pending","tier":"main_contact","authorisers":["user:mia"],"approvalsNeeded":["authorisation"]}],"cursor":"c2"}`,
 			call: func(ctx context.Context, c *client.Client) (any, error) {

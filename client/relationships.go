@@ -76,6 +76,8 @@ func (c *Client) Delete(ctx context.Context, reason string, rels ...string) (*Wr
 type AuditQuery struct {
 	Organisation string
 	Actor        string
+	// Action keeps one action's events, by its name (remove_member).
+	Action       string
 	Since, Until time.Time
 	Limit        int
 	Cursor       string
@@ -87,6 +89,9 @@ func (c *Client) Audit(ctx context.Context, q AuditQuery) (*AuditLog, error) {
 	v.Set("organisation", q.Organisation)
 	if q.Actor != "" {
 		v.Set("actor", q.Actor)
+	}
+	if q.Action != "" {
+		v.Set("action", q.Action)
 	}
 	if !q.Since.IsZero() {
 		v.Set("since", q.Since.UTC().Format(time.RFC3339))

@@ -142,7 +142,7 @@ func walkChangeRequest(t *testing.T, c *chrome, g *gate) {
 	pat.click("Globex Corporation")
 	pat.click("Change requests")
 	file := pat.form("File a change request")
-	file.fill("Request id", "cr-browser")
+	file.fill("Request id (optional)", "cr-browser")
 	file.choose("Kind", gatehouse.KindAccessPermissions)
 	file.fill("Target (optional, e.g. page:about)", "share:finance")
 	if status := file.submit("File"); status != http.StatusOK {

@@ -290,6 +290,13 @@ func (f form) fill(label, value string) {
 	f.p.do(f.name+": filling "+label, chromedp.Clear(sel), chromedp.SendKeys(sel, value))
 }
 
+// write types value into the empty field labelled label: a textarea,
+// which fill's Clear refuses while it holds no text.
+func (f form) write(label, value string) {
+	f.p.t.Helper()
+	f.p.do(f.name+": writing in "+label, chromedp.SendKeys(f.field(label), value))
+}
+
 // choose picks option value of the drop-down labelled label.
 func (f form) choose(label, value string) {
 	f.p.t.Helper()

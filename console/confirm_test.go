@@ -186,9 +186,10 @@ func TestConfirmations(t *testing.T) {
 	})
 }
 
-// TestPersonPage (issue 21): a member's page lists what they can reach,
-// each permission with the relationships that grant it, and the changes
-// they made lately; the person, holders of view_reports and provider
+// TestPersonPage (issue 21; issue 22 item 6): a member's page lists their
+// roles and designations in plain words, what they can reach, each
+// permission with the relationships that grant it, and the changes they
+// made lately as the audit page's sentences; the person, holders of view_reports and provider
 // staff open it, the members table links it for them, and anyone else
 // is refused naming view_reports.
 func TestPersonPage(t *testing.T) {
@@ -203,14 +204,14 @@ func TestPersonPage(t *testing.T) {
 		if p.Status != http.StatusOK {
 			t.Fatalf("carla's page: %d\n%s", p.Status, p.Body)
 		}
-		shows(t, p, "What carla can reach in brightcis", "view contractor:c1", "view contractor:c2",
+		shows(t, p, "Roles CIS processor Designations none", "What carla can reach in brightcis", "view contractor:c1", "view contractor:c2",
 			"user:carla is cis processor of organisation:brightcis", "organisation:brightcis#cis_processor@user:carla")
 		lacks(t, p, "contractor:c3", "view_billing")
 	})
 
 	t.Run("recent_changes", func(t *testing.T) {
 		p := g.signedIn("adam").get("/console/organisations/brightcis/members/olivia")
-		shows(t, p, "Recent changes by olivia", "person page", "organisation:brightcis#finance_admin@user:bill")
+		shows(t, p, "Roles Owner", "Recent changes by olivia", "olivia made bill Finance admin.", "person page", "organisation:brightcis#finance_admin@user:bill")
 	})
 
 	t.Run("a_person_sees_themselves_only", func(t *testing.T) {

@@ -6,9 +6,7 @@ package console
 
 import (
 	"context"
-	"crypto/hmac"
 	"embed"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"html/template"
@@ -78,7 +76,7 @@ type Config struct {
 // console is the handler's state.
 type console struct {
 	cfg   Config
-	seal  sealer
+	seal  signer
 	pages map[string]*template.Template
 	now   func() time.Time
 	oidc  *oidcSignIn
@@ -92,7 +90,7 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.Workflow == nil || cfg.Store == nil || cfg.Audit == nil || cfg.Log == nil {
 		return nil, errors.New("console: Workflow, Store, Audit and Log are required")
 	}
-	c := &console{cfg: cfg, seal: sealer{key: cfg.SessionKey}, now: cfg.Now, pages: map[string]*template.Template{}}
+	c := &console{cfg: cfg, seal: signer{key: cfg.SessionKey}, now: cfg.Now, pages: map[string]*template.Template{}}
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -155,9 +153,12 @@ func (c *console) routes() http.Handler {
 	mux.HandleFunc("POST "+basePath+"/organisations/{org}/designations/unset", c.form(true, c.handleUnsetDesignation))
 	mux.HandleFunc("GET "+basePath+"/organisations/{org}/contractors", c.page(c.handleContractors))
 	mux.HandleFunc("POST "+basePath+"/organisations/{org}/contractors", c.form(true, c.handleCreateContractor))
+	mux.HandleFunc("GET "+basePath+"/contractors/{id}", c.page(c.handleContractor))
 	mux.HandleFunc("POST "+basePath+"/contractors/{id}/admin-only", c.form(true, c.handleAdminOnly))
 	mux.HandleFunc("POST "+basePath+"/organisations/{org}/contractors/{id}/delete", c.form(true, c.handleDeleteContractor))
 	mux.HandleFunc("GET "+basePath+"/organisations/{org}/audit", c.page(c.handleAudit))
+	mux.HandleFunc("GET "+basePath+"/organisations/{org}/audit.csv", c.page(c.handleAuditCSV))
+	mux.HandleFunc("GET "+basePath+"/organisations/{org}/access.csv", c.page(c.handleAccessCSV))
 	mux.HandleFunc("GET "+basePath+"/why", c.page(c.handleWhy))
 	mux.HandleFunc("GET "+basePath+"/organisations/{org}/change-requests", c.page(c.handleChangeRequests))
 	mux.HandleFunc("POST "+basePath+"/organisations/{org}/change-requests", c.form(true, c.handleFileChangeRequest))
@@ -311,11 +312,15 @@ func (c *console) navOf(r *http.Request, org string, actor gatehouse.Subject) []
 // page r asks (or the page a form on r was sent from), or -1: the link
 // whose path r's is, or else the longest under which r's lies; the
 // members page owns its people's pages and its forms' paths, and a
-// change request's page lies under the organisation's change requests.
+// change request's or a contractor's page lies under the organisation's
+// change requests or contractors.
 func currentLink(r *http.Request, base string, links []shownLink) int {
 	path := r.URL.Path
 	if strings.HasPrefix(path, basePath+"/change-requests/") {
 		path = base + "/change-requests"
+	}
+	if strings.HasPrefix(path, basePath+"/contractors/") {
+		path = base + "/contractors"
 	}
 	for _, own := range []string{"/members/", "/roles", "/designations", "/transfer-ownership"} {
 		if strings.HasPrefix(path, base+own) {
@@ -419,7 +424,7 @@ func (c *console) current(r *http.Request) (session, bool) {
 	if err != nil {
 		return session{}, false
 	}
-	return c.seal.open(ck.Value, c.now())
+	return c.seal.openSession(ck.Value, c.now())
 }
 
 // anonymous returns the request's session, starting a new anonymous one
@@ -636,7 +641,7 @@ func done(w http.ResponseWriter, r *http.Request, to, what string) {
 // table's. The sentence is signed for this session (saidOf), so a link
 // cannot make a page say it.
 func (c *console) doneSaying(w http.ResponseWriter, r *http.Request, a actorCtx, to, what, said string) {
-	q := url.Values{"done": {what}, "said": {said}, "sig": {base64.RawURLEncoding.EncodeToString(c.seal.mac("done", a.s.Nonce, what, said))}}
+	q := url.Values{"done": {what}, "said": {said}, "sig": {c.seal.tag("done", a.s.Nonce, what, said)}}
 	http.Redirect(w, r, to+"?"+q.Encode(), http.StatusSeeOther)
 }
 
@@ -648,8 +653,7 @@ func (c *console) saidOf(r *http.Request) string {
 	if !ok || q.Get("said") == "" {
 		return ""
 	}
-	sig, err := base64.RawURLEncoding.DecodeString(q.Get("sig"))
-	if err != nil || !hmac.Equal(sig, c.seal.mac("done", s.Nonce, q.Get("done"), q.Get("said"))) {
+	if !c.seal.matches(q.Get("sig"), "done", s.Nonce, q.Get("done"), q.Get("said")) {
 		return ""
 	}
 	return q.Get("said")

@@ -3,6 +3,8 @@ package console_test
 import (
 	"net/http"
 	"net/url"
+	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -18,7 +20,7 @@ func TestFileAndWithdraw(t *testing.T) {
 		p := pat.get("/console/organisations/globex/change-requests")
 		shows(t, p, "File a change request", "Substantial security impact")
 		p = pat.post("/console/organisations/globex/change-requests", url.Values{"id": {"cr-form"}, "kind": {"public_facing"}, "target": {"page:about"}, "substantial_security": {"true"}})
-		shows(t, p, "The change request was filed.", "cr-form", "page:about", "substantial security impact (C10)", "Withdraw")
+		shows(t, p, "The change request was filed. Its id is cr-form.", "page:about", "substantial security impact (C10)", "Withdraw")
 		_, body := g.api("GET", "/v1/change-requests/cr-form", "user:pat", nil)
 		if body["status"] != "pending" || body["substantialSecurity"] != true {
 			t.Errorf("the API reads the filed request as %v", body)
@@ -86,6 +88,58 @@ func TestFileAndWithdraw(t *testing.T) {
 		_, body := g.api("GET", "/v1/change-requests/cr-form", "user:pat", nil)
 		if body["status"] != "withdrawn" {
 			t.Errorf("after withdrawing the request is %v", body["status"])
+		}
+	})
+}
+
+// TestFileWithTitle (issue 22 item 6; shared/api.md's filing contract): a
+// request is filed with a title and description and no id, the workflow
+// makes its id, and its page, headed by its title, shows the description;
+// the list names it by its title; the API reads back the same text. Text
+// out of bounds is refused as the API refuses it, the input kept and the
+// field marked, and nothing is written.
+func TestFileWithTitle(t *testing.T) {
+	g := mustGate(t)
+	pat := g.signedIn("pat")
+
+	t.Run("api_md_titled_request_without_an_id", func(t *testing.T) {
+		p := pat.get("/console/organisations/globex/change-requests")
+		shows(t, p, "Title (optional)", "Description (optional)", "Request id (optional)")
+		p = pat.post("/console/organisations/globex/change-requests", url.Values{
+			"title": {"New pricing page"}, "description": {"Two tiers instead of three.\nKeep the old page until March."},
+			"kind": {"public_facing"}, "target": {"page:pricing"},
+		})
+		m := regexp.MustCompile(`“New pricing page” has the id (cr-[a-z2-7]{13})\.`).FindStringSubmatch(unescape(p.Body))
+		if m == nil {
+			t.Fatalf("the filing does not say the id it made:\n%s", p.Body)
+		}
+		id := m[1]
+		shows(t, p, "Two tiers instead of three.", "Request id "+id)
+		if !strings.Contains(p.Body, "<h1>New pricing page</h1>") {
+			t.Errorf("the request's page is not headed by its title:\n%s", p.Body)
+		}
+		_, body := g.api("GET", "/v1/change-requests/"+id, "user:pat", nil)
+		if body["title"] != "New pricing page" || body["description"] != "Two tiers instead of three.\nKeep the old page until March." {
+			t.Errorf("the API reads the filed request as %v", body)
+		}
+		p = pat.get("/console/organisations/globex/change-requests")
+		if !strings.Contains(p.Body, `<a href="/console/change-requests/`+id+`">New pricing page</a>`) {
+			t.Errorf("the list does not name %s by its title:\n%s", id, p.Body)
+		}
+	})
+
+	t.Run("api_md_text_out_of_bounds_refused_alike", func(t *testing.T) {
+		long := strings.Repeat("x", 121)
+		pat.get("/console/organisations/globex/change-requests")
+		p := pat.post("/console/organisations/globex/change-requests", url.Values{"id": {"cr-long"}, "title": {long}, "kind": {"service"}, "description": {"kept"}})
+		status, body := g.api("POST", "/v1/organisations/globex/change-requests", "user:pat", map[string]any{"id": "cr-long", "kind": "service", "title": long, "description": "kept"})
+		refusedAlike(t, p, status, body, http.StatusBadRequest)
+		shows(t, p, "Field: title")
+		if !strings.Contains(p.Body, ">kept</textarea>") || !strings.Contains(p.Body, `name="title" maxlength="120" autocomplete="off" placeholder="one line: what is to change, e.g. New pricing page" value="`+long+`" aria-invalid="true"`) {
+			t.Errorf("the title is not kept and marked:\n%s", p.Body)
+		}
+		if g.has("change_request:cr-long#organisation@organisation:globex") {
+			t.Error("a refused filing wrote the request")
 		}
 	})
 }

@@ -11,13 +11,13 @@ import (
 
 // auditFilter is the audit page's filter, as its form and links carry it.
 type auditFilter struct {
-	Actor, Since, Until string
+	Actor, Action, Since, Until string
 }
 
 // query returns the filter as a query string, with cursor when set.
 func (f auditFilter) query(cursor string) string {
 	q := url.Values{}
-	for k, v := range map[string]string{"actor": f.Actor, "since": f.Since, "until": f.Until, "cursor": cursor} {
+	for k, v := range map[string]string{"actor": f.Actor, "action": f.Action, "since": f.Since, "until": f.Until, "cursor": cursor} {
 		if v != "" {
 			q.Set(k, v)
 		}
@@ -52,40 +52,16 @@ func (c *console) allowed(r *http.Request, res gatehouse.Object, permission stri
 }
 
 // handleAudit serves GET /console/organisations/{org}/audit: the
-// organisation's audit trail (X2), newest first, filtered by actor and
-// time, a page at a time; only for holders of view_reports.
+// organisation's audit trail (X2), newest first, filtered by actor,
+// action and time, a page at a time; only for holders of view_reports.
 func (c *console) handleAudit(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	org := r.PathValue("org")
-	ok, err := c.allowed(r, gatehouse.OrganisationRef(org), gatehouse.PermViewReports, a.actor)
-	if err == nil && !ok {
-		err = gatehouse.Forbidden(a.actor, gatehouse.PermViewReports, gatehouse.OrganisationRef(org))
-	}
+	f, aq, err := c.auditQuery(r, a, org)
 	if err != nil {
 		c.fail(w, r, a, org, err)
 		return
 	}
-	q := r.URL.Query()
-	f := auditFilter{Actor: strings.TrimSpace(q.Get("actor")), Since: q.Get("since"), Until: q.Get("until")}
-	aq := gatehouse.AuditQuery{Organisation: org, Limit: pageSize, Cursor: q.Get("cursor")}
-	if f.Actor != "" {
-		actor := f.Actor
-		if !strings.Contains(actor, ":") {
-			actor = "user:" + actor
-		}
-		sub, err := gatehouse.ParseSubject("actor", actor)
-		if err != nil {
-			c.fail(w, r, a, org, err)
-			return
-		}
-		aq.Actor = sub.String()
-	}
-	if aq.Since, err = parseDay("since", f.Since, false); err == nil {
-		aq.Until, err = parseDay("until", f.Until, true)
-	}
-	if err != nil {
-		c.fail(w, r, a, org, err)
-		return
-	}
+	aq.Limit, aq.Cursor = pageSize, r.URL.Query().Get("cursor")
 	events, cursor, err := c.cfg.Audit.List(r.Context(), aq)
 	if err != nil {
 		c.fail(w, r, a, org, err)
@@ -96,10 +72,44 @@ func (c *console) handleAudit(w http.ResponseWriter, r *http.Request, a actorCtx
 		next = f.query(cursor)
 	}
 	c.render(w, r, http.StatusOK, "audit", view{Title: "Audit trail of " + org, Org: org, Data: struct {
-		Rows   []trailRow
-		Filter auditFilter
-		Next   string
-	}{trailRows(org, events), f, next}})
+		Rows    []trailRow
+		Filter  auditFilter
+		Actions []actionOption
+		Export  string
+		Next    string
+	}{trailRows(org, events), f, trailActions(), basePath + "/organisations/" + url.PathEscape(org) + "/audit.csv" + f.query(""), next}})
+}
+
+// auditQuery is the audit trail's query of r's filter for org, the
+// filter as the page shows it, and the guard of the audit page and its
+// export: only holders of view_reports read it (X2), and a filter that
+// does not parse is refused naming its field, as the API's is.
+func (c *console) auditQuery(r *http.Request, a actorCtx, org string) (auditFilter, gatehouse.AuditQuery, error) {
+	ok, err := c.allowed(r, gatehouse.OrganisationRef(org), gatehouse.PermViewReports, a.actor)
+	if err == nil && !ok {
+		err = gatehouse.Forbidden(a.actor, gatehouse.PermViewReports, gatehouse.OrganisationRef(org))
+	}
+	q := r.URL.Query()
+	f := auditFilter{Actor: strings.TrimSpace(q.Get("actor")), Action: q.Get("action"), Since: q.Get("since"), Until: q.Get("until")}
+	aq := gatehouse.AuditQuery{Organisation: org, Action: f.Action}
+	if err != nil {
+		return f, aq, err
+	}
+	if f.Actor != "" {
+		actor := f.Actor
+		if !strings.Contains(actor, ":") {
+			actor = "user:" + actor
+		}
+		sub, err := gatehouse.ParseSubject("actor", actor)
+		if err != nil {
+			return f, aq, err
+		}
+		aq.Actor = sub.String()
+	}
+	if aq.Since, err = parseDay("since", f.Since, false); err == nil {
+		aq.Until, err = parseDay("until", f.Until, true)
+	}
+	return f, aq, err
 }
 
 // step is one relationship of a path, in words and in zed's notation.

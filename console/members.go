@@ -71,6 +71,12 @@ func (m memberActions) Review(actor, user string) bool {
 	return actor == user || m[gatehouse.PermViewReports] || m[gatehouse.PermProviderStaff]
 }
 
+// Export reports whether the actor may export the organisation's access
+// review (workflow's Access: view_reports holders and provider staff).
+func (m memberActions) Export() bool {
+	return m[gatehouse.PermViewReports] || m[gatehouse.PermProviderStaff]
+}
+
 // Staff reports whether the actor is provider staff here (C7, C9, S7).
 func (m memberActions) Staff() bool { return m[gatehouse.PermProviderStaff] }
 

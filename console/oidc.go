@@ -2,11 +2,9 @@ package console
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -191,32 +189,18 @@ type flow struct {
 	Expires  int64  `json:"e"`
 }
 
-// sealFlow returns the flow cookie's value: payload "." signature, with a
-// MAC of its own purpose, so a session cookie never passes for a flow
-// cookie or the other way round.
-func (k sealer) sealFlow(f flow) string {
-	b, _ := json.Marshal(f)
-	p := base64.RawURLEncoding.EncodeToString(b)
-	return p + "." + base64.RawURLEncoding.EncodeToString(k.mac("oidc-flow", p))
-}
+// flowPurpose is what the flow cookie is signed for (signer), so a
+// session cookie never passes for a flow cookie or the other way round.
+const flowPurpose = "oidc-flow"
+
+// sealFlow returns the flow cookie's value, signed.
+func (k signer) sealFlow(f flow) string { return k.sign(flowPurpose, f) }
 
 // openFlow verifies a flow cookie's value; false for anything unsigned,
 // forged, malformed or expired.
-func (k sealer) openFlow(v string, now time.Time) (flow, bool) {
-	p, sig, ok := strings.Cut(v, ".")
-	if !ok {
-		return flow{}, false
-	}
-	got, err := base64.RawURLEncoding.DecodeString(sig)
-	if err != nil || !hmac.Equal(got, k.mac("oidc-flow", p)) {
-		return flow{}, false
-	}
-	b, err := base64.RawURLEncoding.DecodeString(p)
-	if err != nil {
-		return flow{}, false
-	}
+func (k signer) openFlow(v string, now time.Time) (flow, bool) {
 	var f flow
-	if json.Unmarshal(b, &f) != nil || f.State == "" || f.Nonce == "" || f.Verifier == "" || now.Unix() >= f.Expires {
+	if !k.open(flowPurpose, v, &f) || f.State == "" || f.Nonce == "" || f.Verifier == "" || now.Unix() >= f.Expires {
 		return flow{}, false
 	}
 	return f, true

@@ -408,7 +408,11 @@ func (c *console) handleChangeRequest(w http.ResponseWriter, r *http.Request, a 
 		c.fail(w, r, a, cr.Organisation, err)
 		return
 	}
-	c.render(w, r, http.StatusOK, "changerequest", view{Title: "Change request " + cr.ID, Org: cr.Organisation, Done: doneOf(r), Data: struct {
+	title := "Change request " + cr.ID
+	if cr.Title != "" {
+		title = cr.Title
+	}
+	c.render(w, r, http.StatusOK, "changerequest", view{Title: title, Org: cr.Organisation, Done: doneOf(r), Data: struct {
 		CR      workflow.ChangeRequest
 		Awaits  bool
 		IsOwner bool
@@ -467,13 +471,15 @@ func (c *console) settled(r *http.Request, a actorCtx, id string, refused error)
 }
 
 // handleFileChangeRequest serves POST /console/organisations/{org}/change-requests:
-// FileChangeRequest with the form's id, kind, target and flags, and a legal
-// reason for provider staff's legally mandated change (C1, C2, C10-C12).
+// FileChangeRequest with the form's title, description, kind, target and
+// flags, a legal reason for provider staff's legally mandated change (C1,
+// C2, C10-C12), and the id, which the workflow makes when it is left blank.
 func (c *console) handleFileChangeRequest(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	org := r.PathValue("org")
 	f := r.PostForm
 	cr, err := c.cfg.Workflow.FileChangeRequest(r.Context(), a.actor, workflow.NewChangeRequest{
 		ID: strings.TrimSpace(f.Get("id")), Organisation: org, Kind: f.Get("kind"), Target: strings.TrimSpace(f.Get("target")),
+		Title: f.Get("title"), Description: f.Get("description"),
 		SubstantialSecurity: f.Get("substantial_security") == "true", SubstantialCharge: f.Get("substantial_charge") == "true",
 		LegalReason: f.Get("legal_reason"),
 	})
@@ -481,7 +487,11 @@ func (c *console) handleFileChangeRequest(w http.ResponseWriter, r *http.Request
 		c.refuse(w, r, a, org, err, "file", c.handleChangeRequests)
 		return
 	}
-	done(w, r, basePath+"/change-requests/"+url.PathEscape(cr.ID), "filed")
+	said := "The change request was filed. Its id is " + cr.ID + "."
+	if cr.Title != "" {
+		said = "The change request was filed. “" + cr.Title + "” has the id " + cr.ID + "."
+	}
+	c.doneSaying(w, r, a, basePath+"/change-requests/"+url.PathEscape(cr.ID), "filed", said)
 }
 
 // handleWithdraw serves POST /console/change-requests/{id}/withdraw: the

@@ -2,9 +2,11 @@ package console
 
 import (
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/workflow"
 )
 
 // recentChanges is how many of a person's latest audited changes their
@@ -21,9 +23,9 @@ type accessRow struct {
 }
 
 // handlePerson serves GET /console/organisations/{org}/members/{user}:
-// what the person can reach in org and why (MemberAccess: each permission
-// with the relationships that grant it), and the changes they made
-// lately. The person themselves, holders of view_reports and provider
+// the person's roles and designations, what they can reach in org and why
+// (MemberAccess: each permission with the relationships that grant it),
+// and the changes they made lately, as the audit page says them. The person themselves, holders of view_reports and provider
 // staff may open it; anyone else is refused as the API refuses them.
 func (c *console) handlePerson(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	org, user := r.PathValue("org"), gatehouse.User(r.PathValue("user"))
@@ -48,10 +50,20 @@ func (c *console) handlePerson(w http.ResponseWriter, r *http.Request, a actorCt
 		}
 		shown[i] = row
 	}
+	// Their roles and designations as the team's list has them; provider
+	// staff off the team, whom the workflow lists no members, see none.
+	var m workflow.Member
+	if members, _, err := c.cfg.Workflow.Members(r.Context(), a.actor, org); err == nil {
+		if i := slices.IndexFunc(members, func(m workflow.Member) bool { return m.User == user }); i >= 0 {
+			m = members[i]
+		}
+	}
 	c.render(w, r, http.StatusOK, "person", view{Title: "What " + user.ID + " can reach in " + org, Org: org, Data: struct {
-		User      string
-		Access    []accessRow
-		Truncated bool
-		Events    []gatehouse.AuditEvent
-	}{user.ID, shown, truncated, events}})
+		User         string
+		Roles        []string
+		Designations []string
+		Access       []accessRow
+		Truncated    bool
+		History      []trailRow
+	}{user.ID, m.Roles, m.Designations, shown, truncated, trailRows(org, events)}})
 }

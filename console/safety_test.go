@@ -187,7 +187,7 @@ func TestBrowserErrorsThatHelp(t *testing.T) {
 		pat.click("Globex Corporation")
 		pat.click("Change requests")
 		file := pat.form("File a change request")
-		file.fill("Request id", "cr pricing 2")
+		file.fill("Request id (optional)", "cr pricing 2")
 		file.fill("Target (optional, e.g. page:about)", "share:finance")
 		if status := file.submit("File"); status != http.StatusBadRequest {
 			t.Errorf("an id with spaces answered %d", status)
@@ -200,7 +200,7 @@ func TestBrowserErrorsThatHelp(t *testing.T) {
 		if v := pat.value(file.field("Target (optional, e.g. page:about)")); v != "share:finance" {
 			t.Errorf("the target typed is lost: %q", v)
 		}
-		if v := pat.value(file.field("Request id")); v != "cr pricing 2" {
+		if v := pat.value(file.field("Request id (optional)")); v != "cr pricing 2" {
 			t.Errorf("the id typed is lost: %q", v)
 		}
 		if marked := pat.eval(`Array.from(document.querySelectorAll('[aria-invalid="true"]'), e => e.name)`); !slices.Equal(marked, []string{"id"}) {
@@ -283,6 +283,76 @@ func TestBrowserSignposts(t *testing.T) {
 		}
 	}
 	phone.shot("members-phone-targets")
+}
+
+// TestBrowserFilingNeedsNoID (issue 22 item 6, problem 7: "change
+// requests with no title or description (the requester must invent an
+// id)"): pat files a request with a title and a description and leaves
+// the id blank; the workflow makes one, the success names the request,
+// its page is headed by the title and shows the description, and the
+// list links it by its title.
+func TestBrowserFilingNeedsNoID(t *testing.T) {
+	c := mustChrome(t, devSignIn)
+	g := mustGate(t)
+	pat := c.as(t, g, "pat")
+	pat.click("Globex Corporation")
+	pat.click("Change requests")
+	file := pat.form("File a change request")
+	file.fill("Title (optional)", "New pricing page")
+	file.write("Description (optional)", "Two tiers instead of three.")
+	file.choose("Kind", "public_facing")
+	file.fill("Target (optional, e.g. page:about)", "page:pricing")
+	if status := file.submit("File"); status != http.StatusOK {
+		t.Fatalf("filing without an id answered %d", status)
+	}
+	if h := pat.title(); h != "New pricing page" {
+		t.Errorf("the request's page is headed %q, not its title", h)
+	}
+	said := pat.read("the confirmation", `//p[@role="status"]`)
+	m := regexp.MustCompile(`^The change request was filed\. “New pricing page” has the id (cr-[a-z2-7]{13})\.$`).FindStringSubmatch(said)
+	if m == nil {
+		t.Fatalf("the confirmation reads %q", said)
+	}
+	pat.shows("Two tiers instead of three.", "Request id "+m[1], "Withdraw")
+	if _, body := g.api("GET", "/v1/change-requests/"+m[1], "user:pat", nil); body["title"] != "New pricing page" || body["description"] != "Two tiers instead of three." {
+		t.Errorf("the API reads the request as %v", body)
+	}
+	pat.click("Change requests")
+	pat.click("New pricing page")
+	if h := pat.title(); h != "New pricing page" {
+		t.Errorf("the list's link by title opens a page headed %q", h)
+	}
+}
+
+// TestBrowserContractorPage (issue 22 item 6, problem 7: "no page per
+// contractor"): olivia opens an admin-only contractor from the list and
+// reads what it is and who may see it and why (K2); carla, a CIS
+// processor, finds no link to it and is refused it by address.
+func TestBrowserContractorPage(t *testing.T) {
+	c := mustChrome(t, devSignIn)
+	g := mustGate(t)
+	olivia := c.as(t, g, "olivia")
+	olivia.click("BrightCIS Builders")
+	olivia.click("Contractors")
+	if status := olivia.click("Sentinel Security (admin-only)"); status != http.StatusOK {
+		t.Fatalf("the contractor's page answered %d", status)
+	}
+	if h := olivia.title(); h != "Sentinel Security (admin-only)" {
+		t.Errorf("the contractor's page is headed %q", h)
+	}
+	if cur := olivia.current(); cur != "Contractors" {
+		t.Errorf("the menu marks %q on a contractor's page", cur)
+	}
+	olivia.shows("Admin-only Yes: only the owner, the security admins and administrators see it", "Who may view or edit it, and why", "user:adam is administrator of organisation:brightcis")
+	olivia.lacks("carla")
+
+	carla := c.as(t, g, "carla")
+	carla.click("BrightCIS Builders")
+	carla.click("Contractors")
+	carla.lacks("Sentinel Security")
+	carla.open("/console/contractors/c3")
+	carla.shows("Missing permission: view")
+	carla.lacks("Sentinel Security")
 }
 
 // current returns the label of the menu's link marked as the current page.

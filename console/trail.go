@@ -28,6 +28,43 @@ type segment struct{ Text, Href string }
 // yes completed (C14): the same click as that yes, so one row with it.
 const settleAction = "settle_change_request"
 
+// actionOption is an action the audit page filters by: its name in the
+// trail, and in plain words.
+type actionOption struct{ Name, Text string }
+
+// trailActions are the actions trailRowOf says in a sentence, in the
+// order the filter offers them.
+func trailActions() []actionOption {
+	return []actionOption{
+		{"grant_role", "Role granted"},
+		{"revoke_role", "Role taken away"},
+		{"remove_member", "Member removed"},
+		{"transfer_ownership", "Ownership transferred"},
+		{"set_designation", "Designation given"},
+		{"unset_designation", "Designation taken away"},
+		{"create_contractor", "Contractor created"},
+		{"update_contractor", "Contractor renamed or flagged"},
+		{"delete_contractor", "Contractor deleted"},
+		{"create_invoice", "Invoice created"},
+		{"file_change_request", "Change request filed"},
+		{"authorise_change_request", "Change request authorised or approved"},
+		{"reject_change_request", "Change request rejected"},
+		{"withdraw_change_request", "Change request withdrawn"},
+		{settleAction, "Change request settled"},
+		{"raise_flags", "Flag raised on a change request"},
+		{"override_change_request", "Change request overridden"},
+		{"confirm_override", "Override confirmed"},
+		{"grant_exception", "Exception granted"},
+		{"revoke_exception", "Exception revoked"},
+		{"set_always_substantial", "Kind declared always substantial"},
+		{"unset_always_substantial", "Always-substantial declaration lifted"},
+		{"edit_organisation", "Organisation renamed"},
+		{"create_organisation", "Organisation created"},
+		{"write_relationships", "Relationships written directly"},
+		{"seed", "Demo data loaded"},
+	}
+}
+
 // trailRows says org's events (newest first) as rows, one per action:
 // a settling write joins the action of the same person on the same
 // request it follows.

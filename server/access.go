@@ -2,9 +2,7 @@ package server
 
 import (
 	"context"
-	"encoding/csv"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/gatehouse-authz/gatehouse"
@@ -19,9 +17,6 @@ const textCSV = "text/csv"
 // access shows.
 const recentChanges = 20
 
-// csvHeader names the columns of the access review export.
-var csvHeader = []string{"user", "permission", "object", "via", "until"}
-
 // handleAccessReview serves GET /v1/organisations/{org}/access?limit=&cursor=;
 // with Accept: text/csv, every page as one CSV export.
 func handleAccessReview(d Deps) op[none, wire.AccessReview] {
@@ -35,12 +30,10 @@ func handleAccessReview(d Deps) op[none, wire.AccessReview] {
 	}
 }
 
-// exportAccess streams every page of org's access review as CSV, one row
-// per person, permission and object, never the whole review in memory.
-// The first page is read before the answer starts, so a refusal is still
-// a JSON error. A review that weighed only some contractors or invoices
-// ends with a row "#truncated"; one that cannot finish with a row "#error"
-// naming the failure, never as if complete.
+// exportAccess streams every page of org's access review as CSV
+// (workflow's WriteAccessCSV, which the console's export writes too). The
+// first page is read before the answer starts, so a refusal is still a
+// JSON error.
 func exportAccess(ctx context.Context, wf *workflow.Service, in In[none], org string) error {
 	if in.Query("cursor") != "" {
 		return gatehouse.Invalid("cursor", "an export streams every page; cursor pages the JSON answer only")
@@ -50,38 +43,7 @@ func exportAccess(ctx context.Context, wf *workflow.Service, in In[none], org st
 		return err
 	}
 	return in.Stream(textCSV+"; charset=utf-8", func(w io.Writer) error {
-		cw := csv.NewWriter(w)
-		err := cw.Write(csvHeader)
-		truncated := page.Truncated
-		for err == nil {
-			for _, r := range accessRows(page.Rows) {
-				until := ""
-				if r.Until != nil {
-					until = *r.Until
-				}
-				if err = cw.Write([]string{r.User, r.Permission, r.On, strings.Join(r.Via, " "), until}); err != nil {
-					break
-				}
-			}
-			cw.Flush()
-			if err != nil || page.Cursor == "" {
-				break
-			}
-			page, err = wf.Access(ctx, in.Actor, org, in.Int("limit"), page.Cursor)
-			truncated = truncated || page.Truncated
-		}
-		switch {
-		case err != nil:
-			_, detail, _ := detailOf(err)
-			_ = cw.Write([]string{"#error", "the export stopped before its end: " + detail.Message, "", "", ""})
-		case truncated:
-			_ = cw.Write([]string{"#truncated", "the review weighs the first 100 contractors and 100 invoices by id; rows on the others are left out", "", "", ""})
-		}
-		cw.Flush()
-		if err == nil {
-			err = cw.Error()
-		}
-		return err
+		return wf.WriteAccessCSV(ctx, in.Actor, org, in.Int("limit"), page, w)
 	})
 }
 

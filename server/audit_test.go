@@ -98,6 +98,32 @@ func TestAuditTrail_X2(t *testing.T) {
 		}
 	})
 
+	t.Run("X2_filtered_by_action", func(t *testing.T) {
+		st, _, body := s.get("/v1/audit?organisation=exported&action=grant_role", key)
+		var got struct {
+			Events []map[string]any `json:"events"`
+		}
+		if err := json.Unmarshal([]byte(body), &got); st != http.StatusOK || err != nil {
+			t.Fatalf("action filter: %d %v %s", st, err, body)
+		}
+		if len(got.Events) != 2 {
+			t.Fatalf("grant_role lists %d events, want ben's and cy's: %s", len(got.Events), body)
+		}
+		for _, ev := range got.Events {
+			if ev["action"] != "grant_role" {
+				t.Errorf("the grant_role filter lists %v", ev)
+			}
+		}
+		st, _, body = s.get("/v1/audit?organisation=exported&action=grant_role&actor=user:ben", key)
+		if st != http.StatusOK || strings.Count(body, `"action":"grant_role"`) != 1 || !strings.Contains(body, "user:cy") {
+			t.Errorf("action and actor together: %d %s", st, body)
+		}
+		st, _, body = s.get("/v1/audit?organisation=exported&action=Grant%20Role", key)
+		if st != http.StatusBadRequest || !strings.Contains(body, `"field":"action"`) {
+			t.Errorf("a malformed action answered %d %s, want 400 naming action", st, body)
+		}
+	})
+
 	t.Run("X2_platform_lists_the_events_that_name_no_organisation", func(t *testing.T) {
 		st, _, body := s.get("/v1/audit?platform=true", key)
 		if st != http.StatusOK || !strings.Contains(body, "platform:provider#staff@user:stella") || !strings.Contains(body, `"key":"ops"`) {

@@ -16,7 +16,7 @@ func changeRequest(cr workflow.ChangeRequest) wire.ChangeRequest {
 		requester = cr.Requester.String() // none when the answer leaves it out (RaiseFlags)
 	}
 	return wire.ChangeRequest{
-		ID: cr.ID, Organisation: cr.Organisation, Kind: cr.Kind, Target: cr.Target, Requester: requester,
+		ID: cr.ID, Organisation: cr.Organisation, Kind: cr.Kind, Target: cr.Target, Title: cr.Title, Description: cr.Description, Requester: requester,
 		SubstantialSecurity: cr.SubstantialSecurity, SubstantialCharge: cr.SubstantialCharge, LegalMandate: cr.LegalMandate,
 		Status: cr.Status, Tier: cr.Tier, Authorisers: strs(cr.Authorisers), ApprovalsNeeded: nonNil(cr.ApprovalsNeeded), BlockedOn: cr.BlockedOn,
 		AuthorisedBy: strs(cr.AuthorisedBy), SecurityApprovedBy: strs(cr.SecurityApprovedBy), ChargeApprovedBy: strs(cr.ChargeApprovedBy),
@@ -132,6 +132,7 @@ func handleFileChangeRequest(d Deps) op[wire.NewChangeRequest, wire.ChangeReques
 		b := in.Body
 		req := workflow.NewChangeRequest{
 			ID: b.ID, Organisation: in.Path("org"), Kind: b.Kind, Target: b.Target,
+			Title: b.Title, Description: b.Description,
 			SubstantialSecurity: b.SubstantialSecurity, SubstantialCharge: b.SubstantialCharge,
 		}
 		if b.LegalReason != nil {

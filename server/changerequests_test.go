@@ -126,7 +126,6 @@ func testC2Malformed(t *testing.T, a *API) {
 	}{
 		{"unknown kind", pat, "globex", cr("m1", "urgent"), "kind"},
 		{"missing kind", pat, "globex", map[string]any{"id": "m1"}, "kind"},
-		{"missing id", pat, "globex", map[string]any{"kind": "standard"}, "id"},
 		{"bad id", pat, "globex", cr("m.1", "standard"), "id"},
 		{"wildcard id", pat, "globex", cr("*", "standard"), "id"},
 		{"target without type", pat, "globex", cr("m1", "public_facing", "target", "pricing"), "target"},

@@ -284,7 +284,8 @@ func structSchema(t reflect.Type, schemas obj) obj {
 }
 
 // withBounds adds the bounds a field's openapi tag declares
-// (openapi:"minimum=1,maximum=10000,default=1000") to its schema, and
+// (openapi:"minimum=1,maximum=10000,default=1000", a string's
+// openapi:"maxLength=120") to its schema, and
 // nullable (openapi:"nullable") to a field answered as null.
 func withBounds(s obj, tag string) obj {
 	for kv := range strings.SplitSeq(tag, ",") {
@@ -293,7 +294,7 @@ func withBounds(s obj, tag string) obj {
 			continue
 		}
 		k, v, ok := strings.Cut(kv, "=")
-		if n, err := strconv.Atoi(v); ok && err == nil && (k == "minimum" || k == "maximum" || k == "default") {
+		if n, err := strconv.Atoi(v); ok && err == nil && (k == "minimum" || k == "maximum" || k == "default" || k == "maxLength") {
 			s[k] = n
 		}
 	}

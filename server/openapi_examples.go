@@ -16,7 +16,7 @@ const tok = "GhUKEzE3NjQ1ODk2MDAwMDAwMDAwMDA="
 var exampleCheck = wire.CheckRequest{Resource: "contractor:c1", Permission: "view", Subject: "user:alice"}
 
 var exampleCR = wire.ChangeRequest{
-	ID: "cr1", Organisation: "acme", Kind: "public_facing", Target: "page:pricing", Requester: "user:pat",
+	ID: "cr1", Organisation: "acme", Kind: "public_facing", Target: "page:pricing", Title: "New pricing page", Requester: "user:pat",
 	Status: wire.StatusPending, Tier: "main_contact", Authorisers: []string{"user:mc"},
 	ApprovalsNeeded: []string{"authorisation"}, AuthorisedBy: []string{}, ZedToken: tok,
 }
@@ -106,7 +106,7 @@ var examples = map[string]example{
 		wire.CreateInvoiceRequest{ID: "inv1", Amount: "120.00", Currency: "GBP"},
 		wire.Invoice{ID: "inv1", Amount: "120.00", Currency: "GBP", Organisation: "acme", ZedToken: tok},
 	},
-	"fileChangeRequest":      {wire.NewChangeRequest{ID: "cr1", Kind: "public_facing", Target: "page:pricing"}, exampleCR},
+	"fileChangeRequest":      {wire.NewChangeRequest{Kind: "public_facing", Target: "page:pricing", Title: "New pricing page"}, exampleCR},
 	"getChangeRequest":       {nil, exampleCR},
 	"authoriseChangeRequest": {wire.AuthoriseRequest{Note: "checked with legal"}, exampleCR},
 	"grantException": {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
 
 	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/wire"
@@ -106,12 +107,18 @@ func (d Deps) validRelationship(field string, r gatehouse.Relationship) error {
 	return nil
 }
 
-// handleAudit serves GET /v1/audit?organisation=&actor=&since=&until=&limit=&cursor=.
+// actionName is the form of an audited action's name (remove_member).
+var actionName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+
+// handleAudit serves GET /v1/audit?organisation=&actor=&action=&since=&until=&limit=&cursor=.
 func handleAudit(d Deps) op[none, wire.AuditLog] {
 	return func(ctx context.Context, in In[none]) (wire.AuditLog, error) {
 		q := gatehouse.AuditQuery{
-			Organisation: in.Query("organisation"), Platform: in.Bool("platform"), Actor: in.Query("actor"), Cursor: in.Query("cursor"),
+			Organisation: in.Query("organisation"), Platform: in.Bool("platform"), Actor: in.Query("actor"), Action: in.Query("action"), Cursor: in.Query("cursor"),
 			Since: in.Time("since"), Until: in.Time("until"), Limit: in.Int("limit"),
+		}
+		if q.Action != "" && !actionName.MatchString(q.Action) {
+			return wire.AuditLog{}, gatehouse.Invalid("action", "%q is not an action's name (lower-case letters, digits and _, as remove_member)", q.Action)
 		}
 		if (q.Organisation == "") == !q.Platform {
 			return wire.AuditLog{}, gatehouse.Invalid("organisation", "name one organisation, or ask for platform=true (the events that name none)")

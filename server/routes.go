@@ -76,6 +76,7 @@ var api = []route{
 			{name: "organisation", kind: "string", doc: "organisation id; required unless platform=true"},
 			{name: "platform", kind: "boolean", doc: "list the events that name no organisation (e.g. platform#staff)"},
 			{name: "actor", kind: "string", doc: "user:<id>"},
+			{name: "action", kind: "string", doc: "one action's events, by its name (remove_member, file_change_request)"},
 			{name: "since", kind: "date-time"},
 			{name: "until", kind: "date-time"},
 			limit,
@@ -114,7 +115,7 @@ var api = []route{
 	{method: "DELETE", path: "/v1/contractors/{id}", id: "deleteContractor", tag: "contractors", summary: "Delete a contractor", rules: []string{"K1"}, actor: actorRequired, status: 204, op: bind(handleDeleteContractor)},
 	{method: "POST", path: "/v1/organisations/{org}/invoices", id: "createInvoice", tag: "contractors", summary: "Create an invoice", rules: []string{"R3", "R6"}, actor: actorRequired, status: 201, op: bind(handleCreateInvoice)},
 
-	{method: "POST", path: "/v1/organisations/{org}/change-requests", id: "fileChangeRequest", tag: "changeRequests", summary: "File a change request", rules: []string{"C1", "C2", "C3", "C5", "C10", "C11", "C12"}, actor: actorRequired, status: 201, op: bind(handleFileChangeRequest)},
+	{method: "POST", path: "/v1/organisations/{org}/change-requests", id: "fileChangeRequest", tag: "changeRequests", summary: "File a change request", rules: []string{"C1", "C2", "C3", "C5", "C10", "C11", "C12"}, actor: actorRequired, status: 201, location: "/v1/change-requests/", op: bind(handleFileChangeRequest)},
 	{method: "GET", path: "/v1/change-requests/{id}", id: "getChangeRequest", tag: "changeRequests", summary: "Read a change request's current state", rules: []string{"C4", "C7", "C8", "C9"}, actor: actorRequired, status: 200, op: bind(handleGetChangeRequest)},
 	{method: "POST", path: "/v1/change-requests/{id}/authorise", id: "authoriseChangeRequest", tag: "changeRequests", summary: "Authorise or approve a change request", rules: []string{"C4", "C7", "C8", "C9", "C10", "C11", "C17"}, actor: actorRequired, status: 200, optionalBody: true, op: bind(handleAuthoriseChangeRequest)},
 	{method: "POST", path: "/v1/organisations/{org}/exceptions", id: "grantException", tag: "changeRequests", summary: "Grant an exception (main contacts only)", rules: []string{"C6", "T1"}, actor: actorRequired, status: 201, op: bind(handleGrantException)},

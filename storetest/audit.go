@@ -126,6 +126,8 @@ func testAuditFilters(f *fixture) {
 		{"actor", gatehouse.AuditQuery{Organisation: org, Actor: "user:sam"}, []string{"2"}},
 		{"since", gatehouse.AuditQuery{Organisation: org, Since: mid}, []string{"3"}},
 		{"until", gatehouse.AuditQuery{Organisation: org, Until: mid}, []string{"2", "0"}},
+		{"action", gatehouse.AuditQuery{Organisation: org, Action: "grant_role", Actor: "user:olivia"}, []string{"3", "0"}},
+		{"another action", gatehouse.AuditQuery{Organisation: org, Action: "remove_member"}, nil},
 	} {
 		events, _, err := f.trail.List(f.Context(), tc.q)
 		if err != nil {

@@ -14,12 +14,17 @@ const (
 // NewChangeRequest files a change of one Kind (standard,
 // access_permissions, user_management, public_facing, service,
 // sensitive_information) on an optional Target ("page:pricing").
+// ID may be left out: the server makes one and answers it. Title (one
+// line, at most 120 bytes) and Description (at most 500 bytes, line
+// breaks allowed) are optional display text, returned in every state.
 // LegalReason marks a legally mandated change; only provider staff may
 // give one, and it may not be blank (C12).
 type NewChangeRequest struct {
-	ID                  string  `json:"id"`
+	ID                  string  `json:"id,omitempty"`
 	Kind                string  `json:"kind"`
 	Target              string  `json:"target,omitempty"`
+	Title               string  `json:"title,omitempty" openapi:"maxLength=120"`
+	Description         string  `json:"description,omitempty" openapi:"maxLength=500"`
 	SubstantialSecurity bool    `json:"substantialSecurity,omitempty"`
 	SubstantialCharge   bool    `json:"substantialCharge,omitempty"`
 	LegalReason         *string `json:"legalReason,omitempty"`
@@ -33,10 +38,13 @@ type NewChangeRequest struct {
 // needed. ApprovalsNeeded lists what is still missing (authorisation,
 // security, charge); BlockedOn names what nobody may give.
 type ChangeRequest struct {
-	ID                  string   `json:"id"`
-	Organisation        string   `json:"organisation"`
-	Kind                string   `json:"kind"`
-	Target              string   `json:"target,omitempty"`
+	ID           string `json:"id"`
+	Organisation string `json:"organisation"`
+	Kind         string `json:"kind"`
+	Target       string `json:"target,omitempty"`
+	// Title and Description are the filer's display text, when given.
+	Title               string   `json:"title,omitempty"`
+	Description         string   `json:"description,omitempty"`
 	Requester           string   `json:"requester"`
 	SubstantialSecurity bool     `json:"substantialSecurity"`
 	SubstantialCharge   bool     `json:"substantialCharge"`

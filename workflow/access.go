@@ -2,6 +2,10 @@ package workflow
 
 import (
 	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -151,21 +155,28 @@ type target struct {
 // are the organisation's permissions and its contractors' and invoices'
 // (at most MaxAccessObjects of each; truncated says some were left out).
 func (s *Service) accessOf(ctx context.Context, org string, ms []Member) ([]Access, bool, error) {
-	out := []Access{}
 	if len(ms) == 0 {
-		return out, false, nil
+		return []Access{}, false, nil
 	}
 	targets, truncated, err := s.reviewTargets(ctx, org)
 	if err != nil {
 		return nil, false, err
 	}
+	out, err := s.accessOn(ctx, ms, targets)
+	return out, truncated, err
+}
+
+// accessOn is what each of ms holds of targets, in their order, each with
+// the relationships that grant it.
+func (s *Service) accessOn(ctx context.Context, ms []Member, targets []target) ([]Access, error) {
+	out := []Access{}
 	held, err := s.heldBulk(ctx, ms, targets)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	defs, err := compiledSchema()
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	// Which object a contractor or invoice belongs to is the same for
 	// every member: one read of each, shared by their walks.
@@ -181,12 +192,12 @@ func (s *Service) accessOf(ctx context.Context, org string, ms []Member) ([]Acce
 			}
 			via, err := s.via(ctx, w, m, t)
 			if err != nil {
-				return nil, false, err
+				return nil, err
 			}
 			out = append(out, Access{User: m.User, Permission: t.permission, On: t.on, Via: via, Until: until(via)})
 		}
 	}
-	return out, truncated, nil
+	return out, nil
 }
 
 // reviewTargets lists every permission of the organisation, then those of
@@ -344,4 +355,66 @@ func until(via []gatehouse.Relationship) *time.Time {
 		}
 	}
 	return last
+}
+
+// AccessCSVHeader names the columns of an access review exported as CSV.
+var AccessCSVHeader = []string{"user", "permission", "object", "via", "until"}
+
+// WriteAccessCSV writes org's access review as CSV to w for actor, the
+// one export both adapters serve (the API's Accept: text/csv, the
+// console's members page): the header, then first's rows and every page
+// after it, read limit members at a time, one row per person, permission
+// and object, never the whole review in memory. first is the review's
+// first page, read by the caller before the answer starts, so that a
+// refusal is still answered as one. A review that weighed only some
+// contractors or invoices ends with a row "#truncated"; one that cannot
+// finish with a row "#error" naming the failure, never as if complete.
+func (s *Service) WriteAccessCSV(ctx context.Context, actor gatehouse.Subject, org string, limit int, first AccessPage, w io.Writer) error {
+	cw := csv.NewWriter(w)
+	page := first
+	err := cw.Write(AccessCSVHeader)
+	truncated := page.Truncated
+	for err == nil {
+		for _, r := range page.Rows {
+			if err = cw.Write(r.csv()); err != nil {
+				break
+			}
+		}
+		cw.Flush()
+		if err != nil || page.Cursor == "" {
+			break
+		}
+		page, err = s.Access(ctx, actor, org, limit, page.Cursor)
+		truncated = truncated || page.Truncated
+	}
+	switch {
+	case err != nil:
+		msg := "internal error"
+		var e *gatehouse.Error
+		if errors.As(err, &e) && e.Code != gatehouse.EINTERNAL {
+			msg = e.Message
+		}
+		_ = cw.Write([]string{"#error", "the export stopped before its end: " + msg, "", "", ""})
+	case truncated:
+		_ = cw.Write([]string{"#truncated", fmt.Sprintf("the review weighs the first %d contractors and %d invoices by id; rows on the others are left out", MaxAccessObjects, MaxAccessObjects), "", "", ""})
+	}
+	cw.Flush()
+	if err == nil {
+		err = cw.Error()
+	}
+	return err
+}
+
+// csv is the row of a as the export writes it: the relationships that
+// grant it separated by spaces, its end as RFC 3339 in UTC.
+func (a Access) csv() []string {
+	via := make([]string, len(a.Via))
+	for i, r := range a.Via {
+		via[i] = r.String()
+	}
+	until := ""
+	if a.Until != nil {
+		until = a.Until.UTC().Format(time.RFC3339)
+	}
+	return []string{a.User.String(), a.Permission, a.On.String(), strings.Join(via, " "), until}
 }

@@ -70,6 +70,18 @@ const (
 	labelOverrideCategory = "overrideCategory"
 	labelOverrideReason   = "overrideReason"
 	labelOverrideAt       = "overrideAt"
+	// labelTitle and labelDescription are the filer's display text,
+	// written with the filing.
+	labelTitle       = "title"
+	labelDescription = "description"
+)
+
+// The bounds of a change request's display text: a title is one line, a
+// description a few paragraphs, and both fit one label together
+// (gatehouse.EncodeLabel's 700 bytes of JSON).
+const (
+	maxTitle       = 120
+	maxDescription = 500
 )
 
 // tier is one escalation tier: its name and the change_request permission
@@ -145,14 +157,19 @@ func (a approval) approvedBy(st *ChangeRequest) *[]gatehouse.Subject {
 	return &st.SpendApprovedBy
 }
 
-// NewChangeRequest is a change request as filed in Organisation. Target is
-// an optional type:id (page:pricing). A non-empty LegalReason marks a
-// legally mandated change that provider staff file (C12).
+// NewChangeRequest is a change request as filed in Organisation. ID is
+// optional: FileChangeRequest makes one when it is empty. Target is an
+// optional type:id (page:pricing). Title and Description are optional
+// display text, kept with the request and returned in every state. A
+// non-empty LegalReason marks a legally mandated change that provider
+// staff file (C12).
 type NewChangeRequest struct {
 	ID                  string
 	Organisation        string
 	Kind                string
 	Target              string
+	Title               string
+	Description         string
 	SubstantialSecurity bool
 	SubstantialCharge   bool
 	LegalReason         string
@@ -167,6 +184,8 @@ type ChangeRequest struct {
 	Organisation        string
 	Kind                string
 	Target              string
+	Title               string
+	Description         string
 	Requester           gatehouse.Subject
 	SubstantialSecurity bool
 	SubstantialCharge   bool
@@ -275,17 +294,58 @@ func validTarget(field, target string) error {
 	return nil
 }
 
-func (r NewChangeRequest) validate() error {
+// validate checks r and trims its display text; an empty ID is left for
+// FileChangeRequest to make.
+func (r *NewChangeRequest) validate() error {
 	if err := validOrg("org", r.Organisation); err != nil {
 		return err
 	}
-	if err := validID("id", r.ID); err != nil {
-		return err
+	if r.ID != "" {
+		if err := validID("id", r.ID); err != nil {
+			return err
+		}
 	}
 	if err := validKind("kind", r.Kind, true); err != nil {
 		return err
 	}
-	return validTarget("target", r.Target)
+	if err := validTarget("target", r.Target); err != nil {
+		return err
+	}
+	var err error
+	if r.Title, err = validText("title", r.Title, maxTitle, false); err != nil {
+		return err
+	}
+	if r.Description, err = validText("description", r.Description, maxDescription, true); err != nil {
+		return err
+	}
+	return r.validTextLabel()
+}
+
+// text is r's title and description as their label keeps them, empty
+// when it has neither.
+func (r NewChangeRequest) text() map[string]string {
+	data := map[string]string{}
+	if r.Title != "" {
+		data[labelTitle] = r.Title
+	}
+	if r.Description != "" {
+		data[labelDescription] = r.Description
+	}
+	return data
+}
+
+// validTextLabel refuses a title and description that fit their bounds
+// yet outgrow a label once escaped (each of <, > and & takes six bytes of
+// JSON), naming the longer field.
+func (r NewChangeRequest) validTextLabel() error {
+	if _, err := gatehouse.EncodeLabel(r.text()); err != nil {
+		field := "description"
+		if len(r.Title) > len(r.Description) {
+			field = "title"
+		}
+		return gatehouse.Invalid(field, "the title and description are too long together once stored (at most 700 bytes of JSON, where <, > and & take six each); shorten the %s", field)
+	}
+	return nil
 }
 
 // changeRequestRef is change request id, or EINVALID naming id.
@@ -387,6 +447,7 @@ func fromRelationships(id, tok string, rels []gatehouse.Relationship) (ChangeReq
 		return ChangeRequest{}, &gatehouse.Error{Code: gatehouse.ENOTFOUND, Field: "id", Message: fmt.Sprintf("no change request %q", id)}
 	}
 	st.OverrideCategory, st.OverrideReason = label[labelOverrideCategory], label[labelOverrideReason]
+	st.Title, st.Description = label[labelTitle], label[labelDescription]
 	if st.closed {
 		st.Reason = label[labelClosedReason]
 		if at, err := time.Parse(time.RFC3339Nano, label[labelClosedAt]); err == nil {

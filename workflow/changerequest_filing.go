@@ -2,6 +2,9 @@ package workflow
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
 	"strings"
 
 	"github.com/gatehouse-authz/gatehouse"
@@ -29,6 +32,39 @@ func (s *Service) FileChangeRequest(ctx context.Context, actor gatehouse.Subject
 	if err := r.validate(); err != nil {
 		return ChangeRequest{}, err
 	}
+	if r.ID != "" {
+		return s.fileChangeRequest(ctx, actor, r)
+	}
+	// An id the filer left out is made here; one already taken (by a
+	// filer who chose it) is made again.
+	for range 3 {
+		r.ID = newChangeRequestID()
+		st, err := s.fileChangeRequest(ctx, actor, r)
+		if !taken(err) {
+			return st, err
+		}
+	}
+	return ChangeRequest{}, gatehouse.Errorf(gatehouse.ECONFLICT, "three change request ids made in a row were taken; file it again")
+}
+
+// newChangeRequestID makes a change request id: "cr-" and 13 random
+// letters and digits (64 bits), which no filer is likely to have chosen.
+// A variable, so that a test can make ids that are taken.
+var newChangeRequestID = func() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24)
+	return "cr-" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
+
+// taken reports whether err is mustBeUnused's refusal of an id in use:
+// the one conflict of a filing that names the id.
+func taken(err error) bool {
+	var e *gatehouse.Error
+	return errors.As(err, &e) && e.Code == gatehouse.ECONFLICT && e.Field == "id"
+}
+
+// fileChangeRequest is FileChangeRequest of r, whose id is set.
+func (s *Service) fileChangeRequest(ctx context.Context, actor gatehouse.Subject, r NewChangeRequest) (ChangeRequest, error) {
 	org := gatehouse.OrganisationRef(r.Organisation)
 	legal := r.LegalReason != ""
 	cr := gatehouse.ChangeRequestRef(r.ID)
@@ -62,7 +98,10 @@ func (s *Service) FileChangeRequest(ctx context.Context, actor gatehouse.Subject
 		if err != nil {
 			return err
 		}
-		details := r.filing(&c, actor, platform, security, charge)
+		details, err := r.filing(&c, actor, platform, security, charge)
+		if err != nil {
+			return err
+		}
 		_, err = s.write(ctx, c, gatehouse.Audit{Actor: actor.String(), Action: "file_change_request", Reason: r.LegalReason, Organisation: r.Organisation, Details: details})
 		if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
 			if uerr := s.mustBeUnused(ctx, cr, ""); uerr != nil {
@@ -122,8 +161,9 @@ func (s *Service) authoriseWhenFiled(ctx context.Context, actor gatehouse.Subjec
 
 // filing adds to c the relationships that file r for actor (C1, C2, C12,
 // C17), flagged as the filer says or as the declarations security and
-// charge make it (C15), and returns the audit's details.
-func (r NewChangeRequest) filing(c *writeSet, actor gatehouse.Subject, platform gatehouse.Object, security, charge bool) map[string]string {
+// charge make it (C15), with the label of its title and description, and
+// returns the audit's details.
+func (r NewChangeRequest) filing(c *writeSet, actor gatehouse.Subject, platform gatehouse.Object, security, charge bool) (map[string]string, error) {
 	org := gatehouse.OrganisationRef(r.Organisation)
 	cr := gatehouse.ChangeRequestRef(r.ID)
 	add := func(relation string, subject gatehouse.Subject) {
@@ -157,5 +197,16 @@ func (r NewChangeRequest) filing(c *writeSet, actor gatehouse.Subject, platform 
 		add(gatehouse.RelLegalMandate, gatehouse.Subject{Object: platform})
 		details["legalMandate"] = "true"
 	}
-	return details
+	if text := r.text(); len(text) > 0 {
+		// validate has encoded it once: it fits a label.
+		label, err := labelOf(cr, text)
+		if err != nil {
+			return nil, err
+		}
+		c.update(gatehouse.Create, label)
+	}
+	if r.Title != "" {
+		details["title"] = r.Title
+	}
+	return details, nil
 }

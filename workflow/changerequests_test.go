@@ -217,3 +217,31 @@ var exceptionRules = []rule{
 		mustRefuse(t, err, want{code: gatehouse.EFORBIDDEN, rule: "C7", permission: gatehouse.PermMainContacts})
 	}},
 }
+
+// TestMadeChangeRequestID (shared/api.md: the server makes the id when
+// the filer gives none): a made id already taken by a filer who chose it
+// is made again, never refused and never reused; three taken in a row is
+// a conflict that writes nothing.
+func TestMadeChangeRequestID(t *testing.T) {
+	f := mustFixture(t)
+	g := mustGlobex(f, "madeid")
+	taken := workflow.NewChangeRequest{ID: "cr-chosen", Organisation: g.id, Kind: gatehouse.KindService}
+	if _, err := f.svc.FileChangeRequest(t.Context(), g.pat, taken); err != nil {
+		t.Fatal(err)
+	}
+	restore := workflow.UseChangeRequestIDs("cr-chosen", "cr-made")
+	cr, err := f.svc.FileChangeRequest(t.Context(), g.pat, workflow.NewChangeRequest{Organisation: g.id, Kind: gatehouse.KindService, Title: "made again"})
+	restore()
+	if err != nil || cr.ID != "cr-made" || cr.Title != "made again" {
+		t.Fatalf("filed %+v, %v; want cr-made, its title kept", cr, err)
+	}
+	if chosen, err := f.svc.ChangeRequest(t.Context(), g.pat, "cr-chosen"); err != nil || chosen.Title != "" {
+		t.Errorf("the taken request changed: %+v, %v", chosen, err)
+	}
+
+	defer workflow.UseChangeRequestIDs("cr-chosen", "cr-chosen", "cr-chosen")()
+	_, err = f.svc.FileChangeRequest(t.Context(), g.pat, workflow.NewChangeRequest{Organisation: g.id, Kind: gatehouse.KindService})
+	if gatehouse.ErrorCode(err) != gatehouse.ECONFLICT {
+		t.Errorf("three taken ids answered %v, want a conflict", err)
+	}
+}

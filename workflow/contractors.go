@@ -266,3 +266,64 @@ func (s *Service) contractorWrite(ctx context.Context, actor gatehouse.Subject, 
 	c.pin(pinPresent(makeRel(gatehouse.ContractorRef(id), gatehouse.RelOrganisation, gatehouse.Subject{Object: gatehouse.OrganisationRef(st.org)})))
 	return st, c, nil
 }
+
+// Contractor reads contractor id for actor, who needs view on it: its
+// name, organisation and admin-only flag (K2, K3). Anyone else gets 403
+// naming view, whether or not it exists, so that the answer tells them
+// nothing of a contractor they may not see (X1).
+func (s *Service) Contractor(ctx context.Context, actor gatehouse.Subject, id string) (Contractor, error) {
+	if err := validID("id", id); err != nil {
+		return Contractor{}, err
+	}
+	if err := s.require(ctx, actor, gatehouse.PermView, gatehouse.ContractorRef(id)); err != nil {
+		return Contractor{}, err
+	}
+	st, err := s.readContractor(ctx, id)
+	if err != nil {
+		return Contractor{}, err
+	}
+	return Contractor{ID: id, Name: st.name(), AdminOnly: st.flag, Organisation: st.org}, nil
+}
+
+// ContractorAccess is the contractor's part of its organisation's access
+// review: who of the team holds each permission on contractor id, with
+// the relationships that grant it (Access), for a contractor's page.
+// Reviewers (view_reports holders and provider staff, as Access) get
+// everyone's; a member who may view it but not review gets their own
+// only, as MemberAccess gives them, and everyone is false. Anyone who may
+// not view it is refused as Contractor refuses them.
+func (s *Service) ContractorAccess(ctx context.Context, actor gatehouse.Subject, id string) (rows []Access, everyone bool, err error) {
+	c, err := s.Contractor(ctx, actor, id)
+	if err != nil {
+		return nil, false, err
+	}
+	perms, err := permissionsOf(gatehouse.TypeContractor)
+	if err != nil {
+		return nil, false, err
+	}
+	targets := make([]target, len(perms))
+	for i, p := range perms {
+		targets[i] = target{gatehouse.ContractorRef(id), p}
+	}
+	ms := []Member{{User: actor}}
+	err = s.requireReviewer(ctx, actor, c.Organisation, gatehouse.Subject{})
+	switch {
+	case err == nil:
+		everyone = true
+		if ms, _, err = s.members(ctx, c.Organisation, latest); err != nil {
+			return nil, false, err
+		}
+	case gatehouse.ErrorCode(err) == gatehouse.EFORBIDDEN:
+		members, _, err := s.members(ctx, c.Organisation, latest)
+		if err != nil {
+			return nil, false, err
+		}
+		if i := slices.IndexFunc(members, func(m Member) bool { return m.User == actor }); i >= 0 {
+			ms = members[i : i+1]
+		}
+	default:
+		return nil, false, err
+	}
+	rows, err = s.accessOn(ctx, ms, targets)
+	return rows, everyone, err
+}

@@ -23,3 +23,15 @@ func (s *Service) WhyNotBounded(ctx context.Context, req gatehouse.CheckRequest,
 
 // PermissionsOf lists the permissions of typ in the compiled schema.
 func PermissionsOf(typ string) ([]string, error) { return permissionsOf(typ) }
+
+// UseChangeRequestIDs makes FileChangeRequest's made ids ids, in order,
+// until the returned function restores the random ones.
+func UseChangeRequestIDs(ids ...string) (restore func()) {
+	old := newChangeRequestID
+	newChangeRequestID = func() string {
+		id := ids[0]
+		ids = ids[1:]
+		return id
+	}
+	return func() { newChangeRequestID = old }
+}

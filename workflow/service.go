@@ -3,6 +3,8 @@ package workflow
 import (
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gatehouse-authz/gatehouse"
 )
@@ -37,6 +39,29 @@ func validID(field, id string) error {
 		return gatehouse.Invalid(field, "%q may contain only letters, digits and /_|-=+ (at most 1024)", id)
 	}
 	return nil
+}
+
+// validText checks optional display text of field (a title, a
+// description) and returns it trimmed: UTF-8, at most maxLen bytes, and
+// no control characters but, in multiline text, line breaks and tabs.
+func validText(field, text string, maxLen int, multiline bool) (string, error) {
+	if !utf8.ValidString(text) {
+		return "", gatehouse.Invalid(field, "%s must be UTF-8 text", field)
+	}
+	text = strings.TrimSpace(text)
+	if len(text) > maxLen {
+		return "", gatehouse.Invalid(field, "%s is too long: at most %d bytes, got %d", field, maxLen, len(text))
+	}
+	for _, c := range text {
+		lineBreakOrTab := c == '\n' || c == '\r' || c == '\t'
+		if unicode.IsControl(c) && (!multiline || !lineBreakOrTab) {
+			if multiline {
+				return "", gatehouse.Invalid(field, "%s may hold line breaks and tabs but no other control characters (found %U)", field, c)
+			}
+			return "", gatehouse.Invalid(field, "%s is one line of text: no line breaks or control characters (found %U)", field, c)
+		}
+	}
+	return text, nil
 }
 
 // validOrg is the one check of an organisation id, wherever one comes in

@@ -97,6 +97,7 @@ type ChangeRequest struct {
 	ClosedAt                *time.Time `json:"closedAt,omitempty"`
 	ClosedBy                *string    `json:"closedBy,omitempty"`
 	ConfigurationApprovedBy *[]string  `json:"configurationApprovedBy,omitempty"`
+	Description             *string    `json:"description,omitempty"`
 	Id                      string     `json:"id"`
 	Kind                    string     `json:"kind"`
 	LegalMandate            bool       `json:"legalMandate"`
@@ -115,6 +116,7 @@ type ChangeRequest struct {
 	Target                  *string    `json:"target,omitempty"`
 	TargetUser              *string    `json:"targetUser,omitempty"`
 	Tier                    string     `json:"tier"`
+	Title                   *string    `json:"title,omitempty"`
 	ZedToken                string     `json:"zedToken"`
 }
 
@@ -364,12 +366,14 @@ type Missing struct {
 
 // NewChangeRequest defines model for NewChangeRequest.
 type NewChangeRequest struct {
-	Id                  string  `json:"id"`
+	Description         *string `json:"description,omitempty"`
+	Id                  *string `json:"id,omitempty"`
 	Kind                string  `json:"kind"`
 	LegalReason         *string `json:"legalReason,omitempty"`
 	SubstantialCharge   *bool   `json:"substantialCharge,omitempty"`
 	SubstantialSecurity *bool   `json:"substantialSecurity,omitempty"`
 	Target              *string `json:"target,omitempty"`
+	Title               *string `json:"title,omitempty"`
 }
 
 // Organisation defines model for Organisation.
@@ -454,9 +458,12 @@ type ListAuditParams struct {
 	Platform *bool `form:"platform,omitempty" json:"platform,omitempty"`
 
 	// Actor user:<id>
-	Actor *string    `form:"actor,omitempty" json:"actor,omitempty"`
-	Since *time.Time `form:"since,omitempty" json:"since,omitempty"`
-	Until *time.Time `form:"until,omitempty" json:"until,omitempty"`
+	Actor *string `form:"actor,omitempty" json:"actor,omitempty"`
+
+	// Action one action's events, by its name (remove_member, file_change_request)
+	Action *string    `form:"action,omitempty" json:"action,omitempty"`
+	Since  *time.Time `form:"since,omitempty" json:"since,omitempty"`
+	Until  *time.Time `form:"until,omitempty" json:"until,omitempty"`
 
 	// Limit at most this many items, 1 to 10000 (default 1000)
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
@@ -3811,6 +3818,18 @@ func NewListAuditRequest(server string, params *ListAuditParams) (*http.Request,
 		if params.Actor != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "actor", *params.Actor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Action != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "action", *params.Action, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -12274,6 +12293,7 @@ type FileChangeRequestResponse200Headers struct {
 
 // FileChangeRequestResponse201Headers the declared response headers of an HTTP 201 response for FileChangeRequest
 type FileChangeRequestResponse201Headers struct {
+	Location   *string
 	XRequestId *string
 }
 
@@ -21271,6 +21291,13 @@ func ParseFileChangeRequestResponse(rsp *http.Response) (*FileChangeRequestRespo
 		response.Headers200 = &headers
 	case rsp.StatusCode == 201:
 		var headers FileChangeRequestResponse201Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
