@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/workflow"
 )
 
 // The console's CSV exports, for an access review and for the audit
@@ -56,10 +57,10 @@ func (c *console) handleAuditCSV(w http.ResponseWriter, r *http.Request, a actor
 	err = cw.Write(auditCSVHeader)
 	if err == nil {
 		err = c.cfg.Audit.Export(r.Context(), aq, func(ev gatehouse.AuditEvent) error {
-			return cw.Write([]string{
+			return cw.Write(workflow.SpreadsheetSafe([]string{
 				ev.At.UTC().Format(time.RFC3339Nano), ev.Actor, ev.Action, sentenceOf(trailRowOf(org, ev)),
 				ev.Reason, ev.Key, strings.Join(ev.Changes, "; "),
-			})
+			}))
 		})
 	}
 	if err != nil {

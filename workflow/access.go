@@ -376,7 +376,7 @@ func (s *Service) WriteAccessCSV(ctx context.Context, actor gatehouse.Subject, o
 	truncated := page.Truncated
 	for err == nil {
 		for _, r := range page.Rows {
-			if err = cw.Write(r.csv()); err != nil {
+			if err = cw.Write(SpreadsheetSafe(r.csv())); err != nil {
 				break
 			}
 		}
@@ -403,6 +403,23 @@ func (s *Service) WriteAccessCSV(ctx context.Context, actor gatehouse.Subject, o
 		err = cw.Error()
 	}
 	return err
+}
+
+// SpreadsheetSafe is row with every cell a spreadsheet would read as a
+// formula (one starting with =, +, -, @, a tab or a carriage return)
+// prefixed with a single quote, as OWASP advises for CSV exports: a
+// reason, an id or a name someone typed ("=HYPERLINK(…)") then opens as
+// the text it is. Every CSV export of both adapters writes its rows
+// through it.
+func SpreadsheetSafe(row []string) []string {
+	out := make([]string, len(row))
+	for i, c := range row {
+		if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
+			c = "'" + c
+		}
+		out[i] = c
+	}
+	return out
 }
 
 // csv is the row of a as the export writes it: the relationships that

@@ -171,3 +171,13 @@ func TestAccessHeldMeasured(t *testing.T) {
 	t.Logf("%d members × %d contractors and %d invoices: the review (bulk check and paths) %v for %d rows; LookupResources alone %v, bulk check alone %v",
 		len(users), objects, objects, review, len(rows), lookup, bulk)
 }
+
+// TestSpreadsheetSafe: a cell a spreadsheet would read as a formula is
+// exported as text; every other cell as it is.
+func TestSpreadsheetSafe(t *testing.T) {
+	in := []string{"=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "\tx", "\rx", "olivia", "", "#truncated", "a=b", "user:x"}
+	want := []string{"'=HYPERLINK(\"http://x\")", "'+1", "'-2", "'@SUM(A1)", "'\tx", "'\rx", "olivia", "", "#truncated", "a=b", "user:x"}
+	if got := workflow.SpreadsheetSafe(in); !slices.Equal(got, want) {
+		t.Errorf("SpreadsheetSafe(%q) = %q, want %q", in, got, want)
+	}
+}
