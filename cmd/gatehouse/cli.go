@@ -44,6 +44,7 @@ type cliConfig struct {
 	awaitingMe            bool
 	security, charge      bool
 	legalReason, category string
+	title, description    string
 	target, expires       string
 	adminOnly             bool
 	// csv asks access for the CSV export.

@@ -17,8 +17,10 @@ import (
 func crCommands() []*command {
 	return []*command{
 		{
-			name: "cr file", args: "<org> <id> <kind> [target]", summary: "file a change request of a kind (standard, public_facing, configuration, ...: domain.md C2)",
+			name: "cr file", args: "<org> <id|-> <kind> [target]", summary: "file a change request of a kind (standard, public_facing, configuration, ...: domain.md C2); id - lets the server make one",
 			writes: true, minArgs: 3, maxArgs: 4, needsActor: true, flags: func(fs *flag.FlagSet, c *cliConfig) {
+				fs.StringVar(&c.title, "title", "", "a one-line title (at most 120 bytes)")
+				fs.StringVar(&c.description, "description", "", "what the change is and why (at most 500 bytes)")
 				fs.BoolVar(&c.security, "substantial-security", false, "a substantial security impact: needs a security approval (C10)")
 				fs.BoolVar(&c.charge, "substantial-charge", false, "a substantial additional charge: needs a charge approval (C11)")
 				fs.StringVar(&c.legalReason, "legal-reason", "", "provider staff: a legally mandated change, and why (C12)")
@@ -102,6 +104,8 @@ func printChangeRequest(w io.Writer, cr *client.ChangeRequest) {
 		}
 	}
 	line("id", cr.ID)
+	line("title", cr.Title)
+	line("description", strings.ReplaceAll(cr.Description, "\n", " "))
 	line("organisation", cr.Organisation)
 	line("kind", cr.Kind)
 	line("target", cr.Target)
@@ -153,8 +157,11 @@ func emitCR(out io.Writer, cfg cliConfig, cr *client.ChangeRequest) error {
 
 func runCRFile(ctx context.Context, c *client.Client, inv invocation, out io.Writer) (int, error) {
 	req := client.NewChangeRequest{
-		ID: inv.args[1], Kind: inv.args[2],
+		ID: inv.args[1], Kind: inv.args[2], Title: inv.cfg.title, Description: inv.cfg.description,
 		SubstantialSecurity: inv.cfg.security, SubstantialCharge: inv.cfg.charge,
+	}
+	if req.ID == "-" {
+		req.ID = "" // the server makes one
 	}
 	if len(inv.args) > 3 {
 		req.Target = inv.args[3]
