@@ -100,7 +100,8 @@ type ReadResult struct {
 // relationships that grants the permission, resource-side first.
 // Truncated says the search for chains stopped at a bound (its depth or its
 // time) before it finished: Paths holds those found so far, and Allowed
-// is still the check's full answer.
+// is still the check's full answer. A relationship that ends on its own
+// carries its ExpiresAt (T5): a chain lasts until the earliest of them.
 type Explanation struct {
 	Allowed   bool
 	Paths     [][]Relationship

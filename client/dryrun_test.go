@@ -154,7 +154,7 @@ func TestDryRunRetriesACreatingPOST(t *testing.T) {
 func TestExplainWhyNot_X6(t *testing.T) {
 	const answer = `{"allowed":false,"paths":[],"whyNot":[
 	 {"via":"organisation->view_admin_only_contractors->manage_contractors->administrator","missing":[{"relationship":"organisation:brightcis#administrator@user:carla","grantors":{"endpoint":"PUT /v1/organisations/brightcis/members/carla/roles/administrator","permission":"manage_members","on":"organisation:brightcis","subjects":["user:olivia"],"more":true}}]},
-	 {"via":"organisation->view_unflagged_contractors->cis_processor","blockedBy":[{"relation":"contractor:c3#admin_only","rule":"K2","reason":"the contractor is admin-only","lift":{"endpoint":"PATCH /v1/contractors/c3","permission":"manage_contractors","on":"organisation:brightcis","subjects":["user:adam"]}}]}],
+	 {"via":"organisation->view_unflagged_contractors->cis_processor","blockedBy":[{"relation":"contractor:c3#admin_only","rule":"K2","reason":"the contractor is admin-only","lift":{"endpoint":"PATCH /v1/contractors/c3","permission":"manage_contractors","on":"organisation:brightcis","subjects":["user:adam","user:nina"],"until":{"user:nina":"2027-01-31T00:00:00Z"}}}]}],
 	 "summary":"user:carla may not view contractor:c3","truncated":true,"zedToken":"zt"}`
 	var sent map[string]any
 	c := MustServer(t, func(w http.ResponseWriter, r *http.Request) {
@@ -178,5 +178,27 @@ func TestExplainWhyNot_X6(t *testing.T) {
 	b := ex.WhyNot[1].BlockedBy[0]
 	if b.Relation != "contractor:c3#admin_only" || b.Rule != "K2" || b.Lift == nil || b.Lift.Endpoint != "PATCH /v1/contractors/c3" {
 		t.Errorf("blockedBy = %+v", b)
+	}
+	if b.Lift != nil && (b.Lift.Until["user:nina"] != "2027-01-31T00:00:00Z" || b.Lift.Until["user:adam"] != "") {
+		t.Errorf("T5: the lift's until = %v, want nina's alone", b.Lift.Until)
+	}
+}
+
+// TestExplainPathsUntil_T5: Explain decodes until when each chain lasts
+// and which of its relationships end on their own.
+func TestExplainPathsUntil_T5(t *testing.T) {
+	const admin = "organisation:brightcis#administrator@user:carla[expiration:2027-01-31T00:00:00Z]"
+	const answer = `{"allowed":true,"paths":[["` + admin + `","contractor:c1#organisation@organisation:brightcis"],["organisation:brightcis#cis_processor@user:carla","contractor:c1#organisation@organisation:brightcis"]],
+	 "pathsUntil":[{"until":"2027-01-31T00:00:00Z","expiring":[{"relationship":"` + admin + `","until":"2027-01-31T00:00:00Z"}]},{"until":null}]}`
+	c := MustServer(t, func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, answer) })
+	ex, err := c.Explain(t.Context(), client.CheckRequest{Resource: "contractor:c1", Permission: "view", Subject: "user:carla"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ex.PathsUntil) != 2 || ex.PathsUntil[0].Until == nil || *ex.PathsUntil[0].Until != "2027-01-31T00:00:00Z" || ex.PathsUntil[1].Until != nil {
+		t.Fatalf("pathsUntil = %+v", ex.PathsUntil)
+	}
+	if e := ex.PathsUntil[0].Expiring; len(e) != 1 || e[0] != (client.Expiring{Relationship: admin, Until: "2027-01-31T00:00:00Z"}) {
+		t.Errorf("expiring = %+v", e)
 	}
 }

@@ -30,6 +30,11 @@ type (
 	// or, for a denial, every way it could be granted and what each
 	// lacks (X6).
 	Explanation = wire.Explanation
+	// PathUntil is until when one chain of an explanation lasts, and
+	// which of its relationships end on their own (T5).
+	PathUntil = wire.PathUntil
+	// Expiring is a relationship that ends on its own, and when (T5).
+	Expiring = wire.Expiring
 	// WhyNotWay is one way a denied permission could be granted.
 	WhyNotWay = wire.WhyNotWay
 	// Missing is a relationship a way lacks, with who may write it.

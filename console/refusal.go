@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/workflow"
@@ -118,7 +119,7 @@ func (c *console) whyRefused(r *http.Request, actor gatehouse.Subject, permissio
 			case m.Grant == nil || len(m.Grant.Subjects) == 0:
 				ms.Nobody = true
 			default:
-				ms.Grantors, ms.More = names(m.Grant.Subjects), m.Grant.More
+				ms.Grantors, ms.More = grantorNames(m.Grant), m.Grant.More
 			}
 			way.Missing = append(way.Missing, ms)
 		}
@@ -130,7 +131,7 @@ func (c *console) whyRefused(r *http.Request, actor gatehouse.Subject, permissio
 				bs.Reason = b.Relation + " holds"
 			}
 			if b.Lift != nil {
-				bs.Lifters, bs.More = names(b.Lift.Subjects), b.Lift.More
+				bs.Lifters, bs.More = grantorNames(b.Lift), b.Lift.More
 			}
 			way.Blocks = append(way.Blocks, bs)
 		}
@@ -167,7 +168,7 @@ func whySummary(req gatehouse.CheckRequest, wn workflow.WhyNot) string {
 		b.WriteString(" They would hold it if " + strings.Join(rels, " and "))
 		switch g := near.Missing[0].Grant; {
 		case g != nil && len(g.Subjects) > 0:
-			b.WriteString(", which " + orList(names(g.Subjects), g.More) + " may grant")
+			b.WriteString(", which " + orList(grantorNames(g), g.More) + " may grant")
 		case g != nil:
 			b.WriteString(", which only someone holding " + g.Permission + " on " + g.On.String() + " may grant")
 		default:
@@ -188,7 +189,7 @@ func whySummary(req gatehouse.CheckRequest, wn workflow.WhyNot) string {
 				reasons = append(reasons, r)
 			}
 			if lifters == nil && bl.Lift != nil && len(bl.Lift.Subjects) > 0 {
-				lifters = names(bl.Lift.Subjects)
+				lifters = grantorNames(bl.Lift)
 			}
 		}
 	}
@@ -239,6 +240,18 @@ func names(ss []gatehouse.Subject) []string {
 	out := make([]string, len(ss))
 	for i, s := range ss {
 		out[i] = bare(s)
+	}
+	return out
+}
+
+// grantorNames are the people of a grant by bare name, each who holds its
+// permission only until a role expires with when (T5).
+func grantorNames(g *workflow.Grant) []string {
+	out := names(g.Subjects)
+	for i, s := range g.Subjects {
+		if t, ok := g.Until[s]; ok {
+			out[i] += " (until " + t.UTC().Format(time.DateTime) + " UTC)"
+		}
 	}
 	return out
 }

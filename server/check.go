@@ -235,6 +235,7 @@ func handleExplain(d Deps) op[wire.CheckRequest, wire.Explanation] {
 		for i, p := range ex.Paths {
 			out.Paths[i] = strs(p)
 		}
+		out.PathsUntil = pathsUntil(ex.Paths)
 		if err != nil || ex.Allowed || d.Workflow == nil {
 			return out, err
 		}

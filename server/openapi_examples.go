@@ -53,7 +53,9 @@ var examples = map[string]example{
 		wire.LookupSubjectsRequest{Resource: "organisation:acme", Permission: "manage_members", SubjectType: "user", Limit: new(100)},
 		wire.LookupSubjectsResult{Subjects: []string{"user:alice", "user:sam"}, ZedToken: tok},
 	},
-	// A denial, with its why-not (X6): carla may not view the admin-only c3.
+	// A denial, with its why-not (X6): carla may not view the admin-only c3;
+	// nina, an administrator until the end of January, may lift the flag
+	// until then (T5).
 	"explain": {wire.CheckRequest{Resource: "contractor:c3", Permission: "view", Subject: "user:carla"}, wire.Explanation{
 		Allowed: false, Paths: [][]string{},
 		WhyNot: []wire.WhyNotWay{
@@ -66,7 +68,10 @@ var examples = map[string]example{
 			}}},
 			{Via: "organisation->view_unflagged_contractors->cis_processor", BlockedBy: []wire.BlockedBy{{
 				Relation: "contractor:c3#admin_only", Rule: "K2", Reason: "the contractor is admin-only",
-				Lift: &wire.Grantors{Endpoint: "PATCH /v1/contractors/c3", Permission: "manage_contractors", On: "organisation:brightcis", Subjects: []string{"user:adam", "user:olivia"}},
+				Lift: &wire.Grantors{
+					Endpoint: "PATCH /v1/contractors/c3", Permission: "manage_contractors", On: "organisation:brightcis",
+					Subjects: []string{"user:adam", "user:nina", "user:olivia"}, Until: map[string]string{"user:nina": "2027-01-31T00:00:00Z"},
+				},
 			}}},
 		},
 		Summary:  "carla may not view contractor:c3: the contractor is admin-only (K2). carla would hold it with organisation:brightcis#administrator@user:carla, which olivia (manage_members on organisation:brightcis) may write through PUT /v1/organisations/brightcis/members/carla/roles/administrator.",

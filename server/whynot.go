@@ -2,6 +2,7 @@ package server
 
 import (
 	"strings"
+	"time"
 
 	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/wire"
@@ -40,7 +41,43 @@ func grantors(d Deps, g *workflow.Grant) *wire.Grantors {
 		}
 		return p
 	})
-	return &wire.Grantors{Endpoint: rt.method + " " + path, Permission: g.Permission, On: g.On.String(), Subjects: strs(g.Subjects), More: g.More}
+	out := &wire.Grantors{Endpoint: rt.method + " " + path, Permission: g.Permission, On: g.On.String(), Subjects: strs(g.Subjects), More: g.More}
+	for s, t := range g.Until {
+		if out.Until == nil {
+			out.Until = map[string]string{}
+		}
+		out.Until[s.String()] = t.UTC().Format(time.RFC3339)
+	}
+	return out
+}
+
+// pathsUntil says until when each path lasts (T5), in their order: the
+// earliest expiry on it and each relationship that expires; nil when
+// nothing on any path expires.
+func pathsUntil(paths [][]gatehouse.Relationship) []wire.PathUntil {
+	out := make([]wire.PathUntil, len(paths))
+	expires := false
+	for i, p := range paths {
+		var first *time.Time
+		for _, r := range p {
+			if r.ExpiresAt == nil {
+				continue
+			}
+			expires = true
+			out[i].Expiring = append(out[i].Expiring, wire.Expiring{Relationship: r.String(), Until: r.ExpiresAt.UTC().Format(time.RFC3339)})
+			if first == nil || r.ExpiresAt.Before(*first) {
+				first = r.ExpiresAt
+			}
+		}
+		if first != nil {
+			u := first.UTC().Format(time.RFC3339)
+			out[i].Until = &u
+		}
+	}
+	if !expires {
+		return nil
+	}
+	return out
 }
 
 // whyNotSummary says a why-not answer in one sentence or two: who may not
@@ -140,6 +177,9 @@ func mayVia(g *wire.Grantors, what string) string {
 	names := make([]string, len(g.Subjects))
 	for i, s := range g.Subjects {
 		names[i] = bareName(s)
+		if t, ok := g.Until[s]; ok {
+			names[i] += " (until " + t + ")"
+		}
 	}
 	list := strings.Join(names, " or ")
 	if g.More {

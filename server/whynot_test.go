@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-authz/gatehouse/wire"
 )
@@ -211,6 +212,108 @@ func TestWhyNot_X6(t *testing.T) {
 		}
 		if ex.Truncated {
 			t.Error("truncated")
+		}
+	})
+}
+
+// TestWhyNotUntil_T5_X6 proves that the explain answers say until when a
+// grant that ends on its own lasts (issue 21, item 4): carla, a
+// cis_processor of brightcis, is made an administrator for an hour. An
+// allowed explain writes the expiring relationship with its expiration and
+// says until when each path lasts: the earliest expiry on it, none on her
+// cis_processor path. A denied explain names carla among who may grant or
+// lift, with until when. It runs in every shape.
+func TestWhyNotUntil_T5_X6(t *testing.T) {
+	a := MustSeededAPI(t)
+	later := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	until := later.Format(time.RFC3339)
+	r := a.Do("PUT", "/v1/organisations/brightcis/members/carla/roles/administrator", "user:olivia", map[string]any{"expiresAt": until, "reason": "an hour of cover"})
+	if r.Status != http.StatusNoContent {
+		t.Fatalf("granting carla administrator for an hour: %d %s", r.Status, r.Raw)
+	}
+	admin := "organisation:brightcis#administrator@user:carla[expiration:" + until + "]"
+
+	t.Run("T5_allowed_paths_say_until", func(t *testing.T) {
+		r := a.Do("POST", "/v1/explain", "", map[string]any{"resource": "contractor:c1", "permission": "view", "subject": "user:carla"})
+		var ex wire.Explanation
+		if err := json.Unmarshal(r.Raw, &ex); r.Status != http.StatusOK || err != nil || !ex.Allowed {
+			t.Fatalf("explain c1 for carla: %d %s (%v)", r.Status, r.Raw, err)
+		}
+		if len(ex.PathsUntil) != len(ex.Paths) {
+			t.Fatalf("pathsUntil %+v for paths %v: want one each", ex.PathsUntil, ex.Paths)
+		}
+		var throughAdmin, throughCIS int
+		for i, p := range ex.Paths {
+			pu := ex.PathsUntil[i]
+			switch {
+			case slices.Contains(p, admin):
+				throughAdmin++
+				if pu.Until == nil || *pu.Until != until || len(pu.Expiring) != 1 || pu.Expiring[0] != (wire.Expiring{Relationship: admin, Until: until}) {
+					t.Errorf("path %v lasts %+v, want until %s through %s", p, pu, until, admin)
+				}
+			case slices.Contains(p, "organisation:brightcis#cis_processor@user:carla"):
+				throughCIS++
+				if pu.Until != nil || len(pu.Expiring) != 0 {
+					t.Errorf("path %v lasts %+v, want no end", p, pu)
+				}
+			default:
+				t.Errorf("path %v neither through administrator nor cis_processor", p)
+			}
+		}
+		if throughAdmin == 0 || throughCIS == 0 {
+			t.Errorf("paths %v: want some through the expiring administrator and some through cis_processor", ex.Paths)
+		}
+		if !strings.Contains(string(r.Raw), `"until":null`) {
+			t.Errorf("a path with no end should say until: null: %s", r.Raw)
+		}
+	})
+
+	t.Run("T5_admin_only_contractor_lasts_until_the_role_expires", func(t *testing.T) {
+		// c3 is admin-only (K2): the expiring administrator is carla's only way.
+		r := a.Do("POST", "/v1/explain", "", map[string]any{"resource": "contractor:c3", "permission": "view", "subject": "user:carla"})
+		var ex wire.Explanation
+		if err := json.Unmarshal(r.Raw, &ex); r.Status != http.StatusOK || err != nil || !ex.Allowed || len(ex.Paths) == 0 {
+			t.Fatalf("explain c3 for carla: %d %s (%v)", r.Status, r.Raw, err)
+		}
+		for i, p := range ex.Paths {
+			if pu := ex.PathsUntil[i]; pu.Until == nil || *pu.Until != until {
+				t.Errorf("path %v lasts %+v, want until %s", p, pu, until)
+			}
+		}
+	})
+
+	t.Run("X6_grantor_with_an_expiring_role_says_until", func(t *testing.T) {
+		// bill, a billing manager, may not open c1; an administrator may
+		// make him a cis_processor (T2): carla for the hour, adam for good.
+		ex := a.whyNot("contractor:c1", "view", "user:bill")
+		g := missing(t, way(t, ex, "->cis_processor"), "organisation:brightcis#cis_processor@user:bill").Grantors
+		if g == nil || !slices.Contains(g.Subjects, "user:carla") || !slices.Contains(g.Subjects, "user:adam") {
+			t.Fatalf("cis_processor grantors = %+v, want adam and carla", g)
+		}
+		if g.Until["user:carla"] != until {
+			t.Errorf("carla grants until %q, want %s: %+v", g.Until["user:carla"], until, g)
+		}
+		for _, s := range []string{"user:adam", "user:olivia"} {
+			if at, ok := g.Until[s]; ok {
+				t.Errorf("%s, whose role never expires, grants until %s", s, at)
+			}
+		}
+		// The summary names the nearest way, it_manager, which only olivia
+		// may grant, for good (TestWhyNotSummary_T5 words carla's).
+		if strings.Contains(ex.Summary, "(until") {
+			t.Errorf("summary %q says until of a grant that does not end", ex.Summary)
+		}
+	})
+
+	t.Run("X6_lift_by_an_expiring_role_says_until", func(t *testing.T) {
+		// bill may not open the admin-only c3; carla may lift the flag for the hour (K2).
+		ex := a.whyNot("contractor:c3", "view", "user:bill")
+		for _, w := range ex.WhyNot {
+			for _, b := range w.BlockedBy {
+				if b.Rule == "K2" && (b.Lift == nil || b.Lift.Until["user:carla"] != until || b.Lift.Until["user:adam"] != "") {
+					t.Errorf("K2's lift = %+v, want carla until %s and adam for good", b.Lift, until)
+				}
+			}
 		}
 	})
 }

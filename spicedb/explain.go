@@ -35,7 +35,10 @@ const (
 // another (an arrow) is named by the relationship between them. Check
 // tracing would be shorter, but a remote SpiceDB answers traced steps from
 // its dispatch cache without the relationships beneath them; expansion is
-// never cached. The search is bounded by explainDepth, explainTime and explainPaths.
+// never cached. The tree names subjects only, so each relationship at a
+// leaf is read too, for its expiration (T5): a chain lasts until the
+// earliest of them. The search is bounded by explainDepth, explainTime and
+// explainPaths.
 func (s *SpiceDB) Explain(ctx context.Context, req gatehouse.CheckRequest) (gatehouse.Explanation, error) {
 	return s.explain(ctx, req, explainBounds{depth: explainDepth, time: explainTime, paths: explainPaths})
 }
@@ -70,7 +73,7 @@ func (s *SpiceDB) explain(ctx context.Context, req gatehouse.CheckRequest, b exp
 	}
 	w := &walker{
 		s: s, subject: req.Subject, at: gatehouse.Consistency{AtLeastAsFresh: out.ZedToken},
-		links: map[[2]gatehouse.Object]*gatehouse.Relationship{}, depth: b.depth,
+		links: map[[2]gatehouse.Object]*gatehouse.Relationship{}, leaves: map[gatehouse.Relationship]gatehouse.Relationship{}, depth: b.depth,
 	}
 	paths, err := w.walk(bounded, tree.GetTreeRoot(), 0)
 	switch {
@@ -93,6 +96,7 @@ type walker struct {
 	subject gatehouse.Subject
 	at      gatehouse.Consistency
 	links   map[[2]gatehouse.Object]*gatehouse.Relationship
+	leaves  map[gatehouse.Relationship]gatehouse.Relationship
 	// depth is the deepest node walked; truncated says a node lay deeper.
 	depth     int
 	truncated bool
@@ -110,7 +114,11 @@ func (w *walker) walk(ctx context.Context, node *v1.PermissionRelationshipTree, 
 		for _, sub := range leaf.GetSubjects() {
 			got := fromSubj(sub)
 			if got == w.subject || (got.ID == "*" && got.Type == w.subject.Type && got.Relation == "") {
-				out = append(out, []gatehouse.Relationship{{Resource: here, Relation: node.GetExpandedRelation(), Subject: got}})
+				r, err := w.stored(ctx, gatehouse.Relationship{Resource: here, Relation: node.GetExpandedRelation(), Subject: got})
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, []gatehouse.Relationship{r})
 			}
 		}
 		return out, nil
@@ -118,8 +126,19 @@ func (w *walker) walk(ctx context.Context, node *v1.PermissionRelationshipTree, 
 	set := node.GetIntermediate()
 	children := set.GetChildren()
 	if set.GetOperation() == v1.AlgebraicSubjectSet_OPERATION_EXCLUSION && len(children) > 0 {
-		// The check allowed it, so the subject is in the base and in none of
-		// the exclusions: only the base grants.
+		// Only the base grants, and only while no exclusion holds the
+		// subject: the check allowed the permission, but perhaps through
+		// another branch of a union (c3's administrator), while this one
+		// is shut (carla's cis_processor, minus c3's admin_only, K2).
+		for _, ex := range children[1:] {
+			tails, err := w.walk(ctx, ex, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			if len(tails) > 0 {
+				return nil, nil
+			}
+		}
 		children = children[:1]
 	}
 	var out [][]gatehouse.Relationship
@@ -167,6 +186,35 @@ func (w *walker) link(ctx context.Context, from, to gatehouse.Object) (*gatehous
 		l = &page.Relationships[0]
 	}
 	w.links[key] = l
+	return l, nil
+}
+
+// stored is leaf r as it is stored, with its expiration when it has one
+// (T5), read once per walk; r itself when it is no longer there.
+func (w *walker) stored(ctx context.Context, r gatehouse.Relationship) (gatehouse.Relationship, error) {
+	if l, ok := w.leaves[r]; ok {
+		return l, nil
+	}
+	page, err := w.s.ReadRelationshipsPage(ctx, gatehouse.ReadRequest{
+		Filter: gatehouse.Filter{
+			ResourceType: r.Resource.Type, ResourceID: r.Resource.ID, Relation: r.Relation,
+			SubjectType: r.Subject.Type, SubjectID: r.Subject.ID, SubjectRelation: r.Subject.Relation,
+		},
+		// An empty SubjectRelation matches any: a few, to find the one
+		// whose subject is r's.
+		Limit: 10, Consistency: w.at,
+	})
+	if err != nil {
+		return gatehouse.Relationship{}, err
+	}
+	l := r
+	for _, got := range page.Relationships {
+		if got.Subject == r.Subject {
+			l.ExpiresAt = got.ExpiresAt
+			break
+		}
+	}
+	w.leaves[r] = l
 	return l, nil
 }
 

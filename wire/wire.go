@@ -120,17 +120,39 @@ type LookupSubjectsResult struct {
 // for chains hit its bound in depth or time: Paths holds the chains found
 // so far, and Allowed is still the check's whole answer.
 //
+// A relationship that ends on its own (T5) is written with its
+// expiration ("…@user:carla[expiration:2026-12-07T11:00:00Z]"), and
+// PathsUntil then says, path by path in the order of Paths, until when
+// each lasts; it is absent when nothing on any path expires.
+//
 // On a denial, WhyNot holds each way the permission could have been
 // granted and what it lacks (X6), and Summary says it in one sentence;
 // Truncated then also covers that search (the same bounds: 32 levels
 // deep, 3 seconds, 100 ways).
 type Explanation struct {
-	Allowed   bool        `json:"allowed"`
-	Paths     [][]string  `json:"paths"`
-	WhyNot    []WhyNotWay `json:"whyNot,omitempty"`
-	Summary   string      `json:"summary,omitempty"`
-	Truncated bool        `json:"truncated,omitempty"`
-	ZedToken  string      `json:"zedToken,omitempty"`
+	Allowed    bool        `json:"allowed"`
+	Paths      [][]string  `json:"paths"`
+	PathsUntil []PathUntil `json:"pathsUntil,omitempty"`
+	WhyNot     []WhyNotWay `json:"whyNot,omitempty"`
+	Summary    string      `json:"summary,omitempty"`
+	Truncated  bool        `json:"truncated,omitempty"`
+	ZedToken   string      `json:"zedToken,omitempty"`
+}
+
+// PathUntil is until when one path of an explanation lasts (T5): Until
+// (RFC 3339) is the earliest expiry of a relationship on it, null when
+// none of them expires; Expiring names each relationship on it that does,
+// with its own Until.
+type PathUntil struct {
+	Until    *string    `json:"until" openapi:"nullable"`
+	Expiring []Expiring `json:"expiring,omitempty"`
+}
+
+// Expiring is a relationship that ends on its own (T5), in zed's notation,
+// and Until (RFC 3339) when.
+type Expiring struct {
+	Relationship string `json:"relationship"`
+	Until        string `json:"until"`
 }
 
 // WhyNotWay is one way a denied permission could be granted (X6): Via is
@@ -167,11 +189,15 @@ type BlockedBy struct {
 // Grantors are who may make a change now: the Endpoint that makes it
 // ("PUT /v1/organisations/brightcis/members/carla/roles/administrator"),
 // the Permission it requires On an object, and the first ten Subjects
-// holding it; More says there are others.
+// holding it; More says there are others. Until gives, for each of
+// Subjects who holds the Permission only through roles that expire (T5),
+// when the last of them ends (RFC 3339); the others hold it until
+// someone takes it away.
 type Grantors struct {
-	Endpoint   string   `json:"endpoint"`
-	Permission string   `json:"permission"`
-	On         string   `json:"on"`
-	Subjects   []string `json:"subjects"`
-	More       bool     `json:"more,omitempty"`
+	Endpoint   string            `json:"endpoint"`
+	Permission string            `json:"permission"`
+	On         string            `json:"on"`
+	Subjects   []string          `json:"subjects"`
+	More       bool              `json:"more,omitempty"`
+	Until      map[string]string `json:"until,omitempty"`
 }

@@ -59,7 +59,9 @@ type Block struct {
 // Op names it as the HTTP API's operation id does ("grantRole"), Args are
 // its path parameters, and it requires Permission on On. Subjects are the
 // users who hold that permission now, the first ten of them (grantSubjects);
-// More says there are others.
+// More says there are others. Until gives, for each of Subjects who holds
+// the permission only through roles that expire (T5), when the last of
+// them ends.
 type Grant struct {
 	Op         string
 	Args       map[string]string
@@ -67,6 +69,7 @@ type Grant struct {
 	On         gatehouse.Object
 	Subjects   []gatehouse.Subject
 	More       bool
+	Until      map[gatehouse.Subject]time.Time
 }
 
 // The bounds of a why-not answer, the same as Explain's: how deep the
@@ -293,6 +296,11 @@ type linkKey struct {
 	rel string
 }
 
+type roleKey struct {
+	org gatehouse.Object
+	sub gatehouse.Subject
+}
+
 // whyNotWalk is one why-not search, with what it has read so far.
 type whyNotWalk struct {
 	s         *Service
@@ -303,6 +311,7 @@ type whyNotWalk struct {
 	checks    map[checkKey]bool
 	linked    map[linkKey][]gatehouse.Object
 	grants    map[linkKey]*Grant
+	roles     map[roleKey]map[string]time.Time
 	maxWays   int
 	depth     int
 	truncated bool
@@ -637,14 +646,82 @@ func (w *whyNotWalk) grant(ctx context.Context, g *Grant) (*Grant, error) {
 			return nil, err
 		}
 		held = &Grant{Subjects: page.Subjects, More: page.Cursor != ""}
+		if held.Until, err = w.grantorsUntil(ctx, g.On, g.Permission, page.Subjects); err != nil {
+			return nil, err
+		}
 		w.grants[k] = held
 	}
 	out := *g
-	out.Subjects, out.More = held.Subjects, held.More
+	out.Subjects, out.More, out.Until = held.Subjects, held.More, held.Until
 	if out.Subjects == nil {
 		out.Subjects = []gatehouse.Subject{}
 	}
 	return &out, nil
+}
+
+// grantorsUntil says, for each of subjects who holds permission on org
+// only through roles that expire (T5), when the last of them ends: the
+// ways of the permission that grant each one, as an access review names
+// them (via), and until when the last of those lasts. A subject with no
+// expiring role in org is passed over with one read.
+func (w *whyNotWalk) grantorsUntil(ctx context.Context, org gatehouse.Object, permission string, subjects []gatehouse.Subject) (map[gatehouse.Subject]time.Time, error) {
+	if org.Type != gatehouse.TypeOrganisation {
+		return nil, nil
+	}
+	var out map[gatehouse.Subject]time.Time
+	for _, sub := range subjects {
+		expiring, err := w.expiringRoles(ctx, org, sub)
+		if err != nil {
+			return nil, err
+		}
+		if len(expiring) == 0 {
+			continue
+		}
+		gw := &whyNotWalk{
+			s: w.s, defs: w.defs, subject: sub, at: w.at,
+			checks: map[checkKey]bool{}, linked: w.linked, depth: w.depth,
+		}
+		via, err := w.s.via(ctx, gw, Member{User: sub, ExpiresAt: expiring}, target{on: org, permission: permission})
+		if err != nil {
+			return nil, err
+		}
+		if t := until(via); t != nil {
+			if out == nil {
+				out = map[gatehouse.Subject]time.Time{}
+			}
+			out[sub] = t.UTC()
+		}
+	}
+	return out, nil
+}
+
+// expiringRoles are sub's roles in org that end on their own, with when;
+// read once per walk.
+func (w *whyNotWalk) expiringRoles(ctx context.Context, org gatehouse.Object, sub gatehouse.Subject) (map[string]time.Time, error) {
+	k := roleKey{org, sub}
+	if r, ok := w.roles[k]; ok {
+		return r, nil
+	}
+	rels, _, err := w.s.store.ReadRelationships(ctx, gatehouse.Filter{
+		ResourceType: org.Type, ResourceID: org.ID, SubjectType: sub.Type, SubjectID: sub.ID, SubjectRelation: sub.Relation,
+	}, w.at)
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]time.Time
+	for _, r := range rels {
+		if r.Subject == sub && gatehouse.IsRole(r.Relation) && r.ExpiresAt != nil {
+			if out == nil {
+				out = map[string]time.Time{}
+			}
+			out[r.Relation] = r.ExpiresAt.UTC()
+		}
+	}
+	if w.roles == nil {
+		w.roles = map[roleKey]map[string]time.Time{}
+	}
+	w.roles[k] = out
+	return out, nil
 }
 
 // operand writes a set operation's child as the schema does:

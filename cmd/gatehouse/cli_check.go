@@ -76,12 +76,7 @@ func runExplain(ctx context.Context, c *client.Client, inv invocation, out io.Wr
 	}
 	err = emit(out, inv.cfg, res, func(w io.Writer) {
 		fmt.Fprintln(w, res.Allowed)
-		for i, p := range res.Paths {
-			fmt.Fprintf(w, "path %d:\n", i+1)
-			for _, r := range p {
-				fmt.Fprintf(w, "  %s\n", r)
-			}
-		}
+		printPaths(w, res, "")
 	})
 	return deniedCode(inv.cfg, res.Allowed), err
 }

@@ -348,6 +348,23 @@ var exitCodeCases = []exitCodeCase{
 		exitOK, "allowed\n\npath 1:\n  organisation:brightcis#cis_processor@user:carla\n  contractor:c1#organisation@organisation:brightcis\n", "",
 	},
 	{
+		"why_says_until_T5",
+		[]string{"why", "contractor:c3", "view", "user:bill"},
+		map[string]answer{"POST /v1/explain": {200, `{"allowed":false,"paths":[],"summary":"bill may not view contractor:c3.","whyNot":[{"via":"organisation->view_unflagged_contractors->cis_processor","blockedBy":[{"relation":"contractor:c3#admin_only","rule":"K2","reason":"the contractor is admin-only","lift":{"endpoint":"PATCH /v1/contractors/c3","permission":"manage_contractors","on":"organisation:brightcis","subjects":["user:adam","user:carla"],"until":{"user:carla":"2027-01-31T00:00:00Z"}}}]}]}`}},
+		exitOK,
+		"denied\nbill may not view contractor:c3.\n\n" +
+			"way 1: organisation->view_unflagged_contractors->cis_processor\n" +
+			"  blocked by contractor:c3#admin_only (K2: the contractor is admin-only)\n" +
+			"    who may lift it: user:adam, user:carla (until 2027-01-31T00:00:00Z) (manage_contractors on organisation:brightcis, PATCH /v1/contractors/c3)\n",
+		"",
+	},
+	{
+		"explain_path_until_T5",
+		[]string{"explain", "contractor:c3", "view", "user:carla"},
+		map[string]answer{"POST /v1/explain": {200, `{"allowed":true,"paths":[["organisation:brightcis#administrator@user:carla[expiration:2027-01-31T00:00:00Z]","contractor:c3#organisation@organisation:brightcis"]],"pathsUntil":[{"until":"2027-01-31T00:00:00Z","expiring":[{"relationship":"organisation:brightcis#administrator@user:carla[expiration:2027-01-31T00:00:00Z]","until":"2027-01-31T00:00:00Z"}]}]}`}},
+		exitOK, "true\npath 1 (until 2027-01-31T00:00:00Z):\n  organisation:brightcis#administrator@user:carla[expiration:2027-01-31T00:00:00Z]\n  contractor:c3#organisation@organisation:brightcis\n", "",
+	},
+	{
 		"dry_run_prints_changes_and_effects_X7",
 		[]string{"org", "remove", "brightcis", "carla", "--dry-run", "--actor", "olivia"},
 		map[string]answer{"DELETE /v1/organisations/brightcis/members/carla": {200, `{"dryRun":true,"changes":["delete organisation:brightcis#cis_processor@user:carla"],"effects":[{"subject":"user:carla","permission":"view","on":"contractor:c1","change":"lost"},{"subject":"user:tina","permission":"view","on":"contractor:c1","change":"gained"}]}`}},

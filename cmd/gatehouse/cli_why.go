@@ -31,12 +31,7 @@ func printWhy(w io.Writer, res *client.Explanation) {
 	if res.Summary != "" {
 		fmt.Fprintln(w, res.Summary)
 	}
-	for i, p := range res.Paths {
-		fmt.Fprintf(w, "\npath %d:\n", i+1)
-		for _, r := range p {
-			fmt.Fprintf(w, "  %s\n", r)
-		}
-	}
+	printPaths(w, res, "\n")
 	for i, way := range res.WhyNot {
 		fmt.Fprintf(w, "\nway %d: %s\n", i+1, way.Via)
 		for _, m := range way.Missing {
@@ -60,13 +55,36 @@ func printWhy(w io.Writer, res *client.Explanation) {
 	}
 }
 
+// printPaths prints each chain that grants a check, one relationship a
+// line, after sep; a chain that ends on its own says until when (T5).
+func printPaths(w io.Writer, res *client.Explanation, sep string) {
+	for i, p := range res.Paths {
+		fmt.Fprintf(w, "%spath %d", sep, i+1)
+		if i < len(res.PathsUntil) && res.PathsUntil[i].Until != nil {
+			fmt.Fprintf(w, " (until %s)", *res.PathsUntil[i].Until)
+		}
+		fmt.Fprintln(w, ":")
+		for _, r := range p {
+			fmt.Fprintf(w, "  %s\n", r)
+		}
+	}
+}
+
 // printGrantors prints who may make a change, the permission they hold
-// and the endpoint that makes it; nothing when no endpoint does.
+// and the endpoint that makes it, each holder who holds it only until a
+// role expires with when (T5); nothing when no endpoint does.
 func printGrantors(w io.Writer, label string, g *client.Grantors) {
 	if g == nil {
 		return
 	}
-	who := orNone(g.Subjects)
+	subjects := make([]string, len(g.Subjects))
+	for i, s := range g.Subjects {
+		subjects[i] = s
+		if t, ok := g.Until[s]; ok {
+			subjects[i] += " (until " + t + ")"
+		}
+	}
+	who := orNone(subjects)
 	if g.More {
 		who += " and others"
 	}

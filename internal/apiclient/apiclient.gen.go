@@ -241,14 +241,21 @@ type ExceptionList struct {
 	Exceptions []ListedException `json:"exceptions"`
 }
 
+// Expiring defines model for Expiring.
+type Expiring struct {
+	Relationship string `json:"relationship"`
+	Until        string `json:"until"`
+}
+
 // Explanation defines model for Explanation.
 type Explanation struct {
-	Allowed   bool         `json:"allowed"`
-	Paths     [][]string   `json:"paths"`
-	Summary   *string      `json:"summary,omitempty"`
-	Truncated *bool        `json:"truncated,omitempty"`
-	WhyNot    *[]WhyNotWay `json:"whyNot,omitempty"`
-	ZedToken  *string      `json:"zedToken,omitempty"`
+	Allowed    bool         `json:"allowed"`
+	Paths      [][]string   `json:"paths"`
+	PathsUntil *[]PathUntil `json:"pathsUntil,omitempty"`
+	Summary    *string      `json:"summary,omitempty"`
+	Truncated  *bool        `json:"truncated,omitempty"`
+	WhyNot     *[]WhyNotWay `json:"whyNot,omitempty"`
+	ZedToken   *string      `json:"zedToken,omitempty"`
 }
 
 // FlagsRequest defines model for FlagsRequest.
@@ -275,11 +282,12 @@ type GrantRoleRequest struct {
 
 // Grantors defines model for Grantors.
 type Grantors struct {
-	Endpoint   string   `json:"endpoint"`
-	More       *bool    `json:"more,omitempty"`
-	On         string   `json:"on"`
-	Permission string   `json:"permission"`
-	Subjects   []string `json:"subjects"`
+	Endpoint   string             `json:"endpoint"`
+	More       *bool              `json:"more,omitempty"`
+	On         string             `json:"on"`
+	Permission string             `json:"permission"`
+	Subjects   []string           `json:"subjects"`
+	Until      *map[string]string `json:"until,omitempty"`
 }
 
 // Invoice defines model for Invoice.
@@ -394,6 +402,12 @@ type OverrideRequest struct {
 type Ownership struct {
 	Owner    string  `json:"owner"`
 	ZedToken *string `json:"zedToken,omitempty"`
+}
+
+// PathUntil defines model for PathUntil.
+type PathUntil struct {
+	Expiring *[]Expiring `json:"expiring,omitempty"`
+	Until    *string     `json:"until,omitempty"`
 }
 
 // RejectRequest defines model for RejectRequest.
@@ -2062,18 +2076,18 @@ type ClientInterface interface {
 	// Corresponds with PATCH /v1/contractors/{id} (the `PatchContractor` operationId).
 	PatchContractor(ctx context.Context, id string, params *PatchContractorParams, body PatchContractorJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ExplainWithBody Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true
+	// ExplainWithBody Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a grant that ends on its own says until when (pathsUntil; grantors' until, T5); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true
 	//
-	// Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true. Enforces X3, X5, X6 of domain.md.
+	// Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a grant that ends on its own says until when (pathsUntil; grantors' until, T5); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true. Enforces X3, X5, X6 of domain.md.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/explain (the `Explain` operationId).
 	ExplainWithBody(ctx context.Context, params *ExplainParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// Explain Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true
+	// Explain Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a grant that ends on its own says until when (pathsUntil; grantors' until, T5); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true
 	//
-	// Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true. Enforces X3, X5, X6 of domain.md.
+	// Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a grant that ends on its own says until when (pathsUntil; grantors' until, T5); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true. Enforces X3, X5, X6 of domain.md.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2864,9 +2878,9 @@ func (c *Client) PatchContractor(ctx context.Context, id string, params *PatchCo
 	return c.Client.Do(req)
 }
 
-// ExplainWithBody Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true
+// ExplainWithBody Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a grant that ends on its own says until when (pathsUntil; grantors' until, T5); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true
 //
-// Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true. Enforces X3, X5, X6 of domain.md.
+// Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a grant that ends on its own says until when (pathsUntil; grantors' until, T5); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true. Enforces X3, X5, X6 of domain.md.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2883,9 +2897,9 @@ func (c *Client) ExplainWithBody(ctx context.Context, params *ExplainParams, con
 	return c.Client.Do(req)
 }
 
-// Explain Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true
+// Explain Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a grant that ends on its own says until when (pathsUntil; grantors' until, T5); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true
 //
-// Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true. Enforces X3, X5, X6 of domain.md.
+// Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a grant that ends on its own says until when (pathsUntil; grantors' until, T5); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true. Enforces X3, X5, X6 of domain.md.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -8090,18 +8104,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /v1/contractors/{id} (the `PatchContractor` operationId).
 	PatchContractorWithResponse(ctx context.Context, id string, params *PatchContractorParams, body PatchContractorJSONRequestBody, reqEditors ...RequestEditorFn) (*PatchContractorResponse, error)
 
-	// ExplainWithBodyWithResponse Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true
+	// ExplainWithBodyWithResponse Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a grant that ends on its own says until when (pathsUntil; grantors' until, T5); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true
 	//
-	// Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true. Enforces X3, X5, X6 of domain.md.
+	// Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a grant that ends on its own says until when (pathsUntil; grantors' until, T5); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true. Enforces X3, X5, X6 of domain.md.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/explain (the `Explain` operationId).
 	ExplainWithBodyWithResponse(ctx context.Context, params *ExplainParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ExplainResponse, error)
 
-	// ExplainWithResponse Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true
+	// ExplainWithResponse Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a grant that ends on its own says until when (pathsUntil; grantors' until, T5); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true
 	//
-	// Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true. Enforces X3, X5, X6 of domain.md.
+	// Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a grant that ends on its own says until when (pathsUntil; grantors' until, T5); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true. Enforces X3, X5, X6 of domain.md.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -16126,9 +16140,9 @@ func (c *ClientWithResponses) PatchContractorWithResponse(ctx context.Context, i
 	return ParsePatchContractorResponse(rsp)
 }
 
-// ExplainWithBodyWithResponse Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true
+// ExplainWithBodyWithResponse Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a grant that ends on its own says until when (pathsUntil; grantors' until, T5); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true
 //
-// Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true. Enforces X3, X5, X6 of domain.md.
+// Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a grant that ends on its own says until when (pathsUntil; grantors' until, T5); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true. Enforces X3, X5, X6 of domain.md.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -16141,9 +16155,9 @@ func (c *ClientWithResponses) ExplainWithBodyWithResponse(ctx context.Context, p
 	return ParseExplainResponse(rsp)
 }
 
-// ExplainWithResponse Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true
+// ExplainWithResponse Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a grant that ends on its own says until when (pathsUntil; grantors' until, T5); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true
 //
-// Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true. Enforces X3, X5, X6 of domain.md.
+// Explain a check as the relationship chains that grant it; a denial as each way it could be granted, what it lacks, the rule that blocks it and who may grant it through which endpoint (whyNot, summary); a grant that ends on its own says until when (pathsUntil; grantors' until, T5); a search cut short by its bounds (32 levels deep, 3 seconds, 100 chains or ways) answers what it found so far with truncated: true. Enforces X3, X5, X6 of domain.md.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
