@@ -25,8 +25,12 @@ func handleAccessReview(d Deps) op[none, wire.AccessReview] {
 		if in.Accepts(textCSV) {
 			return wire.AccessReview{}, exportAccess(ctx, d.Workflow, in, org)
 		}
-		page, err := d.Workflow.Access(ctx, in.Actor, org, in.Int("limit"), in.Query("cursor"))
-		return wire.AccessReview{Access: accessRows(page.Rows), Cursor: page.Cursor, Truncated: page.Truncated}, err
+		cursor, err := openCursor(d.CursorKey, "access:"+org, in.Query("cursor"))
+		if err != nil {
+			return wire.AccessReview{}, err
+		}
+		page, err := d.Workflow.Access(ctx, in.Actor, org, in.Int("limit"), cursor)
+		return wire.AccessReview{Access: accessRows(page.Rows), Cursor: sealCursor(d.CursorKey, "access:"+org, page.Cursor), Truncated: page.Truncated}, err
 	}
 }
 

@@ -43,8 +43,13 @@ func handleListChangeRequests(d Deps) op[none, wire.ChangeRequestList] {
 		if awaiting != "" && awaiting != "me" {
 			return wire.ChangeRequestList{}, gatehouse.Invalid("awaiting", "awaiting takes only \"me\"")
 		}
-		crs, next, err := d.Workflow.ListChangeRequests(ctx, in.Actor, in.Path("org"), in.Query("status"), awaiting == "me", in.Int("limit"), in.Query("cursor"))
-		out := wire.ChangeRequestList{ChangeRequests: make([]wire.ChangeRequest, len(crs)), Cursor: next}
+		list := "change-requests:" + in.Path("org") + ":" + in.Query("status") + ":" + awaiting
+		cursor, err := openCursor(d.CursorKey, list, in.Query("cursor"))
+		if err != nil {
+			return wire.ChangeRequestList{}, err
+		}
+		crs, next, err := d.Workflow.ListChangeRequests(ctx, in.Actor, in.Path("org"), in.Query("status"), awaiting == "me", in.Int("limit"), cursor)
+		out := wire.ChangeRequestList{ChangeRequests: make([]wire.ChangeRequest, len(crs)), Cursor: sealCursor(d.CursorKey, list, next)}
 		for i, cr := range crs {
 			out.ChangeRequests[i] = changeRequest(cr)
 		}
@@ -55,8 +60,13 @@ func handleListChangeRequests(d Deps) op[none, wire.ChangeRequestList] {
 // handleListExceptions serves GET /v1/organisations/{org}/exceptions (C14).
 func handleListExceptions(d Deps) op[none, wire.ExceptionList] {
 	return func(ctx context.Context, in In[none]) (wire.ExceptionList, error) {
-		exs, next, err := d.Workflow.ListExceptions(ctx, in.Actor, in.Path("org"), in.Int("limit"), in.Query("cursor"))
-		out := wire.ExceptionList{Exceptions: make([]wire.ListedException, len(exs)), Cursor: next}
+		list := "exceptions:" + in.Path("org")
+		cursor, err := openCursor(d.CursorKey, list, in.Query("cursor"))
+		if err != nil {
+			return wire.ExceptionList{}, err
+		}
+		exs, next, err := d.Workflow.ListExceptions(ctx, in.Actor, in.Path("org"), in.Int("limit"), cursor)
+		out := wire.ExceptionList{Exceptions: make([]wire.ListedException, len(exs)), Cursor: sealCursor(d.CursorKey, list, next)}
 		for i, e := range exs {
 			out.Exceptions[i] = wire.ListedException{User: e.User.String(), Kind: e.Kind, Target: e.Target}
 			if e.ExpiresAt != nil {

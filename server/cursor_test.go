@@ -15,6 +15,16 @@ import (
 // signed, api.md); the cursor as it was given still continues the list.
 func TestCursorTampering(t *testing.T) {
 	a := MustSeededAPI(t)
+	// Two exceptions: a second page of exceptions and of globex's trail.
+	for _, body := range []map[string]any{
+		{"user": "user:pat", "kind": "public_facing", "reason": "pat runs the website"},
+		{"user": "user:dan", "kind": "service", "reason": "dan runs the service desk"},
+	} {
+		if r := a.Do("POST", "/v1/organisations/globex/exceptions", "user:mia", body); r.Status/100 != 2 {
+			t.Fatalf("granting an exception: %d %s", r.Status, r.Raw)
+		}
+	}
+	var lists []func(cursor string) Response
 	for _, l := range []struct {
 		name string
 		page func(cursor string) Response
@@ -28,7 +38,20 @@ func TestCursorTampering(t *testing.T) {
 		{"lookup/subjects", func(cursor string) Response {
 			return a.Do("POST", "/v1/lookup/subjects", "", map[string]any{"resource": "organisation:acme", "permission": "member", "subjectType": "user", "limit": 1, "cursor": cursor})
 		}},
+		{"GET /v1/audit", func(cursor string) Response {
+			return a.Do("GET", "/v1/audit?organisation=globex&limit=1&cursor="+url.QueryEscape(cursor), "", nil)
+		}},
+		{"change requests", func(cursor string) Response {
+			return a.Do("GET", "/v1/organisations/globex/change-requests?limit=1&cursor="+url.QueryEscape(cursor), "user:pat", nil)
+		}},
+		{"exceptions", func(cursor string) Response {
+			return a.Do("GET", "/v1/organisations/globex/exceptions?limit=1&cursor="+url.QueryEscape(cursor), "user:mia", nil)
+		}},
+		{"access review", func(cursor string) Response {
+			return a.Do("GET", "/v1/organisations/brightcis/access?limit=1&cursor="+url.QueryEscape(cursor), "user:olivia", nil)
+		}},
 	} {
+		lists = append(lists, l.page)
 		t.Run(l.name, func(t *testing.T) {
 			first := l.page("")
 			cursor := str(first.Body["cursor"])
@@ -50,6 +73,12 @@ func TestCursorTampering(t *testing.T) {
 			}
 		})
 	}
+	// A cursor of one list is refused by another: the audit trail's,
+	// given to the exceptions list.
+	audit := str(lists[3]("").Body["cursor"])
+	if r := lists[5](audit); r.Status != http.StatusBadRequest || r.ErrorField() != "cursor" {
+		t.Errorf("the audit trail's cursor given to the exceptions list: %d %s, want 400 naming cursor", r.Status, r.Raw)
+	}
 }
 
 // flip changes the character at i of a base64url cursor to another one.
@@ -63,17 +92,19 @@ func flip(cursor string, i int) string {
 
 // reencoded is cursor with its JSON (the base64url text before any '.')
 // edited as a caller could: where it continues from dropped, so that it
-// starts again from the first item.
+// starts again from the first item; a cursor that names a position is
+// made to name another.
 func reencoded(t *testing.T, cursor string) string {
 	t.Helper()
 	body, rest, _ := strings.Cut(cursor, ".")
 	b, err := base64.RawURLEncoding.DecodeString(body)
 	if err != nil {
-		t.Fatalf("cursor %q is not base64url JSON: %v", cursor, err)
+		t.Fatalf("cursor %q is not base64url: %v", cursor, err)
 	}
 	var fields map[string]any
 	if err := json.Unmarshal(b, &fields); err != nil {
-		t.Fatalf("cursor %q is not base64url JSON: %v", cursor, err)
+		// A position (the last id, an event's place): the first instead.
+		return base64.RawURLEncoding.EncodeToString([]byte("0")) + "." + rest
 	}
 	delete(fields, "a")
 	delete(fields, "s")

@@ -131,8 +131,14 @@ func handleAudit(d Deps) op[none, wire.AuditLog] {
 		if in.Accepts(ndjson) {
 			return wire.AuditLog{}, exportAudit(ctx, d.Audit, q, in)
 		}
+		// The cursor is bound to the filter it pages.
+		list := fmt.Sprintf("audit:%s:%v:%s:%s:%d:%d", q.Organisation, q.Platform, q.Actor, q.Action, q.Since.UnixNano(), q.Until.UnixNano())
+		var err error
+		if q.Cursor, err = openCursor(d.CursorKey, list, q.Cursor); err != nil {
+			return wire.AuditLog{}, err
+		}
 		evs, next, err := d.Audit.List(ctx, q)
-		out := wire.AuditLog{Events: make([]wire.AuditEvent, len(evs)), Cursor: next}
+		out := wire.AuditLog{Events: make([]wire.AuditEvent, len(evs)), Cursor: sealCursor(d.CursorKey, list, next)}
 		for i, e := range evs {
 			out.Events[i] = auditEvent(e)
 		}

@@ -58,6 +58,10 @@ type Deps struct {
 	Scratch dryrun.Engine
 	// Console, when set, serves the admin console under /console (package console).
 	Console http.Handler
+	// CursorKey signs the cursors of the lists the workflow and the trail
+	// page (cursors.go), as spicedb.WithCursorKey signs the store's: give
+	// every replica the same one. Empty: New draws one for this process.
+	CursorKey []byte
 
 	// endpoints are the routes by operation id, filled by New.
 	endpoints map[string]route
@@ -69,6 +73,7 @@ func New(d Deps) http.Handler {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
+	d.CursorKey = cursorKeyOf(d)
 	addRoutes(r, d)
 	return r
 }

@@ -122,7 +122,7 @@ func serve(ctx context.Context, cfg config, b backends, stdout io.Writer) error 
 		Keys: cfg.keys, CheckKeys: cfg.checkKeys, Log: b.log, Metrics: b.metrics, Ready: &ready,
 		PlatformKeys: cfg.platformKeys, RateLimit: cfg.rateLimit, RateBurst: cfg.rateBurst,
 		RequestTimeout: cfg.requestTimeout, Console: consoleHandler,
-		Scratch: scratchEngine,
+		Scratch: scratchEngine, CursorKey: cfg.cursorKey,
 	})))
 	if cfg.pprofAddr != "" {
 		if err := servePprof(ctx, cfg.pprofAddr, b.log); err != nil {
