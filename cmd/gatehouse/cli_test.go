@@ -156,7 +156,7 @@ var parseCLICases = []parseCLICase{
 	{name: "contractor_patch_needs_a_change", args: []string{"contractor", "patch", "c9", "--actor", "adam"}, wantErr: "contractor patch changes --name, --admin-only or both"},
 	{name: "substantial_set_needs_a_flag", args: []string{"substantial", "set", "globex", "service", "--actor", "grace"}, wantErr: "substantial set declares --security, --charge or both"},
 	{name: "cr_needs_actor", args: []string{"cr", "list", "globex"}, wantErr: "cr list acts for a person"},
-	{name: "cr_file_too_few_args", args: []string{"cr", "file", "globex", "cr1", "--actor", "pat"}, wantErr: "cr file takes arguments <org> <id> <kind> [target]"},
+	{name: "cr_file_too_few_args", args: []string{"cr", "file", "globex", "cr1", "--actor", "pat"}, wantErr: "cr file takes arguments <org> <id|-> <kind> [target]"},
 	{name: "no_command", args: nil, wantErr: "no command given"},
 	{name: "unknown_command", args: []string{"frobnicate"}, wantErr: `unknown command "frobnicate"`},
 	{name: "unknown_subcommand", args: []string{"org", "frobnicate"}, wantErr: `unknown command "org frobnicate"`},
