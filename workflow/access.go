@@ -13,6 +13,17 @@ import (
 	"github.com/gatehouse-authz/gatehouse"
 )
 
+// AccessReview answers who holds what and why: every member's
+// permissions on the organisation, its contractors and invoices, with the
+// relationships that grant them and when they end (T5), for reviewers
+// (view_reports, provider staff) and for each member about themselves,
+// and a contractor's part of it; as CSV too.
+type AccessReview struct {
+	*kit
+	orgs        *Organisations
+	contractors *Contractors
+}
+
 // Access is one permission a person holds, for an access review: User
 // holds Permission on On, through Via, the relationships of theirs that
 // grant it (a role or a designation in the organisation, or provider
@@ -59,7 +70,7 @@ const checkBulkMax = 1000
 // × objects, 1000 items a call); the compiled schema names, for each held
 // permission, the ways that could grant it, and a check of each way's
 // relationship and conditions for the member keeps those that do.
-func (s *Service) Access(ctx context.Context, actor gatehouse.Subject, org string, limit int, cursor string) (AccessPage, error) {
+func (s *AccessReview) Access(ctx context.Context, actor gatehouse.Subject, org string, limit int, cursor string) (AccessPage, error) {
 	if err := validOrg("org", org); err != nil {
 		return AccessPage{}, err
 	}
@@ -79,7 +90,7 @@ func (s *Service) Access(ctx context.Context, actor gatehouse.Subject, org strin
 	if err := s.requireReviewer(ctx, actor, org, gatehouse.Subject{}); err != nil {
 		return AccessPage{}, err
 	}
-	ms, _, err := s.members(ctx, org, latest)
+	ms, _, err := s.orgs.members(ctx, org, latest)
 	if err != nil {
 		return AccessPage{}, err
 	}
@@ -103,7 +114,7 @@ func (s *Service) Access(ctx context.Context, actor gatehouse.Subject, org strin
 // they hold there, with its paths. The person themselves (while a member),
 // holders of view_reports and provider staff may ask; anyone else gets 403
 // naming view_reports.
-func (s *Service) MemberAccess(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject) ([]Access, bool, error) {
+func (s *AccessReview) MemberAccess(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject) ([]Access, bool, error) {
 	if err := validOrg("org", org); err != nil {
 		return nil, false, err
 	}
@@ -113,7 +124,7 @@ func (s *Service) MemberAccess(ctx context.Context, actor gatehouse.Subject, org
 	if err := s.requireReviewer(ctx, actor, org, user); err != nil {
 		return nil, false, err
 	}
-	ms, _, err := s.members(ctx, org, latest)
+	ms, _, err := s.orgs.members(ctx, org, latest)
 	if err != nil {
 		return nil, false, err
 	}
@@ -127,7 +138,7 @@ func (s *Service) MemberAccess(ctx context.Context, actor gatehouse.Subject, org
 // requireReviewer lets actor review org's access: with view_reports, as
 // provider staff, or, when self is actor, as a member asking about
 // themselves. 404 when org does not exist, else 403 naming view_reports.
-func (s *Service) requireReviewer(ctx context.Context, actor gatehouse.Subject, org string, self gatehouse.Subject) error {
+func (s *AccessReview) requireReviewer(ctx context.Context, actor gatehouse.Subject, org string, self gatehouse.Subject) error {
 	o := gatehouse.OrganisationRef(org)
 	perms := []string{gatehouse.PermViewReports, gatehouse.PermProviderStaff}
 	if self == actor {
@@ -154,7 +165,7 @@ type target struct {
 // accessOf is what each of ms holds in org, in their order: the targets
 // are the organisation's permissions and its contractors' and invoices'
 // (at most MaxAccessObjects of each; truncated says some were left out).
-func (s *Service) accessOf(ctx context.Context, org string, ms []Member) ([]Access, bool, error) {
+func (s *AccessReview) accessOf(ctx context.Context, org string, ms []Member) ([]Access, bool, error) {
 	if len(ms) == 0 {
 		return []Access{}, false, nil
 	}
@@ -168,7 +179,7 @@ func (s *Service) accessOf(ctx context.Context, org string, ms []Member) ([]Acce
 
 // accessOn is what each of ms holds of targets, in their order, each with
 // the relationships that grant it.
-func (s *Service) accessOn(ctx context.Context, ms []Member, targets []target) ([]Access, error) {
+func (s *AccessReview) accessOn(ctx context.Context, ms []Member, targets []target) ([]Access, error) {
 	out := []Access{}
 	held, err := s.heldBulk(ctx, ms, targets)
 	if err != nil {
@@ -182,8 +193,9 @@ func (s *Service) accessOn(ctx context.Context, ms []Member, targets []target) (
 	// every member: one read of each, shared by their walks.
 	linked := map[linkKey][]gatehouse.Object{}
 	for i, m := range ms {
+		// The walk of X6 (whynot.go) reads through a Service; only its kit.
 		w := &whyNotWalk{
-			s: s, defs: defs, subject: m.User, at: latest,
+			s: &Service{kit: s.kit}, defs: defs, subject: m.User, at: latest,
 			checks: map[checkKey]bool{}, linked: linked, depth: whyNotDepth,
 		}
 		for j, t := range targets {
@@ -203,7 +215,7 @@ func (s *Service) accessOn(ctx context.Context, ms []Member, targets []target) (
 // reviewTargets lists every permission of the organisation, then those of
 // each of its contractors and invoices, by id, at most MaxAccessObjects of
 // each type.
-func (s *Service) reviewTargets(ctx context.Context, org string) ([]target, bool, error) {
+func (s *AccessReview) reviewTargets(ctx context.Context, org string) ([]target, bool, error) {
 	o := gatehouse.OrganisationRef(org)
 	perms, err := permissionsOf(gatehouse.TypeOrganisation)
 	if err != nil {
@@ -264,7 +276,7 @@ func permissionsOf(typ string) ([]string, error) {
 // answers ms[i] and ts[j]. Measured against a LookupResources per member
 // and permission (TestAccessHeldMeasured): the bulk check does a page in
 // fewer calls, and reads nothing of other organisations.
-func (s *Service) heldBulk(ctx context.Context, ms []Member, ts []target) ([]bool, error) {
+func (s *AccessReview) heldBulk(ctx context.Context, ms []Member, ts []target) ([]bool, error) {
 	held := make([]bool, 0, len(ms)*len(ts))
 	reqs := make([]gatehouse.CheckRequest, 0, checkBulkMax)
 	flush := func() error {
@@ -300,7 +312,7 @@ func (s *Service) heldBulk(ctx context.Context, ms []Member, ts []target) ([]boo
 // via names the relationships of m that grant t: the ways of t's
 // permission in the compiled schema (WhyNot's walk), each kept when
 // SpiceDB says m holds its relationship and meets its conditions.
-func (s *Service) via(ctx context.Context, w *whyNotWalk, m Member, t target) ([]gatehouse.Relationship, error) {
+func (s *AccessReview) via(ctx context.Context, w *whyNotWalk, m Member, t target) ([]gatehouse.Relationship, error) {
 	w.maxWays = whyNotWays
 	ways, err := w.expand(ctx, t.on, t.permission, nil, nil, 0)
 	if err != nil {
@@ -369,7 +381,7 @@ var AccessCSVHeader = []string{"user", "permission", "object", "via", "until"}
 // refusal is still answered as one. A review that weighed only some
 // contractors or invoices ends with a row "#truncated"; one that cannot
 // finish with a row "#error" naming the failure, never as if complete.
-func (s *Service) WriteAccessCSV(ctx context.Context, actor gatehouse.Subject, org string, limit int, first AccessPage, w io.Writer) error {
+func (s *AccessReview) WriteAccessCSV(ctx context.Context, actor gatehouse.Subject, org string, limit int, first AccessPage, w io.Writer) error {
 	cw := csv.NewWriter(w)
 	page := first
 	err := cw.Write(AccessCSVHeader)
@@ -434,4 +446,47 @@ func (a Access) csv() []string {
 		until = a.Until.UTC().Format(time.RFC3339)
 	}
 	return []string{a.User.String(), a.Permission, a.On.String(), strings.Join(via, " "), until}
+}
+
+// ContractorAccess is the contractor's part of its organisation's access
+// review: who of the team holds each permission on contractor id, with
+// the relationships that grant it (Access), for a contractor's page.
+// Reviewers (view_reports holders and provider staff, as Access) get
+// everyone's; a member who may view it but not review gets their own
+// only, as MemberAccess gives them, and everyone is false. Anyone who may
+// not view it is refused as Contractor refuses them.
+func (s *AccessReview) ContractorAccess(ctx context.Context, actor gatehouse.Subject, id string) (rows []Access, everyone bool, err error) {
+	c, err := s.contractors.Contractor(ctx, actor, id)
+	if err != nil {
+		return nil, false, err
+	}
+	perms, err := permissionsOf(gatehouse.TypeContractor)
+	if err != nil {
+		return nil, false, err
+	}
+	targets := make([]target, len(perms))
+	for i, p := range perms {
+		targets[i] = target{gatehouse.ContractorRef(id), p}
+	}
+	ms := []Member{{User: actor}}
+	err = s.requireReviewer(ctx, actor, c.Organisation, gatehouse.Subject{})
+	switch {
+	case err == nil:
+		everyone = true
+		if ms, _, err = s.orgs.members(ctx, c.Organisation, latest); err != nil {
+			return nil, false, err
+		}
+	case gatehouse.ErrorCode(err) == gatehouse.EFORBIDDEN:
+		members, _, err := s.orgs.members(ctx, c.Organisation, latest)
+		if err != nil {
+			return nil, false, err
+		}
+		if i := slices.IndexFunc(members, func(m Member) bool { return m.User == actor }); i >= 0 {
+			ms = members[i : i+1]
+		}
+	default:
+		return nil, false, err
+	}
+	rows, err = s.accessOn(ctx, ms, targets)
+	return rows, everyone, err
 }

@@ -6,6 +6,11 @@ import (
 	"github.com/gatehouse-authz/gatehouse"
 )
 
+// Declarations decides C15's always-substantial declarations: holders of
+// manage_members declare a kind (optionally one target) always
+// substantial, and a filing reads them (declarations) to flag the request.
+type Declarations struct{ *kit }
+
 // The always-substantial declarations of C15: holders of manage_members
 // declare a kind of their organisation, optionally narrowed to one target,
 // always substantial, and requests of it are flagged when filed.
@@ -25,17 +30,17 @@ func alwaysObject(org, kind, target string) gatehouse.Object {
 // from then on requests of it are flagged when filed whatever the filer
 // says. It replaces the declaration: a false flag removes that part.
 // Requests already filed keep their flags.
-func (s *Service) SetAlwaysSubstantial(ctx context.Context, actor gatehouse.Subject, org, kind, target string, security, charge bool) (string, error) {
+func (s *Declarations) SetAlwaysSubstantial(ctx context.Context, actor gatehouse.Subject, org, kind, target string, security, charge bool) (string, error) {
 	return s.writeAlways(ctx, actor, org, kind, target, security, charge, "set_always_substantial")
 }
 
 // UnsetAlwaysSubstantial removes, for actor, a holder of manage_members
 // in org, both declarations of kind (or kind on target) (C15).
-func (s *Service) UnsetAlwaysSubstantial(ctx context.Context, actor gatehouse.Subject, org, kind, target string) (string, error) {
+func (s *Declarations) UnsetAlwaysSubstantial(ctx context.Context, actor gatehouse.Subject, org, kind, target string) (string, error) {
 	return s.writeAlways(ctx, actor, org, kind, target, false, false, "unset_always_substantial")
 }
 
-func (s *Service) writeAlways(ctx context.Context, actor gatehouse.Subject, org, kind, target string, security, charge bool, action string) (string, error) {
+func (s *Declarations) writeAlways(ctx context.Context, actor gatehouse.Subject, org, kind, target string, security, charge bool, action string) (string, error) {
 	if err := validOrg("org", org); err != nil {
 		return "", err
 	}
@@ -85,7 +90,7 @@ func boolString(b bool) string {
 // declarations reads the always-substantial declarations of kind and of
 // kind+target in org (C15) and pins each one that is absent, so that a
 // declaration made concurrently sends the filing back to be decided again.
-func (s *Service) declarations(ctx context.Context, c *writeSet, org, kind, target string) (security, charge bool, err error) {
+func (s *Declarations) declarations(ctx context.Context, c *writeSet, org, kind, target string) (security, charge bool, err error) {
 	objs := []gatehouse.Object{gatehouse.ChangeKindRef(org, kind)}
 	if target != "" {
 		objs = append(objs, gatehouse.ChangeTargetRef(org, kind, target))

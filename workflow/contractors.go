@@ -7,6 +7,12 @@ import (
 	"github.com/gatehouse-authz/gatehouse"
 )
 
+// Contractors decides an organisation's contractors: each belongs to
+// exactly one organisation (K1); admin-only ones are seen by the owner,
+// SA, ASA and administrators only (K2); reading one answers only who may
+// view it (K3, X1).
+type Contractors struct{ *kit }
+
 // Contractor is a contractor of one organisation (K1). An admin-only one
 // is visible only to the owner, SA, ASA and administrators (K2).
 type Contractor struct {
@@ -33,7 +39,7 @@ func adminOnly(c gatehouse.Object) gatehouse.Relationship {
 // manage_contractors. One write whose precondition is that nothing of
 // contractor:<id> exists anywhere, so a contractor belongs to exactly one
 // organisation (K1): an id in use is 409, whichever organisation holds it.
-func (s *Service) CreateContractor(ctx context.Context, actor gatehouse.Subject, org string, c Contractor) (Contractor, error) {
+func (s *Contractors) CreateContractor(ctx context.Context, actor gatehouse.Subject, org string, c Contractor) (Contractor, error) {
 	if err := validOrg("org", org); err != nil {
 		return Contractor{}, err
 	}
@@ -86,7 +92,7 @@ type contractorState struct {
 }
 
 // readContractor reads contractor id at the head revision; 404 when it has no organisation.
-func (s *Service) readContractor(ctx context.Context, id string) (contractorState, error) {
+func (s *Contractors) readContractor(ctx context.Context, id string) (contractorState, error) {
 	rels, _, err := s.store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: gatehouse.TypeContractor, ResourceID: id}, latest)
 	if err != nil {
 		return contractorState{}, err
@@ -123,7 +129,7 @@ func (st contractorState) name() string {
 // to cis_processors and the IT manager at once (K2). The write pins the
 // contractor's organisation and its current name, so a concurrent rename
 // or move sends it back to be decided again.
-func (s *Service) PatchContractor(ctx context.Context, actor gatehouse.Subject, id string, p ContractorPatch) (Contractor, error) {
+func (s *Contractors) PatchContractor(ctx context.Context, actor gatehouse.Subject, id string, p ContractorPatch) (Contractor, error) {
 	if err := validID("id", id); err != nil {
 		return Contractor{}, err
 	}
@@ -183,7 +189,7 @@ func (s *Service) PatchContractor(ctx context.Context, actor gatehouse.Subject, 
 // permission in the old one. What was written to the contractor meanwhile
 // (a new label through the raw endpoint) is swept after, for as long as it
 // belongs to no organisation.
-func (s *Service) DeleteContractor(ctx context.Context, actor gatehouse.Subject, id string) (string, error) {
+func (s *Contractors) DeleteContractor(ctx context.Context, actor gatehouse.Subject, id string) (string, error) {
 	if err := validID("id", id); err != nil {
 		return "", err
 	}
@@ -222,7 +228,7 @@ func (s *Service) DeleteContractor(ctx context.Context, actor gatehouse.Subject,
 // sweepOrphan deletes what is left of obj, a contractor or invoice whose
 // organisation relationship is gone, in writes pinned on it still having
 // none: once obj belongs to an organisation again it is someone else's.
-func (s *Service) sweepOrphan(ctx context.Context, obj gatehouse.Object, audit gatehouse.Audit) (string, error) {
+func (s *Contractors) sweepOrphan(ctx context.Context, obj gatehouse.Object, audit gatehouse.Audit) (string, error) {
 	var tok string
 	for range maxAttempts {
 		rels, _, err := s.store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: obj.Type, ResourceID: obj.ID}, latest)
@@ -252,7 +258,7 @@ func (s *Service) sweepOrphan(ctx context.Context, obj gatehouse.Object, audit g
 // contractorWrite reads contractor id and starts the write that changes
 // it: pinned on actor's manage_contractors in its organisation and on the
 // contractor still belonging to that organisation (K1: ids are global).
-func (s *Service) contractorWrite(ctx context.Context, actor gatehouse.Subject, id string) (contractorState, writeSet, error) {
+func (s *Contractors) contractorWrite(ctx context.Context, actor gatehouse.Subject, id string) (contractorState, writeSet, error) {
 	st, err := s.readContractor(ctx, id)
 	if err != nil {
 		return st, writeSet{}, final(err)
@@ -271,7 +277,7 @@ func (s *Service) contractorWrite(ctx context.Context, actor gatehouse.Subject, 
 // name, organisation and admin-only flag (K2, K3). Anyone else gets 403
 // naming view, whether or not it exists, so that the answer tells them
 // nothing of a contractor they may not see (X1).
-func (s *Service) Contractor(ctx context.Context, actor gatehouse.Subject, id string) (Contractor, error) {
+func (s *Contractors) Contractor(ctx context.Context, actor gatehouse.Subject, id string) (Contractor, error) {
 	if err := validID("id", id); err != nil {
 		return Contractor{}, err
 	}
@@ -283,47 +289,4 @@ func (s *Service) Contractor(ctx context.Context, actor gatehouse.Subject, id st
 		return Contractor{}, err
 	}
 	return Contractor{ID: id, Name: st.name(), AdminOnly: st.flag, Organisation: st.org}, nil
-}
-
-// ContractorAccess is the contractor's part of its organisation's access
-// review: who of the team holds each permission on contractor id, with
-// the relationships that grant it (Access), for a contractor's page.
-// Reviewers (view_reports holders and provider staff, as Access) get
-// everyone's; a member who may view it but not review gets their own
-// only, as MemberAccess gives them, and everyone is false. Anyone who may
-// not view it is refused as Contractor refuses them.
-func (s *Service) ContractorAccess(ctx context.Context, actor gatehouse.Subject, id string) (rows []Access, everyone bool, err error) {
-	c, err := s.Contractor(ctx, actor, id)
-	if err != nil {
-		return nil, false, err
-	}
-	perms, err := permissionsOf(gatehouse.TypeContractor)
-	if err != nil {
-		return nil, false, err
-	}
-	targets := make([]target, len(perms))
-	for i, p := range perms {
-		targets[i] = target{gatehouse.ContractorRef(id), p}
-	}
-	ms := []Member{{User: actor}}
-	err = s.requireReviewer(ctx, actor, c.Organisation, gatehouse.Subject{})
-	switch {
-	case err == nil:
-		everyone = true
-		if ms, _, err = s.members(ctx, c.Organisation, latest); err != nil {
-			return nil, false, err
-		}
-	case gatehouse.ErrorCode(err) == gatehouse.EFORBIDDEN:
-		members, _, err := s.members(ctx, c.Organisation, latest)
-		if err != nil {
-			return nil, false, err
-		}
-		if i := slices.IndexFunc(members, func(m Member) bool { return m.User == actor }); i >= 0 {
-			ms = members[i : i+1]
-		}
-	default:
-		return nil, false, err
-	}
-	rows, err = s.accessOn(ctx, ms, targets)
-	return rows, everyone, err
 }

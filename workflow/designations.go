@@ -7,6 +7,15 @@ import (
 	"github.com/gatehouse-authz/gatehouse"
 )
 
+// Designations decides who holds which designation: the organisation
+// names contacts and directors, provider staff alone verify directors and
+// mark contacts unavailable (C7, C9); only members are designated (T4);
+// the owner is never no_financial_access (R7).
+type Designations struct {
+	*kit
+	membership *membership
+}
+
 // DesignationPermission is the permission on the organisation needed to
 // give or take designation: the organisation names its contacts and
 // directors; only provider staff verify a director or mark a contact
@@ -26,17 +35,17 @@ func DesignationPermission(designation string) string {
 // (T4: 422 otherwise); taking a designation away needs no membership. The owner cannot be designated
 // no_financial_access (422 naming R7), pinned so a concurrent transfer of
 // ownership to user sends it back to be decided again.
-func (s *Service) SetDesignation(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, designation, reason string) (string, error) {
+func (s *Designations) SetDesignation(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, designation, reason string) (string, error) {
 	return s.writeDesignation(ctx, actor, org, user, designation, strings.TrimSpace(reason), gatehouse.Touch)
 }
 
 // UnsetDesignation takes the designation in org away from user, with an
 // optional reason; see SetDesignation.
-func (s *Service) UnsetDesignation(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, designation, reason string) (string, error) {
+func (s *Designations) UnsetDesignation(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, designation, reason string) (string, error) {
 	return s.writeDesignation(ctx, actor, org, user, designation, strings.TrimSpace(reason), gatehouse.Delete)
 }
 
-func (s *Service) writeDesignation(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, designation, reason string, op gatehouse.Operation) (string, error) {
+func (s *Designations) writeDesignation(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, designation, reason string, op gatehouse.Operation) (string, error) {
 	if err := validOrg("org", org); err != nil {
 		return "", err
 	}
@@ -65,7 +74,7 @@ func (s *Service) writeDesignation(ctx context.Context, actor gatehouse.Subject,
 			// T4: only a member holds a designation, pinned so that a
 			// concurrent removal either precedes this write (refused
 			// below on the retry) or takes the designation with it.
-			member, ok, err := s.memberPin(ctx, org, user)
+			member, ok, err := s.membership.memberPin(ctx, org, user)
 			if err != nil {
 				return err
 			}
@@ -100,7 +109,7 @@ func (s *Service) writeDesignation(ctx context.Context, actor gatehouse.Subject,
 }
 
 // exists reports whether r exists, at the head revision.
-func (s *Service) exists(ctx context.Context, r gatehouse.Relationship) (bool, error) {
+func (s *Designations) exists(ctx context.Context, r gatehouse.Relationship) (bool, error) {
 	rels, _, err := s.store.ReadRelationships(ctx, exactFilter(r), latest)
 	return len(rels) > 0, err
 }

@@ -13,7 +13,7 @@ import (
 // replaced in one write pinned on actor's standing and on the label read,
 // so two concurrent edits cannot interleave, and audited with the old and
 // new names (X2).
-func (s *Service) EditOrganisation(ctx context.Context, actor gatehouse.Subject, org, name string) (Organisation, error) {
+func (s *Organisations) EditOrganisation(ctx context.Context, actor gatehouse.Subject, org, name string) (Organisation, error) {
 	if err := validID("org", org); err != nil {
 		return Organisation{}, err
 	}

@@ -1,22 +1,42 @@
 // Package workflow holds the rules of domain.md that need more than one
-// relationship, one file per concept, run by one Service over a
-// gatehouse.Store (service.go): the write-guard kit every workflow
-// uses (guard.go: permission checks, pins, write sets, retries),
-// organisations (organisation.go, details.go), roles and designations
-// (roles.go, designations.go), team membership (membership.go, T1/T4),
-// contractors and invoices (contractors.go, invoices.go), who has access
-// (access.go), why a check is denied (whynot.go, X6), and the rule that
-// keeps the raw relationship endpoint from going around the others (raw.go,
-// X4).
+// relationship, run by one Service over a gatehouse.Store (service.go).
+// Service is the change request aggregate and composes the other
+// concepts, each a type of its own in its own file, whose methods it
+// promotes (svc.GrantRole is Roles.GrantRole). They share the write-guard
+// kit (guard.go: permission checks, pins, write sets, retries).
 //
 // A change request is one aggregate (C1–C18): its state and evaluation in
-// changerequest.go, which names where each rule is decided; its filing in
-// changerequest_filing.go and its other transitions (authorise, reject,
+// changerequest.go, which names where each C rule is decided; its filing
+// in changerequest_filing.go and its other transitions (authorise, reject,
 // withdraw, raise flags, override, confirm), each one load and one write,
 // in changerequest_transitions.go; the standing they rest on in
 // changerequest_standing.go; reading and listing in changerequest_lists.go;
-// exceptions (C6) in exceptions.go and always-substantial declarations
-// (C15) in alwayssubstantial.go; list paging in paging.go.
+// list paging in paging.go.
+//
+// Where each rule is decided (type, file):
+//
+//	O1 O2 O3 O4    Organisations, organisation.go
+//	O5             Invoices, invoices.go (and the schema's manage_billing)
+//	O6             Roles, roles.go
+//	O7             Organisations, details.go
+//	S1 S3 S5 S7    security, security.go (Roles.GrantRole hands it SA and ASA)
+//	S2 S4 S6       Roles, roles.go (manage_members); the schema's permissions
+//	R1–R6          the schema's permissions; Roles, roles.go, grants the roles
+//	R7             Designations, designations.go; Organisations, organisation.go (transfer)
+//	T1 T4          membership, membership.go (for Roles, security, Raw, Designations, Exceptions)
+//	T2 T3 T5       Roles, roles.go
+//	K1 K2 K3       Contractors, contractors.go
+//	C1–C18         Service, the change request aggregate: changerequest*.go, mapped in changerequest.go
+//	C6             Exceptions, exceptions.go (granting); the aggregate's standing (using)
+//	C7 C9          Designations, designations.go (who marks and verifies); the aggregate's tiers
+//	C15            Declarations, alwayssubstantial.go (always substantial); Service.RaiseFlags
+//	X1             every read; Organisations.GetOrganisation, Contractors.Contractor
+//	X2             every write's audit record, kit.write in guard.go
+//	X3 X5          validID, validOrg, validText in service.go
+//	X4             Raw, raw.go
+//	X6             Service.WhyNot, whynot.go
+//	X7             Service.Over in service.go, over package dryrun's Store
+//	access review  AccessReview, access.go
 //
 // Each workflow checks the actor's permission in SpiceDB before it writes,
 // and holds its invariants with write preconditions, never a read followed

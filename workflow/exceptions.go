@@ -9,6 +9,15 @@ import (
 	"github.com/gatehouse-authz/gatehouse"
 )
 
+// Exceptions decides C6: main contacts grant and revoke a user's right to
+// file one kind of request (optionally for one target) authorised when
+// filed, and list them with provider staff (C14). The filing that uses an
+// exception is the change request's (asFiled, standing).
+type Exceptions struct {
+	*kit
+	membership *membership
+}
+
 // Exception lets User file requests of one non-standard Kind in
 // Organisation, optionally only on one Target (type:id), that are
 // authorised when filed (C6). ExpiresAt, when set, ends it: SpiceDB's
@@ -34,7 +43,7 @@ func (e Exception) relationship() gatehouse.Relationship {
 // requireMainContact lets through a main contact who is available: only a
 // main contact grants and revokes exceptions (C6), and one marked
 // unavailable_contact may not act as one (C7).
-func (s *Service) requireMainContact(ctx context.Context, actor gatehouse.Subject, org gatehouse.Object) error {
+func (s *Exceptions) requireMainContact(ctx context.Context, actor gatehouse.Subject, org gatehouse.Object) error {
 	if err := s.require(ctx, actor, gatehouse.PermMainContacts, org); err != nil {
 		return err
 	}
@@ -56,7 +65,7 @@ func (s *Service) requireMainContact(ctx context.Context, actor gatehouse.Subjec
 // the audit trail. Granting again replaces the expiry. The write pins the
 // granter's standing and one role of the user, so it never lands after
 // either's removal (T1).
-func (s *Service) GrantException(ctx context.Context, actor gatehouse.Subject, e Exception, reason string) (string, error) {
+func (s *Exceptions) GrantException(ctx context.Context, actor gatehouse.Subject, e Exception, reason string) (string, error) {
 	if err := validOrg("org", e.Organisation); err != nil {
 		return "", err
 	}
@@ -85,7 +94,7 @@ func (s *Service) GrantException(ctx context.Context, actor gatehouse.Subject, e
 		if err := s.requireMainContact(ctx, actor, org); err != nil {
 			return err
 		}
-		member, ok, err := s.memberPin(ctx, e.Organisation, e.User)
+		member, ok, err := s.membership.memberPin(ctx, e.Organisation, e.User)
 		if err != nil {
 			return err
 		}
@@ -115,7 +124,7 @@ func (s *Service) GrantException(ctx context.Context, actor gatehouse.Subject, e
 // RevokeExceptions revokes, for actor, an available main contact of org
 // (C6, C7), every exception of user for kind in org: the one for the whole
 // kind and every one for a single target of it. It returns how many went.
-func (s *Service) RevokeExceptions(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, kind, reason string) (int, string, error) {
+func (s *Exceptions) RevokeExceptions(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, kind, reason string) (int, string, error) {
 	if err := validOrg("org", org); err != nil {
 		return 0, "", err
 	}
@@ -154,7 +163,7 @@ func (e ListedException) key() string { return e.User.String() + "|" + e.Kind + 
 // user, kind and target, at most limit (default 1000, at most 10000), with
 // a cursor for the next page when more remain. Anyone else gets 403
 // naming view_exceptions.
-func (s *Service) ListExceptions(ctx context.Context, actor gatehouse.Subject, org string, limit int, cursor string) ([]ListedException, string, error) {
+func (s *Exceptions) ListExceptions(ctx context.Context, actor gatehouse.Subject, org string, limit int, cursor string) ([]ListedException, string, error) {
 	if err := validOrg("org", org); err != nil {
 		return nil, "", err
 	}

@@ -10,20 +10,28 @@ import (
 	"github.com/gatehouse-authz/gatehouse"
 )
 
+// kit is what every workflow writes with: the Store and the clock, and
+// the write guard's methods in this file (permission checks, pins, write
+// sets, retries). Service and each of its concepts hold the same kit.
+type kit struct {
+	store gatehouse.Store
+	now   func() time.Time
+}
+
 // latest is the consistency of every read a decision rests on: the head
 // revision, so that a write's preconditions pin the state the write meets,
 // and a contact marked unavailable a moment ago is never asked (C7).
 var latest = gatehouse.Consistency{FullyConsistent: true}
 
 // allowed reports whether sub holds permission on res, at the head revision.
-func (s *Service) allowed(ctx context.Context, res gatehouse.Object, permission string, sub gatehouse.Subject) (bool, error) {
+func (s *kit) allowed(ctx context.Context, res gatehouse.Object, permission string, sub gatehouse.Subject) (bool, error) {
 	r, err := s.store.Check(ctx, gatehouse.CheckRequest{Resource: res, Permission: permission, Subject: sub, Consistency: latest})
 	return r.Allowed, err
 }
 
 // require checks that actor holds permission on resource, at the head
 // revision, and otherwise returns EFORBIDDEN naming the permission.
-func (s *Service) require(ctx context.Context, actor gatehouse.Subject, permission string, resource gatehouse.Object) error {
+func (s *kit) require(ctx context.Context, actor gatehouse.Subject, permission string, resource gatehouse.Object) error {
 	ok, err := s.allowed(ctx, resource, permission, actor)
 	if err != nil {
 		return err
@@ -41,7 +49,7 @@ func (s *Service) require(ctx context.Context, actor gatehouse.Subject, permissi
 // carrying them applies only while the actor still holds its standing, so
 // a concurrent revocation of the actor sends it back to be decided again
 // rather than letting it slip in after.
-func (s *Service) requirePins(ctx context.Context, actor gatehouse.Subject, org string, permissions ...string) ([]gatehouse.Precondition, error) {
+func (s *kit) requirePins(ctx context.Context, actor gatehouse.Subject, org string, permissions ...string) ([]gatehouse.Precondition, error) {
 	o := gatehouse.OrganisationRef(org)
 	for _, p := range permissions {
 		if err := s.require(ctx, actor, p, o); err != nil {
@@ -103,7 +111,7 @@ func grantors(permission string) []string {
 }
 
 // orgExists reports whether organisation id exists: it has an owner (O2).
-func (s *Service) orgExists(ctx context.Context, id string) (bool, error) {
+func (s *kit) orgExists(ctx context.Context, id string) (bool, error) {
 	rels, _, err := s.store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: gatehouse.TypeOrganisation, ResourceID: id, Relation: gatehouse.RoleOwner}, latest)
 	return len(rels) > 0, err
 }
@@ -115,13 +123,13 @@ func notFound(id string) error {
 
 // relationsOf reads every relationship of organisation org whose subject
 // is u: u's roles and designations there, at the head revision.
-func (s *Service) relationsOf(ctx context.Context, org string, u gatehouse.Subject) ([]gatehouse.Relationship, error) {
+func (s *kit) relationsOf(ctx context.Context, org string, u gatehouse.Subject) ([]gatehouse.Relationship, error) {
 	rels, _, err := s.store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: gatehouse.TypeOrganisation, ResourceID: org, SubjectType: u.Type, SubjectID: u.ID}, latest)
 	return rels, err
 }
 
 // holders reads who holds relation on organisation org, at the head revision.
-func (s *Service) holders(ctx context.Context, org, relation string) ([]gatehouse.Subject, error) {
+func (s *kit) holders(ctx context.Context, org, relation string) ([]gatehouse.Subject, error) {
 	rels, _, err := s.store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: gatehouse.TypeOrganisation, ResourceID: org, Relation: relation}, latest)
 	return subjectsOf(rels), err
 }
@@ -138,7 +146,7 @@ func subjectsOf(rels []gatehouse.Relationship) []gatehouse.Subject {
 // mustBeUnused answers 409 naming rule when obj has any relationship. The
 // write's precondition is what holds the rule; this only tells a lost race
 // from an id in use, so that the latter is not retried.
-func (s *Service) mustBeUnused(ctx context.Context, obj gatehouse.Object, rule string) error {
+func (s *kit) mustBeUnused(ctx context.Context, obj gatehouse.Object, rule string) error {
 	rels, _, err := s.store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: obj.Type, ResourceID: obj.ID}, latest)
 	if err != nil {
 		return err
@@ -237,7 +245,7 @@ func (c *writeSet) pinHolders(obj gatehouse.Object, relation string, holders []g
 }
 
 // write applies c atomically with audit.
-func (s *Service) write(ctx context.Context, c writeSet, audit gatehouse.Audit) (string, error) {
+func (s *kit) write(ctx context.Context, c writeSet, audit gatehouse.Audit) (string, error) {
 	return s.store.Write(ctx, gatehouse.Write{Updates: c.updates, Preconditions: c.pins, Audit: audit})
 }
 

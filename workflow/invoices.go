@@ -9,6 +9,10 @@ import (
 	"github.com/gatehouse-authz/gatehouse"
 )
 
+// Invoices creates an organisation's invoices: holders of manage_billing
+// (O5: the owner is the billing contact; R3, R6, R7).
+type Invoices struct{ *kit }
+
 // Invoice is an invoice of one organisation. Amount is a decimal string
 // ("120.00") so that no float rounds it; Currency an ISO 4217 code.
 type Invoice struct {
@@ -29,7 +33,7 @@ var currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
 // CreateInvoice creates invoice inv.ID in org for actor, who needs
 // manage_billing (O5: the owner is the billing contact; R3). One write
 // whose precondition is that nothing of invoice:<id> exists.
-func (s *Service) CreateInvoice(ctx context.Context, actor gatehouse.Subject, org string, inv Invoice) (Invoice, error) {
+func (s *Invoices) CreateInvoice(ctx context.Context, actor gatehouse.Subject, org string, inv Invoice) (Invoice, error) {
 	if err := validOrg("org", org); err != nil {
 		return Invoice{}, err
 	}

@@ -8,6 +8,13 @@ import (
 	"github.com/gatehouse-authz/gatehouse"
 )
 
+// membership keeps T1 and T4 true for the workflows that change roles
+// (Roles, security, Raw) or rest on someone being a member (Designations,
+// Exceptions): a write that relies on membership pins it, and a write
+// that takes someone's last role away, or finds it expired (T5), takes
+// their designations and exceptions with it.
+type membership struct{ *kit }
+
 // Membership is holding at least one role (T4). A user who holds none is
 // not on the team, and holds no designation and no exception there either
 // (T1, T4). The helpers here keep that true under concurrent writes: a
@@ -30,7 +37,7 @@ func roleOf(held []gatehouse.Relationship) (gatehouse.Relationship, bool) {
 // which no precondition can name, so a write that needs user on the team
 // pins one role that puts them there, and a concurrent removal sends it
 // back to be decided again. ok is false when user is not a member.
-func (s *Service) memberPin(ctx context.Context, org string, user gatehouse.Subject) (gatehouse.Precondition, bool, error) {
+func (s *membership) memberPin(ctx context.Context, org string, user gatehouse.Subject) (gatehouse.Precondition, bool, error) {
 	held, err := s.relationsOf(ctx, org, user)
 	if err != nil {
 		return gatehouse.Precondition{}, false, err
@@ -53,7 +60,7 @@ func exceptionFilters(org string, user gatehouse.Subject) []gatehouse.Filter {
 }
 
 // exceptionsOf reads every exception of user in org, at the head revision.
-func (s *Service) exceptionsOf(ctx context.Context, org string, user gatehouse.Subject) ([]gatehouse.Relationship, error) {
+func (s *membership) exceptionsOf(ctx context.Context, org string, user gatehouse.Subject) ([]gatehouse.Relationship, error) {
 	var out []gatehouse.Relationship
 	for _, f := range exceptionFilters(org, user) {
 		rels, _, err := s.store.ReadRelationships(ctx, f, latest)
@@ -106,7 +113,7 @@ func (c *writeSet) leave(o gatehouse.Object, user gatehouse.Subject, held, excep
 // they keep, or, when c takes their last, adds everything else of theirs
 // (leave), so they leave the team whole (T1). It returns those who leave,
 // for sweepExceptions once the write applied.
-func (s *Service) settleMembership(ctx context.Context, c *writeSet, org string) ([]gatehouse.Subject, error) {
+func (s *membership) settleMembership(ctx context.Context, c *writeSet, org string) ([]gatehouse.Subject, error) {
 	o := gatehouse.OrganisationRef(org)
 	deleted := map[string]bool{}
 	var losing, gaining []gatehouse.Subject
@@ -152,7 +159,7 @@ func (s *Service) settleMembership(ctx context.Context, c *writeSet, org string)
 // org could not pin or hold (see leave), for as long as each is still not
 // a member: the write pins every role of theirs absent, so an exception
 // granted after they rejoined is never touched.
-func (s *Service) sweepExceptions(ctx context.Context, org string, users []gatehouse.Subject, audit gatehouse.Audit) (string, error) {
+func (s *membership) sweepExceptions(ctx context.Context, org string, users []gatehouse.Subject, audit gatehouse.Audit) (string, error) {
 	o := gatehouse.OrganisationRef(org)
 	var tok string
 	for _, user := range users {
@@ -180,6 +187,26 @@ func (s *Service) sweepExceptions(ctx context.Context, org string, users []gateh
 			}
 			tok = t
 		}
+	}
+	return tok, nil
+}
+
+// writeSettled applies c, a write that may take roles away in org, with
+// what T4 and T1 add to it (settleMembership), then sweeps what the write
+// could not pin of those who left.
+func (s *membership) writeSettled(ctx context.Context, c writeSet, org string, audit gatehouse.Audit) (string, error) {
+	leavers, err := s.settleMembership(ctx, &c, org)
+	if err != nil {
+		return "", err
+	}
+	tok, err := s.write(ctx, c, audit)
+	if err != nil {
+		return "", err
+	}
+	if t, err := s.sweepExceptions(ctx, org, leavers, audit); err != nil {
+		return "", err
+	} else if t != "" {
+		tok = t
 	}
 	return tok, nil
 }

@@ -10,6 +10,13 @@ import (
 	"github.com/gatehouse-authz/gatehouse"
 )
 
+// Organisations decides the life of an organisation: creating it, its
+// owner becoming its owner (O1); exactly one owner at every moment (O2);
+// deleting it with everything of it (O3); transferring ownership to a
+// member, never one designated no_financial_access (O4, R7); editing its
+// details (O7, details.go); and reading it and its team (X1).
+type Organisations struct{ *kit }
+
 // Organisation is a client organisation as Gatehouse shows it.
 type Organisation struct {
 	ID    string
@@ -26,7 +33,7 @@ type Organisation struct {
 // change request left by an interrupted delete, which it would inherit).
 // Anyone may create an organisation: there is nothing yet to hold a
 // permission on.
-func (s *Service) CreateOrganisation(ctx context.Context, actor gatehouse.Subject, id, name string) (Organisation, error) {
+func (s *Organisations) CreateOrganisation(ctx context.Context, actor gatehouse.Subject, id, name string) (Organisation, error) {
 	if err := validOrg("id", id); err != nil {
 		return Organisation{}, err
 	}
@@ -65,7 +72,7 @@ func (s *Service) CreateOrganisation(ctx context.Context, actor gatehouse.Subjec
 // taken explains why organisation id cannot be created (409): it exists;
 // or its owner's delete of it is unfinished, which the owner finishes by
 // deleting it again; or something still names it, which staff clear.
-func (s *Service) taken(ctx context.Context, id string, cause error) error {
+func (s *Organisations) taken(ctx context.Context, id string, cause error) error {
 	e := &gatehouse.Error{Code: gatehouse.ECONFLICT, Rule: "O1", Message: "O1: organisation " + id + " exists already", Err: cause}
 	rels, _, err := s.store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: gatehouse.TypeOrganisation, ResourceID: id}, latest)
 	if err != nil {
@@ -88,7 +95,7 @@ func (s *Service) taken(ctx context.Context, id string, cause error) error {
 
 // GetOrganisation reads organisation id for actor, who must be a member:
 // 404 when it does not exist, 403 for anyone not on its team.
-func (s *Service) GetOrganisation(ctx context.Context, actor gatehouse.Subject, id string) (Organisation, error) {
+func (s *Organisations) GetOrganisation(ctx context.Context, actor gatehouse.Subject, id string) (Organisation, error) {
 	if err := validOrg("org", id); err != nil {
 		return Organisation{}, err
 	}
@@ -131,7 +138,7 @@ type Member struct {
 // must be a member. A role that expired is gone (T5), so a user whose last
 // role expired is not listed, though the designations left behind are
 // still stored: they are not a member's, and grant nothing (T4).
-func (s *Service) Members(ctx context.Context, actor gatehouse.Subject, org string) ([]Member, string, error) {
+func (s *Organisations) Members(ctx context.Context, actor gatehouse.Subject, org string) ([]Member, string, error) {
 	if err := validOrg("org", org); err != nil {
 		return nil, "", err
 	}
@@ -147,7 +154,7 @@ func (s *Service) Members(ctx context.Context, actor gatehouse.Subject, org stri
 
 // members reads the team of org as Members lists it, with no permission
 // checked: 404 when org does not exist.
-func (s *Service) members(ctx context.Context, org string, c gatehouse.Consistency) ([]Member, string, error) {
+func (s *Organisations) members(ctx context.Context, org string, c gatehouse.Consistency) ([]Member, string, error) {
 	rels, tok, err := s.store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: gatehouse.TypeOrganisation, ResourceID: org, SubjectType: gatehouse.TypeUser}, c)
 	if err != nil {
 		return nil, "", err
@@ -194,7 +201,7 @@ func (s *Service) members(ctx context.Context, org string, c gatehouse.Consisten
 // owner, and to still holds the role through which they are a member. Two
 // concurrent transfers cannot both apply, so there is always exactly one
 // owner (O2); the loser retries, finds it no longer owns org, and gets 403.
-func (s *Service) TransferOwnership(ctx context.Context, actor gatehouse.Subject, org string, to gatehouse.Subject, reason string) (string, error) {
+func (s *Organisations) TransferOwnership(ctx context.Context, actor gatehouse.Subject, org string, to gatehouse.Subject, reason string) (string, error) {
 	if err := validOrg("org", org); err != nil {
 		return "", err
 	}
@@ -270,7 +277,7 @@ func (s *Service) TransferOwnership(ctx context.Context, actor gatehouse.Subject
 // its owner, and the owner's retry of this same call finishes it. Until
 // then the id stays taken (409 naming O3) and nobody else holds anything
 // of org, so nothing is ever left that only provider staff can clear.
-func (s *Service) DeleteOrganisation(ctx context.Context, actor gatehouse.Subject, org string) (string, error) {
+func (s *Organisations) DeleteOrganisation(ctx context.Context, actor gatehouse.Subject, org string) (string, error) {
 	if err := validOrg("org", org); err != nil {
 		return "", err
 	}
@@ -309,7 +316,7 @@ func (s *Service) DeleteOrganisation(ctx context.Context, actor gatehouse.Subjec
 // allBut reads every relationship of organisation org but keep, the
 // platform link and the roles first: what cuts every path into org goes
 // first when one write cannot hold them all.
-func (s *Service) allBut(ctx context.Context, org string, keep gatehouse.Relationship) ([]gatehouse.Relationship, error) {
+func (s *Organisations) allBut(ctx context.Context, org string, keep gatehouse.Relationship) ([]gatehouse.Relationship, error) {
 	rels, _, err := s.store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: gatehouse.TypeOrganisation, ResourceID: org}, latest)
 	if err != nil {
 		return nil, err
@@ -332,7 +339,7 @@ func (s *Service) allBut(ctx context.Context, org string, keep gatehouse.Relatio
 // everything of the organisation but owner, then owner, in a write pinned
 // on nothing else being left. A round whose last write a concurrent change
 // refused runs again.
-func (s *Service) finishDelete(ctx context.Context, owner gatehouse.Relationship, audit gatehouse.Audit) (string, error) {
+func (s *Organisations) finishDelete(ctx context.Context, owner gatehouse.Relationship, audit gatehouse.Audit) (string, error) {
 	org := owner.Resource.ID
 	for range maxAttempts {
 		for {
@@ -407,7 +414,7 @@ func exceptionPrefixes(org string) []gatehouse.Filter {
 // notFound, unless something still names it (data written before this
 // version finished deletes by their owner, or straight into SpiceDB),
 // which provider staff may then clear.
-func (s *Service) leftovers(ctx context.Context, actor gatehouse.Subject, org string, notFound error) error {
+func (s *Organisations) leftovers(ctx context.Context, actor gatehouse.Subject, org string, notFound error) error {
 	left, err := s.hasLeftovers(ctx, org)
 	if err != nil {
 		return err
@@ -427,7 +434,7 @@ func (s *Service) leftovers(ctx context.Context, actor gatehouse.Subject, org st
 }
 
 // cleanUp deletes what is left of org and of its dependants, in batches.
-func (s *Service) cleanUp(ctx context.Context, org string, audit gatehouse.Audit) (string, error) {
+func (s *Organisations) cleanUp(ctx context.Context, org string, audit gatehouse.Audit) (string, error) {
 	_, tok, err := s.store.DeleteMatching(ctx, []gatehouse.Filter{{ResourceType: gatehouse.TypeOrganisation, ResourceID: org}}, audit)
 	if err != nil {
 		return "", err
@@ -450,7 +457,7 @@ func leftoverFilters(org string) []gatehouse.Filter {
 }
 
 // hasLeftovers reports whether anything still names org (leftoverFilters).
-func (s *Service) hasLeftovers(ctx context.Context, org string) (bool, error) {
+func (s *Organisations) hasLeftovers(ctx context.Context, org string) (bool, error) {
 	for _, f := range leftoverFilters(org) {
 		rels, _, err := s.store.ReadRelationships(ctx, f, latest)
 		if err != nil || len(rels) > 0 {
@@ -476,7 +483,7 @@ var dependantTypes = []string{gatehouse.TypeContractor, gatehouse.TypeInvoice, g
 
 // deleteDependants deletes every relationship of every contractor, invoice
 // and change request that names org.
-func (s *Service) deleteDependants(ctx context.Context, org string, audit gatehouse.Audit) error {
+func (s *Organisations) deleteDependants(ctx context.Context, org string, audit gatehouse.Audit) error {
 	for _, f := range dependantFilters(org) {
 		typ := f.ResourceType
 		rels, _, err := s.store.ReadRelationships(ctx, f, latest)

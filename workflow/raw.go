@@ -6,6 +6,15 @@ import (
 	"github.com/gatehouse-authz/gatehouse"
 )
 
+// Raw is the raw relationship endpoint's workflow and its guard (X4): it
+// never changes a relation another workflow owns, platform#staff only
+// with a platform key, and a role it takes away settles membership as
+// Roles does (T1, T4).
+type Raw struct {
+	*kit
+	membership *membership
+}
+
 // access says who may change a relation through the raw relationship
 // endpoint (X4).
 type access int
@@ -159,7 +168,7 @@ type RawUpdate struct {
 //
 // The audit event names the organisation the write changes, found through
 // the contractor or invoice when the write names no organisation itself.
-func (s *Service) WriteRaw(ctx context.Context, actor gatehouse.Subject, ups []RawUpdate, reason string, platformKey bool) (string, error) {
+func (s *Raw) WriteRaw(ctx context.Context, actor gatehouse.Subject, ups []RawUpdate, reason string, platformKey bool) (string, error) {
 	audit := gatehouse.Audit{Action: "write_relationships", Reason: reason}
 	if actor != (gatehouse.Subject{}) {
 		audit.Actor = actor.String()
@@ -186,7 +195,7 @@ func (s *Service) WriteRaw(ctx context.Context, actor gatehouse.Subject, ups []R
 		}
 		var leavers map[string][]gatehouse.Subject
 		for org := range orgs {
-			left, err := s.settleMembership(ctx, &c, org)
+			left, err := s.membership.settleMembership(ctx, &c, org)
 			if err != nil {
 				return final(err)
 			}
@@ -206,7 +215,7 @@ func (s *Service) WriteRaw(ctx context.Context, actor gatehouse.Subject, ups []R
 		}
 		tok = t
 		for org, users := range leavers {
-			if t, err := s.sweepExceptions(ctx, org, users, audit); err != nil {
+			if t, err := s.membership.sweepExceptions(ctx, org, users, audit); err != nil {
 				return final(err)
 			} else if t != "" {
 				tok = t
@@ -220,7 +229,7 @@ func (s *Service) WriteRaw(ctx context.Context, actor gatehouse.Subject, ups []R
 // rawOwner returns the organisation a raw update changes ("" for none, as
 // for platform#staff), and for a touch pins that its resource exists: an
 // organisation has an owner (O2), a contractor or invoice an organisation (K1).
-func (s *Service) rawOwner(ctx context.Context, c *writeSet, u RawUpdate) (string, error) {
+func (s *Raw) rawOwner(ctx context.Context, c *writeSet, u RawUpdate) (string, error) {
 	res := u.Relationship.Resource
 	var anchor string
 	switch res.Type {

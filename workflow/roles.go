@@ -9,6 +9,18 @@ import (
 	"github.com/gatehouse-authz/gatehouse"
 )
 
+// Roles decides who holds which role: granting and revoking roles (S2,
+// T2, T3), with an expiry on every role but owner, SA and ASA (T5, O2,
+// S1); the owner role never moves but by a transfer (O6); and removing a
+// member with everything they hold (T1). Delegating the SA and the ASA
+// it hands to security (S1, S3, S5, S7); who stays a member to membership
+// (T1, T4).
+type Roles struct {
+	*kit
+	membership *membership
+	security   *security
+}
+
 // RolePermission is the permission on the organisation needed to grant or
 // revoke role (S2, S3, S5, T2, T3). The owner role has none: it moves only
 // by transfer (O4, O6). The console reads it to offer only the forms the
@@ -60,7 +72,7 @@ func expiring(role string) bool {
 // holders read, so there is never more than one of each, and never the
 // same user (S1). Any other role may carry an expiry (T5); granting it
 // again replaces the expiry, or removes it when g.ExpiresAt is nil.
-func (s *Service) GrantRole(ctx context.Context, actor gatehouse.Subject, g RoleGrant) (string, error) {
+func (s *Roles) GrantRole(ctx context.Context, actor gatehouse.Subject, g RoleGrant) (string, error) {
 	if err := validOrg("org", g.Org); err != nil {
 		return "", err
 	}
@@ -94,9 +106,9 @@ func (s *Service) GrantRole(ctx context.Context, actor gatehouse.Subject, g Role
 		var err error
 		switch g.Role {
 		case gatehouse.RoleSecurityAdmin:
-			tok, err = s.delegateSA(ctx, actor, g)
+			tok, err = s.security.delegateSA(ctx, actor, g)
 		case gatehouse.RoleAlternateSecurityAdmin:
-			tok, err = s.delegateASA(ctx, actor, g)
+			tok, err = s.security.delegateASA(ctx, actor, g)
 		default:
 			tok, err = s.grantRole(ctx, actor, g)
 		}
@@ -108,7 +120,7 @@ func (s *Service) GrantRole(ctx context.Context, actor gatehouse.Subject, g Role
 // RevokeRole takes role away from user in org. The owner role is never
 // revoked (O6); revoking security_admin or alternate_security_admin needs
 // the permission to delegate it.
-func (s *Service) RevokeRole(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, role string) (string, error) {
+func (s *Roles) RevokeRole(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, role string) (string, error) {
 	if err := validOrg("org", org); err != nil {
 		return "", err
 	}
@@ -136,7 +148,7 @@ func (s *Service) RevokeRole(ctx context.Context, actor gatehouse.Subject, org s
 // deletes nothing) rejoins as a revoked member would, with nothing of
 // theirs: the write deletes what is left and pins the rest absent (T1, T4),
 // so an old designation does not come back with the new role.
-func (s *Service) grantRole(ctx context.Context, actor gatehouse.Subject, g RoleGrant) (string, error) {
+func (s *Roles) grantRole(ctx context.Context, actor gatehouse.Subject, g RoleGrant) (string, error) {
 	pins, err := s.requirePins(ctx, actor, g.Org, RolePermission(g.Role))
 	if err != nil {
 		return "", err
@@ -153,7 +165,7 @@ func (s *Service) grantRole(ctx context.Context, actor gatehouse.Subject, g Role
 		return "", err
 	}
 	if _, member := roleOf(held); !member {
-		exceptions, err := s.exceptionsOf(ctx, g.Org, g.User)
+		exceptions, err := s.membership.exceptionsOf(ctx, g.Org, g.User)
 		if err != nil {
 			return "", err
 		}
@@ -176,7 +188,7 @@ func (s *Service) grantRole(ctx context.Context, actor gatehouse.Subject, g Role
 // same write (T1); revoking any other pins a role they keep, so that two
 // concurrent revocations cannot both take "not the last" and leave a
 // designation on a non-member.
-func (s *Service) revokeRole(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, role string) (string, error) {
+func (s *Roles) revokeRole(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, role string) (string, error) {
 	pins, err := s.requirePins(ctx, actor, org, RolePermission(role))
 	if err != nil {
 		return "", err
@@ -188,174 +200,7 @@ func (s *Service) revokeRole(ctx context.Context, actor gatehouse.Subject, org s
 	var c writeSet
 	c.pin(pins...)
 	c.update(gatehouse.Delete, makeRel(gatehouse.OrganisationRef(org), role, user))
-	return s.writeSettled(ctx, c, org, audit)
-}
-
-// writeSettled applies c, a write that may take roles away in org, with
-// what T4 and T1 add to it (settleMembership), then sweeps what the write
-// could not pin of those who left.
-func (s *Service) writeSettled(ctx context.Context, c writeSet, org string, audit gatehouse.Audit) (string, error) {
-	leavers, err := s.settleMembership(ctx, &c, org)
-	if err != nil {
-		return "", err
-	}
-	tok, err := s.write(ctx, c, audit)
-	if err != nil {
-		return "", err
-	}
-	if t, err := s.sweepExceptions(ctx, org, leavers, audit); err != nil {
-		return "", err
-	} else if t != "" {
-		tok = t
-	}
-	return tok, nil
-}
-
-// delegateSA makes g.User the SA of g.Org in one write (S1, S3, S7). The
-// write deletes the current SA and pins it, so that of two concurrent
-// delegations one applies and the other is decided again against the new
-// SA. If g.User is the ASA, they stop being it (S1). With
-// PreviousBecomesAlternate the outgoing SA becomes the ASA, replacing the
-// current one, pinned likewise. Otherwise the write pins that g.User is
-// not the ASA.
-func (s *Service) delegateSA(ctx context.Context, actor gatehouse.Subject, g RoleGrant) (string, error) {
-	o := gatehouse.OrganisationRef(g.Org)
-	var c writeSet
-	audit := gatehouse.Audit{
-		Actor: actor.String(), Action: "grant_role", Reason: g.Reason, Organisation: g.Org,
-		Details: map[string]string{"role": gatehouse.RoleSecurityAdmin, "user": g.User.String()},
-	}
-	pins, err := s.requirePins(ctx, actor, g.Org, gatehouse.PermDelegateSecurityAdmin)
-	staff := false
-	switch {
-	case err == nil:
-		c.pin(pins...)
-	case gatehouse.ErrorCode(err) == gatehouse.EFORBIDDEN && g.RequestedBy != nil:
-		// S7: provider staff step in when the organisation cannot.
-		if pins, err = s.requirePins(ctx, actor, g.Org, gatehouse.PermProviderStaff); err != nil {
-			return "", err
-		}
-		c.pin(pins...)
-		staff = true
-	default:
-		return "", err
-	}
-	if g.RequestedBy != nil {
-		audit.Details["requestedBy"] = g.RequestedBy.String()
-	}
-	sa, err := s.holders(ctx, g.Org, gatehouse.RoleSecurityAdmin)
-	if err != nil {
-		return "", err
-	}
-	asa, err := s.holders(ctx, g.Org, gatehouse.RoleAlternateSecurityAdmin)
-	if err != nil {
-		return "", err
-	}
-	if staff {
-		if err := s.emergency(ctx, &c, g, sa, asa); err != nil {
-			return "", err
-		}
-		audit.Details["rule"] = "S7"
-	}
-	if slices.Equal(sa, []gatehouse.Subject{g.User}) {
-		return "", nil // g.User is the SA already: nothing to change.
-	}
-	c.pinHolders(o, gatehouse.RoleSecurityAdmin, sa)
-	for _, x := range sa {
-		c.update(gatehouse.Delete, makeRel(o, gatehouse.RoleSecurityAdmin, x))
-	}
-	c.update(gatehouse.Touch, makeRel(o, gatehouse.RoleSecurityAdmin, g.User))
-	if g.PreviousBecomesAlternate && len(sa) > 0 {
-		c.pinHolders(o, gatehouse.RoleAlternateSecurityAdmin, asa)
-		for _, y := range asa {
-			if y != sa[0] {
-				c.update(gatehouse.Delete, makeRel(o, gatehouse.RoleAlternateSecurityAdmin, y))
-			}
-		}
-		c.update(gatehouse.Touch, makeRel(o, gatehouse.RoleAlternateSecurityAdmin, sa[0]))
-		audit.Details["previousBecomesAlternate"] = sa[0].String()
-	} else if slices.Contains(asa, g.User) {
-		c.pin(pinPresent(makeRel(o, gatehouse.RoleAlternateSecurityAdmin, g.User)))
-		c.update(gatehouse.Delete, makeRel(o, gatehouse.RoleAlternateSecurityAdmin, g.User))
-	} else {
-		c.pin(pinAbsent(exactFilter(makeRel(o, gatehouse.RoleAlternateSecurityAdmin, g.User))))
-	}
-	// An outgoing SA or ASA whose only role it was leaves the team (T4).
-	return s.writeSettled(ctx, c, g.Org, audit)
-}
-
-// emergency holds the conditions of S7 and pins them: a reason is given,
-// the request comes from a verified director who is not unavailable, and
-// the SA and the ASA are each either absent or unavailable.
-func (s *Service) emergency(ctx context.Context, c *writeSet, g RoleGrant, sa, asa []gatehouse.Subject) error {
-	o := gatehouse.OrganisationRef(g.Org)
-	if strings.TrimSpace(g.Reason) == "" {
-		return final(gatehouse.Invalid("reason", "provider staff delegating a security admin must give the reason (S7)"))
-	}
-	unavailable, err := s.holders(ctx, g.Org, gatehouse.DesignationUnavailableContact)
-	if err != nil {
-		return err
-	}
-	dirs, err := s.holders(ctx, g.Org, gatehouse.DesignationVerifiedDirector)
-	if err != nil {
-		return err
-	}
-	rb := *g.RequestedBy
-	if !slices.Contains(dirs, rb) || slices.Contains(unavailable, rb) {
-		return final(gatehouse.RuleViolation("S7", "%s is not an available verified director of %s", rb, g.Org))
-	}
-	c.pin(pinPresent(makeRel(o, gatehouse.DesignationVerifiedDirector, rb)), pinAbsent(exactFilter(makeRel(o, gatehouse.DesignationUnavailableContact, rb))))
-	for _, slot := range []struct {
-		role    string
-		holders []gatehouse.Subject
-	}{{gatehouse.RoleSecurityAdmin, sa}, {gatehouse.RoleAlternateSecurityAdmin, asa}} {
-		c.pinHolders(o, slot.role, slot.holders)
-		for _, h := range slot.holders {
-			if !slices.Contains(unavailable, h) {
-				return final(gatehouse.RuleViolation("S7", "the %s %s is available: provider staff delegate only when SA and ASA are both unavailable", slot.role, h))
-			}
-			c.pin(pinPresent(makeRel(o, gatehouse.DesignationUnavailableContact, h)))
-		}
-	}
-	return nil
-}
-
-// delegateASA makes g.User the ASA of g.Org in one write (S1, S5): the
-// current ASA goes, pinned as read, and the write pins that g.User is not
-// the SA (the SA cannot also be the ASA: 422 naming S1).
-func (s *Service) delegateASA(ctx context.Context, actor gatehouse.Subject, g RoleGrant) (string, error) {
-	o := gatehouse.OrganisationRef(g.Org)
-	pins, err := s.requirePins(ctx, actor, g.Org, gatehouse.PermDelegateAlternateSecurityAdmin)
-	if err != nil {
-		return "", err
-	}
-	var c writeSet
-	c.pin(pins...)
-	sa, err := s.holders(ctx, g.Org, gatehouse.RoleSecurityAdmin)
-	if err != nil {
-		return "", err
-	}
-	if slices.Contains(sa, g.User) {
-		return "", final(gatehouse.RuleViolation("S1", "%s is the security admin and cannot also be the alternate", g.User))
-	}
-	asa, err := s.holders(ctx, g.Org, gatehouse.RoleAlternateSecurityAdmin)
-	if err != nil {
-		return "", err
-	}
-	if slices.Equal(asa, []gatehouse.Subject{g.User}) {
-		return "", nil
-	}
-	c.pin(pinAbsent(exactFilter(makeRel(o, gatehouse.RoleSecurityAdmin, g.User))))
-	c.pinHolders(o, gatehouse.RoleAlternateSecurityAdmin, asa)
-	for _, y := range asa {
-		c.update(gatehouse.Delete, makeRel(o, gatehouse.RoleAlternateSecurityAdmin, y))
-	}
-	c.update(gatehouse.Touch, makeRel(o, gatehouse.RoleAlternateSecurityAdmin, g.User))
-	// An outgoing ASA whose only role it was leaves the team (T4).
-	return s.writeSettled(ctx, c, g.Org, gatehouse.Audit{
-		Actor: actor.String(), Action: "grant_role", Reason: g.Reason, Organisation: g.Org,
-		Details: map[string]string{"role": gatehouse.RoleAlternateSecurityAdmin, "user": g.User.String()},
-	})
+	return s.membership.writeSettled(ctx, c, org, audit)
 }
 
 // RemoveMember removes user from org with all their roles, designations
@@ -369,7 +214,7 @@ func (s *Service) delegateASA(ctx context.Context, actor gatehouse.Subject, g Ro
 // do not. So a concurrent grant (or a transfer making user the owner)
 // sends the write back to be decided again, and nothing of user's
 // survives it.
-func (s *Service) RemoveMember(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject) (string, error) {
+func (s *Roles) RemoveMember(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject) (string, error) {
 	if err := validOrg("org", org); err != nil {
 		return "", err
 	}
@@ -389,7 +234,7 @@ func (s *Service) RemoveMember(ctx context.Context, actor gatehouse.Subject, org
 		if err != nil {
 			return err
 		}
-		exceptions, err := s.exceptionsOf(ctx, org, user)
+		exceptions, err := s.membership.exceptionsOf(ctx, org, user)
 		if err != nil {
 			return err
 		}
@@ -419,7 +264,7 @@ func (s *Service) RemoveMember(ctx context.Context, actor gatehouse.Subject, org
 			return err
 		}
 		// Exceptions on further targets of a kind, or beyond one write's reach.
-		if t, err := s.sweepExceptions(ctx, org, []gatehouse.Subject{user}, audit); err != nil {
+		if t, err := s.membership.sweepExceptions(ctx, org, []gatehouse.Subject{user}, audit); err != nil {
 			return err
 		} else if t != "" {
 			tok = t

@@ -9,25 +9,58 @@ import (
 	"github.com/gatehouse-authz/gatehouse"
 )
 
-// Service runs the workflows of domain.md against a Store: the
-// organisation workflows (O, S, R, T, K), change authorisation (C) and the
-// guard of the raw relationship endpoint (X4).
+// Service runs the workflows of domain.md against a Store. It is the
+// change request aggregate itself (C1–C18, changerequest*.go) and the
+// explanation of a denial (X6, whynot.go), and it composes the other
+// concepts, each a type of its own whose methods it promotes, so that
+// svc.GrantRole is Roles.GrantRole: Organisations (O), Invoices,
+// Roles (R, S2, T), Designations, Contractors (K), Exceptions (C6),
+// Declarations (C15), AccessReview and Raw (X4). doc.go maps each rule to
+// the type and file that decide it.
 type Service struct {
-	store gatehouse.Store
-	now   func() time.Time
+	*kit
+	*Organisations
+	*Invoices
+	*Roles
+	*Designations
+	*Contractors
+	*Exceptions
+	*Declarations
+	*AccessReview
+	*Raw
 }
 
 // New returns a Service over store.
 func New(store gatehouse.Store) *Service {
-	return &Service{store: store, now: time.Now}
+	return compose(&kit{store: store, now: time.Now})
+}
+
+// compose builds the Service and its concepts over one kit, each concept
+// given the others it uses.
+func compose(k *kit) *Service {
+	m := &membership{kit: k}
+	orgs := &Organisations{kit: k}
+	contractors := &Contractors{kit: k}
+	return &Service{
+		kit:           k,
+		Organisations: orgs,
+		Invoices:      &Invoices{kit: k},
+		Roles:         &Roles{kit: k, membership: m, security: &security{kit: k, membership: m}},
+		Designations:  &Designations{kit: k, membership: m},
+		Contractors:   contractors,
+		Exceptions:    &Exceptions{kit: k, membership: m},
+		Declarations:  &Declarations{kit: k},
+		AccessReview:  &AccessReview{kit: k, orgs: orgs, contractors: contractors},
+		Raw:           &Raw{kit: k, membership: m},
+	}
 }
 
 // Over returns a Service that runs the same workflows over store: for one
 // call over a decorated Store, such as a dry run's (X7).
 func (s *Service) Over(store gatehouse.Store) *Service {
-	c := *s
-	c.store = store
-	return &c
+	k := *s.kit
+	k.store = store
+	return compose(&k)
 }
 
 // validID refuses an id SpiceDB would refuse, naming the field.
