@@ -24,7 +24,7 @@ import (
 //	C2             validKind
 //	C3, C5, C6     the standing permission; authoriseWhenFiled records it as authorised_by
 //	C4, C7, C9     the authorise_main, authorise_alternate, authorise_director permissions (tiers)
-//	C8             ChangeRequest.escalate: the first tier with anyone in it; at filing asFiled, filedTiers
+//	C8             ChangeRequest.escalate: the first tier with anyone in it
 //	C10, C11, C16  approvals and ChangeRequest.needs
 //	C13            ChangeRequest.refuseUnlessOpen, openPins, closing, rejectPath; withdrawStanding
 //	C14            ChangeRequest.status, awaits, involves, settles; changerequest_lists.go

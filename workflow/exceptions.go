@@ -12,7 +12,7 @@ import (
 // Exceptions decides C6: main contacts grant and revoke a user's right to
 // file one kind of request (optionally for one target) authorised when
 // filed, and list them with provider staff (C14). The filing that uses an
-// exception is the change request's (asFiled, standing).
+// exception is the change request's (the standing permission).
 type Exceptions struct {
 	*kit
 	membership *membership
