@@ -79,7 +79,7 @@ func mustServer(tb testing.TB, log *slog.Logger, edit func(*server.Deps)) (*API,
 		d := server.Deps{
 			Store: store, Audit: auditOf(store).trail, AuditHealth: auditOf(store).consumer.Healthy, Schema: idx,
 			Keys: []string{testKey}, CheckKeys: []string{checkKey},
-			Log: log, Metrics: metrics[i], Ready: &ready, Scratch: scratch,
+			Log: log, Metrics: metrics[i], Ready: &ready, Scratch: scratch, CursorKey: testCursorKey,
 		}
 		if edit != nil {
 			edit(&d)

@@ -119,6 +119,15 @@ func mustStores(tb testing.TB, observe func(i int) spicedb.Option) []*spicedb.Sp
 	}
 }
 
+// testCursorKey signs every replica's cursors, the store's and the API's,
+// as GATEHOUSE_CURSOR_KEY does in production: a cursor one replica hands
+// out continues on the other.
+var testCursorKey = func() []byte {
+	k := make([]byte, 32)
+	_, _ = rand.Read(k) // never fails (crypto/rand)
+	return k
+}()
+
 // newStore is one Gatehouse replica's Store over conn, with the schema
 // written and its audit consumer running until the test ends: on the
 // durable trail in the Postgres database at trailURI, shared by every
@@ -135,7 +144,7 @@ func newStore(tb testing.TB, conn grpc.ClientConnInterface, trailURI string, opt
 		tb.Cleanup(pg.Close)
 		trail = pg
 	}
-	store := spicedb.New(conn, opts...)
+	store := spicedb.New(conn, append(opts, spicedb.WithCursorKey(testCursorKey))...)
 	conns.Store(store, conn)
 	if err := store.WriteSchema(tb.Context(), schema.Text); err != nil {
 		tb.Fatalf("writing schema: %v", err)
