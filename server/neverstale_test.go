@@ -876,7 +876,7 @@ const (
 // relationships endpoint (every role but owner, SA and ASA, which X4
 // keeps from it) and flip contractors admin-only (K2); checks read R1-R6,
 // T4 and X1, half of them carrying the last write's token, and lean
-// towards what a cache would answer wrongly; one read in five is a lookup
+// towards what a cache would answer wrongly; one read in four is a lookup
 // of the contractors a user may view (issue 20 item 4), held to the same
 // oracles against SpiceDB's LookupResources. Every answer
 // equals SpiceDB's at the exact revision it claims (b); one that carried
