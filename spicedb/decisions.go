@@ -159,24 +159,32 @@ func (d *decisions) watchedKey(req gatehouse.CheckRequest) (decisionKey, bool) {
 	if d == nil || !d.watched || len(req.Context) > 0 {
 		return decisionKey{}, false
 	}
-	timed, rd := d.timed.Load(), d.readers.Load()
-	if timed == nil || rd == nil {
-		return decisionKey{}, false
-	}
-	g := rd.gen[typeRel{req.Resource.Type, req.Permission}]
-	if g == nil {
-		return decisionKey{}, false // not in the schema: SpiceDB refuses it
-	}
-	key := decisionKey{
-		epoch: d.epoch.Load(), gen: g.Load(),
+	epoch, tick, gen, ok := d.generation(typeRel{req.Resource.Type, req.Permission})
+	return decisionKey{
+		epoch: epoch, tick: tick, gen: gen,
 		resourceType: req.Resource.Type, resourceID: req.Resource.ID,
 		permission:  req.Permission,
 		subjectType: req.Subject.Type, subjectID: req.Subject.ID, subjectRelation: req.Subject.Relation,
+	}, ok
+}
+
+// generation is what a watched answer of perm is kept under: the epoch,
+// the expiry tick when perm can reach an expiration (else 0), and perm's
+// own generation; false until the schema is known, or for a permission
+// it lacks (SpiceDB refuses it).
+func (d *decisions) generation(perm typeRel) (epoch, tick, gen uint64, ok bool) {
+	timed, rd := d.timed.Load(), d.readers.Load()
+	if timed == nil || rd == nil {
+		return 0, 0, 0, false
 	}
-	if (*timed)[typeRel{req.Resource.Type, req.Permission}] {
-		key.tick = d.tick.Load()
+	g := rd.gen[perm]
+	if g == nil {
+		return 0, 0, 0, false
 	}
-	return key, true
+	if (*timed)[perm] {
+		tick = d.tick.Load()
+	}
+	return d.epoch.Load(), tick, g.Load(), true
 }
 
 // changed drops, from a watched cache, every answer that the changes of

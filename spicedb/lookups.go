@@ -62,24 +62,12 @@ func (d *decisions) lookupKey(req gatehouse.LookupResourcesRequest) (lookupKey, 
 	if d == nil || !d.watched || len(req.Context) > 0 || req.Cursor != "" {
 		return lookupKey{}, false
 	}
-	timed, rd := d.timed.Load(), d.readers.Load()
-	if timed == nil || rd == nil {
-		return lookupKey{}, false
-	}
-	perm := typeRel{req.ResourceType, req.Permission}
-	g := rd.gen[perm]
-	if g == nil {
-		return lookupKey{}, false
-	}
-	key := lookupKey{
-		epoch: d.epoch.Load(), gen: g.Load(),
+	epoch, tick, gen, ok := d.generation(typeRel{req.ResourceType, req.Permission})
+	return lookupKey{
+		epoch: epoch, tick: tick, gen: gen,
 		resourceType: req.ResourceType, permission: req.Permission,
 		subjectType: req.Subject.Type, subjectID: req.Subject.ID, subjectRelation: req.Subject.Relation,
-	}
-	if (*timed)[perm] {
-		key.tick = d.tick.Load()
-	}
-	return key, true
+	}, ok
 }
 
 // watchedLookup answers req at the stream's snapshot, from the lookup
