@@ -70,15 +70,16 @@ type AuditGauges struct {
 	// head is exact: there it stays 0).
 	Following bool
 	// CheckHits and LookupHits count the checks and lookups answered from
-	// the decision and lookup caches.
-	CheckHits, LookupHits int64
+	// the decision and lookup caches, LookupCheckHits the checks answered
+	// from a kept lookup.
+	CheckHits, LookupHits, LookupCheckHits int64
 }
 
 // WatchAudit exports the audit consumer's state as
 // gatehouse_audit_consumer_running, gatehouse_audit_consumer_lag_seconds,
 // gatehouse_audit_pending_writes, gatehouse_snapshot_current,
 // gatehouse_audit_dropped_events_total and
-// gatehouse_cache_hits_total{cache="check"|"lookup"},
+// gatehouse_cache_hits_total{cache="check"|"lookup"|"lookup_check"},
 // read from gauges at every scrape.
 func (m *Metrics) WatchAudit(gauges func() AuditGauges) {
 	m.Registry.MustRegister(
@@ -108,12 +109,16 @@ func (m *Metrics) WatchAudit(gauges func() AuditGauges) {
 			Name: "gatehouse_audit_dropped_events_total", Help: "Audit events the memory trail forgot because it was full (GATEHOUSE_AUDIT_MEMORY_EVENTS).",
 		}, func() float64 { return float64(gauges().Dropped) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "gatehouse_cache_hits_total", Help: "Answers served from a cache the Watch stream keeps (cache=check: the decision cache; cache=lookup: whole lookups), without a call to SpiceDB.",
+			Name: "gatehouse_cache_hits_total", Help: "Answers served from a cache the Watch stream keeps (cache=check: the decision cache; cache=lookup: whole lookups; cache=lookup_check: checks answered from a kept whole lookup), without a call to SpiceDB.",
 			ConstLabels: prometheus.Labels{"cache": "check"},
 		}, func() float64 { return float64(gauges().CheckHits) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "gatehouse_cache_hits_total", Help: "Answers served from a cache the Watch stream keeps (cache=check: the decision cache; cache=lookup: whole lookups), without a call to SpiceDB.",
+			Name: "gatehouse_cache_hits_total", Help: "Answers served from a cache the Watch stream keeps (cache=check: the decision cache; cache=lookup: whole lookups; cache=lookup_check: checks answered from a kept whole lookup), without a call to SpiceDB.",
 			ConstLabels: prometheus.Labels{"cache": "lookup"},
 		}, func() float64 { return float64(gauges().LookupHits) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "gatehouse_cache_hits_total", Help: "Answers served from a cache the Watch stream keeps (cache=check: the decision cache; cache=lookup: whole lookups; cache=lookup_check: checks answered from a kept whole lookup), without a call to SpiceDB.",
+			ConstLabels: prometheus.Labels{"cache": "lookup_check"},
+		}, func() float64 { return float64(gauges().LookupCheckHits) }),
 	)
 }

@@ -55,8 +55,9 @@ func (s *SpiceDB) watchedCheck(ctx context.Context, req gatehouse.CheckRequest) 
 		return gatehouse.CheckResult{}, false, nil
 	}
 	c := s.afterExpiry(ctx, req.Consistency)
-	// The key before the snapshot: see follower.heard.
+	// The keys before the snapshot: see follower.heard.
 	key, cached := s.decided.watchedKey(req)
+	lkey, kept := s.checkKey(req)
 	snap := s.snapshotFor(ctx, c)
 	if snap == "" {
 		return gatehouse.CheckResult{}, false, nil
@@ -65,6 +66,11 @@ func (s *SpiceDB) watchedCheck(ctx context.Context, req gatehouse.CheckRequest) 
 		if res, ok := s.decided.cache.GetIfPresent(key); ok {
 			s.decided.hits.Add(1)
 			res.ZedToken = snap
+			return res, true, nil
+		}
+	}
+	if kept {
+		if res, ok := s.checkFromLookup(req, lkey, snap); ok {
 			return res, true, nil
 		}
 	}

@@ -428,3 +428,95 @@ func TestCoalescedChecks(t *testing.T) {
 		t.Error("no check was coalesced: the test proved nothing")
 	}
 }
+
+// TestChecksFromKeptLookup (issue 20 item 2; K2, R5): a kept whole lookup
+// answers its subject's checks of the type, with SpiceDB's answer for each
+// resource, in it or not; the third check of one subject on one type that
+// misses fetches the subject's lookup in the background, after which the
+// others are answered from it; a change the permission reads retires the
+// kept answer at once for a caller with the writer's token, and a resource
+// it changed is never answered from before it.
+func TestChecksFromKeptLookup(t *testing.T) {
+	rs := watchedReplicas(t, 2)
+	a, b := rs[0], rs[1]
+	ups := []gatehouse.Update{
+		{Relationship: mustRel(t, "organisation:acme#cis_processor@user:carla")},
+		{Relationship: mustRel(t, "organisation:acme#administrator@user:adam")},
+		{Relationship: mustRel(t, "organisation:globex#administrator@user:gina")},
+		{Relationship: adminOnly("c3")},
+	}
+	for i := 1; i <= 8; i++ {
+		org := "acme"
+		if i > 6 {
+			org = "globex"
+		}
+		ups = append(ups, gatehouse.Update{Relationship: mustRel(t, fmt.Sprintf("contractor:c%d#organisation@organisation:%s", i, org))})
+	}
+	tok := a.write(t, ups...)
+	b.caughtUp(t, tok)
+	mayView := func(sub string) map[string]bool {
+		switch sub {
+		case "carla":
+			return map[string]bool{"c1": true, "c2": true, "c4": true, "c5": true, "c6": true}
+		case "adam":
+			return map[string]bool{"c1": true, "c2": true, "c3": true, "c4": true, "c5": true, "c6": true}
+		}
+		return nil
+	}
+
+	// carla's lookup is kept; each of her checks is answered from it.
+	if _, n := b.lookup(t, "", "carla", 0); n != 1 {
+		t.Fatalf("carla's lookup sent %d, want 1", n)
+	}
+	for i := 1; i <= 8; i++ {
+		c := fmt.Sprintf("c%d", i)
+		if ok, n := b.check(t, "", "contractor:"+c, "view", "carla"); ok != mayView("carla")[c] || n != 0 {
+			t.Errorf("carla views %s: %v with %d checks sent; want %v from her kept lookup", c, ok, n, mayView("carla")[c])
+		}
+	}
+	if got := b.LookupCheckHits(); got != 8 {
+		t.Errorf("checks answered from kept lookups: %d, want 8", got)
+	}
+
+	// adam has no kept lookup: his first checks go to SpiceDB, the third
+	// fetches his lookup, and the rest are answered from it.
+	looked := b.lookedUp.Load()
+	for i := 1; i <= 3; i++ {
+		c := fmt.Sprintf("c%d", i)
+		if ok, n := b.check(t, "", "contractor:"+c, "view", "adam"); ok != mayView("adam")[c] || n != 1 {
+			t.Errorf("adam views %s: %v with %d sent; want %v from SpiceDB", c, ok, n, mayView("adam")[c])
+		}
+	}
+	waitFor(t, "adam's lookup is fetched", func() bool {
+		k, ok := b.checkKey(gatehouse.CheckRequest{Resource: gatehouse.Object{Type: "contractor", ID: "c4"}, Permission: "view", Subject: gatehouse.User("adam")})
+		if !ok {
+			return false
+		}
+		_, kept := b.lookups.cache.GetIfPresent(k)
+		return kept
+	})
+	if n := b.lookedUp.Load() - looked; n != 1 {
+		t.Errorf("adam's checks fetched %d lookups, want 1", n)
+	}
+	for i := 4; i <= 8; i++ {
+		c := fmt.Sprintf("c%d", i)
+		if ok, n := b.check(t, "", "contractor:"+c, "view", "adam"); ok != mayView("adam")[c] || n != 0 {
+			t.Errorf("adam views %s: %v with %d sent; want %v from his fetched lookup", c, ok, n, mayView("adam")[c])
+		}
+	}
+
+	// c1 made admin-only (K2) through A: B with A's token answers from
+	// SpiceDB, never from carla's kept lookup, and so without a token once
+	// its stream has the change.
+	tok = a.write(t, gatehouse.Update{Relationship: adminOnly("c1")})
+	if ok, n := b.check(t, tok, "contractor:c1", "view", "carla"); ok || n != 1 {
+		t.Fatalf("with the writer's token carla views admin-only c1: %v with %d sent; want false from SpiceDB", ok, n)
+	}
+	b.caughtUp(t, tok)
+	if ok, _ := b.check(t, "", "contractor:c1", "view", "carla"); ok {
+		t.Fatal("once the stream has it, carla still views admin-only c1")
+	}
+	if ok, _ := b.check(t, "", "contractor:c1", "view", "adam"); !ok {
+		t.Fatal("adam, an administrator, no longer views admin-only c1")
+	}
+}

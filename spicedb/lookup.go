@@ -21,15 +21,18 @@ func (s *SpiceDB) LookupResources(ctx context.Context, req gatehouse.LookupResou
 	if out, ok, err := s.watchedLookup(ctx, req); ok {
 		return out, err
 	}
-	return s.lookupResources(ctx, req, nil)
+	out, _, err := s.lookupResources(ctx, req, nil)
+	return out, err
 }
 
 // lookupResources is LookupResources through SpiceDB, at cons (nil: the
-// consistency req asks for).
-func (s *SpiceDB) lookupResources(ctx context.Context, req gatehouse.LookupResourcesRequest, cons *v1.Consistency) (gatehouse.LookupResourcesResult, error) {
+// consistency req asks for). conditional reports whether any resource of
+// the page was reached only on a caveat's condition, which a check of it
+// must hear from SpiceDB (see checkFromLookup).
+func (s *SpiceDB) lookupResources(ctx context.Context, req gatehouse.LookupResourcesRequest, cons *v1.Consistency) (_ gatehouse.LookupResourcesResult, conditional bool, _ error) {
 	c, err := toStruct("context", req.Context)
 	if err != nil {
-		return gatehouse.LookupResourcesResult{}, err
+		return gatehouse.LookupResourcesResult{}, false, err
 	}
 	call := callHash("resources", req.ResourceType, req.Permission, req.Subject.String(), contextKey(req.Context))
 	if cons == nil {
@@ -39,7 +42,7 @@ func (s *SpiceDB) lookupResources(ctx context.Context, req gatehouse.LookupResou
 	if req.Cursor != "" {
 		pc, err := s.decodeCursor(req.Cursor, call)
 		if err != nil {
-			return gatehouse.LookupResourcesResult{}, err
+			return gatehouse.LookupResourcesResult{}, false, err
 		}
 		cons, at = pc.consistency(), &v1.Cursor{Token: pc.Spice}
 	}
@@ -50,6 +53,7 @@ func (s *SpiceDB) lookupResources(ctx context.Context, req gatehouse.LookupResou
 		// contractor twice); a page holds each once. A resource reached
 		// two ways may still be on two pages.
 		seen := map[string]bool{}
+		conditional = false
 		start := time.Now()
 		next, more, err := pageThrough(ctx, req.Limit, at,
 			func(ctx context.Context, at *v1.Cursor) (receiver[*v1.LookupResourcesResponse], error) {
@@ -65,6 +69,9 @@ func (s *SpiceDB) lookupResources(ctx context.Context, req gatehouse.LookupResou
 			},
 			func(r *v1.LookupResourcesResponse) bool {
 				out.ZedToken = token(r.GetLookedUpAt())
+				if r.GetPermissionship() == v1.LookupPermissionship_LOOKUP_PERMISSIONSHIP_CONDITIONAL_PERMISSION {
+					conditional = true
+				}
 				id := r.GetResourceObjectId()
 				if seen[id] {
 					return false
@@ -75,7 +82,7 @@ func (s *SpiceDB) lookupResources(ctx context.Context, req gatehouse.LookupResou
 			})
 		s.timed("LookupResources", start, err)
 		if err != nil {
-			return gatehouse.LookupResourcesResult{}, cursorError(translate(err), req.Cursor)
+			return gatehouse.LookupResourcesResult{}, false, cursorError(translate(err), req.Cursor)
 		}
 		if out.ZedToken == "" {
 			// SpiceDB names the revision only with a result; an empty
@@ -96,7 +103,7 @@ func (s *SpiceDB) lookupResources(ctx context.Context, req gatehouse.LookupResou
 		if more {
 			out.Cursor = s.encodeCursor(pageCursorOf(call, cons, next.GetToken()))
 		}
-		return out, nil
+		return out, conditional, nil
 	}
 }
 

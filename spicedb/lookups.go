@@ -2,7 +2,9 @@ package spicedb
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/maypok86/otter/v2"
 
@@ -24,9 +26,21 @@ import (
 // one) holds the whole answer too; otherwise, and for every cursor, it
 // goes to SpiceDB as before. Lookups with a caveat context of their own
 // are never kept.
+//
+// A kept answer also answers checks (checkFromLookup): at the same
+// generations, a check of one resource is whether the whole answer holds
+// it, as SpiceDB computed it at one snapshot. Application backends ask
+// many checks of one subject on one type (a list page filtered item by
+// item); after prefetchAfter such checks miss at one key, the subject's
+// whole lookup is fetched in the background (at most prefetchMaxIDs
+// resources, prefetchInFlight at once), and the subject's later checks of
+// the type are answered from it. Go decides only when to ask SpiceDB for
+// the set, never what is in it. An answer with a resource reached only on
+// a caveat's condition answers no check: SpiceDB must say what is missing.
 
 // DefaultLookupCacheIDs is how many resource ids the lookup cache holds
-// in all: at ~40 bytes each, about 40 MB.
+// in all: at ~40 bytes each, about 40 MB (twice that for answers a check
+// has read, which keep a set of their ids too).
 const DefaultLookupCacheIDs = 1_000_000
 
 // maxLookupKept is the largest answer kept: a bigger one would crowd out
@@ -39,22 +53,82 @@ type lookupKey struct {
 	subjectType, subjectID, subjectRelation string
 }
 
+// Prefetching a subject's lookup for its checks (see above).
+const (
+	// prefetchAfter is how many checks of one subject on one type miss,
+	// at one generation, before its whole lookup is fetched.
+	prefetchAfter = 3
+	// prefetchMaxIDs bounds a fetched answer: a subject who may reach
+	// more is checked one resource at a time, as before.
+	prefetchMaxIDs = 10_000
+	// prefetchInFlight bounds the lookups fetched at once, so that they
+	// never crowd out the checks they are meant to spare.
+	prefetchInFlight = 2
+	// prefetchTimeout bounds one fetch.
+	prefetchTimeout = 10 * time.Second
+)
+
 // lookups is the watched lookup cache.
 type lookups struct {
-	cache *otter.Cache[lookupKey, []string]
-	// hits counts the lookups answered from it.
-	hits atomic.Int64
+	cache *otter.Cache[lookupKey, *keptAnswer]
+	// hits counts the lookups answered from it; checkHits the checks.
+	hits, checkHits atomic.Int64
+	// misses counts, by key, the checks a kept answer could have
+	// answered; fetching holds the keys whose lookup is being fetched,
+	// at most prefetchInFlight.
+	misses   *otter.Cache[lookupKey, *atomic.Int32]
+	mu       sync.Mutex
+	fetching map[lookupKey]bool
+}
+
+// keptAnswer is one whole lookup answer: its ids in SpiceDB's order, and
+// whether a check may be answered from it (no resource reached only on a
+// caveat's condition). set holds the ids for checks, built at the first.
+type keptAnswer struct {
+	ids       []string
+	checkable bool
+	once      sync.Once
+	set       map[string]struct{}
+}
+
+// holds reports whether id is in the answer.
+func (k *keptAnswer) holds(id string) bool {
+	k.once.Do(func() {
+		k.set = make(map[string]struct{}, len(k.ids))
+		for _, id := range k.ids {
+			k.set[id] = struct{}{}
+		}
+	})
+	_, ok := k.set[id]
+	return ok
 }
 
 func newLookups(ids int) *lookups {
-	return &lookups{cache: otter.Must(&otter.Options[lookupKey, []string]{
-		MaximumWeight: uint64(ids), //nolint:gosec // a positive constant
-		Weigher:       weighIDs,
-	})}
+	return &lookups{
+		cache: otter.Must(&otter.Options[lookupKey, *keptAnswer]{
+			MaximumWeight: uint64(ids), //nolint:gosec // a positive constant
+			Weigher:       weighIDs,
+		}),
+		misses:   otter.Must(&otter.Options[lookupKey, *atomic.Int32]{MaximumSize: 100_000}),
+		fetching: map[lookupKey]bool{},
+	}
 }
 
 // weighIDs weighs a kept answer by its ids: at most maxLookupKept.
-func weighIDs(_ lookupKey, ids []string) uint32 { return uint32(max(1, len(ids))) } //nolint:gosec // at most maxLookupKept
+func weighIDs(_ lookupKey, k *keptAnswer) uint32 { return uint32(max(1, len(k.ids))) } //nolint:gosec // at most maxLookupKept
+
+// keep keeps out, a whole answer (no cursor) computed at a snapshot read
+// after key, unless it is too big.
+func (l *lookups) keep(key lookupKey, out gatehouse.LookupResourcesResult, conditional bool) {
+	if out.Cursor != "" || len(out.Resources) > maxLookupKept {
+		return
+	}
+	ids := make([]string, len(out.Resources))
+	for i, r := range out.Resources {
+		ids[i] = r.ID
+	}
+	l.cache.Set(key, &keptAnswer{ids: ids, checkable: !conditional})
+}
 
 // lookupKey is the key of req's whole answer, read before the snapshot
 // it is computed at, as watchedKey is; false when it is not to be kept.
@@ -86,23 +160,80 @@ func (s *SpiceDB) watchedLookup(ctx context.Context, req gatehouse.LookupResourc
 	if snap == "" {
 		return gatehouse.LookupResourcesResult{}, false, nil
 	}
-	if ids, ok := s.lookups.cache.GetIfPresent(key); ok && (req.Limit <= 0 || len(ids) <= req.Limit) {
+	if k, ok := s.lookups.cache.GetIfPresent(key); ok && (req.Limit <= 0 || len(k.ids) <= req.Limit) {
 		s.lookups.hits.Add(1)
-		out := gatehouse.LookupResourcesResult{Resources: make([]gatehouse.Object, len(ids)), ZedToken: snap}
-		for i, id := range ids {
+		out := gatehouse.LookupResourcesResult{Resources: make([]gatehouse.Object, len(k.ids)), ZedToken: snap}
+		for i, id := range k.ids {
 			out.Resources[i] = gatehouse.Object{Type: req.ResourceType, ID: id}
 		}
 		return out, true, nil
 	}
-	out, err := s.lookupResources(ctx, req, exact(snap))
-	if err == nil && out.Cursor == "" && len(out.Resources) <= maxLookupKept {
-		ids := make([]string, len(out.Resources))
-		for i, r := range out.Resources {
-			ids[i] = r.ID
-		}
-		s.lookups.cache.Set(key, ids)
+	out, conditional, err := s.lookupResources(ctx, req, exact(snap))
+	if err == nil {
+		s.lookups.keep(key, out, conditional)
 	}
 	return out, true, err
+}
+
+// checkKey is the key of the lookup that would answer req (its subject's
+// resources of its type), read before the snapshot as watchedKey is.
+func (s *SpiceDB) checkKey(req gatehouse.CheckRequest) (lookupKey, bool) {
+	if s.lookups == nil {
+		return lookupKey{}, false
+	}
+	return s.decided.lookupKey(gatehouse.LookupResourcesRequest{
+		ResourceType: req.Resource.Type, Permission: req.Permission, Subject: req.Subject, Context: req.Context,
+	})
+}
+
+// checkFromLookup answers req at snap from the kept whole lookup of key
+// (checkKey), when there is one that may answer checks. Otherwise it
+// counts the miss, and the prefetchAfter-th miss at key fetches that
+// lookup in the background at snap, for the subject's next checks; false
+// then, and req goes to SpiceDB.
+func (s *SpiceDB) checkFromLookup(req gatehouse.CheckRequest, key lookupKey, snap string) (gatehouse.CheckResult, bool) {
+	l := s.lookups
+	if k, ok := l.cache.GetIfPresent(key); ok && k.checkable {
+		l.checkHits.Add(1)
+		return gatehouse.CheckResult{Allowed: k.holds(req.Resource.ID), ZedToken: snap}, true
+	}
+	n, ok := l.misses.GetIfPresent(key)
+	if !ok {
+		n, _ = l.misses.SetIfAbsent(key, new(atomic.Int32))
+	}
+	if n.Add(1) < prefetchAfter {
+		return gatehouse.CheckResult{}, false
+	}
+	l.mu.Lock()
+	start := !l.fetching[key] && len(l.fetching) < prefetchInFlight
+	if start {
+		l.fetching[key] = true
+	}
+	l.mu.Unlock()
+	if start {
+		go s.prefetch(req, key, snap)
+	}
+	return gatehouse.CheckResult{}, false
+}
+
+// prefetch fetches and keeps the whole lookup of key at snap: read after
+// key, as every kept answer is.
+func (s *SpiceDB) prefetch(req gatehouse.CheckRequest, key lookupKey, snap string) {
+	l := s.lookups
+	defer func() {
+		l.mu.Lock()
+		delete(l.fetching, key)
+		l.mu.Unlock()
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), prefetchTimeout)
+	defer cancel()
+	out, conditional, err := s.lookupResources(ctx, gatehouse.LookupResourcesRequest{
+		ResourceType: req.Resource.Type, Permission: req.Permission, Subject: req.Subject, Limit: prefetchMaxIDs,
+	}, exact(snap))
+	if err == nil {
+		l.keep(key, out, conditional)
+		l.misses.Invalidate(key)
+	}
 }
 
 // LookupHits is how many lookups the Watch-kept lookup cache answered.
@@ -111,4 +242,12 @@ func (s *SpiceDB) LookupHits() int64 {
 		return 0
 	}
 	return s.lookups.hits.Load()
+}
+
+// LookupCheckHits is how many checks a kept lookup answered.
+func (s *SpiceDB) LookupCheckHits() int64 {
+	if s.lookups == nil {
+		return 0
+	}
+	return s.lookups.checkHits.Load()
 }

@@ -269,7 +269,7 @@ func auditGauges(consumer *atomic.Pointer[spicedb.AuditConsumer], store *spicedb
 			g = server.AuditGauges{Running: st.Running, Behind: st.Behind, Pending: st.Pending}
 		}
 		g.Following = store.Following().Current
-		g.CheckHits, g.LookupHits = store.CacheHits(), store.LookupHits()
+		g.CheckHits, g.LookupHits, g.LookupCheckHits = store.CacheHits(), store.LookupHits(), store.LookupCheckHits()
 		if m, ok := trail.(*audit.Memory); ok {
 			g.Dropped = m.Dropped()
 		}
