@@ -37,6 +37,9 @@ type Embedded struct {
 	decided *decisions
 	stop    context.CancelFunc
 	done    chan error
+	// closed makes Close once; closeErr is its answer to every call.
+	closed   sync.Once
+	closeErr error
 }
 
 // WatchHeartbeat is how often SpiceDB's Watch API sends a checkpoint when
@@ -177,14 +180,22 @@ func (e *Embedded) headToken(ctx context.Context) (string, error) {
 	return tok.GetToken(), nil
 }
 
-// Close stops the embedded SpiceDB and closes its datastore.
+// Close stops the embedded SpiceDB and closes its datastore. Only the
+// first call does: every later one returns its answer at once.
 func (e *Embedded) Close() error {
+	e.closed.Do(func() { e.closeErr = e.close() })
+	return e.closeErr
+}
+
+func (e *Embedded) close() error {
 	err := e.Conn.Close()
 	err = errors.Join(err, e.Checker.perms.Close())
 	e.stop()
 	select {
 	case runErr := <-e.done:
-		if runErr != nil && !errors.Is(runErr, context.Canceled) {
+		// Stopped before it served (a Close right after the start), the
+		// server says so: that is a stop as asked, not a failure.
+		if runErr != nil && !errors.Is(runErr, context.Canceled) && !errors.Is(runErr, grpc.ErrServerStopped) {
 			err = errors.Join(err, runErr)
 		}
 	case <-time.After(10 * time.Second):
