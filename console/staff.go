@@ -171,8 +171,12 @@ func (c *console) handleStaffDeleteOrganisation(w http.ResponseWriter, r *http.R
 	c.staffSaid(w, r, a, staffBase+"/organisations", "The organisation "+org+" was deleted with everything in it.")
 }
 
-// relRow is one relationship as the relationships page lists it.
-type relRow struct{ Words, Zed string }
+// relRow is one relationship as the relationships page lists it, and
+// whether the raw write may delete it (X4, the workflow's CheckRawUpdate).
+type relRow struct {
+	Words, Zed string
+	Deletable  bool
+}
 
 // relsPage is the relationships page's data: the filter, a page of what
 // it selects, and the link to the next page.
@@ -220,7 +224,9 @@ func (c *console) handleStaffRelationships(w http.ResponseWriter, r *http.Reques
 	}
 	d.Asked = true
 	for _, rel := range page.Relationships {
-		d.Rows = append(d.Rows, relRow{Words: changeWords(rel), Zed: rel.String()})
+		// A wildcard's relation is always an endpoint's (K2, C13-C15).
+		deletable := rel.Subject.ID != "*" && workflow.CheckRawUpdate("delete[0]", rel, false) == nil
+		d.Rows = append(d.Rows, relRow{Words: changeWords(rel), Zed: rel.String(), Deletable: deletable})
 	}
 	if page.Cursor != "" && len(page.Relationships) == pageSize {
 		next := url.Values{"resource": {d.Resource}, "cursor": {page.Cursor}}
@@ -267,7 +273,7 @@ func rawHint(err error, touch, del []string) error {
 		}
 	}
 	if e.Code == gatehouse.ERULE {
-		hint = append(hint, "Gatehouse changes this relation only through the page or endpoint that holds its rule, so that nothing goes around the rules (X4); use that instead.")
+		hint = append(hint, "Gatehouse changes this relation only through the page or endpoint that holds its rule, so that nothing goes around the rules; use that instead.")
 	}
 	if len(hint) == 0 {
 		return err

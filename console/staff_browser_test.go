@@ -27,6 +27,7 @@ func TestBrowserStaffPages(t *testing.T) {
 			t.Fatalf("the platform's Organisations link leads to %q", h)
 		}
 		stella.shows("BrightCIS Builders", "Globex Corporation")
+		stella.shot("staff-organisations")
 		stella.lacks("Delete brightcis")
 		create := stella.form("Create an organisation")
 		create.fill("Organisation id", "globex")
@@ -81,6 +82,7 @@ func TestBrowserStaffPages(t *testing.T) {
 		if status := write.submit("Show what it would change"); status != http.StatusUnprocessableEntity {
 			t.Errorf("writing the owner raw answered %d, want 422", status)
 		}
+		stella.shot("staff-relationships-refused")
 		stella.shows("Not done: One of the organisation's rules does not allow this.", "Rule O2", "Line 1 of Relationships to add ("+owner+") is the one refused.")
 		write = stella.form("Add and delete relationships")
 		if v := stella.value(write.field("Relationships to add")); v != owner {
@@ -112,6 +114,7 @@ func TestBrowserStaffPages(t *testing.T) {
 		check.fill("On", "contractor:c3")
 		check.submit("Check")
 		stella.shows("No: it is not true that carla may view on contractor:c3.", "carla may not view on contractor:c3.", "Each way it could be granted")
+		stella.shot("staff-check")
 		check = stella.form("Check: may this subject do this?")
 		check.fill("Subject", "adam")
 		check.submit("Check")
@@ -131,6 +134,7 @@ func TestBrowserStaffPages(t *testing.T) {
 	t.Run("schema_with_rule_ids", func(t *testing.T) {
 		stella.click("Schema")
 		stella.shows("definition contractor {", "The rules the schema names")
+		stella.shot("staff-schema")
 		tips := stella.eval(`Array.from(document.querySelectorAll('a.rule-ref[href="#rule-K2"]'), e => e.title)`)
 		if len(tips) == 0 || !strings.HasPrefix(tips[0], "A contractor") && !strings.Contains(tips[0], "admin") {
 			t.Errorf("K2 in the schema carries the tooltip %q", tips)
@@ -144,6 +148,7 @@ func TestBrowserStaffPages(t *testing.T) {
 		g.auditEvent("northwick", func(e map[string]any) bool { return e["action"] == "delete_organisation" })
 		stella.click("Platform trail")
 		stella.shows("northwick: stella created the organisation.", "northwick: stella renamed the organisation Northwick Group", "“a test organisation”", "brightcis: stella made a change (write relationships)")
+		stella.shot("staff-trail")
 		filter := stella.form("Filter the platform trail")
 		filter.fill("Organisation", "globex")
 		filter.submit("Filter")
