@@ -181,6 +181,16 @@ func (c *console) routes() http.Handler {
 	mux.HandleFunc("POST "+basePath+"/organisations/{org}/substantial", c.form(true, c.handleSetSubstantial))
 	mux.HandleFunc("POST "+basePath+"/organisations/{org}/substantial/{kind}/unset", c.form(true, c.handleUnsetSubstantial))
 
+	mux.HandleFunc("GET "+staffBase+"/organisations", c.page(c.staffOnly(c.handleStaffOrganisations)))
+	mux.HandleFunc("POST "+staffBase+"/organisations", c.form(true, c.staffOnly(c.handleStaffCreateOrganisation)))
+	mux.HandleFunc("POST "+staffBase+"/organisations/{org}/rename", c.form(true, c.staffOnly(c.handleStaffRenameOrganisation)))
+	mux.HandleFunc("POST "+staffBase+"/organisations/{org}/delete", c.form(true, c.staffOnly(c.handleStaffDeleteOrganisation)))
+	mux.HandleFunc("GET "+staffBase+"/relationships", c.page(c.staffOnly(c.handleStaffRelationships)))
+	mux.HandleFunc("POST "+staffBase+"/relationships", c.form(true, c.staffOnly(c.handleStaffWriteRelationships)))
+	mux.HandleFunc("GET "+staffBase+"/permissions", c.page(c.staffOnly(c.handleStaffPermissions)))
+	mux.HandleFunc("GET "+staffBase+"/schema", c.page(c.staffOnly(c.handleStaffSchema)))
+	mux.HandleFunc("GET "+staffBase+"/trail", c.page(c.staffOnly(c.handleStaffTrail)))
+
 	mux.HandleFunc(basePath+"/", func(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusNotFound, "error", view{Title: "Not found", Err: &shownError{Message: "There is no console page at " + r.URL.Path + "."}})
 	})
@@ -218,6 +228,9 @@ type view struct {
 	// what was typed in it (Kept, Marked).
 	Refill *refill
 	Data   any
+
+	// Staff is the platform navigation, for provider staff alone (staffNav).
+	Staff []shownLink
 }
 
 // navLink is one link of an organisation's navigation: its label, its
@@ -504,6 +517,9 @@ func (c *console) render(w http.ResponseWriter, r *http.Request, status int, nam
 		if len(v.Nav) > 0 {
 			v.OrgName = c.orgName(r, v.Org, gatehouse.User(v.User))
 		}
+	}
+	if v.User != "" {
+		v.Staff = c.staffNav(r, v.User)
 	}
 	if f, _ := r.Context().Value(refillKey{}).(*refill); f != nil {
 		// The form's refusal is what the reader must see: on its page,

@@ -75,7 +75,7 @@ func checkResult(r gatehouse.CheckResult) wire.CheckResult {
 // handleCheck serves POST /v1/check.
 func handleCheck(d Deps) op[wire.CheckRequest, wire.CheckResult] {
 	return checking(d, func(ctx context.Context, req gatehouse.CheckRequest) (wire.CheckResult, error) {
-		res, err := d.Store.Check(ctx, req)
+		res, err := d.Workflow.Check(ctx, req)
 		return checkResult(res), err
 	})
 }
@@ -177,7 +177,7 @@ func handleLookupResources(d Deps) op[wire.LookupResourcesRequest, wire.LookupRe
 		if err != nil {
 			return wire.LookupResourcesResult{}, err
 		}
-		res, err := d.Store.LookupResources(ctx, gatehouse.LookupResourcesRequest{
+		res, err := d.Workflow.LookupResources(ctx, gatehouse.LookupResourcesRequest{
 			ResourceType: b.ResourceType, Permission: b.Permission, Subject: sub, Context: b.Context,
 			Limit: n, Cursor: b.Cursor, Consistency: cons,
 		})
@@ -219,7 +219,7 @@ func handleLookupSubjects(d Deps) op[wire.LookupSubjectsRequest, wire.LookupSubj
 		if err != nil {
 			return wire.LookupSubjectsResult{}, err
 		}
-		page, err := d.Store.LookupSubjectsPage(ctx, gatehouse.LookupSubjectsRequest{
+		page, err := d.Workflow.LookupSubjects(ctx, gatehouse.LookupSubjectsRequest{
 			Resource: res, Permission: b.Permission, SubjectType: b.SubjectType, SubjectRelation: b.SubjectRelation,
 			Context: b.Context, Limit: n, Cursor: b.Cursor, Consistency: cons,
 		})
@@ -230,13 +230,13 @@ func handleLookupSubjects(d Deps) op[wire.LookupSubjectsRequest, wire.LookupSubj
 // handleExplain serves POST /v1/explain.
 func handleExplain(d Deps) op[wire.CheckRequest, wire.Explanation] {
 	return checking(d, func(ctx context.Context, req gatehouse.CheckRequest) (wire.Explanation, error) {
-		ex, err := d.Store.Explain(ctx, req)
+		ex, err := d.Workflow.Explain(ctx, req)
 		out := wire.Explanation{Allowed: ex.Allowed, Paths: make([][]string, len(ex.Paths)), Truncated: ex.Truncated, ZedToken: ex.ZedToken}
 		for i, p := range ex.Paths {
 			out.Paths[i] = strs(p)
 		}
 		out.PathsUntil = pathsUntil(ex.Paths)
-		if err != nil || ex.Allowed || d.Workflow == nil {
+		if err != nil || ex.Allowed {
 			return out, err
 		}
 		wn, err := d.Workflow.WhyNot(ctx, req, ex.ZedToken)

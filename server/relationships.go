@@ -15,7 +15,7 @@ import (
 // handleSchema serves GET /v1/schema.
 func handleSchema(d Deps) op[none, wire.Schema] {
 	return func(ctx context.Context, _ In[none]) (wire.Schema, error) {
-		s, err := d.Store.ReadSchema(ctx)
+		s, err := d.Workflow.Schema(ctx)
 		return wire.Schema{Schema: s}, err
 	}
 }
@@ -52,7 +52,7 @@ func handleReadRelationships(d Deps) op[none, wire.Relationships] {
 			}
 			f.SubjectType, f.SubjectID, f.SubjectRelation = s.Type, s.ID, s.Relation
 		}
-		page, err := d.Store.ReadRelationshipsPage(ctx, gatehouse.ReadRequest{Filter: f, Limit: in.Int("limit"), Cursor: in.Query("cursor")})
+		page, err := d.Workflow.Relationships(ctx, gatehouse.ReadRequest{Filter: f, Limit: in.Int("limit"), Cursor: in.Query("cursor")})
 		return wire.Relationships{Relationships: strs(page.Relationships), Cursor: page.Cursor, ZedToken: page.ZedToken}, err
 	}
 }
@@ -61,50 +61,13 @@ func handleReadRelationships(d Deps) op[none, wire.Relationships] {
 func handleWriteRelationships(d Deps) op[wire.WriteRelationshipsRequest, wire.WriteResult] {
 	return func(ctx context.Context, in In[wire.WriteRelationshipsRequest]) (wire.WriteResult, error) {
 		b := in.Body
-		if len(b.Touch)+len(b.Delete) == 0 {
-			return wire.WriteResult{}, gatehouse.Invalid("touch", "touch or delete must name at least one relationship")
-		}
-		var ups []workflow.RawUpdate
-		seen := map[string]string{}
-		for _, list := range []struct {
-			name string
-			op   gatehouse.Operation
-			rels []string
-		}{{"touch", gatehouse.Touch, b.Touch}, {"delete", gatehouse.Delete, b.Delete}} {
-			for i, s := range list.rels {
-				field := fmt.Sprintf("%s[%d]", list.name, i)
-				r, err := gatehouse.ParseRelationship(field, s)
-				if err != nil {
-					return wire.WriteResult{}, err
-				}
-				if err := d.validRelationship(field, r); err != nil {
-					return wire.WriteResult{}, err
-				}
-				key := r.String()
-				if prev, dup := seen[key]; dup {
-					return wire.WriteResult{}, gatehouse.Invalid(field, "the same relationship also appears as %s", prev)
-				}
-				seen[key] = field
-				ups = append(ups, workflow.RawUpdate{Field: field, Update: gatehouse.Update{Op: list.op, Relationship: r}})
-			}
+		ups, err := workflow.RawUpdates(b.Touch, b.Delete)
+		if err != nil {
+			return wire.WriteResult{}, err
 		}
 		tok, err := d.Workflow.WriteRaw(ctx, in.Actor, ups, b.Reason, gatehouse.IsPlatformKey(ctx))
 		return wire.WriteResult{ZedToken: tok}, err
 	}
-}
-
-// validRelationship refuses relationships the schema cannot hold, naming the field.
-func (d Deps) validRelationship(field string, r gatehouse.Relationship) error {
-	if !d.Schema.HasType(r.Resource.Type) {
-		return gatehouse.Invalid(field, "object type %q is not defined in the schema", r.Resource.Type)
-	}
-	if !d.Schema.Has(r.Resource.Type, r.Relation) {
-		return gatehouse.Invalid(field, "%q is not a relation of %s", r.Relation, r.Resource.Type)
-	}
-	if !d.Schema.HasType(r.Subject.Type) {
-		return gatehouse.Invalid(field, "subject type %q is not defined in the schema", r.Subject.Type)
-	}
-	return nil
 }
 
 // actionName is the form of an audited action's name (remove_member).

@@ -35,6 +35,7 @@
 //	X3 X5          validID, validOrg, validText in service.go
 //	X4             Raw, raw.go
 //	X6             Service.WhyNot, whynot.go
+//	platform reads Platform, platform.go: the check and relationship endpoints' reads; provider staff's lists
 //	X7             Service.Over in service.go, over package dryrun's Store
 //	access review  AccessReview, access.go
 //

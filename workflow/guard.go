@@ -16,6 +16,8 @@ import (
 type kit struct {
 	store gatehouse.Store
 	now   func() time.Time
+	// trail is the audit trail Platform.PlatformTrail reads, when set.
+	trail gatehouse.AuditTrail
 }
 
 // latest is the consistency of every read a decision rests on: the head

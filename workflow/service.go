@@ -15,7 +15,8 @@ import (
 // concepts, each a type of its own whose methods it promotes, so that
 // svc.GrantRole is Roles.GrantRole: Organisations (O), Invoices,
 // Roles (R, S2, T), Designations, Contractors (K), Exceptions (C6),
-// Declarations (C15), AccessReview and Raw (X4). doc.go maps each rule to
+// Declarations (C15), AccessReview, Raw (X4) and Platform (the reads of
+// the check and relationship endpoints; provider staff's tools). doc.go maps each rule to
 // the type and file that decide it.
 type Service struct {
 	*kit
@@ -28,6 +29,7 @@ type Service struct {
 	*Declarations
 	*AccessReview
 	*Raw
+	*Platform
 }
 
 // New returns a Service over store.
@@ -52,6 +54,7 @@ func compose(k *kit) *Service {
 		Declarations:  &Declarations{kit: k},
 		AccessReview:  &AccessReview{kit: k, orgs: orgs, contractors: contractors},
 		Raw:           &Raw{kit: k, membership: m},
+		Platform:      &Platform{kit: k},
 	}
 }
 
