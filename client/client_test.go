@@ -147,7 +147,7 @@ func TestPathsEscapeAndStripUserType(t *testing.T) {
 	if _, err := c.GrantRole(ctx, "acme", "user:bob", "security_admin", client.PreviousBecomesAlternate()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.RemoveMember(ctx, "acme", "a|b"); err != nil {
+	if _, err := c.RemoveMember(ctx, "acme", "a|b", ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.RevokeException(ctx, "acme", "pat", "public_facing"); err != nil {

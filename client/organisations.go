@@ -157,15 +157,17 @@ func (c *Client) GrantRole(ctx context.Context, org, user, role string, opts ...
 	return c.put(ctx, memberPath(org, user)+"/roles/"+seg(role), g.query, body)
 }
 
-// RevokeRole takes the role in org away from user.
-func (c *Client) RevokeRole(ctx context.Context, org, user, role string) (*WriteResult, error) {
-	return c.del(ctx, memberPath(org, user)+"/roles/"+seg(role))
+// RevokeRole takes the role in org away from user; reason, if not empty,
+// goes to the audit trail.
+func (c *Client) RevokeRole(ctx context.Context, org, user, role, reason string) (*WriteResult, error) {
+	return c.delWith(ctx, memberPath(org, user)+"/roles/"+seg(role), nil, reasonBody(reason))
 }
 
 // RemoveMember removes user from org with all their roles, designations
-// and exceptions at once (T1).
-func (c *Client) RemoveMember(ctx context.Context, org, user string) (*WriteResult, error) {
-	return c.del(ctx, memberPath(org, user))
+// and exceptions at once (T1); reason, if not empty, goes to the audit
+// trail.
+func (c *Client) RemoveMember(ctx context.Context, org, user, reason string) (*WriteResult, error) {
+	return c.delWith(ctx, memberPath(org, user), nil, reasonBody(reason))
 }
 
 // SetDesignation gives the team member user the designation in org
@@ -189,6 +191,15 @@ func designationBody(reason string) any {
 		return nil
 	}
 	return wire.DesignationRequest{Reason: reason}
+}
+
+// reasonBody is the optional body of a revocation, a removal or a
+// contractor's deletion: none without a reason.
+func reasonBody(reason string) any {
+	if reason == "" {
+		return nil
+	}
+	return wire.ReasonRequest{Reason: reason}
 }
 
 // EditOrganisation changes the details of org (O7: holders of
@@ -221,9 +232,10 @@ func (c *Client) PatchContractor(ctx context.Context, id string, u ContractorPat
 	return &out, nil
 }
 
-// DeleteContractor deletes the contractor id.
-func (c *Client) DeleteContractor(ctx context.Context, id string) (*WriteResult, error) {
-	return c.del(ctx, "/v1/contractors/"+seg(id))
+// DeleteContractor deletes the contractor id; reason, if not empty, goes
+// to the audit trail.
+func (c *Client) DeleteContractor(ctx context.Context, id, reason string) (*WriteResult, error) {
+	return c.delWith(ctx, "/v1/contractors/"+seg(id), nil, reasonBody(reason))
 }
 
 // CreateInvoice creates the invoice inv.ID in org.

@@ -139,15 +139,16 @@ func (c *console) newcomer(r *http.Request, a actorCtx, org string, user gatehou
 // confirmed first (confirmed), with the reason the confirmation asks.
 func (c *console) handleRevokeRole(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	org, user, role := r.PathValue("org"), gatehouse.User(r.PathValue("user")), r.PathValue("role")
+	reason := reasonOr(r, "Revoke on the console's members page")
 	revoke := func(wf *workflow.Service) error {
-		_, err := wf.RevokeRole(r.Context(), a.actor, org, user, role)
+		_, err := wf.RevokeRole(r.Context(), a.actor, org, user, role, reason)
 		return err
 	}
 	back := basePath + "/organisations/" + url.PathEscape(org)
 	if !c.confirmed(w, r, a, confirmation{org: org, doing: "Revoking " + role + " from " + user.ID, back: back, page: c.handleMembers}, revoke) {
 		return
 	}
-	if err := revoke(c.withReason(r, "Revoke on the console's members page")); err != nil {
+	if err := revoke(c.cfg.Workflow); err != nil {
 		c.refuse(w, r, a, org, err, "", c.handleMembers)
 		return
 	}
@@ -158,15 +159,16 @@ func (c *console) handleRevokeRole(w http.ResponseWriter, r *http.Request, a act
 // confirmed first (confirmed), with the reason the confirmation asks.
 func (c *console) handleRemoveMember(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	org, user := r.PathValue("org"), gatehouse.User(r.PathValue("user"))
+	reason := reasonOr(r, "Remove on the console's members page")
 	remove := func(wf *workflow.Service) error {
-		_, err := wf.RemoveMember(r.Context(), a.actor, org, user)
+		_, err := wf.RemoveMember(r.Context(), a.actor, org, user, reason)
 		return err
 	}
 	back := basePath + "/organisations/" + url.PathEscape(org)
 	if !c.confirmed(w, r, a, confirmation{org: org, doing: "Removing " + user.ID, back: back, page: c.handleMembers}, remove) {
 		return
 	}
-	if err := remove(c.withReason(r, "Remove on the console's members page")); err != nil {
+	if err := remove(c.cfg.Workflow); err != nil {
 		c.refuse(w, r, a, org, err, "", c.handleMembers)
 		return
 	}
@@ -334,12 +336,16 @@ func (c *console) handleCreateContractor(w http.ResponseWriter, r *http.Request,
 // first (confirmed).
 func (c *console) handleDeleteContractor(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	org, id := r.PathValue("org"), r.PathValue("id")
-	del := func(wf *workflow.Service) error { _, err := wf.DeleteContractor(r.Context(), a.actor, id); return err }
+	reason := reasonOr(r, "Delete on the console's contractors page")
+	del := func(wf *workflow.Service) error {
+		_, err := wf.DeleteContractor(r.Context(), a.actor, id, reason)
+		return err
+	}
 	back := basePath + "/organisations/" + url.PathEscape(org) + "/contractors"
 	if !c.confirmed(w, r, a, confirmation{org: org, doing: "Deleting contractor " + id, back: back, page: c.handleContractors}, del) {
 		return
 	}
-	if err := del(c.withReason(r, "Delete on the console's contractors page")); err != nil {
+	if err := del(c.cfg.Workflow); err != nil {
 		c.refuse(w, r, a, org, err, "", c.handleContractors)
 		return
 	}

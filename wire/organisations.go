@@ -104,6 +104,13 @@ type DesignationRequest struct {
 	Reason string `json:"reason,omitempty"`
 }
 
+// ReasonRequest is the optional body of an action that takes nothing but
+// why, for the audit trail (X2): revoking a role, removing a member,
+// deleting a contractor.
+type ReasonRequest struct {
+	Reason string `json:"reason,omitempty"`
+}
+
 // EditOrganisationRequest changes an organisation's details (O7).
 type EditOrganisationRequest struct {
 	Name string `json:"name"`

@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/gatehouse-authz/gatehouse"
 )
@@ -180,7 +181,8 @@ func (s *Contractors) PatchContractor(ctx context.Context, actor gatehouse.Subje
 }
 
 // DeleteContractor deletes every relationship of contractor id, for actor,
-// who needs manage_contractors in its organisation. The write deletes what
+// who needs manage_contractors in its organisation, with an optional
+// reason for the audit trail (X2). The write deletes what
 // was read, pinned on the actor's standing and on the contractor still
 // belonging to the organisation it was read in: ids are global (K1), so a
 // contractor deleted and created again in another organisation between
@@ -189,7 +191,7 @@ func (s *Contractors) PatchContractor(ctx context.Context, actor gatehouse.Subje
 // permission in the old one. What was written to the contractor meanwhile
 // (a new label through the raw endpoint) is swept after, for as long as it
 // belongs to no organisation.
-func (s *Contractors) DeleteContractor(ctx context.Context, actor gatehouse.Subject, id string) (string, error) {
+func (s *Contractors) DeleteContractor(ctx context.Context, actor gatehouse.Subject, id, reason string) (string, error) {
 	if err := validID("id", id); err != nil {
 		return "", err
 	}
@@ -208,7 +210,7 @@ func (s *Contractors) DeleteContractor(ctx context.Context, actor gatehouse.Subj
 			}
 		}
 		audit = gatehouse.Audit{
-			Actor: actor.String(), Action: "delete_contractor", Organisation: st.org,
+			Actor: actor.String(), Action: "delete_contractor", Reason: strings.TrimSpace(reason), Organisation: st.org,
 			Details: map[string]string{"contractor": obj.String()},
 		}
 		tok, err = s.write(ctx, c, audit)
