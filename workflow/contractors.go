@@ -278,7 +278,9 @@ func (s *Contractors) contractorWrite(ctx context.Context, actor gatehouse.Subje
 // Contractor reads contractor id for actor, who needs view on it: its
 // name, organisation and admin-only flag (K2, K3). Anyone else gets 403
 // naming view, whether or not it exists, so that the answer tells them
-// nothing of a contractor they may not see (X1).
+// nothing of a contractor they may not see (X1): ids are global, and a 404
+// would tell anyone which ids other organisations use. A contractor that
+// does not exist grants no view, so it is 403 for everyone.
 func (s *Contractors) Contractor(ctx context.Context, actor gatehouse.Subject, id string) (Contractor, error) {
 	if err := validID("id", id); err != nil {
 		return Contractor{}, err
@@ -291,4 +293,42 @@ func (s *Contractors) Contractor(ctx context.Context, actor gatehouse.Subject, i
 		return Contractor{}, err
 	}
 	return Contractor{ID: id, Name: st.name(), AdminOnly: st.flag, Organisation: st.org}, nil
+}
+
+// ListContractors lists, for actor, a member of org, a page of org's
+// contractors (at most limit, default 1000, at most 10000, from the
+// Store's cursor) keeping those actor may view (K2, K3: a billing manager
+// sees none, R6), with the cursor of the next page when more may remain.
+// 404 when org does not exist; anyone off its team gets 403 naming member.
+func (s *Contractors) ListContractors(ctx context.Context, actor gatehouse.Subject, org string, limit int, cursor string) ([]Contractor, string, error) {
+	if err := validOrg("org", org); err != nil {
+		return nil, "", err
+	}
+	if err := s.requireOf(ctx, actor, org, gatehouse.PermMember); err != nil {
+		return nil, "", err
+	}
+	objs, next, err := s.viewablePage(ctx, actor, gatehouse.TypeContractor, org, limit, cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]Contractor, 0, len(objs))
+	for _, o := range objs {
+		rels, _, err := s.store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: o.Type, ResourceID: o.ID}, gatehouse.Consistency{})
+		if err != nil {
+			return nil, "", err
+		}
+		c := Contractor{ID: o.ID, Organisation: org}
+		for _, r := range rels {
+			switch r.Relation {
+			case gatehouse.RelAdminOnly:
+				c.AdminOnly = true
+			case gatehouse.LabelRelation:
+				if m, err := gatehouse.DecodeLabel(r.Subject.Object); err == nil {
+					c.Name = m["name"]
+				}
+			}
+		}
+		out = append(out, c)
+	}
+	return out, next, nil
 }
