@@ -232,6 +232,31 @@ func (c *Client) PatchContractor(ctx context.Context, id string, u ContractorPat
 	return &out, nil
 }
 
+// GetContractor reads the contractor id: its organisation, name and
+// admin-only flag, for those who may view it (K2, K3); anyone else gets
+// 403 naming view, whether or not it exists (X1).
+func (c *Client) GetContractor(ctx context.Context, id string) (*Contractor, error) {
+	var out Contractor
+	if err := c.get(ctx, "/v1/contractors/"+seg(id), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Abilities answers what the actor may do on object ("organisation:acme",
+// "contractor:c1", "change_request:cr1", "platform:provider") now: each
+// permission the operations on it require and whether the actor holds it,
+// and for a change request they may read, its transitions open to them by
+// operation id. Show only the actions it allows; each is decided again
+// when sent.
+func (c *Client) Abilities(ctx context.Context, object string) (*Abilities, error) {
+	var out Abilities
+	if err := c.get(ctx, "/v1/abilities", url.Values{"object": {object}}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // DeleteContractor deletes the contractor id; reason, if not empty, goes
 // to the audit trail.
 func (c *Client) DeleteContractor(ctx context.Context, id, reason string) (*WriteResult, error) {

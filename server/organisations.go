@@ -170,6 +170,29 @@ func handlePatchContractor(d Deps) op[wire.ContractorPatch, wire.Contractor] {
 	}
 }
 
+// handleGetContractor serves GET /v1/contractors/{id}.
+func handleGetContractor(d Deps) op[none, wire.Contractor] {
+	return func(ctx context.Context, in In[none]) (wire.Contractor, error) {
+		k, err := d.Workflow.Contractor(ctx, in.Actor, in.Path("id"))
+		return contractor(k), err
+	}
+}
+
+// handleAbilities serves GET /v1/abilities?object=type:id.
+func handleAbilities(d Deps) op[none, wire.Abilities] {
+	return func(ctx context.Context, in In[none]) (wire.Abilities, error) {
+		obj, err := gatehouse.ParseObject("object", in.Query("object"))
+		if err != nil {
+			return wire.Abilities{}, err
+		}
+		ab, err := d.Workflow.Abilities(ctx, in.Actor, obj)
+		if err != nil {
+			return wire.Abilities{}, err
+		}
+		return wire.Abilities{Object: ab.Object.String(), Permissions: ab.Permissions, Actions: ab.Actions}, nil
+	}
+}
+
 // handleDeleteContractor serves DELETE /v1/contractors/{id}.
 func handleDeleteContractor(d Deps) op[wire.ReasonRequest, written] {
 	return func(ctx context.Context, in In[wire.ReasonRequest]) (written, error) {
