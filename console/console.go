@@ -47,7 +47,9 @@ type DevUser struct {
 type Config struct {
 	// Workflow runs every action, with the API's permission checks.
 	Workflow *workflow.Service
-	// Store answers the lookups behind the lists.
+	// Store is what a confirmation's dry run (package dryrun) runs the
+	// workflow over; the console reads nothing from it itself: every read
+	// and every "may they" is a workflow method's (Abilities).
 	Store gatehouse.Store
 	// Audit is the audit trail the organisation's audit page lists (X2).
 	Audit gatehouse.AuditTrail
