@@ -147,7 +147,7 @@ func TestPathsEscapeAndStripUserType(t *testing.T) {
 	if _, err := c.GrantRole(ctx, "acme", "user:bob", "security_admin", client.PreviousBecomesAlternate()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.RemoveMember(ctx, "acme", "a|b"); err != nil {
+	if _, err := c.RemoveMember(ctx, "acme", "a|b", ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.RevokeException(ctx, "acme", "pat", "public_facing"); err != nil {
@@ -413,5 +413,52 @@ func TestParseRetryAfterDate(t *testing.T) {
 	var e *client.Error
 	if !errors.As(err, &e) || e.RetryAfter < 80*time.Second || e.RetryAfter > 91*time.Second {
 		t.Errorf("err = %#v, want RetryAfter about 90s", err)
+	}
+}
+
+// TestContractorAbilitiesAndReasons proves the calls of GET
+// /v1/contractors/{id} and GET /v1/abilities, and that revoke, remove and
+// delete contractor send their reason in a body, and none without one.
+func TestContractorAbilitiesAndReasons(t *testing.T) {
+	var got []string
+	c := MustServer(t, func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		got = append(got, r.Method+" "+r.URL.EscapedPath()+"?"+r.URL.RawQuery+" "+strings.TrimSpace(string(body)))
+		switch {
+		case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v1/contractors/"):
+			_, _ = io.WriteString(w, `{"id":"c1","organisation":"acme","name":"Northwind","adminOnly":true}`)
+		case r.Method == http.MethodGet:
+			_, _ = io.WriteString(w, `{"object":"change_request:cr1","permissions":{"view":true},"actions":{"authoriseChangeRequest":true}}`)
+		default:
+			w.WriteHeader(http.StatusNoContent)
+		}
+	})
+	ctx := t.Context()
+	k, err := c.GetContractor(ctx, "c1")
+	if err != nil || k.ID != "c1" || k.Organisation != "acme" || k.Name != "Northwind" || !k.AdminOnly {
+		t.Fatalf("GetContractor = %+v, %v", k, err)
+	}
+	ab, err := c.Abilities(ctx, "change_request:cr1")
+	if err != nil || ab.Object != "change_request:cr1" || !ab.Permissions["view"] || !ab.Actions["authoriseChangeRequest"] {
+		t.Fatalf("Abilities = %+v, %v", ab, err)
+	}
+	if _, err := c.RevokeRole(ctx, "acme", "bob", "it_admin", "left"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RemoveMember(ctx, "acme", "bob", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteContractor(ctx, "c1", "a duplicate"); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"GET /v1/contractors/c1? ",
+		"GET /v1/abilities?object=change_request%3Acr1 ",
+		`DELETE /v1/organisations/acme/members/bob/roles/it_admin? {"reason":"left"}`,
+		"DELETE /v1/organisations/acme/members/bob? ",
+		`DELETE /v1/contractors/c1? {"reason":"a duplicate"}`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("requests:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -28,7 +28,7 @@ type (
 // precondition as for real, so a refusal comes back as the same error.
 //
 //	dr, err := c.DryRun(func(c *client.Client) error {
-//		_, err := c.RemoveMember(ctx, "brightcis", "carla")
+//		_, err := c.RemoveMember(ctx, "brightcis", "carla", "")
 //		return err
 //	})
 //

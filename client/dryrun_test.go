@@ -25,7 +25,7 @@ func TestDryRun_X7(t *testing.T) {
 		wantQuery string
 	}{
 		{"RemoveMember_DELETE", func(c *client.Client) error {
-			w, err := c.RemoveMember(t.Context(), "brightcis", "carla")
+			w, err := c.RemoveMember(t.Context(), "brightcis", "carla", "")
 			if err == nil && w.ZedToken != "" {
 				t.Errorf("a dry run answered a ZedToken %q", w.ZedToken)
 			}
@@ -106,7 +106,7 @@ func TestDryRunRefusals(t *testing.T) {
 	}, client.WithActor("mallory"))
 	ctx := t.Context()
 
-	_, err := c.DryRun(func(c *client.Client) error { _, err := c.RemoveMember(ctx, "acme", "bob"); return err })
+	_, err := c.DryRun(func(c *client.Client) error { _, err := c.RemoveMember(ctx, "acme", "bob", ""); return err })
 	if e := (*client.Error)(nil); !errors.As(err, &e) || e.Status != http.StatusForbidden {
 		t.Errorf("refused dry run: err = %v, want the 403", err)
 	}
@@ -114,18 +114,18 @@ func TestDryRunRefusals(t *testing.T) {
 		t.Errorf("no write: err = %v", err)
 	}
 	_, err = c.DryRun(func(c *client.Client) error {
-		_, _ = c.RemoveMember(ctx, "globex", "bob")
-		_, err := c.RemoveMember(ctx, "globex", "pat")
+		_, _ = c.RemoveMember(ctx, "globex", "bob", "")
+		_, err := c.RemoveMember(ctx, "globex", "pat", "")
 		return err
 	})
 	if err == nil || !strings.Contains(err.Error(), "2 writes") {
 		t.Errorf("two writes: err = %v", err)
 	}
-	_, err = c.DryRun(func(c *client.Client) error { _, err := c.RemoveMember(ctx, "old", "bob"); return err })
+	_, err = c.DryRun(func(c *client.Client) error { _, err := c.RemoveMember(ctx, "old", "bob", ""); return err })
 	if err == nil || !strings.Contains(err.Error(), "not a dry run") {
 		t.Errorf("server ignored dryRun: err = %v", err)
 	}
-	if _, err := c.RemoveMember(ctx, "globex", "bob"); err != nil || lastQuery.Load() != "" {
+	if _, err := c.RemoveMember(ctx, "globex", "bob", ""); err != nil || lastQuery.Load() != "" {
 		t.Errorf("after DryRun, c sent %q (%v), want a real write", lastQuery.Load(), err)
 	}
 }

@@ -157,15 +157,17 @@ func (c *Client) GrantRole(ctx context.Context, org, user, role string, opts ...
 	return c.put(ctx, memberPath(org, user)+"/roles/"+seg(role), g.query, body)
 }
 
-// RevokeRole takes the role in org away from user.
-func (c *Client) RevokeRole(ctx context.Context, org, user, role string) (*WriteResult, error) {
-	return c.del(ctx, memberPath(org, user)+"/roles/"+seg(role))
+// RevokeRole takes the role in org away from user; reason, if not empty,
+// goes to the audit trail.
+func (c *Client) RevokeRole(ctx context.Context, org, user, role, reason string) (*WriteResult, error) {
+	return c.delWith(ctx, memberPath(org, user)+"/roles/"+seg(role), nil, reasonBody(reason))
 }
 
 // RemoveMember removes user from org with all their roles, designations
-// and exceptions at once (T1).
-func (c *Client) RemoveMember(ctx context.Context, org, user string) (*WriteResult, error) {
-	return c.del(ctx, memberPath(org, user))
+// and exceptions at once (T1); reason, if not empty, goes to the audit
+// trail.
+func (c *Client) RemoveMember(ctx context.Context, org, user, reason string) (*WriteResult, error) {
+	return c.delWith(ctx, memberPath(org, user), nil, reasonBody(reason))
 }
 
 // SetDesignation gives the team member user the designation in org
@@ -189,6 +191,15 @@ func designationBody(reason string) any {
 		return nil
 	}
 	return wire.DesignationRequest{Reason: reason}
+}
+
+// reasonBody is the optional body of a revocation, a removal or a
+// contractor's deletion: none without a reason.
+func reasonBody(reason string) any {
+	if reason == "" {
+		return nil
+	}
+	return wire.ReasonRequest{Reason: reason}
 }
 
 // EditOrganisation changes the details of org (O7: holders of
@@ -221,9 +232,35 @@ func (c *Client) PatchContractor(ctx context.Context, id string, u ContractorPat
 	return &out, nil
 }
 
-// DeleteContractor deletes the contractor id.
-func (c *Client) DeleteContractor(ctx context.Context, id string) (*WriteResult, error) {
-	return c.del(ctx, "/v1/contractors/"+seg(id))
+// GetContractor reads the contractor id: its organisation, name and
+// admin-only flag, for those who may view it (K2, K3); anyone else gets
+// 403 naming view, whether or not it exists (X1).
+func (c *Client) GetContractor(ctx context.Context, id string) (*Contractor, error) {
+	var out Contractor
+	if err := c.get(ctx, "/v1/contractors/"+seg(id), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Abilities answers what the actor may do on object ("organisation:acme",
+// "contractor:c1", "change_request:cr1", "platform:provider") now: each
+// permission the operations on it require and whether the actor holds it,
+// and for a change request they may read, its transitions open to them by
+// operation id. Show only the actions it allows; each is decided again
+// when sent.
+func (c *Client) Abilities(ctx context.Context, object string) (*Abilities, error) {
+	var out Abilities
+	if err := c.get(ctx, "/v1/abilities", url.Values{"object": {object}}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// DeleteContractor deletes the contractor id; reason, if not empty, goes
+// to the audit trail.
+func (c *Client) DeleteContractor(ctx context.Context, id, reason string) (*WriteResult, error) {
+	return c.delWith(ctx, "/v1/contractors/"+seg(id), nil, reasonBody(reason))
 }
 
 // CreateInvoice creates the invoice inv.ID in org.

@@ -55,6 +55,8 @@ type (
 	AuditLog = wire.AuditLog
 	// Organisation is a client organisation of the provider.
 	Organisation = wire.Organisation
+	// Abilities is what the actor may do on one object now.
+	Abilities = wire.Abilities
 	// Ownership is the owner after a transfer.
 	Ownership = wire.Ownership
 	// Member is one person on a team with their roles, when each role that

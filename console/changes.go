@@ -5,11 +5,11 @@ import (
 	"net/url"
 
 	"github.com/gatehouse-authz/gatehouse"
-	"github.com/gatehouse-authz/gatehouse/workflow"
 )
 
 // crActions are the forms of a change request's page beyond authorise,
-// reject and withdraw, offered by what the actor holds on it now.
+// reject and withdraw, offered where the workflow's Abilities on it says
+// the actor may make the transition now.
 type crActions struct {
 	// Flag: raise_flags, and a flag is still down (C15).
 	Flag bool
@@ -20,22 +20,6 @@ type crActions struct {
 	Confirm bool
 }
 
-// crActionsOf returns the actions actor may be offered on the open request cr.
-func (c *console) crActionsOf(r *http.Request, cr workflow.ChangeRequest, actor gatehouse.Subject) (crActions, error) {
-	if !cr.Open() {
-		return crActions{}, nil
-	}
-	perms, err := c.can(r, gatehouse.ChangeRequestRef(cr.ID), actor, gatehouse.PermRaiseFlags, gatehouse.PermOverride, gatehouse.PermConfirmOverride)
-	if err != nil {
-		return crActions{}, err
-	}
-	return crActions{
-		Flag:     perms[gatehouse.PermRaiseFlags] && (!cr.SubstantialSecurity || !cr.SubstantialCharge),
-		Override: perms[gatehouse.PermOverride] && cr.OverrideBy == nil && cr.Needs(workflow.NeedAuthorisation),
-		Confirm:  perms[gatehouse.PermConfirmOverride] && cr.OverrideBy != nil && cr.OverrideConfirmedBy == nil,
-	}, nil
-}
-
 // viewRefusal adds to refused, ChangeRequest's refusal of actor's view of
 // the request id, who may view a request, and, when actor may raise its
 // flags all the same (C15: approvers of charges or security hold
@@ -44,11 +28,11 @@ func (c *console) crActionsOf(r *http.Request, cr workflow.ChangeRequest, actor 
 // is not said: that is part of what they may not read.
 func (c *console) viewRefusal(r *http.Request, actor gatehouse.Subject, id string, refused error) error {
 	hint := "A change request is shown to its requester, to holders of view_reports, to provider staff and to whoever is asked to authorise or approve it (C14). You are none of these for this one, so it is in none of your lists either."
-	flags, err := c.allowed(r, gatehouse.ChangeRequestRef(id), gatehouse.PermRaiseFlags, actor)
+	ab, err := c.cfg.Workflow.Abilities(r.Context(), actor, gatehouse.ChangeRequestRef(id))
 	if err != nil {
 		return err
 	}
-	if flags {
+	if ab.Can(gatehouse.PermRaiseFlags) {
 		hint += " While it is open you may still raise its flags (C15: raise_flags), but only by its id, through the API's POST /v1/change-requests/" + id + "/flags: the console offers a request's forms only on its page."
 	}
 	return hinted{error: refused, hint: hint}

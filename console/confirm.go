@@ -1,7 +1,6 @@
 package console
 
 import (
-	"context"
 	"net/http"
 	"slices"
 	"strings"
@@ -112,35 +111,6 @@ func (c *console) confirmed(w http.ResponseWriter, r *http.Request, a actorCtx, 
 	}
 	c.render(w, r, http.StatusOK, "confirm", view{Title: "Confirm: " + doing, User: a.s.User, CSRF: c.seal.csrf(a.s), Org: cf.org, Data: d})
 	return false
-}
-
-// reasoned is a Store whose audited writes carry reason when the
-// workflow gives none: Revoke, Remove and Delete contractor take a reason
-// on their confirmation, which the API's routes for them do not.
-type reasoned struct {
-	gatehouse.Store
-	reason string
-}
-
-func (s reasoned) Write(ctx context.Context, w gatehouse.Write) (string, error) {
-	if w.Audit.Action != "" && w.Audit.Reason == "" {
-		w.Audit.Reason = s.reason
-	}
-	return s.Store.Write(ctx, w)
-}
-
-func (s reasoned) DeleteMatching(ctx context.Context, fs []gatehouse.Filter, a gatehouse.Audit) (int, string, error) {
-	if a.Action != "" && a.Reason == "" {
-		a.Reason = s.reason
-	}
-	return s.Store.DeleteMatching(ctx, fs, a)
-}
-
-// withReason returns the workflow over a Store whose audited writes
-// carry the form's reason, or, left blank, one saying that none was
-// given and which console action made the change (reasonOr).
-func (c *console) withReason(r *http.Request, action string) *workflow.Service {
-	return c.cfg.Workflow.Over(reasoned{Store: c.cfg.Store, reason: reasonOr(r, action)})
 }
 
 // changeWords says a relationship a dry run changes: as inWords, but a

@@ -47,7 +47,9 @@ type DevUser struct {
 type Config struct {
 	// Workflow runs every action, with the API's permission checks.
 	Workflow *workflow.Service
-	// Store answers the lookups behind the lists.
+	// Store is what a confirmation's dry run (package dryrun) runs the
+	// workflow over; the console reads nothing from it itself: every read
+	// and every "may they" is a workflow method's (Abilities).
 	Store gatehouse.Store
 	// Audit is the audit trail the organisation's audit page lists (X2).
 	Audit gatehouse.AuditTrail
@@ -280,34 +282,22 @@ type shownLink struct {
 // awaitingLabel is the navigation's link to what awaits the reader.
 const awaitingLabel = "Awaiting me"
 
-// navOf returns the links of org's navigation that actor may open, decided
-// by one bulk check (can) of every permission orgNav names, at the head
-// revision as the pages check, the one of the page r asks marked current
-// and the requests awaiting the actor counted. The navigation only saves
-// a person a refusal: a check that fails shows every link (the pages still
+// navOf returns the links of org's navigation that actor may open, as the
+// workflow's Abilities on org answers them (at the head revision, as the
+// pages check), the one of the page r asks marked current and the
+// requests awaiting the actor counted. The navigation only saves a person
+// a refusal: an answer that fails shows every link (the pages still
 // decide) and is logged at debug, and never fails the page.
 func (c *console) navOf(r *http.Request, org string, actor gatehouse.Subject) []shownLink {
-	var perms []string
-	for _, l := range orgNav {
-		for _, p := range l.AnyOf {
-			if !slices.Contains(perms, p) {
-				perms = append(perms, p)
-			}
-		}
-	}
-	// open holds the permissions held; if the check fails, every one.
-	open, err := c.can(r, gatehouse.OrganisationRef(org), actor, perms...)
+	ab, err := c.cfg.Workflow.Abilities(r.Context(), actor, gatehouse.OrganisationRef(org))
+	open := func(p string) bool { return err != nil || ab.Can(p) }
 	if err != nil {
-		c.cfg.Log.DebugContext(r.Context(), "console: the navigation's check failed; showing every link", "org", org, "actor", actor.String(), "err", err)
-		open = make(map[string]bool, len(perms))
-		for _, p := range perms {
-			open[p] = true
-		}
+		c.cfg.Log.DebugContext(r.Context(), "console: the navigation's abilities failed; showing every link", "org", org, "actor", actor.String(), "err", err)
 	}
 	base := basePath + "/organisations/" + url.PathEscape(org)
 	var out []shownLink
 	for _, l := range orgNav {
-		if slices.ContainsFunc(l.AnyOf, func(p string) bool { return open[p] }) {
+		if slices.ContainsFunc(l.AnyOf, open) {
 			link := shownLink{Label: l.Label, Href: base + l.Suffix}
 			if l.Label == awaitingLabel {
 				link.Count = c.awaitingCount(r, org, actor)

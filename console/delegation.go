@@ -3,6 +3,7 @@ package console
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse-authz/gatehouse"
@@ -41,30 +42,29 @@ func (c *console) handleSecurityAdmins(w http.ResponseWriter, r *http.Request, a
 			return
 		}
 	}
-	perms, cerr := c.can(r, gatehouse.OrganisationRef(org), a.actor,
-		gatehouse.PermDelegateSecurityAdmin, gatehouse.PermDelegateAlternateSecurityAdmin, gatehouse.PermProviderStaff)
+	ab, cerr := c.cfg.Workflow.Abilities(ctx, a.actor, gatehouse.OrganisationRef(org))
 	if cerr != nil {
 		c.fail(w, r, a, org, cerr)
 		return
 	}
-	d.CanSA, d.CanASA, d.Staff = perms[gatehouse.PermDelegateSecurityAdmin], perms[gatehouse.PermDelegateAlternateSecurityAdmin], perms[gatehouse.PermProviderStaff]
+	d.CanSA, d.CanASA, d.Staff = ab.Can(gatehouse.PermDelegateSecurityAdmin), ab.Can(gatehouse.PermDelegateAlternateSecurityAdmin), ab.Can(gatehouse.PermProviderStaff)
 	if !d.Member && !d.Staff {
 		c.fail(w, r, a, "", err)
 		return
 	}
 	if d.Member {
 		d.Name = o.Name
-		for _, slot := range []struct {
-			role string
-			into *[]gatehouse.Subject
-		}{{gatehouse.RoleSecurityAdmin, &d.SA}, {gatehouse.RoleAlternateSecurityAdmin, &d.ASA}} {
-			rels, _, err := c.cfg.Store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: gatehouse.TypeOrganisation, ResourceID: org, Relation: slot.role}, gatehouse.Consistency{FullyConsistent: true})
-			if err != nil {
-				c.fail(w, r, a, org, err)
-				return
+		members, _, err := c.cfg.Workflow.Members(ctx, a.actor, org)
+		if err != nil {
+			c.fail(w, r, a, org, err)
+			return
+		}
+		for _, m := range members {
+			if slices.Contains(m.Roles, gatehouse.RoleSecurityAdmin) {
+				d.SA = append(d.SA, m.User)
 			}
-			for _, rel := range rels {
-				*slot.into = append(*slot.into, rel.Subject)
+			if slices.Contains(m.Roles, gatehouse.RoleAlternateSecurityAdmin) {
+				d.ASA = append(d.ASA, m.User)
 			}
 		}
 	}

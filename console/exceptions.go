@@ -27,7 +27,7 @@ func (c *console) handleExceptions(w http.ResponseWriter, r *http.Request, a act
 		c.fail(w, r, a, org, err)
 		return
 	}
-	isMain, err := c.allowed(r, gatehouse.OrganisationRef(org), gatehouse.PermMainContacts, a.actor)
+	ab, err := c.cfg.Workflow.Abilities(r.Context(), a.actor, gatehouse.OrganisationRef(org))
 	if err != nil {
 		c.fail(w, r, a, org, err)
 		return
@@ -41,7 +41,7 @@ func (c *console) handleExceptions(w http.ResponseWriter, r *http.Request, a act
 		Main       bool
 		Kinds      []string
 		Next       string
-	}{list, isMain, nonStandardKinds(), next}})
+	}{list, ab.Can(gatehouse.PermMainContacts), nonStandardKinds(), next}})
 }
 
 // handleGrantException serves POST /console/organisations/{org}/exceptions:
@@ -85,89 +85,36 @@ func (c *console) handleRevokeException(w http.ResponseWriter, r *http.Request, 
 	done(w, r, basePath+"/organisations/"+url.PathEscape(org)+"/exceptions", "unexcepted")
 }
 
-// declaration is one always-substantial declaration (C15): a kind, or one
-// target of it, and which flags requests of it get when filed.
-type declaration struct {
-	Kind, Target     string
-	Security, Charge bool
-	// key orders declarations and pages them.
-	key string
-}
-
-// declarations reads org's always-substantial declarations, ordered by
-// kind and target.
-func (c *console) declarations(r *http.Request, org string) ([]declaration, error) {
-	byObj := map[gatehouse.Object]*declaration{}
-	for _, typ := range []string{gatehouse.TypeChangeKind, gatehouse.TypeChangeTarget} {
-		for _, rel := range []string{gatehouse.RelAlwaysSecurity, gatehouse.RelAlwaysCharge} {
-			rels, _, err := c.cfg.Store.ReadRelationships(r.Context(), gatehouse.Filter{ResourceType: typ, IDPrefix: org + "/", Relation: rel}, gatehouse.Consistency{FullyConsistent: true})
-			if err != nil {
-				return nil, err
-			}
-			for _, x := range rels {
-				// <org>/<kind> or <org>/<kind>/<type>/<id>
-				parts := strings.SplitN(x.Resource.ID, "/", 4)
-				if len(parts) < 2 || parts[0] != org {
-					continue
-				}
-				d := byObj[x.Resource]
-				if d == nil {
-					d = &declaration{Kind: parts[1]}
-					if len(parts) == 4 {
-						d.Target = parts[2] + ":" + parts[3]
-					}
-					d.key = d.Kind + "|" + d.Target
-					byObj[x.Resource] = d
-				}
-				if rel == gatehouse.RelAlwaysSecurity {
-					d.Security = true
-				} else {
-					d.Charge = true
-				}
-			}
-		}
-	}
-	out := make([]declaration, 0, len(byObj))
-	for _, d := range byObj {
-		out = append(out, *d)
-	}
-	slices.SortFunc(out, func(a, b declaration) int { return strings.Compare(a.key, b.key) })
-	return out, nil
-}
-
 // handleSubstantial serves GET /console/organisations/{org}/substantial:
 // the kinds (and targets) declared always substantial, a page at a time
 // (after=<kind|target>), and the forms to declare and lift them, for
-// holders of manage_members, who alone may change them (C15). The API has
-// no read of its own for them; anyone else gets 403 naming manage_members.
+// holders of manage_members, who alone may change them (C15): the
+// workflow's ListAlwaysSubstantial, which refuses anyone else with 403
+// naming manage_members.
 func (c *console) handleSubstantial(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	org := r.PathValue("org")
 	if _, err := c.cfg.Workflow.GetOrganisation(r.Context(), a.actor, org); err != nil {
 		c.fail(w, r, a, "", err)
 		return
 	}
-	if err := c.require(r, gatehouse.OrganisationRef(org), gatehouse.PermManageMembers, a.actor); err != nil {
-		c.fail(w, r, a, org, err)
-		return
-	}
-	all, err := c.declarations(r, org)
+	all, err := c.cfg.Workflow.ListAlwaysSubstantial(r.Context(), a.actor, org)
 	if err != nil {
 		c.fail(w, r, a, org, err)
 		return
 	}
 	after := r.URL.Query().Get("after")
-	start, _ := slices.BinarySearchFunc(all, after, func(d declaration, k string) int { return strings.Compare(d.key, k) })
-	if start < len(all) && all[start].key == after {
+	start, _ := slices.BinarySearchFunc(all, after, func(d workflow.Declaration, k string) int { return strings.Compare(d.Key(), k) })
+	if start < len(all) && all[start].Key() == after {
 		start++
 	}
 	page := all[start:]
 	next := ""
 	if len(page) > pageSize {
 		page = page[:pageSize]
-		next = "?after=" + url.QueryEscape(page[len(page)-1].key)
+		next = "?after=" + url.QueryEscape(page[len(page)-1].Key())
 	}
 	c.render(w, r, http.StatusOK, "substantial", view{Title: "Always-substantial kinds of " + org, Org: org, Done: doneOf(r), Data: struct {
-		Declarations []declaration
+		Declarations []workflow.Declaration
 		Kinds        []string
 		Next         string
 	}{page, gatehouse.Kinds(), next}})

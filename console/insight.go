@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/workflow"
 )
 
 // auditFilter is the audit page's filter, as its form and links carry it.
@@ -45,12 +46,6 @@ func parseDay(field, s string, until bool) (time.Time, error) {
 	return t, nil
 }
 
-// allowed checks sub's permission on res, fully consistent, as a guard.
-func (c *console) allowed(r *http.Request, res gatehouse.Object, permission string, sub gatehouse.Subject) (bool, error) {
-	res2, err := c.cfg.Store.Check(r.Context(), gatehouse.CheckRequest{Resource: res, Permission: permission, Subject: sub, Consistency: gatehouse.Consistency{FullyConsistent: true}})
-	return res2.Allowed, err
-}
-
 // handleAudit serves GET /console/organisations/{org}/audit: the
 // organisation's audit trail (X2), newest first, filtered by actor,
 // action and time, a page at a time; only for holders of view_reports.
@@ -83,12 +78,10 @@ func (c *console) handleAudit(w http.ResponseWriter, r *http.Request, a actorCtx
 // auditQuery is the audit trail's query of r's filter for org, the
 // filter as the page shows it, and the guard of the audit page and its
 // export: only holders of view_reports read it (X2), and a filter that
-// does not parse is refused naming its field, as the API's is.
+// does not parse is refused naming its field, as the API's is. The guard
+// is the workflow's (RequireTrail).
 func (c *console) auditQuery(r *http.Request, a actorCtx, org string) (auditFilter, gatehouse.AuditQuery, error) {
-	ok, err := c.allowed(r, gatehouse.OrganisationRef(org), gatehouse.PermViewReports, a.actor)
-	if err == nil && !ok {
-		err = gatehouse.Forbidden(a.actor, gatehouse.PermViewReports, gatehouse.OrganisationRef(org))
-	}
+	err := c.cfg.Workflow.RequireTrail(r.Context(), a.actor, org)
 	q := r.URL.Query()
 	f := auditFilter{Actor: strings.TrimSpace(q.Get("actor")), Action: q.Get("action"), Since: q.Get("since"), Until: q.Get("until")}
 	aq := gatehouse.AuditQuery{Organisation: org, Action: f.Action}
@@ -135,30 +128,13 @@ func inWords(rel gatehouse.Relationship) string {
 	return sub + verb + strings.ReplaceAll(rel.Relation, "_", " ") + " of " + rel.Resource.String()
 }
 
-// definitionLine returns the schema line that defines permission (or
-// relation) name on type typ, trimmed, or "" when there is none.
-func definitionLine(schema, typ, name string) string {
-	in := false
-	for line := range strings.Lines(schema) {
-		t := strings.TrimSpace(line)
-		if strings.HasPrefix(t, "definition ") {
-			in = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(t, "definition "), "{")) == typ
-			continue
-		}
-		if in && (strings.HasPrefix(t, "permission "+name+" ") || strings.HasPrefix(t, "relation "+name+":")) {
-			return t
-		}
-	}
-	return ""
-}
-
 // whyQuery is the Why? page's question as its form carries it.
 type whyQuery struct{ Resource, Permission, Subject string }
 
 // handleWhy serves GET /console/why?resource=&permission=&subject=: each
-// chain of relationships (Store.Explain) that grants the permission, in
-// words, or for a denial what is missing. Anyone may ask about themselves;
-// only provider staff may ask about another subject.
+// chain of relationships that grants the permission, in words, or for a
+// denial what is missing: the workflow's Why, which lets anyone ask about
+// themselves and only provider staff about another subject.
 func (c *console) handleWhy(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	q := r.URL.Query()
 	wq := whyQuery{Resource: strings.TrimSpace(q.Get("resource")), Permission: strings.TrimSpace(q.Get("permission")), Subject: strings.TrimSpace(q.Get("subject"))}
@@ -185,21 +161,10 @@ func (c *console) handleWhy(w http.ResponseWriter, r *http.Request, a actorCtx) 
 	if err == nil {
 		sub, err = gatehouse.ParseSubject("subject", wq.Subject)
 	}
-	if err == nil && !gatehouse.ValidRelation(wq.Permission) {
-		err = gatehouse.Invalid("permission", "%q is not a valid permission name", wq.Permission)
+	var ex workflow.Why
+	if err == nil {
+		ex, err = c.cfg.Workflow.Why(r.Context(), a.actor, gatehouse.CheckRequest{Resource: res, Permission: wq.Permission, Subject: sub})
 	}
-	if err == nil && sub != a.actor {
-		var staff bool
-		staff, err = c.allowed(r, gatehouse.Provider, gatehouse.PermStaffMember, a.actor)
-		if err == nil && !staff {
-			err = gatehouse.Forbidden(a.actor, gatehouse.PermStaffMember, gatehouse.Provider)
-		}
-	}
-	if err != nil {
-		c.fail(w, r, a, "", err)
-		return
-	}
-	ex, err := c.cfg.Store.Explain(r.Context(), gatehouse.CheckRequest{Resource: res, Permission: wq.Permission, Subject: sub})
 	if err != nil {
 		c.fail(w, r, a, "", err)
 		return
@@ -214,9 +179,7 @@ func (c *console) handleWhy(w http.ResponseWriter, r *http.Request, a actorCtx) 
 	}
 	if !ex.Allowed {
 		ans.Missing = "No relationship grants " + sub.String() + " permission " + wq.Permission + " on " + res.String() + "."
-		if text, err := c.cfg.Store.ReadSchema(r.Context()); err == nil {
-			ans.Definition = definitionLine(text, res.Type, wq.Permission)
-		}
+		ans.Definition = ex.Definition
 	}
 	data.Answer = ans
 	c.render(w, r, http.StatusOK, "why", view{Title: "Why?", Data: data})

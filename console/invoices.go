@@ -8,14 +8,12 @@ import (
 	"github.com/gatehouse-authz/gatehouse/workflow"
 )
 
-// invoiceRow is one invoice of the list.
-type invoiceRow struct{ ID, Amount, Currency string }
-
 // handleInvoices serves GET /console/organisations/{org}/invoices: the
-// organisation's invoices the actor may view (invoice#view, K3), a page at
-// a time, and the create form for holders of manage_billing. Outsiders are
-// refused as GetOrganisation refuses them; members without view_billing
-// (a CIS processor, R5; an IT admin; a member designated
+// organisation's invoices the actor may view (the workflow's
+// ListInvoices: invoice#view, K3), a page at a time, and the create form
+// where Abilities on the organisation says the actor holds manage_billing.
+// Outsiders are refused as GetOrganisation refuses them; members without
+// view_billing (a CIS processor, R5; an IT admin; a member designated
 // no_financial_access, R7) get 403 naming it.
 func (c *console) handleInvoices(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	org := r.PathValue("org")
@@ -25,45 +23,25 @@ func (c *console) handleInvoices(w http.ResponseWriter, r *http.Request, a actor
 		c.fail(w, r, a, "", err)
 		return
 	}
-	orgRef := gatehouse.OrganisationRef(org)
-	if err := c.require(r, orgRef, gatehouse.PermViewBilling, a.actor); err != nil {
-		c.fail(w, r, a, org, err)
-		return
-	}
-	// invoice#view is view_billing today; checked per invoice all the
-	// same, so the list is exactly what K3 lets the actor see.
-	page, err := c.objectsOf(r, gatehouse.TypeInvoice, org, r.URL.Query().Get("cursor"), a.actor, gatehouse.PermManageBilling)
+	list, cursor, err := c.cfg.Workflow.ListInvoices(ctx, a.actor, org, pageSize, r.URL.Query().Get("cursor"))
 	if err != nil {
 		c.fail(w, r, a, org, err)
 		return
 	}
-	rows := []invoiceRow{}
-	for i, rel := range page.Relationships {
-		if !page.Viewable[i] {
-			continue
-		}
-		row := invoiceRow{ID: rel.Resource.ID}
-		labels, _, err := c.cfg.Store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: gatehouse.TypeInvoice, ResourceID: rel.Resource.ID, Relation: gatehouse.LabelRelation}, gatehouse.Consistency{})
-		if err != nil {
-			c.fail(w, r, a, org, err)
-			return
-		}
-		for _, l := range labels {
-			if m, err := gatehouse.DecodeLabel(l.Subject.Object); err == nil {
-				row.Amount, row.Currency = m["amount"], m["currency"]
-			}
-		}
-		rows = append(rows, row)
+	ab, err := c.cfg.Workflow.Abilities(ctx, a.actor, gatehouse.OrganisationRef(org))
+	if err != nil {
+		c.fail(w, r, a, org, err)
+		return
 	}
 	next := ""
-	if page.Cursor != "" {
-		next = "?cursor=" + url.QueryEscape(page.Cursor)
+	if cursor != "" {
+		next = "?cursor=" + url.QueryEscape(cursor)
 	}
 	c.render(w, r, http.StatusOK, "invoices", view{Title: o.Name + ": invoices", Org: org, Done: doneOf(r), Data: struct {
-		Invoices []invoiceRow
+		Invoices []workflow.Invoice
 		Manage   bool
 		Next     string
-	}{rows, page.Manage, next}})
+	}{list, ab.Can(gatehouse.PermManageBilling), next}})
 }
 
 // handleCreateInvoice serves POST /console/organisations/{org}/invoices:

@@ -11,29 +11,12 @@ import (
 )
 
 // memberActions is which of the members page's forms the actor may use:
-// for each permission on the organisation that the workflow checks before
-// a grant, a revocation, a removal or a designation (workflow.RolePermission,
-// RemovalPermissions, DesignationPermission), whether the actor holds it.
-// The page offers only what it allows; the workflow decides each action
-// again when it is sent.
+// the workflow's Abilities on the organisation, each permission it
+// checks before a grant, a revocation, a removal or a designation
+// (workflow.RolePermission, RemovalPermissions, DesignationPermission)
+// and whether the actor holds it. The page offers only what it allows;
+// the workflow decides each action again when it is sent.
 type memberActions map[string]bool
-
-// memberPermissions are the permissions memberActions reads.
-func memberPermissions() []string {
-	ps := []string{gatehouse.PermManageTeamMembers, gatehouse.PermManageMembers, gatehouse.PermViewReports, gatehouse.PermProviderStaff}
-	add := func(p string) {
-		if !slices.Contains(ps, p) {
-			ps = append(ps, p)
-		}
-	}
-	for _, r := range gatehouse.Roles() {
-		add(workflow.RolePermission(r))
-	}
-	for _, d := range gatehouse.Designations() {
-		add(workflow.DesignationPermission(d))
-	}
-	return ps
-}
 
 // Role reports whether the actor may grant and revoke role; nobody may
 // the owner's (O4, O6).
@@ -124,12 +107,12 @@ func (c *console) handleMembers(w http.ResponseWriter, r *http.Request, a actorC
 		}
 		d.Member = false
 	}
-	perms, cerr := c.can(r, gatehouse.OrganisationRef(org), a.actor, memberPermissions()...)
+	ab, cerr := c.cfg.Workflow.Abilities(ctx, a.actor, gatehouse.OrganisationRef(org))
 	if cerr != nil {
 		c.fail(w, r, a, org, cerr)
 		return
 	}
-	d.Can = perms
+	d.Can = ab.Permissions
 	if !d.Member && !d.Can.Staff() {
 		c.fail(w, r, a, "", err)
 		return

@@ -49,12 +49,12 @@ type orgRow struct{ ID, Name string }
 // each list a page at a time (cursor, staff_cursor).
 func (c *console) handleOrganisations(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	q := r.URL.Query()
-	rows, next, err := c.organisations(r, a, gatehouse.PermMember, q.Get("cursor"), "cursor", true)
+	rows, next, err := c.organisations(r, a, false, q.Get("cursor"), "cursor")
 	if err != nil {
 		c.fail(w, r, a, "", err)
 		return
 	}
-	staff, staffNext, err := c.organisations(r, a, gatehouse.PermProviderStaff, q.Get("staff_cursor"), "staff_cursor", false)
+	staff, staffNext, err := c.organisations(r, a, true, q.Get("staff_cursor"), "staff_cursor")
 	if err != nil {
 		c.fail(w, r, a, "", err)
 		return
@@ -65,31 +65,27 @@ func (c *console) handleOrganisations(w http.ResponseWriter, r *http.Request, a 
 	}{rows, staff, next, staffNext}})
 }
 
-// organisations returns a page of the organisations on which the actor
-// holds permission, by name when named (as GetOrganisation names them to
-// a member) or else by id (the API tells staff off the team no name), and
-// the query of the next page, in param, when there may be more.
-func (c *console) organisations(r *http.Request, a actorCtx, permission, cursor, param string, named bool) ([]orgRow, string, error) {
-	res, err := c.cfg.Store.LookupResources(r.Context(), gatehouse.LookupResourcesRequest{
-		ResourceType: gatehouse.TypeOrganisation, Permission: permission, Subject: a.actor,
-		Limit: pageSize, Cursor: cursor,
-	})
+// organisations returns a page of the organisations the actor is on the
+// team of, by name (as GetOrganisation names them to a member), or, with
+// staff, those they serve, by id (the API tells staff off the team no
+// name): the workflow's ListOrganisations. The query of the next page, in
+// param, is set when there may be more.
+func (c *console) organisations(r *http.Request, a actorCtx, staff bool, cursor, param string) ([]orgRow, string, error) {
+	orgs, cursor, err := c.cfg.Workflow.ListOrganisations(r.Context(), a.actor, staff, pageSize, cursor)
 	if err != nil {
 		return nil, "", err
 	}
-	rows := make([]orgRow, 0, len(res.Resources))
-	for _, o := range res.Resources {
+	rows := make([]orgRow, 0, len(orgs))
+	for _, o := range orgs {
 		row := orgRow{ID: o.ID, Name: o.ID}
-		if named {
-			if org, err := c.cfg.Workflow.GetOrganisation(r.Context(), a.actor, o.ID); err == nil && org.Name != "" {
-				row.Name = org.Name
-			}
+		if o.Name != "" {
+			row.Name = o.Name
 		}
 		rows = append(rows, row)
 	}
 	next := ""
-	if res.Cursor != "" && len(res.Resources) == pageSize {
-		next = "?" + url.Values{param: {res.Cursor}}.Encode()
+	if cursor != "" {
+		next = "?" + url.Values{param: {cursor}}.Encode()
 	}
 	return rows, next, nil
 }
@@ -139,15 +135,16 @@ func (c *console) newcomer(r *http.Request, a actorCtx, org string, user gatehou
 // confirmed first (confirmed), with the reason the confirmation asks.
 func (c *console) handleRevokeRole(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	org, user, role := r.PathValue("org"), gatehouse.User(r.PathValue("user")), r.PathValue("role")
+	reason := reasonOr(r, "Revoke on the console's members page")
 	revoke := func(wf *workflow.Service) error {
-		_, err := wf.RevokeRole(r.Context(), a.actor, org, user, role)
+		_, err := wf.RevokeRole(r.Context(), a.actor, org, user, role, reason)
 		return err
 	}
 	back := basePath + "/organisations/" + url.PathEscape(org)
 	if !c.confirmed(w, r, a, confirmation{org: org, doing: "Revoking " + role + " from " + user.ID, back: back, page: c.handleMembers}, revoke) {
 		return
 	}
-	if err := revoke(c.withReason(r, "Revoke on the console's members page")); err != nil {
+	if err := revoke(c.cfg.Workflow); err != nil {
 		c.refuse(w, r, a, org, err, "", c.handleMembers)
 		return
 	}
@@ -158,15 +155,16 @@ func (c *console) handleRevokeRole(w http.ResponseWriter, r *http.Request, a act
 // confirmed first (confirmed), with the reason the confirmation asks.
 func (c *console) handleRemoveMember(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	org, user := r.PathValue("org"), gatehouse.User(r.PathValue("user"))
+	reason := reasonOr(r, "Remove on the console's members page")
 	remove := func(wf *workflow.Service) error {
-		_, err := wf.RemoveMember(r.Context(), a.actor, org, user)
+		_, err := wf.RemoveMember(r.Context(), a.actor, org, user, reason)
 		return err
 	}
 	back := basePath + "/organisations/" + url.PathEscape(org)
 	if !c.confirmed(w, r, a, confirmation{org: org, doing: "Removing " + user.ID, back: back, page: c.handleMembers}, remove) {
 		return
 	}
-	if err := remove(c.withReason(r, "Remove on the console's members page")); err != nil {
+	if err := remove(c.cfg.Workflow); err != nil {
 		c.refuse(w, r, a, org, err, "", c.handleMembers)
 		return
 	}
@@ -240,16 +238,11 @@ func (c *console) handleUnsetDesignation(w http.ResponseWriter, r *http.Request,
 	done(w, r, basePath+"/organisations/"+url.PathEscape(org), "undesignated")
 }
 
-// contractorRow is one contractor of the list.
-type contractorRow struct {
-	ID, Name  string
-	AdminOnly bool
-}
-
 // handleContractors serves GET /console/organisations/{org}/contractors:
-// the organisation's contractors the actor may view (contractor#view, K2,
-// K3; a billing manager sees none, R6), a page at a time, with the
-// admin-only switch for holders of manage_contractors.
+// the organisation's contractors the actor may view (the workflow's
+// ListContractors: K2, K3; a billing manager sees none, R6), a page at a
+// time, with the admin-only switch where Abilities on the organisation
+// says the actor holds manage_contractors.
 func (c *console) handleContractors(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	org := r.PathValue("org")
 	ctx := r.Context()
@@ -258,44 +251,31 @@ func (c *console) handleContractors(w http.ResponseWriter, r *http.Request, a ac
 		c.fail(w, r, a, "", err)
 		return
 	}
-	page, err := c.objectsOf(r, gatehouse.TypeContractor, org, r.URL.Query().Get("cursor"), a.actor, gatehouse.PermManageContractors)
+	list, cursor, err := c.cfg.Workflow.ListContractors(ctx, a.actor, org, pageSize, r.URL.Query().Get("cursor"))
 	if err != nil {
 		c.fail(w, r, a, org, err)
 		return
 	}
-	rows := []contractorRow{}
-	for i, rel := range page.Relationships {
-		if !page.Viewable[i] {
-			continue
+	ab, err := c.cfg.Workflow.Abilities(ctx, a.actor, gatehouse.OrganisationRef(org))
+	if err != nil {
+		c.fail(w, r, a, org, err)
+		return
+	}
+	for i := range list {
+		if list[i].Name == "" {
+			list[i].Name = list[i].ID
 		}
-		row := contractorRow{ID: rel.Resource.ID, Name: rel.Resource.ID}
-		rels, _, err := c.cfg.Store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: gatehouse.TypeContractor, ResourceID: rel.Resource.ID}, gatehouse.Consistency{})
-		if err != nil {
-			c.fail(w, r, a, org, err)
-			return
-		}
-		for _, cr := range rels {
-			switch cr.Relation {
-			case gatehouse.RelAdminOnly:
-				row.AdminOnly = true
-			case gatehouse.LabelRelation:
-				if m, err := gatehouse.DecodeLabel(cr.Subject.Object); err == nil && m["name"] != "" {
-					row.Name = m["name"]
-				}
-			}
-		}
-		rows = append(rows, row)
 	}
 	next := ""
-	if page.Cursor != "" {
-		next = "?cursor=" + url.QueryEscape(page.Cursor)
+	if cursor != "" {
+		next = "?cursor=" + url.QueryEscape(cursor)
 	}
 	c.render(w, r, http.StatusOK, "contractors", view{Title: o.Name + ": contractors", Org: org, Done: doneOf(r), Data: struct {
 		Org         workflow.Organisation
-		Contractors []contractorRow
+		Contractors []workflow.Contractor
 		Manage      bool
 		Next        string
-	}{o, rows, page.Manage, next}})
+	}{o, list, ab.Can(gatehouse.PermManageContractors), next}})
 }
 
 // handleAdminOnly serves POST /console/contractors/{id}/admin-only: sets
@@ -334,12 +314,16 @@ func (c *console) handleCreateContractor(w http.ResponseWriter, r *http.Request,
 // first (confirmed).
 func (c *console) handleDeleteContractor(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	org, id := r.PathValue("org"), r.PathValue("id")
-	del := func(wf *workflow.Service) error { _, err := wf.DeleteContractor(r.Context(), a.actor, id); return err }
+	reason := reasonOr(r, "Delete on the console's contractors page")
+	del := func(wf *workflow.Service) error {
+		_, err := wf.DeleteContractor(r.Context(), a.actor, id, reason)
+		return err
+	}
 	back := basePath + "/organisations/" + url.PathEscape(org) + "/contractors"
 	if !c.confirmed(w, r, a, confirmation{org: org, doing: "Deleting contractor " + id, back: back, page: c.handleContractors}, del) {
 		return
 	}
-	if err := del(c.withReason(r, "Delete on the console's contractors page")); err != nil {
+	if err := del(c.cfg.Workflow); err != nil {
 		c.refuse(w, r, a, org, err, "", c.handleContractors)
 		return
 	}
@@ -403,11 +387,12 @@ func (c *console) handleChangeRequest(w http.ResponseWriter, r *http.Request, a 
 		c.fail(w, r, a, "", err)
 		return
 	}
-	can, err := c.crActionsOf(r, cr, a.actor)
+	ab, err := c.cfg.Workflow.Abilities(r.Context(), a.actor, gatehouse.ChangeRequestRef(cr.ID))
 	if err != nil {
 		c.fail(w, r, a, cr.Organisation, err)
 		return
 	}
+	can := crActions{Flag: ab.Actions[workflow.ActionRaiseFlags], Override: ab.Actions[workflow.ActionOverride], Confirm: ab.Actions[workflow.ActionConfirmOverride]}
 	title := "Change request " + cr.ID
 	if cr.Title != "" {
 		title = cr.Title
@@ -417,7 +402,7 @@ func (c *console) handleChangeRequest(w http.ResponseWriter, r *http.Request, a 
 		Awaits  bool
 		IsOwner bool
 		Can     crActions
-	}{cr, cr.Awaits(a.actor), cr.Requester == a.actor, can}})
+	}{cr, ab.Actions[workflow.ActionAuthorise], ab.Actions[workflow.ActionWithdraw], can}})
 }
 
 // handleAuthorise serves POST /console/change-requests/{id}/authorise.

@@ -95,8 +95,8 @@ func (c *console) whyRefused(r *http.Request, actor gatehouse.Subject, permissio
 		}
 		on := (*g).On
 		if _, done := seen[on]; !done {
-			ok, err := c.allowed(r, on, gatehouse.PermMember, actor)
-			seen[on] = err == nil && ok
+			ab, err := c.cfg.Workflow.Abilities(r.Context(), actor, on)
+			seen[on] = err == nil && ab.Can(gatehouse.PermMember)
 		}
 		if seen[on] {
 			return false
@@ -267,27 +267,9 @@ func orList(ns []string, more bool) string {
 	return strings.Join(ns[:len(ns)-1], ", ") + " or " + ns[len(ns)-1]
 }
 
-// insider reports whether actor is on the team of the organisation res
-// belongs to, or is provider staff: the people an explanation of a
-// refusal on res may tell what holds there (X1).
+// insider reports whether actor may be told what holds on res: the
+// workflow's Insider (X1); a failure tells nothing.
 func (c *console) insider(r *http.Request, actor gatehouse.Subject, res gatehouse.Object) bool {
-	if ok, err := c.allowed(r, gatehouse.Provider, gatehouse.PermStaffMember, actor); err == nil && ok {
-		return true
-	}
-	owners := map[gatehouse.Object]string{}
-	if gatehouse.Owned(res.Type) {
-		links, _, err := c.cfg.Store.ReadRelationships(r.Context(), gatehouse.Filter{
-			ResourceType: res.Type, ResourceID: res.ID, Relation: gatehouse.RelOrganisation, SubjectType: gatehouse.TypeOrganisation,
-		}, gatehouse.Consistency{FullyConsistent: true})
-		if err != nil || len(links) == 0 {
-			return false
-		}
-		owners[res] = links[0].Subject.ID
-	}
-	org := gatehouse.OrganisationOf(res, owners)
-	if org == "" {
-		return false
-	}
-	ok, err := c.allowed(r, gatehouse.Object{Type: gatehouse.TypeOrganisation, ID: org}, gatehouse.PermMember, actor)
+	ok, err := c.cfg.Workflow.Insider(r.Context(), actor, res)
 	return err == nil && ok
 }

@@ -106,7 +106,14 @@ var examples = map[string]example{
 	}, ZedToken: tok}},
 	"grantRole":        {wire.GrantRoleRequest{Reason: "contractor until the end of January", ExpiresAt: "2027-01-31T00:00:00Z"}, nil},
 	"createContractor": {wire.CreateContractorRequest{ID: "c1", Name: "Northwind", AdminOnly: true}, wire.Contractor{ID: "c1", Name: "Northwind", AdminOnly: true, Organisation: "acme", ZedToken: tok}},
-	"patchContractor":  {wire.ContractorPatch{AdminOnly: new(bool)}, wire.Contractor{ID: "c1", Name: "Northwind", Organisation: "acme", ZedToken: tok}},
+	"getContractor":    {nil, wire.Contractor{ID: "c1", Name: "Northwind", Organisation: "acme"}},
+	"abilities": {nil, wire.Abilities{Object: "change_request:cr1", Permissions: map[string]bool{
+		"view": true, "reject": true, "withdraw": false, "raise_flags": true, "override": false, "confirm_override": false,
+	}, Actions: map[string]bool{
+		"authoriseChangeRequest": true, "rejectChangeRequest": true, "withdrawChangeRequest": false,
+		"raiseFlags": true, "overrideChangeRequest": false, "confirmOverride": false,
+	}}},
+	"patchContractor": {wire.ContractorPatch{AdminOnly: new(bool)}, wire.Contractor{ID: "c1", Name: "Northwind", Organisation: "acme", ZedToken: tok}},
 	"createInvoice": {
 		wire.CreateInvoiceRequest{ID: "inv1", Amount: "120.00", Currency: "GBP"},
 		wire.Invoice{ID: "inv1", Amount: "120.00", Currency: "GBP", Organisation: "acme", ZedToken: tok},

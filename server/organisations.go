@@ -118,17 +118,17 @@ func handleGrantRole(d Deps) op[wire.GrantRoleRequest, written] {
 }
 
 // handleRevokeRole serves DELETE /v1/organisations/{org}/members/{user}/roles/{role}.
-func handleRevokeRole(d Deps) op[none, written] {
-	return func(ctx context.Context, in In[none]) (written, error) {
-		tok, err := d.Workflow.RevokeRole(ctx, in.Actor, in.Path("org"), in.User("user"), in.Path("role"))
+func handleRevokeRole(d Deps) op[wire.ReasonRequest, written] {
+	return func(ctx context.Context, in In[wire.ReasonRequest]) (written, error) {
+		tok, err := d.Workflow.RevokeRole(ctx, in.Actor, in.Path("org"), in.User("user"), in.Path("role"), in.Body.Reason)
 		return written{tok}, err
 	}
 }
 
 // handleRemoveMember serves DELETE /v1/organisations/{org}/members/{user}.
-func handleRemoveMember(d Deps) op[none, written] {
-	return func(ctx context.Context, in In[none]) (written, error) {
-		tok, err := d.Workflow.RemoveMember(ctx, in.Actor, in.Path("org"), in.User("user"))
+func handleRemoveMember(d Deps) op[wire.ReasonRequest, written] {
+	return func(ctx context.Context, in In[wire.ReasonRequest]) (written, error) {
+		tok, err := d.Workflow.RemoveMember(ctx, in.Actor, in.Path("org"), in.User("user"), in.Body.Reason)
 		return written{tok}, err
 	}
 }
@@ -170,10 +170,33 @@ func handlePatchContractor(d Deps) op[wire.ContractorPatch, wire.Contractor] {
 	}
 }
 
+// handleGetContractor serves GET /v1/contractors/{id}.
+func handleGetContractor(d Deps) op[none, wire.Contractor] {
+	return func(ctx context.Context, in In[none]) (wire.Contractor, error) {
+		k, err := d.Workflow.Contractor(ctx, in.Actor, in.Path("id"))
+		return contractor(k), err
+	}
+}
+
+// handleAbilities serves GET /v1/abilities?object=type:id.
+func handleAbilities(d Deps) op[none, wire.Abilities] {
+	return func(ctx context.Context, in In[none]) (wire.Abilities, error) {
+		obj, err := gatehouse.ParseObject("object", in.Query("object"))
+		if err != nil {
+			return wire.Abilities{}, err
+		}
+		ab, err := d.Workflow.Abilities(ctx, in.Actor, obj)
+		if err != nil {
+			return wire.Abilities{}, err
+		}
+		return wire.Abilities{Object: ab.Object.String(), Permissions: ab.Permissions, Actions: ab.Actions}, nil
+	}
+}
+
 // handleDeleteContractor serves DELETE /v1/contractors/{id}.
-func handleDeleteContractor(d Deps) op[none, written] {
-	return func(ctx context.Context, in In[none]) (written, error) {
-		tok, err := d.Workflow.DeleteContractor(ctx, in.Actor, in.Path("id"))
+func handleDeleteContractor(d Deps) op[wire.ReasonRequest, written] {
+	return func(ctx context.Context, in In[wire.ReasonRequest]) (written, error) {
+		tok, err := d.Workflow.DeleteContractor(ctx, in.Actor, in.Path("id"), in.Body.Reason)
 		return written{tok}, err
 	}
 }

@@ -84,6 +84,12 @@ var api = []route{
 		},
 	},
 
+	{
+		method: "GET", path: "/v1/abilities", id: "abilities", tag: "organisations",
+		summary: "What the actor may do on an organisation, contractor, invoice, change request or the platform now: each permission the workflow's operations on it require, whether the actor holds it, and for a change request they may read its transitions open to them; to show only the actions that will not be refused (each is decided again when sent)",
+		rules:   []string{"X1"}, actor: actorRequired, status: 200, op: bind(handleAbilities),
+		query: []param{{name: "object", kind: "string", required: true, doc: "type:id, e.g. organisation:acme, contractor:c1, change_request:cr1, platform:provider"}},
+	},
 	{method: "POST", path: "/v1/organisations", id: "createOrganisation", tag: "organisations", summary: "Create an organisation; the actor becomes its owner", rules: []string{"O1", "X5"}, actor: actorRequired, status: 201, location: "/v1/organisations/", op: bind(handleCreateOrganisation)},
 	{method: "GET", path: "/v1/organisations/{org}", id: "getOrganisation", tag: "organisations", summary: "Read an organisation (members only)", rules: []string{"X1"}, actor: actorRequired, status: 200, op: bind(handleGetOrganisation)},
 	{method: "PATCH", path: "/v1/organisations/{org}", id: "editOrganisation", tag: "organisations", summary: "Change an organisation's details (its name), audited", rules: []string{"O7"}, actor: actorRequired, status: 200, op: bind(handleEditOrganisation)},
@@ -95,8 +101,8 @@ var api = []route{
 		rules: []string{"O6", "S1", "S2", "S3", "S5", "S7", "T2", "T3", "T5"}, actor: actorRequired, status: 204, optionalBody: true, op: bind(handleGrantRole),
 		query: []param{{name: "previousBecomesAlternate", kind: "boolean", doc: "on security_admin: the outgoing SA becomes the ASA (S3)"}},
 	},
-	{method: "DELETE", path: "/v1/organisations/{org}/members/{user}/roles/{role}", id: "revokeRole", tag: "members", summary: "Revoke a role", rules: []string{"O6", "S2", "T2", "T3"}, actor: actorRequired, status: 204, op: bind(handleRevokeRole)},
-	{method: "DELETE", path: "/v1/organisations/{org}/members/{user}", id: "removeMember", tag: "members", summary: "Remove a member with all their roles, designations and exceptions", rules: []string{"O6", "S2", "T1"}, actor: actorRequired, status: 204, op: bind(handleRemoveMember)},
+	{method: "DELETE", path: "/v1/organisations/{org}/members/{user}/roles/{role}", id: "revokeRole", tag: "members", summary: "Revoke a role, with an optional reason for the audit trail", rules: []string{"O6", "S2", "T2", "T3", "X2"}, actor: actorRequired, status: 204, optionalBody: true, op: bind(handleRevokeRole)},
+	{method: "DELETE", path: "/v1/organisations/{org}/members/{user}", id: "removeMember", tag: "members", summary: "Remove a member with all their roles, designations and exceptions, with an optional reason for the audit trail", rules: []string{"O6", "S2", "T1", "X2"}, actor: actorRequired, status: 204, optionalBody: true, op: bind(handleRemoveMember)},
 	{
 		method: "GET", path: "/v1/organisations/{org}/access", id: "reviewAccess", tag: "members",
 		summary: "Who holds what, for an access review: every member (by user, paged) with every organisation permission and every permission on its contractors and invoices (the first 100 of each, by id; truncated beyond) that they hold, each with the relationships that grant it (via) and when the last ends (until); members with view_reports and provider staff only. Accept: text/csv exports every page",
@@ -111,8 +117,9 @@ var api = []route{
 	{method: "PUT", path: "/v1/organisations/{org}/members/{user}/designations/{designation}", id: "setDesignation", tag: "members", summary: "Give a designation to a team member", rules: []string{"C7", "C9", "R7", "T4"}, actor: actorRequired, status: 204, optionalBody: true, op: bind(handleSetDesignation)},
 	{method: "DELETE", path: "/v1/organisations/{org}/members/{user}/designations/{designation}", id: "unsetDesignation", tag: "members", summary: "Take a designation away", rules: []string{"T4"}, actor: actorRequired, status: 204, optionalBody: true, op: bind(handleUnsetDesignation)},
 	{method: "POST", path: "/v1/organisations/{org}/contractors", id: "createContractor", tag: "contractors", summary: "Create a contractor, optionally admin-only", rules: []string{"K1", "K2", "R4"}, actor: actorRequired, status: 201, location: "/v1/contractors/", op: bind(handleCreateContractor)},
+	{method: "GET", path: "/v1/contractors/{id}", id: "getContractor", tag: "contractors", summary: "Read a contractor: its organisation, name and admin-only flag (those who may view it; anyone else gets 403 naming view, whether or not it exists)", rules: []string{"K2", "K3", "X1"}, actor: actorRequired, status: 200, op: bind(handleGetContractor)},
 	{method: "PATCH", path: "/v1/contractors/{id}", id: "patchContractor", tag: "contractors", summary: "Rename a contractor or change its admin-only flag", rules: []string{"K2", "R4"}, actor: actorRequired, status: 200, op: bind(handlePatchContractor)},
-	{method: "DELETE", path: "/v1/contractors/{id}", id: "deleteContractor", tag: "contractors", summary: "Delete a contractor", rules: []string{"K1"}, actor: actorRequired, status: 204, op: bind(handleDeleteContractor)},
+	{method: "DELETE", path: "/v1/contractors/{id}", id: "deleteContractor", tag: "contractors", summary: "Delete a contractor, with an optional reason for the audit trail", rules: []string{"K1", "X2"}, actor: actorRequired, status: 204, optionalBody: true, op: bind(handleDeleteContractor)},
 	{method: "POST", path: "/v1/organisations/{org}/invoices", id: "createInvoice", tag: "contractors", summary: "Create an invoice", rules: []string{"R3", "R6"}, actor: actorRequired, status: 201, op: bind(handleCreateInvoice)},
 
 	{method: "POST", path: "/v1/organisations/{org}/change-requests", id: "fileChangeRequest", tag: "changeRequests", summary: "File a change request", rules: []string{"C1", "C2", "C3", "C5", "C10", "C11", "C12"}, actor: actorRequired, status: 201, location: "/v1/change-requests/", op: bind(handleFileChangeRequest)},

@@ -104,6 +104,13 @@ type DesignationRequest struct {
 	Reason string `json:"reason,omitempty"`
 }
 
+// ReasonRequest is the optional body of an action that takes nothing but
+// why, for the audit trail (X2): revoking a role, removing a member,
+// deleting a contractor.
+type ReasonRequest struct {
+	Reason string `json:"reason,omitempty"`
+}
+
 // EditOrganisationRequest changes an organisation's details (O7).
 type EditOrganisationRequest struct {
 	Name string `json:"name"`
@@ -140,4 +147,17 @@ type MemberAccess struct {
 	Access        []Access     `json:"access"`
 	Truncated     bool         `json:"truncated"`
 	RecentChanges []AuditEvent `json:"recentChanges"`
+}
+
+// Abilities is what the actor may do on one object now (issue 22: show
+// only the buttons that will not be refused): each permission the
+// workflow's commands on it require, and whether the actor holds it; for
+// a change request the actor may read, also its transitions by operation
+// id (authoriseChangeRequest, rejectChangeRequest, withdrawChangeRequest,
+// raiseFlags, overrideChangeRequest, confirmOverride), each true when the
+// actor may make it now. Every action is decided again when it is sent.
+type Abilities struct {
+	Object      string          `json:"object"`
+	Permissions map[string]bool `json:"permissions"`
+	Actions     map[string]bool `json:"actions,omitempty"`
 }

@@ -2,6 +2,8 @@ package workflow
 
 import (
 	"context"
+	"slices"
+	"strings"
 
 	"github.com/gatehouse-authz/gatehouse"
 )
@@ -114,4 +116,62 @@ func (s *Declarations) declarations(ctx context.Context, c *writeSet, org, kind,
 		}
 	}
 	return security, charge, nil
+}
+
+// Declaration is one always-substantial declaration (C15): a kind, or one
+// target of it ("type:id"), and which flags requests of it get when filed.
+type Declaration struct {
+	Kind, Target     string
+	Security, Charge bool
+}
+
+// Key orders declarations: kind, then target.
+func (d Declaration) Key() string { return d.Kind + "|" + d.Target }
+
+// ListAlwaysSubstantial lists, for actor, a holder of manage_members in
+// org, who alone may change them (C15), org's always-substantial
+// declarations ordered by Key. 404 when org does not exist; anyone else
+// gets 403 naming manage_members.
+func (s *Declarations) ListAlwaysSubstantial(ctx context.Context, actor gatehouse.Subject, org string) ([]Declaration, error) {
+	if err := validOrg("org", org); err != nil {
+		return nil, err
+	}
+	if err := s.requireOf(ctx, actor, org, gatehouse.PermManageMembers); err != nil {
+		return nil, err
+	}
+	byObj := map[gatehouse.Object]*Declaration{}
+	for _, typ := range []string{gatehouse.TypeChangeKind, gatehouse.TypeChangeTarget} {
+		for _, rel := range []string{gatehouse.RelAlwaysSecurity, gatehouse.RelAlwaysCharge} {
+			rels, _, err := s.store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: typ, IDPrefix: org + "/", Relation: rel}, latest)
+			if err != nil {
+				return nil, err
+			}
+			for _, x := range rels {
+				// <org>/<kind> or <org>/<kind>/<type>/<id>
+				parts := strings.SplitN(x.Resource.ID, "/", 4)
+				if len(parts) < 2 || parts[0] != org {
+					continue
+				}
+				d := byObj[x.Resource]
+				if d == nil {
+					d = &Declaration{Kind: parts[1]}
+					if len(parts) == 4 {
+						d.Target = parts[2] + ":" + parts[3]
+					}
+					byObj[x.Resource] = d
+				}
+				if rel == gatehouse.RelAlwaysSecurity {
+					d.Security = true
+				} else {
+					d.Charge = true
+				}
+			}
+		}
+	}
+	out := make([]Declaration, 0, len(byObj))
+	for _, d := range byObj {
+		out = append(out, *d)
+	}
+	slices.SortFunc(out, func(a, b Declaration) int { return strings.Compare(a.Key(), b.Key()) })
+	return out, nil
 }

@@ -359,7 +359,7 @@ func TestC1RaceRemovedBetweenDecisionAndFiling(t *testing.T) {
 	f := mustFixture(t)
 	g := mustGlobex(f, "race1")
 	hooked := workflow.New(&actionHookStore{Store: f.store, action: "file_change_request", before: func() {
-		if _, err := f.svc.RemoveMember(t.Context(), g.owner(), g.id, g.pat); err != nil {
+		if _, err := f.svc.RemoveMember(t.Context(), g.owner(), g.id, g.pat, ""); err != nil {
 			t.Errorf("removing pat: %v", err)
 		}
 	}})

@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/gatehouse-authz/gatehouse"
 )
@@ -180,7 +181,8 @@ func (s *Contractors) PatchContractor(ctx context.Context, actor gatehouse.Subje
 }
 
 // DeleteContractor deletes every relationship of contractor id, for actor,
-// who needs manage_contractors in its organisation. The write deletes what
+// who needs manage_contractors in its organisation, with an optional
+// reason for the audit trail (X2). The write deletes what
 // was read, pinned on the actor's standing and on the contractor still
 // belonging to the organisation it was read in: ids are global (K1), so a
 // contractor deleted and created again in another organisation between
@@ -189,7 +191,7 @@ func (s *Contractors) PatchContractor(ctx context.Context, actor gatehouse.Subje
 // permission in the old one. What was written to the contractor meanwhile
 // (a new label through the raw endpoint) is swept after, for as long as it
 // belongs to no organisation.
-func (s *Contractors) DeleteContractor(ctx context.Context, actor gatehouse.Subject, id string) (string, error) {
+func (s *Contractors) DeleteContractor(ctx context.Context, actor gatehouse.Subject, id, reason string) (string, error) {
 	if err := validID("id", id); err != nil {
 		return "", err
 	}
@@ -208,7 +210,7 @@ func (s *Contractors) DeleteContractor(ctx context.Context, actor gatehouse.Subj
 			}
 		}
 		audit = gatehouse.Audit{
-			Actor: actor.String(), Action: "delete_contractor", Organisation: st.org,
+			Actor: actor.String(), Action: "delete_contractor", Reason: strings.TrimSpace(reason), Organisation: st.org,
 			Details: map[string]string{"contractor": obj.String()},
 		}
 		tok, err = s.write(ctx, c, audit)
@@ -276,7 +278,9 @@ func (s *Contractors) contractorWrite(ctx context.Context, actor gatehouse.Subje
 // Contractor reads contractor id for actor, who needs view on it: its
 // name, organisation and admin-only flag (K2, K3). Anyone else gets 403
 // naming view, whether or not it exists, so that the answer tells them
-// nothing of a contractor they may not see (X1).
+// nothing of a contractor they may not see (X1): ids are global, and a 404
+// would tell anyone which ids other organisations use. A contractor that
+// does not exist grants no view, so it is 403 for everyone.
 func (s *Contractors) Contractor(ctx context.Context, actor gatehouse.Subject, id string) (Contractor, error) {
 	if err := validID("id", id); err != nil {
 		return Contractor{}, err
@@ -289,4 +293,42 @@ func (s *Contractors) Contractor(ctx context.Context, actor gatehouse.Subject, i
 		return Contractor{}, err
 	}
 	return Contractor{ID: id, Name: st.name(), AdminOnly: st.flag, Organisation: st.org}, nil
+}
+
+// ListContractors lists, for actor, a member of org, a page of org's
+// contractors (at most limit, default 1000, at most 10000, from the
+// Store's cursor) keeping those actor may view (K2, K3: a billing manager
+// sees none, R6), with the cursor of the next page when more may remain.
+// 404 when org does not exist; anyone off its team gets 403 naming member.
+func (s *Contractors) ListContractors(ctx context.Context, actor gatehouse.Subject, org string, limit int, cursor string) ([]Contractor, string, error) {
+	if err := validOrg("org", org); err != nil {
+		return nil, "", err
+	}
+	if err := s.requireOf(ctx, actor, org, gatehouse.PermMember); err != nil {
+		return nil, "", err
+	}
+	objs, next, err := s.viewablePage(ctx, actor, gatehouse.TypeContractor, org, limit, cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]Contractor, 0, len(objs))
+	for _, o := range objs {
+		rels, _, err := s.store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: o.Type, ResourceID: o.ID}, gatehouse.Consistency{})
+		if err != nil {
+			return nil, "", err
+		}
+		c := Contractor{ID: o.ID, Organisation: org}
+		for _, r := range rels {
+			switch r.Relation {
+			case gatehouse.RelAdminOnly:
+				c.AdminOnly = true
+			case gatehouse.LabelRelation:
+				if m, err := gatehouse.DecodeLabel(r.Subject.Object); err == nil {
+					c.Name = m["name"]
+				}
+			}
+		}
+		out = append(out, c)
+	}
+	return out, next, nil
 }

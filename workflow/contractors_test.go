@@ -57,14 +57,14 @@ var contractorRules = []rule{
 		mustRefuse(t, err, want{code: gatehouse.EFORBIDDEN, permission: gatehouse.PermManageContractors})
 		_, err = f.svc.CreateContractor(t.Context(), tm.user(gatehouse.RoleAdministrator), tm.id, workflow.Contractor{ID: "r4-c"})
 		mustOK(t, err, "creating")
-		_, err = f.svc.DeleteContractor(t.Context(), tm.user(gatehouse.RoleCISProcessor), "r4-c")
+		_, err = f.svc.DeleteContractor(t.Context(), tm.user(gatehouse.RoleCISProcessor), "r4-c", "")
 		mustRefuse(t, err, want{code: gatehouse.EFORBIDDEN, permission: gatehouse.PermManageContractors})
-		_, err = f.svc.DeleteContractor(t.Context(), tm.user(gatehouse.RoleAdministrator), "r4-c")
+		_, err = f.svc.DeleteContractor(t.Context(), tm.user(gatehouse.RoleAdministrator), "r4-c", "")
 		mustOK(t, err, "deleting")
 		if left := f.relationshipsOf(gatehouse.ContractorRef("r4-c")); len(left) != 0 {
 			t.Errorf("left behind: %v", left)
 		}
-		_, err = f.svc.DeleteContractor(t.Context(), tm.user(gatehouse.RoleAdministrator), "r4-c")
+		_, err = f.svc.DeleteContractor(t.Context(), tm.user(gatehouse.RoleAdministrator), "r4-c", "")
 		mustRefuse(t, err, want{code: gatehouse.ENOTFOUND})
 	}},
 }

@@ -93,9 +93,9 @@ func TestExpiringRoles_T5(t *testing.T) {
 		}
 	})
 	t.Run("T5_T4_T1_revoking_or_removing_an_expiring_grant_before_it_ends", func(t *testing.T) {
-		_, err := f.svc.RevokeRole(ctx, tm.owner(), tm.id, val, gatehouse.RoleFinanceAdmin)
+		_, err := f.svc.RevokeRole(ctx, tm.owner(), tm.id, val, gatehouse.RoleFinanceAdmin, "")
 		mustOK(t, err, "revoking val's expiring finance_admin")
-		_, err = f.svc.RemoveMember(ctx, tm.owner(), tm.id, rem)
+		_, err = f.svc.RemoveMember(ctx, tm.owner(), tm.id, rem, "")
 		mustOK(t, err, "removing rem")
 		for _, rel := range []string{gatehouse.RoleFinanceAdmin, gatehouse.DesignationAlternateContact, gatehouse.RoleITManager, gatehouse.DesignationDirector} {
 			if got := tm.holders(rel); slices.Contains(got, val.String()) || slices.Contains(got, rem.String()) {
@@ -155,7 +155,7 @@ func TestExpiringRoles_T5(t *testing.T) {
 		}
 	})
 	t.Run("T5_T4_T1_revoking_the_last_live_role_beside_an_expired_one", func(t *testing.T) {
-		_, err := f.svc.RevokeRole(ctx, tm.owner(), tm.id, lee, gatehouse.RoleBillingManager)
+		_, err := f.svc.RevokeRole(ctx, tm.owner(), tm.id, lee, gatehouse.RoleBillingManager, "")
 		mustOK(t, err, "revoking lee's billing_manager")
 		if f.allowed(tm.ref(), gatehouse.PermMember, lee) {
 			t.Error("lee is still a member")
@@ -164,7 +164,7 @@ func TestExpiringRoles_T5(t *testing.T) {
 			t.Errorf("main contacts = %v: lee's designation outlived her last role (T1)", got)
 		}
 		// Revoking the expired role itself changes nothing and fails nothing.
-		_, err = f.svc.RevokeRole(ctx, tm.owner(), tm.id, lee, gatehouse.RoleITAdmin)
+		_, err = f.svc.RevokeRole(ctx, tm.owner(), tm.id, lee, gatehouse.RoleITAdmin, "")
 		mustOK(t, err, "revoking lee's expired it_admin")
 	})
 }

@@ -44,6 +44,18 @@ func (s *kit) require(ctx context.Context, actor gatehouse.Subject, permission s
 	return nil
 }
 
+// requireOf checks that actor holds permission on organisation org, as
+// require does, but answers 404 when org does not exist.
+func (s *kit) requireOf(ctx context.Context, actor gatehouse.Subject, org, permission string) error {
+	err := s.require(ctx, actor, permission, gatehouse.OrganisationRef(org))
+	if gatehouse.ErrorCode(err) == gatehouse.EFORBIDDEN {
+		if ok, xerr := s.orgExists(ctx, org); xerr == nil && !ok {
+			return notFound(org)
+		}
+	}
+	return err
+}
+
 // requirePins checks, at the head revision, that actor holds every
 // permission on organisation org (403 naming the first missing; 404 when
 // org does not exist), and returns preconditions that pin how: for each

@@ -81,3 +81,36 @@ func (s *Invoices) CreateInvoice(ctx context.Context, actor gatehouse.Subject, o
 	}
 	return inv, nil
 }
+
+// ListInvoices lists, for actor, who needs view_billing on org (R3, R5,
+// R6, R7), a page of org's invoices (at most limit, default 1000, at most
+// 10000, from the Store's cursor) keeping those actor may view (K3), with
+// the cursor of the next page when more may remain. 404 when org does not
+// exist; anyone else gets 403 naming view_billing.
+func (s *Invoices) ListInvoices(ctx context.Context, actor gatehouse.Subject, org string, limit int, cursor string) ([]Invoice, string, error) {
+	if err := validOrg("org", org); err != nil {
+		return nil, "", err
+	}
+	if err := s.requireOf(ctx, actor, org, gatehouse.PermViewBilling); err != nil {
+		return nil, "", err
+	}
+	objs, next, err := s.viewablePage(ctx, actor, gatehouse.TypeInvoice, org, limit, cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]Invoice, 0, len(objs))
+	for _, o := range objs {
+		labels, _, err := s.store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: o.Type, ResourceID: o.ID, Relation: gatehouse.LabelRelation}, gatehouse.Consistency{})
+		if err != nil {
+			return nil, "", err
+		}
+		inv := Invoice{ID: o.ID, Organisation: org}
+		for _, l := range labels {
+			if m, err := gatehouse.DecodeLabel(l.Subject.Object); err == nil {
+				inv.Amount, inv.Currency = m["amount"], m["currency"]
+			}
+		}
+		out = append(out, inv)
+	}
+	return out, next, nil
+}

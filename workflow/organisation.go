@@ -123,6 +123,44 @@ func (s *Organisations) GetOrganisation(ctx context.Context, actor gatehouse.Sub
 	return out, nil
 }
 
+// ListOrganisations lists, a page at a time (at most limit, default
+// 1000, at most 10000, from the Store's cursor), the organisations actor
+// is on the team of, each named as GetOrganisation names it, or, with
+// staff, those actor serves as provider staff (C7, C9, C12, S7), by id
+// only: a name is the team's (X1). The cursor of the next page is ""
+// when none may remain.
+func (s *Organisations) ListOrganisations(ctx context.Context, actor gatehouse.Subject, staff bool, limit int, cursor string) ([]Organisation, string, error) {
+	limit, err := validLimit(limit)
+	if err != nil {
+		return nil, "", err
+	}
+	perm := gatehouse.PermMember
+	if staff {
+		perm = gatehouse.PermProviderStaff
+	}
+	res, err := s.store.LookupResources(ctx, gatehouse.LookupResourcesRequest{
+		ResourceType: gatehouse.TypeOrganisation, Permission: perm, Subject: actor, Limit: limit, Cursor: cursor,
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]Organisation, 0, len(res.Resources))
+	for _, o := range res.Resources {
+		org := Organisation{ID: o.ID}
+		if !staff {
+			if named, err := s.GetOrganisation(ctx, actor, o.ID); err == nil {
+				org = named
+			}
+		}
+		out = append(out, org)
+	}
+	next := ""
+	if res.Cursor != "" && len(res.Resources) == limit {
+		next = res.Cursor
+	}
+	return out, next, nil
+}
+
 // Member is one person of an organisation: a user holding a role there,
 // with the roles and the designations they hold, both sorted. ExpiresAt
 // says when each role that ends on its own ends (T5); a role that never

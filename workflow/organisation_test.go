@@ -59,9 +59,9 @@ var organisationRules = []rule{
 	{"O6_the_owner_role_moves_only_by_transfer", func(t *testing.T, f fixture) {
 		tm := f.mustTeam("o6", gatehouse.RoleSecurityAdmin)
 		sa := tm.user(gatehouse.RoleSecurityAdmin)
-		_, err := f.svc.RevokeRole(t.Context(), sa, tm.id, tm.owner(), gatehouse.RoleOwner)
+		_, err := f.svc.RevokeRole(t.Context(), sa, tm.id, tm.owner(), gatehouse.RoleOwner, "")
 		mustRefuse(t, err, want{code: gatehouse.ERULE, rule: "O6"})
-		_, err = f.svc.RemoveMember(t.Context(), sa, tm.id, tm.owner())
+		_, err = f.svc.RemoveMember(t.Context(), sa, tm.id, tm.owner(), "")
 		mustRefuse(t, err, want{code: gatehouse.ERULE, rule: "O6"})
 		_, err = f.svc.GrantRole(t.Context(), tm.owner(), workflow.RoleGrant{Org: tm.id, User: sa, Role: gatehouse.RoleOwner})
 		mustRefuse(t, err, want{code: gatehouse.ERULE, rule: "O2"})

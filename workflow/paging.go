@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"context"
 	"encoding/base64"
 
 	"github.com/gatehouse-authz/gatehouse"
@@ -50,4 +51,44 @@ func pageOf(limit int, cursor string) (int, string, error) {
 	}
 	after, err := decodeCursor(cursor)
 	return limit, after, err
+}
+
+// viewablePage reads the page at cursor (the Store's, opaque) of at most
+// limit objects of type typ that belong to org (typ#organisation), and
+// returns those actor may view (K3), checked in one bulk call, with the
+// cursor of the next page ("" at the end). A page may hold fewer than
+// limit, or none, while more follow.
+func (s *kit) viewablePage(ctx context.Context, actor gatehouse.Subject, typ, org string, limit int, cursor string) ([]gatehouse.Object, string, error) {
+	limit, err := validLimit(limit)
+	if err != nil {
+		return nil, "", err
+	}
+	page, err := s.store.ReadRelationshipsPage(ctx, gatehouse.ReadRequest{
+		Filter: gatehouse.Filter{ResourceType: typ, Relation: gatehouse.RelOrganisation, SubjectType: gatehouse.TypeOrganisation, SubjectID: org},
+		Limit:  limit, Cursor: cursor,
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if len(page.Relationships) == 0 {
+		return nil, page.Cursor, nil
+	}
+	checks := make([]gatehouse.CheckRequest, len(page.Relationships))
+	for i, rel := range page.Relationships {
+		checks[i] = gatehouse.CheckRequest{Resource: rel.Resource, Permission: gatehouse.PermView, Subject: actor}
+	}
+	results, _, err := s.store.CheckBulk(ctx, checks, gatehouse.Consistency{})
+	if err != nil {
+		return nil, "", err
+	}
+	var out []gatehouse.Object
+	for i, r := range results {
+		if r.Err != nil {
+			return nil, "", r.Err
+		}
+		if r.Allowed {
+			out = append(out, page.Relationships[i].Resource)
+		}
+	}
+	return out, page.Cursor, nil
 }

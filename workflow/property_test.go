@@ -107,11 +107,11 @@ func (w *world) step(t *testing.T) {
 		role := pick(w.rng, gatehouse.Roles()[1:])
 		user = w.actor(t, org)
 		what = fmt.Sprintf("%s revokes %s from %s in %s", actor, role, user, org)
-		_, err = svc.RevokeRole(ctx, actor, org, user, role)
+		_, err = svc.RevokeRole(ctx, actor, org, user, role, "")
 	case n < 45:
 		user = w.actor(t, org)
 		what = fmt.Sprintf("%s removes %s from %s", actor, user, org)
-		_, err = svc.RemoveMember(ctx, actor, org, user)
+		_, err = svc.RemoveMember(ctx, actor, org, user, "")
 	case n < 50:
 		user = w.actor(t, org)
 		what = fmt.Sprintf("%s transfers %s to %s", actor, org, user)
@@ -135,7 +135,7 @@ func (w *world) step(t *testing.T) {
 	case n < 74:
 		id := pick(w.rng, propContractors)
 		what = fmt.Sprintf("%s deletes contractor %s", actor, id)
-		_, err = svc.DeleteContractor(ctx, actor, id)
+		_, err = svc.DeleteContractor(ctx, actor, id, "")
 	case n < 76:
 		id := fmt.Sprint("inv", w.serial)
 		what = fmt.Sprintf("%s creates invoice %s in %s", actor, id, org)

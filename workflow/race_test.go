@@ -109,12 +109,12 @@ func TestRaces(t *testing.T) {
 		_, err := f.svc.CreateContractor(t.Context(), a.owner(), a.id, workflow.Contractor{ID: c.ID, Name: "Old"})
 		mustOK(t, err, "creating in %s", a.id)
 		svc := f.hooked("delete_contractor", admin, func() {
-			_, err := f.svc.DeleteContractor(t.Context(), a.owner(), c.ID)
+			_, err := f.svc.DeleteContractor(t.Context(), a.owner(), c.ID, "")
 			mustOK(t, err, "deleting meanwhile")
 			_, err = f.svc.CreateContractor(t.Context(), b.owner(), b.id, workflow.Contractor{ID: c.ID, Name: "New"})
 			mustOK(t, err, "creating in %s meanwhile", b.id)
 		})
-		_, err = svc.DeleteContractor(t.Context(), admin, c.ID)
+		_, err = svc.DeleteContractor(t.Context(), admin, c.ID, "")
 		mustRefuse(t, err, want{code: gatehouse.EFORBIDDEN, permission: gatehouse.PermManageContractors})
 		if rels := f.relationshipsOf(c); len(rels) != 2 || !f.allowed(c, gatehouse.PermView, b.owner()) {
 			t.Errorf("%s's contractor is now %v", b.id, rels)
@@ -126,9 +126,9 @@ func TestRaces(t *testing.T) {
 			mustOK(t, err, "creating %s", id)
 			created := errors.New("not created")
 			race(
-				func() { _, _ = f.svc.DeleteContractor(t.Context(), admin, id) },
+				func() { _, _ = f.svc.DeleteContractor(t.Context(), admin, id, "") },
 				func() {
-					if _, err := f.svc.DeleteContractor(t.Context(), a.owner(), id); err == nil {
+					if _, err := f.svc.DeleteContractor(t.Context(), a.owner(), id, ""); err == nil {
 						_, created = f.svc.CreateContractor(t.Context(), b.owner(), b.id, workflow.Contractor{ID: id, Name: "New"})
 					}
 				},
@@ -147,7 +147,7 @@ func TestRaces(t *testing.T) {
 		tm.mustGrant(tm.owner(), pat, gatehouse.RoleITAdmin)
 		e := workflow.Exception{Organisation: tm.id, User: pat, Kind: gatehouse.KindService}
 		svc := f.hooked("grant_exception", tm.owner(), func() {
-			_, err := f.svc.RemoveMember(t.Context(), sa, tm.id, pat)
+			_, err := f.svc.RemoveMember(t.Context(), sa, tm.id, pat, "")
 			mustOK(t, err, "removing meanwhile")
 		})
 		_, err := svc.GrantException(t.Context(), tm.owner(), e, "")
@@ -163,7 +163,7 @@ func TestRaces(t *testing.T) {
 			race(
 				func() { _, _ = f.svc.GrantException(t.Context(), tm.owner(), e, "") },
 				func() { _, _ = f.svc.GrantException(t.Context(), tm.owner(), et, "") },
-				func() { _, _ = f.svc.RemoveMember(t.Context(), sa, tm.id, u) },
+				func() { _, _ = f.svc.RemoveMember(t.Context(), sa, tm.id, u, "") },
 			)
 			if !f.isMember(t, tm.id, u) {
 				f.holdsNothing(t, tm.id, u)
@@ -202,7 +202,7 @@ func TestRaces(t *testing.T) {
 		sa, pat := tm.user(gatehouse.RoleSecurityAdmin), tm.user("pat")
 		tm.mustGrant(tm.owner(), pat, gatehouse.RoleITAdmin)
 		svc := f.hooked("set_designation", tm.owner(), func() {
-			_, err := f.svc.RemoveMember(t.Context(), sa, tm.id, pat)
+			_, err := f.svc.RemoveMember(t.Context(), sa, tm.id, pat, "")
 			mustOK(t, err, "removing meanwhile")
 		})
 		_, err := svc.SetDesignation(t.Context(), tm.owner(), tm.id, pat, gatehouse.DesignationTechnicalContact, "test")
@@ -217,8 +217,8 @@ func TestRaces(t *testing.T) {
 				func() {
 					_, _ = f.svc.SetDesignation(t.Context(), tm.owner(), tm.id, u, gatehouse.DesignationTechnicalContact, "test")
 				},
-				func() { _, _ = f.svc.RevokeRole(t.Context(), sa, tm.id, u, gatehouse.RoleITAdmin) },
-				func() { _, _ = f.svc.RevokeRole(t.Context(), tm.owner(), tm.id, u, gatehouse.RoleCISProcessor) },
+				func() { _, _ = f.svc.RevokeRole(t.Context(), sa, tm.id, u, gatehouse.RoleITAdmin, "") },
+				func() { _, _ = f.svc.RevokeRole(t.Context(), tm.owner(), tm.id, u, gatehouse.RoleCISProcessor, "") },
 			)
 			if !f.isMember(t, tm.id, u) {
 				f.holdsNothing(t, tm.id, u)
@@ -237,10 +237,10 @@ func TestRaces(t *testing.T) {
 		_, err := f.svc.GrantException(t.Context(), tm.owner(), workflow.Exception{Organisation: tm.id, User: pat, Kind: gatehouse.KindService}, "")
 		mustOK(t, err, "granting an exception")
 		svc := f.hooked("revoke_role", tm.owner(), func() {
-			_, err := f.svc.RevokeRole(t.Context(), sa, tm.id, pat, gatehouse.RoleITAdmin)
+			_, err := f.svc.RevokeRole(t.Context(), sa, tm.id, pat, gatehouse.RoleITAdmin, "")
 			mustOK(t, err, "revoking it_admin meanwhile")
 		})
-		_, err = svc.RevokeRole(t.Context(), tm.owner(), tm.id, pat, gatehouse.RoleCISProcessor)
+		_, err = svc.RevokeRole(t.Context(), tm.owner(), tm.id, pat, gatehouse.RoleCISProcessor, "")
 		mustOK(t, err, "revoking cis_processor, now the last role")
 		f.holdsNothing(t, tm.id, pat)
 	})

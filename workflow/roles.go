@@ -117,10 +117,11 @@ func (s *Roles) GrantRole(ctx context.Context, actor gatehouse.Subject, g RoleGr
 	return tok, err
 }
 
-// RevokeRole takes role away from user in org. The owner role is never
-// revoked (O6); revoking security_admin or alternate_security_admin needs
-// the permission to delegate it.
-func (s *Roles) RevokeRole(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, role string) (string, error) {
+// RevokeRole takes role away from user in org, with an optional reason
+// for the audit trail (X2). The owner role is never revoked (O6); revoking
+// security_admin or alternate_security_admin needs the permission to
+// delegate it.
+func (s *Roles) RevokeRole(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, role, reason string) (string, error) {
 	if err := validOrg("org", org); err != nil {
 		return "", err
 	}
@@ -136,7 +137,7 @@ func (s *Roles) RevokeRole(ctx context.Context, actor gatehouse.Subject, org str
 	var tok string
 	err := retryWrite(ctx, func() error {
 		var err error
-		tok, err = s.revokeRole(ctx, actor, org, user, role)
+		tok, err = s.revokeRole(ctx, actor, org, user, role, strings.TrimSpace(reason))
 		return err
 	})
 	return tok, err
@@ -188,13 +189,13 @@ func (s *Roles) grantRole(ctx context.Context, actor gatehouse.Subject, g RoleGr
 // same write (T1); revoking any other pins a role they keep, so that two
 // concurrent revocations cannot both take "not the last" and leave a
 // designation on a non-member.
-func (s *Roles) revokeRole(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, role string) (string, error) {
+func (s *Roles) revokeRole(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, role, reason string) (string, error) {
 	pins, err := s.requirePins(ctx, actor, org, RolePermission(role))
 	if err != nil {
 		return "", err
 	}
 	audit := gatehouse.Audit{
-		Actor: actor.String(), Action: "revoke_role", Organisation: org,
+		Actor: actor.String(), Action: "revoke_role", Reason: reason, Organisation: org,
 		Details: map[string]string{"role": role, "user": user.String()},
 	}
 	var c writeSet
@@ -204,7 +205,8 @@ func (s *Roles) revokeRole(ctx context.Context, actor gatehouse.Subject, org str
 }
 
 // RemoveMember removes user from org with all their roles, designations
-// and exceptions in one write (T1). It needs manage_members (S2), or only
+// and exceptions in one write (T1), with an optional reason for the audit
+// trail (X2). It needs manage_members (S2), or only
 // manage_team_members when user holds nothing but cis_processor and
 // billing_manager (T2); removing the SA or ASA needs the permission to
 // delegate that role. The owner is never removed (O6).
@@ -214,7 +216,7 @@ func (s *Roles) revokeRole(ctx context.Context, actor gatehouse.Subject, org str
 // do not. So a concurrent grant (or a transfer making user the owner)
 // sends the write back to be decided again, and nothing of user's
 // survives it.
-func (s *Roles) RemoveMember(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject) (string, error) {
+func (s *Roles) RemoveMember(ctx context.Context, actor gatehouse.Subject, org string, user gatehouse.Subject, reason string) (string, error) {
 	if err := validOrg("org", org); err != nil {
 		return "", err
 	}
@@ -222,7 +224,7 @@ func (s *Roles) RemoveMember(ctx context.Context, actor gatehouse.Subject, org s
 		return "", err
 	}
 	o := gatehouse.OrganisationRef(org)
-	audit := gatehouse.Audit{Actor: actor.String(), Action: "remove_member", Organisation: org, Details: map[string]string{"user": user.String()}}
+	audit := gatehouse.Audit{Actor: actor.String(), Action: "remove_member", Reason: strings.TrimSpace(reason), Organisation: org, Details: map[string]string{"user": user.String()}}
 	var tok string
 	err := retryWrite(ctx, func() error {
 		// The least any removal needs, asked first so that an outsider

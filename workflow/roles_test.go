@@ -68,7 +68,7 @@ var roleRules = []rule{
 		tm.mustGrant(admin, tm.user("bill"), gatehouse.RoleBillingManager)
 		_, err := f.svc.GrantRole(t.Context(), admin, workflow.RoleGrant{Org: tm.id, User: tm.user("ivy"), Role: gatehouse.RoleITAdmin})
 		mustRefuse(t, err, want{code: gatehouse.EFORBIDDEN, permission: gatehouse.PermManageMembers})
-		_, err = f.svc.RevokeRole(t.Context(), admin, tm.id, tm.user("carla"), gatehouse.RoleCISProcessor)
+		_, err = f.svc.RevokeRole(t.Context(), admin, tm.id, tm.user("carla"), gatehouse.RoleCISProcessor, "")
 		mustOK(t, err, "revoking cis_processor")
 		// T3: an outsider grants nothing, and nothing changes.
 		_, err = f.svc.GrantRole(t.Context(), gatehouse.User("mallory"), workflow.RoleGrant{Org: tm.id, User: gatehouse.User("mallory"), Role: gatehouse.RoleCISProcessor})
@@ -84,7 +84,7 @@ var roleRules = []rule{
 		tm.mustDesignate(tm.owner(), pat, gatehouse.DesignationMainContact)
 		_, err := f.svc.GrantException(t.Context(), pat, workflow.Exception{Organisation: tm.id, User: pat, Kind: gatehouse.KindService}, "")
 		mustOK(t, err, "granting an exception")
-		_, err = f.svc.RemoveMember(t.Context(), tm.user(gatehouse.RoleSecurityAdmin), tm.id, pat)
+		_, err = f.svc.RemoveMember(t.Context(), tm.user(gatehouse.RoleSecurityAdmin), tm.id, pat, "")
 		mustOK(t, err, "removing")
 		members, _, err := f.svc.Members(t.Context(), tm.owner(), tm.id)
 		mustOK(t, err, "listing members")
@@ -96,7 +96,7 @@ var roleRules = []rule{
 		if left := f.relationshipsOf(gatehouse.ChangeKindRef(tm.id, gatehouse.KindService)); len(left) != 0 {
 			t.Errorf("exceptions left: %v", left)
 		}
-		_, err = f.svc.RemoveMember(t.Context(), tm.user(gatehouse.RoleSecurityAdmin), tm.id, pat)
+		_, err = f.svc.RemoveMember(t.Context(), tm.user(gatehouse.RoleSecurityAdmin), tm.id, pat, "")
 		mustRefuse(t, err, want{code: gatehouse.ENOTFOUND})
 	}},
 	{"T4_designating_a_non_member_is_refused_and_changes_nothing", func(t *testing.T, f fixture) {
@@ -138,20 +138,20 @@ var roleRules = []rule{
 			mustOK(t, err, "granting %+v", e)
 		}
 		// Not the last role: designations and exceptions stay.
-		_, err := f.svc.RevokeRole(t.Context(), tm.owner(), tm.id, pat, gatehouse.RoleITAdmin)
+		_, err := f.svc.RevokeRole(t.Context(), tm.owner(), tm.id, pat, gatehouse.RoleITAdmin, "")
 		mustOK(t, err, "revoking it_admin")
 		if got := tm.holders(gatehouse.DesignationTechnicalContact); !slices.Equal(got, []string{pat.String()}) {
 			t.Errorf("technical contacts after revoking one of two roles: %v", got)
 		}
 		// The last role: off the team, with everything else (T1).
-		_, err = f.svc.RevokeRole(t.Context(), tm.owner(), tm.id, pat, gatehouse.RoleCISProcessor)
+		_, err = f.svc.RevokeRole(t.Context(), tm.owner(), tm.id, pat, gatehouse.RoleCISProcessor, "")
 		mustOK(t, err, "revoking cis_processor")
 		f.holdsNothing(t, tm.id, pat)
 		if f.allowed(tm.ref(), gatehouse.PermMember, pat) {
 			t.Error("pat is still a member")
 		}
 		// O6: the owner never loses their last role but by transfer.
-		_, err = f.svc.RevokeRole(t.Context(), tm.owner(), tm.id, tm.owner(), gatehouse.RoleOwner)
+		_, err = f.svc.RevokeRole(t.Context(), tm.owner(), tm.id, tm.owner(), gatehouse.RoleOwner, "")
 		mustRefuse(t, err, want{code: gatehouse.ERULE, rule: "O6"})
 	}},
 	{"T4_an_outgoing_SA_or_ASA_whose_only_role_it_was_leaves_the_team", func(t *testing.T, f fixture) {

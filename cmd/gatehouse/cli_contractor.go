@@ -33,7 +33,7 @@ func contractorCommands() []*command {
 		},
 		{
 			name: "contractor delete", args: "<id>", summary: "delete a contractor",
-			writes: true, minArgs: 1, maxArgs: 1, needsActor: true, run: runContractorDelete,
+			writes: true, minArgs: 1, maxArgs: 1, needsActor: true, flags: reasonFlag, run: runContractorDelete,
 		},
 	}
 }
@@ -70,7 +70,7 @@ func runContractorPatch(ctx context.Context, c *client.Client, inv invocation, o
 }
 
 func runContractorDelete(ctx context.Context, c *client.Client, inv invocation, out io.Writer) (int, error) {
-	w, err := c.DeleteContractor(ctx, inv.args[0])
+	w, err := c.DeleteContractor(ctx, inv.args[0], inv.cfg.reason)
 	if err != nil {
 		return exitError, err
 	}

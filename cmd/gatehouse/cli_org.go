@@ -59,11 +59,11 @@ func orgCommands() []*command {
 		},
 		{
 			name: "org revoke", args: "<id> <user> <role>", summary: "take a role away from a member",
-			writes: true, minArgs: 3, maxArgs: 3, needsActor: true, run: runOrgRevoke,
+			writes: true, minArgs: 3, maxArgs: 3, needsActor: true, flags: reasonFlag, run: runOrgRevoke,
 		},
 		{
 			name: "org remove", args: "<id> <user>", summary: "remove a member with all their roles, designations and exceptions",
-			writes: true, minArgs: 2, maxArgs: 2, needsActor: true, run: runOrgRemove,
+			writes: true, minArgs: 2, maxArgs: 2, needsActor: true, flags: reasonFlag, run: runOrgRemove,
 		},
 	}
 }
@@ -171,7 +171,7 @@ func runOrgEdit(ctx context.Context, c *client.Client, inv invocation, out io.Wr
 }
 
 func runOrgRemove(ctx context.Context, c *client.Client, inv invocation, out io.Writer) (int, error) {
-	w, err := c.RemoveMember(ctx, inv.args[0], inv.args[1])
+	w, err := c.RemoveMember(ctx, inv.args[0], inv.args[1], inv.cfg.reason)
 	if err != nil {
 		return exitError, err
 	}
@@ -179,7 +179,7 @@ func runOrgRemove(ctx context.Context, c *client.Client, inv invocation, out io.
 }
 
 func runOrgRevoke(ctx context.Context, c *client.Client, inv invocation, out io.Writer) (int, error) {
-	w, err := c.RevokeRole(ctx, inv.args[0], inv.args[1], inv.args[2])
+	w, err := c.RevokeRole(ctx, inv.args[0], inv.args[1], inv.args[2], inv.cfg.reason)
 	if err != nil {
 		return exitError, err
 	}

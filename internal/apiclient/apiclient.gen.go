@@ -17,6 +17,13 @@ import (
 	"github.com/oapi-codegen/runtime"
 )
 
+// Abilities defines model for Abilities.
+type Abilities struct {
+	Actions     *map[string]interface{} `json:"actions,omitempty"`
+	Object      string                  `json:"object"`
+	Permissions map[string]interface{}  `json:"permissions"`
+}
+
 // Access defines model for Access.
 type Access struct {
 	On         string   `json:"on"`
@@ -410,6 +417,11 @@ type PathUntil struct {
 	Until    *string     `json:"until,omitempty"`
 }
 
+// ReasonRequest defines model for ReasonRequest.
+type ReasonRequest struct {
+	Reason *string `json:"reason,omitempty"`
+}
+
 // RejectRequest defines model for RejectRequest.
 type RejectRequest struct {
 	Reason string `json:"reason"`
@@ -461,6 +473,21 @@ type WriteRelationshipsRequest struct {
 // WriteResult defines model for WriteResult.
 type WriteResult struct {
 	ZedToken string `json:"zedToken"`
+}
+
+// AbilitiesParams defines parameters for Abilities.
+type AbilitiesParams struct {
+	// Object type:id, e.g. organisation:acme, contractor:c1, change_request:cr1, platform:provider
+	Object string `form:"object" json:"object"`
+
+	// GatehouseActor the person the request acts for, user:<id>
+	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
+	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
+	XRequestId *string `json:"X-Request-Id,omitempty"`
 }
 
 // ListAuditParams defines parameters for ListAudit.
@@ -647,6 +674,18 @@ type DeleteContractorParams struct {
 	// DryRun try the write without making it (X7): refused exactly as the real write would be; otherwise answers 200 with the relationships it would change and the permissions each person would gain or lose, and writes and audits nothing
 	DryRun *bool `form:"dryRun,omitempty" json:"dryRun,omitempty"`
 
+	// GatehouseActor the person the request acts for, user:<id>
+	GatehouseActor string `json:"Gatehouse-Actor"`
+
+	// GatehouseZedToken the newest ZedToken the caller has seen, from any replica: every read of the request that names no consistency of its own is at least as fresh as it
+	GatehouseZedToken *string `json:"Gatehouse-Zed-Token,omitempty"`
+
+	// XRequestId the caller's name for this request (at most 128 of A-Z a-z 0-9 - _ . : + / =); answered back and logged
+	XRequestId *string `json:"X-Request-Id,omitempty"`
+}
+
+// GetContractorParams defines parameters for GetContractor.
+type GetContractorParams struct {
 	// GatehouseActor the person the request acts for, user:<id>
 	GatehouseActor string `json:"Gatehouse-Actor"`
 
@@ -1134,6 +1173,9 @@ type CheckJSONRequestBody = CheckRequest
 // CheckBulkJSONRequestBody defines body for CheckBulk for application/json ContentType.
 type CheckBulkJSONRequestBody = BulkCheckRequest
 
+// DeleteContractorJSONRequestBody defines body for DeleteContractor for application/json ContentType.
+type DeleteContractorJSONRequestBody = ReasonRequest
+
 // PatchContractorJSONRequestBody defines body for PatchContractor for application/json ContentType.
 type PatchContractorJSONRequestBody = ContractorPatch
 
@@ -1164,11 +1206,17 @@ type GrantExceptionJSONRequestBody = GrantExceptionRequest
 // CreateInvoiceJSONRequestBody defines body for CreateInvoice for application/json ContentType.
 type CreateInvoiceJSONRequestBody = CreateInvoiceRequest
 
+// RemoveMemberJSONRequestBody defines body for RemoveMember for application/json ContentType.
+type RemoveMemberJSONRequestBody = ReasonRequest
+
 // UnsetDesignationJSONRequestBody defines body for UnsetDesignation for application/json ContentType.
 type UnsetDesignationJSONRequestBody = DesignationRequest
 
 // SetDesignationJSONRequestBody defines body for SetDesignation for application/json ContentType.
 type SetDesignationJSONRequestBody = DesignationRequest
+
+// RevokeRoleJSONRequestBody defines body for RevokeRole for application/json ContentType.
+type RevokeRoleJSONRequestBody = ReasonRequest
 
 // GrantRoleJSONRequestBody defines body for GrantRole for application/json ContentType.
 type GrantRoleJSONRequestBody = GrantRoleRequest
@@ -1904,6 +1952,13 @@ type ClientInterface interface {
 	// Corresponds with GET /readyz (the `Readyz` operationId).
 	Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// Abilities What the actor may do on an organisation, contractor, invoice, change request or the platform now: each permission the workflow's operations on it require, whether the actor holds it, and for a change request they may read its transitions open to them; to show only the actions that will not be refused (each is decided again when sent)
+	//
+	// What the actor may do on an organisation, contractor, invoice, change request or the platform now: each permission the workflow's operations on it require, whether the actor holds it, and for a change request they may read its transitions open to them; to show only the actions that will not be refused (each is decided again when sent). Enforces X1 of domain.md.
+	//
+	// Corresponds with GET /v1/abilities (the `Abilities` operationId).
+	Abilities(ctx context.Context, params *AbilitiesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListAudit List the audit trail of an organisation (or, with platform=true, the events that name none), newest first; Accept: application/x-ndjson exports every matching event, oldest first
 	//
 	// List the audit trail of an organisation (or, with platform=true, the events that name none), newest first; Accept: application/x-ndjson exports every matching event, oldest first. Enforces X2 of domain.md.
@@ -2051,12 +2106,30 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/check/bulk (the `CheckBulk` operationId).
 	CheckBulk(ctx context.Context, params *CheckBulkParams, body CheckBulkJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DeleteContractor Delete a contractor
+	// DeleteContractorWithBody Delete a contractor, with an optional reason for the audit trail
 	//
-	// Delete a contractor. Enforces K1 of domain.md.
+	// Delete a contractor, with an optional reason for the audit trail. Enforces K1, X2 of domain.md.
+	//
+	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with DELETE /v1/contractors/{id} (the `DeleteContractor` operationId).
-	DeleteContractor(ctx context.Context, id string, params *DeleteContractorParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DeleteContractorWithBody(ctx context.Context, id string, params *DeleteContractorParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteContractor Delete a contractor, with an optional reason for the audit trail
+	//
+	// Delete a contractor, with an optional reason for the audit trail. Enforces K1, X2 of domain.md.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with DELETE /v1/contractors/{id} (the `DeleteContractor` operationId).
+	DeleteContractor(ctx context.Context, id string, params *DeleteContractorParams, body DeleteContractorJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetContractor Read a contractor: its organisation, name and admin-only flag (those who may view it; anyone else gets 403 naming view, whether or not it exists)
+	//
+	// Read a contractor: its organisation, name and admin-only flag (those who may view it; anyone else gets 403 naming view, whether or not it exists). Enforces K2, K3, X1 of domain.md.
+	//
+	// Corresponds with GET /v1/contractors/{id} (the `GetContractor` operationId).
+	GetContractor(ctx context.Context, id string, params *GetContractorParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PatchContractorWithBody Rename a contractor or change its admin-only flag
 	//
@@ -2287,12 +2360,23 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/organisations/{org}/members (the `ListMembers` operationId).
 	ListMembers(ctx context.Context, org string, params *ListMembersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// RemoveMember Remove a member with all their roles, designations and exceptions
+	// RemoveMemberWithBody Remove a member with all their roles, designations and exceptions, with an optional reason for the audit trail
 	//
-	// Remove a member with all their roles, designations and exceptions. Enforces O6, S2, T1 of domain.md.
+	// Remove a member with all their roles, designations and exceptions, with an optional reason for the audit trail. Enforces O6, S2, T1, X2 of domain.md.
+	//
+	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with DELETE /v1/organisations/{org}/members/{user} (the `RemoveMember` operationId).
-	RemoveMember(ctx context.Context, org string, user string, params *RemoveMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RemoveMemberWithBody(ctx context.Context, org string, user string, params *RemoveMemberParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RemoveMember Remove a member with all their roles, designations and exceptions, with an optional reason for the audit trail
+	//
+	// Remove a member with all their roles, designations and exceptions, with an optional reason for the audit trail. Enforces O6, S2, T1, X2 of domain.md.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with DELETE /v1/organisations/{org}/members/{user} (the `RemoveMember` operationId).
+	RemoveMember(ctx context.Context, org string, user string, params *RemoveMemberParams, body RemoveMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// MemberAccess One person's access with its paths, as the access review shows it, and the latest 20 changes they made in the organisation (the person themselves while a member, members with view_reports, provider staff)
 	//
@@ -2337,12 +2421,23 @@ type ClientInterface interface {
 	// Corresponds with PUT /v1/organisations/{org}/members/{user}/designations/{designation} (the `SetDesignation` operationId).
 	SetDesignation(ctx context.Context, org string, user string, designation string, params *SetDesignationParams, body SetDesignationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// RevokeRole Revoke a role
+	// RevokeRoleWithBody Revoke a role, with an optional reason for the audit trail
 	//
-	// Revoke a role. Enforces O6, S2, T2, T3 of domain.md.
+	// Revoke a role, with an optional reason for the audit trail. Enforces O6, S2, T2, T3, X2 of domain.md.
+	//
+	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with DELETE /v1/organisations/{org}/members/{user}/roles/{role} (the `RevokeRole` operationId).
-	RevokeRole(ctx context.Context, org string, user string, role string, params *RevokeRoleParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RevokeRoleWithBody(ctx context.Context, org string, user string, role string, params *RevokeRoleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeRole Revoke a role, with an optional reason for the audit trail
+	//
+	// Revoke a role, with an optional reason for the audit trail. Enforces O6, S2, T2, T3, X2 of domain.md.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with DELETE /v1/organisations/{org}/members/{user}/roles/{role} (the `RevokeRole` operationId).
+	RevokeRole(ctx context.Context, org string, user string, role string, params *RevokeRoleParams, body RevokeRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GrantRoleWithBody Grant a role, optionally until expiresAt; SA and ASA replace the current holder atomically
 	//
@@ -2496,6 +2591,23 @@ func (c *Client) Openapi(ctx context.Context, reqEditors ...RequestEditorFn) (*h
 // Corresponds with GET /readyz (the `Readyz` operationId).
 func (c *Client) Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewReadyzRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Abilities What the actor may do on an organisation, contractor, invoice, change request or the platform now: each permission the workflow's operations on it require, whether the actor holds it, and for a change request they may read its transitions open to them; to show only the actions that will not be refused (each is decided again when sent)
+//
+// What the actor may do on an organisation, contractor, invoice, change request or the platform now: each permission the workflow's operations on it require, whether the actor holds it, and for a change request they may read its transitions open to them; to show only the actions that will not be refused (each is decided again when sent). Enforces X1 of domain.md.
+//
+// Corresponds with GET /v1/abilities (the `Abilities` operationId).
+func (c *Client) Abilities(ctx context.Context, params *AbilitiesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAbilitiesRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2823,13 +2935,51 @@ func (c *Client) CheckBulk(ctx context.Context, params *CheckBulkParams, body Ch
 	return c.Client.Do(req)
 }
 
-// DeleteContractor Delete a contractor
+// DeleteContractorWithBody Delete a contractor, with an optional reason for the audit trail
 //
-// Delete a contractor. Enforces K1 of domain.md.
+// Delete a contractor, with an optional reason for the audit trail. Enforces K1, X2 of domain.md.
+//
+// Takes any type of body and a specified content type.
 //
 // Corresponds with DELETE /v1/contractors/{id} (the `DeleteContractor` operationId).
-func (c *Client) DeleteContractor(ctx context.Context, id string, params *DeleteContractorParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDeleteContractorRequest(c.Server, id, params)
+func (c *Client) DeleteContractorWithBody(ctx context.Context, id string, params *DeleteContractorParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteContractorRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteContractor Delete a contractor, with an optional reason for the audit trail
+//
+// Delete a contractor, with an optional reason for the audit trail. Enforces K1, X2 of domain.md.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with DELETE /v1/contractors/{id} (the `DeleteContractor` operationId).
+func (c *Client) DeleteContractor(ctx context.Context, id string, params *DeleteContractorParams, body DeleteContractorJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteContractorRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetContractor Read a contractor: its organisation, name and admin-only flag (those who may view it; anyone else gets 403 naming view, whether or not it exists)
+//
+// Read a contractor: its organisation, name and admin-only flag (those who may view it; anyone else gets 403 naming view, whether or not it exists). Enforces K2, K3, X1 of domain.md.
+//
+// Corresponds with GET /v1/contractors/{id} (the `GetContractor` operationId).
+func (c *Client) GetContractor(ctx context.Context, id string, params *GetContractorParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetContractorRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3339,13 +3489,34 @@ func (c *Client) ListMembers(ctx context.Context, org string, params *ListMember
 	return c.Client.Do(req)
 }
 
-// RemoveMember Remove a member with all their roles, designations and exceptions
+// RemoveMemberWithBody Remove a member with all their roles, designations and exceptions, with an optional reason for the audit trail
 //
-// Remove a member with all their roles, designations and exceptions. Enforces O6, S2, T1 of domain.md.
+// Remove a member with all their roles, designations and exceptions, with an optional reason for the audit trail. Enforces O6, S2, T1, X2 of domain.md.
+//
+// Takes any type of body and a specified content type.
 //
 // Corresponds with DELETE /v1/organisations/{org}/members/{user} (the `RemoveMember` operationId).
-func (c *Client) RemoveMember(ctx context.Context, org string, user string, params *RemoveMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRemoveMemberRequest(c.Server, org, user, params)
+func (c *Client) RemoveMemberWithBody(ctx context.Context, org string, user string, params *RemoveMemberParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoveMemberRequestWithBody(c.Server, org, user, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RemoveMember Remove a member with all their roles, designations and exceptions, with an optional reason for the audit trail
+//
+// Remove a member with all their roles, designations and exceptions, with an optional reason for the audit trail. Enforces O6, S2, T1, X2 of domain.md.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with DELETE /v1/organisations/{org}/members/{user} (the `RemoveMember` operationId).
+func (c *Client) RemoveMember(ctx context.Context, org string, user string, params *RemoveMemberParams, body RemoveMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoveMemberRequest(c.Server, org, user, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3449,13 +3620,34 @@ func (c *Client) SetDesignation(ctx context.Context, org string, user string, de
 	return c.Client.Do(req)
 }
 
-// RevokeRole Revoke a role
+// RevokeRoleWithBody Revoke a role, with an optional reason for the audit trail
 //
-// Revoke a role. Enforces O6, S2, T2, T3 of domain.md.
+// Revoke a role, with an optional reason for the audit trail. Enforces O6, S2, T2, T3, X2 of domain.md.
+//
+// Takes any type of body and a specified content type.
 //
 // Corresponds with DELETE /v1/organisations/{org}/members/{user}/roles/{role} (the `RevokeRole` operationId).
-func (c *Client) RevokeRole(ctx context.Context, org string, user string, role string, params *RevokeRoleParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRevokeRoleRequest(c.Server, org, user, role, params)
+func (c *Client) RevokeRoleWithBody(ctx context.Context, org string, user string, role string, params *RevokeRoleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeRoleRequestWithBody(c.Server, org, user, role, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeRole Revoke a role, with an optional reason for the audit trail
+//
+// Revoke a role, with an optional reason for the audit trail. Enforces O6, S2, T2, T3, X2 of domain.md.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with DELETE /v1/organisations/{org}/members/{user}/roles/{role} (the `RevokeRole` operationId).
+func (c *Client) RevokeRole(ctx context.Context, org string, user string, role string, params *RevokeRoleParams, body RevokeRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeRoleRequest(c.Server, org, user, role, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3772,6 +3964,91 @@ func NewReadyzRequest(server string) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAbilitiesRequest constructs an http.Request for the Abilities method
+func NewAbilitiesRequest(server string, params *AbilitiesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/abilities")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "object", params.Object, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Actor", params.GatehouseActor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Gatehouse-Actor", headerParam0)
+
+		if params.GatehouseZedToken != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
+		}
+
 	}
 
 	return req, nil
@@ -4783,8 +5060,19 @@ func NewCheckBulkRequestWithBody(server string, params *CheckBulkParams, content
 	return req, nil
 }
 
-// NewDeleteContractorRequest constructs an http.Request for the DeleteContractor method
-func NewDeleteContractorRequest(server string, id string, params *DeleteContractorParams) (*http.Request, error) {
+// NewDeleteContractorRequest calls the generic DeleteContractor builder with application/json body
+func NewDeleteContractorRequest(server string, id string, params *DeleteContractorParams, body DeleteContractorJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDeleteContractorRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewDeleteContractorRequestWithBody constructs an http.Request for the DeleteContractor method, with any body, and a specified content type
+func NewDeleteContractorRequestWithBody(server string, id string, params *DeleteContractorParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -4836,7 +5124,78 @@ func NewDeleteContractorRequest(server string, id string, params *DeleteContract
 		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
-	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Actor", params.GatehouseActor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Gatehouse-Actor", headerParam0)
+
+		if params.GatehouseZedToken != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Gatehouse-Zed-Token", *params.GatehouseZedToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Gatehouse-Zed-Token", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetContractorRequest constructs an http.Request for the GetContractor method
+func NewGetContractorRequest(server string, id string, params *GetContractorParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/contractors/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -6525,8 +6884,19 @@ func NewListMembersRequest(server string, org string, params *ListMembersParams)
 	return req, nil
 }
 
-// NewRemoveMemberRequest constructs an http.Request for the RemoveMember method
-func NewRemoveMemberRequest(server string, org string, user string, params *RemoveMemberParams) (*http.Request, error) {
+// NewRemoveMemberRequest calls the generic RemoveMember builder with application/json body
+func NewRemoveMemberRequest(server string, org string, user string, params *RemoveMemberParams, body RemoveMemberJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRemoveMemberRequestWithBody(server, org, user, params, "application/json", bodyReader)
+}
+
+// NewRemoveMemberRequestWithBody constructs an http.Request for the RemoveMember method, with any body, and a specified content type
+func NewRemoveMemberRequestWithBody(server string, org string, user string, params *RemoveMemberParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6585,10 +6955,12 @@ func NewRemoveMemberRequest(server string, org string, user string, params *Remo
 		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
-	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	if params != nil {
 
@@ -6950,8 +7322,19 @@ func NewSetDesignationRequestWithBody(server string, org string, user string, de
 	return req, nil
 }
 
-// NewRevokeRoleRequest constructs an http.Request for the RevokeRole method
-func NewRevokeRoleRequest(server string, org string, user string, role string, params *RevokeRoleParams) (*http.Request, error) {
+// NewRevokeRoleRequest calls the generic RevokeRole builder with application/json body
+func NewRevokeRoleRequest(server string, org string, user string, role string, params *RevokeRoleParams, body RevokeRoleJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRevokeRoleRequestWithBody(server, org, user, role, params, "application/json", bodyReader)
+}
+
+// NewRevokeRoleRequestWithBody constructs an http.Request for the RevokeRole method, with any body, and a specified content type
+func NewRevokeRoleRequestWithBody(server string, org string, user string, role string, params *RevokeRoleParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -7017,10 +7400,12 @@ func NewRevokeRoleRequest(server string, org string, user string, role string, p
 		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
-	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	if params != nil {
 
@@ -7924,6 +8309,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /readyz (the `Readyz` operationId).
 	ReadyzWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ReadyzResponse, error)
 
+	// AbilitiesWithResponse What the actor may do on an organisation, contractor, invoice, change request or the platform now: each permission the workflow's operations on it require, whether the actor holds it, and for a change request they may read its transitions open to them; to show only the actions that will not be refused (each is decided again when sent)
+	//
+	// What the actor may do on an organisation, contractor, invoice, change request or the platform now: each permission the workflow's operations on it require, whether the actor holds it, and for a change request they may read its transitions open to them; to show only the actions that will not be refused (each is decided again when sent). Enforces X1 of domain.md.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/abilities (the `Abilities` operationId).
+	AbilitiesWithResponse(ctx context.Context, params *AbilitiesParams, reqEditors ...RequestEditorFn) (*AbilitiesResponse, error)
+
 	// ListAuditWithResponse List the audit trail of an organisation (or, with platform=true, the events that name none), newest first; Accept: application/x-ndjson exports every matching event, oldest first
 	//
 	// List the audit trail of an organisation (or, with platform=true, the events that name none), newest first; Accept: application/x-ndjson exports every matching event, oldest first. Enforces X2 of domain.md.
@@ -8077,14 +8471,32 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/check/bulk (the `CheckBulk` operationId).
 	CheckBulkWithResponse(ctx context.Context, params *CheckBulkParams, body CheckBulkJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckBulkResponse, error)
 
-	// DeleteContractorWithResponse Delete a contractor
+	// DeleteContractorWithBodyWithResponse Delete a contractor, with an optional reason for the audit trail
 	//
-	// Delete a contractor. Enforces K1 of domain.md.
+	// Delete a contractor, with an optional reason for the audit trail. Enforces K1, X2 of domain.md.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/contractors/{id} (the `DeleteContractor` operationId).
+	DeleteContractorWithBodyWithResponse(ctx context.Context, id string, params *DeleteContractorParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteContractorResponse, error)
+
+	// DeleteContractorWithResponse Delete a contractor, with an optional reason for the audit trail
+	//
+	// Delete a contractor, with an optional reason for the audit trail. Enforces K1, X2 of domain.md.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/contractors/{id} (the `DeleteContractor` operationId).
+	DeleteContractorWithResponse(ctx context.Context, id string, params *DeleteContractorParams, body DeleteContractorJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteContractorResponse, error)
+
+	// GetContractorWithResponse Read a contractor: its organisation, name and admin-only flag (those who may view it; anyone else gets 403 naming view, whether or not it exists)
+	//
+	// Read a contractor: its organisation, name and admin-only flag (those who may view it; anyone else gets 403 naming view, whether or not it exists). Enforces K2, K3, X1 of domain.md.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
-	// Corresponds with DELETE /v1/contractors/{id} (the `DeleteContractor` operationId).
-	DeleteContractorWithResponse(ctx context.Context, id string, params *DeleteContractorParams, reqEditors ...RequestEditorFn) (*DeleteContractorResponse, error)
+	// Corresponds with GET /v1/contractors/{id} (the `GetContractor` operationId).
+	GetContractorWithResponse(ctx context.Context, id string, params *GetContractorParams, reqEditors ...RequestEditorFn) (*GetContractorResponse, error)
 
 	// PatchContractorWithBodyWithResponse Rename a contractor or change its admin-only flag
 	//
@@ -8329,14 +8741,23 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/organisations/{org}/members (the `ListMembers` operationId).
 	ListMembersWithResponse(ctx context.Context, org string, params *ListMembersParams, reqEditors ...RequestEditorFn) (*ListMembersResponse, error)
 
-	// RemoveMemberWithResponse Remove a member with all their roles, designations and exceptions
+	// RemoveMemberWithBodyWithResponse Remove a member with all their roles, designations and exceptions, with an optional reason for the audit trail
 	//
-	// Remove a member with all their roles, designations and exceptions. Enforces O6, S2, T1 of domain.md.
+	// Remove a member with all their roles, designations and exceptions, with an optional reason for the audit trail. Enforces O6, S2, T1, X2 of domain.md.
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /v1/organisations/{org}/members/{user} (the `RemoveMember` operationId).
-	RemoveMemberWithResponse(ctx context.Context, org string, user string, params *RemoveMemberParams, reqEditors ...RequestEditorFn) (*RemoveMemberResponse, error)
+	RemoveMemberWithBodyWithResponse(ctx context.Context, org string, user string, params *RemoveMemberParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RemoveMemberResponse, error)
+
+	// RemoveMemberWithResponse Remove a member with all their roles, designations and exceptions, with an optional reason for the audit trail
+	//
+	// Remove a member with all their roles, designations and exceptions, with an optional reason for the audit trail. Enforces O6, S2, T1, X2 of domain.md.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/organisations/{org}/members/{user} (the `RemoveMember` operationId).
+	RemoveMemberWithResponse(ctx context.Context, org string, user string, params *RemoveMemberParams, body RemoveMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*RemoveMemberResponse, error)
 
 	// MemberAccessWithResponse One person's access with its paths, as the access review shows it, and the latest 20 changes they made in the organisation (the person themselves while a member, members with view_reports, provider staff)
 	//
@@ -8383,14 +8804,23 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /v1/organisations/{org}/members/{user}/designations/{designation} (the `SetDesignation` operationId).
 	SetDesignationWithResponse(ctx context.Context, org string, user string, designation string, params *SetDesignationParams, body SetDesignationJSONRequestBody, reqEditors ...RequestEditorFn) (*SetDesignationResponse, error)
 
-	// RevokeRoleWithResponse Revoke a role
+	// RevokeRoleWithBodyWithResponse Revoke a role, with an optional reason for the audit trail
 	//
-	// Revoke a role. Enforces O6, S2, T2, T3 of domain.md.
+	// Revoke a role, with an optional reason for the audit trail. Enforces O6, S2, T2, T3, X2 of domain.md.
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /v1/organisations/{org}/members/{user}/roles/{role} (the `RevokeRole` operationId).
-	RevokeRoleWithResponse(ctx context.Context, org string, user string, role string, params *RevokeRoleParams, reqEditors ...RequestEditorFn) (*RevokeRoleResponse, error)
+	RevokeRoleWithBodyWithResponse(ctx context.Context, org string, user string, role string, params *RevokeRoleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RevokeRoleResponse, error)
+
+	// RevokeRoleWithResponse Revoke a role, with an optional reason for the audit trail
+	//
+	// Revoke a role, with an optional reason for the audit trail. Enforces O6, S2, T2, T3, X2 of domain.md.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/organisations/{org}/members/{user}/roles/{role} (the `RevokeRole` operationId).
+	RevokeRoleWithResponse(ctx context.Context, org string, user string, role string, params *RevokeRoleParams, body RevokeRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*RevokeRoleResponse, error)
 
 	// GrantRoleWithBodyWithResponse Grant a role, optionally until expiresAt; SA and ASA replace the current holder atomically
 	//
@@ -8707,6 +9137,182 @@ func (r ReadyzResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ReadyzResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AbilitiesResponse200Headers the declared response headers of an HTTP 200 response for Abilities
+type AbilitiesResponse200Headers struct {
+	XRequestId *string
+}
+
+// AbilitiesResponse400Headers the declared response headers of an HTTP 400 response for Abilities
+type AbilitiesResponse400Headers struct {
+	XRequestId *string
+}
+
+// AbilitiesResponse401Headers the declared response headers of an HTTP 401 response for Abilities
+type AbilitiesResponse401Headers struct {
+	XRequestId *string
+}
+
+// AbilitiesResponse403Headers the declared response headers of an HTTP 403 response for Abilities
+type AbilitiesResponse403Headers struct {
+	XRequestId *string
+}
+
+// AbilitiesResponse404Headers the declared response headers of an HTTP 404 response for Abilities
+type AbilitiesResponse404Headers struct {
+	XRequestId *string
+}
+
+// AbilitiesResponse409Headers the declared response headers of an HTTP 409 response for Abilities
+type AbilitiesResponse409Headers struct {
+	XRequestId *string
+}
+
+// AbilitiesResponse422Headers the declared response headers of an HTTP 422 response for Abilities
+type AbilitiesResponse422Headers struct {
+	XRequestId *string
+}
+
+// AbilitiesResponse429Headers the declared response headers of an HTTP 429 response for Abilities
+type AbilitiesResponse429Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// AbilitiesResponse503Headers the declared response headers of an HTTP 503 response for Abilities
+type AbilitiesResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// AbilitiesResponseDefaultHeaders the declared response headers of an HTTP default response for Abilities
+type AbilitiesResponseDefaultHeaders struct {
+	XRequestId *string
+}
+
+type AbilitiesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Abilities
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *AbilitiesResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *AbilitiesResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AbilitiesResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *AbilitiesResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *AbilitiesResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *AbilitiesResponse409Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *AbilitiesResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AbilitiesResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AbilitiesResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *AbilitiesResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AbilitiesResponse) GetJSON200() *Abilities {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AbilitiesResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AbilitiesResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AbilitiesResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AbilitiesResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r AbilitiesResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r AbilitiesResponse) GetJSON422() *Error {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AbilitiesResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AbilitiesResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r AbilitiesResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r AbilitiesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AbilitiesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AbilitiesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AbilitiesResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -10453,6 +11059,11 @@ type DeleteContractorResponse409Headers struct {
 	XRequestId *string
 }
 
+// DeleteContractorResponse413Headers the declared response headers of an HTTP 413 response for DeleteContractor
+type DeleteContractorResponse413Headers struct {
+	XRequestId *string
+}
+
 // DeleteContractorResponse422Headers the declared response headers of an HTTP 422 response for DeleteContractor
 type DeleteContractorResponse422Headers struct {
 	XRequestId *string
@@ -10490,6 +11101,8 @@ type DeleteContractorResponse struct {
 	JSON404 *Error
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *Error
 	// JSON429 the response for an HTTP 429 `application/json` response
@@ -10512,6 +11125,8 @@ type DeleteContractorResponse struct {
 	Headers404 *DeleteContractorResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *DeleteContractorResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *DeleteContractorResponse413Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *DeleteContractorResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -10550,6 +11165,11 @@ func (r DeleteContractorResponse) GetJSON404() *Error {
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
 func (r DeleteContractorResponse) GetJSON409() *Error {
 	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DeleteContractorResponse) GetJSON413() *Error {
+	return r.JSON413
 }
 
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
@@ -10595,6 +11215,182 @@ func (r DeleteContractorResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DeleteContractorResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetContractorResponse200Headers the declared response headers of an HTTP 200 response for GetContractor
+type GetContractorResponse200Headers struct {
+	XRequestId *string
+}
+
+// GetContractorResponse400Headers the declared response headers of an HTTP 400 response for GetContractor
+type GetContractorResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetContractorResponse401Headers the declared response headers of an HTTP 401 response for GetContractor
+type GetContractorResponse401Headers struct {
+	XRequestId *string
+}
+
+// GetContractorResponse403Headers the declared response headers of an HTTP 403 response for GetContractor
+type GetContractorResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetContractorResponse404Headers the declared response headers of an HTTP 404 response for GetContractor
+type GetContractorResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetContractorResponse409Headers the declared response headers of an HTTP 409 response for GetContractor
+type GetContractorResponse409Headers struct {
+	XRequestId *string
+}
+
+// GetContractorResponse422Headers the declared response headers of an HTTP 422 response for GetContractor
+type GetContractorResponse422Headers struct {
+	XRequestId *string
+}
+
+// GetContractorResponse429Headers the declared response headers of an HTTP 429 response for GetContractor
+type GetContractorResponse429Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// GetContractorResponse503Headers the declared response headers of an HTTP 503 response for GetContractor
+type GetContractorResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// GetContractorResponseDefaultHeaders the declared response headers of an HTTP default response for GetContractor
+type GetContractorResponseDefaultHeaders struct {
+	XRequestId *string
+}
+
+type GetContractorResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Contractor
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetContractorResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetContractorResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetContractorResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetContractorResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetContractorResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetContractorResponse409Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *GetContractorResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetContractorResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetContractorResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *GetContractorResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetContractorResponse) GetJSON200() *Contractor {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetContractorResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetContractorResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetContractorResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetContractorResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r GetContractorResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r GetContractorResponse) GetJSON422() *Error {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetContractorResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetContractorResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetContractorResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetContractorResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetContractorResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetContractorResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetContractorResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -13690,6 +14486,11 @@ type RemoveMemberResponse409Headers struct {
 	XRequestId *string
 }
 
+// RemoveMemberResponse413Headers the declared response headers of an HTTP 413 response for RemoveMember
+type RemoveMemberResponse413Headers struct {
+	XRequestId *string
+}
+
 // RemoveMemberResponse422Headers the declared response headers of an HTTP 422 response for RemoveMember
 type RemoveMemberResponse422Headers struct {
 	XRequestId *string
@@ -13727,6 +14528,8 @@ type RemoveMemberResponse struct {
 	JSON404 *Error
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *Error
 	// JSON429 the response for an HTTP 429 `application/json` response
@@ -13749,6 +14552,8 @@ type RemoveMemberResponse struct {
 	Headers404 *RemoveMemberResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *RemoveMemberResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *RemoveMemberResponse413Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *RemoveMemberResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -13787,6 +14592,11 @@ func (r RemoveMemberResponse) GetJSON404() *Error {
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
 func (r RemoveMemberResponse) GetJSON409() *Error {
 	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RemoveMemberResponse) GetJSON413() *Error {
+	return r.JSON413
 }
 
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
@@ -14446,6 +15256,11 @@ type RevokeRoleResponse409Headers struct {
 	XRequestId *string
 }
 
+// RevokeRoleResponse413Headers the declared response headers of an HTTP 413 response for RevokeRole
+type RevokeRoleResponse413Headers struct {
+	XRequestId *string
+}
+
 // RevokeRoleResponse422Headers the declared response headers of an HTTP 422 response for RevokeRole
 type RevokeRoleResponse422Headers struct {
 	XRequestId *string
@@ -14483,6 +15298,8 @@ type RevokeRoleResponse struct {
 	JSON404 *Error
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *Error
 	// JSON429 the response for an HTTP 429 `application/json` response
@@ -14505,6 +15322,8 @@ type RevokeRoleResponse struct {
 	Headers404 *RevokeRoleResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *RevokeRoleResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *RevokeRoleResponse413Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *RevokeRoleResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -14543,6 +15362,11 @@ func (r RevokeRoleResponse) GetJSON404() *Error {
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
 func (r RevokeRoleResponse) GetJSON409() *Error {
 	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RevokeRoleResponse) GetJSON413() *Error {
+	return r.JSON413
 }
 
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
@@ -15840,6 +16664,21 @@ func (c *ClientWithResponses) ReadyzWithResponse(ctx context.Context, reqEditors
 	return ParseReadyzResponse(rsp)
 }
 
+// AbilitiesWithResponse What the actor may do on an organisation, contractor, invoice, change request or the platform now: each permission the workflow's operations on it require, whether the actor holds it, and for a change request they may read its transitions open to them; to show only the actions that will not be refused (each is decided again when sent)
+//
+// What the actor may do on an organisation, contractor, invoice, change request or the platform now: each permission the workflow's operations on it require, whether the actor holds it, and for a change request they may read its transitions open to them; to show only the actions that will not be refused (each is decided again when sent). Enforces X1 of domain.md.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/abilities (the `Abilities` operationId).
+func (c *ClientWithResponses) AbilitiesWithResponse(ctx context.Context, params *AbilitiesParams, reqEditors ...RequestEditorFn) (*AbilitiesResponse, error) {
+	rsp, err := c.Abilities(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAbilitiesResponse(rsp)
+}
+
 // ListAuditWithResponse List the audit trail of an organisation (or, with platform=true, the events that name none), newest first; Accept: application/x-ndjson exports every matching event, oldest first
 //
 // List the audit trail of an organisation (or, with platform=true, the events that name none), newest first; Accept: application/x-ndjson exports every matching event, oldest first. Enforces X2 of domain.md.
@@ -16095,19 +16934,49 @@ func (c *ClientWithResponses) CheckBulkWithResponse(ctx context.Context, params 
 	return ParseCheckBulkResponse(rsp)
 }
 
-// DeleteContractorWithResponse Delete a contractor
+// DeleteContractorWithBodyWithResponse Delete a contractor, with an optional reason for the audit trail
 //
-// Delete a contractor. Enforces K1 of domain.md.
+// Delete a contractor, with an optional reason for the audit trail. Enforces K1, X2 of domain.md.
 //
-// Returns a wrapper object for the known response body format(s).
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /v1/contractors/{id} (the `DeleteContractor` operationId).
-func (c *ClientWithResponses) DeleteContractorWithResponse(ctx context.Context, id string, params *DeleteContractorParams, reqEditors ...RequestEditorFn) (*DeleteContractorResponse, error) {
-	rsp, err := c.DeleteContractor(ctx, id, params, reqEditors...)
+func (c *ClientWithResponses) DeleteContractorWithBodyWithResponse(ctx context.Context, id string, params *DeleteContractorParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteContractorResponse, error) {
+	rsp, err := c.DeleteContractorWithBody(ctx, id, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseDeleteContractorResponse(rsp)
+}
+
+// DeleteContractorWithResponse Delete a contractor, with an optional reason for the audit trail
+//
+// Delete a contractor, with an optional reason for the audit trail. Enforces K1, X2 of domain.md.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/contractors/{id} (the `DeleteContractor` operationId).
+func (c *ClientWithResponses) DeleteContractorWithResponse(ctx context.Context, id string, params *DeleteContractorParams, body DeleteContractorJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteContractorResponse, error) {
+	rsp, err := c.DeleteContractor(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteContractorResponse(rsp)
+}
+
+// GetContractorWithResponse Read a contractor: its organisation, name and admin-only flag (those who may view it; anyone else gets 403 naming view, whether or not it exists)
+//
+// Read a contractor: its organisation, name and admin-only flag (those who may view it; anyone else gets 403 naming view, whether or not it exists). Enforces K2, K3, X1 of domain.md.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/contractors/{id} (the `GetContractor` operationId).
+func (c *ClientWithResponses) GetContractorWithResponse(ctx context.Context, id string, params *GetContractorParams, reqEditors ...RequestEditorFn) (*GetContractorResponse, error) {
+	rsp, err := c.GetContractor(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetContractorResponse(rsp)
 }
 
 // PatchContractorWithBodyWithResponse Rename a contractor or change its admin-only flag
@@ -16515,15 +17384,30 @@ func (c *ClientWithResponses) ListMembersWithResponse(ctx context.Context, org s
 	return ParseListMembersResponse(rsp)
 }
 
-// RemoveMemberWithResponse Remove a member with all their roles, designations and exceptions
+// RemoveMemberWithBodyWithResponse Remove a member with all their roles, designations and exceptions, with an optional reason for the audit trail
 //
-// Remove a member with all their roles, designations and exceptions. Enforces O6, S2, T1 of domain.md.
+// Remove a member with all their roles, designations and exceptions, with an optional reason for the audit trail. Enforces O6, S2, T1, X2 of domain.md.
 //
-// Returns a wrapper object for the known response body format(s).
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /v1/organisations/{org}/members/{user} (the `RemoveMember` operationId).
-func (c *ClientWithResponses) RemoveMemberWithResponse(ctx context.Context, org string, user string, params *RemoveMemberParams, reqEditors ...RequestEditorFn) (*RemoveMemberResponse, error) {
-	rsp, err := c.RemoveMember(ctx, org, user, params, reqEditors...)
+func (c *ClientWithResponses) RemoveMemberWithBodyWithResponse(ctx context.Context, org string, user string, params *RemoveMemberParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RemoveMemberResponse, error) {
+	rsp, err := c.RemoveMemberWithBody(ctx, org, user, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemoveMemberResponse(rsp)
+}
+
+// RemoveMemberWithResponse Remove a member with all their roles, designations and exceptions, with an optional reason for the audit trail
+//
+// Remove a member with all their roles, designations and exceptions, with an optional reason for the audit trail. Enforces O6, S2, T1, X2 of domain.md.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/organisations/{org}/members/{user} (the `RemoveMember` operationId).
+func (c *ClientWithResponses) RemoveMemberWithResponse(ctx context.Context, org string, user string, params *RemoveMemberParams, body RemoveMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*RemoveMemberResponse, error) {
+	rsp, err := c.RemoveMember(ctx, org, user, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16605,15 +17489,30 @@ func (c *ClientWithResponses) SetDesignationWithResponse(ctx context.Context, or
 	return ParseSetDesignationResponse(rsp)
 }
 
-// RevokeRoleWithResponse Revoke a role
+// RevokeRoleWithBodyWithResponse Revoke a role, with an optional reason for the audit trail
 //
-// Revoke a role. Enforces O6, S2, T2, T3 of domain.md.
+// Revoke a role, with an optional reason for the audit trail. Enforces O6, S2, T2, T3, X2 of domain.md.
 //
-// Returns a wrapper object for the known response body format(s).
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /v1/organisations/{org}/members/{user}/roles/{role} (the `RevokeRole` operationId).
-func (c *ClientWithResponses) RevokeRoleWithResponse(ctx context.Context, org string, user string, role string, params *RevokeRoleParams, reqEditors ...RequestEditorFn) (*RevokeRoleResponse, error) {
-	rsp, err := c.RevokeRole(ctx, org, user, role, params, reqEditors...)
+func (c *ClientWithResponses) RevokeRoleWithBodyWithResponse(ctx context.Context, org string, user string, role string, params *RevokeRoleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RevokeRoleResponse, error) {
+	rsp, err := c.RevokeRoleWithBody(ctx, org, user, role, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeRoleResponse(rsp)
+}
+
+// RevokeRoleWithResponse Revoke a role, with an optional reason for the audit trail
+//
+// Revoke a role, with an optional reason for the audit trail. Enforces O6, S2, T2, T3, X2 of domain.md.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/organisations/{org}/members/{user}/roles/{role} (the `RevokeRole` operationId).
+func (c *ClientWithResponses) RevokeRoleWithResponse(ctx context.Context, org string, user string, role string, params *RevokeRoleParams, body RevokeRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*RevokeRoleResponse, error) {
+	rsp, err := c.RevokeRole(ctx, org, user, role, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16953,6 +17852,212 @@ func ParseReadyzResponse(rsp *http.Response) (*ReadyzResponse, error) {
 	switch {
 	case true:
 		var headers ReadyzResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAbilitiesResponse parses an HTTP response from a AbilitiesWithResponse call
+func ParseAbilitiesResponse(rsp *http.Response) (*AbilitiesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AbilitiesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Abilities
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers AbilitiesResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers AbilitiesResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers AbilitiesResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers AbilitiesResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers AbilitiesResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers AbilitiesResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 422:
+		var headers AbilitiesResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers AbilitiesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers AbilitiesResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers AbilitiesResponseDefaultHeaders
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -19020,6 +20125,13 @@ func ParseDeleteContractorResponse(rsp *http.Response) (*DeleteContractorRespons
 		}
 		response.JSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19128,6 +20240,16 @@ func ParseDeleteContractorResponse(rsp *http.Response) (*DeleteContractorRespons
 			headers.XRequestId = &value
 		}
 		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers DeleteContractorResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
 	case rsp.StatusCode == 422:
 		var headers DeleteContractorResponse422Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -19174,6 +20296,212 @@ func ParseDeleteContractorResponse(rsp *http.Response) (*DeleteContractorRespons
 		response.Headers503 = &headers
 	case true:
 		var headers DeleteContractorResponseDefaultHeaders
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetContractorResponse parses an HTTP response from a GetContractorWithResponse call
+func ParseGetContractorResponse(rsp *http.Response) (*GetContractorResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetContractorResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Contractor
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetContractorResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetContractorResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetContractorResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetContractorResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetContractorResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetContractorResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 422:
+		var headers GetContractorResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetContractorResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetContractorResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers GetContractorResponseDefaultHeaders
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -22863,6 +24191,13 @@ func ParseRemoveMemberResponse(rsp *http.Response) (*RemoveMemberResponse, error
 		}
 		response.JSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -22971,6 +24306,16 @@ func ParseRemoveMemberResponse(rsp *http.Response) (*RemoveMemberResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers RemoveMemberResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
 	case rsp.StatusCode == 422:
 		var headers RemoveMemberResponse422Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -23781,6 +25126,13 @@ func ParseRevokeRoleResponse(rsp *http.Response) (*RevokeRoleResponse, error) {
 		}
 		response.JSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23889,6 +25241,16 @@ func ParseRevokeRoleResponse(rsp *http.Response) (*RevokeRoleResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers RevokeRoleResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
 	case rsp.StatusCode == 422:
 		var headers RevokeRoleResponse422Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
