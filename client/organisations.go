@@ -37,9 +37,10 @@ func (c *Client) GetOrganisation(ctx context.Context, id string) (*Organisation,
 }
 
 // DeleteOrganisation deletes the organisation id and every relationship of
-// it and of its contractors, invoices and change requests (O3, owner only).
-func (c *Client) DeleteOrganisation(ctx context.Context, id string) (*WriteResult, error) {
-	return c.del(ctx, "/v1/organisations/"+seg(id))
+// it and of its contractors, invoices and change requests (O3, owner only);
+// reason, if not empty, goes to the audit trail.
+func (c *Client) DeleteOrganisation(ctx context.Context, id, reason string) (*WriteResult, error) {
+	return c.delWith(ctx, "/v1/organisations/"+seg(id), nil, reasonBody(reason))
 }
 
 // TransferOwnership makes the team member to ("bob" or "user:bob") the

@@ -154,7 +154,7 @@ func (c *console) handleStaffRenameOrganisation(w http.ResponseWriter, r *http.R
 func (c *console) handleStaffDeleteOrganisation(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	org := r.PathValue("org")
 	del := func(wf *workflow.Service) error {
-		_, err := wf.DeleteOrganisation(r.Context(), a.actor, org)
+		_, err := wf.DeleteOrganisation(r.Context(), a.actor, org, reasonOr(r, "Delete on the console's organisations page"))
 		return err
 	}
 	cf := confirmation{
@@ -164,7 +164,7 @@ func (c *console) handleStaffDeleteOrganisation(w http.ResponseWriter, r *http.R
 	if !c.confirmed(w, r, a, cf, del) {
 		return
 	}
-	if err := del(c.withReason(r, "delete organisation")); err != nil {
+	if err := del(c.cfg.Workflow); err != nil {
 		c.refuse(w, r, a, "", err, "delete-"+org, c.handleStaffOrganisations)
 		return
 	}

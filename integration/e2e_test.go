@@ -294,9 +294,9 @@ func runOrganisationSuite(t *testing.T, gh *integration.Gatehouse, id string) {
 		}
 		MustCheck(t, ops, orgRef, "delete", "user:alice", false) // O4
 		MustCheck(t, ops, orgRef, "delete", "user:bob", true)
-		_, err = alice.DeleteOrganisation(ctx, org)
+		_, err = alice.DeleteOrganisation(ctx, org, "")
 		_ = MustErrorCode(t, err, http.StatusForbidden, client.EFORBIDDEN)
-		w, err := bob.DeleteOrganisation(ctx, org)
+		w, err := bob.DeleteOrganisation(ctx, org, "")
 		if err != nil {
 			t.Fatal(err)
 		}

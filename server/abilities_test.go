@@ -190,4 +190,14 @@ func TestOptionalReasons(t *testing.T) {
 		before := a.snapshot()
 		a.mustRefuse(t, a.Do("DELETE", "/v1/contractors/none", tm.user("owner"), map[string]any{"why": "x"}), refusal{status: http.StatusBadRequest, field: "why"}, before)
 	})
+	t.Run("delete_organisation_O3", func(t *testing.T) {
+		orgWant(t, a.Do("DELETE", "/v1/organisations/rsn", tm.user("owner"), map[string]any{"reason": "client left"}), http.StatusNoContent)
+		events := orgAudit(t, a, "rsn", "&action=delete_organisation")
+		if len(events) == 0 {
+			t.Fatal("no delete_organisation event")
+		}
+		if got, _ := events[0]["reason"].(string); got != "client left" {
+			t.Errorf("delete_organisation audited reason %q, want %q", got, "client left")
+		}
+	})
 }

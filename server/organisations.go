@@ -43,9 +43,9 @@ func handleEditOrganisation(d Deps) op[wire.EditOrganisationRequest, wire.Organi
 }
 
 // handleDeleteOrganisation serves DELETE /v1/organisations/{org}.
-func handleDeleteOrganisation(d Deps) op[none, written] {
-	return func(ctx context.Context, in In[none]) (written, error) {
-		tok, err := d.Workflow.DeleteOrganisation(ctx, in.Actor, in.Path("org"))
+func handleDeleteOrganisation(d Deps) op[wire.ReasonRequest, written] {
+	return func(ctx context.Context, in In[wire.ReasonRequest]) (written, error) {
+		tok, err := d.Workflow.DeleteOrganisation(ctx, in.Actor, in.Path("org"), in.Body.Reason)
 		return written{tok}, err
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-authz/gatehouse"
@@ -315,13 +316,14 @@ func (s *Organisations) TransferOwnership(ctx context.Context, actor gatehouse.S
 // its owner, and the owner's retry of this same call finishes it. Until
 // then the id stays taken (409 naming O3) and nobody else holds anything
 // of org, so nothing is ever left that only provider staff can clear.
-func (s *Organisations) DeleteOrganisation(ctx context.Context, actor gatehouse.Subject, org string) (string, error) {
+// reason, if not empty, goes to the audit trail with every write.
+func (s *Organisations) DeleteOrganisation(ctx context.Context, actor gatehouse.Subject, org, reason string) (string, error) {
 	if err := validOrg("org", org); err != nil {
 		return "", err
 	}
 	o := gatehouse.OrganisationRef(org)
 	owner := makeRel(o, gatehouse.RoleOwner, actor)
-	audit := gatehouse.Audit{Actor: actor.String(), Action: "delete_organisation", Organisation: org}
+	audit := gatehouse.Audit{Actor: actor.String(), Action: "delete_organisation", Reason: strings.TrimSpace(reason), Organisation: org}
 	err := retryWrite(ctx, func() error {
 		pins, err := s.requirePins(ctx, actor, org, gatehouse.PermDelete)
 		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {

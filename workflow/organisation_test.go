@@ -80,9 +80,9 @@ var organisationRules = []rule{
 		_, err = f.svc.GrantException(ctx, tm.owner(), workflow.Exception{Organisation: tm.id, User: tm.user(gatehouse.RoleITAdmin), Kind: gatehouse.KindService}, "")
 		mustOK(t, err, "granting an exception")
 
-		_, err = f.svc.DeleteOrganisation(ctx, tm.user(gatehouse.RoleSecurityAdmin), tm.id)
+		_, err = f.svc.DeleteOrganisation(ctx, tm.user(gatehouse.RoleSecurityAdmin), tm.id, "")
 		mustRefuse(t, err, want{code: gatehouse.EFORBIDDEN, permission: gatehouse.PermDelete})
-		_, err = f.svc.DeleteOrganisation(ctx, tm.owner(), tm.id)
+		_, err = f.svc.DeleteOrganisation(ctx, tm.owner(), tm.id, "")
 		mustOK(t, err, "deleting")
 		for _, obj := range []gatehouse.Object{
 			tm.ref(), gatehouse.ContractorRef("o3-c"), gatehouse.InvoiceRef("o3-inv"), gatehouse.ChangeRequestRef("o3-cr"),
@@ -130,7 +130,7 @@ var organisationRules = []rule{
 		cut, cancel := context.WithCancel(ctx)
 		defer cancel()
 		interrupted := workflow.New(&hookStore{Store: f.store, afterDelete: cancel})
-		_, err = interrupted.DeleteOrganisation(cut, tm.owner(), tm.id)
+		_, err = interrupted.DeleteOrganisation(cut, tm.owner(), tm.id, "")
 		if err == nil {
 			t.Fatal("the delete was not interrupted")
 		}
@@ -150,9 +150,9 @@ var organisationRules = []rule{
 		_, err = f.svc.CreateOrganisation(ctx, gatehouse.User("heir"), tm.id, "Heir")
 		mustRefuse(t, err, want{code: gatehouse.ECONFLICT, rule: "O3"})
 		// Only its owner finishes it.
-		_, err = f.svc.DeleteOrganisation(ctx, tm.user(gatehouse.RoleSecurityAdmin), tm.id)
+		_, err = f.svc.DeleteOrganisation(ctx, tm.user(gatehouse.RoleSecurityAdmin), tm.id, "")
 		mustRefuse(t, err, want{code: gatehouse.EFORBIDDEN, permission: gatehouse.PermDelete})
-		_, err = f.svc.DeleteOrganisation(ctx, tm.owner(), tm.id)
+		_, err = f.svc.DeleteOrganisation(ctx, tm.owner(), tm.id, "")
 		mustOK(t, err, "the owner's retry")
 
 		for _, obj := range objs {
@@ -177,7 +177,7 @@ var organisationRules = []rule{
 				}
 			}
 		}
-		_, err = f.svc.DeleteOrganisation(ctx, tm.owner(), tm.id)
+		_, err = f.svc.DeleteOrganisation(ctx, tm.owner(), tm.id, "")
 		mustRefuse(t, err, want{code: gatehouse.ENOTFOUND})
 		_, err = f.svc.CreateOrganisation(ctx, gatehouse.User("heir"), tm.id, "Heir")
 		mustOK(t, err, "creating %s again", tm.id)
@@ -188,9 +188,9 @@ var organisationRules = []rule{
 		f.touch(gatehouse.Relationship{Resource: gatehouse.ContractorRef("ghost-c"), Relation: gatehouse.RelOrganisation, Subject: gatehouse.Subject{Object: gatehouse.OrganisationRef("ghost")}})
 		_, err := f.svc.CreateOrganisation(t.Context(), gatehouse.User("heir"), "ghost", "Heir")
 		mustRefuse(t, err, want{code: gatehouse.ECONFLICT, rule: "O3"})
-		_, err = f.svc.DeleteOrganisation(t.Context(), gatehouse.User("heir"), "ghost")
+		_, err = f.svc.DeleteOrganisation(t.Context(), gatehouse.User("heir"), "ghost", "")
 		mustRefuse(t, err, want{code: gatehouse.EFORBIDDEN, permission: gatehouse.PermStaffMember})
-		_, err = f.svc.DeleteOrganisation(t.Context(), staff, "ghost")
+		_, err = f.svc.DeleteOrganisation(t.Context(), staff, "ghost", "")
 		mustOK(t, err, "staff finishing the delete")
 		_, err = f.svc.CreateOrganisation(t.Context(), gatehouse.User("heir"), "ghost", "Heir")
 		mustOK(t, err, "creating ghost after the clean-up")
@@ -204,7 +204,7 @@ var organisationRules = []rule{
 		// Every workflow reads organisation ids through the same check.
 		_, err = f.svc.GrantRole(t.Context(), gatehouse.User("a"), workflow.RoleGrant{Org: "evil/x", User: gatehouse.User("b"), Role: gatehouse.RoleITAdmin})
 		mustRefuse(t, err, want{code: gatehouse.EINVALID, field: "org"})
-		_, err = f.svc.DeleteOrganisation(t.Context(), gatehouse.User("a"), "evil/x")
+		_, err = f.svc.DeleteOrganisation(t.Context(), gatehouse.User("a"), "evil/x", "")
 		mustRefuse(t, err, want{code: gatehouse.EINVALID, field: "org"})
 	}},
 	{"X3_bad_input_names_its_field", func(t *testing.T, f fixture) {

@@ -153,7 +153,7 @@ func (w *world) step(t *testing.T) {
 		_, err = svc.GrantException(ctx, actor, e, "")
 	case n < 88:
 		what = fmt.Sprintf("%s deletes %s", actor, org)
-		_, err = svc.DeleteOrganisation(ctx, actor, org)
+		_, err = svc.DeleteOrganisation(ctx, actor, org, "")
 	default:
 		what, err = w.raw(t, org, user)
 	}

@@ -27,7 +27,7 @@ func orgCommands() []*command {
 		},
 		{
 			name: "org delete", args: "<id>", summary: "delete an organisation and everything in it (owner only)",
-			writes: true, minArgs: 1, maxArgs: 1, needsActor: true, run: runOrgDelete,
+			writes: true, minArgs: 1, maxArgs: 1, needsActor: true, flags: reasonFlag, run: runOrgDelete,
 		},
 		{
 			name: "org members", args: "<id>", summary: "list the members with their roles and designations",
@@ -96,7 +96,7 @@ func runOrgGet(ctx context.Context, c *client.Client, inv invocation, out io.Wri
 }
 
 func runOrgDelete(ctx context.Context, c *client.Client, inv invocation, out io.Writer) (int, error) {
-	w, err := c.DeleteOrganisation(ctx, inv.args[0])
+	w, err := c.DeleteOrganisation(ctx, inv.args[0], inv.cfg.reason)
 	if err != nil {
 		return exitError, err
 	}

@@ -1191,6 +1191,9 @@ type LookupSubjectsJSONRequestBody = LookupSubjectsRequest
 // CreateOrganisationJSONRequestBody defines body for CreateOrganisation for application/json ContentType.
 type CreateOrganisationJSONRequestBody = CreateOrganisationRequest
 
+// DeleteOrganisationJSONRequestBody defines body for DeleteOrganisation for application/json ContentType.
+type DeleteOrganisationJSONRequestBody = ReasonRequest
+
 // EditOrganisationJSONRequestBody defines body for EditOrganisation for application/json ContentType.
 type EditOrganisationJSONRequestBody = EditOrganisationRequest
 
@@ -2221,12 +2224,23 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/organisations (the `CreateOrganisation` operationId).
 	CreateOrganisation(ctx context.Context, params *CreateOrganisationParams, body CreateOrganisationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DeleteOrganisation Delete an organisation and everything in it
+	// DeleteOrganisationWithBody Delete an organisation and everything in it, with an optional reason for the audit trail
 	//
-	// Delete an organisation and everything in it. Enforces O3 of domain.md.
+	// Delete an organisation and everything in it, with an optional reason for the audit trail. Enforces O3, X2 of domain.md.
+	//
+	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with DELETE /v1/organisations/{org} (the `DeleteOrganisation` operationId).
-	DeleteOrganisation(ctx context.Context, org string, params *DeleteOrganisationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DeleteOrganisationWithBody(ctx context.Context, org string, params *DeleteOrganisationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteOrganisation Delete an organisation and everything in it, with an optional reason for the audit trail
+	//
+	// Delete an organisation and everything in it, with an optional reason for the audit trail. Enforces O3, X2 of domain.md.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with DELETE /v1/organisations/{org} (the `DeleteOrganisation` operationId).
+	DeleteOrganisation(ctx context.Context, org string, params *DeleteOrganisationParams, body DeleteOrganisationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetOrganisation Read an organisation (members only)
 	//
@@ -3180,13 +3194,34 @@ func (c *Client) CreateOrganisation(ctx context.Context, params *CreateOrganisat
 	return c.Client.Do(req)
 }
 
-// DeleteOrganisation Delete an organisation and everything in it
+// DeleteOrganisationWithBody Delete an organisation and everything in it, with an optional reason for the audit trail
 //
-// Delete an organisation and everything in it. Enforces O3 of domain.md.
+// Delete an organisation and everything in it, with an optional reason for the audit trail. Enforces O3, X2 of domain.md.
+//
+// Takes any type of body and a specified content type.
 //
 // Corresponds with DELETE /v1/organisations/{org} (the `DeleteOrganisation` operationId).
-func (c *Client) DeleteOrganisation(ctx context.Context, org string, params *DeleteOrganisationParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDeleteOrganisationRequest(c.Server, org, params)
+func (c *Client) DeleteOrganisationWithBody(ctx context.Context, org string, params *DeleteOrganisationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteOrganisationRequestWithBody(c.Server, org, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteOrganisation Delete an organisation and everything in it, with an optional reason for the audit trail
+//
+// Delete an organisation and everything in it, with an optional reason for the audit trail. Enforces O3, X2 of domain.md.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with DELETE /v1/organisations/{org} (the `DeleteOrganisation` operationId).
+func (c *Client) DeleteOrganisation(ctx context.Context, org string, params *DeleteOrganisationParams, body DeleteOrganisationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteOrganisationRequest(c.Server, org, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5647,8 +5682,19 @@ func NewCreateOrganisationRequestWithBody(server string, params *CreateOrganisat
 	return req, nil
 }
 
-// NewDeleteOrganisationRequest constructs an http.Request for the DeleteOrganisation method
-func NewDeleteOrganisationRequest(server string, org string, params *DeleteOrganisationParams) (*http.Request, error) {
+// NewDeleteOrganisationRequest calls the generic DeleteOrganisation builder with application/json body
+func NewDeleteOrganisationRequest(server string, org string, params *DeleteOrganisationParams, body DeleteOrganisationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDeleteOrganisationRequestWithBody(server, org, params, "application/json", bodyReader)
+}
+
+// NewDeleteOrganisationRequestWithBody constructs an http.Request for the DeleteOrganisation method, with any body, and a specified content type
+func NewDeleteOrganisationRequestWithBody(server string, org string, params *DeleteOrganisationParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5700,10 +5746,12 @@ func NewDeleteOrganisationRequest(server string, org string, params *DeleteOrgan
 		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
-	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	if params != nil {
 
@@ -8588,14 +8636,23 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/organisations (the `CreateOrganisation` operationId).
 	CreateOrganisationWithResponse(ctx context.Context, params *CreateOrganisationParams, body CreateOrganisationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateOrganisationResponse, error)
 
-	// DeleteOrganisationWithResponse Delete an organisation and everything in it
+	// DeleteOrganisationWithBodyWithResponse Delete an organisation and everything in it, with an optional reason for the audit trail
 	//
-	// Delete an organisation and everything in it. Enforces O3 of domain.md.
+	// Delete an organisation and everything in it, with an optional reason for the audit trail. Enforces O3, X2 of domain.md.
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /v1/organisations/{org} (the `DeleteOrganisation` operationId).
-	DeleteOrganisationWithResponse(ctx context.Context, org string, params *DeleteOrganisationParams, reqEditors ...RequestEditorFn) (*DeleteOrganisationResponse, error)
+	DeleteOrganisationWithBodyWithResponse(ctx context.Context, org string, params *DeleteOrganisationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteOrganisationResponse, error)
+
+	// DeleteOrganisationWithResponse Delete an organisation and everything in it, with an optional reason for the audit trail
+	//
+	// Delete an organisation and everything in it, with an optional reason for the audit trail. Enforces O3, X2 of domain.md.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/organisations/{org} (the `DeleteOrganisation` operationId).
+	DeleteOrganisationWithResponse(ctx context.Context, org string, params *DeleteOrganisationParams, body DeleteOrganisationJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteOrganisationResponse, error)
 
 	// GetOrganisationWithResponse Read an organisation (members only)
 	//
@@ -12230,6 +12287,11 @@ type DeleteOrganisationResponse409Headers struct {
 	XRequestId *string
 }
 
+// DeleteOrganisationResponse413Headers the declared response headers of an HTTP 413 response for DeleteOrganisation
+type DeleteOrganisationResponse413Headers struct {
+	XRequestId *string
+}
+
 // DeleteOrganisationResponse422Headers the declared response headers of an HTTP 422 response for DeleteOrganisation
 type DeleteOrganisationResponse422Headers struct {
 	XRequestId *string
@@ -12267,6 +12329,8 @@ type DeleteOrganisationResponse struct {
 	JSON404 *Error
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *Error
 	// JSON429 the response for an HTTP 429 `application/json` response
@@ -12289,6 +12353,8 @@ type DeleteOrganisationResponse struct {
 	Headers404 *DeleteOrganisationResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *DeleteOrganisationResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *DeleteOrganisationResponse413Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *DeleteOrganisationResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -12327,6 +12393,11 @@ func (r DeleteOrganisationResponse) GetJSON404() *Error {
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
 func (r DeleteOrganisationResponse) GetJSON409() *Error {
 	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DeleteOrganisationResponse) GetJSON413() *Error {
+	return r.JSON413
 }
 
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
@@ -17129,15 +17200,30 @@ func (c *ClientWithResponses) CreateOrganisationWithResponse(ctx context.Context
 	return ParseCreateOrganisationResponse(rsp)
 }
 
-// DeleteOrganisationWithResponse Delete an organisation and everything in it
+// DeleteOrganisationWithBodyWithResponse Delete an organisation and everything in it, with an optional reason for the audit trail
 //
-// Delete an organisation and everything in it. Enforces O3 of domain.md.
+// Delete an organisation and everything in it, with an optional reason for the audit trail. Enforces O3, X2 of domain.md.
 //
-// Returns a wrapper object for the known response body format(s).
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /v1/organisations/{org} (the `DeleteOrganisation` operationId).
-func (c *ClientWithResponses) DeleteOrganisationWithResponse(ctx context.Context, org string, params *DeleteOrganisationParams, reqEditors ...RequestEditorFn) (*DeleteOrganisationResponse, error) {
-	rsp, err := c.DeleteOrganisation(ctx, org, params, reqEditors...)
+func (c *ClientWithResponses) DeleteOrganisationWithBodyWithResponse(ctx context.Context, org string, params *DeleteOrganisationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteOrganisationResponse, error) {
+	rsp, err := c.DeleteOrganisationWithBody(ctx, org, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteOrganisationResponse(rsp)
+}
+
+// DeleteOrganisationWithResponse Delete an organisation and everything in it, with an optional reason for the audit trail
+//
+// Delete an organisation and everything in it, with an optional reason for the audit trail. Enforces O3, X2 of domain.md.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/organisations/{org} (the `DeleteOrganisation` operationId).
+func (c *ClientWithResponses) DeleteOrganisationWithResponse(ctx context.Context, org string, params *DeleteOrganisationParams, body DeleteOrganisationJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteOrganisationResponse, error) {
+	rsp, err := c.DeleteOrganisation(ctx, org, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -21509,6 +21595,13 @@ func ParseDeleteOrganisationResponse(rsp *http.Response) (*DeleteOrganisationRes
 		}
 		response.JSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -21617,6 +21710,16 @@ func ParseDeleteOrganisationResponse(rsp *http.Response) (*DeleteOrganisationRes
 			headers.XRequestId = &value
 		}
 		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers DeleteOrganisationResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
 	case rsp.StatusCode == 422:
 		var headers DeleteOrganisationResponse422Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
