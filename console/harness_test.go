@@ -88,10 +88,10 @@ func mustGate(tb testing.TB, opts ...gateOption) *gate {
 		tb.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	wf := workflow.New(store)
 	scratch := func(ctx context.Context, rels []gatehouse.Relationship) (dryrun.Scratch, error) {
 		return spicedb.NewScratch(ctx, schema.Text, rels)
 	}
+	wf := workflow.New(store, workflow.WithScratch(scratch))
 	cfg := console.Config{Workflow: wf, Store: store, Audit: trail, Scratch: scratch, Log: log, DevLogin: true, DevUsers: users, SessionKey: sessionKey}
 	base := "http://" + srv.Listener.Addr().String()
 	for _, o := range opts {

@@ -84,7 +84,7 @@ func mustServer(tb testing.TB, log *slog.Logger, edit func(*server.Deps)) (*API,
 		if edit != nil {
 			edit(&d)
 		}
-		d.Workflow = workflow.New(d.Store)
+		d.Workflow = workflow.New(d.Store, workflow.WithScratch(d.Scratch))
 		h := server.New(d)
 		srv := httptest.NewServer(h)
 		tb.Cleanup(srv.Close)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/dryrun"
 )
 
 // kit is what every workflow writes with: the Store and the clock, and
@@ -16,6 +17,12 @@ import (
 type kit struct {
 	store gatehouse.Store
 	now   func() time.Time
+	// scratch weighs a change request's transition before its one write
+	// (WithScratch); nil makes its writes apart.
+	scratch dryrun.Engine
+	// staged says the Store is a stage of one transition
+	// (changerequest_onewrite.go), whose answer is not used.
+	staged bool
 }
 
 // latest is the consistency of every read a decision rests on: the head

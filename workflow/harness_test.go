@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/audit"
+	"github.com/gatehouse-authz/gatehouse/dryrun"
 	"github.com/gatehouse-authz/gatehouse/schema"
 	"github.com/gatehouse-authz/gatehouse/spicedb"
 	"github.com/gatehouse-authz/gatehouse/workflow"
@@ -46,9 +47,15 @@ func mustFixture(t *testing.T) fixture {
 		t.Fatalf("starting the audit consumer: %v", err)
 	}
 	t.Cleanup(consumer.Stop)
-	f := fixture{t: t, svc: workflow.New(store), store: store, trail: trail}
+	f := fixture{t: t, svc: workflow.New(store, workflow.WithScratch(scratch)), store: store, trail: trail}
 	f.touch(gatehouse.Relationship{Resource: gatehouse.Provider, Relation: gatehouse.RelStaff, Subject: staff})
 	return f
+}
+
+// scratch weighs a transition of a change request before its one write,
+// as cmd/gatehouse wires it.
+func scratch(ctx context.Context, rels []gatehouse.Relationship) (dryrun.Scratch, error) {
+	return spicedb.NewScratch(ctx, schema.Text, rels)
 }
 
 // in returns the fixture for the test t, a subtest of the one that made it.

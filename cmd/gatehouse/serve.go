@@ -104,7 +104,7 @@ func serve(ctx context.Context, cfg config, b backends, stdout io.Writer) error 
 	if err != nil {
 		return fmt.Errorf("listening on %s (GATEHOUSE_ADDR): %w", cfg.addr, err)
 	}
-	wf := workflow.New(b.store)
+	wf := workflow.New(b.store, workflow.WithScratch(scratchEngine))
 	var consoleHandler http.Handler
 	if cfg.console {
 		if consoleHandler, err = newConsole(cfg, b.store, b.trail, wf, b.log); err != nil {
