@@ -31,25 +31,32 @@ type fixture struct {
 // mustFixture starts the fixture; its SpiceDB stops with the test.
 func mustFixture(t *testing.T) fixture {
 	t.Helper()
-	emb, err := spicedb.StartEmbedded(t.Context(), spicedb.EmbeddedConfig{Datastore: "memory"})
-	if err != nil {
-		t.Fatalf("starting embedded SpiceDB: %v", err)
-	}
-	t.Cleanup(func() { _ = emb.Close() })
-	store := spicedb.New(emb.Conn, emb.Options()...)
-	if err := store.WriteSchema(t.Context(), schema.Text); err != nil {
-		t.Fatalf("writing schema: %v", err)
-	}
-	// The audit trail is what SpiceDB's Watch API brings back (X2).
-	trail := audit.NewMemory(audit.DefaultMemoryEvents)
-	consumer, err := spicedb.StartAudit(context.Background(), store, trail, spicedb.AuditConfig{})
-	if err != nil {
-		t.Fatalf("starting the audit consumer: %v", err)
-	}
-	t.Cleanup(consumer.Stop)
+	store, trail := mustStore(t)
 	f := fixture{t: t, svc: workflow.New(store, workflow.WithScratch(scratch)), store: store, trail: trail}
 	f.touch(gatehouse.Relationship{Resource: gatehouse.Provider, Relation: gatehouse.RelStaff, Subject: staff})
 	return f
+}
+
+// mustStore starts an embedded SpiceDB on memory with the schema written
+// and the audit trail its Watch stream brings back (X2); both stop with tb.
+func mustStore(tb testing.TB) (gatehouse.Store, gatehouse.AuditTrail) {
+	tb.Helper()
+	emb, err := spicedb.StartEmbedded(tb.Context(), spicedb.EmbeddedConfig{Datastore: "memory"})
+	if err != nil {
+		tb.Fatalf("starting embedded SpiceDB: %v", err)
+	}
+	tb.Cleanup(func() { _ = emb.Close() })
+	store := spicedb.New(emb.Conn, emb.Options()...)
+	if err := store.WriteSchema(tb.Context(), schema.Text); err != nil {
+		tb.Fatalf("writing schema: %v", err)
+	}
+	trail := audit.NewMemory(audit.DefaultMemoryEvents)
+	consumer, err := spicedb.StartAudit(context.Background(), store, trail, spicedb.AuditConfig{})
+	if err != nil {
+		tb.Fatalf("starting the audit consumer: %v", err)
+	}
+	tb.Cleanup(consumer.Stop)
+	return store, trail
 }
 
 // scratch weighs a transition of a change request before its one write,
