@@ -89,7 +89,7 @@ func mustGate(tb testing.TB, opts ...gateOption) *gate {
 	}
 	log := slog.New(slog.DiscardHandler)
 	scratch := func(ctx context.Context, rels []gatehouse.Relationship) (dryrun.Scratch, error) {
-		return spicedb.NewScratch(ctx, schema.Text, rels)
+		return scratches.Start(ctx, rels)
 	}
 	wf := workflow.New(store, workflow.WithScratch(scratch))
 	cfg := console.Config{Workflow: wf, Store: store, Audit: trail, Scratch: scratch, Log: log, DevLogin: true, DevUsers: users, SessionKey: sessionKey}
@@ -111,6 +111,10 @@ func mustGate(tb testing.TB, opts ...gateOption) *gate {
 	tb.Cleanup(srv.Close)
 	return &gate{t: tb, URL: srv.URL, Store: store}
 }
+
+// scratches are the scratch SpiceDBs of every test's Gatehouse, kept
+// started as cmd/gatehouse keeps them.
+var scratches = spicedb.NewScratchPool(schema.Text, 4)
 
 // has reports whether relationship rel (zed notation) exists.
 func (g *gate) has(rel string) bool {

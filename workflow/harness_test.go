@@ -59,10 +59,14 @@ func mustStore(tb testing.TB) (gatehouse.Store, gatehouse.AuditTrail) {
 	return store, trail
 }
 
+// scratches are the scratch SpiceDBs of every test, kept started as
+// cmd/gatehouse keeps them.
+var scratches = spicedb.NewScratchPool(schema.Text, 4)
+
 // scratch weighs a transition of a change request before its one write,
 // as cmd/gatehouse wires it.
 func scratch(ctx context.Context, rels []gatehouse.Relationship) (dryrun.Scratch, error) {
-	return spicedb.NewScratch(ctx, schema.Text, rels)
+	return scratches.Start(ctx, rels)
 }
 
 // in returns the fixture for the test t, a subtest of the one that made it.
