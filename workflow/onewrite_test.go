@@ -2,6 +2,7 @@ package workflow_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -279,4 +280,28 @@ func outcome(st workflow.ChangeRequest) string {
 		"authorisedBy " + subs(st.AuthorisedBy), "securityApprovedBy " + subs(st.SecurityApprovedBy),
 		"chargeApprovedBy " + subs(st.ChargeApprovedBy),
 	}, "; ")
+}
+
+// TestOneWriteTooLargeWritesApart: an organisation whose own
+// relationships outgrow what a stage weighs (dryrun.MaxRelationships) is
+// written apart, as without an engine, and still decided by SpiceDB.
+func TestOneWriteTooLargeWritesApart(t *testing.T) {
+	f := mustFixture(t)
+	g := mustGlobex(f, "huge")
+	for from := 0; from <= dryrun.MaxRelationships; from += 1000 {
+		var ups []gatehouse.Update
+		for i := from; i < from+1000; i++ {
+			ups = append(ups, gatehouse.Update{Op: gatehouse.Touch, Relationship: gatehouse.Relationship{Resource: g.ref(), Relation: gatehouse.RoleCISProcessor, Subject: gatehouse.User(fmt.Sprintf("huge-%d", i))}})
+		}
+		if _, err := f.store.Write(t.Context(), gatehouse.Write{Updates: ups}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	counted := &countingStore{Store: f.store}
+	st, err := workflow.New(counted, workflow.WithScratch(scratch)).FileChangeRequest(t.Context(), g.pat, workflow.NewChangeRequest{ID: "huge-std", Organisation: g.id, Kind: gatehouse.KindStandard})
+	mustOK(t, err, "filing")
+	wantState(t, st, workflow.StatusAuthorised, workflow.TierNone)
+	if n := counted.writes.Load(); n != 3 || !f.settled("huge-std") {
+		t.Errorf("%d writes, settled %v; want 3 (apart) and settled", n, f.settled("huge-std"))
+	}
 }
