@@ -88,10 +88,10 @@ func mustGate(tb testing.TB, opts ...gateOption) *gate {
 		tb.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	wf := workflow.New(store)
 	scratch := func(ctx context.Context, rels []gatehouse.Relationship) (dryrun.Scratch, error) {
-		return spicedb.NewScratch(ctx, schema.Text, rels)
+		return scratches.Start(ctx, rels)
 	}
+	wf := workflow.New(store, workflow.WithScratch(scratch))
 	cfg := console.Config{Workflow: wf, Store: store, Audit: trail, Scratch: scratch, Log: log, DevLogin: true, DevUsers: users, SessionKey: sessionKey}
 	base := "http://" + srv.Listener.Addr().String()
 	for _, o := range opts {
@@ -111,6 +111,10 @@ func mustGate(tb testing.TB, opts ...gateOption) *gate {
 	tb.Cleanup(srv.Close)
 	return &gate{t: tb, URL: srv.URL, Store: store}
 }
+
+// scratches are the scratch SpiceDBs of every test's Gatehouse, kept
+// started as cmd/gatehouse keeps them.
+var scratches = spicedb.NewScratchPool(schema.Text, 4)
 
 // has reports whether relationship rel (zed notation) exists.
 func (g *gate) has(rel string) bool {

@@ -382,8 +382,8 @@ func (p *tab) evalInto(js string, out any) {
 
 // TestBrowserAuditTrailReads (issue 22, item 5, problem 6): the audit
 // trail says each action as a sentence, with its reason and links to the
-// people it names, one row for one click (an authorisation and the write
-// that settles the request it completed), and shows no raw relationship
+// people it names, one row for one click (an authorisation that settles
+// the request it completed, one write), and shows no raw relationship
 // or base64 label until asked what changed.
 func TestBrowserAuditTrailReads(t *testing.T) {
 	c := mustChrome(t, devSignIn)
@@ -409,7 +409,10 @@ func TestBrowserAuditTrailReads(t *testing.T) {
 	if status, body := g.api("POST", "/v1/change-requests/globex-cr-pending/authorise", "user:mia", map[string]any{}); status != http.StatusOK {
 		t.Fatalf("authorise: %d %v", status, body)
 	}
-	g.auditEvent("globex", func(ev map[string]any) bool { return ev["action"] == "settle_change_request" })
+	g.auditEvent("globex", func(ev map[string]any) bool {
+		d, _ := ev["details"].(map[string]any)
+		return ev["action"] == "authorise_change_request" && d["changeRequest"] == "globex-cr-pending" && d["settled"] == "true"
+	})
 	grace := c.as(t, g, "grace")
 	grace.open("/console/organisations/globex/audit")
 	rows := grace.eval(`Array.from(document.querySelectorAll('.trail > li .sentence'), e => e.textContent.trim())`)

@@ -24,8 +24,10 @@ type trailRow struct {
 // segment is a piece of a sentence: text, a link when Href is set.
 type segment struct{ Text, Href string }
 
-// settleAction is the follow-up write that settles a request its last
-// yes completed (C14): the same click as that yes, so one row with it.
+// settleAction is the write that settled a request its last yes
+// completed (C14), made apart by earlier Gatehouses: the same click as
+// that yes, so one row with it. Now the yes's own record says it, in
+// its details ("settled").
 const settleAction = "settle_change_request"
 
 // actionOption is an action the audit page filters by: its name in the
@@ -66,13 +68,17 @@ func trailActions() []actionOption {
 }
 
 // trailRows says org's events (newest first) as rows, one per action:
-// a settling write joins the action of the same person on the same
+// an action that settled its request says so, and an older settling
+// write of its own joins the action of the same person on the same
 // request it follows.
 func trailRows(org string, events []gatehouse.AuditEvent) []trailRow {
 	rows := make([]trailRow, 0, len(events))
 	for i := 0; i < len(events); i++ {
 		ev := events[i]
 		row := trailRowOf(org, ev)
+		if ev.Details["settled"] == "true" {
+			row.Sentence = append(row.Sentence, segment{Text: "; it needs nothing more"})
+		}
 		if ev.Action == settleAction && i+1 < len(events) {
 			prev := events[i+1]
 			if prev.Actor == ev.Actor && prev.Details["changeRequest"] == ev.Details["changeRequest"] && prev.Action != settleAction {
@@ -130,6 +136,9 @@ func trailRowOf(org string, ev gatehouse.AuditEvent) trailRow {
 		s = []segment{t(" created invoice " + strings.TrimPrefix(d["invoice"], "invoice:") + " of " + d["amount"] + " " + d["currency"])}
 	case "file_change_request":
 		s = []segment{t(" filed "), request, t(" (" + strings.ReplaceAll(d["kind"], "_", " ") + ")")}
+		if d["authorisedAsFiled"] == "true" {
+			s = append(s, t(", authorised as filed"))
+		}
 	case "authorise_change_request":
 		s = []segment{t(" authorised "), request}
 		if g := d["gave"]; g != "" && g != "authorisation" {

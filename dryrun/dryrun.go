@@ -20,12 +20,20 @@
 // MaxChecks checked per side; past either, Outcome reports no effects and
 // says they were truncated.
 //
-// dryrun imports only the root package and the standard library; server,
-// console and cmd/gatehouse import it.
+// A stage (NewStage) is the same Store put to another use: the workflow
+// runs a whole transition of a change request over it, then makes the
+// writes it recorded (Writes) as one real write (Combine). Its scratch
+// SpiceDB holds only what a check on the objects written reads, and a
+// stage too large to hold refuses to answer (ErrTooLarge) rather than
+// answer from the state before its writes.
+//
+// dryrun imports only the root package and the standard library; workflow,
+// server, console and cmd/gatehouse import it.
 package dryrun
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -60,17 +68,28 @@ type Scratch interface {
 // Engine starts a Scratch holding the schema and rels.
 type Engine func(ctx context.Context, rels []gatehouse.Relationship) (Scratch, error)
 
+// ErrTooLarge is a stage's answer to a check or lookup after a write when
+// the organisations its writes touch hold more than MaxRelationships: it
+// cannot weigh the would-be state, and answering from the state before
+// the writes would be wrong.
+var ErrTooLarge = errors.New("dryrun: the stage's organisations hold too many relationships to weigh in a scratch SpiceDB")
+
 // Store is a gatehouse.Store that writes nothing; see the package doc.
-// One Store serves one dry run.
+// One Store serves one dry run, or one stage.
 type Store struct {
 	gatehouse.Store
 	engine Engine
+	// stage narrows the scratch SpiceDB to what checks on the objects
+	// written read, and refuses reads it cannot weigh (NewStage).
+	stage bool
 
 	mu sync.Mutex
 	// net is the last update recorded of each relationship, by key; order
 	// lists the keys as first recorded.
 	net   map[string]gatehouse.Update
 	order []string
+	// writes are the writes recorded, as asked, in order (Writes).
+	writes []gatehouse.Write
 	// after answers checks and lookups once something is recorded; lost is
 	// set when it could not be made (too many relationships), and checks
 	// then see the state before the dry run.
@@ -83,6 +102,28 @@ type Store struct {
 // reports no effects).
 func New(store gatehouse.Store, engine Engine) *Store {
 	return &Store{Store: store, engine: engine, net: map[string]gatehouse.Update{}}
+}
+
+// NewStage returns a Store that stages writes over store, to be made as
+// one (Writes, Combine): as New, but its scratch SpiceDB (started by
+// engine at the first check or lookup after a write) holds only what a
+// check on the objects written reads (their organisations' own
+// relationships, their change kinds' and targets', the platform's and the
+// written objects' own), and a check or lookup it cannot weigh that way is
+// ErrTooLarge.
+func NewStage(store gatehouse.Store, engine Engine) *Store {
+	s := New(store, engine)
+	s.stage = true
+	return s
+}
+
+// Writes returns the writes recorded, in the order made, each as asked
+// (its updates, preconditions and audit record); a DeleteMatching is the
+// write of the deletes it found.
+func (s *Store) Writes() []gatehouse.Write {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.writes)
 }
 
 // Close releases the scratch SpiceDB, if one was started.
@@ -169,7 +210,7 @@ func (s *Store) evaluator(ctx context.Context) (gatehouse.Store, error) {
 		return s.after, nil
 	}
 	if s.lost {
-		return s.Store, nil
+		return s.lostEvaluator()
 	}
 	ups := s.updates()
 	rels, ok, err := s.bundle(ctx, ups)
@@ -178,7 +219,7 @@ func (s *Store) evaluator(ctx context.Context) (gatehouse.Store, error) {
 	}
 	if !ok {
 		s.lost = true
-		return s.Store, nil
+		return s.lostEvaluator()
 	}
 	sc, err := s.engine(ctx, rels)
 	if err != nil {
@@ -190,6 +231,15 @@ func (s *Store) evaluator(ctx context.Context) (gatehouse.Store, error) {
 	}
 	s.after = sc
 	return sc, nil
+}
+
+// lostEvaluator is what answers once the would-be state is too large to
+// weigh: a dry run's wrapped Store (the state before it), a stage nothing.
+func (s *Store) lostEvaluator() (gatehouse.Store, error) {
+	if s.stage {
+		return nil, ErrTooLarge
+	}
+	return s.Store, nil
 }
 
 // Check implements gatehouse.Store over the would-be state.
@@ -290,7 +340,7 @@ func (s *Store) Write(ctx context.Context, w gatehouse.Write) (string, error) {
 			return "", &gatehouse.Error{Code: gatehouse.ECONFLICT, Message: "it exists already"}
 		}
 	}
-	if err := s.record(ctx, w.Updates); err != nil {
+	if err := s.record(ctx, w.Updates, w); err != nil {
 		return "", err
 	}
 	return tok, nil
@@ -316,7 +366,7 @@ func (s *Store) DeleteMatching(ctx context.Context, fs []gatehouse.Filter, a gat
 			ups = append(ups, gatehouse.Update{Op: gatehouse.Delete, Relationship: r})
 		}
 	}
-	return len(ups), tok, s.record(ctx, ups)
+	return len(ups), tok, s.record(ctx, ups, gatehouse.Write{Updates: ups, Audit: a})
 }
 
 // validAudit refuses a record the real adapter could not store (X2).
@@ -327,11 +377,13 @@ func validAudit(ctx context.Context, a gatehouse.Audit) error {
 	return gatehouse.StampAudit(ctx, a).Validate()
 }
 
-// record adds ups to what the dry run would change and, once checks see
-// the would-be state, to it.
-func (s *Store) record(ctx context.Context, ups []gatehouse.Update) error {
+// record adds ups, of the write w, to what the dry run would change and,
+// once checks see the would-be state, to it.
+func (s *Store) record(ctx context.Context, ups []gatehouse.Update, w gatehouse.Write) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	w.Updates, w.Preconditions = slices.Clone(w.Updates), slices.Clone(w.Preconditions)
+	s.writes = append(s.writes, w)
 	for _, u := range ups {
 		k := key(u.Relationship)
 		if _, ok := s.net[k]; !ok {

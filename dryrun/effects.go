@@ -164,8 +164,10 @@ func permissions(t string) []string {
 // bundle reads, at the head revision, every relationship SpiceDB may
 // follow to answer a check on the organisations ups touch: each one's own,
 // its contractors', invoices' and change requests', its change kinds' and
-// targets', and the platform's. False when they are more than
-// MaxRelationships. It reads the wrapped Store, as it is before the dry run.
+// targets', and the platform's; a stage's, instead of every dependant, the
+// own relationships of the objects ups change. False when they are more
+// than MaxRelationships. It reads the wrapped Store, as it is before the
+// dry run.
 func (s *Store) bundle(ctx context.Context, ups []gatehouse.Update) ([]gatehouse.Relationship, bool, error) {
 	orgs, err := s.organisations(ctx, ups)
 	if err != nil {
@@ -198,6 +200,16 @@ func (s *Store) bundle(ctx context.Context, ups []gatehouse.Update) ([]gatehouse
 			return nil, false, err
 		}
 	}
+	if s.stage {
+		// A stage checks only the objects it writes: their own
+		// relationships, not every other dependant of the organisation.
+		for _, f := range written(ups) {
+			if ok, err := add(f); !ok || err != nil {
+				return nil, false, err
+			}
+		}
+		return out, true, nil
+	}
 	for _, org := range orgs {
 		for _, typ := range dependantTypes {
 			links, _, err := s.Store.ReadRelationships(ctx, gatehouse.Filter{ResourceType: typ, Relation: gatehouse.RelOrganisation, SubjectType: gatehouse.TypeOrganisation, SubjectID: org}, latest)
@@ -215,6 +227,22 @@ func (s *Store) bundle(ctx context.Context, ups []gatehouse.Update) ([]gatehouse
 		}
 	}
 	return out, true, nil
+}
+
+// written are the filters of the own relationships of each dependant
+// object (dependantTypes) that ups change, once each, in order.
+func written(ups []gatehouse.Update) []gatehouse.Filter {
+	var out []gatehouse.Filter
+	seen := map[gatehouse.Object]bool{}
+	for _, u := range ups {
+		r := u.Relationship.Resource
+		if seen[r] || !slices.Contains(dependantTypes, r.Type) {
+			continue
+		}
+		seen[r] = true
+		out = append(out, gatehouse.Filter{ResourceType: r.Type, ResourceID: r.ID})
+	}
+	return out
 }
 
 // dependantTypes are the object types that belong to an organisation

@@ -84,7 +84,7 @@ func mustServer(tb testing.TB, log *slog.Logger, edit func(*server.Deps)) (*API,
 		if edit != nil {
 			edit(&d)
 		}
-		d.Workflow = workflow.New(d.Store)
+		d.Workflow = workflow.New(d.Store, workflow.WithScratch(d.Scratch))
 		h := server.New(d)
 		srv := httptest.NewServer(h)
 		tb.Cleanup(srv.Close)
@@ -113,9 +113,14 @@ func (a *API) Session(tb testing.TB) *API {
 	return &s
 }
 
-// scratch is the engine of every test server's dry runs (X7), as cmd/gatehouse wires it.
+// scratches are the scratch SpiceDBs of every test server, kept started
+// as cmd/gatehouse keeps them.
+var scratches = spicedb.NewScratchPool(schema.Text, 4)
+
+// scratch is the engine of every test server's dry runs (X7) and of its
+// workflow's one-write transitions, as cmd/gatehouse wires it.
 func scratch(ctx context.Context, rels []gatehouse.Relationship) (dryrun.Scratch, error) {
-	return spicedb.NewScratch(ctx, schema.Text, rels)
+	return scratches.Start(ctx, rels)
 }
 
 // MustSeededAPI starts a Gatehouse with the demo data of seed/ loaded.

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/authzed/spicedb/pkg/development"
 	core "github.com/authzed/spicedb/pkg/proto/core/v1"
@@ -94,6 +97,15 @@ func NewScratch(ctx context.Context, schema string, rels []gatehouse.Relationshi
 		s.Close()
 		return nil, err
 	}
+	if err := s.load(ctx, rels); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// load touches rels in s, in writes of at most maxUpdatesPerWrite.
+func (s *Scratch) load(ctx context.Context, rels []gatehouse.Relationship) error {
 	for len(rels) > 0 {
 		n := min(len(rels), maxUpdatesPerWrite)
 		w := gatehouse.Write{Updates: make([]gatehouse.Update, n)}
@@ -101,10 +113,91 @@ func NewScratch(ctx context.Context, schema string, rels []gatehouse.Relationshi
 			w.Updates[i] = gatehouse.Update{Op: gatehouse.Touch, Relationship: r}
 		}
 		if _, err := s.Write(ctx, w); err != nil {
-			s.Close()
-			return nil, err
+			return err
 		}
 		rels = rels[n:]
 	}
-	return s, nil
+	return nil
+}
+
+// ScratchPool keeps scratch SpiceDBs started, with the schema written, to
+// be used again: starting one and writing the schema is most of what a
+// scratch costs (about 100 to 250 ms; loading a few hundred relationships
+// takes a few), and the workflow weighs every filing in one (X7's stage).
+// A scratch given back is emptied (every relationship of every definition
+// deleted) before anyone takes it again.
+type ScratchPool struct {
+	schema string
+	types  []string
+	keep   int
+
+	mu     sync.Mutex
+	idle   []*Scratch
+	closed bool
+}
+
+// NewScratchPool returns a pool of scratch SpiceDBs holding schema, which
+// keeps up to keep of them idle.
+func NewScratchPool(schema string, keep int) *ScratchPool {
+	p := &ScratchPool{schema: schema, keep: keep}
+	for _, m := range definitionRE.FindAllStringSubmatch(schema, -1) {
+		p.types = append(p.types, m[1])
+	}
+	return p
+}
+
+// definitionRE finds the names of a schema's definitions.
+var definitionRE = regexp.MustCompile(`(?m)^definition\s+([a-z][a-z0-9_/]*)`)
+
+// Start returns a scratch SpiceDB holding the pool's schema and rels: an
+// idle one when there is one, else a new one. Its Close gives it back.
+func (p *ScratchPool) Start(ctx context.Context, rels []gatehouse.Relationship) (*Scratch, error) {
+	p.mu.Lock()
+	var s *Scratch
+	if n := len(p.idle); n > 0 {
+		s, p.idle = p.idle[n-1], p.idle[:n-1]
+	}
+	p.mu.Unlock()
+	if s == nil {
+		var err error
+		if s, err = NewScratch(ctx, p.schema, nil); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.load(ctx, rels); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return &Scratch{SpiceDB: s.SpiceDB, close: func() { go p.giveBack(s) }}, nil
+}
+
+// giveBack empties s and keeps it idle, or closes it when the pool keeps
+// enough, is closed, or s could not be emptied.
+func (p *ScratchPool) giveBack(s *Scratch) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, t := range p.types {
+		if _, _, err := s.DeleteMatching(ctx, []gatehouse.Filter{{ResourceType: t}}, gatehouse.Audit{}); err != nil {
+			s.Close()
+			return
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed || len(p.idle) >= p.keep {
+		s.Close()
+		return
+	}
+	p.idle = append(p.idle, s)
+}
+
+// Close closes the idle scratch SpiceDBs; those in use close when given back.
+func (p *ScratchPool) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	for _, s := range p.idle {
+		s.Close()
+	}
+	p.idle = nil
 }

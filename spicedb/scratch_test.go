@@ -3,6 +3,7 @@ package spicedb
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/schema"
@@ -65,5 +66,57 @@ func BenchmarkScratch(b *testing.B) {
 				s.Close()
 			}
 		})
+	}
+}
+
+// TestScratchPool: a scratch SpiceDB given back is used again, and holds
+// nothing of its last use.
+func TestScratchPool(t *testing.T) {
+	ctx := t.Context()
+	p := NewScratchPool(schema.Text, 1)
+	defer p.Close()
+	if len(p.types) < 9 {
+		t.Fatalf("definitions %v", p.types)
+	}
+	rels, err := seed.Relationships()
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := gatehouse.CheckRequest{Resource: gatehouse.OrganisationRef("globex"), Permission: gatehouse.PermMember, Subject: gatehouse.User("pat"), Consistency: gatehouse.Consistency{FullyConsistent: true}}
+	first, err := p.Start(ctx, rels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := first.Check(ctx, check); err != nil || !r.Allowed {
+		t.Fatalf("pat is not a member of globex in the first scratch: %v %v", r, err)
+	}
+	used := first.SpiceDB
+	first.Close()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		p.mu.Lock()
+		n := len(p.idle)
+		p.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the scratch was never given back")
+		}
+	}
+	second, err := p.Start(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	if second.SpiceDB != used {
+		t.Error("a new scratch was started while one was idle")
+	}
+	if r, err := second.Check(ctx, check); err != nil || r.Allowed {
+		t.Errorf("the reused scratch still answers from its last use: %v %v", r, err)
+	}
+	for _, typ := range p.types {
+		if left, _, err := second.ReadRelationships(ctx, gatehouse.Filter{ResourceType: typ}, gatehouse.Consistency{FullyConsistent: true}); err != nil || len(left) > 0 {
+			t.Errorf("%s: %d relationships left (%v)", typ, len(left), err)
+		}
 	}
 }

@@ -11,8 +11,10 @@ import (
 )
 
 // Filing a change request (C1, C2, C12, C15, C17): the first transition,
-// one write that creates it, then, when the requester may authorise it,
-// the write of that authorisation.
+// one write that creates it and, when the requester may authorise it,
+// records that authorisation (and settles a request that needs nothing
+// more, C14), with a scratch engine (changerequest_onewrite.go); without
+// one, the authorisation and the settling are writes of their own.
 
 // FileChangeRequest files r for actor, who becomes its requester. Any
 // member may file any kind (C1, C2); provider staff may file a legally
@@ -26,7 +28,11 @@ import (
 // A request the requester may authorise themselves (C3, C5, C6, or they are
 // in the current tier) is authorised as filed, and that is recorded, so an
 // exception that expires later does not undo it; never when it is about
-// the requester (C17).
+// the requester (C17). With a scratch engine (WithScratch) the filing, its
+// authorisation as filed and the settling of a request that needs nothing
+// more (C12, C14) are one write with one audit record, file_change_request,
+// whose details say "authorisedAsFiled" and "settled"; without one, each
+// is a write of its own.
 func (s *Service) FileChangeRequest(ctx context.Context, actor gatehouse.Subject, r NewChangeRequest) (ChangeRequest, error) {
 	r.LegalReason = strings.TrimSpace(r.LegalReason)
 	if err := r.validate(); err != nil {
@@ -63,8 +69,17 @@ func taken(err error) bool {
 	return errors.As(err, &e) && e.Code == gatehouse.ECONFLICT && e.Field == "id"
 }
 
-// fileChangeRequest is FileChangeRequest of r, whose id is set.
+// fileChangeRequest is FileChangeRequest of r, whose id is set: one
+// write with a scratch engine (inOneWrite), else fileApart.
 func (s *Service) fileChangeRequest(ctx context.Context, actor gatehouse.Subject, r NewChangeRequest) (ChangeRequest, error) {
+	return s.inOneWrite(ctx, actor, gatehouse.ChangeRequestRef(r.ID), func(sv *Service) (ChangeRequest, error) {
+		return sv.fileApart(ctx, actor, r)
+	})
+}
+
+// fileApart files r, whose id is set, in one write, then authorises it as
+// filed in another when the filer may (authoriseWhenFiled).
+func (s *Service) fileApart(ctx context.Context, actor gatehouse.Subject, r NewChangeRequest) (ChangeRequest, error) {
 	org := gatehouse.OrganisationRef(r.Organisation)
 	legal := r.LegalReason != ""
 	cr := gatehouse.ChangeRequestRef(r.ID)
@@ -102,7 +117,7 @@ func (s *Service) fileChangeRequest(ctx context.Context, actor gatehouse.Subject
 		if err != nil {
 			return err
 		}
-		_, err = s.write(ctx, c, gatehouse.Audit{Actor: actor.String(), Action: "file_change_request", Reason: r.LegalReason, Organisation: r.Organisation, Details: details})
+		_, err = s.write(ctx, c, gatehouse.Audit{Actor: actor.String(), Action: actionFile, Reason: r.LegalReason, Organisation: r.Organisation, Details: details})
 		if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
 			if uerr := s.mustBeUnused(ctx, cr, ""); uerr != nil {
 				return uerr
@@ -145,7 +160,7 @@ func (s *Service) authoriseWhenFiled(ctx context.Context, actor gatehouse.Subjec
 	c.pin(st.openPins()...)
 	c.update(gatehouse.Touch, makeRel(cr, gatehouse.RelAuthorisedBy, actor))
 	tok, err := s.write(ctx, c, gatehouse.Audit{
-		Actor: actor.String(), Action: "authorise_change_request", Organisation: st.Organisation,
+		Actor: actor.String(), Action: actionAuthorise, Organisation: st.Organisation,
 		Reason: "authorised when filed: the requester may authorise it (C3, C5, C6, C8)", Details: map[string]string{"changeRequest": st.ID, "gave": NeedAuthorisation},
 	})
 	if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {

@@ -34,10 +34,14 @@ func validReason(field, reason string, optional bool) (string, error) {
 	return reason, nil
 }
 
-// transition is the one write of a transition and its audit.
+// transition is the one write of a transition and its audit. completes
+// says the write gives everything the request still needs, as the state
+// it was decided on reads: only then may the state after it settle (C14),
+// which a staged transition asks SpiceDB about (transit).
 type transition struct {
 	writeSet
-	audit gatehouse.Audit
+	audit     gatehouse.Audit
+	completes bool
 }
 
 // decision is what a transition decides on the state it loaded: its write
@@ -47,9 +51,14 @@ type decision func(st ChangeRequest) (*transition, error)
 
 // transit runs one transition of the change request cr: load, decide,
 // write, again from the load while a concurrent change breaks the write
-// (retryWrite). It returns the write's token, "" when nothing was written.
-func (s *Service) transit(ctx context.Context, cr gatehouse.Object, decide decision) (string, error) {
+// (retryWrite). It returns the write's token, "" when nothing was written,
+// and whether the write may complete the request (transition.completes):
+// over a stage (changerequest_onewrite.go), a write that may not needs no
+// scratch SpiceDB to weigh the state after it, so the stage is spared
+// starting one; Go decides when to ask, SpiceDB what the answer is.
+func (s *Service) transit(ctx context.Context, cr gatehouse.Object, decide decision) (string, bool, error) {
 	var tok string
+	completes := false
 	err := retryWrite(ctx, func() error {
 		st, err := s.state(ctx, cr)
 		if err != nil {
@@ -59,10 +68,11 @@ func (s *Service) transit(ctx context.Context, cr gatehouse.Object, decide decis
 		if err != nil || t == nil || len(t.updates) == 0 {
 			return err
 		}
+		completes = t.completes
 		tok, err = s.write(ctx, t.writeSet, t.audit)
 		return err
 	})
-	return tok, err
+	return tok, completes, err
 }
 
 // stateAfter answers the state of cr after the write that returned tok,
@@ -88,7 +98,10 @@ func (s *Service) stateAfter(ctx context.Context, actor gatehouse.Subject, cr ga
 // write touches, so concurrent authorisations converge; it pins the
 // request open (C13) and actor's standing in the tier and roles it used,
 // so a concurrent rejection, unavailable_contact or removal sends it back
-// to be decided again (C7). A closed request is ECONFLICT naming C13;
+// to be decided again (C7). An authorisation that completes the request
+// settles it (C14): in the same write, with one audit record whose details
+// say "settled", with a scratch engine (WithScratch), else in a write of
+// its own. A closed request is ECONFLICT naming C13;
 // nothing needed is ERULE (C4); nothing actor may give is EFORBIDDEN
 // naming the first permission actor lacks.
 func (s *Service) AuthoriseChangeRequest(ctx context.Context, actor gatehouse.Subject, id, note string) (ChangeRequest, error) {
@@ -96,7 +109,16 @@ func (s *Service) AuthoriseChangeRequest(ctx context.Context, actor gatehouse.Su
 	if err != nil {
 		return ChangeRequest{}, err
 	}
-	tok, err := s.transit(ctx, cr, func(st ChangeRequest) (*transition, error) {
+	return s.inOneWrite(ctx, actor, cr, func(sv *Service) (ChangeRequest, error) {
+		return sv.authoriseApart(ctx, actor, cr, note)
+	})
+}
+
+// authoriseApart is AuthoriseChangeRequest of cr: its write, then, when
+// the request settles, the write of its settled flag (stateAfter).
+func (s *Service) authoriseApart(ctx context.Context, actor gatehouse.Subject, cr gatehouse.Object, note string) (ChangeRequest, error) {
+	id := cr.ID
+	tok, completes, err := s.transit(ctx, cr, func(st ChangeRequest) (*transition, error) {
 		if st.closed {
 			return nil, final(closedError(st, "authorised or approved"))
 		}
@@ -121,10 +143,14 @@ func (s *Service) AuthoriseChangeRequest(ctx context.Context, actor gatehouse.Su
 		c.pin(pins...)
 		c.pin(pinAbsent(closedFilter(cr)))
 		return &transition{c, gatehouse.Audit{
-			Actor: actor.String(), Action: "authorise_change_request", Reason: note, Organisation: st.Organisation,
+			Actor: actor.String(), Action: actionAuthorise, Reason: note, Organisation: st.Organisation,
 			Details: map[string]string{"changeRequest": id, "gave": strings.Join(gave, ",")},
-		}}, nil
+		}, len(gave) == len(st.ApprovalsNeeded)}, nil
 	})
+	if s.staged && !completes {
+		// Staged, and nothing can settle: the state after is read for real.
+		return ChangeRequest{}, err
+	}
 	return s.stateAfter(ctx, actor, cr, tok, err)
 }
 
@@ -208,7 +234,7 @@ func (s *Service) close(ctx context.Context, actor gatehouse.Subject, id, reason
 	if relation == gatehouse.RelWithdrawnBy {
 		action, verb = "withdraw_change_request", "withdrawn"
 	}
-	tok, err := s.transit(ctx, cr, func(st ChangeRequest) (*transition, error) {
+	tok, _, err := s.transit(ctx, cr, func(st ChangeRequest) (*transition, error) {
 		if err := st.refuseUnlessOpen(verb); err != nil {
 			return nil, final(err)
 		}
@@ -230,7 +256,7 @@ func (s *Service) close(ctx context.Context, actor gatehouse.Subject, id, reason
 		return &transition{c, gatehouse.Audit{
 			Actor: actor.String(), Action: action, Reason: reason, Organisation: st.Organisation,
 			Details: map[string]string{"changeRequest": id, "status": st.Status},
-		}}, nil
+		}, false}, nil
 	})
 	return s.stateAfter(ctx, actor, cr, tok, err)
 }
@@ -269,7 +295,7 @@ func (s *Service) RaiseFlags(ctx context.Context, actor gatehouse.Subject, id st
 		return ChangeRequest{}, gatehouse.Invalid("substantialSecurity", "raise substantialSecurity, substantialCharge or both (flags are never lowered)")
 	}
 	cr := gatehouse.ChangeRequestRef(id)
-	tok, err := s.transit(ctx, cr, func(st ChangeRequest) (*transition, error) {
+	tok, _, err := s.transit(ctx, cr, func(st ChangeRequest) (*transition, error) {
 		if err := st.refuseUnlessOpen("flagged"); err != nil {
 			return nil, final(err)
 		}
@@ -288,7 +314,7 @@ func (s *Service) RaiseFlags(ctx context.Context, actor gatehouse.Subject, id st
 		return &transition{c, gatehouse.Audit{
 			Actor: actor.String(), Action: "raise_flags", Organisation: st.Organisation,
 			Details: map[string]string{"changeRequest": id, "raised": strings.Join(raised, ",")},
-		}}, nil
+		}, false}, nil
 	})
 	if err != nil {
 		return ChangeRequest{}, err
@@ -366,7 +392,7 @@ func (s *Service) Override(ctx context.Context, actor gatehouse.Subject, id, cat
 		return ChangeRequest{}, err
 	}
 	cr := gatehouse.ChangeRequestRef(id)
-	tok, err := s.transit(ctx, cr, func(st ChangeRequest) (*transition, error) {
+	tok, _, err := s.transit(ctx, cr, func(st ChangeRequest) (*transition, error) {
 		if err := st.overridable("overridden"); err != nil {
 			return nil, final(err)
 		}
@@ -385,7 +411,7 @@ func (s *Service) Override(ctx context.Context, actor gatehouse.Subject, id, cat
 		return &transition{c, gatehouse.Audit{
 			Actor: actor.String(), Action: "override_change_request", Reason: reason, Organisation: st.Organisation,
 			Details: map[string]string{"changeRequest": id, "category": category},
-		}}, nil
+		}, false}, nil
 	})
 	return s.stateAfter(ctx, actor, cr, tok, err)
 }
@@ -427,13 +453,23 @@ func (st ChangeRequest) override(actor gatehouse.Subject, category, reason strin
 // confirmed override stands in for its authorisation, while the approvals
 // of C10, C11 and C16 are still needed. No override yet is 409 naming
 // C18; the staff member who overrode, or anyone not staff, 403 naming
-// confirm_override.
+// confirm_override. A confirmation that completes the request is staged
+// as AuthoriseChangeRequest's is.
 func (s *Service) ConfirmOverride(ctx context.Context, actor gatehouse.Subject, id string) (ChangeRequest, error) {
 	cr, err := changeRequestRef(id)
 	if err != nil {
 		return ChangeRequest{}, err
 	}
-	tok, err := s.transit(ctx, cr, func(st ChangeRequest) (*transition, error) {
+	return s.inOneWrite(ctx, actor, cr, func(sv *Service) (ChangeRequest, error) {
+		return sv.confirmOverrideApart(ctx, actor, cr)
+	})
+}
+
+// confirmOverrideApart is ConfirmOverride of cr: its write, then, when the
+// request settles, the write of its settled flag (stateAfter).
+func (s *Service) confirmOverrideApart(ctx context.Context, actor gatehouse.Subject, cr gatehouse.Object) (ChangeRequest, error) {
+	id := cr.ID
+	tok, completes, err := s.transit(ctx, cr, func(st ChangeRequest) (*transition, error) {
 		if err := st.overridable("overridden"); err != nil {
 			return nil, final(err)
 		}
@@ -452,8 +488,12 @@ func (s *Service) ConfirmOverride(ctx context.Context, actor gatehouse.Subject, 
 		return &transition{c, gatehouse.Audit{
 			Actor: actor.String(), Action: "confirm_override", Organisation: st.Organisation,
 			Details: map[string]string{"changeRequest": id, "overrideBy": st.OverrideBy.String(), "category": st.OverrideCategory},
-		}}, nil
+		}, len(st.ApprovalsNeeded) == 1}, nil
 	})
+	if s.staged && !completes {
+		// Staged, and nothing can settle: the state after is read for real.
+		return ChangeRequest{}, err
+	}
 	return s.stateAfter(ctx, actor, cr, tok, err)
 }
 
@@ -483,7 +523,8 @@ func (st ChangeRequest) confirmOverride(actor gatehouse.Subject) (writeSet, erro
 // write's token. The flag is an index for that lookup, the evaluation of
 // the request stays the arbiter, so settle is best effort: a failed write
 // leaves st as it was. The write pins the request's organisation, so a
-// flag never outlives a request deleted concurrently (O3).
+// flag never outlives a request deleted concurrently (O3), and the
+// request as st read it: not closed, no flag raised since (C13, C15).
 func (s *Service) settle(ctx context.Context, actor gatehouse.Subject, st ChangeRequest) ChangeRequest {
 	if !st.settles() {
 		return st
@@ -492,9 +533,17 @@ func (s *Service) settle(ctx context.Context, actor gatehouse.Subject, st Change
 	var c writeSet
 	c.pin(pinPresent(makeRel(cr, gatehouse.RelOrganisation, gatehouse.Subject{Object: gatehouse.OrganisationRef(st.Organisation)})))
 	c.pin(pinAbsent(closedFilter(cr)))
+	// The flags as read: one raised since would add a need (C15), and a
+	// transition staged as one write weighs settling before it commits.
+	if !st.SubstantialSecurity {
+		c.pin(pinAbsent(gatehouse.Filter{ResourceType: cr.Type, ResourceID: cr.ID, Relation: gatehouse.RelSubstantialSecurity}))
+	}
+	if !st.SubstantialCharge {
+		c.pin(pinAbsent(gatehouse.Filter{ResourceType: cr.Type, ResourceID: cr.ID, Relation: gatehouse.RelSubstantialCharge}))
+	}
 	c.update(gatehouse.Touch, makeRel(cr, gatehouse.RelSettled, gatehouse.Wildcard(gatehouse.TypeUser)))
 	tok, err := s.write(ctx, c, gatehouse.Audit{
-		Actor: actor.String(), Action: "settle_change_request", Organisation: st.Organisation,
+		Actor: actor.String(), Action: actionSettle, Organisation: st.Organisation,
 		Reason: "authorised with every approval given: no longer awaiting anyone (C14)", Details: map[string]string{"changeRequest": st.ID},
 	})
 	if err != nil {

@@ -9,7 +9,9 @@
 // changerequest.go, which names where each C rule is decided; its filing
 // in changerequest_filing.go and its other transitions (authorise, reject,
 // withdraw, raise flags, override, confirm), each one load and one write,
-// in changerequest_transitions.go; the standing they rest on in
+// in changerequest_transitions.go; how a filing authorised as filed, and
+// a transition that settles the request, stay one write in
+// changerequest_onewrite.go; the standing they rest on in
 // changerequest_standing.go; reading and listing in changerequest_lists.go;
 // list paging in paging.go.
 //
@@ -31,7 +33,7 @@
 //	C7 C9          Designations, designations.go (who marks and verifies); the aggregate's tiers
 //	C15            Declarations, alwayssubstantial.go (always substantial); Service.RaiseFlags
 //	X1             every read; Organisations.GetOrganisation, Contractors.Contractor
-//	X2             every write's audit record, kit.write in guard.go
+//	X2             every write's audit record, kit.write in guard.go; oneRecord in changerequest_onewrite.go
 //	X3 X5          validID, validOrg, validText in service.go
 //	X4             Raw, raw.go
 //	X6             Service.WhyNot, whynot.go
@@ -44,7 +46,9 @@
 // by a write. It reaches SpiceDB only through gatehouse.Store.
 //
 // It imports the root package gatehouse (the vocabulary), the standard
-// library, golang.org/x/text (ISO 4217 currency codes), and, to explain a
+// library, golang.org/x/text (ISO 4217 currency codes), package dryrun
+// (whose stage weighs a transition that would write more than once in a
+// scratch SpiceDB before it is made in one write, WithScratch), and, to explain a
 // denial from the schema's own rules (whynot.go), the package schema and
 // SpiceDB's schema compiler; nothing else: no HTTP, no gRPC, no SpiceDB
 // client. The adapters at the edge import it: server (the HTTP API),

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/dryrun"
 )
 
 // kit is what every workflow writes with: the Store and the clock, and
@@ -18,6 +19,12 @@ type kit struct {
 	now   func() time.Time
 	// trail is the audit trail Platform.PlatformTrail reads, when set.
 	trail gatehouse.AuditTrail
+	// scratch weighs a change request's transition before its one write
+	// (WithScratch); nil makes its writes apart.
+	scratch dryrun.Engine
+	// staged says the Store is a stage of one transition
+	// (changerequest_onewrite.go), whose answer is not used.
+	staged bool
 }
 
 // latest is the consistency of every read a decision rests on: the head

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/audit"
+	"github.com/gatehouse-authz/gatehouse/dryrun"
 	"github.com/gatehouse-authz/gatehouse/schema"
 	"github.com/gatehouse-authz/gatehouse/spicedb"
 	"github.com/gatehouse-authz/gatehouse/workflow"
@@ -30,25 +31,42 @@ type fixture struct {
 // mustFixture starts the fixture; its SpiceDB stops with the test.
 func mustFixture(t *testing.T) fixture {
 	t.Helper()
-	emb, err := spicedb.StartEmbedded(t.Context(), spicedb.EmbeddedConfig{Datastore: "memory"})
+	store, trail := mustStore(t)
+	f := fixture{t: t, svc: workflow.New(store, workflow.WithScratch(scratch)), store: store, trail: trail}
+	f.touch(gatehouse.Relationship{Resource: gatehouse.Provider, Relation: gatehouse.RelStaff, Subject: staff})
+	return f
+}
+
+// mustStore starts an embedded SpiceDB on memory with the schema written
+// and the audit trail its Watch stream brings back (X2); both stop with tb.
+func mustStore(tb testing.TB) (gatehouse.Store, gatehouse.AuditTrail) {
+	tb.Helper()
+	emb, err := spicedb.StartEmbedded(tb.Context(), spicedb.EmbeddedConfig{Datastore: "memory"})
 	if err != nil {
-		t.Fatalf("starting embedded SpiceDB: %v", err)
+		tb.Fatalf("starting embedded SpiceDB: %v", err)
 	}
-	t.Cleanup(func() { _ = emb.Close() })
+	tb.Cleanup(func() { _ = emb.Close() })
 	store := spicedb.New(emb.Conn, emb.Options()...)
-	if err := store.WriteSchema(t.Context(), schema.Text); err != nil {
-		t.Fatalf("writing schema: %v", err)
+	if err := store.WriteSchema(tb.Context(), schema.Text); err != nil {
+		tb.Fatalf("writing schema: %v", err)
 	}
-	// The audit trail is what SpiceDB's Watch API brings back (X2).
 	trail := audit.NewMemory(audit.DefaultMemoryEvents)
 	consumer, err := spicedb.StartAudit(context.Background(), store, trail, spicedb.AuditConfig{})
 	if err != nil {
-		t.Fatalf("starting the audit consumer: %v", err)
+		tb.Fatalf("starting the audit consumer: %v", err)
 	}
-	t.Cleanup(consumer.Stop)
-	f := fixture{t: t, svc: workflow.New(store), store: store, trail: trail}
-	f.touch(gatehouse.Relationship{Resource: gatehouse.Provider, Relation: gatehouse.RelStaff, Subject: staff})
-	return f
+	tb.Cleanup(consumer.Stop)
+	return store, trail
+}
+
+// scratches are the scratch SpiceDBs of every test, kept started as
+// cmd/gatehouse keeps them.
+var scratches = spicedb.NewScratchPool(schema.Text, 4)
+
+// scratch weighs a transition of a change request before its one write,
+// as cmd/gatehouse wires it.
+func scratch(ctx context.Context, rels []gatehouse.Relationship) (dryrun.Scratch, error) {
+	return scratches.Start(ctx, rels)
 }
 
 // in returns the fixture for the test t, a subtest of the one that made it.

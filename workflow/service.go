@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/dryrun"
 )
 
 // Service runs the workflows of domain.md against a Store. It is the
@@ -32,9 +33,28 @@ type Service struct {
 	*Platform
 }
 
-// New returns a Service over store.
-func New(store gatehouse.Store) *Service {
-	return compose(&kit{store: store, now: time.Now})
+// New returns a Service over store, with opts.
+func New(store gatehouse.Store, opts ...Option) *Service {
+	k := &kit{store: store, now: time.Now}
+	for _, o := range opts {
+		o(k)
+	}
+	return compose(k)
+}
+
+// Option sets up a Service (New).
+type Option func(*kit)
+
+// WithScratch makes each transition of a change request that may write
+// more than once (a filing its filer may authorise as filed, an
+// authorisation or a confirmed override that may complete the request)
+// one write: the transition is weighed in a scratch SpiceDB that engine
+// starts (package dryrun's stage), and what it would write is made in
+// one write with one audit record (changerequest_onewrite.go). A nil
+// engine, or none, keeps the writes apart: a filing and its authorisation
+// as filed are two writes, and settling a request (C14) a write of its own.
+func WithScratch(engine dryrun.Engine) Option {
+	return func(k *kit) { k.scratch = engine }
 }
 
 // compose builds the Service and its concepts over one kit, each concept
@@ -59,7 +79,9 @@ func compose(k *kit) *Service {
 }
 
 // Over returns a Service that runs the same workflows over store: for one
-// call over a decorated Store, such as a dry run's (X7).
+// call over a decorated Store, such as a dry run's (X7). Over a dry run's
+// Store, which records the writes itself, transitions are not staged
+// again (WithScratch).
 func (s *Service) Over(store gatehouse.Store) *Service {
 	k := *s.kit
 	k.store = store

@@ -104,10 +104,13 @@ func serve(ctx context.Context, cfg config, b backends, stdout io.Writer) error 
 	if err != nil {
 		return fmt.Errorf("listening on %s (GATEHOUSE_ADDR): %w", cfg.addr, err)
 	}
-	wf := workflow.New(b.store)
+	scratch := spicedb.NewScratchPool(schema.Text, scratchesKept)
+	defer scratch.Close()
+	engine := scratchEngine(scratch)
+	wf := workflow.New(b.store, workflow.WithScratch(engine))
 	var consoleHandler http.Handler
 	if cfg.console {
-		if consoleHandler, err = newConsole(cfg, b.store, b.trail, wf, b.log); err != nil {
+		if consoleHandler, err = newConsole(cfg, b.store, b.trail, wf, engine, b.log); err != nil {
 			_ = ln.Close()
 			return err
 		}
@@ -122,7 +125,7 @@ func serve(ctx context.Context, cfg config, b backends, stdout io.Writer) error 
 		Keys: cfg.keys, CheckKeys: cfg.checkKeys, Log: b.log, Metrics: b.metrics, Ready: &ready,
 		PlatformKeys: cfg.platformKeys, RateLimit: cfg.rateLimit, RateBurst: cfg.rateBurst,
 		RequestTimeout: cfg.requestTimeout, Console: consoleHandler,
-		Scratch: scratchEngine, CursorKey: cfg.cursorKey,
+		Scratch: engine, CursorKey: cfg.cursorKey,
 	})))
 	if cfg.pprofAddr != "" {
 		if err := servePprof(ctx, cfg.pprofAddr, b.log); err != nil {
@@ -295,7 +298,7 @@ func newHTTPServer(cfg config, b backends, h http.Handler) *http.Server {
 // newConsole builds the admin console: its session key from
 // GATEHOUSE_CONSOLE_SESSION_KEY, or a random one (sessions then end with
 // the process and are not shared between replicas).
-func newConsole(cfg config, store *spicedb.SpiceDB, trail gatehouse.AuditTrail, wf *workflow.Service, log *slog.Logger) (http.Handler, error) {
+func newConsole(cfg config, store *spicedb.SpiceDB, trail gatehouse.AuditTrail, wf *workflow.Service, scratch dryrun.Engine, log *slog.Logger) (http.Handler, error) {
 	key := cfg.consoleSessionKey
 	if len(key) == 0 {
 		key = make([]byte, 32)
@@ -321,7 +324,7 @@ func newConsole(cfg config, store *spicedb.SpiceDB, trail gatehouse.AuditTrail, 
 		}
 	}
 	return console.New(console.Config{
-		Workflow: wf, Store: store, Audit: trail, Log: log, Scratch: scratchEngine,
+		Workflow: wf, Store: store, Audit: trail, Log: log, Scratch: scratch,
 		DevLogin: cfg.consoleDevLogin, DevUsers: users, SessionKey: key, OIDC: cfg.oidc,
 		// Behind a proxy that ends TLS, the public URL says the browser
 		// speaks https even though Gatehouse's requests do not.
@@ -329,11 +332,17 @@ func newConsole(cfg config, store *spicedb.SpiceDB, trail gatehouse.AuditTrail, 
 	})
 }
 
-// scratchEngine starts the scratch SpiceDB in which a dry run (X7)
-// weighs its would-be state, for the API's ?dryRun=true and the
-// console's confirmations.
-func scratchEngine(ctx context.Context, rels []gatehouse.Relationship) (dryrun.Scratch, error) {
-	return spicedb.NewScratch(ctx, schema.Text, rels)
+// scratchesKept is how many scratch SpiceDBs the pool keeps started.
+const scratchesKept = 4
+
+// scratchEngine takes from pool the scratch SpiceDB in which a dry run
+// (X7) weighs its would-be state, for the API's ?dryRun=true and the
+// console's confirmations, and in which the workflow weighs a change
+// request's transition before its one write.
+func scratchEngine(pool *spicedb.ScratchPool) dryrun.Engine {
+	return func(ctx context.Context, rels []gatehouse.Relationship) (dryrun.Scratch, error) {
+		return pool.Start(ctx, rels)
+	}
 }
 
 // secureURL reports whether u is https, or http on a loopback host where
