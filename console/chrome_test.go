@@ -287,11 +287,27 @@ func (f form) field(label string) chromedp.Search {
 func (f form) fill(label, value string) {
 	f.p.t.Helper()
 	sel := f.field(label)
-	f.p.do(f.name+": filling "+label, chromedp.Clear(sel), chromedp.SendKeys(sel, value))
+	f.p.do(f.name+": filling "+label, chromedp.Clear(sel), empty(sel), chromedp.SendKeys(sel, value))
 }
 
-// write types value into the empty field labelled label: a textarea,
-// which fill's Clear refuses while it holds no text.
+// empty empties the field sel of what was typed in it too: chromedp.Clear
+// empties only its value attribute, which a field typed in no longer shows.
+func empty(sel chromedp.Search) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, _ *chromedp.Target) (chromedp.Void, error) {
+		found, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+			const e = document.evaluate(`+jsString(string(sel))+`, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
+			if (!e) return false;
+			e.value = '';
+			return true })()`))
+		if err == nil && !found {
+			err = fmt.Errorf("no field %s", sel)
+		}
+		return chromedp.Void{}, err
+	}
+}
+
+// write types value after what the field labelled label holds (a
+// textarea's first words, say).
 func (f form) write(label, value string) {
 	f.p.t.Helper()
 	f.p.do(f.name+": writing in "+label, chromedp.SendKeys(f.field(label), value))

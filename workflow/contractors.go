@@ -47,6 +47,13 @@ func (s *Contractors) CreateContractor(ctx context.Context, actor gatehouse.Subj
 	if err := validID("id", c.ID); err != nil {
 		return Contractor{}, err
 	}
+	// A name is optional, but one given is shown: spaces alone would show
+	// a contractor with no name (X3).
+	name := strings.TrimSpace(c.Name)
+	if c.Name != "" && name == "" {
+		return Contractor{}, gatehouse.Invalid("name", "name must not be only spaces")
+	}
+	c.Name = name
 	obj := gatehouse.ContractorRef(c.ID)
 	updates := []gatehouse.Update{{Op: gatehouse.Create, Relationship: makeRel(obj, gatehouse.RelOrganisation, gatehouse.Subject{Object: gatehouse.OrganisationRef(org)})}}
 	if c.Name != "" {
@@ -136,6 +143,10 @@ func (s *Contractors) PatchContractor(ctx context.Context, actor gatehouse.Subje
 	}
 	if p.Name == nil && p.AdminOnly == nil {
 		return Contractor{}, gatehouse.Invalid("body", "set name or adminOnly")
+	}
+	if p.Name != nil {
+		name := strings.TrimSpace(*p.Name)
+		p.Name = &name
 	}
 	if p.Name != nil && *p.Name == "" {
 		return Contractor{}, gatehouse.Invalid("name", "name must not be empty")

@@ -67,6 +67,19 @@ var contractorRules = []rule{
 		_, err = f.svc.DeleteContractor(t.Context(), tm.user(gatehouse.RoleAdministrator), "r4-c", "")
 		mustRefuse(t, err, want{code: gatehouse.ENOTFOUND})
 	}},
+	{"X3_a_contractor_name_of_spaces_is_refused", func(t *testing.T, f fixture) {
+		tm := f.mustTeam("x3c")
+		_, err := f.svc.CreateContractor(t.Context(), tm.owner(), tm.id, workflow.Contractor{ID: "x3-c", Name: "   "})
+		mustRefuse(t, err, want{code: gatehouse.EINVALID, field: "name"})
+		c, err := f.svc.CreateContractor(t.Context(), tm.owner(), tm.id, workflow.Contractor{ID: "x3-c", Name: " Oak Roofing "})
+		mustOK(t, err, "creating")
+		if c.Name != "Oak Roofing" {
+			t.Errorf("created as %q, want the name without its spaces", c.Name)
+		}
+		blank := " \t "
+		_, err = f.svc.PatchContractor(t.Context(), tm.owner(), "x3-c", workflow.ContractorPatch{Name: &blank})
+		mustRefuse(t, err, want{code: gatehouse.EINVALID, field: "name"})
+	}},
 }
 
 var invoiceRules = []rule{
