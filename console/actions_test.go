@@ -56,7 +56,7 @@ func TestMembers(t *testing.T) {
 		alan := g.signedIn("alan")
 		alan.get("/console/organisations/globex")
 		p := alan.post("/console/organisations/globex/roles", url.Values{"user": {"pat"}, "role": {"billing_manager"}, "reason": {"invoices"}})
-		shows(t, p, "pat was made billing_manager of globex.")
+		shows(t, p, "pat was made billing manager of globex.")
 		if !g.has("organisation:globex#billing_manager@user:pat") {
 			t.Fatal("not granted")
 		}

@@ -179,7 +179,11 @@ func effectWords(effects []dryrun.Effect) []string {
 			if len(ids) > 1 {
 				typ += "s"
 			}
-			parts = append(parts, andList(ps)+" on "+typ+" "+andList(ids))
+			words := make([]string, len(ps))
+			for k, p := range ps {
+				words[k] = permissionWords(p)
+			}
+			parts = append(parts, andList(words)+" on "+typ+" "+andList(ids))
 			i = j
 		}
 		out = append(out, bare(g.who)+verb+strings.Join(parts, "; "))

@@ -126,7 +126,7 @@ func TestCSRF(t *testing.T) {
 	}
 	// With the token the same form works.
 	grace.get("/console/organisations/globex")
-	if p := grace.post("/console/organisations/globex/roles", url.Values{"user": {"pat"}, "role": {"billing_manager"}}); p.Status != http.StatusOK || !p.contains("pat was made billing_manager of globex.") {
+	if p := grace.post("/console/organisations/globex/roles", url.Values{"user": {"pat"}, "role": {"billing_manager"}}); p.Status != http.StatusOK || !p.contains("pat was made billing manager of globex.") {
 		t.Fatalf("grant with the token: %d\n%s", p.Status, p.Body)
 	}
 	if !g.has("organisation:globex#billing_manager@user:pat") {

@@ -105,12 +105,12 @@ func (c *console) handleDelegate(w http.ResponseWriter, r *http.Request, a actor
 	}
 	grant := func(wf *workflow.Service) error { _, err := wf.GrantRole(r.Context(), a.actor, g); return err }
 	back := basePath + "/organisations/" + url.PathEscape(org) + "/security-admins"
-	cf := confirmation{org: org, doing: "Making " + g.User.ID + " " + role + " of " + org, back: back, form: form, page: c.handleSecurityAdmins}
+	cf := confirmation{org: org, doing: "Making " + g.User.ID + " " + roleWords(role) + " of " + org, back: back, form: form, page: c.handleSecurityAdmins}
 	// As a grant on the members page: a typo must not hand the
 	// organisation's administration to a new person unawares.
 	if c.newcomer(r, a, org, g.User) {
-		cf.doing = "Making " + g.User.ID + ", a new person, " + role + " of " + org
-		cf.warning = g.User.ID + " is not on the team of " + org + ": confirming adds a new person with the id \u201c" + g.User.ID + "\u201d and makes them " + strings.ToLower(wordOf("role", role).Text) + ". Check the id: to hand the role to someone already on the team, go back and type their id as the members page lists it."
+		cf.doing = "Making " + g.User.ID + ", a new person, " + roleWords(role) + " of " + org
+		cf.warning = g.User.ID + " is not on the team of " + org + ": confirming adds a new person with the id \u201c" + g.User.ID + "\u201d and makes them " + roleWords(role) + ". Check the id: to hand the role to someone already on the team, go back and type their id as the members page lists it."
 		cf.button = "Add " + g.User.ID + " as a new person"
 	}
 	if !c.confirmed(w, r, a, cf, grant) {
@@ -120,5 +120,5 @@ func (c *console) handleDelegate(w http.ResponseWriter, r *http.Request, a actor
 		c.refuse(w, r, a, org, err, form, c.handleSecurityAdmins)
 		return
 	}
-	c.doneSaying(w, r, a, back, "delegated", g.User.ID+" was made "+role+" of "+org+".")
+	c.doneSaying(w, r, a, back, "delegated", g.User.ID+" was made "+roleWords(role)+" of "+org+".")
 }

@@ -137,7 +137,7 @@ func TestConsoleDelegation(t *testing.T) {
 		p := sam.post("/console/organisations/acme/security-admins/alternate_security_admin", url.Values{"confirm": {"1"}, "user": {"ivy"}, "reason": {"alex moved on"}})
 		status, body := twin.api("PUT", "/v1/organisations/acme/members/ivy/roles/alternate_security_admin", "user:sam", map[string]any{"reason": "alex moved on"})
 		alike(t, p, status, body, http.StatusNoContent)
-		shows(t, p, "ivy was made alternate_security_admin of acme.", "Alternate security admin ivy")
+		shows(t, p, "ivy was made alternate security admin of acme.", "Alternate security admin ivy")
 		same(t, g, twin, acme...)
 		// alex held nothing else, so left the team (T4).
 		same(t, g, twin, "organisation:acme#alternate_security_admin@user:alex")
@@ -168,7 +168,7 @@ func TestConsoleDelegation(t *testing.T) {
 		p := stella.post("/console/organisations/globex/security-admins/security_admin", url.Values{"confirm": {"1"}, "user": {"alan"}, "requested_by": {"dora"}, "reason": {"no SA or ASA; dora asked by phone"}})
 		status, body := twin.api("PUT", "/v1/organisations/globex/members/alan/roles/security_admin", "user:stella", map[string]any{"requestedBy": "user:dora", "reason": "no SA or ASA; dora asked by phone"})
 		alike(t, p, status, body, http.StatusNoContent)
-		shows(t, p, "alan was made security_admin of globex.")
+		shows(t, p, "alan was made security admin of globex.")
 		same(t, g, twin, "organisation:globex#security_admin@user:alan")
 		if !g.has("organisation:globex#security_admin@user:alan") {
 			t.Error("staff's S7 delegation was not written")

@@ -103,10 +103,10 @@ func (c *console) handleGrantRole(w http.ResponseWriter, r *http.Request, a acto
 	}
 	grant := func(wf *workflow.Service) error { _, err := wf.GrantRole(r.Context(), a.actor, g); return err }
 	back := basePath + "/organisations/" + url.PathEscape(org)
-	cf := confirmation{org: org, doing: "Making " + g.User.ID + " " + g.Role + " of " + org, back: back, form: "grant", page: c.handleMembers}
+	cf := confirmation{org: org, doing: "Making " + g.User.ID + " " + roleWords(g.Role) + " of " + org, back: back, form: "grant", page: c.handleMembers}
 	newcomer := c.newcomer(r, a, org, g.User)
 	if newcomer {
-		cf.doing = "Adding " + g.User.ID + " to " + org + " as a new person, " + g.Role
+		cf.doing = "Adding " + g.User.ID + " to " + org + " as a new person, " + roleWords(g.Role)
 		cf.warning = g.User.ID + " is not on the team of " + org + ": confirming adds a new person with the id \u201c" + g.User.ID + "\u201d. Check the id: to grant a role to someone already on the team, go back and pick them from the list."
 		cf.button = "Add " + g.User.ID + " as a new person"
 	}
@@ -117,7 +117,7 @@ func (c *console) handleGrantRole(w http.ResponseWriter, r *http.Request, a acto
 		c.refuse(w, r, a, org, err, "grant", c.handleMembers)
 		return
 	}
-	c.doneSaying(w, r, a, back, "granted", g.User.ID+" was made "+g.Role+" of "+org+".")
+	c.doneSaying(w, r, a, back, "granted", g.User.ID+" was made "+roleWords(g.Role)+" of "+org+".")
 }
 
 // newcomer reports whether user is not on org's team as the workflow

@@ -150,7 +150,7 @@ func (c *console) whyRefused(r *http.Request, actor gatehouse.Subject, permissio
 func whySummary(req gatehouse.CheckRequest, wn workflow.WhyNot) string {
 	who := bare(req.Subject)
 	var b strings.Builder
-	b.WriteString(who + " may not " + req.Permission + " on " + req.Resource.String() + ".")
+	b.WriteString(who + " may not " + permissionWords(req.Permission) + " on " + strings.ReplaceAll(req.Resource.Type, "_", " ") + " " + req.Resource.ID + ".")
 	var near *workflow.Way
 	for i, w := range wn.Ways {
 		if len(w.BlockedBy) > 0 || len(w.Missing) == 0 {

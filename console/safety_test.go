@@ -57,7 +57,7 @@ func TestBrowserSafeByDefault(t *testing.T) {
 		if status := grant.submit("Grant"); status != http.StatusOK {
 			t.Errorf("the grant to carla answered %d", status)
 		}
-		olivia.shows("carla was made billing_manager of brightcis.")
+		olivia.shows("carla was made billing manager of brightcis.")
 		if !g.has("organisation:brightcis#billing_manager@user:carla") {
 			t.Error("the grant to carla, a member, did not happen")
 		}
@@ -70,7 +70,7 @@ func TestBrowserSafeByDefault(t *testing.T) {
 		if status := olivia.form("Confirm").submit("Add nina as a new person"); status != http.StatusOK {
 			t.Errorf("confirming nina answered %d", status)
 		}
-		olivia.shows("nina was made cis_processor of brightcis.")
+		olivia.shows("nina was made CIS processor of brightcis.")
 		if !g.has("organisation:brightcis#cis_processor@user:nina") {
 			t.Error("the confirmed new person was not added")
 		}

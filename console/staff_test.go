@@ -265,7 +265,7 @@ func TestStaffPermissions(t *testing.T) {
 		if body["allowed"] != false || body["summary"] == nil {
 			t.Fatalf("the API says %v", body)
 		}
-		shows(t, p, "No: it is not true that carla may view on contractor:c3.", "carla may not view on contractor:c3.", "Each way it could be granted")
+		shows(t, p, "No: it is not true that carla may view on contractor:c3.", "carla may not view on contractor c3.", "Each way it could be granted")
 	})
 
 	t.Run("X3_unknown_permission_as_the_API", func(t *testing.T) {

@@ -50,6 +50,20 @@ var plainNames = map[string]map[string]struct{ text, rule string }{
 	},
 }
 
+// roleWords is role in plain words inside a sentence: "security admin",
+// "CIS processor" (an initialism keeps its capitals).
+func roleWords(role string) string {
+	t := wordOf("role", role).Text
+	if len(t) > 1 && t[1] >= 'a' && t[1] <= 'z' {
+		t = strings.ToLower(t[:1]) + t[1:]
+	}
+	return t
+}
+
+// permissionWords is a permission in words in a sentence
+// ("delegate security admin"): its name with spaces.
+func permissionWords(permission string) string { return strings.ReplaceAll(permission, "_", " ") }
+
 // wordOf returns name, of kind, in plain words; a name the table lacks
 // is shown as it is, its underscores as spaces.
 func wordOf(kind, name string) word {
