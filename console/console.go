@@ -236,38 +236,26 @@ type view struct {
 }
 
 // navLink is one link of an organisation's navigation: its label, its
-// path under /console/organisations/<org>, and the permissions on the
-// organisation of which the page it opens needs any one.
+// path under /console/organisations/<org>, and the workflow's read of the
+// organisation (workflow.ReadTeam ...) that the page it opens makes.
 type navLink struct {
-	Label, Suffix string
-	AnyOf         []string
+	Label, Suffix, Read string
 }
 
 // orgNav is the organisation's navigation, in the order it shows. Each
-// link names the permissions its page's own guard checks, so the
-// navigation offers a person exactly the pages that open for them.
+// link names the read its page makes, and the workflow's Abilities say
+// whether the reader may make it, so the navigation offers a person
+// exactly the pages that open for them.
 var orgNav = []navLink{
-	// handleMembers and handleSecurityAdmins: GetOrganisation (member),
-	// or else provider_staff, who get the forms only staff use (C7, C9, S7).
-	{"Members", "", []string{gatehouse.PermMember, gatehouse.PermProviderStaff}},
-	{"Security admins", "/security-admins", []string{gatehouse.PermMember, gatehouse.PermProviderStaff}},
-	// handleContractors: GetOrganisation (member).
-	{"Contractors", "/contractors", []string{gatehouse.PermMember}},
-	// handleInvoices: GetOrganisation, then view_billing, which only
-	// members hold (R3, R6, R7).
-	{"Invoices", "/invoices", []string{gatehouse.PermViewBilling}},
-	// handleChangeRequests, with and without awaiting=me: ListChangeRequests
-	// (list_change_requests: members and provider staff, C14).
-	{"Change requests", "/change-requests", []string{gatehouse.PermListChangeRequests}},
-	{awaitingLabel, "/change-requests?awaiting=me", []string{gatehouse.PermListChangeRequests}},
-	// handleExceptions: ListExceptions (view_exceptions: main contacts and
-	// provider staff, C14).
-	{"Exceptions", "/exceptions", []string{gatehouse.PermViewExceptions}},
-	// handleSubstantial: GetOrganisation, then manage_members, which only
-	// members hold (C15).
-	{"Substantial kinds", "/substantial", []string{gatehouse.PermManageMembers}},
-	// handleAudit: view_reports (X2).
-	{"Audit trail", "/audit", []string{gatehouse.PermViewReports}},
+	{"Members", "", workflow.ReadTeam},
+	{"Security admins", "/security-admins", workflow.ReadTeam},
+	{"Contractors", "/contractors", workflow.ReadContractors},
+	{"Invoices", "/invoices", workflow.ReadInvoices},
+	{"Change requests", "/change-requests", workflow.ReadChangeRequests},
+	{awaitingLabel, "/change-requests?awaiting=me", workflow.ReadChangeRequests},
+	{"Exceptions", "/exceptions", workflow.ReadExceptions},
+	{"Substantial kinds", "/substantial", workflow.ReadAlwaysSubstantial},
+	{"Audit trail", "/audit", workflow.ReadAudit},
 }
 
 // shownLink is a link of the navigation as the layout shows it: Current
@@ -290,14 +278,14 @@ const awaitingLabel = "Awaiting me"
 // decide) and is logged at debug, and never fails the page.
 func (c *console) navOf(r *http.Request, org string, actor gatehouse.Subject) []shownLink {
 	ab, err := c.cfg.Workflow.Abilities(r.Context(), actor, gatehouse.OrganisationRef(org))
-	open := func(p string) bool { return err != nil || ab.Can(p) }
+	open := func(read string) bool { return err != nil || ab.May(read) }
 	if err != nil {
 		c.cfg.Log.DebugContext(r.Context(), "console: the navigation's abilities failed; showing every link", "org", org, "actor", actor.String(), "err", err)
 	}
 	base := basePath + "/organisations/" + url.PathEscape(org)
 	var out []shownLink
 	for _, l := range orgNav {
-		if slices.ContainsFunc(l.AnyOf, open) {
+		if open(l.Read) {
 			link := shownLink{Label: l.Label, Href: base + l.Suffix}
 			if l.Label == awaitingLabel {
 				link.Count = c.awaitingCount(r, org, actor)

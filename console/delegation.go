@@ -47,7 +47,7 @@ func (c *console) handleSecurityAdmins(w http.ResponseWriter, r *http.Request, a
 		c.fail(w, r, a, org, cerr)
 		return
 	}
-	d.CanSA, d.CanASA, d.Staff = ab.Can(gatehouse.PermDelegateSecurityAdmin), ab.Can(gatehouse.PermDelegateAlternateSecurityAdmin), ab.Can(gatehouse.PermProviderStaff)
+	d.CanSA, d.CanASA, d.Staff = ab.May(workflow.ActionDelegateSA), ab.May(workflow.ActionDelegateASA), ab.IsStaff()
 	if !d.Member && !d.Staff {
 		c.fail(w, r, a, "", err)
 		return

@@ -41,7 +41,7 @@ func (c *console) handleExceptions(w http.ResponseWriter, r *http.Request, a act
 		Main       bool
 		Kinds      []string
 		Next       string
-	}{list, ab.Can(gatehouse.PermMainContacts), nonStandardKinds(), next}})
+	}{list, ab.May(workflow.ActionGrantException), nonStandardKinds(), next}})
 }
 
 // handleGrantException serves POST /console/organisations/{org}/exceptions:

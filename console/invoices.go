@@ -41,7 +41,7 @@ func (c *console) handleInvoices(w http.ResponseWriter, r *http.Request, a actor
 		Invoices []workflow.Invoice
 		Manage   bool
 		Next     string
-	}{list, ab.Can(gatehouse.PermManageBilling), next}})
+	}{list, ab.May(workflow.ActionCreateInvoice), next}})
 }
 
 // handleCreateInvoice serves POST /console/organisations/{org}/invoices:

@@ -275,7 +275,7 @@ func (c *console) handleContractors(w http.ResponseWriter, r *http.Request, a ac
 		Contractors []workflow.Contractor
 		Manage      bool
 		Next        string
-	}{o, list, ab.Can(gatehouse.PermManageContractors), next}})
+	}{o, list, ab.May(workflow.ActionCreateContractor), next}})
 }
 
 // handleAdminOnly serves POST /console/contractors/{id}/admin-only: sets

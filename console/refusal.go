@@ -96,7 +96,7 @@ func (c *console) whyRefused(r *http.Request, actor gatehouse.Subject, permissio
 		on := (*g).On
 		if _, done := seen[on]; !done {
 			ab, err := c.cfg.Workflow.Abilities(r.Context(), actor, on)
-			seen[on] = err == nil && ab.Can(gatehouse.PermMember)
+			seen[on] = err == nil && ab.IsMember()
 		}
 		if seen[on] {
 			return false

@@ -16,14 +16,129 @@ import (
 // workflow decides each action again when it is sent.
 type Abilities struct {
 	Object gatehouse.Object
+	// Actor is whom it answers for.
+	Actor gatehouse.Subject
 	// Permissions are the permissions of abilityPermissions(Object.Type),
 	// each true when the actor holds it.
 	Permissions map[string]bool
 	// Actions, for a change request the actor may read, are its
 	// transitions by the API's operation id (ActionAuthorise ...), each
-	// true when the actor may make it now; nil otherwise.
+	// true when the actor may make it now; for an organisation, its reads
+	// (ReadTeam ...), each true when the actor may make it; nil otherwise.
 	Actions map[string]bool
 }
+
+// The reads of an organisation that Abilities.Actions names, by the API's
+// operation ids where the API has the read (ReadTeam and the contractor
+// and invoice lists are the workflow's, which the console's pages call).
+const (
+	// ReadTeam: the organisation's team, for a member (GetOrganisation,
+	// Members), or the forms only provider staff use (C7, C9, S7).
+	ReadTeam              = "team"
+	ReadContractors       = "listContractors"
+	ReadInvoices          = "listInvoices"
+	ReadChangeRequests    = "listChangeRequests"
+	ReadExceptions        = "listExceptions"
+	ReadAlwaysSubstantial = "listAlwaysSubstantial"
+	ReadAudit             = "listAudit"
+	ReadAccessReview      = "reviewAccess"
+)
+
+// The commands on an organisation that Abilities.Actions names, by the
+// API's operation ids (delegation is grantRole of security_admin and of
+// alternate_security_admin, S3, S5).
+const (
+	ActionCreateContractor     = "createContractor"
+	ActionCreateInvoice        = "createInvoice"
+	ActionGrantException       = "grantException"
+	ActionDelegateSA           = "delegateSecurityAdmin"
+	ActionDelegateASA          = "delegateAlternateSecurityAdmin"
+	ActionSetAlwaysSubstantial = "setAlwaysSubstantial"
+)
+
+// orgCommands are, for each command on an organisation, the permission its
+// guard requires (CreateContractor: manage_contractors, K1; CreateInvoice:
+// manage_billing, R3, R6; GrantException: main_contacts, C6; the
+// delegations, S3, S5; SetAlwaysSubstantial: manage_members, C15).
+var orgCommands = map[string]string{
+	ActionCreateContractor:     gatehouse.PermManageContractors,
+	ActionCreateInvoice:        gatehouse.PermManageBilling,
+	ActionGrantException:       gatehouse.PermMainContacts,
+	ActionDelegateSA:           gatehouse.PermDelegateSecurityAdmin,
+	ActionDelegateASA:          gatehouse.PermDelegateAlternateSecurityAdmin,
+	ActionSetAlwaysSubstantial: gatehouse.PermManageMembers,
+}
+
+// orgReads are, for each read of an organisation, the permissions of which
+// its guard needs any one: the reads' own guards (GetOrganisation: member;
+// ListInvoices: view_billing, R3, R6, R7; ListChangeRequests:
+// list_change_requests, C14; ListExceptions: view_exceptions, C14;
+// ListAlwaysSubstantial: manage_members, C15; the audit trail:
+// view_reports, X2; Access: view_reports or provider staff).
+var orgReads = map[string][]string{
+	ReadTeam:              {gatehouse.PermMember, gatehouse.PermProviderStaff},
+	ReadContractors:       {gatehouse.PermMember},
+	ReadInvoices:          {gatehouse.PermViewBilling},
+	ReadChangeRequests:    {gatehouse.PermListChangeRequests},
+	ReadExceptions:        {gatehouse.PermViewExceptions},
+	ReadAlwaysSubstantial: {gatehouse.PermManageMembers},
+	ReadAudit:             {gatehouse.PermViewReports},
+	ReadAccessReview:      {gatehouse.PermViewReports, gatehouse.PermProviderStaff},
+}
+
+// May reports whether the actor may make the action or read named (an
+// Actions key).
+func (a Abilities) May(action string) bool { return a.Actions[action] }
+
+// MayGrantRole reports whether the actor may grant and revoke role;
+// nobody may the owner's, which changes by transfer only (O4, O6).
+func (a Abilities) MayGrantRole(role string) bool {
+	return role != gatehouse.RoleOwner && a.Permissions[RolePermission(role)]
+}
+
+// MayDesignate reports whether the actor may give and take away
+// designation (C7, C9, T4).
+func (a Abilities) MayDesignate(designation string) bool {
+	return a.Permissions[DesignationPermission(designation)]
+}
+
+// MayManageTeam reports whether the actor may remove anyone at all: the
+// manage_team_members every removal needs (T2).
+func (a Abilities) MayManageTeam() bool { return a.Permissions[gatehouse.PermManageTeamMembers] }
+
+// MayRemove reports whether the actor may remove m from the team: never
+// the owner (O6); manage_team_members and each permission
+// RemovalPermissions names for m's roles and designations (T2, S2).
+// Exceptions, which a member listing does not read, may still need
+// manage_members: RemoveMember decides that when it is sent.
+func (a Abilities) MayRemove(m Member) bool {
+	if slices.Contains(m.Roles, gatehouse.RoleOwner) || !a.MayManageTeam() {
+		return false
+	}
+	for _, p := range RemovalPermissions(m.Roles, len(m.Designations) > 0) {
+		if !a.Permissions[p] {
+			return false
+		}
+	}
+	return true
+}
+
+// MayReview reports whether the actor may read user's access
+// (MemberAccess, requireReviewer): their own as a member, anyone's with
+// view_reports or as provider staff.
+func (a Abilities) MayReview(user gatehouse.Subject) bool {
+	return a.Actions[ReadAccessReview] || (user == a.Actor && a.Permissions[gatehouse.PermMember])
+}
+
+// MayExportAccess reports whether the actor may read the organisation's
+// access review (Access: view_reports or provider staff).
+func (a Abilities) MayExportAccess() bool { return a.Actions[ReadAccessReview] }
+
+// IsMember reports whether the actor is on the organisation's team.
+func (a Abilities) IsMember() bool { return a.Permissions[gatehouse.PermMember] }
+
+// IsStaff reports whether the actor is provider staff of the organisation.
+func (a Abilities) IsStaff() bool { return a.Permissions[gatehouse.PermProviderStaff] }
 
 // Can reports whether the actor holds permission on the object.
 func (a Abilities) Can(permission string) bool { return a.Permissions[permission] }
@@ -109,7 +224,16 @@ func (s *Service) Abilities(ctx context.Context, actor gatehouse.Subject, obj ga
 	if err != nil {
 		return Abilities{}, err
 	}
-	out := Abilities{Object: obj, Permissions: held}
+	out := Abilities{Object: obj, Actor: actor, Permissions: held}
+	if obj.Type == gatehouse.TypeOrganisation {
+		out.Actions = make(map[string]bool, len(orgReads)+len(orgCommands))
+		for read, anyOf := range orgReads {
+			out.Actions[read] = slices.ContainsFunc(anyOf, func(p string) bool { return held[p] })
+		}
+		for cmd, p := range orgCommands {
+			out.Actions[cmd] = held[p]
+		}
+	}
 	if obj.Type == gatehouse.TypeChangeRequest {
 		if out.Actions, err = s.crActions(ctx, actor, obj.ID, held); err != nil {
 			return Abilities{}, err

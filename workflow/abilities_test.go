@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/dryrun"
 	"github.com/gatehouse-authz/gatehouse/workflow"
 )
 
@@ -132,5 +133,56 @@ func TestConsoleReads(t *testing.T) {
 	}
 	if err := f.svc.RequireTrail(ctx, tm.user(gatehouse.RoleCISProcessor), tm.id); gatehouse.ErrorCode(err) != gatehouse.EFORBIDDEN {
 		t.Errorf("X2: a CIS processor may read the trail: %v", err)
+	}
+}
+
+// TestAbilitiesAgreeWithTheWorkflow (issue 22 item 1): what Abilities
+// says each person may do on an organisation is what the workflow then
+// does: each read answers or refuses as May says, each command is refused
+// or made as May says (tried over a dry run, which writes nothing), and
+// MayRemove and MayReview agree with RemoveMember and MemberAccess for
+// every member (T2, S2, O6).
+func TestAbilitiesAgreeWithTheWorkflow(t *testing.T) {
+	f := mustFixture(t)
+	roles := []string{gatehouse.RoleSecurityAdmin, gatehouse.RoleAdministrator, gatehouse.RoleCISProcessor, gatehouse.RoleFinanceAdmin, gatehouse.RoleBillingManager, gatehouse.RoleITManager}
+	tm := f.mustTeam("ag", roles...)
+	out := f.mustTeam("ag2")
+	ctx := t.Context()
+	people := []gatehouse.Subject{tm.owner(), out.owner(), staff}
+	for _, r := range roles {
+		people = append(people, tm.user(r))
+	}
+	members, _, err := f.svc.Members(ctx, tm.owner(), tm.id)
+	mustOK(t, err, "the members")
+	dry := func() *workflow.Service { return f.svc.Over(dryrun.New(f.store, nil)) }
+	for _, who := range people {
+		ab, err := f.svc.Abilities(ctx, who, tm.ref())
+		mustOK(t, err, "abilities of %s", who)
+		did := map[string]error{}
+		_, _, did[workflow.ReadContractors] = f.svc.ListContractors(ctx, who, tm.id, 10, "")
+		_, _, did[workflow.ReadInvoices] = f.svc.ListInvoices(ctx, who, tm.id, 10, "")
+		_, _, did[workflow.ReadChangeRequests] = f.svc.ListChangeRequests(ctx, who, tm.id, "", false, 10, "")
+		_, _, did[workflow.ReadExceptions] = f.svc.ListExceptions(ctx, who, tm.id, 10, "")
+		_, did[workflow.ReadAlwaysSubstantial] = f.svc.ListAlwaysSubstantial(ctx, who, tm.id)
+		_, did[workflow.ReadAccessReview] = f.svc.Access(ctx, who, tm.id, 10, "")
+		_, did[workflow.ActionCreateContractor] = dry().CreateContractor(ctx, who, tm.id, workflow.Contractor{ID: "ag-new", Name: "New"})
+		_, did[workflow.ActionCreateInvoice] = dry().CreateInvoice(ctx, who, tm.id, workflow.Invoice{ID: "ag-inv", Amount: "1.00", Currency: "EUR"})
+		for action, err := range did {
+			if refused := gatehouse.ErrorCode(err) == gatehouse.EFORBIDDEN; err != nil && !refused {
+				t.Fatalf("%s: %s: %v", who, action, err)
+			} else if ab.May(action) == refused {
+				t.Errorf("%s: Abilities says %s is %v, the workflow %v", who, action, ab.May(action), err)
+			}
+		}
+		for _, m := range members {
+			_, err := dry().RemoveMember(ctx, who, tm.id, m.User, "")
+			if got, want := ab.MayRemove(m), err == nil; got != want {
+				t.Errorf("%s removing %s: MayRemove %v, RemoveMember %v", who, m.User, got, err)
+			}
+			_, _, err = f.svc.MemberAccess(ctx, who, tm.id, m.User)
+			if got, want := ab.MayReview(m.User), err == nil; got != want {
+				t.Errorf("%s reviewing %s: MayReview %v, MemberAccess %v", who, m.User, got, err)
+			}
+		}
 	}
 }
