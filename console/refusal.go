@@ -51,6 +51,19 @@ type blockShown struct {
 	More         bool
 }
 
+// blockOf is b as a page shows it: its reason (or that its relation
+// holds), its rule, and who may lift it.
+func blockOf(b workflow.Block) blockShown {
+	bs := blockShown{Reason: b.Reason, Rule: b.Rule}
+	if bs.Reason == "" {
+		bs.Reason = b.Relation + " holds"
+	}
+	if b.Lift != nil {
+		bs.Lifters, bs.More = grantorNames(b.Lift), b.Lift.More
+	}
+	return bs
+}
+
 // forbiddenOn matches the object of gatehouse.Forbidden's message:
 // `user:x lacks permission "p" on type:id`.
 var forbiddenOn = regexp.MustCompile(`lacks permission "([a-z_]+)" on ([a-z_]+:[A-Za-z0-9/_|\-=+]+)`)
@@ -126,14 +139,7 @@ func (c *console) whyRefused(r *http.Request, actor gatehouse.Subject, permissio
 		for j := range ways[i].BlockedBy {
 			b := &ways[i].BlockedBy[j]
 			hide(&b.Lift)
-			bs := blockShown{Reason: b.Reason, Rule: b.Rule}
-			if bs.Reason == "" {
-				bs.Reason = b.Relation + " holds"
-			}
-			if b.Lift != nil {
-				bs.Lifters, bs.More = grantorNames(b.Lift), b.Lift.More
-			}
-			way.Blocks = append(way.Blocks, bs)
+			way.Blocks = append(way.Blocks, blockOf(*b))
 		}
 		if i < maxShownWays {
 			out.Ways = append(out.Ways, way)

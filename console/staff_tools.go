@@ -119,14 +119,7 @@ func (c *console) checkTool(r *http.Request, tq toolQuery) (*checkAnswer, error)
 			way.Missing = append(way.Missing, ms)
 		}
 		for _, b := range w.BlockedBy {
-			bs := blockShown{Reason: b.Reason, Rule: b.Rule}
-			if bs.Reason == "" {
-				bs.Reason = b.Relation + " holds"
-			}
-			if b.Lift != nil {
-				bs.Lifters, bs.More = grantorNames(b.Lift), b.Lift.More
-			}
-			way.Blocks = append(way.Blocks, bs)
+			way.Blocks = append(way.Blocks, blockOf(b))
 		}
 		ans.Ways = append(ans.Ways, way)
 	}
