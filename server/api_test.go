@@ -247,3 +247,41 @@ func TestExplain(t *testing.T) {
 		t.Errorf("denied explain: %d %s", r.Status, r.Raw)
 	}
 }
+
+// TestBlankNames_X3: a name of spaces alone is no name, through the API as
+// in the console: creating an organisation or a contractor, or renaming
+// either, with one is refused (400 naming name) and changes nothing; a
+// name is kept without its outer spaces.
+func TestBlankNames_X3(t *testing.T) {
+	a := MustSeededAPI(t)
+	before := a.Relationships("organisation:brightcis")
+	c1 := a.Relationships("contractor:c1")
+	for _, c := range []struct{ method, path, actor string }{
+		{"POST", "/v1/organisations", "user:x3-owner"},
+		{"PATCH", "/v1/organisations/brightcis", "user:olivia"},
+		{"POST", "/v1/organisations/brightcis/contractors", "user:olivia"},
+		{"PATCH", "/v1/contractors/c1", "user:olivia"},
+	} {
+		body := map[string]any{"id": "x3-blank", "name": " \t "}
+		if c.method == "PATCH" {
+			body = map[string]any{"name": "   "}
+		}
+		r := a.Do(c.method, c.path, c.actor, body)
+		if r.Status != 400 || r.ErrorField() != "name" {
+			t.Errorf("%s %s with a blank name: %d %s, want 400 naming name", c.method, c.path, r.Status, r.Raw)
+		}
+	}
+	if after := a.Relationships("organisation:brightcis"); !slices.Equal(before, after) {
+		t.Errorf("X3: refused requests changed brightcis:\nbefore %v\nafter  %v", before, after)
+	}
+	if after := a.Relationships("contractor:c1"); !slices.Equal(c1, after) {
+		t.Errorf("X3: refused requests changed c1:\nbefore %v\nafter  %v", c1, after)
+	}
+	if r := a.Do("GET", "/v1/organisations/x3-blank", "user:x3-owner", nil); r.Status != 404 && r.Status != 403 {
+		t.Errorf("the refused organisation exists: %d %s", r.Status, r.Raw)
+	}
+	r := a.Do("POST", "/v1/organisations", "user:x3-owner", map[string]any{"id": "x3-named", "name": " Initech "})
+	if r.Status != 201 || r.Body["name"] != "Initech" {
+		t.Errorf("created with outer spaces: %d %s, want 201 named Initech", r.Status, r.Raw)
+	}
+}

@@ -38,6 +38,9 @@ func (s *Organisations) CreateOrganisation(ctx context.Context, actor gatehouse.
 	if err := validOrg("id", id); err != nil {
 		return Organisation{}, err
 	}
+	// A name of spaces alone is no name (X3), and one is kept without its
+	// outer spaces, as EditOrganisation keeps it.
+	name = strings.TrimSpace(name)
 	if name == "" {
 		return Organisation{}, gatehouse.Invalid("name", "name is required")
 	}

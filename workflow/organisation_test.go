@@ -11,6 +11,15 @@ import (
 )
 
 var organisationRules = []rule{
+	{"X3_an_organisation_name_of_spaces_is_refused", func(t *testing.T, f fixture) {
+		_, err := f.svc.CreateOrganisation(t.Context(), gatehouse.User("x3o-owner"), "x3o", " \t ")
+		mustRefuse(t, err, want{code: gatehouse.EINVALID, field: "name"})
+		o, err := f.svc.CreateOrganisation(t.Context(), gatehouse.User("x3o-owner"), "x3o", " Initech ")
+		mustOK(t, err, "creating")
+		if o.Name != "Initech" {
+			t.Errorf("created as %q, want the name without its spaces", o.Name)
+		}
+	}},
 	{"O1_the_creator_owns_and_a_second_create_conflicts", func(t *testing.T, f fixture) {
 		tm := f.mustTeam("o1")
 		o, err := f.svc.GetOrganisation(t.Context(), tm.owner(), "o1")
