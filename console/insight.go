@@ -134,9 +134,15 @@ type whyQuery struct{ Resource, Permission, Subject string }
 // handleWhy serves GET /console/why?resource=&permission=&subject=: each
 // chain of relationships that grants the permission, in words, or for a
 // denial what is missing: the workflow's Why, which lets anyone ask about
-// themselves and only provider staff about another subject.
+// themselves and only provider staff about another subject. org, set by
+// the organisation pages' links, keeps that organisation's menu on the
+// page (what it offers is the reader's, as on every page).
 func (c *console) handleWhy(w http.ResponseWriter, r *http.Request, a actorCtx) {
 	q := r.URL.Query()
+	org := ""
+	if o := q.Get("org"); gatehouse.ValidID(o) && !strings.Contains(o, "/") {
+		org = o
+	}
 	wq := whyQuery{Resource: strings.TrimSpace(q.Get("resource")), Permission: strings.TrimSpace(q.Get("permission")), Subject: strings.TrimSpace(q.Get("subject"))}
 	if wq.Subject == "" {
 		wq.Subject = a.actor.String()
@@ -153,7 +159,7 @@ func (c *console) handleWhy(w http.ResponseWriter, r *http.Request, a actorCtx) 
 		Answer *answer
 	}{Query: wq}
 	if wq.Resource == "" || wq.Permission == "" {
-		c.render(w, r, http.StatusOK, "why", view{Title: "Why?", Data: data})
+		c.render(w, r, http.StatusOK, "why", view{Title: "Why?", Org: org, Data: data})
 		return
 	}
 	res, err := gatehouse.ParseObject("resource", wq.Resource)
@@ -166,7 +172,7 @@ func (c *console) handleWhy(w http.ResponseWriter, r *http.Request, a actorCtx) 
 		ex, err = c.cfg.Workflow.Why(r.Context(), a.actor, gatehouse.CheckRequest{Resource: res, Permission: wq.Permission, Subject: sub})
 	}
 	if err != nil {
-		c.fail(w, r, a, "", err)
+		c.fail(w, r, a, org, err)
 		return
 	}
 	ans := &answer{Allowed: ex.Allowed, Truncated: ex.Truncated}
@@ -182,5 +188,5 @@ func (c *console) handleWhy(w http.ResponseWriter, r *http.Request, a actorCtx) 
 		ans.Definition = ex.Definition
 	}
 	data.Answer = ans
-	c.render(w, r, http.StatusOK, "why", view{Title: "Why?", Data: data})
+	c.render(w, r, http.StatusOK, "why", view{Title: "Why?", Org: org, Data: data})
 }

@@ -3,6 +3,8 @@ package console_test
 import (
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -83,6 +85,25 @@ func TestWhy(t *testing.T) {
 			t.Fatalf("stella asking about adam: %d", p.Status)
 		}
 		shows(t, p, "Allowed: user:adam has view on contractor:c1")
+	})
+
+	t.Run("the_organisation_menu_stays", func(t *testing.T) {
+		bill := g.signedIn("bill")
+		inv := bill.get("/console/organisations/brightcis/invoices")
+		if !strings.Contains(inv.Body, "&amp;org=brightcis") {
+			t.Error("the invoices page's Why? links do not say their organisation")
+		}
+		p := bill.get("/console/why?resource=invoice:inv1&permission=view&subject=user:bill&org=brightcis")
+		if p.Status != http.StatusOK {
+			t.Fatalf("why: %d", p.Status)
+		}
+		nav, ok := orgNav(p)
+		if !ok || !slices.ContainsFunc(nav, func(l navLink) bool { return l.label == "Invoices" }) {
+			t.Errorf("the Why? page from brightcis's invoices has no brightcis menu: %v", nav)
+		}
+		if !strings.Contains(p.Body, `name="org" value="brightcis"`) {
+			t.Error("the Why? form does not keep the organisation")
+		}
 	})
 
 	t.Run("bad_input_refused", func(t *testing.T) {
