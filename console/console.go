@@ -92,6 +92,8 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.Workflow == nil || cfg.Store == nil || cfg.Audit == nil || cfg.Log == nil {
 		return nil, errors.New("console: Workflow, Store, Audit and Log are required")
 	}
+	// The staff's platform trail is the workflow's read of the trail.
+	cfg.Workflow = cfg.Workflow.WithTrail(cfg.Audit)
 	c := &console{cfg: cfg, seal: signer{key: cfg.SessionKey}, now: cfg.Now, pages: map[string]*template.Template{}}
 	if c.now == nil {
 		c.now = time.Now

@@ -302,7 +302,7 @@ func (c *console) handleStaffTrail(w http.ResponseWriter, r *http.Request, a act
 	var events []gatehouse.AuditEvent
 	var cursor string
 	if err == nil {
-		events, cursor, err = c.cfg.Workflow.WithTrail(c.cfg.Audit).PlatformTrail(r.Context(), a.actor, aq)
+		events, cursor, err = c.cfg.Workflow.PlatformTrail(r.Context(), a.actor, aq)
 	}
 	if err != nil {
 		c.refuseQuery(w, r, a, err, "trail", "staff_trail", v)

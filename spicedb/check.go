@@ -55,9 +55,8 @@ func (s *SpiceDB) watchedCheck(ctx context.Context, req gatehouse.CheckRequest) 
 		return gatehouse.CheckResult{}, false, nil
 	}
 	c := s.afterExpiry(ctx, req.Consistency)
-	// The keys before the snapshot: see follower.heard.
+	// The key before the snapshot: see follower.heard.
 	key, cached := s.decided.watchedKey(req)
-	lkey, kept := s.checkKey(req)
 	snap := s.snapshotFor(ctx, c)
 	if snap == "" {
 		return gatehouse.CheckResult{}, false, nil
@@ -69,8 +68,8 @@ func (s *SpiceDB) watchedCheck(ctx context.Context, req gatehouse.CheckRequest) 
 			return res, true, nil
 		}
 	}
-	if kept {
-		if res, ok := s.checkFromLookup(req, lkey, snap); ok {
+	if cached && s.lookups != nil {
+		if res, ok := s.checkFromLookup(req, key.lookup(), snap); ok {
 			return res, true, nil
 		}
 	}

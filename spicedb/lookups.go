@@ -148,19 +148,19 @@ func (s *SpiceDB) watchedLookup(ctx context.Context, req gatehouse.LookupResourc
 	return out, true, err
 }
 
-// checkKey is the key of the lookup that would answer req (its subject's
-// resources of its type), read before the snapshot as watchedKey is.
-func (s *SpiceDB) checkKey(req gatehouse.CheckRequest) (lookupKey, bool) {
-	if s.lookups == nil {
-		return lookupKey{}, false
+// lookup is the key of the whole lookup that would answer k's check (its
+// subject's resources of its type): the same generation, read once,
+// before the snapshot.
+func (k decisionKey) lookup() lookupKey {
+	return lookupKey{
+		epoch: k.epoch, tick: k.tick, gen: k.gen,
+		resourceType: k.resourceType, permission: k.permission,
+		subjectType: k.subjectType, subjectID: k.subjectID, subjectRelation: k.subjectRelation,
 	}
-	return s.decided.lookupKey(gatehouse.LookupResourcesRequest{
-		ResourceType: req.Resource.Type, Permission: req.Permission, Subject: req.Subject, Context: req.Context,
-	})
 }
 
 // checkFromLookup answers req at snap from the kept whole lookup of key
-// (checkKey), when there is one that may answer checks; false otherwise,
+// (decisionKey.lookup), when there is one that may answer checks; false otherwise,
 // and req goes to SpiceDB.
 func (s *SpiceDB) checkFromLookup(req gatehouse.CheckRequest, key lookupKey, snap string) (gatehouse.CheckResult, bool) {
 	k, ok := s.lookups.cache.GetIfPresent(key)
