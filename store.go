@@ -8,7 +8,12 @@ import (
 // value lets the Store choose: it sees every write this process made
 // (read-your-writes) and is otherwise as fast as possible.
 type Consistency struct {
-	AtLeastAsFresh  string
+	AtLeastAsFresh string
+	// AtExactSnapshot reads at the snapshot the ZedToken names and no
+	// other (SpiceDB's at_exact_snapshot). It is for a Store decorator
+	// that keeps answers by snapshot (a ChangeFeed's), not for callers:
+	// SpiceDB keeps an old snapshot only within its GC window.
+	AtExactSnapshot string
 	FullyConsistent bool
 	MinimizeLatency bool
 }
@@ -55,6 +60,9 @@ type LookupResourcesResult struct {
 	Resources []Object
 	Cursor    string
 	ZedToken  string
+	// Conditional: some resource of the page is reached only on a
+	// caveat's condition, which a check of it must be told the context of.
+	Conditional bool
 }
 
 // LookupSubjectsRequest lists the subjects of SubjectType that hold

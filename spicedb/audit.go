@@ -474,7 +474,7 @@ func (c *AuditConsumer) consume(ctx context.Context) error {
 				stored = time.Now()
 			}
 			c.heard(0)
-			c.s.follow.heard(resp, func() { c.s.decided.changed(resp) })
+			c.s.heard(resp)
 			c.w.seen(nil, rev, resp.GetIsCheckpoint())
 			continue
 		}
@@ -487,7 +487,7 @@ func (c *AuditConsumer) consume(ctx context.Context) error {
 		c.heard(len(records))
 		// Before the writes waiting for their record go on: their next
 		// read must find them in the snapshot.
-		c.s.follow.heard(resp, func() { c.s.decided.changed(resp) })
+		c.s.heard(resp)
 		ids := make([]string, len(records))
 		for i, r := range records {
 			ids[i] = r.Write

@@ -14,18 +14,17 @@ import (
 // Check implements gatehouse.Store. Without a consistency of the caller's
 // own it goes to the in-process checker when there is one: that answers at
 // the head revision, which includes every write this process made.
+// Elsewhere a check that may go to the Watch stream's snapshot (or names
+// an exact snapshot) is read there, coalesced with others (see coalescer).
 func (s *SpiceDB) Check(ctx context.Context, req gatehouse.CheckRequest) (gatehouse.CheckResult, error) {
-	if s.fast != nil && req.Consistency.AtLeastAsFresh == "" {
+	if s.fast != nil && req.Consistency.AtLeastAsFresh == "" && req.Consistency.AtExactSnapshot == "" {
 		// The engine ignores a context no caveat reads; refuse what gRPC would.
 		if _, err := toStruct("context", req.Context); err != nil {
 			return gatehouse.CheckResult{}, err
 		}
 		start := time.Now()
-		res, err := s.decided.check(req, func() (gatehouse.CheckResult, error) {
-			res, err := s.fast.Check(ctx, req)
-			s.timed("CheckEmbedded", start, err)
-			return res, err
-		})
+		res, err := s.fast.Check(ctx, req)
+		s.timed("CheckEmbedded", start, err)
 		if err != nil {
 			return res, translate(err)
 		}
@@ -35,8 +34,10 @@ func (s *SpiceDB) Check(ctx context.Context, req gatehouse.CheckRequest) (gateho
 		res.ZedToken = s.fresh.latest()
 		return res, nil
 	}
-	if res, ok, err := s.watchedCheck(ctx, req); ok {
-		return res, err
+	if len(req.Context) == 0 {
+		if snap := s.exactSnapshot(ctx, req.Consistency); snap != "" {
+			return s.coalescedCheck(ctx, snap, req)
+		}
 	}
 	resp, err := s.checkPermission(ctx, req)
 	if err != nil {
@@ -45,42 +46,17 @@ func (s *SpiceDB) Check(ctx context.Context, req gatehouse.CheckRequest) (gateho
 	return checkResult(resp.GetPermissionship(), resp.GetPartialCaveatInfo(), token(resp.GetCheckedAt())), nil
 }
 
-// watchedCheck answers req at the snapshot the Watch stream keeps, from
-// the decision cache when it can (false: req goes as it would without the
-// stream). The answer's token is the snapshot's: no change that could
-// alter the answer came since it was computed, or the cache would have
-// dropped it.
-func (s *SpiceDB) watchedCheck(ctx context.Context, req gatehouse.CheckRequest) (gatehouse.CheckResult, bool, error) {
-	if s.follow == nil || len(req.Context) > 0 {
-		return gatehouse.CheckResult{}, false, nil
+// exactSnapshot is the snapshot a read of c goes to exactly: the one c
+// names, or the Watch stream's when the read may go there (snapshotFor);
+// "" otherwise.
+func (s *SpiceDB) exactSnapshot(ctx context.Context, c gatehouse.Consistency) string {
+	if c.AtExactSnapshot != "" {
+		return c.AtExactSnapshot
 	}
-	c := s.afterExpiry(ctx, req.Consistency)
-	// The key before the snapshot: see follower.heard.
-	key, cached := s.decided.watchedKey(req)
-	snap := s.snapshotFor(ctx, c)
-	if snap == "" {
-		return gatehouse.CheckResult{}, false, nil
+	if s.follow == nil {
+		return ""
 	}
-	if cached {
-		if res, ok := s.decided.cache.GetIfPresent(key); ok {
-			s.decided.hits.Add(1)
-			res.ZedToken = snap
-			return res, true, nil
-		}
-	}
-	if cached && s.lookups != nil {
-		if res, ok := s.checkFromLookup(req, key.lookup(), snap); ok {
-			return res, true, nil
-		}
-	}
-	res, err := s.coalescedCheck(ctx, snap, req)
-	if err != nil {
-		return gatehouse.CheckResult{}, true, err
-	}
-	if cached {
-		s.decided.cache.Set(key, res)
-	}
-	return res, true, nil
+	return s.snapshotFor(ctx, s.afterExpiry(ctx, c))
 }
 
 // checkPermission is one CheckPermission call through gRPC, with the
@@ -147,12 +123,4 @@ func (s *SpiceDB) CheckBulk(ctx context.Context, reqs []gatehouse.CheckRequest, 
 		out[i].CheckResult = checkResult(it.GetPermissionship(), it.GetPartialCaveatInfo(), tok)
 	}
 	return out, tok, nil
-}
-
-// CacheHits counts the checks this Store answered from its decision cache.
-func (s *SpiceDB) CacheHits() int64 {
-	if s.decided == nil {
-		return 0
-	}
-	return s.decided.hits.Load()
 }

@@ -46,7 +46,8 @@ func (s *SpiceDB) afterExpiry(ctx context.Context, c gatehouse.Consistency) gate
 			f.expiring.Add(1)
 			defer f.expiring.Add(-1)
 		}
-		s.decided.expiryPassed()
+		s.changes.begin()
+		s.changes.tell(gatehouse.Change{Expired: true})
 		_, _ = s.Write(ctx, gatehouse.Write{Updates: []gatehouse.Update{{Op: gatehouse.Delete, Relationship: tickRelationship}}})
 	}
 	if c.MinimizeLatency && s.expired.within(quantisationGrace) {

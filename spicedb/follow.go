@@ -132,14 +132,11 @@ func (f *follower) wantAtLeast(r revision) {
 	}
 }
 
-// heard notes one response of the stream, before the consumer releases
-// the writes waiting for it: a change newer than the snapshot becomes it,
-// and only then (invalidate) are the cached answers it can change dropped,
-// so that no answer computed at an older snapshot is stored under the new
-// generation (decisions.watchedKey is read before the snapshot). A
+// heard notes one response of the stream (see SpiceDB.heard, which tells
+// its change after): a change newer than the snapshot becomes it. A
 // checkpoint moves the snapshot only to satisfy a want, or as the first
 // after the stream opened.
-func (f *follower) heard(resp *v1.WatchResponse, invalidate func()) {
+func (f *follower) heard(resp *v1.WatchResponse) {
 	if f == nil {
 		return
 	}
@@ -170,9 +167,6 @@ func (f *follower) heard(resp *v1.WatchResponse, invalidate func()) {
 	f.mu.Unlock()
 	if current {
 		f.last.Store(time.Now().UnixNano())
-	}
-	if invalidate != nil {
-		invalidate()
 	}
 }
 

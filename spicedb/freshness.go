@@ -27,21 +27,28 @@ type freshness struct {
 
 // beginWrite waits for the write lock, or until ctx ends: a writer stuck
 // behind a hung write gives up with its request, and then nothing is sent
-// and the error is the one its own call would have ended with.
+// and the error is the one its own call would have ended with. On
+// embedded memory the write is a change begun (Feed).
 func (s *SpiceDB) beginWrite(ctx context.Context) (seq uint64, alone bool, err error) {
 	if err := lockCtx(ctx, s.writeMu); err != nil {
 		return 0, false, translate(err)
 	}
-	s.decided.beginWrite()
+	if s.head != nil {
+		s.changes.begin()
+	}
 	seq, alone = s.fresh.begin()
 	return seq, alone, nil
 }
 
 // endWrite ends a write that beginWrite began, with the token SpiceDB
-// returned ("" when none) and the call's error.
-func (s *SpiceDB) endWrite(seq uint64, alone bool, token string, err error) {
+// returned ("" when none), the call's error and, on embedded memory, the
+// change it made, told whatever the outcome (elsewhere the Watch stream
+// tells it).
+func (s *SpiceDB) endWrite(seq uint64, alone bool, token string, err error, ch gatehouse.Change) {
 	s.fresh.end(seq, alone, token, err)
-	s.decided.endWrite()
+	if s.head != nil {
+		s.changes.tell(ch)
+	}
 	s.writeMu.Unlock()
 }
 
@@ -175,6 +182,9 @@ func (f *freshness) check(c gatehouse.Consistency) (cons *v1.Consistency, settle
 // Store knows it (withHeadSnapshots) and the caller asked for nothing else,
 // else as freshness has it.
 func (s *SpiceDB) consistency(ctx context.Context, c gatehouse.Consistency) *v1.Consistency {
+	if c.AtExactSnapshot != "" {
+		return exact(c.AtExactSnapshot)
+	}
 	if tok := s.headSnapshot(ctx, c); tok != "" {
 		return exact(tok)
 	}
@@ -190,6 +200,9 @@ func (s *SpiceDB) consistency(ctx context.Context, c gatehouse.Consistency) *v1.
 
 // checkConsistency is consistency for a check, with freshness's settle.
 func (s *SpiceDB) checkConsistency(ctx context.Context, c gatehouse.Consistency) (*v1.Consistency, func(string)) {
+	if c.AtExactSnapshot != "" {
+		return exact(c.AtExactSnapshot), nil
+	}
 	if tok := s.headSnapshot(ctx, c); tok != "" {
 		return exact(tok), nil
 	}

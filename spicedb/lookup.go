@@ -15,24 +15,20 @@ import (
 
 // LookupResources implements gatehouse.Store; it returns one page of at
 // most req.Limit, through SpiceDB's own paging.
-// In every shape but embedded memory a whole answer is kept until the
-// Watch stream brings a change the permission can read (see lookups).
+// In every shape but embedded memory it reads at the Watch stream's
+// snapshot when it may (see follower), so SpiceDB's caches stay warm.
 func (s *SpiceDB) LookupResources(ctx context.Context, req gatehouse.LookupResourcesRequest) (gatehouse.LookupResourcesResult, error) {
-	if out, ok, err := s.watchedLookup(ctx, req); ok {
-		return out, err
-	}
-	out, _, err := s.lookupResources(ctx, req, nil)
-	return out, err
+	return s.lookupResources(ctx, req, nil)
 }
 
 // lookupResources is LookupResources through SpiceDB, at cons (nil: the
-// consistency req asks for). conditional reports whether any resource of
-// the page was reached only on a caveat's condition, which a check of it
-// must hear from SpiceDB (see checkFromLookup).
-func (s *SpiceDB) lookupResources(ctx context.Context, req gatehouse.LookupResourcesRequest, cons *v1.Consistency) (_ gatehouse.LookupResourcesResult, conditional bool, _ error) {
+// consistency req asks for). Its Conditional reports whether any resource
+// of the page was reached only on a caveat's condition, which a check of
+// it must hear from SpiceDB (see proxy.Cached).
+func (s *SpiceDB) lookupResources(ctx context.Context, req gatehouse.LookupResourcesRequest, cons *v1.Consistency) (gatehouse.LookupResourcesResult, error) {
 	c, err := toStruct("context", req.Context)
 	if err != nil {
-		return gatehouse.LookupResourcesResult{}, false, err
+		return gatehouse.LookupResourcesResult{}, err
 	}
 	call := callHash("resources", req.ResourceType, req.Permission, req.Subject.String(), contextKey(req.Context))
 	if cons == nil {
@@ -42,7 +38,7 @@ func (s *SpiceDB) lookupResources(ctx context.Context, req gatehouse.LookupResou
 	if req.Cursor != "" {
 		pc, err := s.decodeCursor(req.Cursor, call)
 		if err != nil {
-			return gatehouse.LookupResourcesResult{}, false, err
+			return gatehouse.LookupResourcesResult{}, err
 		}
 		cons, at = pc.consistency(), &v1.Cursor{Token: pc.Spice}
 	}
@@ -53,7 +49,6 @@ func (s *SpiceDB) lookupResources(ctx context.Context, req gatehouse.LookupResou
 		// contractor twice); a page holds each once. A resource reached
 		// two ways may still be on two pages.
 		seen := map[string]bool{}
-		conditional = false
 		start := time.Now()
 		next, more, err := pageThrough(ctx, req.Limit, at,
 			func(ctx context.Context, at *v1.Cursor) (receiver[*v1.LookupResourcesResponse], error) {
@@ -70,7 +65,7 @@ func (s *SpiceDB) lookupResources(ctx context.Context, req gatehouse.LookupResou
 			func(r *v1.LookupResourcesResponse) bool {
 				out.ZedToken = token(r.GetLookedUpAt())
 				if r.GetPermissionship() == v1.LookupPermissionship_LOOKUP_PERMISSIONSHIP_CONDITIONAL_PERMISSION {
-					conditional = true
+					out.Conditional = true
 				}
 				id := r.GetResourceObjectId()
 				if seen[id] {
@@ -82,7 +77,7 @@ func (s *SpiceDB) lookupResources(ctx context.Context, req gatehouse.LookupResou
 			})
 		s.timed("LookupResources", start, err)
 		if err != nil {
-			return gatehouse.LookupResourcesResult{}, false, cursorError(translate(err), req.Cursor)
+			return gatehouse.LookupResourcesResult{}, cursorError(translate(err), req.Cursor)
 		}
 		if out.ZedToken == "" {
 			// SpiceDB names the revision only with a result; an empty
@@ -103,7 +98,7 @@ func (s *SpiceDB) lookupResources(ctx context.Context, req gatehouse.LookupResou
 		if more {
 			out.Cursor = s.encodeCursor(pageCursorOf(call, cons, next.GetToken()))
 		}
-		return out, conditional, nil
+		return out, nil
 	}
 }
 

@@ -39,15 +39,12 @@ type SpiceDB struct {
 	// head, when set, names the datastore's head snapshot as a ZedToken;
 	// see withHeadSnapshots.
 	head func(context.Context) (string, error)
-	// decided caches the engine's answers: with WithDecisionCache on
-	// embedded memory, and kept by the Watch stream (follow) elsewhere.
-	decided *decisions
+	// changes counts and tells what changed (Feed): shared by every
+	// Store over one embedded memory datastore.
+	changes *changes
 	// follow keeps the snapshot reads go to from the Watch stream the
 	// audit consumer follows; nil on embedded memory, whose head is exact.
 	follow *follower
-	// lookups keeps whole lookup answers by the same stream; nil on
-	// embedded memory.
-	lookups *lookups
 	// coalesce sends checks at the snapshot together when many wait.
 	coalesce coalescer
 	// audit, once an AuditConsumer runs, makes writes wait for their record.
@@ -66,17 +63,6 @@ type Option func(*SpiceDB)
 // WithChecker answers checks that need no older snapshot through c.
 func WithChecker(c Checker) Option { return func(s *SpiceDB) { s.fast = c } }
 
-// WithDecisionCache keeps up to size answers and serves a repeated check
-// from them while nothing can have changed it (see decisions). With the
-// in-process checker (WithChecker, embedded memory, which only this
-// process writes) a write through this Store drops them; on any other
-// Store (the default there, DefaultDecisionCacheSize) the Watch stream the
-// audit consumer follows does (see follower), and until it runs nothing is
-// cached. Checks with a caveat context are never cached.
-func WithDecisionCache(size int) Option {
-	return func(s *SpiceDB) { s.decided = newDecisions(size) }
-}
-
 // withHeadSnapshots makes every read that names no consistency of its own
 // (or asks to be fully consistent) read at the exact snapshot head names:
 // for the embedded memory datastore, which only this process writes, the
@@ -86,9 +72,9 @@ func withHeadSnapshots(head func(context.Context) (string, error)) Option {
 	return func(s *SpiceDB) { s.head = head }
 }
 
-// withDecisions shares d, one decision cache, among the Stores over one
-// embedded SpiceDB.
-func withDecisions(d *decisions) Option { return func(s *SpiceDB) { s.decided = d } }
+// withChanges shares c among the Stores over one embedded memory
+// datastore: a write through any of them is a change for all.
+func withChanges(c *changes) Option { return func(s *SpiceDB) { s.changes = c } }
 
 // WithSerialWrites makes every Store that is given mu send one write at a
 // time with all the others. Every Store sends its own writes one at a time
@@ -133,15 +119,13 @@ func New(conn grpc.ClientConnInterface, opts ...Option) *SpiceDB {
 		s.cursorKey = make([]byte, 32)
 		_, _ = rand.Read(s.cursorKey) // never fails (crypto/rand)
 	}
+	if s.changes == nil {
+		s.changes = &changes{}
+	}
 	if s.head == nil && s.fast == nil {
 		// Every shape but embedded memory: the audit consumer's Watch
-		// stream keeps a snapshot and a decision cache (see follower).
+		// stream keeps the snapshot reads go to (see follower).
 		s.follow = &follower{}
-		if s.decided == nil {
-			s.decided = newDecisions(DefaultDecisionCacheSize)
-		}
-		s.decided.watched = true
-		s.lookups = newLookups(DefaultLookupCacheIDs)
 	}
 	if s.writeMu == nil {
 		// Writes one at a time, so the last write's token bounds every

@@ -18,9 +18,6 @@ const (
 
 // WriteSchema implements gatehouse.Store.
 func (s *SpiceDB) WriteSchema(ctx context.Context, schema string) error {
-	// Until the new schema is read, no answer is cached: the old one's
-	// expirations no longer say which answers time can change.
-	s.decided.schemaUnknown()
 	seq, alone, err := s.beginWrite(ctx)
 	if err != nil {
 		return err
@@ -28,10 +25,7 @@ func (s *SpiceDB) WriteSchema(ctx context.Context, schema string) error {
 	start := time.Now()
 	resp, err := s.schema.WriteSchema(ctx, &v1.WriteSchemaRequest{Schema: schema})
 	s.timed("WriteSchema", start, err)
-	s.endWrite(seq, alone, token(resp.GetWrittenAt()), err)
-	if err == nil {
-		s.decided.schemaWritten(schema)
-	}
+	s.endWrite(seq, alone, token(resp.GetWrittenAt()), err, gatehouse.Change{Everything: true})
 	return translate(err)
 }
 
@@ -50,8 +44,11 @@ func (s *SpiceDB) Write(ctx context.Context, w gatehouse.Write) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	s.decided.expiring(w.Updates)
 	s.expired.add(w.Updates)
+	if s.head != nil {
+		// Embedded memory: each expiration is a change told at its time.
+		s.changes.expired.add(w.Updates)
+	}
 	req := &v1.WriteRelationshipsRequest{OptionalTransactionMetadata: md}
 	for _, u := range w.Updates {
 		op := v1.RelationshipUpdate_OPERATION_TOUCH
@@ -78,7 +75,7 @@ func (s *SpiceDB) Write(ctx context.Context, w gatehouse.Write) (string, error) 
 	resp, err := s.perms.WriteRelationships(ctx, req)
 	s.timed("WriteRelationships", start, err)
 	tok := token(resp.GetWrittenAt())
-	s.endWrite(seq, alone, tok, err)
+	s.endWrite(seq, alone, tok, err, writeChange(w.Updates))
 	if err != nil {
 		return "", translate(err)
 	}
@@ -113,7 +110,7 @@ func (s *SpiceDB) DeleteMatching(ctx context.Context, fs []gatehouse.Filter, a g
 				OptionalTransactionMetadata:   md,
 			})
 			s.timed("DeleteRelationships", start, err)
-			s.endWrite(seq, alone, token(resp.GetDeletedAt()), err)
+			s.endWrite(seq, alone, token(resp.GetDeletedAt()), err, filterChange(f))
 			if err != nil {
 				return total, tok, translate(err)
 			}

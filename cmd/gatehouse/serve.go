@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-authz/gatehouse/audit"
 	"github.com/gatehouse-authz/gatehouse/console"
 	"github.com/gatehouse-authz/gatehouse/dryrun"
+	"github.com/gatehouse-authz/gatehouse/proxy"
 	"github.com/gatehouse-authz/gatehouse/schema"
 	"github.com/gatehouse-authz/gatehouse/seed"
 	"github.com/gatehouse-authz/gatehouse/server"
@@ -71,7 +72,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	})
 	return serve(ctx, cfg, backends{
-		store: store, trail: trail, metrics: metrics, log: log,
+		store: store, cached: proxy.NewCached(store, store.Feed()), trail: trail, metrics: metrics, log: log,
 		mode: mode, tls: tlsConfig, wrap: traced,
 	}, stdout)
 }
@@ -79,7 +80,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 // backends is what runServe opened for serve: SpiceDB, the audit trail,
 // the metrics, the log, and how HTTP is served.
 type backends struct {
-	store   *spicedb.SpiceDB
+	store *spicedb.SpiceDB
+	// cached is store behind its decision cache: what the API, the
+	// workflow and the console read and write through.
+	cached  *proxy.Cached
 	trail   gatehouse.AuditTrail
 	metrics *server.Metrics
 	log     *slog.Logger
@@ -107,10 +111,10 @@ func serve(ctx context.Context, cfg config, b backends, stdout io.Writer) error 
 	scratch := spicedb.NewScratchPool(schema.Text, scratchesKept)
 	defer scratch.Close()
 	engine := scratchEngine(scratch)
-	wf := workflow.New(b.store, workflow.WithScratch(engine))
+	wf := workflow.New(b.cached, workflow.WithScratch(engine))
 	var consoleHandler http.Handler
 	if cfg.console {
-		if consoleHandler, err = newConsole(cfg, b.store, b.trail, wf, engine, b.log); err != nil {
+		if consoleHandler, err = newConsole(cfg, b.cached, b.trail, wf, engine, b.log); err != nil {
 			_ = ln.Close()
 			return err
 		}
@@ -119,9 +123,9 @@ func serve(ctx context.Context, cfg config, b backends, stdout io.Writer) error 
 	var ready atomic.Bool
 	// The audit consumer starts in prepare; until then the API answers 503.
 	var auditConsumer atomic.Pointer[spicedb.AuditConsumer]
-	b.metrics.WatchAudit(auditGauges(&auditConsumer, b.store, b.trail))
+	b.metrics.WatchAudit(auditGauges(&auditConsumer, b.store, b.cached, b.trail))
 	srv := newHTTPServer(cfg, b, b.wrap(server.New(server.Deps{
-		Store: b.store, Audit: b.trail, AuditHealth: auditHealth(&auditConsumer), Workflow: wf, Schema: idx,
+		Store: b.cached, Audit: b.trail, AuditHealth: auditHealth(&auditConsumer), Workflow: wf, Schema: idx,
 		Keys: cfg.keys, CheckKeys: cfg.checkKeys, Log: b.log, Metrics: b.metrics, Ready: &ready,
 		PlatformKeys: cfg.platformKeys, RateLimit: cfg.rateLimit, RateBurst: cfg.rateBurst,
 		RequestTimeout: cfg.requestTimeout, Console: consoleHandler,
@@ -145,7 +149,7 @@ func serve(ctx context.Context, cfg config, b backends, stdout io.Writer) error 
 	// The schema is written, and the demo data loaded, while /healthz
 	// already answers and /readyz says not yet; a remote SpiceDB that is
 	// still starting is retried until ctx ends.
-	consumer, err := prepare(ctx, b.store, b.trail, cfg, b.log)
+	consumer, err := prepare(ctx, b.store, b.cached, b.trail, cfg, b.log)
 	if err != nil {
 		_ = srv.Close()
 		return err
@@ -264,7 +268,7 @@ func auditHealth(consumer *atomic.Pointer[spicedb.AuditConsumer]) func() error {
 
 // auditGauges reads the audit metrics: the consumer's progress, whether
 // the store follows SpiceDB's changes, and the events the memory trail dropped.
-func auditGauges(consumer *atomic.Pointer[spicedb.AuditConsumer], store *spicedb.SpiceDB, trail gatehouse.AuditTrail) func() server.AuditGauges {
+func auditGauges(consumer *atomic.Pointer[spicedb.AuditConsumer], store *spicedb.SpiceDB, cached *proxy.Cached, trail gatehouse.AuditTrail) func() server.AuditGauges {
 	return func() server.AuditGauges {
 		var g server.AuditGauges
 		if c := consumer.Load(); c != nil {
@@ -272,7 +276,7 @@ func auditGauges(consumer *atomic.Pointer[spicedb.AuditConsumer], store *spicedb
 			g = server.AuditGauges{Running: st.Running, Behind: st.Behind, Pending: st.Pending}
 		}
 		g.Following = store.Following().Current
-		g.CheckHits, g.LookupHits, g.LookupCheckHits = store.CacheHits(), store.LookupHits(), store.LookupCheckHits()
+		g.CheckHits, g.LookupHits, g.LookupCheckHits = cached.Hits(), cached.LookupHits(), cached.LookupCheckHits()
 		if m, ok := trail.(*audit.Memory); ok {
 			g.Dropped = m.Dropped()
 		}
@@ -298,7 +302,7 @@ func newHTTPServer(cfg config, b backends, h http.Handler) *http.Server {
 // newConsole builds the admin console: its session key from
 // GATEHOUSE_CONSOLE_SESSION_KEY, or a random one (sessions then end with
 // the process and are not shared between replicas).
-func newConsole(cfg config, store *spicedb.SpiceDB, trail gatehouse.AuditTrail, wf *workflow.Service, scratch dryrun.Engine, log *slog.Logger) (http.Handler, error) {
+func newConsole(cfg config, store gatehouse.Store, trail gatehouse.AuditTrail, wf *workflow.Service, scratch dryrun.Engine, log *slog.Logger) (http.Handler, error) {
 	key := cfg.consoleSessionKey
 	if len(key) == 0 {
 		key = make([]byte, 32)
@@ -363,7 +367,9 @@ const writeGrace = 10 * time.Second
 // minKeyLen is the shortest secret start accepts without a warning.
 const minKeyLen = 16
 
-func prepare(ctx context.Context, store *spicedb.SpiceDB, trail gatehouse.AuditTrail, cfg config, log *slog.Logger) (*spicedb.AuditConsumer, error) {
+// prepare writes the schema through cached (which then reads it again) and
+// starts the audit consumer of store, loading the demo data when asked.
+func prepare(ctx context.Context, store *spicedb.SpiceDB, cached gatehouse.Store, trail gatehouse.AuditTrail, cfg config, log *slog.Logger) (*spicedb.AuditConsumer, error) {
 	auditCfg := spicedb.AuditConfig{
 		// Embedded memory starts empty each run: an audit database's cursor
 		// names the datastore of the run before.
@@ -378,7 +384,7 @@ func prepare(ctx context.Context, store *spicedb.SpiceDB, trail gatehouse.AuditT
 		return nil, fmt.Errorf("starting the audit consumer: %w", err)
 	}
 	for attempt := 1; ; attempt++ {
-		err := store.WriteSchema(ctx, schema.Text)
+		err := cached.WriteSchema(ctx, schema.Text)
 		if err == nil {
 			break
 		}
