@@ -16,6 +16,7 @@ import (
 
 	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/dryrun"
+	"github.com/gatehouse-authz/gatehouse/proxy"
 	"github.com/gatehouse-authz/gatehouse/schema"
 	"github.com/gatehouse-authz/gatehouse/seed"
 	"github.com/gatehouse-authz/gatehouse/server"
@@ -36,6 +37,9 @@ type API struct {
 	t     testing.TB
 	URL   string
 	Store *spicedb.SpiceDB
+	// Cached is Store behind its decision cache, as the first replica's
+	// API serves through it (cmd/gatehouse wires the same).
+	Cached *proxy.Cached
 	// hc checks every exchange against the served /openapi.json.
 	hc *http.Client
 	// client, with several replicas, takes turns between them and carries
@@ -72,12 +76,14 @@ func mustServer(tb testing.TB, log *slog.Logger, edit func(*server.Deps)) (*API,
 	var (
 		urls     []string
 		handlers []http.Handler
+		cached   []*proxy.Cached
 	)
 	for i, store := range stores {
 		var ready atomic.Bool
 		ready.Store(true)
+		cached = append(cached, proxy.NewCached(store, store.Feed()))
 		d := server.Deps{
-			Store: store, Audit: auditOf(store).trail, AuditHealth: auditOf(store).consumer.Healthy, Schema: idx,
+			Store: cached[i], Audit: auditOf(store).trail, AuditHealth: auditOf(store).consumer.Healthy, Schema: idx,
 			Keys: []string{testKey}, CheckKeys: []string{checkKey},
 			Log: log, Metrics: metrics[i], Ready: &ready, Scratch: scratch, CursorKey: testCursorKey,
 		}
@@ -90,7 +96,7 @@ func mustServer(tb testing.TB, log *slog.Logger, edit func(*server.Deps)) (*API,
 		tb.Cleanup(srv.Close)
 		urls, handlers = append(urls, srv.URL), append(handlers, h)
 	}
-	a := &API{t: tb, URL: urls[0], Store: stores[0]}
+	a := &API{t: tb, URL: urls[0], Store: stores[0], Cached: cached[0]}
 	if len(urls) > 1 {
 		a.URL, a.client = newBalancer(tb, urls, stores[0])
 	}

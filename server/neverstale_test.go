@@ -724,8 +724,8 @@ func TestNeverStale_AcrossReplicas(t *testing.T) {
 	}
 	// The cache must have answered some (replica A's, which the checks at
 	// rest ask too), or the test proved nothing about it.
-	t.Logf("replica A answered %d checks from its decision cache, %d from kept lookups", a.Store.CacheHits(), a.Store.LookupCheckHits())
-	if a.Store.CacheHits() == 0 {
+	t.Logf("replica A answered %d checks from its decision cache, %d from kept lookups", a.Cached.Hits(), a.Cached.LookupCheckHits())
+	if a.Cached.Hits() == 0 {
 		t.Error("replica A's decision cache answered no check: the test proved nothing about it")
 	}
 	if j.leases.Load() == 0 || j.writes.Load() == 0 {
@@ -1085,8 +1085,8 @@ func TestNeverStale_RandomWorld(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d steps over %d replicas: %d writes, %d lookups, %d checks (%d allowed; %d without a token answered before the last write); replica A answered %d lookups from its lookup cache and %d checks from kept lookups",
-		done, randomWorldSteps, len(reps), writes, lookups, done-writes-lookups, allowed, behind, a.Store.LookupHits(), a.Store.LookupCheckHits())
-	if testShape(t) != shapeEmbeddedMemory && a.Store.LookupHits() == 0 {
+		done, randomWorldSteps, len(reps), writes, lookups, done-writes-lookups, allowed, behind, a.Cached.LookupHits(), a.Cached.LookupCheckHits())
+	if testShape(t) != shapeEmbeddedMemory && a.Cached.LookupHits() == 0 {
 		t.Error("replica A's lookup cache answered no lookup: the test proved nothing about it")
 	}
 }

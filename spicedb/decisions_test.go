@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-authz/gatehouse"
+	"github.com/gatehouse-authz/gatehouse/proxy"
 	"github.com/gatehouse-authz/gatehouse/schema"
 )
 
@@ -115,66 +116,6 @@ func TestDecisionCacheNeverStale(t *testing.T) {
 	}
 }
 
-// TestDecisionCacheKnowsWhatTimeChanges: a permission that can reach a
-// relationship with an expiration changes as time passes, with no write,
-// so its answers are kept only until the next expiration; the rest are
-// kept until a write.
-func TestDecisionCacheKnowsWhatTimeChanges(t *testing.T) {
-	timed, err := expiringRelations(`use expiration
-definition user {}
-
-definition team {
-	relation member: user with expiration
-}
-
-definition doc {
-	relation team: team
-	relation viewer: user | team#member
-	relation owner: user
-	permission via_arrow = team->member
-	permission via_set = viewer
-	permission plain = owner
-	permission nested = plain + via_arrow
-}`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rel, want := range map[string]bool{
-		"team#member": true, "doc#via_arrow": true, "doc#via_set": true, "doc#viewer": true, "doc#nested": true,
-		"doc#plain": false, "doc#owner": false, "doc#team": false,
-	} {
-		typ, r, _ := cut(rel)
-		if got := timed[typeRel{typ, r}]; got != want {
-			t.Errorf("%s can reach an expiration: %v, want %v", rel, got, want)
-		}
-	}
-	real, err := expiringRelations(schema.Text)
-	if err != nil {
-		t.Fatalf("Gatehouse's schema: %v", err)
-	}
-	// T5: every role but owner, SA and ASA may expire, so contractor#view
-	// (the IT manager's and cis_processors') changes with time; delete
-	// reads the owner alone, which never expires.
-	if !real[typeRel{"contractor", "view"}] {
-		t.Error("contractor#view reaches an expiring role (T5), yet would be cached")
-	}
-	if real[typeRel{"organisation", "delete"}] {
-		t.Error("organisation#delete reaches no expiration, yet would not be cached")
-	}
-	if len(real) == 0 {
-		t.Error("Gatehouse's schema has expiring relations, none found")
-	}
-}
-
-func cut(s string) (string, string, bool) {
-	for i := range len(s) {
-		if s[i] == '#' {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return s, "", false
-}
-
 // TestDecisionCacheExpiresOnTime (T5, C6; issue 20 item 2): an expiring
 // role is served from the cache while it holds, and stops counting at its
 // expiry with no write, on the first check after it; an answer that no
@@ -227,10 +168,10 @@ func TestDecisionCacheExpiresOnTime(t *testing.T) {
 	}
 }
 
-// cachedStore is a Store over a new embedded SpiceDB on memory, with its
-// decision cache and the schema written, and the count of the checks its
+// cachedStore is a Store over a new embedded SpiceDB on memory behind the
+// decision cache (proxy.Cached, kept by the Store's Feed), the schema written, and the count of the checks its
 // engine computed (those the cache did not answer).
-func cachedStore(t *testing.T) (*SpiceDB, *atomic.Int64) {
+func cachedStore(t *testing.T) (gatehouse.Store, *atomic.Int64) {
 	t.Helper()
 	emb, err := StartEmbedded(t.Context(), EmbeddedConfig{Datastore: "memory"})
 	if err != nil {
@@ -243,11 +184,9 @@ func cachedStore(t *testing.T) (*SpiceDB, *atomic.Int64) {
 			computed.Add(1)
 		}
 	}))...)
-	if s.decided == nil {
-		t.Fatal("the embedded memory datastore has no decision cache")
-	}
-	if err := s.WriteSchema(t.Context(), schema.Text); err != nil {
+	c := proxy.NewCached(s, s.Feed())
+	if err := c.WriteSchema(t.Context(), schema.Text); err != nil {
 		t.Fatal(err)
 	}
-	return s, computed
+	return c, computed
 }

@@ -11,13 +11,17 @@ import (
 
 	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/audit"
+	"github.com/gatehouse-authz/gatehouse/proxy"
 	"github.com/gatehouse-authz/gatehouse/schema"
 )
 
-// watchedReplica is one replica of watchedReplicas, with the count of
-// the checks it sent to SpiceDB (those its cache did not answer).
+// watchedReplica is one replica of watchedReplicas: its Store behind the
+// decision cache (proxy.Cached, kept by the Store's Feed) as a replica
+// serves, the Store itself (s), and the count of the checks and lookups
+// it sent to SpiceDB (those its cache did not answer).
 type watchedReplica struct {
-	*SpiceDB
+	*proxy.Cached
+	s              *SpiceDB
 	sent, lookedUp *atomic.Int64
 }
 
@@ -43,10 +47,11 @@ func watchedReplicas(t *testing.T, n int) []watchedReplica {
 				lookedUp.Add(1)
 			}
 		}))
-		if s.follow == nil || s.decided == nil || !s.decided.watched {
+		if s.follow == nil {
 			t.Fatal("a Store over SpiceDB's API alone follows no stream")
 		}
-		if err := s.WriteSchema(t.Context(), schema.Text); err != nil {
+		cached := proxy.NewCached(s, s.Feed())
+		if err := cached.WriteSchema(t.Context(), schema.Text); err != nil {
 			t.Fatal(err)
 		}
 		c, err := StartAudit(context.Background(), s, audit.NewMemory(1000), AuditConfig{})
@@ -54,10 +59,10 @@ func watchedReplicas(t *testing.T, n int) []watchedReplica {
 			t.Fatal(err)
 		}
 		t.Cleanup(c.Stop)
-		out[i] = watchedReplica{s, sent, lookedUp}
+		out[i] = watchedReplica{cached, s, sent, lookedUp}
 	}
 	for _, r := range out {
-		waitFor(t, "the replica follows its stream", func() bool { return r.Following().Current })
+		waitFor(t, "the replica follows its stream", func() bool { return r.s.Following().Current })
 	}
 	return out
 }
@@ -132,7 +137,7 @@ func adminOnly(id string) gatehouse.Relationship {
 func (r watchedReplica) caughtUp(t *testing.T, tok string) {
 	t.Helper()
 	waitFor(t, "the replica's snapshot reaches the token", func() bool {
-		return r.snapshotFor(gatehouse.WithCallerToken(t.Context(), tok), gatehouse.Consistency{}) != ""
+		return r.s.snapshotFor(gatehouse.WithCallerToken(t.Context(), tok), gatehouse.Consistency{}) != ""
 	})
 }
 
@@ -327,36 +332,6 @@ func TestRevisionOrder(t *testing.T) {
 	}
 }
 
-// TestReadersOfSchema: a change invalidates what can read it, and only that.
-func TestReadersOfSchema(t *testing.T) {
-	rd, err := readersOf(schema.Text)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reads := func(perm, changed typeRel) bool {
-		for _, g := range rd.of[changed] {
-			if g == rd.gen[perm] {
-				return true
-			}
-		}
-		return false
-	}
-	for _, c := range []struct {
-		perm, changed typeRel
-		want          bool
-	}{
-		{typeRel{"organisation", "delete"}, typeRel{"organisation", "owner"}, true},
-		{typeRel{"contractor", "view"}, typeRel{"organisation", "cis_processor"}, true},
-		{typeRel{"contractor", "view"}, typeRel{"contractor", "organisation"}, true},
-		{typeRel{"organisation", "delete"}, typeRel{"invoice", "organisation"}, false},
-		{typeRel{"organisation", "owner"}, typeRel{"organisation", "owner"}, true},
-	} {
-		if got := reads(c.perm, c.changed); got != c.want {
-			t.Errorf("%v reads %v: %v, want %v", c.perm, c.changed, got, c.want)
-		}
-	}
-}
-
 // TestCoalescedChecks (issue 20; R5, K2): checks at the snapshot that come
 // while coalesceAfter are in flight go to SpiceDB together, and each
 // answer is its own: the same as SpiceDB's fully consistent one, and a
@@ -422,7 +397,7 @@ func TestCoalescedChecks(t *testing.T) {
 			t.Errorf("%s#view@%s: allowed %v, SpiceDB fully consistent says %v", res.req.Resource, res.req.Subject, res.allowed, want.Allowed)
 		}
 	}
-	bulks, checks := r.Coalesced()
+	bulks, checks := r.s.Coalesced()
 	t.Logf("%d checks went in %d bulk calls", checks, bulks)
 	if bulks == 0 {
 		t.Error("no check was coalesced: the test proved nothing")

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/gatehouse-authz/gatehouse"
@@ -196,4 +197,38 @@ func testCheckBulk(f *fixture) {
 	}
 	_, _, err = f.store.CheckBulk(f.Context(), []gatehouse.CheckRequest{{Resource: org, Permission: "member", Subject: gatehouse.User("fay"), Context: map[string]any{"f": func() {}}}}, gatehouse.Consistency{})
 	wantCode(f, "bulk check with a context that is not JSON", err, gatehouse.EINVALID)
+}
+
+// testRepeatedReadsSeeEveryWrite: a check and a lookup asked again and
+// again between writes that are recorded (so that a Store which follows
+// its changes has them in its snapshot when the write returns, and a
+// decision cache in front of it answers the repeats) see each write at
+// once, and the check answered from a kept lookup agrees (K2, R5).
+func testRepeatedReadsSeeEveryWrite(f *fixture) {
+	org, carla := f.id("org"), gatehouse.User(f.id("carla"))
+	con := gatehouse.Object{Type: "contractor", ID: f.id("c")}
+	f.touch(f.rel("%s#organisation@organisation:%s", con, org))
+	role := gatehouse.Relationship{Resource: gatehouse.Object{Type: "organisation", ID: org}, Relation: "cis_processor", Subject: carla}
+	for round := range 4 {
+		op, want := gatehouse.Touch, true
+		if round%2 == 1 {
+			op, want = gatehouse.Delete, false
+		}
+		f.write(gatehouse.Write{
+			Audit:   gatehouse.Audit{Actor: "user:olivia", Action: "grant_role", Organisation: org},
+			Updates: updates(op, role),
+		})
+		for i := range 3 {
+			res, err := f.store.LookupResources(f.Context(), gatehouse.LookupResourcesRequest{ResourceType: "contractor", Permission: "view", Subject: carla})
+			if err != nil {
+				f.Fatal(err)
+			}
+			if got := slices.Contains(objects(res.Resources), con.String()); got != want {
+				f.Fatalf("round %d, lookup %d after the %s: %s listed %v, want %v", round, i, op, con, got, want)
+			}
+			if got := f.allowed(con, "view", carla); got != want {
+				f.Fatalf("round %d, check %d after the %s: allowed %v, want %v", round, i, op, got, want)
+			}
+		}
+	}
 }

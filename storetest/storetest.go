@@ -55,6 +55,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Check/every_consistency_answers", testConsistencies},
 		{"Check/arrows_and_wildcard_exclusion_K2", testArrowsAndExclusion},
 		{"Check/errors", testCheckErrors},
+		{"Check/repeated_reads_see_every_write", testRepeatedReadsSeeEveryWrite},
 		{"CheckBulk/order_and_per_item_errors", testCheckBulk},
 		{"LookupResources/pages_cover_every_resource_once", testLookupResourcesPaging},
 		{"LookupResources/once_each_and_fresh_after_a_write", testLookupResourcesOnceAndFresh},
