@@ -159,7 +159,7 @@ func (c *Cached) generations(ctx context.Context) *generations {
 		return g
 	}
 	mark := c.everything.Load()
-	text, err := c.Store.ReadSchema(ctx)
+	text, err := c.ReadSchema(ctx)
 	if err != nil {
 		return nil
 	}
