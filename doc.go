@@ -6,12 +6,13 @@
 // AuditTrail port (audit.go), and which organisation each changed
 // relationship belongs to (attribution.go, X2); the caller of a request
 // and the newest ZedToken it sent, carried on the context (caller.go,
-// freshness.go); and the Store interface through which everything
-// reaches SpiceDB (store.go).
+// freshness.go); the Store interface through which everything
+// reaches SpiceDB (store.go), and the ChangeFeed a Store decorator keeps
+// its answers exact by (changes.go; package proxy).
 //
 // It holds no workflow: the rules of domain.md that need more than one
 // relationship live in package workflow. It imports only the standard
 // library and knows nothing of HTTP or gRPC, so every package of Gatehouse
-// may import it, and most do: workflow, server, console, spicedb, audit,
-// dryrun, seed, wire, client, storetest and cmd/gatehouse.
+// may import it, and most do: workflow, server, console, spicedb, proxy,
+// audit, dryrun, seed, wire, client, storetest and cmd/gatehouse.
 package gatehouse

@@ -12,8 +12,8 @@
 // Files by concern: spicedb.go (the Store and its options), convert.go
 // (gatehouse values to and from the v1 API), freshness.go (read-your-writes
 // without tokens), follow.go and revision.go (the snapshot the Watch stream
-// keeps, and SpiceDB's revisions ordered), decisions.go (the decision
-// cache), expiries.go (expirations as changes known in advance), check.go,
+// keeps, and SpiceDB's revisions ordered), feed.go (the ChangeFeed that
+// keeps proxy.Cached, the decision cache), expiries.go (expirations as changes known in advance), check.go,
 // lookup.go, explain.go (why a check allowed), read.go (relationships,
 // schema, readiness), write.go (writes, deletes, the schema), errors.go,
 // audit.go and auditwait.go (the audit trail's consumer, and writes waiting

@@ -19,8 +19,9 @@ import (
 // every quantisation window, 5 s by default, and a lookup over 10,000
 // contractors is then computed afresh (0.7 to 3.2 s at p99 before this).
 // At an exact snapshot that moves only when something changed, SpiceDB's
-// caches stay warm, and so can this replica's own (decisions), since every
-// change that could make an answer wrong comes down the same stream.
+// caches stay warm, and so can this replica's own (proxy.Cached, kept by
+// Feed), since every change that could make an answer wrong comes down
+// the same stream.
 //
 // The audit consumer (StartAudit) feeds it: one Watch stream per replica
 // serves both. It is current while the stream brings something at least
