@@ -18,11 +18,17 @@ const benchKey = "bench"
 // (GATEHOUSE_* settings) and waits until it is ready.
 func (b *bench) startGatehouse(ctx context.Context, name string, env ...string) (*gatehouse, error) {
 	addr := freeAddr()
-	p, err := b.start(ctx, name, b.o.gatehouse, append([]string{"GATEHOUSE_ADDR=" + addr, "GATEHOUSE_API_KEYS=" + benchKey}, env...), "serve")
+	env = append([]string{"GATEHOUSE_ADDR=" + addr, "GATEHOUSE_API_KEYS=" + benchKey}, env...)
+	var pprof string
+	if b.o.profile != "" {
+		pprof = freeAddr()
+		env = append(env, "GATEHOUSE_PPROF_ADDR="+pprof) // the last of a name wins
+	}
+	p, err := b.start(ctx, name, b.o.gatehouse, env, "serve")
 	if err != nil {
 		return nil, err
 	}
-	g := &gatehouse{base: "http://" + addr, key: benchKey}
+	g := &gatehouse{base: "http://" + addr, key: benchKey, pprof: pprof}
 	if err := waitFor(ctx, func() error { return g.ready(ctx) }); err != nil {
 		return nil, p.failed(err)
 	}
@@ -35,8 +41,9 @@ func remoteEnv(target, key string) []string {
 	return []string{"GATEHOUSE_SPICEDB=" + target, "GATEHOUSE_SPICEDB_KEY=" + key, "GATEHOUSE_SPICEDB_INSECURE=true"}
 }
 
-// gatehouse is a Gatehouse server's HTTP API.
-type gatehouse struct{ base, key string }
+// gatehouse is a Gatehouse server's HTTP API, and its pprof address
+// (host:port) when -profile asks for one.
+type gatehouse struct{ base, key, pprof string }
 
 func (g *gatehouse) ready(ctx context.Context) error {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, g.base+"/readyz", nil)

@@ -29,24 +29,32 @@ const spicedbKey = "bench-key"
 // 100 ms, as the compose file and the test containers run it.
 func (b *bench) startSpiceDB(ctx context.Context, name string, datastore ...string) (*gateway, string, error) {
 	grpcAddr, httpAddr := freeAddr(), freeAddr()
-	args := append([]string{
+	metrics := []string{"--metrics-enabled=false"}
+	var pprof string
+	if b.o.profile != "" {
+		// SpiceDB serves pprof beside its metrics.
+		pprof = freeAddr()
+		metrics = []string{"--metrics-enabled=true", "--metrics-addr", pprof}
+	}
+	args := append(append([]string{
 		"serve", "--grpc-preshared-key", spicedbKey, "--grpc-addr", grpcAddr, "--http-enabled", "--http-addr", httpAddr,
-		"--telemetry-endpoint=", "--metrics-enabled=false", "--dispatch-cluster-enabled=false", "--skip-release-check", "--log-level", "warn",
+		"--telemetry-endpoint=", "--dispatch-cluster-enabled=false", "--skip-release-check", "--log-level", "warn",
 		"--watch-api-heartbeat=100ms",
-	}, datastore...)
+	}, metrics...), datastore...)
 	p, err := b.start(ctx, name, b.o.spicedb, nil, args...)
 	if err != nil {
 		return nil, "", err
 	}
-	gw := &gateway{base: "http://" + httpAddr, key: spicedbKey}
+	gw := &gateway{base: "http://" + httpAddr, key: spicedbKey, pprof: pprof}
 	if err := waitFor(ctx, func() error { return gw.writeSchema(ctx, schema.Text) }); err != nil {
 		return nil, "", p.failed(fmt.Errorf("SpiceDB gateway: %w", err))
 	}
 	return gw, grpcAddr, nil
 }
 
-// gateway is SpiceDB's HTTP gateway (`spicedb serve --http-enabled`).
-type gateway struct{ base, key string }
+// gateway is SpiceDB's HTTP gateway (`spicedb serve --http-enabled`),
+// and its pprof address (host:port) when -profile asks for one.
+type gateway struct{ base, key, pprof string }
 
 func ref(s string) map[string]string {
 	t, id, _ := strings.Cut(s, ":")

@@ -50,6 +50,7 @@ type options struct {
 	bigOrg             int
 	lookups            int
 	pprof              string
+	profile            string
 }
 
 func parseOptions(args []string) (options, error) {
@@ -68,6 +69,7 @@ func parseOptions(args []string) (options, error) {
 	fs.IntVar(&o.bigOrg, "big-org", 10000, "contractors in the lookup organisation (half admin-only)")
 	fs.IntVar(&o.lookups, "lookups", 200, "lookups per target")
 	fs.StringVar(&o.pprof, "pprof", "", "serve the embedded Gatehouse's pprof here, to profile it under load")
+	fs.StringVar(&o.profile, "profile", "", "write CPU profiles of the distinct-check workload here: each Gatehouse's, and the SpiceDB behind the memory and Postgres gateways and remote Gatehouses (go tool pprof reads them)")
 	return o, fs.Parse(args)
 }
 
@@ -85,6 +87,9 @@ type bench struct {
 	builders []func(context.Context, int) error
 	procs    []named
 	closers  []func()
+	// profiled names, per target, the pprof endpoints that -profile
+	// reads while the distinct checks load it.
+	profiled map[string][]profileSource
 }
 
 // replica is one server of a target.
@@ -235,6 +240,9 @@ func (b *bench) addLoaded(ctx context.Context, suffix string, emb *gatehouse, gw
 	b.add("gatehouse-embedded"+suffix, emb)
 	b.add("spicedb-gateway"+suffix, gw)
 	b.add("gatehouse-remote"+suffix, rem)
+	b.profile("gatehouse-embedded"+suffix, profileSource{"gatehouse", emb.pprof})
+	b.profile("spicedb-gateway"+suffix, profileSource{"spicedb", gw.pprof})
+	b.profile("gatehouse-remote"+suffix, profileSource{"gatehouse", rem.pprof}, profileSource{"spicedb", gw.pprof})
 	b.builders = append(b.builders, emb.buildBigOrg, rem.buildBigOrg)
 	return nil
 }
@@ -279,23 +287,30 @@ type figures struct {
 // turn and prints a table of each.
 func (b *bench) checkWorkloads(ctx context.Context) *figures {
 	f := &figures{lookupP99: map[string]time.Duration{}}
-	f.distinct = b.checkWorkload(ctx, fmt.Sprintf("POST check, %d connections, %s each:", b.o.conns, b.o.duration), b.data.checks)
+	f.distinct = b.checkWorkload(ctx, fmt.Sprintf("POST check, %d connections, %s each:", b.o.conns, b.o.duration), b.data.checks, "distinct")
 	// A Zipf-skewed mix (s = 1.1): a few checks are asked very often and
 	// most rarely, as real traffic is (the same users on the same pages).
 	f.zipf = b.checkWorkload(ctx, fmt.Sprintf("POST check, Zipf-skewed mix of the %d checks (s=1.1), %d connections, %s each:",
-		len(b.data.checks), b.o.conns, b.o.duration), zipfMix(b.data.checks, 200000))
+		len(b.data.checks), b.o.conns, b.o.duration), zipfMix(b.data.checks, 200000), "")
 	// One allowed check, repeated: what a cache gives.
 	hot := []check{b.data.checks[slices.IndexFunc(b.data.checks, func(c check) bool { return c.want })]}
 	f.hot = b.checkWorkload(ctx, fmt.Sprintf("POST check, one check repeated (%s view %s), %d connections, %s each:",
-		hot[0].resource, hot[0].subject, b.o.conns, b.o.duration), hot)
+		hot[0].resource, hot[0].subject, b.o.conns, b.o.duration), hot, "")
 	return f
 }
 
-func (b *bench) checkWorkload(ctx context.Context, title string, checks []check) map[string]result {
+// checkWorkload drives every target with checks in turn; with -profile
+// and a profile tag, each target's pprof endpoints are read meanwhile.
+func (b *bench) checkWorkload(ctx context.Context, title string, checks []check, profile string) map[string]result {
 	fmt.Fprintf(b.out, "\n%s\n%-24s %10s %9s %9s %7s\n", title, "target", "req/s", "p50", "p99", "errors")
 	rs := map[string]result{}
 	for _, t := range b.targets {
+		done := func() {}
+		if profile != "" {
+			done = b.profileDuring(ctx, t.name, profile)
+		}
 		r := load(ctx, b.hc, b.o.conns, b.o.duration, checks, t.replicas)
+		done()
 		rs[t.name] = r
 		fmt.Fprintf(b.out, "%-24s %10.0f %9s %9s %7d\n", t.name, r.rps, r.p50, r.p99, r.errors)
 	}

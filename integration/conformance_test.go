@@ -17,9 +17,8 @@ import (
 // adapter: SpiceDB in a container, reached over gRPC as a deployment
 // reaches it, on the memory datastore and on Postgres; and against the
 // decision cache (proxy.Cached) on its own in front of it, as every
-// replica serves. (The embedded adapter runs it in
-// spicedb/conformance_test.go, the cache in front of it in
-// proxy/conformance_test.go.)
+// replica serves. (The embedded adapter, alone and behind the cache,
+// runs it in spicedb/conformance_test.go.)
 func TestConformance(t *testing.T) {
 	for _, cached := range []bool{false, true} {
 		name := map[bool]string{false: "", true: "/cached"}[cached]

@@ -193,14 +193,34 @@ func (c *Cached) generation(ctx context.Context, perm gatehouse.TypeRelation) (s
 	return g.id, tick, n.Load(), true
 }
 
-// quiet returns the count of changes begun when none is under way; false
-// while one is.
-func (c *Cached) quiet() (uint64, bool) {
-	begun, told := c.feed.Changes()
-	return begun, begun == told
+// read is how a cached read begins: the count of changes begun, read
+// when none was under way; the generation of its permission, read next;
+// and the snapshot it reads, last.
+type read struct {
+	begun             uint64
+	schema, tick, gen uint64
+	snap              gatehouse.Snapshot
 }
 
-// still reports whether no change has begun since quiet returned begun.
+// begin begins a cached read of perm at consistency cons; false when it
+// must go to the Store as asked: a change is under way, the schema or
+// the permission is unknown, or the feed has no snapshot for cons.
+func (c *Cached) begin(ctx context.Context, perm gatehouse.TypeRelation, cons gatehouse.Consistency) (read, bool) {
+	var r read
+	begun, told := c.feed.Changes()
+	if begun != told {
+		return r, false
+	}
+	r.begun = begun
+	var ok bool
+	if r.schema, r.tick, r.gen, ok = c.generation(ctx, perm); !ok {
+		return r, false
+	}
+	r.snap, ok = c.feed.Snapshot(ctx, cons)
+	return r, ok
+}
+
+// still reports whether no change has begun since begin read begun.
 func (c *Cached) still(begun uint64) bool {
 	now, _ := c.feed.Changes()
 	return now == begun
@@ -211,20 +231,13 @@ func (c *Cached) Check(ctx context.Context, req gatehouse.CheckRequest) (gatehou
 	if len(req.Context) > 0 || req.Consistency.AtExactSnapshot != "" {
 		return c.Store.Check(ctx, req)
 	}
-	begun, ok := c.quiet()
+	r, ok := c.begin(ctx, gatehouse.TypeRelation{Type: req.Resource.Type, Relation: req.Permission}, req.Consistency)
 	if !ok {
 		return c.Store.Check(ctx, req)
 	}
-	schema, tick, gen, ok := c.generation(ctx, gatehouse.TypeRelation{Type: req.Resource.Type, Relation: req.Permission})
-	if !ok {
-		return c.Store.Check(ctx, req)
-	}
-	snap, ok := c.feed.Snapshot(ctx, req.Consistency)
-	if !ok {
-		return c.Store.Check(ctx, req)
-	}
+	begun, snap := r.begun, r.snap
 	key := decisionKey{
-		schema: schema, tick: tick, gen: gen,
+		schema: r.schema, tick: r.tick, gen: r.gen,
 		resourceType: req.Resource.Type, resourceID: req.Resource.ID,
 		permission:  req.Permission,
 		subjectType: req.Subject.Type, subjectID: req.Subject.ID, subjectRelation: req.Subject.Relation,
@@ -257,20 +270,13 @@ func (c *Cached) LookupResources(ctx context.Context, req gatehouse.LookupResour
 	if len(req.Context) > 0 || req.Cursor != "" || req.Consistency.AtExactSnapshot != "" {
 		return c.Store.LookupResources(ctx, req)
 	}
-	begun, ok := c.quiet()
+	r, ok := c.begin(ctx, gatehouse.TypeRelation{Type: req.ResourceType, Relation: req.Permission}, req.Consistency)
 	if !ok {
 		return c.Store.LookupResources(ctx, req)
 	}
-	schema, tick, gen, ok := c.generation(ctx, gatehouse.TypeRelation{Type: req.ResourceType, Relation: req.Permission})
-	if !ok {
-		return c.Store.LookupResources(ctx, req)
-	}
-	snap, ok := c.feed.Snapshot(ctx, req.Consistency)
-	if !ok {
-		return c.Store.LookupResources(ctx, req)
-	}
+	begun, snap := r.begun, r.snap
 	key := lookupKey{
-		schema: schema, tick: tick, gen: gen,
+		schema: r.schema, tick: r.tick, gen: r.gen,
 		resourceType: req.ResourceType, permission: req.Permission,
 		subjectType: req.Subject.Type, subjectID: req.Subject.ID, subjectRelation: req.Subject.Relation,
 	}

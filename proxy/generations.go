@@ -88,14 +88,7 @@ func expiringRelations(schema string) (map[gatehouse.TypeRelation]bool, error) {
 		}
 		var rewrite func(*core.UsersetRewrite) bool
 		rewrite = func(rw *core.UsersetRewrite) bool {
-			op := rw.GetUnion()
-			if op == nil {
-				op = rw.GetIntersection()
-			}
-			if op == nil {
-				op = rw.GetExclusion()
-			}
-			for _, c := range op.GetChild() {
+			for _, c := range operands(rw) {
 				switch {
 				case c.GetXThis() != nil:
 					if direct() {
@@ -173,14 +166,7 @@ func readersOf(schema string) (*generations, error) {
 		}
 		var rewrite func(*core.UsersetRewrite)
 		rewrite = func(rw *core.UsersetRewrite) {
-			op := rw.GetUnion()
-			if op == nil {
-				op = rw.GetIntersection()
-			}
-			if op == nil {
-				op = rw.GetExclusion()
-			}
-			for _, c := range op.GetChild() {
+			for _, c := range operands(rw) {
 				switch {
 				case c.GetComputedUserset() != nil:
 					reads(typ, c.GetComputedUserset().GetRelation(), seen)
@@ -236,4 +222,16 @@ func relationsOf(schema string) (map[string]map[string]*core.Relation, error) {
 		defs[ns.GetName()] = rels
 	}
 	return defs, nil
+}
+
+// operands are the children of a rewrite's union, intersection or exclusion.
+func operands(rw *core.UsersetRewrite) []*core.SetOperation_Child {
+	op := rw.GetUnion()
+	if op == nil {
+		op = rw.GetIntersection()
+	}
+	if op == nil {
+		op = rw.GetExclusion()
+	}
+	return op.GetChild()
 }

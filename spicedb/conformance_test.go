@@ -7,26 +7,34 @@ import (
 	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/audit"
 	"github.com/gatehouse-authz/gatehouse/integration"
+	"github.com/gatehouse-authz/gatehouse/proxy"
 	"github.com/gatehouse-authz/gatehouse/schema"
 	"github.com/gatehouse-authz/gatehouse/spicedb"
 	"github.com/gatehouse-authz/gatehouse/storetest"
 )
 
 // TestConformance runs the Store conformance suite against SpiceDB
-// embedded in-process, on the memory datastore and on Postgres. (The
-// remote adapter runs it in integration/conformance_test.go.)
+// embedded in-process, on the memory datastore and on Postgres; and
+// against the decision cache (proxy.Cached) on its own in front of it
+// (issue 20 item 6), kept by the Store's Feed: on memory the writes, on
+// Postgres the Watch stream. (The remote adapter, alone and behind the
+// cache, runs it in integration/conformance_test.go.)
 func TestConformance(t *testing.T) {
-	t.Run("memory", func(t *testing.T) {
-		storetest.Run(t, embeddedStores(t, "memory"))
-	})
-	t.Run("postgres", func(t *testing.T) {
-		storetest.Run(t, embeddedStores(t, integration.MustPostgresDatabase(t)))
-	})
+	for _, cached := range []bool{false, true} {
+		name := map[bool]string{false: "", true: "/cached"}[cached]
+		t.Run("memory"+name, func(t *testing.T) {
+			storetest.Run(t, embeddedStores(t, "memory", cached))
+		})
+		t.Run("postgres"+name, func(t *testing.T) {
+			storetest.Run(t, embeddedStores(t, integration.MustPostgresDatabase(t), cached))
+		})
+	}
 }
 
 // embeddedStores starts one embedded SpiceDB on datastore, writes
-// Gatehouse's schema, and returns a new Store over it for each test.
-func embeddedStores(t *testing.T, datastore string) storetest.NewStore {
+// Gatehouse's schema, and returns a new Store over it for each test,
+// behind a new decision cache when cached.
+func embeddedStores(t *testing.T, datastore string, cached bool) storetest.NewStore {
 	t.Helper()
 	emb, err := spicedb.StartEmbedded(t.Context(), spicedb.EmbeddedConfig{Datastore: datastore})
 	if err != nil {
@@ -42,7 +50,11 @@ func embeddedStores(t *testing.T, datastore string) storetest.NewStore {
 	}
 	return func(t *testing.T) (gatehouse.Store, gatehouse.AuditTrail) {
 		s := spicedb.New(emb.Conn, emb.Options()...)
-		return s, consuming(t, s, audit.NewMemory(1000))
+		trail := consuming(t, s, audit.NewMemory(1000))
+		if cached {
+			return proxy.NewCached(s, s.Feed()), trail
+		}
+		return s, trail
 	}
 }
 
