@@ -434,8 +434,11 @@ func (c *AuditConsumer) consume(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Schema updates too: a schema written through another replica is a
+	// change of everything a decision cache kept (Feed).
 	req := &v1.WatchRequest{OptionalUpdateKinds: []v1.WatchKind{
 		v1.WatchKind_WATCH_KIND_INCLUDE_RELATIONSHIP_UPDATES, v1.WatchKind_WATCH_KIND_INCLUDE_CHECKPOINTS,
+		v1.WatchKind_WATCH_KIND_INCLUDE_SCHEMA_UPDATES,
 	}}
 	if cursor != "" {
 		if !c.checked.Swap(false) {

@@ -32,9 +32,8 @@ func TestDecisionCacheNeverStale(t *testing.T) {
 	}
 	var setup gatehouse.Write
 	// The toggled relation is platform#staff, read through two arrows by
-	// change_request#override: roles cannot serve, every one but owner, SA
-	// and ASA may expire (T5), and answers that time can change are never
-	// cached.
+	// change_request#override (organisation->provider_staff): here its
+	// answers change only by the writers' toggles.
 	for k := range keys {
 		setup.Updates = append(setup.Updates,
 			gatehouse.Update{Relationship: rel("change_request:c%d#organisation@organisation:o%d", k)},

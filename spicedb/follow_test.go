@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -487,5 +488,34 @@ func TestChecksFromKeptLookup(t *testing.T) {
 	}
 	if ok, _ := b.check(t, "", "contractor:c1", "view", "adam"); !ok {
 		t.Fatal("adam, an administrator, no longer views admin-only c1")
+	}
+}
+
+// TestWatchedCacheLearnsAnotherReplicasSchema (issue 20 item 2): a schema
+// written through replica A reaches replica B's cache on B's stream, so
+// B stops serving answers kept under the old schema's rules. Here the new
+// schema makes organisation#delete the IT manager's instead of the
+// owner's; B had olivia's delete, as owner, cached, and the change that
+// follows the schema touches nothing delete reads.
+func TestWatchedCacheLearnsAnotherReplicasSchema(t *testing.T) {
+	rs := watchedReplicas(t, 2)
+	a, b := rs[0], rs[1]
+	tok := a.write(t, gatehouse.Update{Relationship: mustRel(t, "organisation:acme#owner@user:olivia")})
+	b.caughtUp(t, tok)
+	b.check(t, "", "organisation:acme", "delete", "olivia")
+	if ok, n := b.check(t, "", "organisation:acme", "delete", "olivia"); !ok || n != 0 {
+		t.Fatalf("B again: allowed %v, %d sent; want allowed from the cache", ok, n)
+	}
+	changed := strings.Replace(schema.Text, "permission delete = owner", "permission delete = it_manager", 1)
+	if changed == schema.Text {
+		t.Fatal("the schema no longer says `permission delete = owner`: update this test")
+	}
+	if err := a.WriteSchema(t.Context(), changed); err != nil {
+		t.Fatal(err)
+	}
+	tok = a.write(t, gatehouse.Update{Relationship: mustRel(t, "invoice:i1#organisation@organisation:acme")})
+	b.caughtUp(t, tok)
+	if ok, _ := b.check(t, "", "organisation:acme", "delete", "olivia"); ok {
+		t.Fatal("B, its stream past A's new schema, still lets the owner delete acme from its cache")
 	}
 }
