@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse-authz/gatehouse"
 	"github.com/gatehouse-authz/gatehouse/audit"
+	"github.com/gatehouse-authz/gatehouse/integration"
 	"github.com/gatehouse-authz/gatehouse/proxy"
 	"github.com/gatehouse-authz/gatehouse/schema"
 )
@@ -31,23 +32,34 @@ type watchedReplica struct {
 // stream through its own audit consumer, with its own decision cache.
 func watchedReplicas(t *testing.T, n int) []watchedReplica {
 	t.Helper()
-	emb, err := StartEmbedded(t.Context(), EmbeddedConfig{Datastore: "memory"})
+	return watchedReplicasOn(t, n, "memory")
+}
+
+// watchedReplicasOn is watchedReplicas over SpiceDB on datastore
+// ("memory", or a Postgres URI).
+func watchedReplicasOn(t *testing.T, n int, datastore string) []watchedReplica {
+	t.Helper()
+	emb, err := StartEmbedded(t.Context(), EmbeddedConfig{Datastore: datastore})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = emb.Close() })
-	var writes sync.Mutex // the memory datastore's writes, one at a time (WithSerialWrites)
+	var opts []Option
+	if datastore == "memory" {
+		// The memory datastore's writes, one at a time (WithSerialWrites).
+		opts = append(opts, WithSerialWrites(new(sync.Mutex)))
+	}
 	out := make([]watchedReplica, n)
 	for i := range out {
 		sent, lookedUp := new(atomic.Int64), new(atomic.Int64)
-		s := New(emb.Conn, WithSerialWrites(&writes), WithObserver(func(m string, _ time.Duration, _ error) {
+		s := New(emb.Conn, append(opts, WithObserver(func(m string, _ time.Duration, _ error) {
 			switch m {
 			case "CheckPermission":
 				sent.Add(1)
 			case "LookupResources":
 				lookedUp.Add(1)
 			}
-		}))
+		}))...)
 		if s.follow == nil {
 			t.Fatal("a Store over SpiceDB's API alone follows no stream")
 		}
@@ -134,11 +146,16 @@ func adminOnly(id string) gatehouse.Relationship {
 	return gatehouse.Relationship{Resource: gatehouse.Object{Type: "contractor", ID: id}, Relation: "admin_only", Subject: gatehouse.Wildcard("user")}
 }
 
-// caughtUp waits until r's snapshot is at least as new as tok.
+// caughtUp waits until r's snapshot is at least as new as tok and the
+// change that moved it has been told (its cache reads again only then).
 func (r watchedReplica) caughtUp(t *testing.T, tok string) {
 	t.Helper()
 	waitFor(t, "the replica's snapshot reaches the token", func() bool {
-		return r.s.snapshotFor(gatehouse.WithCallerToken(t.Context(), tok), gatehouse.Consistency{}) != ""
+		if r.s.snapshotFor(gatehouse.WithCallerToken(t.Context(), tok), gatehouse.Consistency{}) == "" {
+			return false
+		}
+		begun, told := r.s.changes.counts()
+		return begun == told
 	})
 }
 
@@ -493,12 +510,20 @@ func TestChecksFromKeptLookup(t *testing.T) {
 
 // TestWatchedCacheLearnsAnotherReplicasSchema (issue 20 item 2): a schema
 // written through replica A reaches replica B's cache on B's stream, so
-// B stops serving answers kept under the old schema's rules. Here the new
-// schema makes organisation#delete the IT manager's instead of the
-// owner's; B had olivia's delete, as owner, cached, and the change that
-// follows the schema touches nothing delete reads.
+// B stops serving answers kept under the old schema's rules, on memory
+// and on Postgres. Here the new schema makes organisation#delete the IT
+// manager's instead of the owner's; B had olivia's delete, as owner,
+// cached, and the change that follows the schema touches nothing delete
+// reads.
 func TestWatchedCacheLearnsAnotherReplicasSchema(t *testing.T) {
-	rs := watchedReplicas(t, 2)
+	t.Run("memory", func(t *testing.T) { learnsAnotherReplicasSchema(t, "memory") })
+	t.Run("postgres", func(t *testing.T) {
+		learnsAnotherReplicasSchema(t, integration.MustPostgresDatabase(t))
+	})
+}
+
+func learnsAnotherReplicasSchema(t *testing.T, datastore string) {
+	rs := watchedReplicasOn(t, 2, datastore)
 	a, b := rs[0], rs[1]
 	tok := a.write(t, gatehouse.Update{Relationship: mustRel(t, "organisation:acme#owner@user:olivia")})
 	b.caughtUp(t, tok)
